@@ -1,0 +1,27 @@
+//! `edgenet-core`: the pure heart of EdgeNet.
+//!
+//! Everything here is deterministic given its inputs: no sockets, no files, no clocks. Randomness is
+//! passed in as a [`rand_core::CryptoRng`] (see [`rng::os_rng`] for the platform source), so the same
+//! code runs natively and in `wasm32-unknown-unknown` and produces the same bytes on both.
+//!
+//! Modules:
+//! - [`identity`]: Ed25519 node identities ([`SecretKey`], [`NodeId`], [`Signature`]).
+//! - [`exchange`]: the X25519 key a node publishes, signed by its identity, for sealed payloads.
+//! - [`envelope`]: sealed envelopes (X25519 + HKDF-SHA256 + ChaCha20-Poly1305).
+//! - [`keyfile`]: the documented export/import format for secret keys, optionally passphrase-encrypted.
+//! - [`error`]: the stable error codes (`EN-1xx`) every error in this crate maps to.
+
+pub mod envelope;
+pub mod error;
+pub mod exchange;
+pub mod identity;
+pub mod keyfile;
+pub mod rng;
+#[cfg(feature = "test-vectors")]
+pub mod test_vectors;
+
+pub use envelope::{EnvelopeError, EnvelopeHeader};
+pub use error::ErrorCode;
+pub use exchange::{ExchangePublicKey, SignedExchangeKey};
+pub use identity::{IdentityError, NodeId, SecretKey, Signature};
+pub use keyfile::KeyFileError;
