@@ -1,1 +1,93 @@
-fn main(){}
+//! `edgenet-relay`: one binary, zero config. Flags or `EDGENET_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use edgenet_core::ErrorCode;
+use edgenet_relay::{AppConfig, app};
+
+#[derive(Parser, Debug)]
+#[command(name = "edgenet-relay", version, about = "EdgeNet relay")]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "EDGENET_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Folder for the relay's identity and store.
+    #[arg(long, env = "EDGENET_DATA_DIR", default_value = ".edgenet-relay")]
+    data_dir: PathBuf,
+    /// Folder with the demo site.
+    #[arg(long, env = "EDGENET_WWW", default_value = "www")]
+    www: PathBuf,
+    /// Folder with the browser package.
+    #[arg(long, env = "EDGENET_PKG", default_value = "pkg")]
+    pkg: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EDGENET_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let key_path = args.data_dir.join("relay.key");
+    let (key, origin) = match edgenet_keystore::load_or_create(&key_path) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("error: {}: {e}", e.code());
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(node_id = %key.node_id(), ?origin, key_file = %key_path.display(), "relay identity");
+
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: EN-300: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(args.listen);
+    // One plain line on stdout: what a person (and a test) needs to connect.
+    println!("edgenet-relay listening on http://{addr}");
+
+    let router = app(AppConfig {
+        node_id: key.node_id(),
+        www: args.www,
+        pkg: args.pkg,
+    });
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    {
+        eprintln!("error: EN-301: server failed: {e}");
+        return ExitCode::FAILURE;
+    }
+    tracing::info!("relay stopped");
+    ExitCode::SUCCESS
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutdown signal received");
+}

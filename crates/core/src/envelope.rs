@@ -18,8 +18,8 @@
 //! the header (who to whom) but never the plaintext. Whoever opens must hold the sender's
 //! [`SignedExchangeKey`] (verified), so a third party cannot forge an envelope "from" someone else.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use hkdf::Hkdf;
 use rand_core::CryptoRng;
 use sha2::Sha256;
@@ -94,7 +94,10 @@ impl EnvelopeHeader {
     /// Reads the header of an envelope without opening it.
     pub fn peek(envelope: &[u8]) -> Result<Self, EnvelopeError> {
         let header = parse_header(envelope)?;
-        Ok(Self { sender: header.sender, recipient: header.recipient })
+        Ok(Self {
+            sender: header.sender,
+            recipient: header.recipient,
+        })
     }
 }
 
@@ -133,7 +136,13 @@ pub fn seal_with_ephemeral(
 
     let dh_e = ephemeral.diffie_hellman(&recipient.key().0);
     let dh_s = sender_exchange.0.diffie_hellman(&recipient.key().0);
-    let cipher = derive_cipher(&dh_e, &dh_s, &out, &sender_exchange.public(), &recipient.key())?;
+    let cipher = derive_cipher(
+        &dh_e,
+        &dh_s,
+        &out,
+        &sender_exchange.public(),
+        &recipient.key(),
+    )?;
     let body = cipher.encrypt(plaintext, &out, context)?;
     out.extend_from_slice(&body);
     Ok(out)
@@ -148,7 +157,9 @@ pub fn open(
 ) -> Result<Vec<u8>, EnvelopeError> {
     let header = parse_header(envelope)?;
     if header.recipient != recipient.node_id() {
-        return Err(EnvelopeError::WrongRecipient { addressed_to: header.recipient.fmt_short() });
+        return Err(EnvelopeError::WrongRecipient {
+            addressed_to: header.recipient.fmt_short(),
+        });
     }
     if header.sender != sender.node_id() {
         return Err(EnvelopeError::WrongSender {
@@ -160,7 +171,13 @@ pub fn open(
     let dh_e = recipient_exchange.0.diffie_hellman(&header.ephemeral);
     let dh_s = recipient_exchange.0.diffie_hellman(&sender.key().0);
     let header_bytes = &envelope[..HEADER_LEN];
-    let cipher = derive_cipher(&dh_e, &dh_s, header_bytes, &sender.key(), &recipient_exchange.public())?;
+    let cipher = derive_cipher(
+        &dh_e,
+        &dh_s,
+        header_bytes,
+        &sender.key(),
+        &recipient_exchange.public(),
+    )?;
     cipher.decrypt(&envelope[HEADER_LEN..], header_bytes, context)
 }
 
@@ -172,16 +189,26 @@ struct ParsedHeader {
 
 fn parse_header(envelope: &[u8]) -> Result<ParsedHeader, EnvelopeError> {
     if envelope.len() < OVERHEAD {
-        return Err(EnvelopeError::Truncated { len: envelope.len() });
+        return Err(EnvelopeError::Truncated {
+            len: envelope.len(),
+        });
     }
     if envelope[0] != VERSION {
-        return Err(EnvelopeError::UnsupportedVersion { version: envelope[0] });
+        return Err(EnvelopeError::UnsupportedVersion {
+            version: envelope[0],
+        });
     }
-    let sender = NodeId::from_slice(&envelope[1..33]).map_err(|_| EnvelopeError::MalformedHeader)?;
-    let recipient = NodeId::from_slice(&envelope[33..65]).map_err(|_| EnvelopeError::MalformedHeader)?;
+    let sender =
+        NodeId::from_slice(&envelope[1..33]).map_err(|_| EnvelopeError::MalformedHeader)?;
+    let recipient =
+        NodeId::from_slice(&envelope[33..65]).map_err(|_| EnvelopeError::MalformedHeader)?;
     let mut ephemeral = [0u8; 32];
     ephemeral.copy_from_slice(&envelope[65..HEADER_LEN]);
-    Ok(ParsedHeader { sender, recipient, ephemeral: x25519_dalek::PublicKey::from(ephemeral) })
+    Ok(ParsedHeader {
+        sender,
+        recipient,
+        ephemeral: x25519_dalek::PublicKey::from(ephemeral),
+    })
 }
 
 /// A ChaCha20-Poly1305 key and nonce used for exactly one envelope.
@@ -191,17 +218,39 @@ struct OneShotCipher {
 }
 
 impl OneShotCipher {
-    fn encrypt(&self, plaintext: &[u8], header: &[u8], context: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+    fn encrypt(
+        &self,
+        plaintext: &[u8],
+        header: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, EnvelopeError> {
         let aad = [header, context].concat();
         self.cipher
-            .encrypt(&self.nonce.into(), Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                &self.nonce.into(),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| EnvelopeError::AuthenticationFailed)
     }
 
-    fn decrypt(&self, body: &[u8], header: &[u8], context: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+    fn decrypt(
+        &self,
+        body: &[u8],
+        header: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, EnvelopeError> {
         let aad = [header, context].concat();
         self.cipher
-            .decrypt(&self.nonce.into(), Payload { msg: body, aad: &aad })
+            .decrypt(
+                &self.nonce.into(),
+                Payload {
+                    msg: body,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| EnvelopeError::AuthenticationFailed)
     }
 }
@@ -228,5 +277,8 @@ fn derive_cipher(
     key.copy_from_slice(&okm[..32]);
     let mut nonce = [0u8; 12];
     nonce.copy_from_slice(&okm[32..]);
-    Ok(OneShotCipher { cipher: ChaCha20Poly1305::new(&(*key).into()), nonce })
+    Ok(OneShotCipher {
+        cipher: ChaCha20Poly1305::new(&(*key).into()),
+        nonce,
+    })
 }

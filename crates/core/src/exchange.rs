@@ -32,7 +32,11 @@ impl ExchangePublicKey {
 
 impl core::fmt::Debug for ExchangePublicKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "ExchangePublicKey({})", data_encoding::HEXLOWER.encode(&self.as_bytes()[..8]))
+        write!(
+            f,
+            "ExchangePublicKey({})",
+            data_encoding::HEXLOWER.encode(&self.as_bytes()[..8])
+        )
     }
 }
 
@@ -73,7 +77,11 @@ impl SignedExchangeKey {
         let node = identity.node_id();
         let key = ExchangeSecret::derive(identity).public();
         let signature = identity.sign(&signed_message(&node, &key));
-        Self { node, key, signature }
+        Self {
+            node,
+            key,
+            signature,
+        }
     }
 
     /// The node this key belongs to.
@@ -106,7 +114,11 @@ impl SignedExchangeKey {
         let key = ExchangePublicKey::from_bytes(key_bytes);
         let signature = Signature::from_slice(&bytes[64..])?;
         node.verify(&signed_message(&node, &key), &signature)?;
-        Ok(Self { node, key, signature })
+        Ok(Self {
+            node,
+            key,
+            signature,
+        })
     }
 }
 

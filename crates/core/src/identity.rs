@@ -45,8 +45,14 @@ pub enum IdentityError {
     #[error("a signed exchange key is 128 bytes, got {len}")]
     InvalidExchangeKeyLength { len: usize },
     /// Batch verification was given slices of different lengths.
-    #[error("batch verification needs as many keys and messages as signatures ({signatures} signatures, {keys} keys, {messages} messages)")]
-    BatchLengthMismatch { signatures: usize, keys: usize, messages: usize },
+    #[error(
+        "batch verification needs as many keys and messages as signatures ({signatures} signatures, {keys} keys, {messages} messages)"
+    )]
+    BatchLengthMismatch {
+        signatures: usize,
+        keys: usize,
+        messages: usize,
+    },
 }
 
 impl ErrorCode for IdentityError {
@@ -109,7 +115,8 @@ pub struct NodeId(ed25519_dalek::VerifyingKey);
 impl NodeId {
     /// Builds a NodeId from the 32 public-key bytes, refusing invalid and weak keys.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, IdentityError> {
-        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| IdentityError::InvalidPublicKey)?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+            .map_err(|_| IdentityError::InvalidPublicKey)?;
         if key.is_weak() {
             return Err(IdentityError::InvalidPublicKey);
         }
@@ -118,7 +125,9 @@ impl NodeId {
 
     /// Like [`NodeId::from_bytes`] for a slice of unknown length.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, IdentityError> {
-        let array: &[u8; 32] = bytes.try_into().map_err(|_| IdentityError::InvalidPublicKey)?;
+        let array: &[u8; 32] = bytes
+            .try_into()
+            .map_err(|_| IdentityError::InvalidPublicKey)?;
         Self::from_bytes(array)
     }
 
@@ -136,13 +145,17 @@ impl NodeId {
 
     /// Verifies `signature` over `message` strictly (canonical encodings only).
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), IdentityError> {
-        self.0.verify_strict(message, &signature.0).map_err(|_| IdentityError::BadSignature)
+        self.0
+            .verify_strict(message, &signature.0)
+            .map_err(|_| IdentityError::BadSignature)
     }
 }
 
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = data_encoding::BASE32_NOPAD.encode(self.as_bytes()).to_ascii_lowercase();
+        let text = data_encoding::BASE32_NOPAD
+            .encode(self.as_bytes())
+            .to_ascii_lowercase();
         f.write_str(&text)
     }
 }
@@ -159,7 +172,9 @@ impl FromStr for NodeId {
     /// Parses the full 52-character form, case-insensitively.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if text.len() != NODE_ID_TEXT_LEN {
-            return Err(IdentityError::InvalidNodeIdLength { len: text.chars().count() });
+            return Err(IdentityError::InvalidNodeIdLength {
+                len: text.chars().count(),
+            });
         }
         let bytes = data_encoding::BASE32_NOPAD
             .decode(text.to_ascii_uppercase().as_bytes())
@@ -183,7 +198,9 @@ impl Signature {
 
     /// Like [`Signature::from_bytes`] for a slice of unknown length.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, IdentityError> {
-        let array: &[u8; 64] = bytes.try_into().map_err(|_| IdentityError::InvalidSignatureLength { len: bytes.len() })?;
+        let array: &[u8; 64] = bytes
+            .try_into()
+            .map_err(|_| IdentityError::InvalidSignatureLength { len: bytes.len() })?;
         Ok(Self::from_bytes(array))
     }
 
@@ -196,7 +213,11 @@ impl Signature {
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes = self.to_bytes();
-        write!(f, "Signature({}…)", data_encoding::HEXLOWER.encode(&bytes[..8]))
+        write!(
+            f,
+            "Signature({}…)",
+            data_encoding::HEXLOWER.encode(&bytes[..8])
+        )
     }
 }
 
@@ -209,7 +230,11 @@ impl fmt::Debug for Signature {
 /// every signature [`NodeId::verify`] accepts, and may also accept one whose `R` has a small-order
 /// component (only the key's owner can make such a signature; weak keys never become a [`NodeId`]).
 /// Where replicas must agree bit for bit, [`NodeId::verify`] is the definition of validity.
-pub fn verify_batch(messages: &[&[u8]], signatures: &[Signature], signers: &[NodeId]) -> Result<(), IdentityError> {
+pub fn verify_batch(
+    messages: &[&[u8]],
+    signatures: &[Signature],
+    signers: &[NodeId],
+) -> Result<(), IdentityError> {
     if messages.len() != signatures.len() || signers.len() != signatures.len() {
         return Err(IdentityError::BatchLengthMismatch {
             signatures: signatures.len(),

@@ -22,8 +22,8 @@
 //! that the seed really produces it (a corrupted file is refused, never loaded as a different key).
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use rand_core::CryptoRng;
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -55,7 +55,11 @@ pub struct KdfCost {
 
 impl Default for KdfCost {
     fn default() -> Self {
-        Self { memory_kib: 19 * 1024, passes: 2, lanes: 1 }
+        Self {
+            memory_kib: 19 * 1024,
+            passes: 2,
+            lanes: 1,
+        }
     }
 }
 
@@ -72,7 +76,11 @@ impl KdfCost {
             && (1..=Self::MAX_PASSES).contains(&self.passes)
             && (1..=Self::MAX_LANES).contains(&self.lanes)
             && self.memory_kib >= 8 * u32::from(self.lanes);
-        if sane { Ok(()) } else { Err(KeyFileError::UnreasonableKdfCost(*self)) }
+        if sane {
+            Ok(())
+        } else {
+            Err(KeyFileError::UnreasonableKdfCost(*self))
+        }
     }
 }
 
@@ -148,7 +156,13 @@ pub fn export_encrypted<R: CryptoRng + ?Sized>(
     let cipher = passphrase_cipher(passphrase, &salt, cost)?;
     let seed = key.to_seed();
     let sealed = cipher
-        .encrypt(&nonce.into(), Payload { msg: seed.as_ref(), aad: &body })
+        .encrypt(
+            &nonce.into(),
+            Payload {
+                msg: seed.as_ref(),
+                aad: &body,
+            },
+        )
         .map_err(|_| KeyFileError::Malformed("encryption failed"))?;
     body.extend_from_slice(&sealed);
     Ok(armor(&body))
@@ -164,16 +178,21 @@ pub fn import(text: &str, passphrase: Option<&[u8]>) -> Result<SecretKey, KeyFil
     if body[4] != VERSION {
         return Err(KeyFileError::UnsupportedVersion(body[4]));
     }
-    let node = NodeId::from_slice(&body[6..PREFIX_LEN]).map_err(|_| KeyFileError::Malformed("invalid node id"))?;
+    let node = NodeId::from_slice(&body[6..PREFIX_LEN])
+        .map_err(|_| KeyFileError::Malformed("invalid node id"))?;
     let rest = &body[PREFIX_LEN..];
     let seed: Zeroizing<[u8; 32]> = match body[5] {
         KIND_PLAIN => {
-            let seed: [u8; 32] = rest.try_into().map_err(|_| KeyFileError::Malformed("plain key body is not 32 bytes"))?;
+            let seed: [u8; 32] = rest
+                .try_into()
+                .map_err(|_| KeyFileError::Malformed("plain key body is not 32 bytes"))?;
             Zeroizing::new(seed)
         }
         KIND_ENCRYPTED => {
             if rest.len() != KDF_PARAMS_LEN + SEALED_SEED_LEN {
-                return Err(KeyFileError::Malformed("encrypted key body has the wrong length"));
+                return Err(KeyFileError::Malformed(
+                    "encrypted key body has the wrong length",
+                ));
             }
             let passphrase = passphrase.ok_or(KeyFileError::PassphraseRequired)?;
             let cost = KdfCost {
@@ -189,10 +208,19 @@ pub fn import(text: &str, passphrase: Option<&[u8]>) -> Result<SecretKey, KeyFil
             let cipher = passphrase_cipher(passphrase, salt, cost)?;
             let plain = Zeroizing::new(
                 cipher
-                    .decrypt(&nonce.into(), Payload { msg: &rest[KDF_PARAMS_LEN..], aad })
+                    .decrypt(
+                        &nonce.into(),
+                        Payload {
+                            msg: &rest[KDF_PARAMS_LEN..],
+                            aad,
+                        },
+                    )
                     .map_err(|_| KeyFileError::WrongPassphrase)?,
             );
-            let seed: [u8; 32] = plain.as_slice().try_into().map_err(|_| KeyFileError::Malformed("sealed seed is not 32 bytes"))?;
+            let seed: [u8; 32] = plain
+                .as_slice()
+                .try_into()
+                .map_err(|_| KeyFileError::Malformed("sealed seed is not 32 bytes"))?;
             Zeroizing::new(seed)
         }
         _ => return Err(KeyFileError::Malformed("unknown key kind")),
@@ -222,9 +250,18 @@ fn prefix(kind: u8, node: &NodeId) -> Vec<u8> {
     body
 }
 
-fn passphrase_cipher(passphrase: &[u8], salt: &[u8], cost: KdfCost) -> Result<ChaCha20Poly1305, KeyFileError> {
-    let params = Params::new(cost.memory_kib, cost.passes, u32::from(cost.lanes), Some(32))
-        .map_err(|_| KeyFileError::UnreasonableKdfCost(cost))?;
+fn passphrase_cipher(
+    passphrase: &[u8],
+    salt: &[u8],
+    cost: KdfCost,
+) -> Result<ChaCha20Poly1305, KeyFileError> {
+    let params = Params::new(
+        cost.memory_kib,
+        cost.passes,
+        u32::from(cost.lanes),
+        Some(32),
+    )
+    .map_err(|_| KeyFileError::UnreasonableKdfCost(cost))?;
     let mut key = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(passphrase, salt, key.as_mut())
@@ -251,10 +288,14 @@ fn dearmor(text: &str) -> Result<Vec<u8>, KeyFileError> {
     let inner = text
         .strip_prefix(BEGIN)
         .and_then(|t| t.strip_suffix(END))
-        .ok_or(KeyFileError::NotAKeyFile("missing BEGIN/END EDGENET SECRET KEY lines"))?;
+        .ok_or(KeyFileError::NotAKeyFile(
+            "missing BEGIN/END EDGENET SECRET KEY lines",
+        ))?;
     let b64: String = inner.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if b64.len() > 1024 {
         return Err(KeyFileError::NotAKeyFile("too long to be a key"));
     }
-    data_encoding::BASE64.decode(b64.as_bytes()).map_err(|_| KeyFileError::NotAKeyFile("invalid base64"))
+    data_encoding::BASE64
+        .decode(b64.as_bytes())
+        .map_err(|_| KeyFileError::NotAKeyFile("invalid base64"))
 }

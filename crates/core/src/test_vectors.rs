@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::envelope::{self, EnvelopeHeader};
 use crate::exchange::SignedExchangeKey;
-use crate::identity::{verify_batch, NodeId, SecretKey, Signature};
+use crate::identity::{NodeId, SecretKey, Signature, verify_batch};
 use crate::keyfile::{self, KdfCost};
 
 /// The committed vector file, as text (compiled in, so wasm tests need no file access).
@@ -110,7 +110,11 @@ const SEEDS: [[u8; 32]; 3] = [[0x11; 32], [0x22; 32], [0x33; 32]];
 /// The identity every [`Made`] envelope is sealed to.
 pub const MADE_RECIPIENT: usize = 1;
 /// Cheap Argon2id cost so vectors check quickly everywhere (real exports use [`KdfCost::default`]).
-pub const VECTOR_KDF_COST: KdfCost = KdfCost { memory_kib: 64, passes: 1, lanes: 1 };
+pub const VECTOR_KDF_COST: KdfCost = KdfCost {
+    memory_kib: 64,
+    passes: 1,
+    lanes: 1,
+};
 
 fn h(bytes: &[u8]) -> String {
     hex::encode(bytes)
@@ -119,6 +123,9 @@ fn h(bytes: &[u8]) -> String {
 fn unhex(field: &str, text: &str) -> Result<Vec<u8>, String> {
     hex::decode(text).map_err(|e| format!("{field}: bad hex: {e}"))
 }
+
+/// (sender, recipient, ephemeral byte, context, plaintext)
+type EnvelopeCase = (usize, usize, u8, &'static [u8], &'static [u8]);
 
 /// Generates the vectors deterministically.
 pub fn generate() -> Vectors {
@@ -137,10 +144,14 @@ pub fn generate() -> Vectors {
     let signatures = messages
         .iter()
         .enumerate()
-        .map(|(i, m)| SignatureVector { signer: i % keys.len(), message: h(m), signature: h(&keys[i % keys.len()].sign(m).to_bytes()) })
+        .map(|(i, m)| SignatureVector {
+            signer: i % keys.len(),
+            message: h(m),
+            signature: h(&keys[i % keys.len()].sign(m).to_bytes()),
+        })
         .collect();
 
-    let cases: [(usize, usize, u8, &[u8], &[u8]); 3] = [
+    let cases: [EnvelopeCase; 3] = [
         (0, 1, 0x44, b"task-0001", b""),
         (0, 1, 0x55, b"task-0002", b"query: [0.25, -1.5, 3.0]"),
         (2, 0, 0x66, b"", &[0x5a; 1000]),
@@ -151,16 +162,32 @@ pub fn generate() -> Vectors {
             let recipient = SignedExchangeKey::for_identity(&keys[r]);
             let sealed = envelope::seal_with_ephemeral(&[eph; 32], &keys[s], &recipient, ctx, pt)
                 .unwrap_or_else(|e| unreachable!("vector sealing cannot fail for valid keys: {e}"));
-            EnvelopeVector { sender: s, recipient: r, ephemeral: h(&[eph; 32]), context: h(ctx), plaintext: h(pt), envelope: h(&sealed) }
+            EnvelopeVector {
+                sender: s,
+                recipient: r,
+                ephemeral: h(&[eph; 32]),
+                context: h(ctx),
+                plaintext: h(pt),
+                envelope: h(&sealed),
+            }
         })
         .collect();
 
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([0x77; 32]);
-    let encrypted = keyfile::export_encrypted(&mut rng, &keys[2], b"correct horse", VECTOR_KDF_COST)
-        .unwrap_or_else(|e| unreachable!("vector cost is valid: {e}"));
+    let encrypted =
+        keyfile::export_encrypted(&mut rng, &keys[2], b"correct horse", VECTOR_KDF_COST)
+            .unwrap_or_else(|e| unreachable!("vector cost is valid: {e}"));
     let keyfiles = vec![
-        KeyFileVector { identity: 0, passphrase: None, text: keyfile::export_plain(&keys[0]) },
-        KeyFileVector { identity: 2, passphrase: Some("correct horse".into()), text: encrypted },
+        KeyFileVector {
+            identity: 0,
+            passphrase: None,
+            text: keyfile::export_plain(&keys[0]),
+        },
+        KeyFileVector {
+            identity: 2,
+            passphrase: Some("correct horse".into()),
+            text: encrypted,
+        },
     ];
 
     Vectors {
@@ -190,14 +217,20 @@ pub fn check_vectors(vectors: &Vectors) -> Result<usize, String> {
     let mut keys = Vec::new();
     let mut exchange_keys = Vec::new();
     for (i, id) in vectors.identities.iter().enumerate() {
-        let seed: [u8; 32] = unhex("seed", &id.seed)?.try_into().map_err(|_| "seed is not 32 bytes")?;
+        let seed: [u8; 32] = unhex("seed", &id.seed)?
+            .try_into()
+            .map_err(|_| "seed is not 32 bytes")?;
         let key = SecretKey::from_seed(&seed);
-        let parsed: NodeId = id.node_id.parse().map_err(|e| format!("identity {i}: {e}"))?;
+        let parsed: NodeId = id
+            .node_id
+            .parse()
+            .map_err(|e| format!("identity {i}: {e}"))?;
         if parsed != key.node_id() {
             return Err(format!("identity {i}: node id does not match seed"));
         }
-        let signed = SignedExchangeKey::decode(&unhex("signed_exchange_key", &id.signed_exchange_key)?)
-            .map_err(|e| format!("identity {i}: exchange key: {e}"))?;
+        let signed =
+            SignedExchangeKey::decode(&unhex("signed_exchange_key", &id.signed_exchange_key)?)
+                .map_err(|e| format!("identity {i}: exchange key: {e}"))?;
         if signed.node_id() != parsed {
             return Err(format!("identity {i}: exchange key signed by someone else"));
         }
@@ -209,9 +242,15 @@ pub fn check_vectors(vectors: &Vectors) -> Result<usize, String> {
     let mut batch: (Vec<Vec<u8>>, Vec<Signature>, Vec<NodeId>) = Default::default();
     for (i, v) in vectors.signatures.iter().enumerate() {
         let message = unhex("message", &v.message)?;
-        let signature = Signature::from_slice(&unhex("signature", &v.signature)?).map_err(|e| e.to_string())?;
-        let signer = keys.get(v.signer).ok_or("signer index out of range")?.node_id();
-        signer.verify(&message, &signature).map_err(|e| format!("signature {i}: {e}"))?;
+        let signature =
+            Signature::from_slice(&unhex("signature", &v.signature)?).map_err(|e| e.to_string())?;
+        let signer = keys
+            .get(v.signer)
+            .ok_or("signer index out of range")?
+            .node_id();
+        signer
+            .verify(&message, &signature)
+            .map_err(|e| format!("signature {i}: {e}"))?;
         let mut tampered = message.clone();
         tampered.push(0);
         if signer.verify(&tampered, &signature).is_ok() {
@@ -229,9 +268,14 @@ pub fn check_vectors(vectors: &Vectors) -> Result<usize, String> {
     for (i, v) in vectors.envelopes.iter().enumerate() {
         let sealed = unhex("envelope", &v.envelope)?;
         let context = unhex("context", &v.context)?;
-        let recipient = keys.get(v.recipient).ok_or("recipient index out of range")?;
-        let sender = exchange_keys.get(v.sender).ok_or("sender index out of range")?;
-        let opened = envelope::open(recipient, sender, &context, &sealed).map_err(|e| format!("envelope {i}: {e}"))?;
+        let recipient = keys
+            .get(v.recipient)
+            .ok_or("recipient index out of range")?;
+        let sender = exchange_keys
+            .get(v.sender)
+            .ok_or("sender index out of range")?;
+        let opened = envelope::open(recipient, sender, &context, &sealed)
+            .map_err(|e| format!("envelope {i}: {e}"))?;
         if opened != unhex("plaintext", &v.plaintext)? {
             return Err(format!("envelope {i}: opened to different plaintext"));
         }
@@ -249,7 +293,8 @@ pub fn check_vectors(vectors: &Vectors) -> Result<usize, String> {
     }
 
     for (i, v) in vectors.keyfiles.iter().enumerate() {
-        let key = keyfile::import(&v.text, v.passphrase.as_deref().map(str::as_bytes)).map_err(|e| format!("key file {i}: {e}"))?;
+        let key = keyfile::import(&v.text, v.passphrase.as_deref().map(str::as_bytes))
+            .map_err(|e| format!("key file {i}: {e}"))?;
         let expected = keys.get(v.identity).ok_or("identity index out of range")?;
         if key.node_id() != expected.node_id() {
             return Err(format!("key file {i}: imported a different key"));
@@ -286,17 +331,27 @@ pub fn make<R: rand_core::CryptoRng + ?Sized>(rng: &mut R, platform: &str) -> Ma
 
 /// Verifies the signature and opens the envelope of a [`Made`] from another platform.
 pub fn check_made(made: &Made) -> Result<(), String> {
-    let signer = SignedExchangeKey::decode(&unhex("signer", &made.signer)?).map_err(|e| format!("signer: {e}"))?;
-    let signature = Signature::from_slice(&unhex("signature", &made.signature)?).map_err(|e| e.to_string())?;
+    let signer = SignedExchangeKey::decode(&unhex("signer", &made.signer)?)
+        .map_err(|e| format!("signer: {e}"))?;
+    let signature =
+        Signature::from_slice(&unhex("signature", &made.signature)?).map_err(|e| e.to_string())?;
     signer
         .node_id()
         .verify(&unhex("message", &made.message)?, &signature)
         .map_err(|e| format!("signature made on {}: {e}", made.platform))?;
     let recipient = SecretKey::from_seed(&SEEDS[MADE_RECIPIENT]);
-    let opened = envelope::open(&recipient, &signer, &unhex("context", &made.context)?, &unhex("envelope", &made.envelope)?)
-        .map_err(|e| format!("envelope made on {}: {e}", made.platform))?;
+    let opened = envelope::open(
+        &recipient,
+        &signer,
+        &unhex("context", &made.context)?,
+        &unhex("envelope", &made.envelope)?,
+    )
+    .map_err(|e| format!("envelope made on {}: {e}", made.platform))?;
     if opened != unhex("plaintext", &made.plaintext)? {
-        return Err(format!("envelope made on {} opened to different plaintext", made.platform));
+        return Err(format!(
+            "envelope made on {} opened to different plaintext",
+            made.platform
+        ));
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
 //! The committed vectors (tests/vectors/core-v1.json) hold on this platform, byte for byte.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_core::test_vectors;
 
@@ -22,6 +23,13 @@ fn made_here_checks_here() {
     let made = test_vectors::make(&mut edgenet_core::rng::os_rng(), "native");
     test_vectors::check_made(&made).unwrap();
     let mut tampered = made.clone();
-    tampered.plaintext.replace_range(0..2, if made.plaintext.starts_with("00") { "01" } else { "00" });
+    tampered.plaintext.replace_range(
+        0..2,
+        if made.plaintext.starts_with("00") {
+            "01"
+        } else {
+            "00"
+        },
+    );
     assert!(test_vectors::check_made(&tampered).is_err());
 }

@@ -1,1 +1,9 @@
+//! `edgenet-kernels`: the compute EdgeNet sells.
+//!
+//! Every kernel has one CPU reference implementation ([`reference`]), written for clarity rather
+//! than speed: it is the oracle that the SIMD and wgpu/WGSL backends (kernels issue) are tested
+//! against on random inputs.
 
+pub mod reference;
+
+pub use reference::{KernelError, Metric, Neighbor};

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Formatting and clippy, warnings denied, for native and wasm32 targets.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+cd "$ROOT"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+# The pure crates must also build for the browser. Their dev-dependencies (proptest) do not, so
+# only the libraries are checked there; the wasm crate's tests are wasm-only and checked in full.
+cargo clippy -p edgenet-core -p edgenet-proto -p edgenet-kernels --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p edgenet-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs everything EdgeNet needs on a bare Debian machine of this project's kind. Idempotent:
+# each step checks first and skips what is already there, so a second run takes seconds.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+step "system packages (apt)"
+# chromium + chromedriver: wasm and browser tests; mesa-vulkan-drivers: Vulkan on the CPU (lavapipe)
+# for the wgpu kernels; nats-server: relay federation tests.
+packages=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 nats-server ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    note "installing: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+    note "all present"
+fi
+
+step "Rust wasm32 target"
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    note "present"
+else
+    rustup target add wasm32-unknown-unknown
+fi
+
+step "wasm-bindgen-cli $(wasm_bindgen_pin)"
+pin="$(wasm_bindgen_pin)"
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" = "wasm-bindgen $pin" ]; then
+    note "present"
+else
+    # --locked first for reproducibility; the published lockfile of 0.2.130 names a webpki-roots
+    # release the registry no longer serves, so fall back to fresh resolution.
+    cargo install wasm-bindgen-cli --version "$pin" --locked 2>/dev/null \
+        || cargo install wasm-bindgen-cli --version "$pin"
+fi
+
+step "wasm-pack"
+if command -v wasm-pack >/dev/null; then
+    note "present: $(wasm-pack --version)"
+else
+    cargo install wasm-pack --version 0.15.1 --locked 2>/dev/null || cargo install wasm-pack --version 0.15.1
+fi
+
+step "npm tools (playwright-core, binaryen's wasm-opt)"
+cd "$ROOT"
+if [ -x node_modules/.bin/wasm-opt ] && [ -d node_modules/playwright-core ] \
+    && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+    note "present"
+else
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+
+step "setup done"
