@@ -9,6 +9,8 @@
 //! - [`exchange`]: the X25519 key a node publishes, signed by its identity, for sealed payloads.
 //! - [`envelope`]: sealed envelopes (X25519 + HKDF-SHA256 + ChaCha20-Poly1305).
 //! - [`keyfile`]: the documented export/import format for secret keys, optionally passphrase-encrypted.
+//! - [`task`]: the task model: ids, kinds, and the `vector_search` payload and result encodings.
+//! - [`verify`]: comparing redundant results (float-tolerant) and finding the majority.
 //! - [`error`]: the stable error codes (`EN-1xx`) every error in this crate maps to.
 
 pub mod envelope;
@@ -17,8 +19,10 @@ pub mod exchange;
 pub mod identity;
 pub mod keyfile;
 pub mod rng;
+pub mod task;
 #[cfg(feature = "test-vectors")]
 pub mod test_vectors;
+pub mod verify;
 
 pub use envelope::{EnvelopeError, EnvelopeHeader};
 pub use error::ErrorCode;

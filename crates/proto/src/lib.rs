@@ -1,10 +1,28 @@
-//! `edgenet-proto`: EdgeNet's wire format and (in later issues) its session state machines.
+//! `edgenet-proto`: EdgeNet's wire protocol, without IO.
 //!
-//! No IO here: bytes in, bytes out, time passed in. So far this crate holds the outer frame, which
-//! every message on the WebSocket uses: one version byte, then the body. The body's message enum,
-//! the handshake and the task lifecycle arrive with the relay issue; the frame rules below already
-//! fix how untrusted bytes are admitted.
+//! Bytes in, bytes out, time passed in (milliseconds on any monotonic clock), in the manner of
+//! quinn-proto: the relay and the nodes feed received frames to `handle_frame`, expire timers with
+//! `handle_timeout(now)`, and send what `poll_transmit`/`poll_outgoing` return.
+//!
+//! - [`frame`]: the outer frame (version byte + body) and its size limit.
+//! - [`message`]: the message enums and their limits; decoding untrusted bytes never panics.
+//! - [`error`]: protocol errors and their stable codes (`EN-2xx`).
+//! - [`client`]: a node's session: handshake, then relay messages as events.
+//! - [`hub`]: the relay's state machine: authentication, peers, task queue, assignment, limits.
+//! - [`submit`]: a submitter's tracker for one task: seals payloads, opens results, votes.
+//! - [`worker`]: a worker's step: open a payload, run it, seal and sign the result.
 
+pub mod client;
+pub mod error;
 pub mod frame;
+pub mod hub;
+pub mod message;
+pub mod submit;
+pub mod worker;
 
+pub use error::ProtoError;
 pub use frame::{Frame, FrameError, MAX_FRAME_LEN, PROTOCOL_VERSION};
+pub use message::{ClientMsg, RelayMsg};
+
+/// Milliseconds on the caller's monotonic clock.
+pub type Millis = u64;

@@ -1,0 +1,198 @@
+//! The task model: what is computed, independent of how it travels.
+//!
+//! Payloads and results are postcard-encoded plaintexts; they travel only inside sealed envelopes.
+//! Decoding checks every size against the limits below before a kernel sees the data.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::error::ErrorCode;
+
+/// A task's id, chosen at random by its submitter (16 bytes; collisions are refused by the relay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TaskId(pub [u8; 16]);
+
+impl TaskId {
+    /// A fresh random id.
+    pub fn random<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        Self(id)
+    }
+}
+
+impl core::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&data_encoding::HEXLOWER.encode(&self.0))
+    }
+}
+
+/// The kinds of work the network runs (the brief's task table). Kinds a node can run are listed in
+/// its capabilities; the relay offers a task only to nodes that list its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskKind {
+    /// Batched k-nearest-neighbour search.
+    VectorSearch,
+}
+
+impl TaskKind {
+    /// The name used in APIs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::VectorSearch => "vector_search",
+        }
+    }
+}
+
+/// Similarity metric of a search (mirrors the kernels' metric; core does not depend on kernels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SearchMetric {
+    /// Inner product.
+    Dot,
+    /// Cosine similarity.
+    Cosine,
+    /// Negated squared Euclidean distance.
+    L2,
+}
+
+/// Limits on a `vector_search` payload (a sealed payload must fit one 1 MiB frame).
+pub mod limits {
+    /// Largest dimension.
+    pub const MAX_DIM: u32 = 4096;
+    /// Largest k.
+    pub const MAX_K: u32 = 1024;
+    /// Largest number of f32 values (queries + database) in one payload.
+    pub const MAX_VALUES: usize = 240_000;
+}
+
+/// A `vector_search` task: `queries` (nq × dim) against `database` (n × dim), row-major.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorSearch {
+    /// Similarity metric.
+    pub metric: SearchMetric,
+    /// Vector dimension.
+    pub dim: u32,
+    /// Neighbours per query.
+    pub k: u32,
+    /// Query vectors.
+    pub queries: Vec<f32>,
+    /// Database vectors.
+    pub database: Vec<f32>,
+}
+
+/// One hit: database row and score (higher is closer).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// Database row.
+    pub index: u32,
+    /// Score.
+    pub score: f32,
+}
+
+/// The result of a `vector_search`: per query, its hits, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnnResult {
+    /// Hits per query.
+    pub hits: Vec<Vec<Hit>>,
+}
+
+/// Errors from encoding and decoding task data.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TaskError {
+    /// The bytes are not a valid encoding.
+    #[error("task data does not decode: {0}")]
+    Malformed(String),
+    /// The data breaks a limit or a shape rule.
+    #[error("task data out of bounds: {0}")]
+    OutOfBounds(String),
+}
+
+impl ErrorCode for TaskError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "EN-140",
+            Self::OutOfBounds(_) => "EN-141",
+        }
+    }
+}
+
+impl VectorSearch {
+    /// Checks shapes and limits (finite values are the kernels' check).
+    pub fn validate(&self) -> Result<(), TaskError> {
+        let bad = |m: String| Err(TaskError::OutOfBounds(m));
+        if self.dim == 0 || self.dim > limits::MAX_DIM {
+            return bad(format!("dim {} not in 1..={}", self.dim, limits::MAX_DIM));
+        }
+        if self.k == 0 || self.k > limits::MAX_K {
+            return bad(format!("k {} not in 1..={}", self.k, limits::MAX_K));
+        }
+        let dim = self.dim as usize;
+        if self.queries.is_empty()
+            || self.queries.len() % dim != 0
+            || self.database.len() % dim != 0
+        {
+            return bad(
+                "queries and database must be non-empty multiples of dim (database may be empty)"
+                    .into(),
+            );
+        }
+        if self.queries.len() + self.database.len() > limits::MAX_VALUES {
+            return bad(format!("more than {} values", limits::MAX_VALUES));
+        }
+        Ok(())
+    }
+
+    /// Encodes after validating.
+    pub fn encode(&self) -> Result<Vec<u8>, TaskError> {
+        self.validate()?;
+        postcard::to_allocvec(self).map_err(|e| TaskError::Malformed(e.to_string()))
+    }
+
+    /// Decodes untrusted bytes and validates.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
+        let task: Self =
+            postcard::from_bytes(bytes).map_err(|e| TaskError::Malformed(e.to_string()))?;
+        task.validate()?;
+        Ok(task)
+    }
+
+    /// Number of queries.
+    pub fn query_count(&self) -> usize {
+        self.queries.len() / self.dim.max(1) as usize
+    }
+}
+
+impl KnnResult {
+    /// Encodes the result.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes untrusted bytes, bounded by the limits.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
+        let result: Self =
+            postcard::from_bytes(bytes).map_err(|e| TaskError::Malformed(e.to_string()))?;
+        let total: usize = result.hits.iter().map(Vec::len).sum();
+        if result.hits.len() > limits::MAX_VALUES || total > limits::MAX_VALUES {
+            return Err(TaskError::OutOfBounds("too many hits".into()));
+        }
+        Ok(result)
+    }
+}
+
+/// The public commitment a worker publishes with its sealed result: SHA-256 over a domain tag, the
+/// task id and the result plaintext. Signed by the worker, it binds the worker to what it sent
+/// (evidence for later disputes) without revealing it.
+pub fn result_commitment(task: &TaskId, result: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"edgenet/result-commitment/v1");
+    h.update(task.0);
+    h.update(result);
+    h.finalize().into()
+}
+
+/// The message a worker signs for its result: domain tag, task id, commitment.
+pub fn result_signing_message(task: &TaskId, commitment: &[u8; 32]) -> Vec<u8> {
+    [b"edgenet/result/v1".as_slice(), &task.0, commitment].concat()
+}

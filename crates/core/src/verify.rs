@@ -1,0 +1,86 @@
+//! Comparing redundant results and finding the majority.
+//!
+//! Workers on different hardware (WASM SIMD, AVX2, a GPU) sum floats in different orders, so
+//! results are compared with tolerance, per task kind:
+//! - k-NN: the same number of hits per query; scores equal within a relative epsilon; ids equal,
+//!   except that ids may differ (or swap) among hits whose scores are within epsilon of each other,
+//!   since a near-tie can fall either way.
+//!
+//! [`majority`] groups results by agreement with the first result of each group (a result joins the
+//! first group it agrees with), and a group wins only with a strict majority of all results.
+
+use crate::task::{KnnResult, TaskKind};
+
+/// Relative tolerance for scores: |a − b| ≤ EPS · max(1, |a|, |b|).
+pub const SCORE_EPSILON: f32 = 1e-3;
+
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() <= SCORE_EPSILON * 1f32.max(a.abs()).max(b.abs())
+}
+
+/// Whether two k-NN results agree within tolerance.
+pub fn knn_agree(a: &KnnResult, b: &KnnResult) -> bool {
+    if a.hits.len() != b.hits.len() {
+        return false;
+    }
+    a.hits.iter().zip(&b.hits).all(|(qa, qb)| {
+        if qa.len() != qb.len() {
+            return false;
+        }
+        if !qa.iter().zip(qb).all(|(x, y)| close(x.score, y.score)) {
+            return false;
+        }
+        // Position by position the ids must match, unless the hit is part of a near-tie: its id
+        // appears in the other list with a close score (a swap inside a tie), or its score ties with
+        // the other list's last score (a tie at the cut-off, where either candidate is right).
+        let cutoff = qb.last().map(|h| h.score);
+        qa.iter().zip(qb).all(|(x, y)| {
+            x.index == y.index
+                || qb
+                    .iter()
+                    .any(|z| z.index == x.index && close(z.score, x.score))
+                || cutoff.is_some_and(|s| close(x.score, s))
+        })
+    })
+}
+
+/// The outcome of comparing redundant results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Majority {
+    /// Indices (into the input) of the results that agree with the winning result.
+    pub agreeing: Vec<usize>,
+    /// Indices of the results that do not.
+    pub outvoted: Vec<usize>,
+}
+
+/// Finds the result a strict majority agrees with, using `agree` as the comparison. `None` when no
+/// group has more than half of the results.
+pub fn majority<T>(results: &[T], agree: impl Fn(&T, &T) -> bool) -> Option<Majority> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, r) in results.iter().enumerate() {
+        match groups.iter_mut().find(|g| agree(&results[g[0]], r)) {
+            Some(group) => group.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    let winner = groups.iter().max_by_key(|g| g.len())?;
+    if winner.len() * 2 <= results.len() {
+        return None;
+    }
+    let outvoted = (0..results.len()).filter(|i| !winner.contains(i)).collect();
+    Some(Majority {
+        agreeing: winner.clone(),
+        outvoted,
+    })
+}
+
+/// Whether two encoded results of a task of `kind` agree. A result that does not decode agrees
+/// with nothing.
+pub fn results_agree(kind: TaskKind, a: &[u8], b: &[u8]) -> bool {
+    match kind {
+        TaskKind::VectorSearch => match (KnnResult::decode(a), KnnResult::decode(b)) {
+            (Ok(a), Ok(b)) => knn_agree(&a, &b),
+            _ => false,
+        },
+    }
+}

@@ -1,0 +1,102 @@
+//! Protocol errors. Each has a stable code; [`ProtoError::is_fatal`] says whether the relay closes
+//! the connection after sending it.
+
+use edgenet_core::ErrorCode;
+use thiserror::Error;
+
+use crate::frame::FrameError;
+
+/// Errors a session or the hub reports.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProtoError {
+    /// The frame itself was refused (empty, too large, unknown version).
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The body does not decode as a message.
+    #[error("message does not decode: {0}")]
+    Malformed(String),
+    /// A field breaks a limit (string length, list length, byte length).
+    #[error("message breaks a limit: {0}")]
+    LimitExceeded(String),
+    /// A message arrived that the session's state does not allow (e.g. a task before the handshake).
+    #[error("unexpected message: {0}")]
+    Unexpected(String),
+    /// The hello's signature or keys do not verify against this connection's challenge.
+    #[error("handshake refused: {0}")]
+    BadHandshake(String),
+    /// Too many messages from one identity in the last minute.
+    #[error("rate limit: more than {limit} messages per minute")]
+    RateLimited { limit: u32 },
+    /// The task id is not known (or no longer open).
+    #[error("unknown or closed task {0}")]
+    UnknownTask(String),
+    /// The sender is not part of the task in the role it claims.
+    #[error("not allowed for this task: {0}")]
+    NotAllowed(String),
+    /// A task with this id already exists.
+    #[error("duplicate task id {0}")]
+    DuplicateTask(String),
+    /// The task's parameters are out of range.
+    #[error("invalid task parameters: {0}")]
+    InvalidTask(String),
+    /// The task expired before enough workers returned results.
+    #[error("task expired: {0}")]
+    TaskExpired(String),
+    /// The handshake did not finish in time.
+    #[error("handshake timed out")]
+    HandshakeTimeout,
+    /// The peer could not keep up with its outgoing queue and was disconnected.
+    #[error("slow consumer: outgoing queue full")]
+    SlowConsumer,
+    /// The relay refuses more connections from this address.
+    #[error("too many connections from this address")]
+    TooManyConnections,
+    /// The redundant results had no strict majority.
+    #[error("no majority among {0} results")]
+    NoMajority(usize),
+    /// The relay sent an error.
+    #[error("relay error {code}: {message}")]
+    Remote { code: String, message: String },
+}
+
+impl ErrorCode for ProtoError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Frame(e) => e.code(),
+            Self::Malformed(_) => "EN-203",
+            Self::LimitExceeded(_) => "EN-204",
+            Self::Unexpected(_) => "EN-205",
+            Self::BadHandshake(_) => "EN-206",
+            Self::RateLimited { .. } => "EN-207",
+            Self::UnknownTask(_) => "EN-208",
+            Self::NotAllowed(_) => "EN-209",
+            Self::DuplicateTask(_) => "EN-210",
+            Self::InvalidTask(_) => "EN-211",
+            Self::TaskExpired(_) => "EN-212",
+            Self::HandshakeTimeout => "EN-213",
+            Self::SlowConsumer => "EN-214",
+            Self::TooManyConnections => "EN-215",
+            Self::Remote { .. } => "EN-216",
+            Self::NoMajority(_) => "EN-217",
+        }
+    }
+}
+
+impl ProtoError {
+    /// Whether the relay closes the connection after reporting this error. Errors about one task
+    /// leave the connection open; errors about the connection itself close it.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::Frame(_)
+                | Self::Malformed(_)
+                | Self::LimitExceeded(_)
+                | Self::Unexpected(_)
+                | Self::BadHandshake(_)
+                | Self::RateLimited { .. }
+                | Self::HandshakeTimeout
+                | Self::SlowConsumer
+                | Self::TooManyConnections
+        )
+    }
+}

@@ -1,0 +1,339 @@
+//! Messages: one postcard-encoded enum per direction, inside a [`Frame`](crate::Frame).
+//!
+//! Byte strings that carry keys and signatures are `Vec<u8>` on the wire (serde has no arrays above
+//! 32) and their lengths are checked by [`ClientMsg::decode`]/[`RelayMsg::decode`], together with
+//! every string and list limit, before anything else looks at them.
+
+use edgenet_core::task::{TaskId, TaskKind};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ProtoError;
+use crate::frame::Frame;
+
+/// Longest string field (adapter names, error messages).
+pub const MAX_STRING: usize = 256;
+/// Most entries in a list (peers, kernels, voters).
+pub const MAX_LIST: usize = 1024;
+/// Largest sealed envelope in a message.
+pub const MAX_ENVELOPE: usize = crate::MAX_FRAME_LEN - 4096;
+
+/// A node id on the wire: the 32 Ed25519 public-key bytes.
+pub type NodeKey = [u8; 32];
+
+/// What kind of node connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// A browser tab (WASM/WebGPU workers).
+    Browser,
+    /// A native node.
+    Native,
+}
+
+/// What a node offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Logical cores it may use.
+    pub cores: u16,
+    /// Memory it may use, MiB.
+    pub memory_mib: u32,
+    /// GPU adapter name, if any.
+    pub gpu: Option<String>,
+    /// Task kinds it runs.
+    pub kernels: Vec<TaskKind>,
+    /// Compute backends (e.g. "cpu", "avx2", "wasm-simd", "webgpu", "vulkan").
+    pub backends: Vec<String>,
+}
+
+/// The signed part of a hello.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloBody {
+    /// Protocol version the client speaks.
+    pub version: u8,
+    /// The client's node id.
+    pub node: NodeKey,
+    /// The client's signed X25519 key (128 bytes, see `SignedExchangeKey`).
+    pub exchange_key: Vec<u8>,
+    /// Browser or native.
+    pub role: Role,
+    /// What it offers.
+    pub capabilities: Capabilities,
+}
+
+/// A peer as others see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Its node id.
+    pub node: NodeKey,
+    /// Its signed X25519 key (128 bytes).
+    pub exchange_key: Vec<u8>,
+    /// Browser or native.
+    pub role: Role,
+    /// What it offers.
+    pub capabilities: Capabilities,
+}
+
+/// A task as submitted. The payload is not here: it goes sealed to each assigned worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    /// Chosen by the submitter.
+    pub id: TaskId,
+    /// What to run.
+    pub kind: TaskKind,
+    /// Distinct workers to run it (default 3).
+    pub redundancy: u8,
+    /// Most credits the submitter will pay (enforced by the ledger issue).
+    pub max_credits: u64,
+    /// Higher runs first.
+    pub priority: u8,
+    /// Milliseconds from submission until the task fails if unfinished.
+    pub timeout_ms: u32,
+}
+
+/// Client → relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientMsg {
+    /// Answer to the challenge; `signature` covers domain, challenge, relay id and the body.
+    Hello { body: HelloBody, signature: Vec<u8> },
+    /// Submit a task.
+    Submit(TaskSpec),
+    /// A worker asks to run an offered task.
+    Claim { task: TaskId },
+    /// The submitter's sealed payload for one assigned worker.
+    Payload {
+        task: TaskId,
+        worker: NodeKey,
+        envelope: Vec<u8>,
+    },
+    /// A worker's sealed result, its public commitment and its signature over both.
+    Result {
+        task: TaskId,
+        envelope: Vec<u8>,
+        commitment: [u8; 32],
+        signature: Vec<u8>,
+    },
+    /// The submitter's verdict after comparing results.
+    Verdict {
+        task: TaskId,
+        agreeing: Vec<NodeKey>,
+        outvoted: Vec<NodeKey>,
+    },
+}
+
+/// Relay → client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RelayMsg {
+    /// First message on every connection.
+    Challenge {
+        nonce: [u8; 32],
+        relay: NodeKey,
+        min_version: u8,
+        max_version: u8,
+    },
+    /// The handshake succeeded; here are the peers online.
+    Welcome { peers: Vec<PeerInfo> },
+    /// A peer came online.
+    PeerJoined(PeerInfo),
+    /// A peer went offline.
+    PeerLeft { node: NodeKey },
+    /// The relay accepted a submitted task.
+    Accepted { task: TaskId },
+    /// A task this node can run is looking for workers.
+    Offer {
+        task: TaskId,
+        kind: TaskKind,
+        submitter: NodeKey,
+    },
+    /// To a worker: you run this task for this submitter; its payload follows.
+    Assignment {
+        task: TaskId,
+        kind: TaskKind,
+        submitter: PeerInfo,
+        deadline_ms: u32,
+    },
+    /// To a submitter: this worker runs your task; seal its payload to it.
+    Assigned { task: TaskId, worker: PeerInfo },
+    /// To a worker: the submitter's sealed payload.
+    Payload {
+        task: TaskId,
+        submitter: NodeKey,
+        envelope: Vec<u8>,
+    },
+    /// To a submitter: a worker's sealed result.
+    Result {
+        task: TaskId,
+        worker: NodeKey,
+        envelope: Vec<u8>,
+        commitment: [u8; 32],
+        signature: Vec<u8>,
+    },
+    /// To the workers of a task: the submitter's verdict.
+    Verdict {
+        task: TaskId,
+        agreeing: Vec<NodeKey>,
+        outvoted: Vec<NodeKey>,
+    },
+    /// To a submitter: the task failed.
+    TaskFailed {
+        task: TaskId,
+        code: String,
+        message: String,
+    },
+    /// An error; fatal ones are followed by closing the connection.
+    Error { code: String, message: String },
+}
+
+fn check_len(what: &str, len: usize, max: usize) -> Result<(), ProtoError> {
+    if len > max {
+        Err(ProtoError::LimitExceeded(format!("{what}: {len} > {max}")))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_exact(what: &str, len: usize, want: usize) -> Result<(), ProtoError> {
+    if len != want {
+        Err(ProtoError::LimitExceeded(format!(
+            "{what}: {len} bytes, want {want}"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_caps(c: &Capabilities) -> Result<(), ProtoError> {
+    check_len(
+        "gpu name",
+        c.gpu.as_ref().map_or(0, String::len),
+        MAX_STRING,
+    )?;
+    check_len("kernels", c.kernels.len(), 16)?;
+    check_len("backends", c.backends.len(), 16)?;
+    c.backends
+        .iter()
+        .try_for_each(|b| check_len("backend name", b.len(), 32))
+}
+
+fn check_peer(p: &PeerInfo) -> Result<(), ProtoError> {
+    check_exact("exchange key", p.exchange_key.len(), 128)?;
+    check_caps(&p.capabilities)
+}
+
+impl ClientMsg {
+    /// Encodes into a frame.
+    pub fn encode(&self) -> Result<Vec<u8>, ProtoError> {
+        encode(self)
+    }
+
+    /// Decodes a frame from untrusted bytes and checks every limit.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
+        let msg: Self = decode(bytes)?;
+        match &msg {
+            Self::Hello { body, signature } => {
+                check_exact("exchange key", body.exchange_key.len(), 128)?;
+                check_exact("signature", signature.len(), 64)?;
+                check_caps(&body.capabilities)?;
+            }
+            Self::Submit(_) | Self::Claim { .. } => {}
+            Self::Payload { envelope, .. } => check_len("envelope", envelope.len(), MAX_ENVELOPE)?,
+            Self::Result {
+                envelope,
+                signature,
+                ..
+            } => {
+                check_len("envelope", envelope.len(), MAX_ENVELOPE)?;
+                check_exact("signature", signature.len(), 64)?;
+            }
+            Self::Verdict {
+                agreeing, outvoted, ..
+            } => {
+                check_len("agreeing", agreeing.len(), 255)?;
+                check_len("outvoted", outvoted.len(), 255)?;
+            }
+        }
+        Ok(msg)
+    }
+}
+
+impl RelayMsg {
+    /// Encodes into a frame.
+    pub fn encode(&self) -> Result<Vec<u8>, ProtoError> {
+        encode(self)
+    }
+
+    /// Decodes a frame from untrusted bytes and checks every limit.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
+        let msg: Self = decode(bytes)?;
+        match &msg {
+            Self::Welcome { peers } => {
+                check_len("peers", peers.len(), MAX_LIST)?;
+                peers.iter().try_for_each(check_peer)?;
+            }
+            Self::PeerJoined(p) => check_peer(p)?,
+            Self::Assignment { submitter, .. } => check_peer(submitter)?,
+            Self::Assigned { worker, .. } => check_peer(worker)?,
+            Self::Payload { envelope, .. } => check_len("envelope", envelope.len(), MAX_ENVELOPE)?,
+            Self::Result {
+                envelope,
+                signature,
+                ..
+            } => {
+                check_len("envelope", envelope.len(), MAX_ENVELOPE)?;
+                check_exact("signature", signature.len(), 64)?;
+            }
+            Self::Verdict {
+                agreeing, outvoted, ..
+            } => {
+                check_len("agreeing", agreeing.len(), 255)?;
+                check_len("outvoted", outvoted.len(), 255)?;
+            }
+            Self::TaskFailed { code, message, .. } | Self::Error { code, message } => {
+                check_len("code", code.len(), 16)?;
+                check_len("message", message.len(), MAX_STRING)?;
+            }
+            Self::Challenge { .. }
+            | Self::PeerLeft { .. }
+            | Self::Accepted { .. }
+            | Self::Offer { .. } => {}
+        }
+        Ok(msg)
+    }
+
+    /// An error message for `err`, its text cut to the string limit.
+    pub fn error(err: &ProtoError) -> Self {
+        let mut message = err.to_string();
+        truncate(&mut message, MAX_STRING);
+        Self::Error {
+            code: edgenet_core::ErrorCode::code(err).to_owned(),
+            message,
+        }
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub(crate) fn truncate(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}
+
+fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, ProtoError> {
+    let body = postcard::to_allocvec(msg).map_err(|e| ProtoError::Malformed(e.to_string()))?;
+    Ok(Frame::encode(&body)?)
+}
+
+fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ProtoError> {
+    let frame = Frame::decode(bytes)?;
+    let (msg, rest) =
+        postcard::take_from_bytes(frame.body).map_err(|e| ProtoError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(ProtoError::Malformed(format!(
+            "{} trailing bytes",
+            rest.len()
+        )));
+    }
+    Ok(msg)
+}

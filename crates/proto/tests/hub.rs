@@ -1,0 +1,513 @@
+//! The relay's state machine driven in memory: clients, the hub and a clock, no sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use std::collections::HashMap;
+
+use edgenet_core::task::{Hit, KnnResult, SearchMetric, TaskId, TaskKind, VectorSearch};
+use edgenet_core::{ErrorCode, NodeId, SecretKey};
+use edgenet_proto::client::ClientSession;
+use edgenet_proto::hub::{ConnId, Hub, HubConfig, Output};
+use edgenet_proto::message::{Capabilities, ClientMsg, HelloBody, RelayMsg, Role, TaskSpec};
+use edgenet_proto::submit::{Progress, Submission};
+use edgenet_proto::worker::{Action, Worker};
+use rand_chacha::rand_core::SeedableRng;
+
+type Rng = rand_chacha::ChaCha20Rng;
+
+fn caps() -> Capabilities {
+    Capabilities {
+        cores: 2,
+        memory_mib: 1024,
+        gpu: None,
+        kernels: vec![TaskKind::VectorSearch],
+        backends: vec!["cpu".into()],
+    }
+}
+
+/// How a simulated worker answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Behaviour {
+    Honest,
+    Liar,
+    Silent,
+}
+
+struct Node {
+    session: ClientSession,
+    worker: Worker,
+    behaviour: Behaviour,
+    inbox: Vec<RelayMsg>,
+    closed: bool,
+}
+
+struct Net {
+    hub: Hub,
+    nodes: HashMap<ConnId, Node>,
+    now: u64,
+    rng: Rng,
+    next: ConnId,
+}
+
+impl Net {
+    fn new(config: HubConfig) -> Self {
+        Self {
+            hub: Hub::new(SecretKey::from_seed(&[0xee; 32]), config),
+            nodes: HashMap::new(),
+            now: 1_000,
+            rng: Rng::from_seed([5; 32]),
+            next: 1,
+        }
+    }
+
+    fn join(&mut self, seed: u8, behaviour: Behaviour) -> ConnId {
+        let conn = self.next;
+        self.next += 1;
+        let session = ClientSession::new(
+            SecretKey::from_seed(&[seed; 32]),
+            Role::Native,
+            caps(),
+            Some(self.hub.node_id()),
+        );
+        self.nodes.insert(
+            conn,
+            Node {
+                session,
+                worker: Worker::new(vec![TaskKind::VectorSearch], 4),
+                behaviour,
+                inbox: vec![],
+                closed: false,
+            },
+        );
+        self.hub.handle_connect(conn, self.now, [seed; 32]);
+        self.pump();
+        conn
+    }
+
+    fn leave(&mut self, conn: ConnId) {
+        self.nodes.get_mut(&conn).unwrap().closed = true;
+        self.hub.handle_disconnect(conn, self.now);
+        self.pump();
+    }
+
+    fn tick(&mut self, ms: u64) {
+        self.now += ms;
+        self.hub.handle_timeout(self.now);
+        self.pump();
+    }
+
+    fn send(&mut self, conn: ConnId, msg: &ClientMsg) {
+        self.nodes
+            .get_mut(&conn)
+            .unwrap()
+            .session
+            .send(msg)
+            .unwrap();
+        self.pump();
+    }
+
+    /// Delivers frames both ways until nothing moves; workers act on what they get.
+    fn pump(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(out) = self.hub.poll_output() {
+                moved = true;
+                match out {
+                    Output::Send(conn, frame) => {
+                        let Some(node) = self.nodes.get_mut(&conn) else {
+                            continue;
+                        };
+                        if node.closed {
+                            continue;
+                        }
+                        if let Err(e) = node.session.handle_frame(&frame) {
+                            node.inbox.push(RelayMsg::Error {
+                                code: e.code().into(),
+                                message: e.to_string(),
+                            });
+                        }
+                    }
+                    Output::Close(conn) => {
+                        if let Some(n) = self.nodes.get_mut(&conn) {
+                            n.closed = true;
+                        }
+                    }
+                }
+            }
+            let conns: Vec<ConnId> = self.nodes.keys().copied().collect();
+            for conn in conns {
+                let node = self.nodes.get_mut(&conn).unwrap();
+                if node.closed {
+                    continue;
+                }
+                while let Some(ev) = node.session.poll_event() {
+                    let key = node.session.key().clone();
+                    match node.worker.handle(ev.clone(), &key).unwrap() {
+                        Action::Send(m) => node.session.send(&m).unwrap(),
+                        Action::Execute { job, payload } => {
+                            let task = VectorSearch::decode(&payload).unwrap();
+                            let mut result = reference_knn(&task);
+                            match node.behaviour {
+                                Behaviour::Silent => continue,
+                                Behaviour::Liar => result.hits[0][0].score += 10.0,
+                                Behaviour::Honest => {}
+                            }
+                            let msg = node
+                                .worker
+                                .finish(&mut self.rng, &key, &job, &result.encode())
+                                .unwrap();
+                            node.session.send(&msg).unwrap();
+                        }
+                        Action::None | Action::Verdict { .. } => {}
+                    }
+                    node.inbox.push(ev);
+                }
+                while let Some(frame) = node.session.poll_outgoing() {
+                    moved = true;
+                    let _ = self.hub.handle_frame(conn, &frame, self.now);
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    fn raw(&mut self, conn: ConnId, frame: &[u8]) -> Result<(), edgenet_proto::ProtoError> {
+        let r = self.hub.handle_frame(conn, frame, self.now);
+        self.pump();
+        r
+    }
+}
+
+fn reference_knn(t: &VectorSearch) -> KnnResult {
+    let dim = t.dim as usize;
+    let hits = t
+        .queries
+        .chunks(dim)
+        .map(|q| {
+            let mut scored: Vec<Hit> = t
+                .database
+                .chunks(dim)
+                .enumerate()
+                .map(|(i, v)| Hit {
+                    index: i as u32,
+                    score: q.iter().zip(v).map(|(a, b)| a * b).sum(),
+                })
+                .collect();
+            scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+            scored.truncate(t.k as usize);
+            scored
+        })
+        .collect();
+    KnnResult { hits }
+}
+
+fn search() -> VectorSearch {
+    VectorSearch {
+        metric: SearchMetric::Dot,
+        dim: 3,
+        k: 2,
+        queries: vec![1.0, 0.0, 0.5],
+        database: vec![0.1, 0.2, 0.3, 1.0, 1.0, 1.0, -1.0, 0.0, 2.0, 0.3, 0.3, 0.3],
+    }
+}
+
+fn spec(id: u8, redundancy: u8, timeout_ms: u32) -> TaskSpec {
+    TaskSpec {
+        id: TaskId([id; 16]),
+        kind: TaskKind::VectorSearch,
+        redundancy,
+        max_credits: 100,
+        priority: 0,
+        timeout_ms,
+    }
+}
+
+/// Submits from `conn` and drives the network until the task finishes or `max_ticks` pass.
+fn run_task(net: &mut Net, conn: ConnId, spec: TaskSpec, max_ticks: u32) -> Progress {
+    let key = net.nodes[&conn].session.key().clone();
+    let mut sub = Submission::new(spec, search().encode().unwrap());
+    net.send(conn, &sub.submit_message());
+    let mut seen = 0;
+    for _ in 0..max_ticks {
+        let inbox: Vec<RelayMsg> = net.nodes[&conn].inbox[seen..].to_vec();
+        seen += inbox.len();
+        for msg in inbox {
+            let (progress, replies) = sub.handle(&msg, &key, &mut net.rng).unwrap();
+            for r in replies {
+                net.send(conn, &r);
+            }
+            if matches!(progress, Progress::Done(_) | Progress::Failed(_)) {
+                return progress;
+            }
+        }
+        net.tick(1_000);
+    }
+    panic!("task did not finish");
+}
+
+/// Feeds the submitter's new messages to `sub` until nothing new arrives; returns how it ended.
+fn drive(
+    net: &mut Net,
+    conn: ConnId,
+    sub: &mut Submission,
+    key: &SecretKey,
+    seen: &mut usize,
+) -> Option<Progress> {
+    loop {
+        let inbox: Vec<RelayMsg> = net.nodes[&conn].inbox[*seen..].to_vec();
+        if inbox.is_empty() {
+            return None;
+        }
+        *seen += inbox.len();
+        for m in inbox {
+            let (progress, replies) = sub.handle(&m, key, &mut net.rng).unwrap();
+            for r in replies {
+                net.send(conn, &r);
+            }
+            if matches!(progress, Progress::Done(_) | Progress::Failed(_)) {
+                return Some(progress);
+            }
+        }
+    }
+}
+
+fn id(seed: u8) -> NodeId {
+    SecretKey::from_seed(&[seed; 32]).node_id()
+}
+
+#[test]
+fn handshake_and_discovery() {
+    let mut net = Net::new(HubConfig::default());
+    let a = net.join(1, Behaviour::Honest);
+    let b = net.join(2, Behaviour::Honest);
+    assert!(matches!(&net.nodes[&a].inbox[0], RelayMsg::Welcome { peers } if peers.is_empty()));
+    assert!(
+        matches!(&net.nodes[&b].inbox[0], RelayMsg::Welcome { peers } if peers.len() == 1 && peers[0].node == *id(1).as_bytes())
+    );
+    assert!(
+        net.nodes[&a]
+            .inbox
+            .iter()
+            .any(|m| matches!(m, RelayMsg::PeerJoined(p) if p.node == *id(2).as_bytes()))
+    );
+    net.leave(b);
+    assert!(
+        net.nodes[&a]
+            .inbox
+            .iter()
+            .any(|m| matches!(m, RelayMsg::PeerLeft { node } if *node == *id(2).as_bytes()))
+    );
+    assert_eq!(net.hub.stats().peers, 1);
+}
+
+#[test]
+fn three_honest_workers_agree_with_the_reference() {
+    let mut net = Net::new(HubConfig::default());
+    for s in 1..=3 {
+        net.join(s, Behaviour::Honest);
+    }
+    let submitter = net.join(9, Behaviour::Honest);
+    let Progress::Done(outcome) = run_task(&mut net, submitter, spec(1, 3, 60_000), 5) else {
+        panic!()
+    };
+    assert_eq!(
+        KnnResult::decode(&outcome.result).unwrap(),
+        reference_knn(&search())
+    );
+    assert_eq!(outcome.agreeing.len(), 3);
+    assert!(outcome.outvoted.is_empty());
+    let tasks = net.hub.tasks(net.now);
+    assert_eq!(tasks[0].status, "verified");
+    for s in 1..=3 {
+        let conn = net
+            .nodes
+            .iter()
+            .find(|(_, n)| n.session.key().node_id() == id(s))
+            .map(|(c, _)| *c)
+            .unwrap();
+        assert!(
+            net.nodes[&conn]
+                .inbox
+                .iter()
+                .any(|m| matches!(m, RelayMsg::Verdict { .. })),
+            "worker {s} got the verdict"
+        );
+    }
+}
+
+#[test]
+fn a_liar_is_outvoted_and_named() {
+    let mut net = Net::new(HubConfig::default());
+    net.join(1, Behaviour::Honest);
+    net.join(2, Behaviour::Liar);
+    net.join(3, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let Progress::Done(outcome) = run_task(&mut net, submitter, spec(2, 3, 60_000), 5) else {
+        panic!()
+    };
+    assert_eq!(outcome.outvoted, vec![id(2)]);
+    assert_eq!(
+        KnnResult::decode(&outcome.result).unwrap(),
+        reference_knn(&search())
+    );
+    assert_eq!(net.hub.tasks(net.now)[0].outvoted, vec![id(2).to_string()]);
+}
+
+#[test]
+fn a_vanished_worker_is_replaced() {
+    let mut net = Net::new(HubConfig::default());
+    net.join(1, Behaviour::Honest);
+    let silent = net.join(2, Behaviour::Silent);
+    net.join(3, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let key = net.nodes[&submitter].session.key().clone();
+    let mut sub = Submission::new(spec(3, 3, 60_000), search().encode().unwrap());
+    net.send(submitter, &sub.submit_message());
+    let mut seen = 0;
+    assert!(drive(&mut net, submitter, &mut sub, &key, &mut seen).is_none());
+    assert_eq!(net.hub.tasks(net.now)[0].work.len(), 3);
+    net.leave(silent);
+    net.join(4, Behaviour::Honest);
+    let done = match drive(&mut net, submitter, &mut sub, &key, &mut seen) {
+        Some(Progress::Done(o)) => Some(o),
+        _ => None,
+    };
+    let outcome = done.expect("finished after reassignment");
+    assert!(outcome.agreeing.contains(&id(4)) && !outcome.agreeing.contains(&id(2)));
+    let states: Vec<&str> = net.hub.tasks(net.now)[0]
+        .work
+        .iter()
+        .map(|w| w.state)
+        .collect();
+    assert_eq!(states, vec!["returned", "lost", "returned", "returned"]);
+    assert_eq!(net.hub.stats().reassignments, 1);
+}
+
+#[test]
+fn a_missed_deadline_reassigns_and_an_unfinished_task_expires() {
+    let config = HubConfig {
+        assignment_timeout_ms: 5_000,
+        ..HubConfig::default()
+    };
+    let mut net = Net::new(config);
+    net.join(1, Behaviour::Honest);
+    net.join(2, Behaviour::Silent);
+    let submitter = net.join(9, Behaviour::Honest);
+    // Two workers for redundancy 2, one silent: after its deadline the task is offered again, but
+    // nobody new is there, so at the task's timeout it fails with EN-212.
+    let progress = run_task(&mut net, submitter, spec(4, 2, 20_000), 40);
+    let Progress::Failed(err) = progress else {
+        panic!("{progress:?}")
+    };
+    assert!(
+        matches!(&err, edgenet_proto::ProtoError::Remote { code, .. } if code == "EN-212"),
+        "{err:?}"
+    );
+    assert!(net.hub.stats().reassignments >= 1);
+    assert_eq!(net.hub.tasks(net.now)[0].status, "failed");
+}
+
+#[test]
+fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
+    let mut net = Net::new(HubConfig {
+        max_messages_per_minute: 20,
+        ..HubConfig::default()
+    });
+    let good = net.join(1, Behaviour::Honest);
+
+    let raw = |net: &mut Net, frame: &[u8]| -> String {
+        let conn = 100 + net.next;
+        net.next += 1;
+        net.hub.handle_connect(conn, net.now, [7; 32]);
+        let err = net.raw(conn, frame).unwrap_err();
+        err.code().to_owned()
+    };
+    assert_eq!(raw(&mut net, b"\x01garbage\xff\xff"), "EN-203");
+    assert_eq!(
+        raw(&mut net, &vec![1u8; edgenet_proto::MAX_FRAME_LEN + 10]),
+        "EN-201"
+    );
+    assert_eq!(raw(&mut net, &[9, 0, 0]), "EN-202");
+    assert_eq!(
+        raw(
+            &mut net,
+            &ClientMsg::Claim {
+                task: TaskId([1; 16])
+            }
+            .encode()
+            .unwrap()
+        ),
+        "EN-205"
+    );
+
+    // A hello signed over another connection's challenge (a replay) is refused.
+    let key = SecretKey::from_seed(&[3; 32]);
+    let body = HelloBody {
+        version: 1,
+        node: *key.node_id().as_bytes(),
+        exchange_key: edgenet_core::SignedExchangeKey::for_identity(&key)
+            .encode()
+            .to_vec(),
+        role: Role::Native,
+        capabilities: caps(),
+    };
+    let transcript =
+        edgenet_proto::client::hello_transcript(&[42; 32], net.hub.node_id().as_bytes(), &body)
+            .unwrap();
+    let replayed = ClientMsg::Hello {
+        body: body.clone(),
+        signature: key.sign(&transcript).to_bytes().to_vec(),
+    };
+    assert_eq!(raw(&mut net, &replayed.encode().unwrap()), "EN-206");
+    let forged = ClientMsg::Hello {
+        body,
+        signature: vec![0; 64],
+    };
+    assert_eq!(raw(&mut net, &forged.encode().unwrap()), "EN-206");
+
+    // Rate limit: the 21st message in a minute closes the connection.
+    let flood = net.join(5, Behaviour::Honest);
+    let claim = ClientMsg::Claim {
+        task: TaskId([9; 16]),
+    };
+    let mut codes = vec![];
+    for _ in 0..25 {
+        if let Err(e) = net
+            .hub
+            .handle_frame(flood, &claim.encode().unwrap(), net.now)
+        {
+            codes.push(e.code());
+        }
+    }
+    assert_eq!(codes.first(), Some(&"EN-207"));
+
+    // Handshake timeout.
+    net.hub.handle_connect(999, net.now, [8; 32]);
+    net.tick(11_000);
+    assert_eq!(
+        net.hub.stats().connections,
+        1,
+        "only the good client is left"
+    );
+    let _ = good;
+
+    // Invalid task parameters are per-task errors: the connection stays open.
+    let s = net.join(6, Behaviour::Honest);
+    net.send(s, &ClientMsg::Submit(spec(7, 0, 1000)));
+    net.send(s, &ClientMsg::Submit(spec(7, 3, 1000)));
+    net.send(s, &ClientMsg::Submit(spec(7, 3, 1000)));
+    let codes: Vec<String> = net.nodes[&s]
+        .inbox
+        .iter()
+        .filter_map(|m| {
+            if let RelayMsg::Error { code, .. } = m {
+                Some(code.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(codes, vec!["EN-211", "EN-210"]);
+    assert!(!net.nodes[&s].closed);
+}
