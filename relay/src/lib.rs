@@ -1,34 +1,42 @@
-//! `edgenet-relay` as a library: the axum application, so tests and a future embedding can mount it.
+//! `edgenet-relay` as a library: the axum application, so tests and embedders can mount it.
 //!
-//! The relay holds no protocol logic: it serves the demo site (`www/`) and the browser package
-//! (`pkg/`), answers the JSON HTTP API, and (relay issue) wraps WebSocket connections into
-//! `edgenet-proto` sessions.
+//! The relay holds no protocol logic. It serves the demo site (`www/`) and the browser package
+//! (`pkg/`), answers the JSON HTTP API, and wraps each WebSocket on `/ws` into the protocol's
+//! [`Hub`](edgenet_proto::hub::Hub) through [`hub_driver::HubDriver`].
+
+pub mod hub_driver;
+mod ws;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use edgenet_core::NodeId;
+use edgenet_core::{NodeId, SecretKey};
+use edgenet_proto::hub::{Hub, HubConfig, HubStats, PeerSummary, TaskSummary};
 use serde::Serialize;
 use tower_http::services::ServeDir;
 
-/// What the application needs to serve.
+pub use hub_driver::{HubDriver, SocketLimits};
+
+/// What the application needs.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
-    /// The relay's identity.
-    pub node_id: NodeId,
     /// Folder with the demo site.
     pub www: PathBuf,
     /// Folder with the browser package.
     pub pkg: PathBuf,
+    /// Protocol limits and timers.
+    pub hub: HubConfig,
+    /// Socket-level limits.
+    pub sockets: SocketLimits,
 }
 
-struct AppState {
+#[derive(Clone)]
+pub(crate) struct AppState {
     node_id: NodeId,
-    started: Instant,
+    driver: HubDriver,
 }
 
 /// `GET /api/status`.
@@ -44,27 +52,47 @@ pub struct Status {
     pub node_id: String,
     /// Seconds since start.
     pub uptime_s: u64,
+    /// Hub counters.
+    pub stats: HubStats,
 }
 
-/// Builds the router.
-pub fn app(config: AppConfig) -> Router {
-    let state = Arc::new(AppState {
-        node_id: config.node_id,
-        started: Instant::now(),
+/// Builds the router and starts the hub's timer task (on the current tokio runtime).
+pub fn app(key: SecretKey, config: AppConfig) -> Router {
+    let node_id = key.node_id();
+    let driver = HubDriver::new(Hub::new(key, config.hub), config.sockets);
+    let timers = driver.clone();
+    tokio::spawn(async move {
+        loop {
+            let wait: Duration = timers.tick();
+            tokio::time::sleep(wait).await;
+        }
     });
     Router::new()
+        .route("/ws", get(ws::upgrade))
         .route("/api/status", get(status))
+        .route("/api/peers", get(peers))
+        .route("/api/tasks", get(tasks))
         .nest_service("/pkg", ServeDir::new(config.pkg))
         .fallback_service(ServeDir::new(config.www))
-        .with_state(state)
+        .with_state(AppState { node_id, driver })
 }
 
-async fn status(State(state): State<Arc<AppState>>) -> Json<Status> {
+async fn status(State(state): State<AppState>) -> Json<Status> {
+    let (stats, now) = state.driver.with_hub(|hub, now| (hub.stats(), now));
     Json(Status {
         service: "edgenet-relay",
         version: env!("CARGO_PKG_VERSION"),
         protocol_version: edgenet_proto::PROTOCOL_VERSION,
         node_id: state.node_id.to_string(),
-        uptime_s: state.started.elapsed().as_secs(),
+        uptime_s: now / 1000,
+        stats,
     })
+}
+
+async fn peers(State(state): State<AppState>) -> Json<Vec<PeerSummary>> {
+    Json(state.driver.with_hub(|hub, now| hub.peers(now)))
+}
+
+async fn tasks(State(state): State<AppState>) -> Json<Vec<TaskSummary>> {
+    Json(state.driver.with_hub(|hub, now| hub.tasks(now)))
 }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use edgenet_core::ErrorCode;
-use edgenet_relay::{AppConfig, app};
+use edgenet_proto::hub::HubConfig;
+use edgenet_relay::{AppConfig, SocketLimits, app};
 
 #[derive(Parser, Debug)]
 #[command(name = "edgenet-relay", version, about = "EdgeNet relay")]
@@ -23,6 +24,21 @@ struct Args {
     /// Folder with the browser package.
     #[arg(long, env = "EDGENET_PKG", default_value = "pkg")]
     pkg: PathBuf,
+    /// Messages one identity may send per minute before it is disconnected (EN-207).
+    #[arg(long, env = "EDGENET_MAX_MESSAGES_PER_MINUTE", default_value_t = 6_000)]
+    max_messages_per_minute: u32,
+    /// Open WebSocket connections allowed from one IP address (EN-215).
+    #[arg(long, env = "EDGENET_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    max_connections_per_ip: usize,
+    /// Frames queued per connection before it is dropped as a slow consumer (EN-214).
+    #[arg(long, env = "EDGENET_QUEUE_FRAMES", default_value_t = 1024)]
+    queue_frames: usize,
+    /// Milliseconds a worker has from assignment to result before the task is reassigned.
+    #[arg(long, env = "EDGENET_ASSIGNMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    assignment_timeout_ms: u64,
+    /// Milliseconds a client has to answer the challenge (EN-213).
+    #[arg(long, env = "EDGENET_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000)]
+    handshake_timeout_ms: u64,
 }
 
 #[tokio::main]
@@ -56,11 +72,21 @@ async fn main() -> ExitCode {
     // One plain line on stdout: what a person (and a test) needs to connect.
     println!("edgenet-relay listening on http://{addr}");
 
-    let router = app(AppConfig {
-        node_id: key.node_id(),
+    let config = AppConfig {
         www: args.www,
         pkg: args.pkg,
-    });
+        hub: HubConfig {
+            handshake_timeout_ms: args.handshake_timeout_ms,
+            assignment_timeout_ms: args.assignment_timeout_ms,
+            max_messages_per_minute: args.max_messages_per_minute,
+            ..HubConfig::default()
+        },
+        sockets: SocketLimits {
+            queue_frames: args.queue_frames.max(1),
+            max_connections_per_ip: args.max_connections_per_ip,
+        },
+    };
+    let router = app(key, config).into_make_service_with_connect_info::<SocketAddr>();
     if let Err(e) = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -2,8 +2,9 @@
 //!
 //! Every kernel has one CPU reference implementation ([`reference`]), written for clarity rather
 //! than speed: it is the oracle that the SIMD and wgpu/WGSL backends (kernels issue) are tested
-//! against on random inputs.
+//! against on random inputs. [`execute`] runs a task's payload on them.
 
+pub mod execute;
 pub mod reference;
 
 pub use reference::{KernelError, Metric, Neighbor};

@@ -1,14 +1,20 @@
 //! `edgenet-node`: the native node's command line.
 //!
-//! So far it manages the node's identity; `check`, `run`, `earnings`, `submit` and
-//! `install-service` arrive with the relay, kernels and ledger issues.
+//! `run` joins a relay as a worker, `submit` sends a task and prints the verified result, `status`
+//! shows the running node's connection state, and `id`/`export`/`import` manage the identity.
+//! (`check`, `earnings` and `install-service` arrive with the kernels and ledger issues.)
+
+use edgenet_node::{run, status, submit};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
 use edgenet_core::ErrorCode;
 use edgenet_core::keyfile::{self, KdfCost};
+use edgenet_core::task::SearchMetric;
 use edgenet_keystore::{Origin, load, load_or_create, save};
 
 #[derive(Parser)]
@@ -23,6 +29,63 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Join a relay as a worker and run tasks until stopped (Ctrl-C or SIGTERM).
+    Run {
+        /// Relay WebSocket URL.
+        #[arg(long, env = "EDGENET_RELAY", default_value = "ws://127.0.0.1:8080/ws")]
+        relay: String,
+        /// Longest wait between reconnection attempts, in milliseconds.
+        #[arg(long, default_value_t = 30_000)]
+        max_backoff_ms: u64,
+        /// Tasks run at once (default: the number of cores).
+        #[arg(long)]
+        max_jobs: Option<usize>,
+        /// Test only: misbehave on purpose, to exercise the network's defences.
+        #[arg(long, hide = true, value_enum)]
+        fault_inject: Option<run::Fault>,
+    },
+    /// Show the connection state of the node running with this key file.
+    Status,
+    /// Submit a vector_search task and print the verified result.
+    Submit {
+        /// Relay WebSocket URL.
+        #[arg(long, env = "EDGENET_RELAY", default_value = "ws://127.0.0.1:8080/ws")]
+        relay: String,
+        /// JSON file {"queries": [[...]], "database": [[...]]}; without it, random vectors are used.
+        #[arg(long)]
+        vectors: Option<PathBuf>,
+        /// Seed of the random vectors.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Random database size.
+        #[arg(long, default_value_t = 2_000)]
+        n: u32,
+        /// Random query count.
+        #[arg(long, default_value_t = 4)]
+        queries: u32,
+        /// Random vector dimension.
+        #[arg(long, default_value_t = 64)]
+        dim: u32,
+        /// Neighbours per query.
+        #[arg(long, default_value_t = 10)]
+        k: u32,
+        /// Similarity metric.
+        #[arg(long, value_enum, default_value_t = MetricArg::Dot)]
+        metric: MetricArg,
+        /// Distinct workers that must run it.
+        #[arg(long, default_value_t = 3)]
+        redundancy: u8,
+        /// Seconds before the task fails.
+        #[arg(long, default_value_t = 60)]
+        timeout_s: u64,
+        /// Print a JSON report instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Submit as this node's identity (the key file) instead of a fresh one. A running worker
+        /// and a submitter must not share an identity: the relay keeps one connection per node.
+        #[arg(long)]
+        as_node: bool,
+    },
     /// Print this node's id, creating the identity on first use.
     Id {
         /// Print the 10-character short form instead.
@@ -43,6 +106,34 @@ enum Command {
         #[arg(long, value_name = "VAR")]
         passphrase_env: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MetricArg {
+    Dot,
+    Cosine,
+    L2,
+}
+
+impl From<MetricArg> for SearchMetric {
+    fn from(m: MetricArg) -> Self {
+        match m {
+            MetricArg::Dot => Self::Dot,
+            MetricArg::Cosine => Self::Cosine,
+            MetricArg::L2 => Self::L2,
+        }
+    }
+}
+
+fn status_file(key_file: &std::path::Path) -> PathBuf {
+    key_file.with_extension("status.json")
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(format!("EN-154: cannot start the async runtime: {e}")))
 }
 
 fn default_key_file() -> PathBuf {
@@ -73,8 +164,112 @@ fn passphrase(var: Option<&str>) -> Result<Option<Vec<u8>>, Failure> {
     .transpose()
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
+fn execute(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        Command::Run {
+            relay,
+            max_backoff_ms,
+            max_jobs,
+            fault_inject,
+        } => {
+            let (key, origin) = load_or_create(&cli.key_file)?;
+            if origin == Origin::Created {
+                eprintln!("created a new identity in {}", cli.key_file.display());
+            }
+            let options = run::RunOptions {
+                relay,
+                status_file: status_file(&cli.key_file),
+                max_backoff: Duration::from_millis(max_backoff_ms.max(100)),
+                max_jobs: max_jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                fault: fault_inject,
+            };
+            runtime()?.block_on(run::run(key, options))?;
+        }
+        Command::Status => {
+            let path = status_file(&cli.key_file);
+            let status = status::read(&path).ok_or_else(|| {
+                Failure(format!(
+                    "EN-155: no status at {} (is `edgenet-node run` using this key file?)",
+                    path.display()
+                ))
+            })?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&status).unwrap_or_default()
+            );
+        }
+        Command::Submit {
+            relay,
+            vectors,
+            seed,
+            n,
+            queries,
+            dim,
+            k,
+            metric,
+            redundancy,
+            timeout_s,
+            json,
+            as_node,
+        } => {
+            let key = if as_node {
+                load_or_create(&cli.key_file)?.0
+            } else {
+                edgenet_core::SecretKey::generate(&mut edgenet_core::rng::os_rng())
+            };
+            let vectors = match vectors {
+                Some(path) => submit::Vectors::File(path),
+                None => submit::Vectors::Random {
+                    seed,
+                    n,
+                    queries,
+                    dim,
+                },
+            };
+            let options = submit::SubmitOptions {
+                relay,
+                vectors,
+                metric: metric.into(),
+                k,
+                redundancy,
+                timeout: Duration::from_secs(timeout_s),
+            };
+            let (outcome, id, task) = runtime()?.block_on(submit::submit(key, &options))?;
+            let report = submit::report(id, &task, &outcome)?;
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                println!(
+                    "task {} verified by {} of {} workers",
+                    report.task,
+                    report.agreeing.len(),
+                    report.agreeing.len() + report.outvoted.len()
+                );
+                for w in &report.agreeing {
+                    println!("  agreed:   {w}");
+                }
+                for w in &report.outvoted {
+                    println!("  outvoted: {w}");
+                }
+                println!(
+                    "matches this machine's own computation: {}",
+                    if report.matches_local { "yes" } else { "NO" }
+                );
+                for (q, hits) in report.hits.iter().enumerate() {
+                    let shown: Vec<String> = hits
+                        .iter()
+                        .take(5)
+                        .map(|(i, s)| format!("{i} ({s:.4})"))
+                        .collect();
+                    println!(
+                        "  query {q}: {}{}",
+                        shown.join(", "),
+                        if hits.len() > 5 { ", …" } else { "" }
+                    );
+                }
+            }
+        }
         Command::Id { short } => {
             let (key, origin) = load_or_create(&cli.key_file)?;
             if origin == Origin::Created {
@@ -119,7 +314,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EDGENET_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match execute(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(message)) => {
             eprintln!("error: {message}");

@@ -1,0 +1,64 @@
+//! Runs a task's decoded payload on the kernels and encodes its result: the one entry point that
+//! the native node and the browser's compute workers share.
+
+use edgenet_core::ErrorCode;
+use edgenet_core::task::{Hit, KnnResult, SearchMetric, TaskError, TaskKind, VectorSearch};
+use thiserror::Error;
+
+use crate::reference::{KernelError, Metric, knn};
+
+/// Why a task could not run.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ExecuteError {
+    /// The payload does not decode or breaks a limit.
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    /// The kernel refused the input.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
+
+impl ErrorCode for ExecuteError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Task(e) => e.code(),
+            Self::Kernel(e) => e.code(),
+        }
+    }
+}
+
+/// Runs a `vector_search`.
+pub fn vector_search(task: &VectorSearch) -> Result<KnnResult, KernelError> {
+    let metric = match task.metric {
+        SearchMetric::Dot => Metric::Dot,
+        SearchMetric::Cosine => Metric::Cosine,
+        SearchMetric::L2 => Metric::L2,
+    };
+    let hits = knn(
+        metric,
+        &task.queries,
+        &task.database,
+        task.dim as usize,
+        task.k as usize,
+    )?;
+    Ok(KnnResult {
+        hits: hits
+            .into_iter()
+            .map(|q| {
+                q.into_iter()
+                    .map(|n| Hit {
+                        index: n.index,
+                        score: n.score,
+                    })
+                    .collect()
+            })
+            .collect(),
+    })
+}
+
+/// Decodes `payload` for `kind`, runs it and encodes the result.
+pub fn execute(kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, ExecuteError> {
+    match kind {
+        TaskKind::VectorSearch => Ok(vector_search(&VectorSearch::decode(payload)?)?.encode()),
+    }
+}

@@ -1,0 +1,37 @@
+//! The node's errors. Protocol errors keep their own codes; these add the node's own (`EN-15x`).
+
+use edgenet_core::ErrorCode;
+use edgenet_proto::ProtoError;
+use thiserror::Error;
+
+/// Errors of the native node.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// The relay could not be reached.
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    /// The connection dropped.
+    #[error("connection to the relay lost: {0}")]
+    ConnectionLost(String),
+    /// The relay did not complete the handshake in time.
+    #[error("the relay did not answer the handshake within {0} s")]
+    HandshakeTimeout(u64),
+    /// Input given on the command line is unusable.
+    #[error("bad input: {0}")]
+    Input(String),
+    /// A protocol error.
+    #[error(transparent)]
+    Proto(#[from] ProtoError),
+}
+
+impl ErrorCode for NodeError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Connect { .. } => "EN-150",
+            Self::ConnectionLost(_) => "EN-151",
+            Self::HandshakeTimeout(_) => "EN-152",
+            Self::Input(_) => "EN-153",
+            Self::Proto(e) => e.code(),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! `edgenet-node submit`: send a `vector_search` task, wait for the verified result, and print it
+//! with the workers that agreed and those outvoted.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use edgenet_core::task::{KnnResult, SearchMetric, TaskId, TaskKind, VectorSearch};
+use edgenet_core::verify::knn_agree;
+use edgenet_core::{NodeId, SecretKey};
+use edgenet_proto::message::{Role, TaskSpec};
+use edgenet_proto::submit::{Outcome, Progress, Submission};
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::connection::{Connection, local_capabilities};
+use crate::error::NodeError;
+
+/// Where the vectors come from.
+pub enum Vectors {
+    /// A JSON file (see [`VectorsFile`]).
+    File(PathBuf),
+    /// Random vectors in [-1, 1) from a seed.
+    Random {
+        seed: u64,
+        n: u32,
+        queries: u32,
+        dim: u32,
+    },
+}
+
+/// The vectors file format.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct VectorsFile {
+    /// Query vectors.
+    pub queries: Vec<Vec<f32>>,
+    /// Database vectors.
+    pub database: Vec<Vec<f32>>,
+}
+
+/// Options of `submit`.
+pub struct SubmitOptions {
+    /// Relay WebSocket URL.
+    pub relay: String,
+    /// The vectors.
+    pub vectors: Vectors,
+    /// Metric.
+    pub metric: SearchMetric,
+    /// Neighbours per query.
+    pub k: u32,
+    /// Distinct workers.
+    pub redundancy: u8,
+    /// Task timeout.
+    pub timeout: Duration,
+}
+
+/// What `submit` prints with `--json`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Report {
+    /// Task id.
+    pub task: String,
+    /// Workers that agreed.
+    pub agreeing: Vec<String>,
+    /// Workers outvoted.
+    pub outvoted: Vec<String>,
+    /// Whether the verified result equals this machine's own CPU computation.
+    pub matches_local: bool,
+    /// The verified hits per query.
+    pub hits: Vec<Vec<(u32, f32)>>,
+}
+
+/// Builds the task from the options.
+pub fn build_task(
+    vectors: &Vectors,
+    metric: SearchMetric,
+    k: u32,
+) -> Result<VectorSearch, NodeError> {
+    let task = match vectors {
+        Vectors::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| NodeError::Input(format!("{}: {e}", path.display())))?;
+            let file: VectorsFile = serde_json::from_str(&text)
+                .map_err(|e| NodeError::Input(format!("{}: {e}", path.display())))?;
+            let dim = file.queries.first().map_or(0, Vec::len);
+            if file
+                .queries
+                .iter()
+                .chain(&file.database)
+                .any(|v| v.len() != dim)
+            {
+                return Err(NodeError::Input(
+                    "every vector must have the same dimension".into(),
+                ));
+            }
+            VectorSearch {
+                metric,
+                dim: u32::try_from(dim).unwrap_or(u32::MAX),
+                k,
+                queries: file.queries.concat(),
+                database: file.database.concat(),
+            }
+        }
+        Vectors::Random {
+            seed,
+            n,
+            queries,
+            dim,
+        } => {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(*seed);
+            let mut values = |count: u32| -> Vec<f32> {
+                (0..count)
+                    .map(|_| (rng.next_u32() >> 8) as f32 / (1u32 << 23) as f32 - 1.0)
+                    .collect()
+            };
+            let q = values(queries * dim);
+            VectorSearch {
+                metric,
+                dim: *dim,
+                k,
+                queries: q,
+                database: values(n * dim),
+            }
+        }
+    };
+    task.validate()
+        .map_err(|e| NodeError::Input(e.to_string()))?;
+    Ok(task)
+}
+
+/// Submits and waits for the verified outcome.
+pub async fn submit(
+    key: SecretKey,
+    options: &SubmitOptions,
+) -> Result<(Outcome, TaskId, VectorSearch), NodeError> {
+    let task = build_task(&options.vectors, options.metric, options.k)?;
+    let payload = task.encode().map_err(|e| NodeError::Input(e.to_string()))?;
+    let mut rng = edgenet_core::rng::os_rng();
+    let spec = TaskSpec {
+        id: TaskId::random(&mut rng),
+        kind: TaskKind::VectorSearch,
+        redundancy: options.redundancy,
+        max_credits: 0,
+        priority: 0,
+        timeout_ms: u32::try_from(options.timeout.as_millis()).unwrap_or(u32::MAX),
+    };
+    let id = spec.id;
+    let (mut conn, _) = Connection::open(
+        &options.relay,
+        key.clone(),
+        Role::Native,
+        local_capabilities(),
+    )
+    .await?;
+    let mut submission = Submission::new(spec, payload);
+    conn.send(&submission.submit_message()).await?;
+    tracing::info!(task = %id, redundancy = options.redundancy, "submitted");
+    // The relay fails the task at its timeout; this guard only covers a relay that never answers.
+    let wait = async {
+        loop {
+            let msg = conn.next().await?;
+            if let edgenet_proto::RelayMsg::Error { code, message } = &msg {
+                return Err(NodeError::Proto(edgenet_proto::ProtoError::Remote {
+                    code: code.clone(),
+                    message: message.clone(),
+                }));
+            }
+            let (progress, replies) = submission.handle(&msg, &key, &mut rng)?;
+            for reply in &replies {
+                conn.send(reply).await?;
+            }
+            match progress {
+                Progress::Assigned(worker) => {
+                    tracing::info!(worker = %worker.fmt_short(), "assigned")
+                }
+                Progress::ResultIn(worker) => {
+                    tracing::info!(worker = %worker.fmt_short(), "result received")
+                }
+                Progress::Done(outcome) => return Ok(outcome),
+                Progress::Failed(e) => return Err(NodeError::Proto(e)),
+                Progress::Accepted | Progress::Unrelated => {}
+            }
+        }
+    };
+    let outcome = tokio::time::timeout(options.timeout + Duration::from_secs(5), wait)
+        .await
+        .map_err(|_| {
+            NodeError::ConnectionLost("no answer from the relay before the task's timeout".into())
+        })??;
+    conn.close().await;
+    Ok((outcome, id, task))
+}
+
+/// The report for an outcome, checked against a local computation.
+pub fn report(id: TaskId, task: &VectorSearch, outcome: &Outcome) -> Result<Report, NodeError> {
+    let verified =
+        KnnResult::decode(&outcome.result).map_err(|e| NodeError::Input(e.to_string()))?;
+    let local = edgenet_kernels::execute::vector_search(task)
+        .map_err(|e| NodeError::Input(e.to_string()))?;
+    let ids = |v: &[NodeId]| v.iter().map(ToString::to_string).collect();
+    Ok(Report {
+        task: id.to_string(),
+        agreeing: ids(&outcome.agreeing),
+        outvoted: ids(&outcome.outvoted),
+        matches_local: knn_agree(&verified, &local),
+        hits: verified
+            .hits
+            .iter()
+            .map(|q| q.iter().map(|h| (h.index, h.score)).collect())
+            .collect(),
+    })
+}

@@ -1,0 +1,85 @@
+//! `/ws`: one WebSocket per node. The socket's bytes go to the hub; the hub's frames come back
+//! through a bounded queue. The only decisions made here are about the socket itself.
+
+use std::net::SocketAddr;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::response::Response;
+use edgenet_proto::{ProtoError, RelayMsg};
+use futures_util::{SinkExt, StreamExt};
+
+use crate::AppState;
+
+/// Frames above this are cut off by the WebSocket layer itself; between the protocol's limit and
+/// this, the hub answers with EN-201 so the client learns why.
+const SOCKET_MAX_MESSAGE: usize = 2 * edgenet_proto::MAX_FRAME_LEN;
+
+pub(crate) async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    State(state): State<AppState>,
+) -> Response {
+    ws.max_message_size(SOCKET_MAX_MESSAGE)
+        .max_frame_size(SOCKET_MAX_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, addr, state))
+}
+
+async fn serve(socket: WebSocket, addr: SocketAddr, state: AppState) {
+    let ip = addr.ip();
+    let (mut sink, mut stream) = socket.split();
+    let Some(registered) = state.driver.connect(ip) else {
+        // Refused before the hub ever sees it: tell the client why, then close.
+        if let Ok(frame) = RelayMsg::error(&ProtoError::TooManyConnections).encode() {
+            let _ = sink.send(Message::Binary(frame.into())).await;
+        }
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code: 1008,
+                reason: "EN-215".into(),
+            })))
+            .await;
+        return;
+    };
+    let conn = registered.conn;
+    let mut outgoing = registered.outgoing;
+    tracing::debug!(conn, %ip, "connected");
+
+    let writer = tokio::spawn(async move {
+        while let Some(msg) = outgoing.recv().await {
+            if sink.send(msg).await.is_err() {
+                return;
+            }
+        }
+        // The hub closed this connection (after an error, as a slow consumer, or replaced).
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code: 1008,
+                reason: "closed by relay".into(),
+            })))
+            .await;
+    });
+
+    let mut writer = writer;
+    loop {
+        tokio::select! {
+            _ = &mut writer => break,
+            next = stream.next() => match next {
+                Some(Ok(Message::Binary(bytes))) => {
+                    if let Err(e) = state.driver.frame(conn, &bytes) {
+                        tracing::debug!(conn, code = edgenet_core::ErrorCode::code(&e), error = %e, "frame refused");
+                    }
+                }
+                Some(Ok(Message::Text(text))) => {
+                    // Not part of the protocol: the hub refuses it with a code like any bad frame.
+                    let _ = state.driver.frame(conn, text.as_bytes());
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {} // ping/pong are answered by the WebSocket layer
+            }
+        }
+    }
+    state.driver.disconnect(conn, ip);
+    writer.abort();
+    tracing::debug!(conn, "disconnected");
+}
