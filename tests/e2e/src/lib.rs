@@ -1,0 +1,238 @@
+//! Harness for the cross-component tests: starts the real `edgenet-relay` and `edgenet-node`
+//! binaries on 127.0.0.1 with their own temporary folders, and stops them when dropped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test harness: failing loudly is the point
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// The workspace's `target/<profile>` folder, where the binaries are.
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_owned()
+}
+
+/// Path of a workspace binary. The first call brings the binaries up to date (`cargo test -p
+/// edgenet-e2e` alone builds this crate's dependencies as libraries, not the binaries), which is
+/// a no-op when `cargo test --workspace` just built them.
+pub fn bin(name: &str) -> PathBuf {
+    static BUILD: Once = Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let ok = Command::new(cargo)
+            .args(["build", "-q", "-p", "edgenet-relay", "-p", "edgenet-node"])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "building the binaries failed");
+    });
+    bin_dir().join(name)
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `f` every 50 ms until it is true or `within` passes.
+pub fn wait_until(within: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < within,
+            "timed out after {within:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running relay.
+pub struct Relay {
+    child: Child,
+    /// `127.0.0.1:port`.
+    pub addr: String,
+    data: PathBuf,
+    extra: Vec<String>,
+}
+
+impl Relay {
+    /// Starts a relay on `port` (0 picks one) keeping its state in `data`.
+    pub fn start(data: &Path, port: u16, extra: &[&str]) -> Self {
+        let mut child = Command::new(bin("edgenet-relay"))
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(data)
+            .args(["--www", "/nonexistent", "--pkg", "/nonexistent"])
+            .args(extra)
+            .env("EDGENET_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("edgenet-relay listening on http://")
+            .unwrap_or_else(|| panic!("relay said {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            addr,
+            data: data.to_owned(),
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// The WebSocket URL.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// `GET path` as JSON.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {response}"))
+    }
+
+    /// Number of authenticated peers.
+    pub fn peer_count(&self) -> usize {
+        self.get("/api/peers").as_array().map_or(0, Vec::len)
+    }
+
+    /// Kills the relay with SIGKILL (no goodbye to anyone) and starts it again on the same port
+    /// and data folder.
+    pub fn crash_and_restart(mut self) -> Self {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let port: u16 = self.addr.rsplit(':').next().unwrap().parse().unwrap();
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        Self::start(&self.data, port, &extra)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `edgenet-node run`.
+pub struct Worker {
+    child: Child,
+    /// Its key file.
+    pub key_file: PathBuf,
+    /// Its NodeId.
+    pub id: String,
+    log: PathBuf,
+}
+
+impl Worker {
+    /// Starts a worker with its own identity under `dir`.
+    pub fn start(dir: &Path, name: &str, relay_url: &str, extra: &[&str]) -> Self {
+        let key_file = dir.join(name).join("node.key");
+        let id = node_stdout(&key_file, &["id"]);
+        let log = dir.join(format!("{name}.log"));
+        let child = Command::new(bin("edgenet-node"))
+            .arg("--key-file")
+            .arg(&key_file)
+            .args(["run", "--relay", relay_url, "--max-backoff-ms", "400"])
+            .args(extra)
+            .env("EDGENET_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            key_file,
+            id,
+            log,
+        }
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Its state from `edgenet-node status`.
+    pub fn state(&self) -> String {
+        let out = node(&self.key_file, &["status"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        status["state"].as_str().unwrap_or("").to_owned()
+    }
+
+    /// SIGKILL, mid-whatever.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `edgenet-node --key-file KEY args…`.
+pub fn node(key_file: &Path, args: &[&str]) -> Output {
+    Command::new(bin("edgenet-node"))
+        .arg("--key-file")
+        .arg(key_file)
+        .args(args)
+        .env("EDGENET_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// Like [`node`], returning trimmed stdout and failing on a non-zero exit.
+pub fn node_stdout(key_file: &Path, args: &[&str]) -> String {
+    let out = node(key_file, args);
+    assert!(
+        out.status.success(),
+        "edgenet-node {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Runs `edgenet-node submit --json` against `relay_url` and parses its report.
+pub fn submit(dir: &Path, relay_url: &str, args: &[&str]) -> edgenet_node::submit::Report {
+    let key = dir.join("submitter.key");
+    let mut all = vec![
+        "submit",
+        "--relay",
+        relay_url,
+        "--json",
+        "--timeout-s",
+        "30",
+    ];
+    all.extend_from_slice(args);
+    serde_json::from_str(&node_stdout(&key, &all)).unwrap()
+}

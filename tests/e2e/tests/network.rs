@@ -1,0 +1,181 @@
+//! The network on real sockets: a relay, native workers and a submitter as separate processes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use std::time::Duration;
+
+use edgenet_core::task::{KnnResult, SearchMetric};
+use edgenet_core::verify::knn_agree;
+use edgenet_e2e::{Relay, Worker, free_port, submit, wait_until};
+use edgenet_node::submit::{Vectors, build_task};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn local_reference(seed: u64) -> KnnResult {
+    let task = build_task(
+        &Vectors::Random {
+            seed,
+            n: 2_000,
+            queries: 4,
+            dim: 64,
+        },
+        SearchMetric::Dot,
+        10,
+    )
+    .unwrap();
+    edgenet_kernels::execute::vector_search(&task).unwrap()
+}
+
+fn as_result(hits: &[Vec<(u32, f32)>]) -> KnnResult {
+    KnnResult {
+        hits: hits
+            .iter()
+            .map(|q| {
+                q.iter()
+                    .map(|&(index, score)| edgenet_core::task::Hit { index, score })
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn three_workers_return_the_verified_local_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+    let workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
+        .collect();
+    wait_until(WAIT, "3 peers", || relay.peer_count() == 3);
+
+    let report = submit(dir.path(), &relay.ws_url(), &["--seed", "7"]);
+    assert!(report.matches_local);
+    assert!(
+        knn_agree(&as_result(&report.hits), &local_reference(7)),
+        "the test's own computation agrees too"
+    );
+    let mut agreeing = report.agreeing.clone();
+    agreeing.sort();
+    let mut ids: Vec<String> = workers.iter().map(|w| w.id.clone()).collect();
+    ids.sort();
+    assert_eq!(agreeing, ids);
+    assert!(report.outvoted.is_empty());
+
+    let tasks = relay.get("/api/tasks");
+    assert_eq!(tasks[0]["status"], "verified");
+    assert_eq!(tasks[0]["id"], report.task.as_str());
+    wait_until(WAIT, "workers to count the task", || {
+        workers.iter().all(|w| w.log().contains("agreed=true"))
+    });
+}
+
+#[test]
+fn a_lying_worker_is_outvoted_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+    let honest_a = Worker::start(dir.path(), "honest-a", &relay.ws_url(), &[]);
+    let liar = Worker::start(
+        dir.path(),
+        "liar",
+        &relay.ws_url(),
+        &["--fault-inject", "wrong-result"],
+    );
+    let honest_b = Worker::start(dir.path(), "honest-b", &relay.ws_url(), &[]);
+    wait_until(WAIT, "3 peers", || relay.peer_count() == 3);
+
+    let report = submit(dir.path(), &relay.ws_url(), &["--seed", "8"]);
+    assert_eq!(report.outvoted, vec![liar.id.clone()]);
+    assert_eq!(report.agreeing.len(), 2);
+    assert!(report.agreeing.contains(&honest_a.id) && report.agreeing.contains(&honest_b.id));
+    assert!(
+        report.matches_local,
+        "the majority's answer is the right one"
+    );
+    assert_eq!(relay.get("/api/tasks")[0]["outvoted"][0], liar.id.as_str());
+    wait_until(WAIT, "the liar to hear the verdict", || {
+        liar.log().contains("agreed=false")
+    });
+}
+
+#[test]
+fn a_worker_killed_mid_task_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    // A long assignment timeout: the reassignment below must come from the disconnect, not a timer.
+    let relay = Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &["--assignment-timeout-ms", "120000"],
+    );
+    let _a = Worker::start(dir.path(), "a", &relay.ws_url(), &[]);
+    let _b = Worker::start(dir.path(), "b", &relay.ws_url(), &[]);
+    let doomed = Worker::start(
+        dir.path(),
+        "doomed",
+        &relay.ws_url(),
+        &["--fault-inject", "stall"],
+    );
+    wait_until(WAIT, "3 peers", || relay.peer_count() == 3);
+
+    let url = relay.ws_url();
+    let dir_path = dir.path().to_owned();
+    let submitter = std::thread::spawn(move || submit(&dir_path, &url, &["--seed", "9"]));
+    wait_until(WAIT, "the doomed worker to hold the payload", || {
+        doomed.log().contains("payload received")
+    });
+    let doomed_id = doomed.id.clone();
+    doomed.kill();
+    let late = Worker::start(dir.path(), "late", &relay.ws_url(), &[]);
+
+    let report = submitter.join().unwrap();
+    assert!(report.matches_local);
+    assert!(
+        report.agreeing.contains(&late.id),
+        "the replacement did the work"
+    );
+    assert!(!report.agreeing.contains(&doomed_id) && !report.outvoted.contains(&doomed_id));
+    let task = &relay.get("/api/tasks")[0];
+    let lost: Vec<&str> = task["work"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["state"] == "lost")
+        .map(|w| w["worker"].as_str().unwrap())
+        .collect();
+    assert_eq!(lost, vec![doomed_id.as_str()]);
+    assert_eq!(relay.get("/api/status")["stats"]["reassignments"], 1);
+}
+
+#[test]
+fn nodes_reconnect_after_the_relay_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("relay"), free_port(), &[]);
+    let relay_id = relay.get("/api/status")["node_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
+        .collect();
+    wait_until(WAIT, "3 peers", || relay.peer_count() == 3);
+    wait_until(WAIT, "CONNECTED", || {
+        workers.iter().all(|w| w.state() == "CONNECTED")
+    });
+
+    let relay = relay.crash_and_restart();
+    assert_eq!(
+        relay.get("/api/status")["node_id"],
+        relay_id.as_str(),
+        "same identity after restart"
+    );
+    wait_until(WAIT, "3 peers again", || relay.peer_count() == 3);
+    wait_until(WAIT, "CONNECTED again", || {
+        workers.iter().all(|w| w.state() == "CONNECTED")
+    });
+    assert!(
+        workers.iter().all(|w| w.log().contains("Reconnecting")),
+        "each worker went through RECONNECTING"
+    );
+
+    let report = submit(dir.path(), &relay.ws_url(), &["--seed", "10"]);
+    assert!(report.matches_local);
+    assert_eq!(report.agreeing.len(), 3);
+}
