@@ -1,31 +1,42 @@
 #!/usr/bin/env bash
-# The main job on this machine: builds the binaries, gives the local native node its identity,
-# starts the relay on 127.0.0.1 serving the demo site, and prints the URL. Ctrl-C stops it.
+# The main job on this machine: builds the binaries, starts the relay on 127.0.0.1 (serving the
+# demo site and the HTTP API) with a native worker node attached, and prints the URL. Ctrl-C stops
+# both.
 #   EDGENET_LISTEN=127.0.0.1:9000 scripts/demo.sh    another address
-# State lives in .edgenet-demo/ (relay key, node key); delete it to start afresh.
+# State lives in .edgenet-demo/ (relay key, node key, node status); delete it to start afresh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 export EDGENET_LISTEN="${EDGENET_LISTEN:-127.0.0.1:8080}"
 state="$ROOT/.edgenet-demo"
+node=(target/release/edgenet-node --key-file "$state/node.key")
 
 step "building relay and node (release)"
 cargo build --release -q -p edgenet-relay -p edgenet-node
 
-step "native node identity"
-node_id="$(EDGENET_KEY_FILE="$state/node.key" target/release/edgenet-node id)"
-note "node $node_id  (key: $state/node.key)"
-
 step "relay"
 EDGENET_DATA_DIR="$state/relay" target/release/edgenet-relay &
 relay=$!
-trap 'kill $relay 2>/dev/null; wait $relay 2>/dev/null' EXIT INT TERM
+pids=("$relay")
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 for _ in $(seq 50); do
     curl -fsS "http://$EDGENET_LISTEN/api/status" >/dev/null 2>&1 && break
     sleep 0.1
 done
 curl -fsS "http://$EDGENET_LISTEN/api/status" >/dev/null || { echo "relay did not come up" >&2; exit 1; }
-note "open http://$EDGENET_LISTEN/  (status: http://$EDGENET_LISTEN/api/status)"
+
+step "native node"
+"${node[@]}" run --relay "ws://$EDGENET_LISTEN/ws" &
+pids+=("$!")
+for _ in $(seq 50); do
+    [ "$(curl -fsS "http://$EDGENET_LISTEN/api/peers" | grep -o node_id | wc -l)" -ge 1 ] && break
+    sleep 0.1
+done
+note "node $("${node[@]}" id) joined the relay"
+
+step "ready"
+note "open http://$EDGENET_LISTEN/   (API: /api/status, /api/peers, /api/tasks)"
+note "submit a search to the node:  target/release/edgenet-node submit --redundancy 1 --relay ws://$EDGENET_LISTEN/ws"
 note "Ctrl-C to stop"
-wait $relay
+wait "$relay"

@@ -16,6 +16,8 @@
 pub mod envelope;
 pub mod error;
 pub mod exchange;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod identity;
 pub mod keyfile;
 pub mod rng;

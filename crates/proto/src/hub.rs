@@ -481,7 +481,7 @@ impl Hub {
                 (t.created, summary)
             })
             .collect();
-        tasks.sort_by(|a, b| b.0.cmp(&a.0));
+        tasks.sort_by_key(|t| std::cmp::Reverse(t.0));
         tasks.into_iter().map(|(_, s)| s).collect()
     }
 

@@ -15,6 +15,8 @@
 pub mod client;
 pub mod error;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod hub;
 pub mod message;
 pub mod submit;
