@@ -1,10 +1,52 @@
 #!/usr/bin/env bash
-# Benchmarks, bounded in time (about 1 minute on 2 cores), with anchors measured in the same run.
-# Prints a table with ratios; copy it into docs/BENCHMARKS.md with the date and machine.
+# Benchmarks, bounded in time (about 3 minutes on 2 cores including builds), each beside an anchor
+# measured in the same run. Prints tables with ratios; copy them into docs/BENCHMARKS.md.
+#   scripts/bench.sh            everything
+#   scripts/bench.sh crypto     only identity and envelopes
+#   scripts/bench.sh relay      only the relay against nats-server
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+what="${1:-all}"
 
-step "edgenet-core: identity and envelopes"
-cargo bench -p edgenet-core --bench crypto -- --noplot
-python3 "$ROOT/scripts/bench_report.py" "$ROOT/target/criterion"
+if [ "$what" = all ] || [ "$what" = crypto ]; then
+    step "edgenet-core: identity and envelopes"
+    cargo bench -p edgenet-core --bench crypto -- --noplot
+    python3 "$ROOT/scripts/bench_report.py" "$ROOT/target/criterion"
+fi
+
+if [ "$what" = all ] || [ "$what" = relay ]; then
+    step "relay vs nats-server: closed-loop ping-pong, 256-byte frames, 8 in flight per pair"
+    command -v nats-server >/dev/null || { echo "nats-server missing: run scripts/setup.sh" >&2; exit 1; }
+    cargo build --release -q -p edgenet-relay -p edgenet-load
+    ulimit -n 65536 2>/dev/null || true
+    tmp="$(mktemp -d)"
+    relay_port=$((20000 + RANDOM % 20000))
+    nats_port=$((relay_port + 1))
+    # Limits raised for the load (production defaults stay as documented): 1000 clients share one
+    # IP, and each sends thousands of frames per second.
+    target/release/edgenet-relay --listen "127.0.0.1:$relay_port" --data-dir "$tmp/relay" \
+        --max-connections-per-ip 5000 --max-messages-per-minute 1000000000 >/dev/null 2>"$tmp/relay.log" &
+    relay_pid=$!
+    nats-server -a 127.0.0.1 -p "$nats_port" >"$tmp/nats.log" 2>&1 &
+    nats_pid=$!
+    trap 'kill $relay_pid $nats_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+    sleep 0.5
+    results="$tmp/results.jsonl"
+    for clients in 100 1000; do
+        timeout 120 target/release/edgenet-load relay --url "ws://127.0.0.1:$relay_port/ws" --clients "$clients" --seconds 5 --pid "$relay_pid" | tee -a "$results"
+        timeout 120 target/release/edgenet-load nats --url "127.0.0.1:$nats_port" --clients "$clients" --seconds 5 | tee -a "$results"
+    done
+    python3 - "$results" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+by = {(r["target"], r["clients"]): r for r in rows}
+print("| clients | relay frames/s | nats frames/s | ratio | relay p50 / p99 | nats p50 / p99 | relay KiB/conn |")
+print("|---|---|---|---|---|---|---|")
+for c in sorted({r["clients"] for r in rows}):
+    r, n = by[("relay", c)], by[("nats", c)]
+    print(f'| {c} | {r["frames_per_s"]:,.0f} | {n["frames_per_s"]:,.0f} | {r["frames_per_s"] / n["frames_per_s"]:.2f}× '
+          f'| {r["p50_us"] / 1000:.1f} / {r["p99_us"] / 1000:.1f} ms | {n["p50_us"] / 1000:.1f} / {n["p99_us"] / 1000:.1f} ms '
+          f'| {r["rss_kib_per_connection"]:.0f} |')
+PY
+fi

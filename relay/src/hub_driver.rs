@@ -142,10 +142,17 @@ impl HubDriver {
                     let Some(tx) = inner.senders.get(&conn) else {
                         continue;
                     };
-                    if tx.try_send(Message::Binary(frame.into())).is_err() {
-                        tracing::warn!(conn, "slow consumer dropped (EN-214)");
-                        inner.senders.remove(&conn);
-                        inner.hub.handle_slow_consumer(conn, now);
+                    match tx.try_send(Message::Binary(frame.into())) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            tracing::warn!(conn, "slow consumer dropped (EN-214)");
+                            inner.senders.remove(&conn);
+                            inner.hub.handle_slow_consumer(conn, now);
+                        }
+                        // The socket is already gone; its reader reports the disconnect.
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            inner.senders.remove(&conn);
+                        }
                     }
                 }
                 Output::Close(conn) => {

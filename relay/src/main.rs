@@ -69,7 +69,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let addr = listener.local_addr().unwrap_or(args.listen);
+    // Small frames should leave at once: Nagle's algorithm against delayed ACKs costs ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let addr = axum::serve::Listener::local_addr(&listener).unwrap_or(args.listen);
     // One plain line on stdout: what a person (and a test) needs to connect.
     println!("edgenet-relay listening on http://{addr}");
 

@@ -14,14 +14,20 @@ use crate::AppState;
 /// Frames above this are cut off by the WebSocket layer itself; between the protocol's limit and
 /// this, the hub answers with EN-201 so the client learns why.
 const SOCKET_MAX_MESSAGE: usize = 2 * edgenet_proto::MAX_FRAME_LEN;
+/// Read and write buffer per socket.
+const SOCKET_BUFFER: usize = 8 * 1024;
 
 pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     State(state): State<AppState>,
 ) -> Response {
+    // Small socket buffers: tungstenite's defaults (128 KiB each way) would dominate the memory of
+    // an idle connection, and a relay holds many idle browsers.
     ws.max_message_size(SOCKET_MAX_MESSAGE)
         .max_frame_size(SOCKET_MAX_MESSAGE)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| serve(socket, addr, state))
 }
 
@@ -46,8 +52,17 @@ async fn serve(socket: WebSocket, addr: SocketAddr, state: AppState) {
     tracing::debug!(conn, %ip, "connected");
 
     let writer = tokio::spawn(async move {
-        while let Some(msg) = outgoing.recv().await {
-            if sink.send(msg).await.is_err() {
+        // Everything already queued is written before one flush: a syscall per batch, not per frame.
+        while let Some(first) = outgoing.recv().await {
+            if sink.feed(first).await.is_err() {
+                return;
+            }
+            while let Ok(more) = outgoing.try_recv() {
+                if sink.feed(more).await.is_err() {
+                    return;
+                }
+            }
+            if sink.flush().await.is_err() {
                 return;
             }
         }

@@ -28,13 +28,13 @@ impl Connection {
         role: Role,
         capabilities: Capabilities,
     ) -> Result<(Self, Vec<PeerInfo>), NodeError> {
-        let (ws, _) =
-            tokio_tungstenite::connect_async(url)
-                .await
-                .map_err(|e| NodeError::Connect {
-                    url: url.to_owned(),
-                    reason: e.to_string(),
-                })?;
+        // Nagle off: protocol frames are small and latency-bound.
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+            .await
+            .map_err(|e| NodeError::Connect {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
         let mut conn = Self {
             ws,
             session: ClientSession::new(key, role, capabilities, None),

@@ -47,6 +47,12 @@ pub struct HubConfig {
     pub max_open_tasks_per_submitter: usize,
     /// Finished tasks kept for the API.
     pub finished_history: usize,
+    /// Peers listed in a welcome, and peers told of each join and leave.
+    pub max_peers_announced: usize,
+    /// Peers offered a task per round.
+    pub offers_per_round: usize,
+    /// Time between rounds of offers while a task still needs workers.
+    pub offer_round_ms: Millis,
 }
 
 impl Default for HubConfig {
@@ -59,6 +65,9 @@ impl Default for HubConfig {
             max_task_timeout_ms: 600_000,
             max_open_tasks_per_submitter: 64,
             finished_history: 256,
+            max_peers_announced: 64,
+            offers_per_round: 16,
+            offer_round_ms: 500,
         }
     }
 }
@@ -88,6 +97,8 @@ struct Peer {
     info: PeerInfo,
     since: Millis,
     results: u64,
+    /// Assignments it holds now (offers go to the least loaded first).
+    jobs: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,6 +133,10 @@ struct Task {
     agreeing: Vec<NodeId>,
     outvoted: Vec<NodeId>,
     failure: Option<String>,
+    /// Peers offered the task in the current sweep.
+    offered: Vec<NodeId>,
+    /// When the next round of offers goes out if workers are still missing.
+    next_round: Millis,
 }
 
 impl Task {
@@ -301,7 +316,7 @@ impl Hub {
     }
 
     /// The connection is gone (closed by either side, or dropped as a slow consumer).
-    pub fn handle_disconnect(&mut self, conn: ConnId, _now: Millis) {
+    pub fn handle_disconnect(&mut self, conn: ConnId, now: Millis) {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
@@ -309,7 +324,7 @@ impl Hub {
             return;
         };
         if self.peers.get(&node).is_some_and(|p| p.conn == conn) {
-            self.remove_peer(node);
+            self.remove_peer(node, now);
         }
     }
 
@@ -362,18 +377,24 @@ impl Hub {
                 self.send_to(&submitter, &failed);
                 continue;
             }
-            let mut lost = 0;
+            let mut lost = Vec::new();
             for w in task
                 .work
                 .iter_mut()
                 .filter(|w| w.state == WorkState::Assigned && w.deadline <= now)
             {
                 w.state = WorkState::Lost;
-                lost += 1;
+                lost.push(w.worker);
             }
-            if lost > 0 {
-                self.stats.reassignments += lost;
-                self.offer(id);
+            let round_due = task.needs_workers() && task.next_round <= now;
+            for worker in &lost {
+                if let Some(p) = self.peers.get_mut(worker) {
+                    p.jobs = p.jobs.saturating_sub(1);
+                }
+            }
+            self.stats.reassignments += lost.len() as u64;
+            if !lost.is_empty() || round_due {
+                self.offer(id, now);
             }
         }
     }
@@ -389,7 +410,8 @@ impl Hub {
             .values()
             .filter(|t| t.status == TaskStatus::Open)
             .flat_map(|t| {
-                std::iter::once(t.expires).chain(
+                let round = t.needs_workers().then_some(t.next_round);
+                std::iter::once(t.expires).chain(round).chain(
                     t.work
                         .iter()
                         .filter(|w| w.state == WorkState::Assigned)
@@ -563,15 +585,19 @@ impl Hub {
             role: body.role,
             capabilities: body.capabilities,
         };
-        let peers: Vec<PeerInfo> = self
-            .peers
-            .values()
-            .take(MAX_LIST)
+        // Peer lists are a bounded sample (natives first): the relay routes tasks itself, so lists
+        // only inform, and full lists would cost O(n²) frames as a network grows.
+        let mut sample: Vec<&Peer> = self.peers.values().collect();
+        sample.sort_by_key(|p| (p.info.role != Role::Native, p.since));
+        let limit = self.config.max_peers_announced.min(MAX_LIST);
+        let peers: Vec<PeerInfo> = sample
+            .into_iter()
+            .take(limit)
             .map(|p| p.info.clone())
             .collect();
         self.send(conn, &RelayMsg::Welcome { peers });
         let joined = RelayMsg::PeerJoined(info.clone());
-        let others: Vec<ConnId> = self.peers.values().map(|p| p.conn).collect();
+        let others = self.announce_to();
         for other in others {
             self.send(other, &joined);
         }
@@ -582,6 +608,7 @@ impl Hub {
                 info,
                 since: now,
                 results: 0,
+                jobs: 0,
             },
         );
         // Offer the new peer whatever is waiting for workers.
@@ -624,18 +651,18 @@ impl Hub {
                         "only the submitter sends payloads".into(),
                     ));
                 }
-                let worker = NodeId::from_bytes(&worker)
-                    .map_err(|e| ProtoError::NotAllowed(e.to_string()))?;
-                if !t
+                // Matched by bytes against the task's already-validated workers: this is the
+                // relay's hottest path, and building a NodeId would decompress a curve point.
+                let Some(worker) = t
                     .work
                     .iter()
-                    .any(|w| w.worker == worker && w.state == WorkState::Assigned)
-                {
-                    return Err(ProtoError::NotAllowed(format!(
-                        "{} is not assigned to this task",
-                        worker.fmt_short()
-                    )));
-                }
+                    .find(|w| w.worker.as_bytes() == &worker && w.state == WorkState::Assigned)
+                    .map(|w| w.worker)
+                else {
+                    return Err(ProtoError::NotAllowed(
+                        "that worker is not assigned to this task".into(),
+                    ));
+                };
                 self.send_to(
                     &worker,
                     &RelayMsg::Payload {
@@ -670,6 +697,7 @@ impl Hub {
                 let submitter = t.submitter;
                 if let Some(p) = self.peers.get_mut(&node) {
                     p.results += 1;
+                    p.jobs = p.jobs.saturating_sub(1);
                 }
                 self.send_to(
                     &submitter,
@@ -780,10 +808,12 @@ impl Hub {
                 agreeing: Vec::new(),
                 outvoted: Vec::new(),
                 failure: None,
+                offered: Vec::new(),
+                next_round: now,
             },
         );
         self.send_to(&node, &RelayMsg::Accepted { task: id });
-        self.offer(id);
+        self.offer(id, now);
         Ok(())
     }
 
@@ -793,19 +823,30 @@ impl Hub {
             return;
         };
         // Stale or surplus claims are normal (offers go to many peers); they are ignored.
-        if !task.needs_workers() || task.has_had(&node) || task.submitter == node {
+        if !task.needs_workers()
+            || task.has_had(&node)
+            || task.submitter == node
+            || !self.peers.contains_key(&node)
+            || !self.peers.contains_key(&task.submitter)
+        {
             return;
         }
-        let (Some(worker), Some(submitter)) =
-            (self.peers.get(&node), self.peers.get(&task.submitter))
-        else {
-            return;
-        };
         task.work.push(Work {
             worker: node,
             deadline,
             state: WorkState::Assigned,
         });
+        if let Some(p) = self.peers.get_mut(&node) {
+            p.jobs += 1;
+        }
+        let Some(task) = self.tasks.get(&id) else {
+            return;
+        };
+        let (Some(worker), Some(submitter)) =
+            (self.peers.get(&node), self.peers.get(&task.submitter))
+        else {
+            return;
+        };
         let assignment = RelayMsg::Assignment {
             task: id,
             kind: task.spec.kind,
@@ -821,9 +862,38 @@ impl Hub {
         self.send_to(&submitter, &assigned);
     }
 
-    fn offer(&mut self, id: TaskId) {
-        let candidates: Vec<NodeId> = self.peers.keys().copied().collect();
-        for node in candidates {
+    /// One round of offers: up to `offers_per_round` capable peers not yet asked in this sweep,
+    /// least loaded first. Offering to everyone would cost O(peers) frames per task.
+    fn offer(&mut self, id: TaskId, now: Millis) {
+        let round = self.config.offers_per_round;
+        let next = now + self.config.offer_round_ms;
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        task.next_round = next;
+        if !task.needs_workers() {
+            return;
+        }
+        let mut candidates: Vec<(u32, Millis, NodeId)> = self
+            .peers
+            .iter()
+            .filter(|(n, p)| {
+                **n != task.submitter
+                    && !task.has_had(n)
+                    && !task.offered.contains(n)
+                    && p.info.capabilities.kernels.contains(&task.spec.kind)
+            })
+            .map(|(n, p)| (p.jobs, p.since, *n))
+            .collect();
+        if candidates.is_empty() {
+            // Everyone capable was asked: the next round starts a new sweep (busy peers may be
+            // free by then).
+            task.offered.clear();
+            return;
+        }
+        candidates.sort_unstable_by_key(|&(jobs, since, _)| (jobs, since));
+        candidates.truncate(round);
+        for (_, _, node) in candidates {
             self.offer_to(id, node);
         }
     }
@@ -848,15 +918,18 @@ impl Hub {
             submitter: *task.submitter.as_bytes(),
         };
         let conn = peer.conn;
+        if let Some(task) = self.tasks.get_mut(&id) {
+            task.offered.push(node);
+        }
         self.send(conn, &offer);
     }
 
-    fn remove_peer(&mut self, node: NodeId) {
+    fn remove_peer(&mut self, node: NodeId, now: Millis) {
         self.peers.remove(&node);
         let left = RelayMsg::PeerLeft {
             node: *node.as_bytes(),
         };
-        let others: Vec<ConnId> = self.peers.values().map(|p| p.conn).collect();
+        let others = self.announce_to();
         for other in others {
             self.send(other, &left);
         }
@@ -880,9 +953,18 @@ impl Hub {
             if let Some(work) = task.work_mut(&node, WorkState::Assigned) {
                 work.state = WorkState::Lost;
                 self.stats.reassignments += 1;
-                self.offer(id);
+                self.offer(id, now);
             }
         }
+    }
+
+    /// The peers that hear about joins and leaves: at most `max_peers_announced` of them.
+    fn announce_to(&self) -> Vec<ConnId> {
+        self.peers
+            .values()
+            .take(self.config.max_peers_announced)
+            .map(|p| p.conn)
+            .collect()
     }
 
     fn fail_task(&mut self, id: TaskId, err: &ProtoError) {
@@ -896,6 +978,19 @@ impl Hub {
 
     /// Keeps a finished task for the API until the history is full.
     fn retire(&mut self, id: TaskId) {
+        // Assignments still outstanding when a task ends no longer load their workers.
+        if let Some(task) = self.tasks.get_mut(&id) {
+            for w in task
+                .work
+                .iter_mut()
+                .filter(|w| w.state == WorkState::Assigned)
+            {
+                w.state = WorkState::Lost;
+                if let Some(p) = self.peers.get_mut(&w.worker) {
+                    p.jobs = p.jobs.saturating_sub(1);
+                }
+            }
+        }
         self.finished.push_back(id);
         while self.finished.len() > self.config.finished_history {
             if let Some(old) = self.finished.pop_front() {

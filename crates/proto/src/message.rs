@@ -321,8 +321,15 @@ pub(crate) fn truncate(s: &mut String, max: usize) {
 }
 
 fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, ProtoError> {
-    let body = postcard::to_allocvec(msg).map_err(|e| ProtoError::Malformed(e.to_string()))?;
-    Ok(Frame::encode(&body)?)
+    // Serialized straight after the version byte: one buffer, no copy (this is the relay's hot path).
+    let frame = postcard::to_extend(msg, vec![crate::PROTOCOL_VERSION])
+        .map_err(|e| ProtoError::Malformed(e.to_string()))?;
+    if frame.len() > crate::MAX_FRAME_LEN {
+        return Err(ProtoError::Frame(crate::FrameError::TooLarge {
+            len: frame.len(),
+        }));
+    }
+    Ok(frame)
 }
 
 fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ProtoError> {

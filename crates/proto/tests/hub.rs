@@ -337,6 +337,29 @@ fn three_honest_workers_agree_with_the_reference() {
 }
 
 #[test]
+fn offers_go_out_in_bounded_rounds() {
+    let mut net = Net::new(HubConfig::default());
+    for s in 1..=40 {
+        net.join(s, Behaviour::Honest);
+    }
+    let submitter = net.join(99, Behaviour::Honest);
+    let Progress::Done(outcome) = run_task(&mut net, submitter, spec(9, 3, 60_000), 5) else {
+        panic!()
+    };
+    assert_eq!(outcome.agreeing.len(), 3);
+    let offered = net
+        .nodes
+        .values()
+        .filter(|n| n.inbox.iter().any(|m| matches!(m, RelayMsg::Offer { .. })))
+        .count();
+    assert_eq!(
+        offered,
+        HubConfig::default().offers_per_round,
+        "one round reached 16 of 40 capable peers"
+    );
+}
+
+#[test]
 fn a_liar_is_outvoted_and_named() {
     let mut net = Net::new(HubConfig::default());
     net.join(1, Behaviour::Honest);
@@ -375,12 +398,15 @@ fn a_vanished_worker_is_replaced() {
     };
     let outcome = done.expect("finished after reassignment");
     assert!(outcome.agreeing.contains(&id(4)) && !outcome.agreeing.contains(&id(2)));
-    let states: Vec<&str> = net.hub.tasks(net.now)[0]
-        .work
+    // Claim order follows the hub's peer table, so only the outcome is checked, not the order.
+    let work = &net.hub.tasks(net.now)[0].work;
+    let lost: Vec<&str> = work
         .iter()
-        .map(|w| w.state)
+        .filter(|w| w.state == "lost")
+        .map(|w| w.worker.as_str())
         .collect();
-    assert_eq!(states, vec!["returned", "lost", "returned", "returned"]);
+    assert_eq!(lost, vec![id(2).to_string().as_str()]);
+    assert_eq!(work.iter().filter(|w| w.state == "returned").count(), 3);
     assert_eq!(net.hub.stats().reassignments, 1);
 }
 
