@@ -1,5 +1,6 @@
 //! Inputs the fuzzers found interesting (crashes once fixed, and seeds), kept as plain tests.
 //! Files live in `fuzz/regressions/<target>/`; `scripts/fuzz.sh` explains how they get there.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use std::path::Path;
 

@@ -63,6 +63,25 @@ fn three_workers_return_the_verified_local_result() {
     let tasks = relay.get("/api/tasks");
     assert_eq!(tasks[0]["status"], "verified");
     assert_eq!(tasks[0]["id"], report.task.as_str());
+
+    // Vectors from a file, with a known answer: the query is closest to database row 2.
+    let file = dir.path().join("vectors.json");
+    std::fs::write(&file, r#"{"queries": [[1.0, 0.0, 0.0]], "database": [[0.0, 1.0, 0.0], [0.5, 0.5, 0.0], [0.9, 0.1, 0.0], [-1.0, 0.0, 0.0]]}"#).unwrap();
+    let report = submit(
+        dir.path(),
+        &relay.ws_url(),
+        &[
+            "--vectors",
+            file.to_str().unwrap(),
+            "--k",
+            "2",
+            "--metric",
+            "cosine",
+        ],
+    );
+    let ids: Vec<u32> = report.hits[0].iter().map(|h| h.0).collect();
+    assert_eq!(ids, vec![2, 1]);
+    assert!(report.matches_local);
     wait_until(WAIT, "workers to count the task", || {
         workers.iter().all(|w| w.log().contains("agreed=true"))
     });

@@ -51,6 +51,19 @@ struct Args {
     pid: Option<u32>,
 }
 
+/// The traffic one client generates.
+#[derive(Clone, Copy)]
+struct Flow {
+    /// Bytes per frame.
+    payload: usize,
+    /// Frames in flight per pair.
+    window: usize,
+    /// Whether this client sends the first window.
+    starts: bool,
+    /// Its pair's index.
+    pair: usize,
+}
+
 /// Whose turn it is to wire, and how many clients are wired.
 struct Wiring {
     turn: tokio::sync::watch::Sender<usize>,
@@ -131,9 +144,14 @@ async fn relay_client(
     shared: Arc<Shared>,
     ready: Arc<tokio::sync::Barrier>,
     wiring: Arc<Wiring>,
-    args: (usize, usize, bool, usize),
+    flow: Flow,
 ) {
-    let (payload, window, starts, pair) = args;
+    let Flow {
+        payload,
+        window,
+        starts,
+        pair,
+    } = flow;
     // Pairs connect and wire one at a time: the relay offers a task to the least loaded peers
     // first, and while pair p is being wired its two clients are the only ones without work.
     let mut turn = wiring.turn.subscribe();
@@ -234,10 +252,14 @@ async fn nats_client(
     peer: String,
     shared: Arc<Shared>,
     ready: Arc<tokio::sync::Barrier>,
-    payload: usize,
-    window: usize,
-    starts: bool,
+    flow: Flow,
 ) {
+    let Flow {
+        payload,
+        window,
+        starts,
+        ..
+    } = flow;
     let mut sub = client.subscribe(me).await.unwrap();
     client.flush().await.unwrap();
     ready.wait().await;
@@ -286,6 +308,12 @@ async fn main() {
         for side in 0..2u8 {
             let shared = shared.clone();
             let ready = ready.clone();
+            let flow = Flow {
+                payload: args.payload,
+                window: args.window,
+                starts: side == 0,
+                pair: p,
+            };
             match args.target {
                 Target::Relay => {
                     let me = SecretKey::from_seed(&seed(&run, p, side));
@@ -299,7 +327,7 @@ async fn main() {
                         shared,
                         ready,
                         wiring.clone(),
-                        (args.payload, args.window, side == 0, p),
+                        flow,
                     ));
                 }
                 Target::Nats => {
@@ -312,9 +340,7 @@ async fn main() {
                         format!("bench.{p}.{}", 1 - side),
                         shared,
                         ready,
-                        args.payload,
-                        args.window,
-                        side == 0,
+                        flow,
                     ));
                 }
             }
