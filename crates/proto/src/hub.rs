@@ -348,12 +348,7 @@ impl Hub {
             self.conns.remove(&conn);
         }
 
-        let ids: Vec<TaskId> = self
-            .tasks
-            .iter()
-            .filter(|(_, t)| t.status == TaskStatus::Open)
-            .map(|(&id, _)| id)
-            .collect();
+        let ids = self.open_task_ids();
         for id in ids {
             let Some(task) = self.tasks.get_mut(&id) else {
                 continue;
@@ -933,12 +928,7 @@ impl Hub {
         for other in others {
             self.send(other, &left);
         }
-        let ids: Vec<TaskId> = self
-            .tasks
-            .iter()
-            .filter(|(_, t)| t.status == TaskStatus::Open)
-            .map(|(&id, _)| id)
-            .collect();
+        let ids = self.open_task_ids();
         for id in ids {
             let Some(task) = self.tasks.get_mut(&id) else {
                 continue;
@@ -956,6 +946,14 @@ impl Hub {
                 self.offer(id, now);
             }
         }
+    }
+
+    fn open_task_ids(&self) -> Vec<TaskId> {
+        self.tasks
+            .iter()
+            .filter(|(_, t)| t.status == TaskStatus::Open)
+            .map(|(&id, _)| id)
+            .collect()
     }
 
     /// The peers that hear about joins and leaves: at most `max_peers_announced` of them.

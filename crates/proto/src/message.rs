@@ -200,6 +200,16 @@ fn check_exact(what: &str, len: usize, want: usize) -> Result<(), ProtoError> {
     }
 }
 
+fn check_result(envelope: &[u8], signature: &[u8]) -> Result<(), ProtoError> {
+    check_len("envelope", envelope.len(), MAX_ENVELOPE)?;
+    check_exact("signature", signature.len(), 64)
+}
+
+fn check_verdict(agreeing: &[NodeKey], outvoted: &[NodeKey]) -> Result<(), ProtoError> {
+    check_len("agreeing", agreeing.len(), 255)?;
+    check_len("outvoted", outvoted.len(), 255)
+}
+
 fn check_caps(c: &Capabilities) -> Result<(), ProtoError> {
     check_len(
         "gpu name",
@@ -239,16 +249,10 @@ impl ClientMsg {
                 envelope,
                 signature,
                 ..
-            } => {
-                check_len("envelope", envelope.len(), MAX_ENVELOPE)?;
-                check_exact("signature", signature.len(), 64)?;
-            }
+            } => check_result(envelope, signature)?,
             Self::Verdict {
                 agreeing, outvoted, ..
-            } => {
-                check_len("agreeing", agreeing.len(), 255)?;
-                check_len("outvoted", outvoted.len(), 255)?;
-            }
+            } => check_verdict(agreeing, outvoted)?,
         }
         Ok(msg)
     }
@@ -276,16 +280,10 @@ impl RelayMsg {
                 envelope,
                 signature,
                 ..
-            } => {
-                check_len("envelope", envelope.len(), MAX_ENVELOPE)?;
-                check_exact("signature", signature.len(), 64)?;
-            }
+            } => check_result(envelope, signature)?,
             Self::Verdict {
                 agreeing, outvoted, ..
-            } => {
-                check_len("agreeing", agreeing.len(), 255)?;
-                check_len("outvoted", outvoted.len(), 255)?;
-            }
+            } => check_verdict(agreeing, outvoted)?,
             Self::TaskFailed { code, message, .. } | Self::Error { code, message } => {
                 check_len("code", code.len(), 16)?;
                 check_len("message", message.len(), MAX_STRING)?;

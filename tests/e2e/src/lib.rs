@@ -63,14 +63,19 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Starts a relay on `port` (0 picks one) keeping its state in `data`.
+    /// Starts a relay on `port` (0 picks one) keeping its state in `data`. `extra` flags are
+    /// added; unless they name `--www`, no site is served.
     pub fn start(data: &Path, port: u16, extra: &[&str]) -> Self {
-        let mut child = Command::new(bin("edgenet-relay"))
+        let mut command = Command::new(bin("edgenet-relay"));
+        command
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
-            .arg(data)
-            .args(["--www", "/nonexistent", "--pkg", "/nonexistent"])
+            .arg(data);
+        if !extra.contains(&"--www") {
+            command.args(["--www", "/nonexistent", "--pkg", "/nonexistent"]);
+        }
+        let mut child = command
             .args(extra)
             .env("EDGENET_LOG", "warn")
             .stdout(Stdio::piped())
@@ -94,13 +99,22 @@ impl Relay {
         }
     }
 
+    /// Stops the relay with SIGTERM and returns how it exited.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+
     /// The WebSocket URL.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
 
-    /// `GET path` as JSON.
-    pub fn get(&self, path: &str) -> serde_json::Value {
+    /// `GET path`: status code and body.
+    pub fn get_raw(&self, path: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
         write!(
             stream,
@@ -110,11 +124,21 @@ impl Relay {
         .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
+        let status = response
+            .get(9..12)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let body = response
             .split_once("\r\n\r\n")
-            .map(|(_, b)| b)
+            .map(|(_, b)| b.to_owned())
             .unwrap_or_default();
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {response}"))
+        (status, body)
+    }
+
+    /// `GET path` as JSON.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.get_raw(path);
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: HTTP {status}: {e}: {body}"))
     }
 
     /// Number of authenticated peers.
