@@ -4,6 +4,7 @@
 #   scripts/bench.sh            everything
 #   scripts/bench.sh crypto     only identity and envelopes
 #   scripts/bench.sh relay      only the relay against nats-server
+#   scripts/bench.sh kernels    only the k-NN scan against memory bandwidth and faiss
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -48,5 +49,23 @@ for c in sorted({r["clients"] for r in rows}):
     print(f'| {c} | {r["frames_per_s"]:,.0f} | {n["frames_per_s"]:,.0f} | {r["frames_per_s"] / n["frames_per_s"]:.2f}× '
           f'| {r["p50_us"] / 1000:.1f} / {r["p99_us"] / 1000:.1f} ms | {n["p50_us"] / 1000:.1f} / {n["p99_us"] / 1000:.1f} ms '
           f'| {r["rss_kib_per_connection"]:.0f} |')
+PY
+fi
+
+if [ "$what" = all ] || [ "$what" = kernels ]; then
+    step "kernels: k-NN scan vs memory read bandwidth and faiss IndexFlatIP (n=100k, d=384, k=10)"
+    python3 -c "import faiss, numpy" 2>/dev/null || pip install -q faiss-cpu numpy
+    data="$ROOT/target/bench-data"
+    cargo run --release -q -p edgenet-kernels --example scan_bench -- "$data" > "$data.ours.json"
+    python3 "$ROOT/scripts/bench_faiss.py" "$data" 384 "$(nproc)" > "$data.faiss.json"
+    python3 - "$data.ours.json" "$data.faiss.json" <<'PY'
+import json, sys
+o, f = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"backend {o['backend']}, {o['threads']} threads; memory read bandwidth {o['read_bandwidth_gbs']:.1f} GB/s")
+print("| nq | ours q/s | ours GB/s | vs bandwidth | faiss q/s | vs faiss | scalar reference q/s |")
+print("|---|---|---|---|---|---|---|")
+print(f"| 1 | {o['scan_nq1_qps']:.0f} | {o['scan_nq1_gbs']:.1f} | {o['scan_nq1_gbs'] / o['read_bandwidth_gbs']:.2f}x "
+      f"| {f['nq1_qps']:.0f} | {o['scan_nq1_qps'] / f['nq1_qps']:.2f}x | {o['reference_nq1_qps']:.0f} |")
+print(f"| 64 | {o['scan_nq64_qps']:.0f} | | | {f['nq64_qps']:.0f} | {o['scan_nq64_qps'] / f['nq64_qps']:.2f}x | |")
 PY
 fi

@@ -5,7 +5,7 @@ use edgenet_core::ErrorCode;
 use edgenet_core::task::{Hit, KnnResult, SearchMetric, TaskError, TaskKind, VectorSearch};
 use thiserror::Error;
 
-use crate::reference::{KernelError, Metric, knn};
+use crate::reference::{KernelError, Metric};
 
 /// Why a task could not run.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -34,12 +34,13 @@ pub fn vector_search(task: &VectorSearch) -> Result<KnnResult, KernelError> {
         SearchMetric::Cosine => Metric::Cosine,
         SearchMetric::L2 => Metric::L2,
     };
-    let hits = knn(
+    let hits = crate::simd::knn(
         metric,
         &task.queries,
         &task.database,
         task.dim as usize,
         task.k as usize,
+        threads(),
     )?;
     Ok(KnnResult {
         hits: hits
@@ -54,6 +55,16 @@ pub fn vector_search(task: &VectorSearch) -> Result<KnnResult, KernelError> {
             })
             .collect(),
     })
+}
+
+/// Threads for one task: every core natively, one in the browser (its compute Workers are the
+/// parallelism there).
+fn threads() -> usize {
+    if cfg!(target_arch = "wasm32") {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
 }
 
 /// Decodes `payload` for `kind`, runs it and encodes the result.

@@ -6,5 +6,7 @@
 
 pub mod execute;
 pub mod reference;
+pub mod simd;
+pub mod topk;
 
 pub use reference::{KernelError, Metric, Neighbor};

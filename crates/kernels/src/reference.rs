@@ -48,7 +48,8 @@ impl ErrorCode for KernelError {
     }
 }
 
-fn check(name: &'static str, data: &[f32], dim: usize) -> Result<usize, KernelError> {
+/// Checks a row-major matrix's shape and values; returns its row count.
+pub(crate) fn check(name: &'static str, data: &[f32], dim: usize) -> Result<usize, KernelError> {
     if dim == 0 {
         return Err(KernelError::Shape("dimension must be at least 1".into()));
     }
