@@ -37,6 +37,9 @@ pub enum KernelError {
     /// An input holds NaN or infinity.
     #[error("input holds a non-finite value (NaN or infinity) at {which}[{index}]")]
     NonFinite { which: &'static str, index: usize },
+    /// A row's values are so large that its squared norm overflows f32 (|x| around 1e19 or more).
+    #[error("{which} row {row} is too large: its squared norm overflows f32")]
+    Overflow { which: &'static str, row: usize },
 }
 
 impl ErrorCode for KernelError {
@@ -44,12 +47,17 @@ impl ErrorCode for KernelError {
         match self {
             Self::Shape(_) => "EN-400",
             Self::NonFinite { .. } => "EN-401",
+            Self::Overflow { .. } => "EN-402",
         }
     }
 }
 
-/// Checks a row-major matrix's shape and values; returns its row count.
-pub(crate) fn check(name: &'static str, data: &[f32], dim: usize) -> Result<usize, KernelError> {
+/// Checks a row-major matrix's shape; returns its row count.
+pub(crate) fn check_shape(
+    name: &'static str,
+    data: &[f32],
+    dim: usize,
+) -> Result<usize, KernelError> {
     if dim == 0 {
         return Err(KernelError::Shape("dimension must be at least 1".into()));
     }
@@ -59,10 +67,32 @@ pub(crate) fn check(name: &'static str, data: &[f32], dim: usize) -> Result<usiz
             data.len()
         )));
     }
-    if let Some(index) = data.iter().position(|x| !x.is_finite()) {
-        return Err(KernelError::NonFinite { which: name, index });
-    }
     Ok(data.len() / dim)
+}
+
+/// The error for a row whose squared norm is not finite: which value, or an overflow.
+pub(crate) fn bad_row(name: &'static str, data: &[f32], dim: usize, row: usize) -> KernelError {
+    let values = &data[row * dim..(row + 1) * dim];
+    match values.iter().position(|x| !x.is_finite()) {
+        Some(i) => KernelError::NonFinite {
+            which: name,
+            index: row * dim + i,
+        },
+        None => KernelError::Overflow { which: name, row },
+    }
+}
+
+/// Checks shape and values: every row's squared norm must be finite (which refuses NaN, infinity,
+/// and values whose squares overflow). Returns the row count.
+pub(crate) fn check(name: &'static str, data: &[f32], dim: usize) -> Result<usize, KernelError> {
+    let rows = check_shape(name, data, dim)?;
+    match data
+        .chunks_exact(dim)
+        .position(|row| !dot(row, row).is_finite())
+    {
+        Some(row) => Err(bad_row(name, data, dim, row)),
+        None => Ok(rows),
+    }
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {

@@ -10,7 +10,7 @@
 // Index loops over lanes, tiles and rows mirror the arithmetic here more plainly than iterators.
 #![allow(clippy::needless_range_loop)]
 
-use crate::reference::{KernelError, Metric, Neighbor, check};
+use crate::reference::{KernelError, Metric, Neighbor, bad_row, check, check_shape};
 use crate::topk::TopK;
 
 /// Queries handled per pass over the database.
@@ -46,7 +46,9 @@ pub fn knn(
     threads: usize,
 ) -> Result<Vec<Vec<Neighbor>>, KernelError> {
     let nq = check("queries", queries, dim)?;
-    let n = check("database", database, dim)?;
+    // The database is checked during the scan (a row with NaN, infinity or overflow has a
+    // non-finite squared norm, which the scan computes anyway): a separate pass would read it twice.
+    let n = check_shape("database", database, dim)?;
     if n == 0 || k == 0 {
         return Ok(vec![Vec::new(); nq]);
     }
@@ -58,12 +60,11 @@ pub fn knn(
     let rows_per = n.div_ceil(threads);
     if threads == 1 {
         // No thread at all: wasm32-unknown-unknown has none to spawn.
-        return Ok(scan(metric, queries, &q_norms, database, dim, 0, k)
-            .into_iter()
-            .map(TopK::into_sorted)
-            .collect());
+        let tops = scan(metric, queries, &q_norms, database, dim, 0, k)
+            .map_err(|row| bad_row("database", database, dim, row))?;
+        return Ok(tops.into_iter().map(TopK::into_sorted).collect());
     }
-    let partials: Vec<Vec<TopK>> = std::thread::scope(|scope| {
+    let partials: Vec<Result<Vec<TopK>, usize>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let start = t * rows_per;
@@ -79,6 +80,7 @@ pub fn knn(
                         start as u32,
                         k,
                     )
+                    .map_err(|row| start + row)
                 })
             })
             .collect();
@@ -87,6 +89,11 @@ pub fn knn(
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
+    // The first bad row of the lowest thread that found one is the first bad row overall.
+    let partials: Vec<Vec<TopK>> = partials
+        .into_iter()
+        .collect::<Result<_, usize>>()
+        .map_err(|row| bad_row("database", database, dim, row))?;
     // Merge each query's per-thread top-k.
     Ok((0..nq)
         .map(|qi| {
@@ -110,7 +117,7 @@ fn scan(
     dim: usize,
     first: u32,
     k: usize,
-) -> Vec<TopK> {
+) -> Result<Vec<TopK>, usize> {
     let nq = q_norms.len();
     let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
     let score = |qi: usize, dot: f32, v_norm: f32| match metric {
@@ -128,13 +135,16 @@ fn scan(
             let block = &queries[block_start * dim..(block_start + b) * dim];
             for (r, v) in rows.chunks_exact(dim).enumerate() {
                 let v_norm = dots_portable(block, v, &mut dots[..b]);
+                if !v_norm.is_finite() {
+                    return Err(r);
+                }
                 for j in 0..b {
                     tops[block_start + j]
                         .push(first + r as u32, score(block_start + j, dots[j], v_norm));
                 }
             }
         }
-        return tops;
+        return Ok(tops);
     }
     // AVX2: register tiles of B queries x R rows, each an independent FMA chain. Wide query
     // blocks read each row once per 8 queries (memory-bound batches); narrow ones take several rows
@@ -156,23 +166,24 @@ fn scan(
             tops[q0 + qi].push(first + row as u32, score(q0 + qi, dot, v_norm))
         };
         match b {
-            8 => tiles::<8, 1>(block, rows, dim, &mut push),
-            4 => tiles::<4, 2>(block, rows, dim, &mut push),
-            2 => tiles::<2, 2>(block, rows, dim, &mut push),
-            _ => tiles::<1, 4>(block, rows, dim, &mut push),
+            8 => tiles::<8, 1>(block, rows, dim, &mut push)?,
+            4 => tiles::<4, 2>(block, rows, dim, &mut push)?,
+            2 => tiles::<2, 2>(block, rows, dim, &mut push)?,
+            _ => tiles::<1, 4>(block, rows, dim, &mut push)?,
         }
         q0 += b;
     }
-    tops
+    Ok(tops)
 }
 
-/// Runs `B x R` tiles over all rows (the last rows one at a time) and reports every dot product.
+/// Runs `B x R` tiles over all rows (the last rows one at a time) and reports every dot product;
+/// stops at the first row whose squared norm is not finite and returns its index.
 fn tiles<const B: usize, const R: usize>(
     block: &[f32],
     rows: &[f32],
     dim: usize,
     push: &mut impl FnMut(usize, usize, f32, f32),
-) {
+) -> Result<(), usize> {
     let n = rows.len() / dim;
     let mut dots = [[0f32; R]; B];
     let mut norms = [0f32; R];
@@ -185,6 +196,9 @@ fn tiles<const B: usize, const R: usize>(
             &mut dots,
             &mut norms,
         );
+        if let Some(r) = norms.iter().position(|n| !n.is_finite()) {
+            return Err(row + r);
+        }
         for (qi, d) in dots.iter().enumerate() {
             for r in 0..R {
                 push(qi, row + r, d[r], norms[r]);
@@ -202,11 +216,15 @@ fn tiles<const B: usize, const R: usize>(
             &mut dots1,
             &mut norm1,
         );
+        if !norm1[0].is_finite() {
+            return Err(row);
+        }
         for (qi, d) in dots1.iter().enumerate() {
             push(qi, row, d[0], norm1[0]);
         }
         row += 1;
     }
+    Ok(())
 }
 
 /// `dots[j] = q_j · v` for the queries in `block` (row-major), returns `v · v`.

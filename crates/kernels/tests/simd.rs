@@ -89,6 +89,29 @@ fn edge_cases() {
 }
 
 #[test]
+fn bad_values_are_refused_like_the_reference() {
+    let mut database = vec![0.5f32; 300 * 4];
+    database[777] = f32::NAN;
+    database[1001] = f32::INFINITY;
+    for threads in [1, 3] {
+        let got = simd::knn(Metric::Dot, &[1.0; 4], &database, 4, 3, threads).unwrap_err();
+        assert_eq!(
+            got,
+            reference::knn(Metric::Dot, &[1.0; 4], &database, 4, 3).unwrap_err()
+        );
+        assert_eq!(got.code(), "EN-401");
+    }
+    let mut huge = vec![0.5f32; 10 * 4];
+    huge[9] = 1e30; // finite, but its square overflows
+    let got = simd::knn(Metric::Cosine, &[1.0; 4], &huge, 4, 3, 1).unwrap_err();
+    assert_eq!(got.code(), "EN-402");
+    assert_eq!(
+        got,
+        reference::knn(Metric::Cosine, &[1.0; 4], &huge, 4, 3).unwrap_err()
+    );
+}
+
+#[test]
 fn large_scan_across_threads_matches_reference() {
     let (n, dim, nq, k) = (5_000, 96, 10, 25);
     let mut x = 12345u32;
