@@ -18,8 +18,6 @@
 //! the header (who to whom) but never the plaintext. Whoever opens must hold the sender's
 //! [`SignedExchangeKey`] (verified), so a third party cannot forge an envelope "from" someone else.
 
-use chacha20poly1305::ChaCha20Poly1305;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use hkdf::Hkdf;
 use rand_core::CryptoRng;
 use sha2::Sha256;
@@ -143,7 +141,7 @@ pub fn seal_with_ephemeral(
         &sender_exchange.public(),
         &recipient.key(),
     )?;
-    let body = cipher.encrypt(plaintext, &out, context)?;
+    let body = cipher.encrypt(plaintext, &out, context);
     out.extend_from_slice(&body);
     Ok(out)
 }
@@ -213,27 +211,18 @@ fn parse_header(envelope: &[u8]) -> Result<ParsedHeader, EnvelopeError> {
 
 /// A ChaCha20-Poly1305 key and nonce used for exactly one envelope.
 struct OneShotCipher {
-    cipher: ChaCha20Poly1305,
+    key: Zeroizing<[u8; 32]>,
     nonce: [u8; 12],
 }
 
 impl OneShotCipher {
-    fn encrypt(
-        &self,
-        plaintext: &[u8],
-        header: &[u8],
-        context: &[u8],
-    ) -> Result<Vec<u8>, EnvelopeError> {
-        let aad = [header, context].concat();
-        self.cipher
-            .encrypt(
-                &self.nonce.into(),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| EnvelopeError::AuthenticationFailed)
+    fn encrypt(&self, plaintext: &[u8], header: &[u8], context: &[u8]) -> Vec<u8> {
+        crate::aead::seal(
+            &self.key,
+            &self.nonce,
+            &[header, context].concat(),
+            plaintext,
+        )
     }
 
     fn decrypt(
@@ -242,16 +231,8 @@ impl OneShotCipher {
         header: &[u8],
         context: &[u8],
     ) -> Result<Vec<u8>, EnvelopeError> {
-        let aad = [header, context].concat();
-        self.cipher
-            .decrypt(
-                &self.nonce.into(),
-                Payload {
-                    msg: body,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| EnvelopeError::AuthenticationFailed)
+        crate::aead::open(&self.key, &self.nonce, &[header, context].concat(), body)
+            .ok_or(EnvelopeError::AuthenticationFailed)
     }
 }
 
@@ -277,8 +258,5 @@ fn derive_cipher(
     key.copy_from_slice(&okm[..32]);
     let mut nonce = [0u8; 12];
     nonce.copy_from_slice(&okm[32..]);
-    Ok(OneShotCipher {
-        cipher: ChaCha20Poly1305::new(&(*key).into()),
-        nonce,
-    })
+    Ok(OneShotCipher { key, nonce })
 }

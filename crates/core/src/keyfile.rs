@@ -22,8 +22,6 @@
 //! that the seed really produces it (a corrupted file is refused, never loaded as a different key).
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use chacha20poly1305::ChaCha20Poly1305;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use rand_core::CryptoRng;
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -153,17 +151,8 @@ pub fn export_encrypted<R: CryptoRng + ?Sized>(
     body.extend_from_slice(&salt);
     body.extend_from_slice(&nonce);
 
-    let cipher = passphrase_cipher(passphrase, &salt, cost)?;
-    let seed = key.to_seed();
-    let sealed = cipher
-        .encrypt(
-            &nonce.into(),
-            Payload {
-                msg: seed.as_ref(),
-                aad: &body,
-            },
-        )
-        .map_err(|_| KeyFileError::Malformed("encryption failed"))?;
+    let kek = passphrase_key(passphrase, &salt, cost)?;
+    let sealed = crate::aead::seal(&kek, &nonce, &body, key.to_seed().as_ref());
     body.extend_from_slice(&sealed);
     Ok(armor(&body))
 }
@@ -205,17 +194,10 @@ pub fn import(text: &str, passphrase: Option<&[u8]>) -> Result<SecretKey, KeyFil
             let mut nonce = [0u8; 12];
             nonce.copy_from_slice(&rest[25..37]);
             let aad = &body[..PREFIX_LEN + KDF_PARAMS_LEN];
-            let cipher = passphrase_cipher(passphrase, salt, cost)?;
+            let kek = passphrase_key(passphrase, salt, cost)?;
             let plain = Zeroizing::new(
-                cipher
-                    .decrypt(
-                        &nonce.into(),
-                        Payload {
-                            msg: &rest[KDF_PARAMS_LEN..],
-                            aad,
-                        },
-                    )
-                    .map_err(|_| KeyFileError::WrongPassphrase)?,
+                crate::aead::open(&kek, &nonce, aad, &rest[KDF_PARAMS_LEN..])
+                    .ok_or(KeyFileError::WrongPassphrase)?,
             );
             let seed: [u8; 32] = plain
                 .as_slice()
@@ -250,11 +232,12 @@ fn prefix(kind: u8, node: &NodeId) -> Vec<u8> {
     body
 }
 
-fn passphrase_cipher(
+/// The key-encryption key: Argon2id of the passphrase.
+fn passphrase_key(
     passphrase: &[u8],
     salt: &[u8],
     cost: KdfCost,
-) -> Result<ChaCha20Poly1305, KeyFileError> {
+) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
     let params = Params::new(
         cost.memory_kib,
         cost.passes,
@@ -266,7 +249,7 @@ fn passphrase_cipher(
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(passphrase, salt, key.as_mut())
         .map_err(|_| KeyFileError::UnreasonableKdfCost(cost))?;
-    Ok(ChaCha20Poly1305::new(&(*key).into()))
+    Ok(key)
 }
 
 fn armor(body: &[u8]) -> String {

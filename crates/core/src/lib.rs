@@ -7,12 +7,14 @@
 //! Modules:
 //! - [`identity`]: Ed25519 node identities ([`SecretKey`], [`NodeId`], [`Signature`]).
 //! - [`exchange`]: the X25519 key a node publishes, signed by its identity, for sealed payloads.
+//! - [`aead`]: ChaCha20-Poly1305 with a given key and nonce, shared by everything that encrypts.
 //! - [`envelope`]: sealed envelopes (X25519 + HKDF-SHA256 + ChaCha20-Poly1305).
 //! - [`keyfile`]: the documented export/import format for secret keys, optionally passphrase-encrypted.
 //! - [`task`]: the task model: ids, kinds, and the `vector_search` payload and result encodings.
 //! - [`verify`]: comparing redundant results (float-tolerant) and finding the majority.
 //! - [`error`]: the stable error codes (`EN-1xx`) every error in this crate maps to.
 
+pub mod aead;
 pub mod envelope;
 pub mod error;
 pub mod exchange;

@@ -34,6 +34,8 @@ impl core::fmt::Display for TaskId {
 pub enum TaskKind {
     /// Batched k-nearest-neighbour search.
     VectorSearch,
+    /// ChaCha20-Poly1305 over a payload with the task's own key.
+    Encryption,
 }
 
 impl TaskKind {
@@ -41,6 +43,7 @@ impl TaskKind {
     pub fn name(self) -> &'static str {
         match self {
             Self::VectorSearch => "vector_search",
+            Self::Encryption => "encryption",
         }
     }
 }
@@ -178,6 +181,60 @@ impl KnnResult {
             return Err(TaskError::OutOfBounds("too many hits".into()));
         }
         Ok(result)
+    }
+}
+
+/// An `encryption` task: seal `plaintext` with the task's key and nonce (ChaCha20-Poly1305, the
+/// same AEAD as envelopes). Deterministic, so every honest worker returns the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    /// The key.
+    pub key: [u8; 32],
+    /// The nonce; never reuse one with the same key for different data.
+    pub nonce: [u8; 12],
+    /// Associated data, authenticated but not encrypted.
+    pub aad: Vec<u8>,
+    /// What to encrypt.
+    pub plaintext: Vec<u8>,
+}
+
+impl Encryption {
+    /// Largest plaintext (a sealed payload must fit one 1 MiB frame).
+    pub const MAX_PLAINTEXT: usize = 768 * 1024;
+    /// Largest associated data.
+    pub const MAX_AAD: usize = 4096;
+
+    /// Checks the limits.
+    pub fn validate(&self) -> Result<(), TaskError> {
+        if self.plaintext.len() > Self::MAX_PLAINTEXT || self.aad.len() > Self::MAX_AAD {
+            return Err(TaskError::OutOfBounds(format!(
+                "plaintext {} (max {}) or aad {} (max {}) bytes",
+                self.plaintext.len(),
+                Self::MAX_PLAINTEXT,
+                self.aad.len(),
+                Self::MAX_AAD
+            )));
+        }
+        Ok(())
+    }
+
+    /// Encodes after validating.
+    pub fn encode(&self) -> Result<Vec<u8>, TaskError> {
+        self.validate()?;
+        postcard::to_allocvec(self).map_err(|e| TaskError::Malformed(e.to_string()))
+    }
+
+    /// Decodes untrusted bytes and validates.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
+        let task: Self =
+            postcard::from_bytes(bytes).map_err(|e| TaskError::Malformed(e.to_string()))?;
+        task.validate()?;
+        Ok(task)
+    }
+
+    /// Runs the task: the ciphertext with its tag.
+    pub fn run(&self) -> Vec<u8> {
+        crate::aead::seal(&self.key, &self.nonce, &self.aad, &self.plaintext)
     }
 }
 

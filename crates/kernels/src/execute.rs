@@ -2,7 +2,9 @@
 //! the native node and the browser's compute workers share.
 
 use edgenet_core::ErrorCode;
-use edgenet_core::task::{Hit, KnnResult, SearchMetric, TaskError, TaskKind, VectorSearch};
+use edgenet_core::task::{
+    Encryption, Hit, KnnResult, SearchMetric, TaskError, TaskKind, VectorSearch,
+};
 use thiserror::Error;
 
 use crate::reference::{KernelError, Metric};
@@ -57,6 +59,9 @@ pub fn vector_search(task: &VectorSearch) -> Result<KnnResult, KernelError> {
     })
 }
 
+/// Every task kind this crate can run (what nodes list in their capabilities).
+pub const KINDS: &[TaskKind] = &[TaskKind::VectorSearch, TaskKind::Encryption];
+
 /// Threads for one task: every core natively, one in the browser (its compute Workers are the
 /// parallelism there).
 fn threads() -> usize {
@@ -71,5 +76,7 @@ fn threads() -> usize {
 pub fn execute(kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, ExecuteError> {
     match kind {
         TaskKind::VectorSearch => Ok(vector_search(&VectorSearch::decode(payload)?)?.encode()),
+        // Runs core's AEAD, the same code that seals envelopes.
+        TaskKind::Encryption => Ok(Encryption::decode(payload)?.run()),
     }
 }

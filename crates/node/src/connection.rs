@@ -116,7 +116,7 @@ pub fn local_capabilities() -> Capabilities {
         cores,
         memory_mib: total_memory_mib(),
         gpu: None,
-        kernels: vec![edgenet_core::task::TaskKind::VectorSearch],
+        kernels: edgenet_kernels::execute::KINDS.to_vec(),
         backends: vec!["cpu".into()],
     }
 }

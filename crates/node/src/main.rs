@@ -46,7 +46,7 @@ enum Command {
     },
     /// Show the connection state of the node running with this key file.
     Status,
-    /// Submit a vector_search task and print the verified result.
+    /// Submit a task (vector_search by default, or encryption) and print the verified result.
     Submit {
         /// Relay WebSocket URL.
         #[arg(long, env = "EDGENET_RELAY", default_value = "ws://127.0.0.1:8080/ws")]
@@ -81,6 +81,12 @@ enum Command {
         /// Print a JSON report instead of text.
         #[arg(long)]
         json: bool,
+        /// The task kind.
+        #[arg(long, value_enum, default_value_t = KindArg::VectorSearch)]
+        kind: KindArg,
+        /// Random plaintext bytes for `--kind encryption`.
+        #[arg(long, default_value_t = 4096)]
+        bytes: usize,
         /// Submit as this node's identity (the key file) instead of a fresh one. A running worker
         /// and a submitter must not share an identity: the relay keeps one connection per node.
         #[arg(long)]
@@ -106,6 +112,12 @@ enum Command {
         #[arg(long, value_name = "VAR")]
         passphrase_env: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    VectorSearch,
+    Encryption,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -212,31 +224,37 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             timeout_s,
             json,
             as_node,
+            kind,
+            bytes,
         } => {
             let key = if as_node {
                 load_or_create(&cli.key_file)?.0
             } else {
                 edgenet_core::SecretKey::generate(&mut edgenet_core::rng::os_rng())
             };
-            let vectors = match vectors {
-                Some(path) => submit::Vectors::File(path),
-                None => submit::Vectors::Random {
-                    seed,
-                    n,
-                    queries,
-                    dim,
-                },
+            let job = match kind {
+                KindArg::Encryption => submit::Job::random_encryption(seed, bytes),
+                KindArg::VectorSearch => {
+                    let vectors = match vectors {
+                        Some(path) => submit::Vectors::File(path),
+                        None => submit::Vectors::Random {
+                            seed,
+                            n,
+                            queries,
+                            dim,
+                        },
+                    };
+                    submit::Job::Search(submit::build_task(&vectors, metric.into(), k)?)
+                }
             };
             let options = submit::SubmitOptions {
                 relay,
-                vectors,
-                metric: metric.into(),
-                k,
+                job,
                 redundancy,
                 timeout: Duration::from_secs(timeout_s),
             };
-            let (outcome, id, task) = runtime()?.block_on(submit::submit(key, &options))?;
-            let report = submit::report(id, &task, &outcome)?;
+            let (outcome, id) = runtime()?.block_on(submit::submit(key, &options))?;
+            let report = submit::report(id, &options.job, &outcome)?;
             if json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             } else {
@@ -252,6 +270,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 for w in &report.outvoted {
                     println!("  outvoted: {w}");
                 }
+                println!("verified result: {} bytes", report.result_bytes);
                 println!(
                     "matches this machine's own computation: {}",
                     if report.matches_local { "yes" } else { "NO" }

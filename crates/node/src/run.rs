@@ -18,7 +18,7 @@ use crate::status::{State, Tracker};
 /// Deliberate misbehaviour, for tests of the network's defences. Never use it on a real network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Fault {
-    /// Return a wrong result (every top score off by +1).
+    /// Return a wrong result (top scores off by +1; a flipped ciphertext bit).
     WrongResult,
     /// Accept payloads and never answer.
     Stall,
@@ -51,7 +51,7 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
         key.node_id().to_string(),
         options.relay.clone(),
     );
-    let mut worker = Worker::new(vec![TaskKind::VectorSearch], options.max_jobs);
+    let mut worker = Worker::new(edgenet_kernels::execute::KINDS.to_vec(), options.max_jobs);
     let initial = Duration::from_millis(100);
     let mut backoff = initial;
     status.set(State::Connecting, None);
@@ -193,11 +193,23 @@ fn execute(job: &Job, payload: &[u8], fault: Option<Fault>) -> Result<Vec<u8>, S
     if fault != Some(Fault::WrongResult) {
         return Ok(result);
     }
-    let mut knn = edgenet_core::task::KnnResult::decode(&result).map_err(|e| e.to_string())?;
-    for hit in knn.hits.iter_mut().filter_map(|q| q.first_mut()) {
-        hit.score += 1.0;
-    }
-    Ok(knn.encode())
+    Ok(match job.kind {
+        TaskKind::VectorSearch => {
+            let mut knn =
+                edgenet_core::task::KnnResult::decode(&result).map_err(|e| e.to_string())?;
+            for hit in knn.hits.iter_mut().filter_map(|q| q.first_mut()) {
+                hit.score += 1.0;
+            }
+            knn.encode()
+        }
+        TaskKind::Encryption => {
+            let mut bytes = result;
+            if let Some(b) = bytes.first_mut() {
+                *b ^= 1;
+            }
+            bytes
+        }
+    })
 }
 
 async fn shutdown_signal() {

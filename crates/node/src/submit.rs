@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use edgenet_core::task::{KnnResult, SearchMetric, TaskId, TaskKind, VectorSearch};
+use edgenet_core::task::{Encryption, KnnResult, SearchMetric, TaskId, TaskKind, VectorSearch};
 use edgenet_core::verify::knn_agree;
 use edgenet_core::{NodeId, SecretKey};
 use edgenet_proto::message::{Role, TaskSpec};
@@ -37,16 +37,54 @@ pub struct VectorsFile {
     pub database: Vec<Vec<f32>>,
 }
 
+/// A task to submit, with its payload in plain form.
+pub enum Job {
+    /// A `vector_search`.
+    Search(VectorSearch),
+    /// An `encryption`.
+    Encrypt(Encryption),
+}
+
+impl Job {
+    /// An `encryption` of `bytes` random bytes under a random key, all from `seed`.
+    pub fn random_encryption(seed: u64, bytes: usize) -> Self {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut key = [0u8; 32];
+        let mut nonce = [0u8; 12];
+        let mut plaintext = vec![0u8; bytes];
+        rng.fill_bytes(&mut key);
+        rng.fill_bytes(&mut nonce);
+        rng.fill_bytes(&mut plaintext);
+        Self::Encrypt(Encryption {
+            key,
+            nonce,
+            aad: b"edgenet-node submit".to_vec(),
+            plaintext,
+        })
+    }
+
+    fn kind(&self) -> TaskKind {
+        match self {
+            Self::Search(_) => TaskKind::VectorSearch,
+            Self::Encrypt(_) => TaskKind::Encryption,
+        }
+    }
+
+    fn payload(&self) -> Result<Vec<u8>, NodeError> {
+        match self {
+            Self::Search(t) => t.encode(),
+            Self::Encrypt(t) => t.encode(),
+        }
+        .map_err(|e| NodeError::Input(e.to_string()))
+    }
+}
+
 /// Options of `submit`.
 pub struct SubmitOptions {
     /// Relay WebSocket URL.
     pub relay: String,
-    /// The vectors.
-    pub vectors: Vectors,
-    /// Metric.
-    pub metric: SearchMetric,
-    /// Neighbours per query.
-    pub k: u32,
+    /// What to run.
+    pub job: Job,
     /// Distinct workers.
     pub redundancy: u8,
     /// Task timeout.
@@ -64,8 +102,10 @@ pub struct Report {
     pub outvoted: Vec<String>,
     /// Whether the verified result equals this machine's own CPU computation.
     pub matches_local: bool,
-    /// The verified hits per query.
+    /// The verified hits per query (vector_search).
     pub hits: Vec<Vec<(u32, f32)>>,
+    /// Length of the verified result in bytes.
+    pub result_bytes: usize,
 }
 
 /// Builds the task from the options.
@@ -130,13 +170,12 @@ pub fn build_task(
 pub async fn submit(
     key: SecretKey,
     options: &SubmitOptions,
-) -> Result<(Outcome, TaskId, VectorSearch), NodeError> {
-    let task = build_task(&options.vectors, options.metric, options.k)?;
-    let payload = task.encode().map_err(|e| NodeError::Input(e.to_string()))?;
+) -> Result<(Outcome, TaskId), NodeError> {
+    let payload = options.job.payload()?;
     let mut rng = edgenet_core::rng::os_rng();
     let spec = TaskSpec {
         id: TaskId::random(&mut rng),
-        kind: TaskKind::VectorSearch,
+        kind: options.job.kind(),
         redundancy: options.redundancy,
         max_credits: 0,
         priority: 0,
@@ -186,25 +225,33 @@ pub async fn submit(
             NodeError::ConnectionLost("no answer from the relay before the task's timeout".into())
         })??;
     conn.close().await;
-    Ok((outcome, id, task))
+    Ok((outcome, id))
 }
 
-/// The report for an outcome, checked against a local computation.
-pub fn report(id: TaskId, task: &VectorSearch, outcome: &Outcome) -> Result<Report, NodeError> {
-    let verified =
-        KnnResult::decode(&outcome.result).map_err(|e| NodeError::Input(e.to_string()))?;
-    let local = edgenet_kernels::execute::vector_search(task)
-        .map_err(|e| NodeError::Input(e.to_string()))?;
+/// The report for an outcome, checked against this machine's own computation of the same job.
+pub fn report(id: TaskId, job: &Job, outcome: &Outcome) -> Result<Report, NodeError> {
+    let (matches_local, hits) = match job {
+        Job::Search(task) => {
+            let verified =
+                KnnResult::decode(&outcome.result).map_err(|e| NodeError::Input(e.to_string()))?;
+            let local = edgenet_kernels::execute::vector_search(task)
+                .map_err(|e| NodeError::Input(e.to_string()))?;
+            let hits = verified
+                .hits
+                .iter()
+                .map(|q| q.iter().map(|h| (h.index, h.score)).collect())
+                .collect();
+            (knn_agree(&verified, &local), hits)
+        }
+        Job::Encrypt(task) => (outcome.result == task.run(), Vec::new()),
+    };
     let ids = |v: &[NodeId]| v.iter().map(ToString::to_string).collect();
     Ok(Report {
         task: id.to_string(),
         agreeing: ids(&outcome.agreeing),
         outvoted: ids(&outcome.outvoted),
-        matches_local: knn_agree(&verified, &local),
-        hits: verified
-            .hits
-            .iter()
-            .map(|q| q.iter().map(|h| (h.index, h.score)).collect())
-            .collect(),
+        matches_local,
+        hits,
+        result_bytes: outcome.result.len(),
     })
 }

@@ -113,6 +113,19 @@ fn a_lying_worker_is_outvoted_and_named() {
     wait_until(WAIT, "the liar to hear the verdict", || {
         liar.log().contains("agreed=false")
     });
+
+    // The same defence for an encryption task: the liar flips a ciphertext bit.
+    let report = submit(
+        dir.path(),
+        &relay.ws_url(),
+        &["--kind", "encryption", "--bytes", "10000", "--seed", "5"],
+    );
+    assert_eq!(report.outvoted, vec![liar.id.clone()]);
+    assert!(
+        report.matches_local,
+        "the majority's ciphertext is the right one"
+    );
+    assert_eq!(report.result_bytes, 10_000 + 16);
 }
 
 #[test]
