@@ -117,7 +117,7 @@ pub fn local_capabilities() -> Capabilities {
         memory_mib: total_memory_mib(),
         gpu: None,
         kernels: edgenet_kernels::execute::KINDS.to_vec(),
-        backends: vec!["cpu".into()],
+        backends: vec![edgenet_kernels::simd::backend().into()],
     }
 }
 

@@ -1,11 +1,13 @@
 //! `edgenet-node` as a library: what the CLI in `main.rs` runs, usable from tests.
 //!
+//! - [`check`]: profiling this machine (`edgenet-node check`).
 //! - [`connection`]: one authenticated WebSocket connection to a relay.
 //! - [`run`]: the worker loop with reconnection and backoff.
 //! - [`submit`]: submitting a `vector_search` and reporting the verified result.
 //! - [`status`]: the connection state machine's states and the status file.
 //! - [`error`]: the node's errors and codes.
 
+pub mod check;
 pub mod connection;
 pub mod error;
 pub mod run;

@@ -4,7 +4,7 @@
 //! shows the running node's connection state, and `id`/`export`/`import` manage the identity.
 //! (`check`, `earnings` and `install-service` arrive with the kernels and ledger issues.)
 
-use edgenet_node::{run, status, submit};
+use edgenet_node::{check, run, status, submit};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +46,12 @@ enum Command {
     },
     /// Show the connection state of the node running with this key file.
     Status,
+    /// Profile this machine: cores, memory, GPU, kernel backend and a short benchmark.
+    Check {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Submit a task (vector_search by default, or encryption) and print the verified result.
     Submit {
         /// Relay WebSocket URL.
@@ -197,6 +203,33 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 fault: fault_inject,
             };
             runtime()?.block_on(run::run(key, options))?;
+        }
+        Command::Check { json } => {
+            let report = check::check();
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                println!("cores:      {}", report.cores);
+                println!("memory:     {} MiB", report.memory_mib);
+                println!(
+                    "gpu:        {}",
+                    report
+                        .gpu
+                        .as_deref()
+                        .unwrap_or("none (the wgpu backend is not built yet)")
+                );
+                println!("backend:    {}", report.backend);
+                println!(
+                    "benchmark:  {:.0} searches/s ({:.1} GB/s) over {} x {} vectors; scalar reference {:.0}/s ({:.1}x)",
+                    report.scan_qps,
+                    report.scan_gbs,
+                    report.bench_shape.0,
+                    report.bench_shape.1,
+                    report.reference_qps,
+                    report.scan_qps / report.reference_qps.max(f64::MIN_POSITIVE)
+                );
+                println!("verdict:    {}", report.verdict);
+            }
         }
         Command::Status => {
             let path = status_file(&cli.key_file);

@@ -81,3 +81,15 @@ fn id_is_stable_and_backup_restores_it() {
         "refuses to replace an identity"
     );
 }
+
+#[test]
+fn check_profiles_the_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&node(&dir.path().join("k"), &["check", "--json"]))).unwrap();
+    assert!(["avx2", "portable-simd"].contains(&report["backend"].as_str().unwrap()));
+    assert!(report["cores"].as_u64().unwrap() >= 1);
+    assert!(report["scan_qps"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["results_agree"], true);
+    assert!(report["verdict"].as_str().unwrap().len() > 10);
+}

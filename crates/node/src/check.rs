@@ -1,0 +1,98 @@
+//! `edgenet-node check`: what this machine offers, measured rather than guessed. A short scan
+//! benchmark (well under a second) beside the scalar reference on the same data, the chosen
+//! backend, and a plain verdict.
+
+use std::time::Instant;
+
+use edgenet_kernels::{Metric, reference, simd};
+use serde::Serialize;
+
+use crate::connection::local_capabilities;
+
+/// What `check` reports.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    /// Logical cores.
+    pub cores: u16,
+    /// Total memory, MiB.
+    pub memory_mib: u32,
+    /// GPU adapter; none until the wgpu backend lands (kernels issue).
+    pub gpu: Option<String>,
+    /// The CPU kernel backend chosen on this machine.
+    pub backend: &'static str,
+    /// Benchmark shape: rows x dimension, one query, k = 10.
+    pub bench_shape: (usize, usize),
+    /// Queries per second on the chosen backend, all cores.
+    pub scan_qps: f64,
+    /// Database bytes scanned per second on the chosen backend.
+    pub scan_gbs: f64,
+    /// Queries per second of the scalar reference, one core.
+    pub reference_qps: f64,
+    /// Whether the two agreed on the benchmark's answer.
+    pub results_agree: bool,
+    /// Whether sharing is worth it here, and why.
+    pub verdict: String,
+}
+
+/// Profiles this machine.
+pub fn check() -> CheckReport {
+    let caps = local_capabilities();
+    let (n, dim, k) = (20_000usize, 384usize, 10usize);
+    let mut x = 0x9e37_79b9u32;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+    };
+    let database: Vec<f32> = (0..n * dim).map(|_| next()).collect();
+    let query: Vec<f32> = (0..dim).map(|_| next()).collect();
+    let threads = usize::from(caps.cores.max(1));
+    let time = |f: &dyn Fn() -> Vec<Vec<reference::Neighbor>>| {
+        let _ = f(); // warm caches
+        let runs = 5;
+        let t = Instant::now();
+        let mut out = Vec::new();
+        for _ in 0..runs {
+            out = f();
+        }
+        (runs as f64 / t.elapsed().as_secs_f64(), out)
+    };
+    let (scan_qps, fast) =
+        time(&|| simd::knn(Metric::Dot, &query, &database, dim, k, threads).unwrap_or_default());
+    let (reference_qps, slow) =
+        time(&|| reference::knn(Metric::Dot, &query, &database, dim, k).unwrap_or_default());
+    let ids = |r: &[Vec<reference::Neighbor>]| {
+        r.iter()
+            .flat_map(|q| q.iter().map(|h| h.index))
+            .collect::<Vec<_>>()
+    };
+    let results_agree = !fast.is_empty() && ids(&fast) == ids(&slow);
+    let verdict = if !results_agree {
+        "do not share: the fast kernel disagrees with the reference here (please report this machine)".to_owned()
+    } else if caps.cores < 2 || caps.memory_mib < 2048 {
+        format!(
+            "limited: {} core(s) and {} MiB leave little to share",
+            caps.cores, caps.memory_mib
+        )
+    } else {
+        format!(
+            "worth sharing: {} cores, {:.0} searches/s over {n} vectors on {}",
+            caps.cores,
+            scan_qps,
+            simd::backend()
+        )
+    };
+    CheckReport {
+        cores: caps.cores,
+        memory_mib: caps.memory_mib,
+        gpu: caps.gpu,
+        backend: simd::backend(),
+        bench_shape: (n, dim),
+        scan_qps,
+        scan_gbs: scan_qps * (n * dim * 4) as f64 / 1e9,
+        reference_qps,
+        results_agree,
+        verdict,
+    }
+}
