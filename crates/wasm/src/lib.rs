@@ -120,3 +120,21 @@ pub fn import_key(text: &str, passphrase: Option<String>) -> Result<Vec<u8>, JsE
     let key = keyfile::import(text, passphrase.as_deref().map(str::as_bytes)).map_err(js_error)?;
     Ok(key.to_seed().to_vec())
 }
+
+/// Runs a task in a compute Worker: `kind` is `"vector_search"` or `"encryption"`, `payload` the
+/// task's plaintext encoding; returns the encoded result. The same executor as native nodes.
+#[wasm_bindgen(js_name = executeTask)]
+pub fn execute_task(kind: &str, payload: &[u8]) -> Result<Vec<u8>, JsError> {
+    let kind = edgenet_kernels::execute::KINDS
+        .iter()
+        .copied()
+        .find(|k| k.name() == kind)
+        .ok_or_else(|| JsError::new(&format!("EN-142: unknown task kind {kind:?}")))?;
+    edgenet_kernels::execute::execute(kind, payload).map_err(js_error)
+}
+
+/// The CPU kernel backend in this build (`"portable-simd"` in the browser: WebAssembly SIMD).
+#[wasm_bindgen(js_name = kernelBackend)]
+pub fn kernel_backend() -> String {
+    edgenet_kernels::simd::backend().into()
+}

@@ -1,0 +1,80 @@
+//! The kernels in the browser (WebAssembly SIMD): the fast path against the reference on random
+//! inputs, and the task executor as compute Workers call it.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use edgenet_core::task::{Encryption, Hit, KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::verify::knn_agree;
+use edgenet_kernels::reference::{self, Neighbor};
+use edgenet_kernels::{Metric, simd};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn as_result(hits: Vec<Vec<Neighbor>>) -> KnnResult {
+    KnnResult {
+        hits: hits
+            .into_iter()
+            .map(|q| {
+                q.into_iter()
+                    .map(|n| Hit {
+                        index: n.index,
+                        score: n.score,
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+#[wasm_bindgen_test]
+fn simd_matches_reference_in_the_browser() {
+    let mut x = 0x1234_5678u32;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        ((x % 41) as f32 - 20.0) / 8.0
+    };
+    for (dim, n, nq, k) in [
+        (1, 10, 1, 3),
+        (3, 57, 5, 10),
+        (8, 100, 9, 7),
+        (17, 300, 12, 20),
+        (384, 500, 2, 10),
+    ] {
+        let queries: Vec<f32> = (0..nq * dim).map(|_| next()).collect();
+        let database: Vec<f32> = (0..n * dim).map(|_| next()).collect();
+        for metric in [Metric::Dot, Metric::Cosine, Metric::L2] {
+            let want = reference::knn(metric, &queries, &database, dim, k).unwrap();
+            let got = simd::knn(metric, &queries, &database, dim, k, 1).unwrap();
+            assert!(
+                knn_agree(&as_result(got), &as_result(want)),
+                "{metric:?} dim {dim} n {n} nq {nq} k {k}"
+            );
+        }
+    }
+    assert_eq!(edgenet_wasm::kernel_backend(), "portable-simd");
+}
+
+#[wasm_bindgen_test]
+fn execute_task_runs_both_kinds() {
+    let search = VectorSearch {
+        metric: SearchMetric::Dot,
+        dim: 2,
+        k: 1,
+        queries: vec![1.0, 0.0],
+        database: vec![0.1, 0.0, 0.9, 0.0],
+    };
+    let out = edgenet_wasm::execute_task("vector_search", &search.encode().unwrap()).unwrap();
+    assert_eq!(KnnResult::decode(&out).unwrap().hits[0][0].index, 1);
+    let enc = Encryption {
+        key: [1; 32],
+        nonce: [2; 12],
+        aad: vec![],
+        plaintext: b"browser".to_vec(),
+    };
+    let sealed = edgenet_wasm::execute_task("encryption", &enc.encode().unwrap()).unwrap();
+    assert_eq!(sealed, enc.run(), "same bytes as native");
+    assert!(edgenet_wasm::execute_task("mining", &[]).is_err());
+}
