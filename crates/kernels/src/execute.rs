@@ -7,6 +7,7 @@ use edgenet_core::task::{
 };
 use thiserror::Error;
 
+use crate::backend::Executor;
 use crate::reference::{KernelError, Metric};
 
 /// Why a task could not run.
@@ -29,20 +30,27 @@ impl ErrorCode for ExecuteError {
     }
 }
 
-/// Runs a `vector_search`.
+/// Runs a `vector_search` on the SIMD CPU path.
 pub fn vector_search(task: &VectorSearch) -> Result<KnnResult, KernelError> {
+    vector_search_on(&Executor::cpu_only(), task)
+}
+
+/// Runs a `vector_search` on `executor`'s chosen backend.
+pub fn vector_search_on(
+    executor: &Executor,
+    task: &VectorSearch,
+) -> Result<KnnResult, KernelError> {
     let metric = match task.metric {
         SearchMetric::Dot => Metric::Dot,
         SearchMetric::Cosine => Metric::Cosine,
         SearchMetric::L2 => Metric::L2,
     };
-    let hits = crate::simd::knn(
+    let hits = executor.knn(
         metric,
         &task.queries,
         &task.database,
         task.dim as usize,
         task.k as usize,
-        threads(),
     )?;
     Ok(KnnResult {
         hits: hits
@@ -62,20 +70,21 @@ pub fn vector_search(task: &VectorSearch) -> Result<KnnResult, KernelError> {
 /// Every task kind this crate can run (what nodes list in their capabilities).
 pub const KINDS: &[TaskKind] = &[TaskKind::VectorSearch, TaskKind::Encryption];
 
-/// Threads for one task: every core natively, one in the browser (its compute Workers are the
-/// parallelism there).
-fn threads() -> usize {
-    if cfg!(target_arch = "wasm32") {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    }
+/// Decodes `payload` for `kind`, runs it on the SIMD CPU path and encodes the result.
+pub fn execute(kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, ExecuteError> {
+    execute_on(&Executor::cpu_only(), kind, payload)
 }
 
-/// Decodes `payload` for `kind`, runs it and encodes the result.
-pub fn execute(kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, ExecuteError> {
+/// Like [`execute`], on `executor`'s chosen backend.
+pub fn execute_on(
+    executor: &Executor,
+    kind: TaskKind,
+    payload: &[u8],
+) -> Result<Vec<u8>, ExecuteError> {
     match kind {
-        TaskKind::VectorSearch => Ok(vector_search(&VectorSearch::decode(payload)?)?.encode()),
+        TaskKind::VectorSearch => {
+            Ok(vector_search_on(executor, &VectorSearch::decode(payload)?)?.encode())
+        }
         // Runs core's AEAD, the same code that seals envelopes.
         TaskKind::Encryption => Ok(Encryption::decode(payload)?.run()),
     }

@@ -4,7 +4,10 @@
 //! than speed: it is the oracle that the SIMD and wgpu/WGSL backends (kernels issue) are tested
 //! against on random inputs. [`execute`] runs a task's payload on them.
 
+pub mod backend;
 pub mod execute;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod reference;
 pub mod simd;
 pub mod topk;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use edgenet_kernels::{Metric, reference, simd};
 use serde::Serialize;
 
-use crate::connection::local_capabilities;
+use crate::connection::capabilities;
 
 /// What `check` reports.
 #[derive(Debug, Serialize)]
@@ -16,10 +16,14 @@ pub struct CheckReport {
     pub cores: u16,
     /// Total memory, MiB.
     pub memory_mib: u32,
-    /// GPU adapter; none until the wgpu backend lands (kernels issue).
+    /// GPU adapter wgpu found (Vulkan; lavapipe counts, and is usually slower than the CPU).
     pub gpu: Option<String>,
-    /// The CPU kernel backend chosen on this machine.
+    /// The CPU kernel backend on this machine.
     pub backend: &'static str,
+    /// Backend chosen for single queries, and for batches, by the start-up micro-benchmark.
+    pub chosen: (&'static str, &'static str),
+    /// What that micro-benchmark measured: (backend, queries per call, queries per second).
+    pub measured: Vec<(&'static str, usize, f64)>,
     /// Benchmark shape: rows x dimension, one query, k = 10.
     pub bench_shape: (usize, usize),
     /// Queries per second on the chosen backend, all cores.
@@ -36,7 +40,9 @@ pub struct CheckReport {
 
 /// Profiles this machine.
 pub fn check() -> CheckReport {
-    let caps = local_capabilities();
+    let executor = edgenet_kernels::backend::Executor::detect();
+    let choice = executor.choice();
+    let caps = capabilities(Some(&executor));
     let (n, dim, k) = (20_000usize, 384usize, 10usize);
     let mut x = 0x9e37_79b9u32;
     let mut next = || {
@@ -88,6 +94,12 @@ pub fn check() -> CheckReport {
         memory_mib: caps.memory_mib,
         gpu: caps.gpu,
         backend: simd::backend(),
+        chosen: (choice.single.name(), choice.batch.name()),
+        measured: choice
+            .measurements
+            .iter()
+            .map(|m| (m.backend, m.queries, m.qps))
+            .collect(),
         bench_shape: (n, dim),
         scan_qps,
         scan_gbs: scan_qps * (n * dim * 4) as f64 / 1e9,

@@ -108,16 +108,26 @@ impl Connection {
     }
 }
 
-/// What this machine offers, read from the OS.
+/// What this machine offers, read from the OS; with an executor, also its GPU and backends.
 pub fn local_capabilities() -> Capabilities {
+    capabilities(None)
+}
+
+/// [`local_capabilities`] including what `executor` found (GPU adapter, chosen backends).
+pub fn capabilities(executor: Option<&edgenet_kernels::backend::Executor>) -> Capabilities {
     let cores = std::thread::available_parallelism()
         .map_or(1, |n| u16::try_from(n.get()).unwrap_or(u16::MAX));
+    let mut backends = vec![edgenet_kernels::simd::backend().to_owned()];
+    let gpu = executor.and_then(|e| e.choice().gpu_adapter.clone());
+    if gpu.is_some() {
+        backends.push("gpu".into());
+    }
     Capabilities {
         cores,
         memory_mib: total_memory_mib(),
-        gpu: None,
+        gpu,
         kernels: edgenet_kernels::execute::KINDS.to_vec(),
-        backends: vec![edgenet_kernels::simd::backend().into()],
+        backends,
     }
 }
 

@@ -218,7 +218,15 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                         .as_deref()
                         .unwrap_or("none (the wgpu backend is not built yet)")
                 );
-                println!("backend:    {}", report.backend);
+                println!(
+                    "backend:    {} (chosen: {} for single queries, {} for batches)",
+                    report.backend, report.chosen.0, report.chosen.1
+                );
+                for (backend, queries, qps) in &report.measured {
+                    println!(
+                        "            {backend:>14}: {qps:>8.0} queries/s at {queries} per call"
+                    );
+                }
                 println!(
                     "benchmark:  {:.0} searches/s ({:.1} GB/s) over {} x {} vectors; scalar reference {:.0}/s ({:.1}x)",
                     report.scan_qps,

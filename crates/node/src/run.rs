@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use edgenet_core::task::TaskKind;
 use edgenet_core::{ErrorCode, SecretKey};
+use edgenet_kernels::backend::Executor;
 use edgenet_proto::ProtoError;
 use edgenet_proto::message::Role;
 use edgenet_proto::worker::{Action, Job, Worker};
 use tokio::sync::mpsc;
 
-use crate::connection::{Connection, local_capabilities};
+use crate::connection::{Connection, capabilities};
 use crate::error::NodeError;
 use crate::status::{State, Tracker};
 
@@ -46,6 +47,14 @@ enum Ended {
 
 /// Runs until Ctrl-C/SIGTERM (Ok) or an error that retrying cannot fix (Err).
 pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
+    // Backend choice once at start: a tenth of a second, logged, and advertised to the relay.
+    let executor = std::sync::Arc::new(
+        tokio::task::spawn_blocking(Executor::detect)
+            .await
+            .map_err(|e| NodeError::Input(format!("backend detection failed: {e}")))?,
+    );
+    let choice = executor.choice();
+    tracing::info!(single = choice.single.name(), batch = choice.batch.name(), gpu = ?choice.gpu_adapter, "kernel backends chosen");
     let mut status = Tracker::new(
         options.status_file.clone(),
         key.node_id().to_string(),
@@ -62,7 +71,7 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
             &options.relay,
             key.clone(),
             Role::Native,
-            local_capabilities(),
+            capabilities(Some(&executor)),
         );
         let result = tokio::select! {
             () = &mut shutdown => break,
@@ -80,6 +89,7 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
                     &mut worker,
                     &mut status,
                     options.fault,
+                    &executor,
                     &mut shutdown,
                 )
                 .await
@@ -137,6 +147,7 @@ async fn serve(
     worker: &mut Worker,
     status: &mut Tracker,
     fault: Option<Fault>,
+    executor: &std::sync::Arc<Executor>,
     shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Ended {
     let (done_tx, mut done_rx) = mpsc::channel::<(Job, Result<Vec<u8>, String>)>(16);
@@ -173,8 +184,9 @@ async fn serve(
                         tracing::info!(task = %job.task, kind = job.kind.name(), "payload received");
                         if fault == Some(Fault::Stall) { continue; }
                         let tx = done_tx.clone();
+                        let executor = executor.clone();
                         tokio::task::spawn_blocking(move || {
-                            let result = execute(&job, &payload, fault);
+                            let result = execute(&executor, &job, &payload, fault);
                             let _ = tx.blocking_send((job, result));
                         });
                     }
@@ -187,8 +199,13 @@ async fn serve(
     }
 }
 
-fn execute(job: &Job, payload: &[u8], fault: Option<Fault>) -> Result<Vec<u8>, String> {
-    let result = edgenet_kernels::execute::execute(job.kind, payload)
+fn execute(
+    executor: &Executor,
+    job: &Job,
+    payload: &[u8],
+    fault: Option<Fault>,
+) -> Result<Vec<u8>, String> {
+    let result = edgenet_kernels::execute::execute_on(executor, job.kind, payload)
         .map_err(|e| format!("{}: {e}", e.code()))?;
     if fault != Some(Fault::WrongResult) {
         return Ok(result);

@@ -92,4 +92,12 @@ fn check_profiles_the_machine() {
     assert!(report["scan_qps"].as_f64().unwrap() > 0.0);
     assert_eq!(report["results_agree"], true);
     assert!(report["verdict"].as_str().unwrap().len() > 10);
+    assert!(
+        report["measured"].as_array().unwrap().len() >= 2,
+        "both CPU timings are reported"
+    );
+    let chosen = report["chosen"].as_array().unwrap();
+    for c in chosen {
+        assert!(["avx2", "portable-simd", "gpu"].contains(&c.as_str().unwrap()));
+    }
 }
