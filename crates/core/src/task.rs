@@ -149,13 +149,12 @@ impl VectorSearch {
     /// Encodes after validating.
     pub fn encode(&self) -> Result<Vec<u8>, TaskError> {
         self.validate()?;
-        postcard::to_allocvec(self).map_err(|e| TaskError::Malformed(e.to_string()))
+        to_bytes(self)
     }
 
     /// Decodes untrusted bytes and validates.
     pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
-        let task: Self =
-            postcard::from_bytes(bytes).map_err(|e| TaskError::Malformed(e.to_string()))?;
+        let task: Self = from_bytes(bytes)?;
         task.validate()?;
         Ok(task)
     }
@@ -174,8 +173,7 @@ impl KnnResult {
 
     /// Decodes untrusted bytes, bounded by the limits.
     pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
-        let result: Self =
-            postcard::from_bytes(bytes).map_err(|e| TaskError::Malformed(e.to_string()))?;
+        let result: Self = from_bytes(bytes)?;
         let total: usize = result.hits.iter().map(Vec::len).sum();
         if result.hits.len() > limits::MAX_VALUES || total > limits::MAX_VALUES {
             return Err(TaskError::OutOfBounds("too many hits".into()));
@@ -221,13 +219,12 @@ impl Encryption {
     /// Encodes after validating.
     pub fn encode(&self) -> Result<Vec<u8>, TaskError> {
         self.validate()?;
-        postcard::to_allocvec(self).map_err(|e| TaskError::Malformed(e.to_string()))
+        to_bytes(self)
     }
 
     /// Decodes untrusted bytes and validates.
     pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
-        let task: Self =
-            postcard::from_bytes(bytes).map_err(|e| TaskError::Malformed(e.to_string()))?;
+        let task: Self = from_bytes(bytes)?;
         task.validate()?;
         Ok(task)
     }
@@ -236,6 +233,14 @@ impl Encryption {
     pub fn run(&self) -> Vec<u8> {
         crate::aead::seal(&self.key, &self.nonce, &self.aad, &self.plaintext)
     }
+}
+
+fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, TaskError> {
+    postcard::to_allocvec(value).map_err(|e| TaskError::Malformed(e.to_string()))
+}
+
+fn from_bytes<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, TaskError> {
+    postcard::from_bytes(bytes).map_err(|e| TaskError::Malformed(e.to_string()))
 }
 
 /// The public commitment a worker publishes with its sealed result: SHA-256 over a domain tag, the

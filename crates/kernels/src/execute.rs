@@ -8,7 +8,7 @@ use edgenet_core::task::{
 use thiserror::Error;
 
 use crate::backend::Executor;
-use crate::reference::{KernelError, Metric};
+use crate::reference::{KernelError, Metric, Neighbor};
 
 /// Why a task could not run.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -52,7 +52,12 @@ pub fn vector_search_on(
         task.dim as usize,
         task.k as usize,
     )?;
-    Ok(KnnResult {
+    Ok(to_knn_result(hits))
+}
+
+/// Kernel hits as the task result that travels (sealed) back to the submitter.
+pub fn to_knn_result(hits: Vec<Vec<Neighbor>>) -> KnnResult {
+    KnnResult {
         hits: hits
             .into_iter()
             .map(|q| {
@@ -64,7 +69,7 @@ pub fn vector_search_on(
                     .collect()
             })
             .collect(),
-    })
+    }
 }
 
 /// Every task kind this crate can run (what nodes list in their capabilities).

@@ -5,27 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_core::ErrorCode;
-use edgenet_core::task::{Hit, KnnResult};
 use edgenet_core::verify::knn_agree;
 use edgenet_kernels::Metric;
+use edgenet_kernels::execute::to_knn_result;
 use edgenet_kernels::gpu::Gpu;
 use edgenet_kernels::reference::{self, Neighbor};
-
-fn as_result(hits: Vec<Vec<Neighbor>>) -> KnnResult {
-    KnnResult {
-        hits: hits
-            .into_iter()
-            .map(|q| {
-                q.into_iter()
-                    .map(|n| Hit {
-                        index: n.index,
-                        score: n.score,
-                    })
-                    .collect()
-            })
-            .collect(),
-    }
-}
 
 fn gpu() -> Option<Gpu> {
     let gpu = Gpu::new();
@@ -67,7 +51,7 @@ fn gpu_matches_reference_on_random_inputs() {
                 want.iter().map(Vec::len).collect::<Vec<_>>()
             );
             assert!(
-                knn_agree(&as_result(got), &as_result(want)),
+                knn_agree(&to_knn_result(got), &to_knn_result(want)),
                 "{metric:?} dim {dim} n {n} nq {nq} k {k}"
             );
         }

@@ -2,28 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_core::ErrorCode;
-use edgenet_core::task::{Hit, KnnResult};
 use edgenet_core::verify::knn_agree;
+use edgenet_kernels::execute::to_knn_result;
 use edgenet_kernels::reference::{self, Neighbor};
 use edgenet_kernels::topk::TopK;
 use edgenet_kernels::{Metric, simd};
 use proptest::prelude::*;
-
-fn as_result(hits: Vec<Vec<Neighbor>>) -> KnnResult {
-    KnnResult {
-        hits: hits
-            .into_iter()
-            .map(|q| {
-                q.into_iter()
-                    .map(|n| Hit {
-                        index: n.index,
-                        score: n.score,
-                    })
-                    .collect()
-            })
-            .collect(),
-    }
-}
 
 fn metric() -> impl Strategy<Value = Metric> {
     prop_oneof![Just(Metric::Dot), Just(Metric::Cosine), Just(Metric::L2)]
@@ -50,7 +34,7 @@ proptest! {
         let want = reference::knn(metric, &queries, &database, dim, k).unwrap();
         let got = simd::knn(metric, &queries, &database, dim, k, threads).unwrap();
         prop_assert_eq!(got.len(), nq);
-        prop_assert!(knn_agree(&as_result(got.clone()), &as_result(want.clone())), "metric {:?} dim {} n {} nq {} k {}\ngot  {:?}\nwant {:?}", metric, dim, n, nq, k, got, want);
+        prop_assert!(knn_agree(&to_knn_result(got.clone()), &to_knn_result(want.clone())), "metric {:?} dim {} n {} nq {} k {}\ngot  {:?}\nwant {:?}", metric, dim, n, nq, k, got, want);
     }
 
     #[test]
@@ -124,6 +108,9 @@ fn large_scan_across_threads_matches_reference() {
     for metric in [Metric::Dot, Metric::Cosine, Metric::L2] {
         let want = reference::knn(metric, &queries, &database, dim, k).unwrap();
         let got = simd::knn(metric, &queries, &database, dim, k, 3).unwrap();
-        assert!(knn_agree(&as_result(got), &as_result(want)), "{metric:?}");
+        assert!(
+            knn_agree(&to_knn_result(got), &to_knn_result(want)),
+            "{metric:?}"
+        );
     }
 }

@@ -5,7 +5,9 @@
 use edgenet_core::task::{SearchMetric, TaskId, TaskKind, VectorSearch};
 use edgenet_core::{SecretKey, SignedExchangeKey};
 use edgenet_proto::client::hello_transcript;
-use edgenet_proto::message::{Capabilities, ClientMsg, HelloBody, RelayMsg, Role, TaskSpec};
+use edgenet_proto::message::{
+    Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions");
@@ -13,15 +15,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let relay = SecretKey::from_seed(&[1; 32]).node_id();
     let body = HelloBody {
         version: 1,
-        node: *key.node_id().as_bytes(),
-        exchange_key: SignedExchangeKey::for_identity(&key).encode().to_vec(),
-        role: Role::Browser,
-        capabilities: Capabilities {
-            cores: 4,
-            memory_mib: 512,
-            gpu: Some("SwiftShader".into()),
-            kernels: vec![TaskKind::VectorSearch],
-            backends: vec!["wasm-simd".into()],
+        peer: PeerInfo {
+            node: *key.node_id().as_bytes(),
+            exchange_key: SignedExchangeKey::for_identity(&key).encode().to_vec(),
+            role: Role::Browser,
+            capabilities: Capabilities {
+                cores: 4,
+                memory_mib: 512,
+                gpu: Some("SwiftShader".into()),
+                kernels: vec![TaskKind::VectorSearch],
+                backends: vec!["wasm-simd".into()],
+            },
         },
     };
     // The hub target's first connection gets nonce [2; 32] from relay seed [1; 32].

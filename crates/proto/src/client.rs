@@ -11,7 +11,7 @@ use edgenet_core::{NodeId, SecretKey, SignedExchangeKey};
 
 use crate::PROTOCOL_VERSION;
 use crate::error::ProtoError;
-use crate::message::{Capabilities, ClientMsg, HelloBody, NodeKey, RelayMsg, Role};
+use crate::message::{Capabilities, ClientMsg, HelloBody, NodeKey, PeerInfo, RelayMsg, Role};
 
 const HELLO_DOMAIN: &[u8] = b"edgenet/hello/v1";
 
@@ -113,10 +113,12 @@ impl ClientSession {
                 }
                 let body = HelloBody {
                     version: PROTOCOL_VERSION,
-                    node: *self.key.node_id().as_bytes(),
-                    exchange_key: SignedExchangeKey::for_identity(&self.key).encode().to_vec(),
-                    role: self.role,
-                    capabilities: self.capabilities.clone(),
+                    peer: PeerInfo {
+                        node: *self.key.node_id().as_bytes(),
+                        exchange_key: SignedExchangeKey::for_identity(&self.key).encode().to_vec(),
+                        role: self.role,
+                        capabilities: self.capabilities.clone(),
+                    },
                 };
                 let signature = self
                     .key

@@ -550,9 +550,9 @@ impl Hub {
                 body.version
             )));
         }
-        let node =
-            NodeId::from_bytes(&body.node).map_err(|e| ProtoError::BadHandshake(e.to_string()))?;
-        let exchange = SignedExchangeKey::decode(&body.exchange_key)
+        let node = NodeId::from_bytes(&body.peer.node)
+            .map_err(|e| ProtoError::BadHandshake(e.to_string()))?;
+        let exchange = SignedExchangeKey::decode(&body.peer.exchange_key)
             .map_err(|e| ProtoError::BadHandshake(format!("exchange key: {e}")))?;
         if exchange.node_id() != node {
             return Err(ProtoError::BadHandshake(
@@ -574,12 +574,7 @@ impl Hub {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.state = ConnState::Ready { node };
         }
-        let info = PeerInfo {
-            node: body.node,
-            exchange_key: body.exchange_key,
-            role: body.role,
-            capabilities: body.capabilities,
-        };
+        let info = body.peer;
         // Peer lists are a bounded sample (natives first): the relay routes tasks itself, so lists
         // only inform, and full lists would cost O(n²) frames as a network grows.
         let mut sample: Vec<&Peer> = self.peers.values().collect();

@@ -49,14 +49,8 @@ pub struct Capabilities {
 pub struct HelloBody {
     /// Protocol version the client speaks.
     pub version: u8,
-    /// The client's node id.
-    pub node: NodeKey,
-    /// The client's signed X25519 key (128 bytes, see `SignedExchangeKey`).
-    pub exchange_key: Vec<u8>,
-    /// Browser or native.
-    pub role: Role,
-    /// What it offers.
-    pub capabilities: Capabilities,
+    /// The client as other peers will see it (what the relay lists and forwards).
+    pub peer: PeerInfo,
 }
 
 /// A peer as others see it.
@@ -239,9 +233,8 @@ impl ClientMsg {
         let msg: Self = decode(bytes)?;
         match &msg {
             Self::Hello { body, signature } => {
-                check_exact("exchange key", body.exchange_key.len(), 128)?;
+                check_peer(&body.peer)?;
                 check_exact("signature", signature.len(), 64)?;
-                check_caps(&body.capabilities)?;
             }
             Self::Submit(_) | Self::Claim { .. } => {}
             Self::Payload { envelope, .. } => check_len("envelope", envelope.len(), MAX_ENVELOPE)?,

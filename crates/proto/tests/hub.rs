@@ -7,7 +7,9 @@ use edgenet_core::task::{Hit, KnnResult, SearchMetric, TaskId, TaskKind, VectorS
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{ConnId, Hub, HubConfig, Output};
-use edgenet_proto::message::{Capabilities, ClientMsg, HelloBody, RelayMsg, Role, TaskSpec};
+use edgenet_proto::message::{
+    Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec,
+};
 use edgenet_proto::submit::{Progress, Submission};
 use edgenet_proto::worker::{Action, Worker};
 use rand_chacha::rand_core::SeedableRng;
@@ -471,12 +473,14 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     let key = SecretKey::from_seed(&[3; 32]);
     let body = HelloBody {
         version: 1,
-        node: *key.node_id().as_bytes(),
-        exchange_key: edgenet_core::SignedExchangeKey::for_identity(&key)
-            .encode()
-            .to_vec(),
-        role: Role::Native,
-        capabilities: caps(),
+        peer: PeerInfo {
+            node: *key.node_id().as_bytes(),
+            exchange_key: edgenet_core::SignedExchangeKey::for_identity(&key)
+                .encode()
+                .to_vec(),
+            role: Role::Native,
+            capabilities: caps(),
+        },
     };
     let transcript =
         edgenet_proto::client::hello_transcript(&[42; 32], net.hub.node_id().as_bytes(), &body)

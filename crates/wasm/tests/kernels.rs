@@ -3,29 +3,14 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
-use edgenet_core::task::{Encryption, Hit, KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::task::{Encryption, KnnResult, SearchMetric, VectorSearch};
 use edgenet_core::verify::knn_agree;
-use edgenet_kernels::reference::{self, Neighbor};
+use edgenet_kernels::execute::to_knn_result;
+use edgenet_kernels::reference;
 use edgenet_kernels::{Metric, simd};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn as_result(hits: Vec<Vec<Neighbor>>) -> KnnResult {
-    KnnResult {
-        hits: hits
-            .into_iter()
-            .map(|q| {
-                q.into_iter()
-                    .map(|n| Hit {
-                        index: n.index,
-                        score: n.score,
-                    })
-                    .collect()
-            })
-            .collect(),
-    }
-}
 
 #[wasm_bindgen_test]
 fn simd_matches_reference_in_the_browser() {
@@ -49,7 +34,7 @@ fn simd_matches_reference_in_the_browser() {
             let want = reference::knn(metric, &queries, &database, dim, k).unwrap();
             let got = simd::knn(metric, &queries, &database, dim, k, 1).unwrap();
             assert!(
-                knn_agree(&as_result(got), &as_result(want)),
+                knn_agree(&to_knn_result(got), &to_knn_result(want)),
                 "{metric:?} dim {dim} n {n} nq {nq} k {k}"
             );
         }

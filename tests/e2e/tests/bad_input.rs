@@ -8,7 +8,9 @@ use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{SecretKey, SignedExchangeKey};
 use edgenet_e2e::{Relay, Worker, submit, wait_until};
 use edgenet_proto::client::hello_transcript;
-use edgenet_proto::message::{Capabilities, ClientMsg, HelloBody, RelayMsg, Role, TaskSpec};
+use edgenet_proto::message::{
+    Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec,
+};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -58,15 +60,17 @@ async fn answer(ws: &mut Ws, frame: Vec<u8>) -> (String, bool) {
 fn hello(key: &SecretKey, nonce: &[u8; 32], relay: &[u8; 32]) -> ClientMsg {
     let body = HelloBody {
         version: 1,
-        node: *key.node_id().as_bytes(),
-        exchange_key: SignedExchangeKey::for_identity(key).encode().to_vec(),
-        role: Role::Native,
-        capabilities: Capabilities {
-            cores: 1,
-            memory_mib: 1,
-            gpu: None,
-            kernels: vec![TaskKind::VectorSearch],
-            backends: vec![],
+        peer: PeerInfo {
+            node: *key.node_id().as_bytes(),
+            exchange_key: SignedExchangeKey::for_identity(key).encode().to_vec(),
+            role: Role::Native,
+            capabilities: Capabilities {
+                cores: 1,
+                memory_mib: 1,
+                gpu: None,
+                kernels: vec![TaskKind::VectorSearch],
+                backends: vec![],
+            },
         },
     };
     let signature = key
