@@ -148,15 +148,12 @@ impl VectorSearch {
 
     /// Encodes after validating.
     pub fn encode(&self) -> Result<Vec<u8>, TaskError> {
-        self.validate()?;
-        to_bytes(self)
+        encode_checked(self, Self::validate)
     }
 
     /// Decodes untrusted bytes and validates.
     pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
-        let task: Self = from_bytes(bytes)?;
-        task.validate()?;
-        Ok(task)
+        decode_checked(bytes, Self::validate)
     }
 
     /// Number of queries.
@@ -218,21 +215,37 @@ impl Encryption {
 
     /// Encodes after validating.
     pub fn encode(&self) -> Result<Vec<u8>, TaskError> {
-        self.validate()?;
-        to_bytes(self)
+        encode_checked(self, Self::validate)
     }
 
     /// Decodes untrusted bytes and validates.
     pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
-        let task: Self = from_bytes(bytes)?;
-        task.validate()?;
-        Ok(task)
+        decode_checked(bytes, Self::validate)
     }
 
     /// Runs the task: the ciphertext with its tag.
     pub fn run(&self) -> Vec<u8> {
         crate::aead::seal(&self.key, &self.nonce, &self.aad, &self.plaintext)
     }
+}
+
+/// Validates, then encodes.
+fn encode_checked<T: Serialize>(
+    value: &T,
+    validate: impl FnOnce(&T) -> Result<(), TaskError>,
+) -> Result<Vec<u8>, TaskError> {
+    validate(value)?;
+    to_bytes(value)
+}
+
+/// Decodes untrusted bytes, then validates.
+fn decode_checked<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    validate: impl FnOnce(&T) -> Result<(), TaskError>,
+) -> Result<T, TaskError> {
+    let value = from_bytes(bytes)?;
+    validate(&value)?;
+    Ok(value)
 }
 
 fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, TaskError> {

@@ -15,18 +15,6 @@ const DIM: usize = 384;
 const K: usize = 10;
 const NQ_BATCH: usize = 64;
 
-fn random(count: usize, seed: u32) -> Vec<f32> {
-    let mut x = seed;
-    (0..count)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        })
-        .collect()
-}
-
 /// Best of `runs` timings of `f`, in seconds.
 fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
     (0..runs)
@@ -80,8 +68,8 @@ fn main() -> std::io::Result<()> {
     );
     std::fs::create_dir_all(&out)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let database = random(N * DIM, 7);
-    let queries = random(NQ_BATCH * DIM, 11);
+    let database = edgenet_kernels::sample::uniform(N * DIM, 7);
+    let queries = edgenet_kernels::sample::uniform(NQ_BATCH * DIM, 11);
     write_f32(&out.join("database.f32"), &database)?;
     write_f32(&out.join("queries.f32"), &queries)?;
 

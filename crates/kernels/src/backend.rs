@@ -81,15 +81,8 @@ impl Executor {
     /// Finds the GPU (with feature `gpu`) and times both backends.
     pub fn detect() -> Self {
         let (n, dim) = (8_000, 128);
-        let mut x = 0x2545_f491u32;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        };
-        let database: Vec<f32> = (0..n * dim).map(|_| next()).collect();
-        let queries: Vec<f32> = (0..16 * dim).map(|_| next()).collect();
+        let database = crate::sample::uniform(n * dim, 0x2545_f491);
+        let queries = crate::sample::uniform(16 * dim, 0x1b87_3593);
         let mut exec = Self::cpu_only();
         let mut measurements = Vec::new();
         let simd_single = time(&mut measurements, simd::backend(), 1, || {

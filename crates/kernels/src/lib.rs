@@ -9,6 +9,7 @@ pub mod execute;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod reference;
+pub mod sample;
 pub mod simd;
 pub mod topk;
 

@@ -82,6 +82,11 @@ pub(crate) fn bad_row(name: &'static str, data: &[f32], dim: usize, row: usize) 
     }
 }
 
+/// The squared norm of each row of a row-major matrix.
+pub(crate) fn squared_norms(data: &[f32], dim: usize) -> Vec<f32> {
+    data.chunks_exact(dim).map(|row| dot(row, row)).collect()
+}
+
 /// Checks shape and values: every row's squared norm must be finite (which refuses NaN, infinity,
 /// and values whose squares overflow). Returns the row count.
 pub(crate) fn check(name: &'static str, data: &[f32], dim: usize) -> Result<usize, KernelError> {

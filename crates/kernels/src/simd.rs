@@ -52,10 +52,7 @@ pub fn knn(
     if n == 0 || k == 0 {
         return Ok(vec![Vec::new(); nq]);
     }
-    let q_norms: Vec<f32> = queries
-        .chunks_exact(dim)
-        .map(|q| q.iter().map(|x| x * x).sum())
-        .collect();
+    let q_norms = crate::reference::squared_norms(queries, dim);
     let threads = threads.clamp(1, n.div_ceil(1024).max(1));
     let rows_per = n.div_ceil(threads);
     if threads == 1 {

@@ -44,15 +44,8 @@ pub fn check() -> CheckReport {
     let choice = executor.choice();
     let caps = capabilities(Some(&executor));
     let (n, dim, k) = (20_000usize, 384usize, 10usize);
-    let mut x = 0x9e37_79b9u32;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        (x >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-    };
-    let database: Vec<f32> = (0..n * dim).map(|_| next()).collect();
-    let query: Vec<f32> = (0..dim).map(|_| next()).collect();
+    let database = edgenet_kernels::sample::uniform(n * dim, 0x9e37_79b9);
+    let query = edgenet_kernels::sample::uniform(dim, 0x85eb_ca6b);
     let threads = usize::from(caps.cores.max(1));
     let time = |f: &dyn Fn() -> Vec<Vec<reference::Neighbor>>| {
         let _ = f(); // warm caches

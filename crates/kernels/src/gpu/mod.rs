@@ -90,10 +90,7 @@ impl Gpu {
         if n == 0 || k == 0 {
             return Ok(vec![Vec::new(); nq]);
         }
-        let q_norms: Vec<f32> = queries
-            .chunks_exact(dim)
-            .map(|q| q.iter().map(|x| x * x).sum())
-            .collect();
+        let q_norms = crate::reference::squared_norms(queries, dim);
         // Rows per dispatch: what fits one storage binding, both for the rows and for the scores.
         let row_bytes = (dim * 4) as u64;
         let score_bytes = (nq * 4) as u64;
