@@ -3,4 +3,4 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
-wasm_test -p edgenet-wasm --test vectors --test kernels
+wasm_test -p edgenet-wasm --test vectors --test kernels --test webgpu -- --nocapture

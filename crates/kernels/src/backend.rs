@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-#[cfg(feature = "gpu")]
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 use crate::gpu::Gpu;
 use crate::reference::{KernelError, Metric, Neighbor};
 use crate::simd;
@@ -58,7 +58,7 @@ pub struct Choice {
 
 /// Runs vector searches on the chosen backend.
 pub struct Executor {
-    #[cfg(feature = "gpu")]
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
     gpu: Option<Gpu>,
     choice: Choice,
 }
@@ -67,7 +67,7 @@ impl Executor {
     /// SIMD only, no benchmark (the browser's compute Workers, and builds without `gpu`).
     pub fn cpu_only() -> Self {
         Self {
-            #[cfg(feature = "gpu")]
+            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
             gpu: None,
             choice: Choice {
                 single: Backend::Simd,
@@ -91,7 +91,7 @@ impl Executor {
         let simd_batch = time(&mut measurements, simd::backend(), 16, || {
             exec.run(Backend::Simd, &queries, &database, dim)
         });
-        #[cfg(feature = "gpu")]
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
         {
             exec.gpu = Gpu::new();
             if let Some(gpu) = &exec.gpu {
@@ -166,7 +166,7 @@ impl Executor {
         k: usize,
     ) -> Result<Vec<Vec<Neighbor>>, KernelError> {
         match backend {
-            #[cfg(feature = "gpu")]
+            #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
             Backend::Gpu => match &self.gpu {
                 Some(gpu) => gpu.knn(metric, queries, database, dim, k),
                 None => simd::knn(metric, queries, database, dim, k, threads()),
@@ -210,7 +210,7 @@ fn time(
     qps
 }
 
-#[cfg(feature = "gpu")]
+#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 fn same_ids(a: &[Vec<Neighbor>], b: &[Vec<Neighbor>]) -> bool {
     a.len() == b.len()
         && a.iter()

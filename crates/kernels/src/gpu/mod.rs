@@ -22,7 +22,8 @@ pub struct Gpu {
 }
 
 impl Gpu {
-    /// The first adapter wgpu finds, or `None` when there is none.
+    /// The first adapter wgpu finds, or `None` when there is none (native; blocks).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new() -> Option<Self> {
         pollster::block_on(Self::new_async())
     }
@@ -75,8 +76,21 @@ impl Gpu {
         &self.adapter
     }
 
-    /// Batched k-NN with the same contract as [`crate::reference::knn`].
+    /// Batched k-NN with the same contract as [`crate::reference::knn`] (native; blocks).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn knn(
+        &self,
+        metric: Metric,
+        queries: &[f32],
+        database: &[f32],
+        dim: usize,
+        k: usize,
+    ) -> Result<Vec<Vec<Neighbor>>, KernelError> {
+        pollster::block_on(self.knn_async(metric, queries, database, dim, k))
+    }
+
+    /// [`Gpu::knn`] for async callers: the only form in the browser, where nothing may block.
+    pub async fn knn_async(
         &self,
         metric: Metric,
         queries: &[f32],
@@ -98,14 +112,16 @@ impl Gpu {
             .clamp(1, u64::from(65_535 * WORKGROUP)) as usize;
         for start in (0..n).step_by(per_chunk) {
             let rows = per_chunk.min(n - start);
-            let scores = self.scores(
-                metric,
-                queries,
-                &q_norms,
-                &database[start * dim..(start + rows) * dim],
-                dim,
-                rows,
-            )?;
+            let scores = self
+                .scores(
+                    metric,
+                    queries,
+                    &q_norms,
+                    &database[start * dim..(start + rows) * dim],
+                    dim,
+                    rows,
+                )
+                .await?;
             for (qi, row_scores) in scores.chunks_exact(rows).enumerate() {
                 for (r, &s) in row_scores.iter().enumerate() {
                     tops[qi].push((start + r) as u32, s);
@@ -115,7 +131,7 @@ impl Gpu {
         Ok(tops.into_iter().map(TopK::into_sorted).collect())
     }
 
-    fn scores(
+    async fn scores(
         &self,
         metric: Metric,
         queries: &[f32],
@@ -213,18 +229,19 @@ impl Gpu {
         encoder.copy_buffer_to_buffer(&out_buf, 0, &read_buf, 0, out_size);
         self.queue.submit([encoder.finish()]);
         let slice = read_buf.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
+        let (tx, rx) = oneshot::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| tx.send(r));
+        // Natively the map callback runs inside `poll`; in the browser `poll` does nothing and the
+        // callback comes from the event loop while we await.
+        #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::Wait {
                 submission_index: None,
                 timeout: None,
             })
             .map_err(|e| gpu_err(&e.to_string()))?;
-        rx.recv()
-            .map_err(|_| gpu_err("readback never completed"))?
+        rx.await
+            .ok_or_else(|| gpu_err("readback never completed"))?
             .map_err(|e| gpu_err(&e.to_string()))?;
         let data = slice
             .get_mapped_range()
@@ -236,5 +253,69 @@ impl Gpu {
         drop(data);
         read_buf.unmap();
         Ok(scores)
+    }
+}
+
+/// A one-value channel whose receiver is a future: the map callback sends, the scan awaits.
+mod oneshot {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+
+    struct Slot<T> {
+        value: Option<T>,
+        waker: Option<Waker>,
+        sender_gone: bool,
+    }
+
+    pub(super) struct Sender<T>(Arc<Mutex<Slot<T>>>);
+    pub(super) struct Receiver<T>(Arc<Mutex<Slot<T>>>);
+
+    pub(super) fn channel<T>() -> (Sender<T>, Receiver<T>) {
+        let slot = Arc::new(Mutex::new(Slot {
+            value: None,
+            waker: None,
+            sender_gone: false,
+        }));
+        (Sender(slot.clone()), Receiver(slot))
+    }
+
+    impl<T> Sender<T> {
+        pub(super) fn send(self, value: T) {
+            if let Ok(mut slot) = self.0.lock() {
+                slot.value = Some(value);
+            }
+        }
+    }
+
+    impl<T> Drop for Sender<T> {
+        fn drop(&mut self) {
+            if let Ok(mut slot) = self.0.lock() {
+                slot.sender_gone = true;
+                if let Some(w) = slot.waker.take() {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    impl<T> Future for Receiver<T> {
+        /// `None` if the sender went away without sending.
+        type Output = Option<T>;
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+            let Ok(mut slot) = self.0.lock() else {
+                return Poll::Ready(None);
+            };
+            if let Some(v) = slot.value.take() {
+                return Poll::Ready(Some(v));
+            }
+            if slot.sender_gone {
+                return Poll::Ready(None);
+            }
+            slot.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
     }
 }
