@@ -58,14 +58,19 @@ if [ "$what" = all ] || [ "$what" = kernels ]; then
     data="$ROOT/target/bench-data"
     cargo run --release -q -p edgenet-kernels --example scan_bench -- "$data" > "$data.ours.json"
     python3 "$ROOT/scripts/bench_faiss.py" "$data" 384 "$(nproc)" > "$data.faiss.json"
-    python3 - "$data.ours.json" "$data.faiss.json" <<'PY'
+    # The browser's path (WebAssembly SIMD, one thread) on the same data, in headless Chromium.
+    wasm-pack build crates/wasm --target web --release --out-dir ../../target/bench-wasm --no-typescript -- --features bench >/dev/null 2>&1
+    node "$ROOT/scripts/bench_browser.mjs" "$ROOT/target/bench-wasm" 100000 384 10 > "$data.browser.json"
+    python3 - "$data.ours.json" "$data.faiss.json" "$data.browser.json" <<'PY'
 import json, sys
-o, f = (json.load(open(p)) for p in sys.argv[1:3])
+o, f, b = (json.load(open(p)) for p in sys.argv[1:4])
 print(f"backend {o['backend']}, {o['threads']} threads; memory read bandwidth {o['read_bandwidth_gbs']:.1f} GB/s")
 print("| nq | ours q/s | ours GB/s | vs bandwidth | faiss q/s | vs faiss | scalar reference q/s |")
 print("|---|---|---|---|---|---|---|")
 print(f"| 1 | {o['scan_nq1_qps']:.0f} | {o['scan_nq1_gbs']:.1f} | {o['scan_nq1_gbs'] / o['read_bandwidth_gbs']:.2f}x "
       f"| {f['nq1_qps']:.0f} | {o['scan_nq1_qps'] / f['nq1_qps']:.2f}x | {o['reference_nq1_qps']:.0f} |")
 print(f"| 64 | {o['scan_nq64_qps']:.0f} | | | {f['nq64_qps']:.0f} | {o['scan_nq64_qps'] / f['nq64_qps']:.2f}x | |")
+print(f"browser (WebAssembly SIMD, 1 thread): {b['browser_nq1_qps']:.1f} q/s = "
+      f"{b['browser_nq1_qps'] / o['scan_nq1_one_thread_qps']:.2f}x native on 1 thread ({o['scan_nq1_one_thread_qps']:.1f} q/s)")
 PY
 fi

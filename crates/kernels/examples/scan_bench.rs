@@ -79,6 +79,7 @@ fn main() -> std::io::Result<()> {
     let scan1 = best(10, || {
         simd::knn(Metric::Dot, q1, &database, DIM, K, threads)
     });
+    let scan1_one_thread = best(10, || simd::knn(Metric::Dot, q1, &database, DIM, K, 1));
     let scan64 = best(3, || {
         simd::knn(Metric::Dot, &queries, &database, DIM, K, threads)
     });
@@ -89,6 +90,7 @@ fn main() -> std::io::Result<()> {
             "n": N, "dim": DIM, "k": K, "threads": threads, "backend": simd::backend(),
             "read_bandwidth_gbs": bandwidth,
             "scan_nq1_qps": 1.0 / scan1, "scan_nq1_gbs": db_bytes / scan1 / 1e9,
+            "scan_nq1_one_thread_qps": 1.0 / scan1_one_thread,
             "scan_nq64_qps": NQ_BATCH as f64 / scan64,
             "reference_nq1_qps": 1.0 / reference1,
         })

@@ -138,3 +138,21 @@ pub fn execute_task(kind: &str, payload: &[u8]) -> Result<Vec<u8>, JsError> {
 pub fn kernel_backend() -> String {
     edgenet_kernels::simd::backend().into()
 }
+
+/// Times the k-NN scan in this browser on the same data as the native benchmark
+/// (`edgenet-kernels/examples/scan_bench.rs`: seeds 7 and 11), one thread, best of `runs`;
+/// returns queries per second. Only with feature `bench` (`scripts/bench.sh kernels`).
+#[cfg(feature = "bench")]
+#[wasm_bindgen(js_name = benchScan)]
+pub fn bench_scan(n: usize, dim: usize, k: usize, runs: u32) -> Result<f64, JsError> {
+    let database = edgenet_kernels::sample::uniform(n * dim, 7);
+    let query = edgenet_kernels::sample::uniform(dim, 11);
+    let mut best = f64::INFINITY;
+    for _ in 0..runs.max(1) {
+        let start = js_sys::Date::now();
+        edgenet_kernels::simd::knn(edgenet_kernels::Metric::Dot, &query, &database, dim, k, 1)
+            .map_err(js_error)?;
+        best = best.min(js_sys::Date::now() - start);
+    }
+    Ok(1000.0 / best.max(0.001))
+}
