@@ -20,9 +20,19 @@ const BLOCK: usize = 8;
 pub fn backend() -> &'static str {
     if avx2_available() {
         "avx2"
+    } else if WASM_SIMD {
+        "wasm-simd128"
     } else {
         "portable-simd"
     }
+}
+
+/// WebAssembly SIMD is a build-time feature (`.cargo/config.toml` enables it for wasm32).
+const WASM_SIMD: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
+/// Whether the register-tiled scan runs here (AVX2 natively, simd128 in the browser).
+fn tiled() -> bool {
+    avx2_available() || WASM_SIMD
 }
 
 fn avx2_available() -> bool {
@@ -125,7 +135,7 @@ fn scan(
             if norms == 0.0 { 0.0 } else { dot / norms }
         }
     };
-    if !avx2_available() {
+    if !tiled() {
         let mut dots = [0f32; BLOCK];
         for block_start in (0..nq).step_by(BLOCK) {
             let b = BLOCK.min(nq - block_start);
@@ -186,7 +196,7 @@ fn tiles<const B: usize, const R: usize>(
     let mut norms = [0f32; R];
     let mut row = 0;
     while row + R <= n {
-        tile_avx2::<B, R>(
+        tile::<B, R>(
             block,
             &rows[row * dim..(row + R) * dim],
             dim,
@@ -206,7 +216,7 @@ fn tiles<const B: usize, const R: usize>(
     let mut dots1 = [[0f32; 1]; B];
     let mut norm1 = [0f32; 1];
     while row < n {
-        tile_avx2::<B, 1>(
+        tile::<B, 1>(
             block,
             &rows[row * dim..(row + 1) * dim],
             dim,
@@ -250,7 +260,7 @@ fn dot8(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn tile_avx2<const B: usize, const R: usize>(
+fn tile<const B: usize, const R: usize>(
     block: &[f32],
     rows: &[f32],
     dim: usize,
@@ -269,8 +279,26 @@ fn tile_avx2<const B: usize, const R: usize>(
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-fn tile_avx2<const B: usize, const R: usize>(
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn tile<const B: usize, const R: usize>(
+    block: &[f32],
+    rows: &[f32],
+    dim: usize,
+    dots: &mut [[f32; R]; B],
+    norms: &mut [f32; R],
+) {
+    assert!(
+        block.len() == B * dim && rows.len() == R * dim,
+        "tile shape"
+    );
+    wasm_simd::tile::<B, R>(block, rows, dim, dots, norms)
+}
+
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+)))]
+fn tile<const B: usize, const R: usize>(
     block: &[f32],
     rows: &[f32],
     dim: usize,
@@ -333,6 +361,68 @@ mod avx2 {
             }
         }
         let tail = chunks * 8;
+        for r in 0..R {
+            let v = &rows[r * dim..(r + 1) * dim];
+            let mut n = hsum(acc_n[r]);
+            for x in &v[tail..] {
+                n += x * x;
+            }
+            norms[r] = n;
+            for b in 0..B {
+                let q = &block[b * dim..(b + 1) * dim];
+                let mut s = hsum(acc[b][r]);
+                for i in tail..dim {
+                    s += q[i] * v[i];
+                }
+                dots[b][r] = s;
+            }
+        }
+    }
+}
+
+/// The browser's register tile: as the AVX2 one, 4 lanes wide, multiply then add (no FMA in
+/// baseline WebAssembly SIMD).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[allow(unsafe_code)]
+mod wasm_simd {
+    use core::arch::wasm32::*;
+
+    fn hsum(x: v128) -> f32 {
+        f32x4_extract_lane::<0>(x)
+            + f32x4_extract_lane::<1>(x)
+            + f32x4_extract_lane::<2>(x)
+            + f32x4_extract_lane::<3>(x)
+    }
+
+    /// Caller checked `block.len() == B * dim` and `rows.len() == R * dim`.
+    pub(super) fn tile<const B: usize, const R: usize>(
+        block: &[f32],
+        rows: &[f32],
+        dim: usize,
+        dots: &mut [[f32; R]; B],
+        norms: &mut [f32; R],
+    ) {
+        let chunks = dim / 4;
+        let mut acc = [[f32x4_splat(0.0); R]; B];
+        let mut acc_n = [f32x4_splat(0.0); R];
+        let qp = block.as_ptr();
+        let vp = rows.as_ptr();
+        for c in 0..chunks {
+            let mut v = [f32x4_splat(0.0); R];
+            for r in 0..R {
+                // SAFETY: r * dim + c * 4 + 4 <= R * dim = rows.len(); v128_load allows unaligned.
+                v[r] = unsafe { v128_load(vp.add(r * dim + c * 4).cast::<v128>()) };
+                acc_n[r] = f32x4_add(acc_n[r], f32x4_mul(v[r], v[r]));
+            }
+            for b in 0..B {
+                // SAFETY: b * dim + c * 4 + 4 <= B * dim = block.len().
+                let q = unsafe { v128_load(qp.add(b * dim + c * 4).cast::<v128>()) };
+                for r in 0..R {
+                    acc[b][r] = f32x4_add(acc[b][r], f32x4_mul(q, v[r]));
+                }
+            }
+        }
+        let tail = chunks * 4;
         for r in 0..R {
             let v = &rows[r * dim..(r + 1) * dim];
             let mut n = hsum(acc_n[r]);

@@ -133,7 +133,7 @@ pub fn execute_task(kind: &str, payload: &[u8]) -> Result<Vec<u8>, JsError> {
     edgenet_kernels::execute::execute(kind, payload).map_err(js_error)
 }
 
-/// The CPU kernel backend in this build (`"portable-simd"` in the browser: WebAssembly SIMD).
+/// The CPU kernel backend in this build (`"wasm-simd128"` in the browser).
 #[wasm_bindgen(js_name = kernelBackend)]
 pub fn kernel_backend() -> String {
     edgenet_kernels::simd::backend().into()

@@ -39,7 +39,7 @@ fn simd_matches_reference_in_the_browser() {
             );
         }
     }
-    assert_eq!(edgenet_wasm::kernel_backend(), "portable-simd");
+    assert_eq!(edgenet_wasm::kernel_backend(), "wasm-simd128");
 }
 
 #[wasm_bindgen_test]
