@@ -277,6 +277,7 @@ fn tile<const B: usize, const R: usize>(
     unsafe {
         avx2::tile::<B, R>(block, rows, dim, dots, norms)
     }
+    add_tail(block, rows, dim, dim - dim % 8, dots, norms);
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -291,7 +292,36 @@ fn tile<const B: usize, const R: usize>(
         block.len() == B * dim && rows.len() == R * dim,
         "tile shape"
     );
-    wasm_simd::tile::<B, R>(block, rows, dim, dots, norms)
+    wasm_simd::tile::<B, R>(block, rows, dim, dots, norms);
+    add_tail(block, rows, dim, dim - dim % 4, dots, norms);
+}
+
+/// Adds the columns from `tail` on, which the SIMD tiles leave out (dim not a multiple of the
+/// lane width), to lane sums already in `dots` and `norms`.
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+fn add_tail<const B: usize, const R: usize>(
+    block: &[f32],
+    rows: &[f32],
+    dim: usize,
+    tail: usize,
+    dots: &mut [[f32; R]; B],
+    norms: &mut [f32; R],
+) {
+    for r in 0..R {
+        let v = &rows[r * dim..(r + 1) * dim];
+        for x in &v[tail..] {
+            norms[r] += x * x;
+        }
+        for b in 0..B {
+            let q = &block[b * dim..(b + 1) * dim];
+            for i in tail..dim {
+                dots[b][r] += q[i] * v[i];
+            }
+        }
+    }
 }
 
 #[cfg(not(any(
@@ -360,21 +390,11 @@ mod avx2 {
                 }
             }
         }
-        let tail = chunks * 8;
+        // Lane sums only; the caller adds the scalar tail (`add_tail`).
         for r in 0..R {
-            let v = &rows[r * dim..(r + 1) * dim];
-            let mut n = hsum(acc_n[r]);
-            for x in &v[tail..] {
-                n += x * x;
-            }
-            norms[r] = n;
+            norms[r] = hsum(acc_n[r]);
             for b in 0..B {
-                let q = &block[b * dim..(b + 1) * dim];
-                let mut s = hsum(acc[b][r]);
-                for i in tail..dim {
-                    s += q[i] * v[i];
-                }
-                dots[b][r] = s;
+                dots[b][r] = hsum(acc[b][r]);
             }
         }
     }
@@ -422,21 +442,11 @@ mod wasm_simd {
                 }
             }
         }
-        let tail = chunks * 4;
+        // Lane sums only; the caller adds the scalar tail (`add_tail`).
         for r in 0..R {
-            let v = &rows[r * dim..(r + 1) * dim];
-            let mut n = hsum(acc_n[r]);
-            for x in &v[tail..] {
-                n += x * x;
-            }
-            norms[r] = n;
+            norms[r] = hsum(acc_n[r]);
             for b in 0..B {
-                let q = &block[b * dim..(b + 1) * dim];
-                let mut s = hsum(acc[b][r]);
-                for i in tail..dim {
-                    s += q[i] * v[i];
-                }
-                dots[b][r] = s;
+                dots[b][r] = hsum(acc[b][r]);
             }
         }
     }
