@@ -12,6 +12,7 @@
 //! - [`keyfile`]: the documented export/import format for secret keys, optionally passphrase-encrypted.
 //! - [`task`]: the task model: ids, kinds, and the `vector_search` payload and result encodings.
 //! - [`verify`]: comparing redundant results (float-tolerant) and finding the majority.
+//! - [`throttle`]: the browser's idle policy and the compute workers' duty cycle.
 //! - [`error`]: the stable error codes (`EN-1xx`) every error in this crate maps to.
 
 pub mod aead;
@@ -26,6 +27,7 @@ pub mod rng;
 pub mod task;
 #[cfg(feature = "test-vectors")]
 pub mod test_vectors;
+pub mod throttle;
 pub mod verify;
 
 pub use envelope::{EnvelopeError, EnvelopeHeader};

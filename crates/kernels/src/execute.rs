@@ -40,19 +40,23 @@ pub fn vector_search_on(
     executor: &Executor,
     task: &VectorSearch,
 ) -> Result<KnnResult, KernelError> {
-    let metric = match task.metric {
-        SearchMetric::Dot => Metric::Dot,
-        SearchMetric::Cosine => Metric::Cosine,
-        SearchMetric::L2 => Metric::L2,
-    };
     let hits = executor.knn(
-        metric,
+        metric_of(task.metric),
         &task.queries,
         &task.database,
         task.dim as usize,
         task.k as usize,
     )?;
     Ok(to_knn_result(hits))
+}
+
+/// The kernels' metric for a task's (core does not depend on kernels, so it has its own enum).
+fn metric_of(metric: SearchMetric) -> Metric {
+    match metric {
+        SearchMetric::Dot => Metric::Dot,
+        SearchMetric::Cosine => Metric::Cosine,
+        SearchMetric::L2 => Metric::L2,
+    }
 }
 
 /// Kernel hits as the task result that travels (sealed) back to the submitter.
@@ -92,5 +96,87 @@ pub fn execute_on(
         }
         // Runs core's AEAD, the same code that seals envelopes.
         TaskKind::Encryption => Ok(Encryption::decode(payload)?.run()),
+    }
+}
+
+/// A task run in slices, so a compute worker can hold a duty cycle and stop within one slice.
+///
+/// A unit is one query of a `vector_search` (queries are independent, so running them in any
+/// grouping gives the same hits as one batch; a query costs at most one pass over a payload's
+/// ≤ 240,000 values) and the whole of an `encryption` (≤ 768 KiB of ChaCha20-Poly1305, a few ms).
+pub struct SlicedRun {
+    state: Sliced,
+}
+
+enum Sliced {
+    Search {
+        task: VectorSearch,
+        done_queries: usize,
+        hits: Vec<Vec<Neighbor>>,
+    },
+    Encrypt(Encryption),
+    Finished(Vec<u8>),
+}
+
+impl SlicedRun {
+    /// Decodes and checks `payload` for `kind`; nothing runs yet.
+    pub fn new(kind: TaskKind, payload: &[u8]) -> Result<Self, ExecuteError> {
+        let state = match kind {
+            TaskKind::VectorSearch => {
+                let task = VectorSearch::decode(payload)?;
+                Sliced::Search {
+                    hits: Vec::with_capacity(task.query_count()),
+                    task,
+                    done_queries: 0,
+                }
+            }
+            TaskKind::Encryption => Sliced::Encrypt(Encryption::decode(payload)?),
+        };
+        Ok(Self { state })
+    }
+
+    /// Units not yet run.
+    pub fn units_left(&self) -> u32 {
+        let left = match &self.state {
+            Sliced::Search {
+                task, done_queries, ..
+            } => task.query_count() - done_queries,
+            Sliced::Encrypt(_) => 1,
+            Sliced::Finished(_) => 0,
+        };
+        u32::try_from(left).unwrap_or(u32::MAX)
+    }
+
+    /// Runs up to `units` more units (at least one) on `executor`.
+    pub fn step(&mut self, executor: &Executor, units: u32) -> Result<(), ExecuteError> {
+        match &mut self.state {
+            Sliced::Search {
+                task,
+                done_queries,
+                hits,
+            } => {
+                let dim = task.dim as usize;
+                let take = (units.max(1) as usize).min(task.query_count() - *done_queries);
+                let queries = &task.queries[*done_queries * dim..(*done_queries + take) * dim];
+                let metric = metric_of(task.metric);
+                hits.extend(executor.knn(metric, queries, &task.database, dim, task.k as usize)?);
+                *done_queries += take;
+                if *done_queries == task.query_count() {
+                    let result = to_knn_result(std::mem::take(hits)).encode();
+                    self.state = Sliced::Finished(result);
+                }
+            }
+            Sliced::Encrypt(task) => self.state = Sliced::Finished(task.run()),
+            Sliced::Finished(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The encoded result, once every unit ran (`None` before).
+    pub fn result(&self) -> Option<&[u8]> {
+        match &self.state {
+            Sliced::Finished(result) => Some(result),
+            _ => None,
+        }
     }
 }

@@ -57,6 +57,9 @@ pub enum ProtoError {
     /// The relay sent an error.
     #[error("relay error {code}: {message}")]
     Remote { code: String, message: String },
+    /// The connection dropped while a submission was open (the relay forgets it with the socket).
+    #[error("the connection to the relay dropped before the task finished")]
+    ConnectionLost,
 }
 
 impl ErrorCode for ProtoError {
@@ -78,6 +81,7 @@ impl ErrorCode for ProtoError {
             Self::TooManyConnections => "EN-215",
             Self::Remote { .. } => "EN-216",
             Self::NoMajority(_) => "EN-217",
+            Self::ConnectionLost => "EN-218",
         }
     }
 }

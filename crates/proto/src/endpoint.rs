@@ -1,0 +1,296 @@
+//! A node's whole protocol over one connection: the handshake, contributing as a worker, and its
+//! own submissions, as one sans-IO state machine with events out.
+//!
+//! The browser's coordinator Worker drives one of these through the wasm adapter: it feeds frames
+//! from its WebSocket to [`Endpoint::handle_frame`], sends what [`Endpoint::poll_outgoing`] returns,
+//! runs the [`Event::Execute`] jobs on its compute Workers and hands results back to
+//! [`Endpoint::finish`]. The routing below (which relay message goes to the worker, which to a
+//! submission) is protocol logic and so lives here, not in the adapter.
+
+use std::collections::{HashMap, VecDeque};
+
+use edgenet_core::task::{TaskId, TaskKind};
+use edgenet_core::{NodeId, SecretKey};
+use rand_core::CryptoRng;
+
+use crate::client::{ClientSession, ClientState};
+use crate::error::ProtoError;
+use crate::message::{Capabilities, RelayMsg, Role, TaskSpec};
+use crate::submit::{Outcome, Progress, Submission};
+use crate::worker::{Action, Job, Worker};
+
+/// What happened, for the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The handshake completed.
+    Connected {
+        /// The relay's identity.
+        relay: NodeId,
+        /// Peers it listed.
+        peers: usize,
+    },
+    /// Run this task's payload, then call [`Endpoint::finish`] (or [`Endpoint::abandon`]).
+    Execute {
+        /// The task.
+        task: TaskId,
+        /// What to run.
+        kind: TaskKind,
+        /// The opened plaintext payload.
+        payload: Vec<u8>,
+    },
+    /// The submitter's verdict on a task this node returned.
+    Verdict {
+        /// The task.
+        task: TaskId,
+        /// Whether this node's result was in the majority.
+        agreed: bool,
+    },
+    /// The relay accepted one of this node's submissions.
+    Accepted {
+        /// The task.
+        task: TaskId,
+    },
+    /// One of this node's submissions has a verified result.
+    Done {
+        /// The task.
+        task: TaskId,
+        /// Its kind.
+        kind: TaskKind,
+        /// The result and who agreed.
+        outcome: Outcome,
+    },
+    /// One of this node's submissions failed.
+    Failed {
+        /// The task.
+        task: TaskId,
+        /// Why.
+        error: ProtoError,
+    },
+    /// The relay reported an error not tied to a task of ours (it may close the connection).
+    RelayError {
+        /// Stable code.
+        code: String,
+        /// Its text.
+        message: String,
+    },
+}
+
+/// One connection's protocol state.
+pub struct Endpoint {
+    session: ClientSession,
+    worker: Worker,
+    contributing: bool,
+    jobs: HashMap<TaskId, Job>,
+    submissions: HashMap<TaskId, (TaskKind, Submission)>,
+    events: VecDeque<Event>,
+}
+
+impl Endpoint {
+    /// A fresh connection's endpoint. `max_jobs` bounds the tasks it runs at once; it claims offers
+    /// only while contributing.
+    pub fn new(
+        key: SecretKey,
+        role: Role,
+        capabilities: Capabilities,
+        max_jobs: usize,
+        contributing: bool,
+    ) -> Self {
+        let worker = Worker::new(capabilities.kernels.clone(), max_jobs);
+        Self {
+            session: ClientSession::new(key, role, capabilities, None),
+            worker,
+            contributing,
+            jobs: HashMap::new(),
+            submissions: HashMap::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Whether the handshake completed.
+    pub fn is_ready(&self) -> bool {
+        self.session.state() == ClientState::Ready
+    }
+
+    /// This node's identity.
+    pub fn node_id(&self) -> NodeId {
+        self.session.key().node_id()
+    }
+
+    /// Starts or stops claiming new offers (jobs already assigned still run or are abandoned).
+    pub fn set_contributing(&mut self, contributing: bool) {
+        self.contributing = contributing;
+    }
+
+    /// Tasks assigned to this node and not yet finished.
+    pub fn jobs(&self) -> usize {
+        self.worker.jobs()
+    }
+
+    /// Submissions not yet finished.
+    pub fn open_submissions(&self) -> usize {
+        self.submissions.len()
+    }
+
+    /// Submits a task; the payload goes sealed to each worker once assigned.
+    pub fn submit(&mut self, spec: TaskSpec, payload: Vec<u8>) -> Result<TaskId, ProtoError> {
+        let id = spec.id;
+        if self.submissions.contains_key(&id) {
+            return Err(ProtoError::DuplicateTask(id.to_string()));
+        }
+        let kind = spec.kind;
+        let submission = Submission::new(spec, payload);
+        self.session.send(&submission.submit_message())?;
+        self.submissions.insert(id, (kind, submission));
+        Ok(id)
+    }
+
+    /// Handles one frame from the relay.
+    pub fn handle_frame<R: CryptoRng + ?Sized>(
+        &mut self,
+        bytes: &[u8],
+        rng: &mut R,
+    ) -> Result<(), ProtoError> {
+        self.session.handle_frame(bytes)?;
+        while let Some(msg) = self.session.poll_event() {
+            self.route(msg, rng)?;
+        }
+        Ok(())
+    }
+
+    fn route<R: CryptoRng + ?Sized>(
+        &mut self,
+        msg: RelayMsg,
+        rng: &mut R,
+    ) -> Result<(), ProtoError> {
+        match &msg {
+            RelayMsg::Welcome { peers } => {
+                let relay = self
+                    .session
+                    .relay()
+                    .ok_or_else(|| ProtoError::Unexpected("welcome without a challenge".into()))?;
+                self.events.push_back(Event::Connected {
+                    relay,
+                    peers: peers.len(),
+                });
+                return Ok(());
+            }
+            RelayMsg::Offer { .. } if !self.contributing => return Ok(()),
+            RelayMsg::Error { code, message } => {
+                self.events.push_back(Event::RelayError {
+                    code: code.clone(),
+                    message: message.clone(),
+                });
+                return Ok(());
+            }
+            _ => {}
+        }
+        if let Some(task) = submission_task(&msg) {
+            if let Some((kind, submission)) = self.submissions.get_mut(&task) {
+                let kind = *kind;
+                let key = self.session.key().clone();
+                let progress = submission.handle(&msg, &key, rng);
+                let (progress, replies) = match progress {
+                    Ok(p) => p,
+                    Err(error) => (Progress::Failed(error), vec![]),
+                };
+                for reply in &replies {
+                    self.session.send(reply)?;
+                }
+                match progress {
+                    Progress::Accepted => self.events.push_back(Event::Accepted { task }),
+                    Progress::Done(outcome) => {
+                        self.submissions.remove(&task);
+                        self.events.push_back(Event::Done {
+                            task,
+                            kind,
+                            outcome,
+                        });
+                    }
+                    Progress::Failed(error) => {
+                        self.submissions.remove(&task);
+                        self.events.push_back(Event::Failed { task, error });
+                    }
+                    Progress::Unrelated | Progress::Assigned(_) | Progress::ResultIn(_) => {}
+                }
+                return Ok(());
+            }
+        }
+        let key = self.session.key().clone();
+        match self.worker.handle(msg, &key) {
+            Ok(Action::Send(reply)) => self.session.send(&reply)?,
+            Ok(Action::Execute { job, payload }) => {
+                let (task, kind) = (job.task, job.kind);
+                self.jobs.insert(task, job);
+                self.events.push_back(Event::Execute {
+                    task,
+                    kind,
+                    payload,
+                });
+            }
+            Ok(Action::Verdict { task, agreed }) => {
+                self.events.push_back(Event::Verdict { task, agreed });
+            }
+            Ok(Action::None) => {}
+            // A payload that does not open is the submitter's problem: the assignment times out.
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Seals, commits to and signs a job's result and queues it for the relay.
+    pub fn finish<R: CryptoRng + ?Sized>(
+        &mut self,
+        task: &TaskId,
+        result: &[u8],
+        rng: &mut R,
+    ) -> Result<(), ProtoError> {
+        let job = self
+            .jobs
+            .remove(task)
+            .ok_or_else(|| ProtoError::UnknownTask(task.to_string()))?;
+        let key = self.session.key().clone();
+        let msg = self.worker.finish(rng, &key, &job, result)?;
+        self.session.send(&msg)
+    }
+
+    /// Gives up a job (its payload did not run); the relay reassigns it after its deadline.
+    pub fn abandon(&mut self, task: &TaskId) {
+        self.jobs.remove(task);
+        self.worker.abandon(task);
+    }
+
+    /// The next frame to send.
+    pub fn poll_outgoing(&mut self) -> Option<Vec<u8>> {
+        self.session.poll_outgoing()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The connection is gone: every open submission fails with [`ProtoError::ConnectionLost`]
+    /// and every job is dropped. A new connection needs a new endpoint (the sealed payloads and the
+    /// workers' keys of the old submissions died with this one; the relay reassigns the jobs).
+    pub fn handle_disconnect(&mut self) {
+        for (task, _) in self.submissions.drain() {
+            self.events.push_back(Event::Failed {
+                task,
+                error: ProtoError::ConnectionLost,
+            });
+        }
+        self.jobs.clear();
+        self.worker.reset();
+    }
+}
+
+/// The task a relay message is about, if it is one a submitter receives.
+fn submission_task(msg: &RelayMsg) -> Option<TaskId> {
+    match msg {
+        RelayMsg::Accepted { task }
+        | RelayMsg::Assigned { task, .. }
+        | RelayMsg::Result { task, .. }
+        | RelayMsg::TaskFailed { task, .. } => Some(*task),
+        _ => None,
+    }
+}
