@@ -48,9 +48,9 @@ else
     cargo install wasm-pack --version 0.15.1 --locked 2>/dev/null || cargo install wasm-pack --version 0.15.1
 fi
 
-step "npm tools (playwright-core, binaryen's wasm-opt)"
+step "npm tools (playwright-core, esbuild, binaryen's wasm-opt)"
 cd "$ROOT"
-if [ -x node_modules/.bin/wasm-opt ] && [ -d node_modules/playwright-core ] \
+if [ -x node_modules/.bin/wasm-opt ] && [ -x node_modules/.bin/esbuild ] && [ -d node_modules/playwright-core ] \
     && [ node_modules/.package-lock.json -nt package-lock.json ]; then
     note "present"
 else

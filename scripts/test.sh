@@ -8,7 +8,7 @@ cd "$ROOT"
 
 "$ROOT/scripts/setup.sh"
 
-suites=(lint native wasm wasm-xplat)
+suites=(lint native wasm wasm-xplat browser)
 passed=0
 failed=0
 failures=()

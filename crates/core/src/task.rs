@@ -22,6 +22,22 @@ impl TaskId {
     }
 }
 
+impl core::str::FromStr for TaskId {
+    type Err = TaskError;
+
+    /// Parses the 32-character lowercase hex form that `Display` writes.
+    fn from_str(s: &str) -> Result<Self, TaskError> {
+        data_encoding::HEXLOWER
+            .decode(s.as_bytes())
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .map(Self)
+            .ok_or_else(|| {
+                TaskError::Malformed(format!("a task id is 32 hex characters, got {s:?}"))
+            })
+    }
+}
+
 impl core::fmt::Display for TaskId {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&data_encoding::HEXLOWER.encode(&self.0))
@@ -46,6 +62,13 @@ impl TaskKind {
             Self::Encryption => "encryption",
         }
     }
+
+    /// The kind with this [`name`](Self::name), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::VectorSearch, Self::Encryption]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
 }
 
 /// Similarity metric of a search (mirrors the kernels' metric; core does not depend on kernels).
@@ -57,6 +80,18 @@ pub enum SearchMetric {
     Cosine,
     /// Negated squared Euclidean distance.
     L2,
+}
+
+impl SearchMetric {
+    /// The metric named `"dot"`, `"cosine"` or `"l2"`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "dot" => Some(Self::Dot),
+            "cosine" => Some(Self::Cosine),
+            "l2" => Some(Self::L2),
+            _ => None,
+        }
+    }
 }
 
 /// Limits on a `vector_search` payload (a sealed payload must fit one 1 MiB frame).

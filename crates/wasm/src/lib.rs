@@ -3,16 +3,26 @@
 //! An adapter only: `Uint8Array`/string in, `Uint8Array`/string out, errors as `JsError` whose
 //! message starts with the stable code (`"EN-126: envelope failed authentication …"`), which the JS
 //! shim lifts into `err.code`. No protocol or ledger logic lives here.
+//!
+//! - this file: identity, signatures, envelopes, key export/import, one-shot task execution;
+//! - [`connection`]: the coordinator Worker's protocol state (`Connection`, over proto's endpoint);
+//! - [`compute`]: the compute Workers' sliced runs and duty cycle, and the idle policy;
+//! - [`payload`]: task payloads and results between plain JS values and core's encodings.
 #![allow(unsafe_code)] // wasm-bindgen's generated glue
+
+pub mod compute;
+pub mod connection;
+mod js;
+pub mod payload;
 
 use edgenet_core::{ErrorCode, NodeId, SecretKey, Signature, SignedExchangeKey, envelope, keyfile};
 use wasm_bindgen::prelude::*;
 
-fn js_error<E: ErrorCode + core::fmt::Display>(err: E) -> JsError {
+pub(crate) fn js_error<E: ErrorCode + core::fmt::Display>(err: E) -> JsError {
     JsError::new(&format!("{}: {err}", err.code()))
 }
 
-fn secret_key(seed: &[u8]) -> Result<SecretKey, JsError> {
+pub(crate) fn secret_key(seed: &[u8]) -> Result<SecretKey, JsError> {
     let seed: &[u8; 32] = seed.try_into().map_err(|_| {
         JsError::new(&format!(
             "EN-108: a secret key is 32 bytes, got {}",
@@ -125,12 +135,7 @@ pub fn import_key(text: &str, passphrase: Option<String>) -> Result<Vec<u8>, JsE
 /// task's plaintext encoding; returns the encoded result. The same executor as native nodes.
 #[wasm_bindgen(js_name = executeTask)]
 pub fn execute_task(kind: &str, payload: &[u8]) -> Result<Vec<u8>, JsError> {
-    let kind = edgenet_kernels::execute::KINDS
-        .iter()
-        .copied()
-        .find(|k| k.name() == kind)
-        .ok_or_else(|| JsError::new(&format!("EN-142: unknown task kind {kind:?}")))?;
-    edgenet_kernels::execute::execute(kind, payload).map_err(js_error)
+    edgenet_kernels::execute::execute(connection::task_kind(kind)?, payload).map_err(js_error)
 }
 
 /// The CPU kernel backend in this build (`"wasm-simd128"` in the browser).

@@ -1,0 +1,32 @@
+//! Small helpers for building the plain JS objects the shim reads (no serde: it costs size).
+
+use wasm_bindgen::prelude::*;
+
+/// A plain object built field by field.
+pub(crate) struct Obj(js_sys::Object);
+
+impl Obj {
+    pub(crate) fn new(kind: &str) -> Self {
+        Self(js_sys::Object::new()).set("type", kind)
+    }
+
+    pub(crate) fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&self.0, &JsValue::from_str(key), &value.into());
+        self
+    }
+
+    pub(crate) fn set_strings(self, key: &str, values: impl IntoIterator<Item = String>) -> Self {
+        let array = js_sys::Array::new();
+        for v in values {
+            array.push(&JsValue::from(v));
+        }
+        self.set(key, array)
+    }
+}
+
+impl From<Obj> for JsValue {
+    fn from(o: Obj) -> Self {
+        o.0.into()
+    }
+}

@@ -1,0 +1,72 @@
+//! Task payloads and results between the shim's plain JS values and core's encodings.
+
+use edgenet_core::task::{Encryption, KnnResult, SearchMetric, VectorSearch};
+use wasm_bindgen::prelude::*;
+
+use crate::js::Obj;
+use crate::js_error;
+
+/// Encodes a `vector_search` payload (row-major `queries` and `database`); throws EN-141 when a
+/// shape or limit is off.
+#[wasm_bindgen(js_name = encodeVectorSearch)]
+pub fn encode_vector_search(
+    metric: &str,
+    dim: u32,
+    k: u32,
+    queries: Vec<f32>,
+    database: Vec<f32>,
+) -> Result<Vec<u8>, JsError> {
+    let metric = SearchMetric::from_name(metric).ok_or_else(|| {
+        JsError::new(&format!(
+            "EN-141: metric is \"dot\", \"cosine\" or \"l2\", got {metric:?}"
+        ))
+    })?;
+    VectorSearch {
+        metric,
+        dim,
+        k,
+        queries,
+        database,
+    }
+    .encode()
+    .map_err(js_error)
+}
+
+/// Decodes a `vector_search` result into flat arrays: `{counts, indices, scores}` where query `q`'s
+/// hits are the next `counts[q]` entries, best first.
+#[wasm_bindgen(js_name = decodeKnnResult)]
+pub fn decode_knn_result(bytes: &[u8]) -> Result<JsValue, JsError> {
+    let result = KnnResult::decode(bytes).map_err(js_error)?;
+    let counts: Vec<u32> = result.hits.iter().map(|q| q.len() as u32).collect();
+    let indices: Vec<u32> = result.hits.iter().flatten().map(|h| h.index).collect();
+    let scores: Vec<f32> = result.hits.iter().flatten().map(|h| h.score).collect();
+    Ok(Obj::new("knn")
+        .set("counts", js_sys::Uint32Array::from(counts.as_slice()))
+        .set("indices", js_sys::Uint32Array::from(indices.as_slice()))
+        .set("scores", js_sys::Float32Array::from(scores.as_slice()))
+        .into())
+}
+
+/// Encodes an `encryption` payload (32-byte key, 12-byte nonce); throws EN-141 when a length or
+/// limit is off. Its result is the ciphertext with the 16-byte tag.
+#[wasm_bindgen(js_name = encodeEncryption)]
+pub fn encode_encryption(
+    key: &[u8],
+    nonce: &[u8],
+    aad: Vec<u8>,
+    plaintext: Vec<u8>,
+) -> Result<Vec<u8>, JsError> {
+    let bad = |what: &str, want: usize, got: usize| {
+        JsError::new(&format!("EN-141: {what} is {want} bytes, got {got}"))
+    };
+    Encryption {
+        key: key.try_into().map_err(|_| bad("key", 32, key.len()))?,
+        nonce: nonce
+            .try_into()
+            .map_err(|_| bad("nonce", 12, nonce.len()))?,
+        aad,
+        plaintext,
+    }
+    .encode()
+    .map_err(js_error)
+}

@@ -1,0 +1,99 @@
+// A compute Worker: runs assigned tasks in short slices on the wasm kernels and sleeps between
+// slices so its busy time stays at or under the share the coordinator sets (core's DutyCycle does
+// the arithmetic). A share of 0 (paused, hidden tab, low battery) stops it after the current slice.
+
+import initWasm, { TaskRun, Throttle } from '../wasm/edgenet.js';
+import { errorData } from './errors.js';
+
+let throttle = null;
+let busyMs = 0;
+let lastReport = 0;
+const jobs = [];
+let running = false;
+let wake = null;
+let aborted = new Set();
+let markReady;
+const ready = new Promise((r) => { markReady = r; });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function reportBusy(force) {
+  const now = performance.now();
+  if (force || now - lastReport > 200) {
+    lastReport = now;
+    postMessage({ type: 'busy', busyMs });
+  }
+}
+
+async function runJob(job) {
+  let run;
+  try {
+    run = new TaskRun(job.kind, job.payload);
+  } catch (e) {
+    postMessage({ type: 'failed', task: job.task, error: errorData(e) });
+    return;
+  }
+  try {
+    for (;;) {
+      while (!throttle.mayRun()) {
+        reportBusy(true);
+        await new Promise((r) => { wake = r; });
+      }
+      if (aborted.has(job.task)) return;
+      const units = throttle.sliceUnits(run.unitsLeft());
+      const start = performance.now();
+      const finished = run.step(units);
+      const end = performance.now();
+      busyMs += end - start;
+      const pause = throttle.afterSlice(start, end, units);
+      if (finished) {
+        const result = run.result();
+        postMessage({ type: 'done', task: job.task, result, busyMs }, [result.buffer]);
+      }
+      reportBusy(finished);
+      // Sleep even after the last slice: the next task must not start on this one's debt.
+      if (pause > 0) await sleep(pause);
+      if (finished) return;
+    }
+  } catch (e) {
+    postMessage({ type: 'failed', task: job.task, error: errorData(e) });
+  } finally {
+    run.free();
+  }
+}
+
+async function loop() {
+  if (running) return;
+  running = true;
+  await ready;
+  while (jobs.length) await runJob(jobs.shift());
+  aborted = new Set();
+  running = false;
+}
+
+self.onmessage = async ({ data: m }) => {
+  switch (m.type) {
+    case 'init':
+      await initWasm({ module_or_path: m.module });
+      throttle = new Throttle(m.limit, m.sliceMs);
+      markReady();
+      break;
+    case 'limit':
+      await ready;
+      throttle.setLimit(m.fraction);
+      if (wake && throttle.mayRun()) { wake(); wake = null; }
+      break;
+    case 'run':
+      jobs.push(m);
+      loop();
+      break;
+    case 'abort':
+      // The connection dropped: its jobs can no longer be returned.
+      for (const j of jobs) aborted.add(j.task);
+      jobs.length = 0;
+      if (m.running) aborted.add(m.running);
+      break;
+    default:
+      break;
+  }
+};

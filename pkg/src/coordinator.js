@@ -1,0 +1,353 @@
+// The coordinator Worker: the page's identity (IndexedDB), its relay socket with reconnects, the
+// compute Workers and the routing between them. The protocol itself is the wasm Connection (proto's
+// Endpoint): this file moves bytes, events and jobs, and keeps counters for stats().
+
+import initWasm, {
+  Connection, Policy, generateSecretKey, nodeId as nodeIdOf,
+  encodeVectorSearch, encodeEncryption, decodeKnnResult,
+} from '../wasm/edgenet.js';
+import { errorData } from './errors.js';
+import { spawnWorker } from './spawn.js';
+
+const SLICE_MS = 10;
+const MAX_BACKOFF_MS = 30_000;
+const WORKER_MEMORY = 32 * 1024 * 1024; // what one compute Worker may grow to (payloads ≤ 1 MiB, copies)
+
+let cfg = null; // the 'start' message
+let contribute = null; // contribution settings once consented
+let secret = null;
+let myId = null;
+let conn = null;
+let ws = null;
+let state = 'connecting';
+let everConnected = false;
+let backoff = 100;
+let relayIndex = 0;
+let reconnectTimer = 0;
+let stopped = false;
+let policy = null;
+let signals = null;
+let paused = false;
+let share = { fraction: 0, reason: 'paused' };
+const pool = []; // { worker, task, busyMs }
+const queue = []; // jobs waiting for a free compute Worker
+const submits = new Map(); // task id -> request id from the page
+const waiting = []; // submissions made before the connection was ready
+const counts = { tasksCompleted: 0, tasksVerified: 0, tasksRejected: 0, tasksFailed: 0, submitted: 0 };
+const startedAt = Date.now();
+let markReady;
+const ready = new Promise((r) => { markReady = r; });
+
+const post = (msg, transfer) => self.postMessage(msg, transfer || []);
+const report = (e, context) => post({ type: 'error', error: errorData(e), context });
+
+// --- identity -----------------------------------------------------------------------------------
+
+function idb(mode, fn) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('edgenet', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('keys');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction('keys', mode);
+      const req = fn(tx.objectStore('keys'));
+      tx.oncomplete = () => { open.result.close(); resolve(req.result); };
+      tx.onerror = () => reject(tx.error);
+    };
+  });
+}
+
+async function loadIdentity() {
+  try {
+    const stored = await idb('readonly', (s) => s.get('identity'));
+    if (stored instanceof Uint8Array && stored.length === 32) return stored;
+    const fresh = generateSecretKey();
+    await idb('readwrite', (s) => s.put(fresh, 'identity'));
+    return fresh;
+  } catch (e) {
+    // No IndexedDB (some private modes): work with a key for this page only, and say so.
+    report({ message: `EN-504: the identity cannot be stored (${e && e.message}); this page uses a temporary one` });
+    return generateSecretKey();
+  }
+}
+
+// --- stats --------------------------------------------------------------------------------------
+
+function stats() {
+  return {
+    state,
+    nodeId: myId,
+    relay: cfg ? cfg.relays[relayIndex % cfg.relays.length] : null,
+    contributing: Boolean(contribute),
+    paused,
+    workers: pool.length,
+    cpuLimit: contribute ? contribute.cpuLimit : 0,
+    cpuShare: share.fraction,
+    reason: share.reason,
+    busyMs: pool.reduce((a, p) => a + p.busyMs, 0),
+    busyMsByWorker: pool.map((p) => p.busyMs),
+    queued: queue.length,
+    running: pool.filter((p) => p.task).length,
+    ...counts,
+    uptime: Math.round((Date.now() - startedAt) / 1000),
+    // Credits and the early-adopter multiplier come from the credit ledger (not yet built).
+    credits: null,
+    multiplier: null,
+  };
+}
+
+const postStats = () => post({ type: 'stats', stats: stats() });
+
+function setState(s) {
+  if (s === state) return;
+  state = s;
+  post({ type: 'state', state });
+  postStats();
+}
+
+// --- throttle -----------------------------------------------------------------------------------
+
+function applyShare() {
+  const next = policy && signals
+    ? policy.share(signals.visible, signals.focused, signals.msSinceInput ?? undefined,
+      signals.frameRate ?? undefined, signals.onBattery, signals.batteryLevel ?? undefined,
+      signals.saveData, paused)
+    : { fraction: 0, reason: paused ? 'paused' : 'starting' };
+  const changed = next.fraction !== share.fraction || next.reason !== share.reason;
+  share = { fraction: next.fraction, reason: next.reason };
+  if (conn) conn.setContributing(Boolean(contribute) && share.fraction > 0);
+  if (changed) {
+    for (const p of pool) p.worker.postMessage({ type: 'limit', fraction: share.fraction });
+    postStats();
+  }
+}
+
+// --- compute Workers ----------------------------------------------------------------------------
+
+function startPool(module) {
+  const n = Math.max(1, Math.min(contribute.workers, Math.floor(contribute.memoryLimit / WORKER_MEMORY)));
+  for (let i = 0; i < n; i += 1) {
+    const worker = spawnWorker(cfg.computeUrl);
+    const slot = { worker, task: null, busyMs: 0 };
+    worker.onmessage = ({ data: m }) => onCompute(slot, m);
+    worker.onerror = (e) => { report({ message: `EN-509: a compute Worker failed: ${e.message}` }); };
+    worker.postMessage({ type: 'init', module, limit: share.fraction, sliceMs: SLICE_MS });
+    pool.push(slot);
+  }
+}
+
+function dispatch() {
+  for (const slot of pool) {
+    if (slot.task || !queue.length) continue;
+    const job = queue.shift();
+    slot.task = job.task;
+    slot.worker.postMessage({ type: 'run', ...job }, [job.payload.buffer]);
+  }
+}
+
+function onCompute(slot, m) {
+  if (m.type === 'busy') { slot.busyMs = m.busyMs; return; }
+  if (m.type === 'done') {
+    slot.busyMs = m.busyMs;
+    slot.task = null;
+    try {
+      conn.finish(m.task, m.result);
+      counts.tasksCompleted += 1;
+    } catch (e) {
+      // The connection that assigned it is gone (EN-208): the relay has reassigned it.
+    }
+    pump();
+  } else if (m.type === 'failed') {
+    slot.task = null;
+    counts.tasksFailed += 1;
+    try { conn.abandon(m.task); } catch { /* connection gone */ }
+    report({ message: `${m.error.code}: task ${m.task} did not run: ${m.error.message}` }, 'task');
+  }
+  dispatch();
+  postStats();
+}
+
+// --- relay connection ---------------------------------------------------------------------------
+
+function pump() {
+  if (!conn) return;
+  for (let f = conn.pollOutgoing(); f; f = conn.pollOutgoing()) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(f);
+  }
+  for (let ev = conn.pollEvent(); ev; ev = conn.pollEvent()) onEvent(ev);
+}
+
+function onEvent(ev) {
+  switch (ev.type) {
+    case 'connected':
+      everConnected = true;
+      backoff = 100;
+      setState('connected');
+      while (waiting.length) waiting.shift()();
+      break;
+    case 'execute':
+      if (!contribute || !contribute.tasks.includes(ev.kind)) { conn.abandon(ev.task); break; }
+      queue.push({ task: ev.task, kind: ev.kind, payload: ev.payload });
+      post({ type: 'task', task: { id: ev.task, type: ev.kind } });
+      dispatch();
+      break;
+    case 'verdict':
+      if (ev.agreed) counts.tasksVerified += 1; else counts.tasksRejected += 1;
+      postStats();
+      break;
+    case 'done': {
+      const req = submits.get(ev.task);
+      submits.delete(ev.task);
+      let value;
+      try {
+        value = { id: ev.task, type: ev.kind, verified: true, workers: ev.agreeing, agreeing: ev.agreeing, outvoted: ev.outvoted };
+        if (ev.kind === 'vector_search') value.knn = decodeKnnResult(ev.result);
+        else value.ciphertext = ev.result;
+      } catch (e) {
+        post({ type: 'result', req, error: errorData(e) });
+        break;
+      }
+      post({ type: 'result', req, value });
+      break;
+    }
+    case 'failed': {
+      const req = submits.get(ev.task);
+      submits.delete(ev.task);
+      if (req !== undefined) post({ type: 'result', req, error: { code: ev.code, message: ev.message } });
+      break;
+    }
+    case 'relay-error':
+      report({ message: `${ev.code}: ${ev.message}` }, 'relay');
+      break;
+    default:
+      break;
+  }
+}
+
+function connect() {
+  if (stopped) return;
+  const url = cfg.relays[relayIndex % cfg.relays.length];
+  setState(everConnected ? 'reconnecting' : 'connecting');
+  const maxJobs = Math.max(1, pool.length * 2);
+  conn = new Connection(secret, pool.length, contribute ? Math.round(contribute.memoryLimit / 1048576) : 0, maxJobs, false);
+  applyShare();
+  const socket = new WebSocket(url);
+  ws = socket;
+  socket.binaryType = 'arraybuffer';
+  socket.onmessage = (e) => {
+    if (socket !== ws || typeof e.data === 'string') return;
+    try {
+      conn.handleFrame(new Uint8Array(e.data));
+    } catch (err) {
+      report(err, 'relay');
+      socket.close();
+      return;
+    }
+    pump();
+  };
+  socket.onclose = () => { if (socket === ws) lost(); };
+}
+
+function lost() {
+  ws = null;
+  if (conn) {
+    conn.handleDisconnect();
+    pump();
+    conn.free();
+    conn = null;
+  }
+  queue.length = 0;
+  for (const p of pool) {
+    p.worker.postMessage({ type: 'abort', running: p.task });
+    p.task = null;
+  }
+  if (stopped) return;
+  setState('reconnecting');
+  // Exponential backoff with up to 25% jitter, rotating through the configured relays.
+  const delay = backoff * (1 + Math.random() / 4);
+  backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+  relayIndex += 1;
+  reconnectTimer = setTimeout(connect, delay);
+}
+
+// --- submissions --------------------------------------------------------------------------------
+
+function submit({ req, kind, payload: p, options }) {
+  let bytes;
+  try {
+    bytes = kind === 'vector_search'
+      ? encodeVectorSearch(p.metric, p.dim, p.k, p.queries, p.database)
+      : encodeEncryption(p.key, p.nonce, p.aad, p.data);
+  } catch (e) {
+    post({ type: 'result', req, error: errorData(e) });
+    return;
+  }
+  const send = () => {
+    try {
+      const id = conn.submit(kind, bytes, options.redundancy, options.maxMicroCredits, options.priority, options.timeout);
+      submits.set(id, req);
+      counts.submitted += 1;
+      pump();
+    } catch (e) {
+      post({ type: 'result', req, error: errorData(e) });
+    }
+  };
+  if (conn && conn.isReady()) send(); else waiting.push(send);
+}
+
+// --- messages from the page ---------------------------------------------------------------------
+
+async function boot(msg) {
+  cfg = msg;
+  let module;
+  try {
+    const response = fetch(cfg.wasmUrl);
+    module = await WebAssembly.compileStreaming(response).catch(async () => WebAssembly.compile(await (await fetch(cfg.wasmUrl)).arrayBuffer()));
+    await initWasm({ module_or_path: module });
+  } catch (e) {
+    report({ message: `EN-508: the EdgeNet wasm module did not load from ${cfg.wasmUrl}: ${e && e.message}` }, 'boot');
+    setState('error');
+    return;
+  }
+  secret = await loadIdentity();
+  myId = nodeIdOf(secret);
+  post({ type: 'identity', nodeId: myId });
+  if (cfg.contribute) enableContribution(cfg.contribute, module);
+  cfg.module = module;
+  setInterval(postStats, 1000);
+  markReady();
+  connect();
+}
+
+function enableContribution(settings, module) {
+  if (contribute) return;
+  contribute = settings;
+  policy = new Policy(settings.cpuLimit, settings.focusRequired, settings.minIdleTime, settings.respectBattery);
+  startPool(module);
+  // A connection made without workers advertised none: reconnect to advertise them.
+  if (ws) ws.close();
+  applyShare();
+}
+
+self.onmessage = async ({ data: m }) => {
+  if (m.type === 'start') { boot(m); return; }
+  await ready;
+  switch (m.type) {
+    case 'contribute': enableContribution(m.settings, cfg.module); break;
+    case 'signals': signals = m.signals; applyShare(); break;
+    case 'pause': paused = true; applyShare(); break;
+    case 'resume': paused = false; applyShare(); break;
+    case 'submit': submit(m); break;
+    case 'stats': postStats(); break;
+    case 'stop':
+      stopped = true;
+      clearTimeout(reconnectTimer);
+      for (const p of pool) p.worker.terminate();
+      pool.length = 0;
+      if (ws) ws.close();
+      post({ type: 'stopped' });
+      break;
+    default:
+      break;
+  }
+};

@@ -1,0 +1,227 @@
+// EdgeNet's browser API: init (contribute, with consent), submit/submitBatch (use the network) and
+// createWidget. The main thread validates options, asks consent, watches idle signals and draws
+// the widget; every computation runs in the coordinator and compute Workers.
+
+import { EdgeNetError, toEdgeNetError, fromErrorData } from './errors.js';
+import { validateInit, validateTask, defaultRelay, TASK_KINDS } from './options.js';
+import { storedConsent, askConsent, forgetConsent, rememberConsent } from './consent.js';
+import { watchSignals } from './signals.js';
+import { defineWidget } from './widget.js';
+import { spawnWorker } from './spawn.js';
+
+export { EdgeNetError, TASK_KINDS };
+export const version = '0.1.0';
+
+// Where the bundles live: next to the script tag's bundle, or next to this module.
+const scriptSrc = typeof document !== 'undefined' && document.currentScript && document.currentScript.src;
+const DIST = scriptSrc ? new URL('./', scriptSrc).href : new URL('./', import.meta.url).href;
+
+let coordinator = null; // { worker, relays, pending, nextReq, latest, nodeId, listeners }
+let node = null; // the contributing node, once init succeeded
+let lastInit = null; // the options init last ran with (the widget's "share again")
+const widgets = new Set();
+
+function startCoordinator(relays, contribute) {
+  const worker = spawnWorker(new URL('edgenet-coordinator.js', DIST).href);
+  const c = { worker, relays, pending: new Map(), nextReq: 1, latest: null, nodeId: null, handlers: null };
+  worker.onmessage = ({ data: m }) => {
+    switch (m.type) {
+      case 'stats':
+        c.latest = m.stats;
+        for (const w of widgets) w.update(m.stats.contributing ? m.stats : null);
+        break;
+      case 'identity': c.nodeId = m.nodeId; break;
+      case 'result': {
+        const p = c.pending.get(m.req);
+        if (!p) break;
+        c.pending.delete(m.req);
+        clearTimeout(p.timer);
+        if (m.error) p.reject(fromErrorData(m.error)); else p.resolve(shapeResult(m.value));
+        break;
+      }
+      default:
+        if (c.handlers) c.handlers(m);
+    }
+  };
+  worker.onerror = (e) => {
+    const err = new EdgeNetError('EN-509', `the coordinator Worker failed: ${e.message}`);
+    if (c.handlers) c.handlers({ type: 'error', error: { code: err.code, message: e.message } });
+  };
+  worker.postMessage({
+    type: 'start',
+    relays,
+    wasmUrl: new URL('../wasm/edgenet_bg.wasm', DIST).href,
+    computeUrl: new URL('edgenet-compute.js', DIST).href,
+    contribute,
+  });
+  return c;
+}
+
+// k-NN hits from flat arrays into [[{index, score}]] per query.
+function shapeResult(v) {
+  if (!v.knn) return v;
+  const { counts, indices, scores } = v.knn;
+  const hits = [];
+  let at = 0;
+  for (const n of counts) {
+    const q = [];
+    for (let i = 0; i < n; i += 1) q.push({ index: indices[at + i], score: scores[at + i] });
+    hits.push(q);
+    at += n;
+  }
+  const { knn, ...rest } = v;
+  return { ...rest, hits };
+}
+
+function contributeSettings(cfg) {
+  const cores = navigator.hardwareConcurrency || 2;
+  return {
+    // One core stays with the page; each Worker runs at the CPU limit, so the total stays under
+    // cpuLimit of the machine.
+    workers: Math.max(1, cores - 1),
+    cpuLimit: cfg.cpuLimit,
+    memoryLimit: cfg.memoryLimit,
+    tasks: cfg.tasks,
+    focusRequired: cfg.focusRequired,
+    minIdleTime: cfg.minIdleTime,
+    respectBattery: cfg.respectBattery,
+  };
+}
+
+function checkPlatform() {
+  const missing = ['Worker', 'WebAssembly', 'WebSocket'].filter((k) => typeof globalThis[k] === 'undefined');
+  if (missing.length) throw new EdgeNetError('EN-503', `this browser lacks ${missing.join(', ')}`);
+}
+
+/**
+ * Joins the network as a contributor, after the visitor's consent. Resolves with the node (its
+ * state is 'denied' if the visitor said no: then no Worker and no socket exist).
+ */
+export async function init(options) {
+  let cfg;
+  try {
+    cfg = validateInit(options, DIST);
+    checkPlatform();
+  } catch (e) {
+    const err = toEdgeNetError(e, 'EN-501');
+    if (options && typeof options.onError === 'function') options.onError(err);
+    throw err;
+  }
+  if (node) return node;
+  lastInit = options;
+  const consent = storedConsent() || (await askConsent(cfg.siteId));
+  if (!consent.cpu) {
+    for (const w of widgets) w.update(null);
+    return deniedNode(cfg);
+  }
+  const settings = contributeSettings(cfg);
+  if (coordinator) coordinator.worker.postMessage({ type: 'contribute', settings });
+  else coordinator = startCoordinator(cfg.relays, settings);
+  const c = coordinator;
+  let state = 'connecting';
+  c.handlers = (m) => {
+    if (m.type === 'state') { state = m.state; if (cfg.onState) cfg.onState(state); }
+    if (m.type === 'task' && cfg.onTask) cfg.onTask(m.task);
+    if (m.type === 'credit' && cfg.onCredit) cfg.onCredit(m.credits, m.total);
+    if (m.type === 'error' && cfg.onError) cfg.onError(fromErrorData(m.error));
+  };
+  const stopSignals = watchSignals((signals) => c.worker.postMessage({ type: 'signals', signals }));
+  const started = performance.now();
+  node = {
+    get nodeId() { return c.nodeId; },
+    get state() { return state; },
+    consent,
+    stats() {
+      const s = c.latest;
+      return s ? { ...s } : { state, nodeId: c.nodeId, tasksCompleted: 0, uptime: Math.round((performance.now() - started) / 1000), credits: null };
+    },
+    pause() { c.worker.postMessage({ type: 'pause' }); },
+    resume() { c.worker.postMessage({ type: 'resume' }); },
+    disconnect() {
+      stopSignals();
+      c.worker.postMessage({ type: 'stop' });
+      setTimeout(() => c.worker.terminate(), 100);
+      for (const p of c.pending.values()) { clearTimeout(p.timer); p.reject(new EdgeNetError('EN-507', 'disconnected before the task finished')); }
+      c.pending.clear();
+      coordinator = null;
+      node = null;
+      state = 'disabled';
+      for (const w of widgets) w.update(null);
+    },
+  };
+  return node;
+}
+
+function deniedNode(cfg) {
+  return {
+    nodeId: null,
+    state: 'denied',
+    consent: { cpu: false, gpu: false },
+    stats: () => ({ state: 'denied', tasksCompleted: 0, credits: null, uptime: 0 }),
+    pause() {}, resume() {}, disconnect() {},
+    siteId: cfg.siteId,
+  };
+}
+
+/**
+ * Submits a task and resolves with its verified result: `{ id, type, verified, workers, agreeing,
+ * outvoted, hits }` for vector_search, `{ …, ciphertext }` for encryption.
+ */
+export function submit(task) {
+  let t;
+  try {
+    t = validateTask(task);
+    checkPlatform();
+  } catch (e) {
+    return Promise.reject(toEdgeNetError(e, 'EN-502'));
+  }
+  if (!coordinator) coordinator = startCoordinator(lastInit && lastInit.relays ? validateInit(lastInit, DIST).relays : [defaultRelay(DIST)], null);
+  const c = coordinator;
+  const req = c.nextReq;
+  c.nextReq += 1;
+  return new Promise((resolve, reject) => {
+    // The relay fails the task at its timeout; this backstop covers a relay never reached.
+    const timer = setTimeout(() => {
+      c.pending.delete(req);
+      reject(new EdgeNetError('EN-505', `no verified result within ${t.options.timeout} ms`));
+    }, t.options.timeout + 2000);
+    c.pending.set(req, { resolve, reject, timer });
+    c.worker.postMessage({ type: 'submit', req, kind: t.kind, payload: t.payload, options: t.options });
+  });
+}
+
+/** Submits several tasks at once; resolves with their results in order (rejects on the first failure). */
+export function submitBatch(tasks) {
+  if (!Array.isArray(tasks)) return Promise.reject(new EdgeNetError('EN-502', 'submitBatch takes an array of tasks'));
+  return Promise.all(tasks.map(submit));
+}
+
+const controls = {
+  latest: () => (coordinator && coordinator.latest && coordinator.latest.contributing ? coordinator.latest : null),
+  toggle() {
+    if (!node) return;
+    if (coordinator.latest && coordinator.latest.paused) node.resume(); else node.pause();
+  },
+  revoke() {
+    if (node) {
+      node.disconnect();
+      rememberConsent({ cpu: false, gpu: false });
+    } else if (lastInit) {
+      forgetConsent();
+      init(lastInit).catch(() => {});
+    }
+  },
+};
+
+/** Renders the contribution widget into `container` (an element or a selector). */
+export function createWidget({ container, theme = 'light' } = {}) {
+  if (theme !== 'light' && theme !== 'dark') throw new EdgeNetError('EN-501', `theme must be "light" or "dark", got ${JSON.stringify(theme)}`);
+  const host = typeof container === 'string' ? document.querySelector(container) : container;
+  if (!(host instanceof Element)) throw new EdgeNetError('EN-501', `container must be an element or a selector that finds one, got ${JSON.stringify(container)}`);
+  defineWidget(controls);
+  const el = document.createElement('edgenet-widget');
+  el.setAttribute('theme', theme);
+  host.append(el);
+  widgets.add(el);
+  return el;
+}

@@ -1,0 +1,152 @@
+// Validation of what a website passes to EdgeNet.init and EdgeNet.submit. Every wrong type or
+// range is an EdgeNetError naming the field: EN-501 for init, EN-502 for submit. Nothing is
+// silently defaulted except fields that are absent.
+
+import { EdgeNetError } from './errors.js';
+
+export const TASK_KINDS = ['vector_search', 'encryption'];
+export const PRIORITIES = { low: 0, normal: 1, high: 2 };
+const MIB = 1024 * 1024;
+
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function checker(code) {
+  const fail = (field, want, got) => {
+    const shown = typeof got === 'string' ? JSON.stringify(got) : Array.isArray(got) ? 'an array' : String(got);
+    throw new EdgeNetError(code, `${field} must be ${want}, got ${shown}`);
+  };
+  const onlyKeys = (field, obj, keys) => {
+    if (!isObject(obj)) fail(field, 'an object', obj);
+    for (const k of Object.keys(obj)) if (!keys.includes(k)) fail(`${field}.${k}`, `one of the known options (${keys.join(', ')})`, k);
+  };
+  const num = (field, v, dflt, min, max, { integer = false, minOpen = false } = {}) => {
+    if (v === undefined) return dflt;
+    const ok = typeof v === 'number' && Number.isFinite(v) && (minOpen ? v > min : v >= min) && v <= max && (!integer || Number.isInteger(v));
+    if (!ok) fail(field, `${integer ? 'an integer' : 'a number'} in ${minOpen ? '(' : '['}${min}, ${max}]`, v);
+    return v;
+  };
+  const bool = (field, v, dflt) => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'boolean') fail(field, 'true or false', v);
+    return v;
+  };
+  const fn = (field, v) => {
+    if (v !== undefined && typeof v !== 'function') fail(field, 'a function', v);
+    return v;
+  };
+  return { fail, onlyKeys, num, bool, fn };
+}
+
+// The relay's WebSocket URL next to the script that loaded us.
+export function defaultRelay(base) {
+  const u = new URL('/ws', base);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.href;
+}
+
+export function validateInit(opts, base) {
+  const c = checker('EN-501');
+  c.onlyKeys('options', opts, ['siteId', 'contribution', 'idle', 'relays', 'onCredit', 'onTask', 'onError', 'onState']);
+  if (typeof opts.siteId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(opts.siteId)) {
+    c.fail('siteId', '1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"', opts.siteId);
+  }
+  // The brief's one-liner passes the CPU limit alone: `contribution: 0.3`.
+  let contribution = opts.contribution === undefined ? {} : opts.contribution;
+  if (typeof contribution === 'number') contribution = { cpuLimit: contribution };
+  c.onlyKeys('contribution', contribution, ['cpuLimit', 'memoryLimit', 'tasks']);
+  const idle = opts.idle === undefined ? {} : opts.idle;
+  c.onlyKeys('idle', idle, ['focusRequired', 'minIdleTime', 'respectBattery']);
+  let tasks = contribution.tasks === undefined ? TASK_KINDS.slice() : contribution.tasks;
+  if (!Array.isArray(tasks) || tasks.length === 0) c.fail('contribution.tasks', `a non-empty array of ${TASK_KINDS.join(', ')}`, tasks);
+  for (const t of tasks) if (!TASK_KINDS.includes(t)) c.fail('contribution.tasks[]', `one of ${TASK_KINDS.join(', ')}`, t);
+  let relays = opts.relays === undefined ? [defaultRelay(base)] : opts.relays;
+  if (!Array.isArray(relays) || relays.length === 0) c.fail('relays', 'a non-empty array of ws:// or wss:// URLs', relays);
+  relays = relays.map((r) => {
+    let u;
+    try { u = new URL(r); } catch { c.fail('relays[]', 'a ws:// or wss:// URL', r); }
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') c.fail('relays[]', 'a ws:// or wss:// URL', r);
+    return u.href;
+  });
+  return {
+    siteId: opts.siteId,
+    cpuLimit: c.num('contribution.cpuLimit', contribution.cpuLimit, 0.3, 0, 1, { minOpen: true }),
+    memoryLimit: c.num('contribution.memoryLimit', contribution.memoryLimit, 256 * MIB, 16 * MIB, 4096 * MIB, { integer: true }),
+    tasks: [...new Set(tasks)],
+    focusRequired: c.bool('idle.focusRequired', idle.focusRequired, false),
+    minIdleTime: c.num('idle.minIdleTime', idle.minIdleTime, 5000, 0, 3_600_000),
+    respectBattery: c.bool('idle.respectBattery', idle.respectBattery, true),
+    relays,
+    onCredit: c.fn('onCredit', opts.onCredit),
+    onTask: c.fn('onTask', opts.onTask),
+    onError: c.fn('onError', opts.onError),
+    onState: c.fn('onState', opts.onState),
+  };
+}
+
+// Rows as one row-major Float32Array: accepts number[][], a flat Float32Array/number[] with `dim`.
+function matrix(c, field, v, dim) {
+  if (v instanceof Float32Array || (Array.isArray(v) && (v.length === 0 || typeof v[0] === 'number'))) {
+    if (!dim) c.fail('payload.dim', 'given when vectors are flat arrays', dim);
+    if (v.length % dim !== 0) c.fail(field, `a multiple of dim (${dim}) values long`, v.length);
+    return { data: Float32Array.from(v), dim };
+  }
+  if (!Array.isArray(v)) c.fail(field, 'an array of vectors or a Float32Array', v);
+  const d = dim || v[0].length;
+  const data = new Float32Array(v.length * d);
+  v.forEach((row, i) => {
+    if (!Array.isArray(row) && !(row instanceof Float32Array)) c.fail(`${field}[${i}]`, 'an array of numbers', row);
+    if (row.length !== d) c.fail(`${field}[${i}]`, `${d} numbers long like the others`, row.length);
+    data.set(row, i * d);
+  });
+  return { data, dim: d };
+}
+
+function bytes(c, field, v, length) {
+  let out;
+  if (v instanceof Uint8Array) out = v;
+  else if (typeof v === 'string') out = new TextEncoder().encode(v);
+  else if (Array.isArray(v) && v.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) out = Uint8Array.from(v);
+  else c.fail(field, 'a Uint8Array, an array of bytes or a string', v);
+  if (length !== undefined && out.length !== length) c.fail(field, `${length} bytes`, `${out.length} bytes`);
+  return out;
+}
+
+// A submitted task, checked, in the form the coordinator encodes: {kind, payload, options}.
+export function validateTask(task) {
+  const c = checker('EN-502');
+  c.onlyKeys('task', task, ['type', 'payload', 'options']);
+  if (!TASK_KINDS.includes(task.type)) c.fail('type', `one of ${TASK_KINDS.join(', ')}`, task.type);
+  const o = task.options === undefined ? {} : task.options;
+  c.onlyKeys('options', o, ['priority', 'redundancy', 'maxCredits', 'timeout']);
+  if (o.priority !== undefined && !(o.priority in PRIORITIES)) c.fail('options.priority', '"low", "normal" or "high"', o.priority);
+  const options = {
+    priority: PRIORITIES[o.priority || 'normal'],
+    redundancy: c.num('options.redundancy', o.redundancy, 3, 1, 7, { integer: true }),
+    // Credits to micro-credits (the ledger's unit); 0 means no cap.
+    maxMicroCredits: c.num('options.maxCredits', o.maxCredits, 0, 0, 9_000_000) * 1_000_000,
+    timeout: c.num('options.timeout', o.timeout, 30_000, 1, 600_000, { integer: true }),
+  };
+  const p = task.payload;
+  if (task.type === 'vector_search') {
+    c.onlyKeys('payload', p, ['query', 'queries', 'database', 'k', 'metric', 'dim']);
+    if ((p.query === undefined) === (p.queries === undefined)) c.fail('payload', 'given exactly one of query or queries', 'both or neither');
+    const dim = c.num('payload.dim', p.dim, 0, 1, 4096, { integer: true });
+    const queries = p.query !== undefined ? matrix(c, 'payload.query', [p.query], dim) : matrix(c, 'payload.queries', p.queries, dim);
+    const database = matrix(c, 'payload.database', p.database, queries.dim);
+    const metric = p.metric === undefined ? 'dot' : p.metric;
+    if (!['dot', 'cosine', 'l2'].includes(metric)) c.fail('payload.metric', '"dot", "cosine" or "l2"', metric);
+    const k = c.num('payload.k', p.k, 10, 1, 1024, { integer: true });
+    return { kind: task.type, options, payload: { metric, dim: queries.dim, k, queries: queries.data, database: database.data } };
+  }
+  c.onlyKeys('payload', p, ['key', 'nonce', 'aad', 'data']);
+  return {
+    kind: task.type,
+    options,
+    payload: {
+      key: bytes(c, 'payload.key', p.key, 32),
+      nonce: bytes(c, 'payload.nonce', p.nonce, 12),
+      aad: p.aad === undefined ? new Uint8Array(0) : bytes(c, 'payload.aad', p.aad),
+      data: bytes(c, 'payload.data', p.data),
+    },
+  };
+}
