@@ -70,7 +70,7 @@ export class Stack {
   async nativeNode(name) {
     const key = join(this.dir, `${name}.key`);
     const before = (await this.peers()).length;
-    const p = this.spawn('edgenet-node', ['--key-file', key, 'run', '--relay', this.ws, '--status-file', join(this.dir, `${name}.status`)]);
+    const p = this.spawn('edgenet-node', ['--key-file', key, 'run', '--relay', this.ws]);
     await waitFor(`node ${name} to join`, async () => (await this.peers()).length > before);
     return p;
   }
