@@ -5,6 +5,7 @@
 #   scripts/bench.sh crypto     only identity and envelopes
 #   scripts/bench.sh relay      only the relay against nats-server
 #   scripts/bench.sh kernels    only the k-NN scan against memory bandwidth and faiss
+#   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -72,5 +73,26 @@ print(f"| 1 | {o['scan_nq1_qps']:.0f} | {o['scan_nq1_gbs']:.1f} | {o['scan_nq1_g
 print(f"| 64 | {o['scan_nq64_qps']:.0f} | | | {f['nq64_qps']:.0f} | {o['scan_nq64_qps'] / f['nq64_qps']:.2f}x | |")
 print(f"browser (WebAssembly SIMD, 1 thread): {b['browser_nq1_qps']:.1f} q/s = "
       f"{b['browser_nq1_qps'] / o['scan_nq1_one_thread_qps']:.2f}x native on 1 thread ({o['scan_nq1_one_thread_qps']:.1f} q/s)")
+PY
+fi
+
+if [ "$what" = all ] || [ "$what" = browser ]; then
+    step "browser package: sizes, script tag -> first finished task (localhost), memory while idle"
+    cargo build --release -q -p edgenet-relay -p edgenet-node
+    "$ROOT/scripts/build.sh" >/dev/null
+    echo "| file | bytes | gzip -9 |"
+    echo "|---|---|---|"
+    for f in pkg/wasm/edgenet_bg.wasm pkg/dist/edgenet.min.js pkg/dist/edgenet.mjs pkg/dist/edgenet-coordinator.js pkg/dist/edgenet-compute.js; do
+        echo "| \`$(basename "$f")\` | $(wc -c <"$f") | $(gzip -9c "$f" | wc -c) |"
+    done
+    EDGENET_BIN_PROFILE=release node "$ROOT/scripts/bench_browser_package.mjs" 7 > "$ROOT/target/bench-browser.json"
+    python3 - "$ROOT/target/bench-browser.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"script tag -> relay connected: {r['script_to_connected_ms']:.0f} ms; -> first finished task: "
+      f"{r['script_to_first_task_ms']:.0f} ms (median of {r['runs']} cold loads: {r['script_to_first_task_all_ms']})")
+print(f"renderer memory (PSS): plain page {r['renderer_pss_plain_mib']:.1f} MiB, contributing and idle "
+      f"{r['renderer_pss_contributing_idle_mib']:.1f} MiB ({r['workers']} Workers: the coordinator and compute): EdgeNet adds "
+      f"{r['renderer_pss_contributing_idle_mib'] - r['renderer_pss_plain_mib']:.1f} MiB")
 PY
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job on this machine: builds the binaries, starts the relay on 127.0.0.1 (serving the
-# demo site and the HTTP API) with a native worker node attached, and prints the URL. Ctrl-C stops
-# both.
+# The main job on this machine: builds the binaries and the browser package, starts the relay on
+# 127.0.0.1 (serving the demo pages, the package and the HTTP API) with a native worker node
+# attached, and prints the URLs. Ctrl-C stops both.
 #   EDGENET_LISTEN=127.0.0.1:9000 scripts/demo.sh    another address
 # State lives in .edgenet-demo/ (relay key, node key, node status); delete it to start afresh.
 set -euo pipefail
@@ -12,8 +12,12 @@ export EDGENET_LISTEN="${EDGENET_LISTEN:-127.0.0.1:8080}"
 state="$ROOT/.edgenet-demo"
 node=(target/release/edgenet-node --key-file "$state/node.key")
 
-step "building relay and node (release)"
+# The browser package needs wasm-pack, esbuild and binaryen: setup installs what is missing (quick
+# when everything is there).
+"$ROOT/scripts/setup.sh" >/dev/null
+step "building relay and node (release) and the browser package"
 cargo build --release -q -p edgenet-relay -p edgenet-node
+"$ROOT/scripts/build.sh" >/dev/null
 
 step "relay"
 EDGENET_DATA_DIR="$state/relay" target/release/edgenet-relay &
@@ -36,7 +40,9 @@ done
 note "node $("${node[@]}" id) joined the relay"
 
 step "ready"
-note "open http://$EDGENET_LISTEN/   (API: /api/status, /api/peers, /api/tasks)"
+note "open http://$EDGENET_LISTEN/contributor.html   (this tab lends idle CPU once you allow it)"
+note "open http://$EDGENET_LISTEN/consumer.html      (submit a search, see who verified it)"
+note "API: http://$EDGENET_LISTEN/api/status, /api/peers, /api/tasks"
 note "submit a search to the node:  target/release/edgenet-node submit --redundancy 1 --relay ws://$EDGENET_LISTEN/ws"
 note "Ctrl-C to stop"
 wait "$relay"

@@ -7,7 +7,6 @@ import { errorData } from './errors.js';
 
 let throttle = null;
 let busyMs = 0;
-let lastReport = 0;
 const jobs = [];
 let running = false;
 let wake = null;
@@ -17,13 +16,9 @@ const ready = new Promise((r) => { markReady = r; });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function reportBusy(force) {
-  const now = performance.now();
-  if (force || now - lastReport > 200) {
-    lastReport = now;
-    postMessage({ type: 'busy', busyMs });
-  }
-}
+// After every slice (about 30 a second at most): the coordinator's busy time is then never more
+// than one slice behind, which is what makes stats() exact enough to check a duty cycle.
+const reportBusy = () => postMessage({ type: 'busy', busyMs });
 
 async function runJob(job) {
   let run;
@@ -36,7 +31,7 @@ async function runJob(job) {
   try {
     for (;;) {
       while (!throttle.mayRun()) {
-        reportBusy(true);
+        reportBusy();
         await new Promise((r) => { wake = r; });
       }
       if (aborted.has(job.task)) return;
@@ -50,7 +45,7 @@ async function runJob(job) {
         const result = run.result();
         postMessage({ type: 'done', task: job.task, result, busyMs }, [result.buffer]);
       }
-      reportBusy(finished);
+      reportBusy();
       // Sleep even after the last slice: the next task must not start on this one's debt.
       if (pause > 0) await sleep(pause);
       if (finished) return;

@@ -75,6 +75,8 @@ async function loadIdentity() {
 
 function stats() {
   return {
+    // When these figures were taken, in ms on the coordinator's clock (differences are meaningful).
+    at: performance.now(),
     state,
     nodeId: myId,
     relay: cfg ? cfg.relays[relayIndex % cfg.relays.length] : null,

@@ -16,6 +16,9 @@ export const version = '0.1.0';
 const scriptSrc = typeof document !== 'undefined' && document.currentScript && document.currentScript.src;
 const DIST = scriptSrc ? new URL('./', scriptSrc).href : new URL('./', import.meta.url).href;
 
+const mark = (name) => { if (typeof performance !== 'undefined' && performance.mark) performance.mark(name); };
+mark('edgenet:script');
+
 let coordinator = null; // { worker, relays, pending, nextReq, latest, nodeId, listeners }
 let node = null; // the contributing node, once init succeeded
 let lastInit = null; // the options init last ran with (the widget's "share again")
@@ -27,6 +30,9 @@ function startCoordinator(relays, contribute) {
   worker.onmessage = ({ data: m }) => {
     switch (m.type) {
       case 'stats':
+        // Marks on the page's performance timeline (what docs/BENCHMARKS.md times).
+        if (m.stats.state === 'connected' && !(c.latest && c.latest.state === 'connected')) mark('edgenet:connected');
+        if (m.stats.tasksCompleted > 0 && !(c.latest && c.latest.tasksCompleted > 0)) mark('edgenet:first-task');
         c.latest = m.stats;
         for (const w of widgets) w.update(m.stats.contributing ? m.stats : null);
         break;

@@ -37,3 +37,18 @@ test('the script tag asks consent, then completes tasks that edgenet-node submit
   assert.ok(after.busyMs > 0);
   await page.locator('edgenet-widget').screenshot({ path: artifact('widget-light.png') });
 });
+
+test('after the relay is killed and restarted, the page reconnects by itself and runs tasks again', async () => {
+  const { nodeId } = await stats(page);
+  const states = [];
+  await stack.restartRelay();
+  const back = await waitFor('the page to reconnect', async () => {
+    const s = await stats(page);
+    states.push(s.state);
+    return s.state === 'connected' && (await stack.peers()).some((p) => p.node_id === nodeId) ? s : null;
+  }, { timeout: 30_000 });
+  assert.ok(states.includes('reconnecting'), `states seen: ${[...new Set(states)]}`);
+  assert.equal(back.nodeId, nodeId, 'same identity after reconnecting');
+  const report = await stack.submit(['--redundancy', '1', '--seed', '9', '--n', '500', '--queries', '2', '--dim', '8']);
+  assert.deepEqual(report.agreeing, [nodeId]);
+});

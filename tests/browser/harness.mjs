@@ -52,8 +52,10 @@ export class Stack {
     return p;
   }
 
-  async relay(extra = []) {
-    const port = await freePort();
+  async relay(extra = [], port = null) {
+    port = port || (await freePort());
+    this.port = port;
+    this.relayExtra = extra;
     this.relayProc = this.spawn('edgenet-relay', [
       '--listen', `127.0.0.1:${port}`, '--data-dir', join(this.dir, 'relay'),
       '--www', join(ROOT, 'www'), '--pkg', join(ROOT, 'pkg'), ...extra,
@@ -62,6 +64,13 @@ export class Stack {
     this.ws = `ws://127.0.0.1:${port}/ws`;
     await waitFor('the relay', async () => (await fetch(`${this.http}/api/status`).catch(() => null))?.ok);
     return this;
+  }
+
+  // SIGKILLs the relay and starts it again on the same port with the same data folder (same key).
+  async restartRelay() {
+    this.relayProc.kill('SIGKILL');
+    await this.relayProc.exited;
+    return this.relay(this.relayExtra, this.port);
   }
 
   peers() { return fetch(`${this.http}/api/peers`).then((r) => r.json()); }

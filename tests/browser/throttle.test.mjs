@@ -63,13 +63,16 @@ test('cpuLimit 0.3 holds, pause() stops within a slice, no long task on the main
 
   const cdp = await stack.browser.newBrowserCDPSession();
   const cpu0 = await rendererCpu(cdp).catch(() => null);
-  const a = await stats(page);
+  // stats() is what the coordinator last posted (once a second and on every change): wait for a
+  // fresh one at each end of the window.
+  const fresh = async (after) => waitFor('fresh stats', async () => { const s = await stats(page); return s.at > after ? s : null; });
+  const a = await fresh(0);
   await sleep(10_000);
-  const b = await stats(page);
+  const b = await fresh(a.at + 9_900);
   const cpu1 = await rendererCpu(cdp).catch(() => null);
-  const wall = (b.uptime - a.uptime) * 1000 || 10_000;
-  const fraction = (b.busyMs - a.busyMs) / (10_000 * workers);
-  console.log(`busy fraction ${fraction.toFixed(3)} over 10 s (${workers} worker(s)); wall by stats ${wall} ms; reason ${b.reason}`);
+  const wall = b.at - a.at;
+  const fraction = (b.busyMs - a.busyMs) / (wall * workers);
+  console.log(`busy fraction ${fraction.toFixed(3)} over ${(wall / 1000).toFixed(2)} s (${workers} worker(s)); reason ${b.reason}`);
   assert.equal(b.reason, 'idle', 'nothing lowered the share during the window');
   assert.ok(fraction >= 0.25 && fraction <= 0.35, `busy fraction ${fraction}`);
   if (cpu0 !== null && cpu1 !== null) {

@@ -1,0 +1,131 @@
+// Types of the `edgenet` package (dist/edgenet.mjs; window.EdgeNet from dist/edgenet.min.js).
+
+export type TaskType = 'vector_search' | 'encryption';
+
+/** An error with a stable code (docs/errors.md): EN-5xx from the package, others from the core. */
+export class EdgeNetError extends Error {
+  readonly code: string;
+}
+
+export interface InitOptions {
+  /** 1-64 characters of A-Z, a-z, 0-9, ".", "_", "-". */
+  siteId: string;
+  /** A number is shorthand for `{ cpuLimit }`. */
+  contribution?: number | {
+    /** Fraction of a core each compute Worker may use, in (0, 1]. Default 0.3. */
+    cpuLimit?: number;
+    /** Bytes, 16 MiB to 4 GiB; bounds the number of compute Workers. Default 256 MiB. */
+    memoryLimit?: number;
+    /** Task types to run. Default: all. */
+    tasks?: TaskType[];
+  };
+  idle?: {
+    /** Contribute only while the page has focus. Default false. */
+    focusRequired?: boolean;
+    /** Milliseconds after the last input before the visitor counts as idle. Default 5000. */
+    minIdleTime?: number;
+    /** Half the share on battery, none below 20 %. Default true. */
+    respectBattery?: boolean;
+  };
+  /** Relay WebSocket URLs, tried in turn. Default: /ws on the script's origin. */
+  relays?: string[];
+  /** Called when the ledger credits this node (the credit ledger is not built yet). */
+  onCredit?: (credits: number, total: number) => void;
+  onTask?: (task: { id: string; type: TaskType }) => void;
+  onError?: (error: EdgeNetError) => void;
+  onState?: (state: NodeState) => void;
+}
+
+export type NodeState = 'connecting' | 'connected' | 'reconnecting' | 'error' | 'disabled' | 'denied';
+
+export interface Stats {
+  /** When the figures were taken (ms on the coordinator's clock; use differences). */
+  at: number;
+  state: NodeState;
+  nodeId: string | null;
+  relay: string | null;
+  contributing: boolean;
+  paused: boolean;
+  workers: number;
+  cpuLimit: number;
+  /** The share each Worker may use now, and the rule that set it. */
+  cpuShare: number;
+  reason: 'idle' | 'paused' | 'hidden' | 'unfocused' | 'save-data' | 'battery-low' | 'on-battery' | 'frames-dropping' | 'visitor-active' | 'starting';
+  busyMs: number;
+  busyMsByWorker: number[];
+  queued: number;
+  running: number;
+  tasksCompleted: number;
+  tasksVerified: number;
+  tasksRejected: number;
+  tasksFailed: number;
+  submitted: number;
+  /** Seconds since this page joined. */
+  uptime: number;
+  /** From the credit ledger; null until it exists. */
+  credits: number | null;
+  multiplier: number | null;
+}
+
+export interface EdgeNetNode {
+  readonly nodeId: string | null;
+  readonly state: NodeState;
+  readonly consent: { cpu: boolean; gpu: boolean };
+  stats(): Stats;
+  pause(): void;
+  resume(): void;
+  disconnect(): void;
+}
+
+export interface VectorSearchPayload {
+  /** One query, or `queries`. Rows are arrays, or flat Float32Arrays with `dim`. */
+  query?: number[] | Float32Array;
+  queries?: number[][] | Float32Array;
+  database: number[][] | Float32Array;
+  dim?: number;
+  /** 1-1024, default 10. */
+  k?: number;
+  metric?: 'dot' | 'cosine' | 'l2';
+}
+
+export interface EncryptionPayload {
+  key: Uint8Array | number[];
+  nonce: Uint8Array | number[];
+  aad?: Uint8Array | number[] | string;
+  data: Uint8Array | number[] | string;
+}
+
+export interface SubmitOptions {
+  priority?: 'low' | 'normal' | 'high';
+  /** Distinct workers that must agree, 1-7. Default 3. */
+  redundancy?: number;
+  /** Most credits to pay; 0 (default) means no cap. */
+  maxCredits?: number;
+  /** Milliseconds, 1-600000. Default 30000. */
+  timeout?: number;
+}
+
+export type Task =
+  | { type: 'vector_search'; payload: VectorSearchPayload; options?: SubmitOptions }
+  | { type: 'encryption'; payload: EncryptionPayload; options?: SubmitOptions };
+
+export interface VerifiedResult {
+  id: string;
+  type: TaskType;
+  verified: true;
+  /** The workers whose results agreed (same as `agreeing`). */
+  workers: string[];
+  agreeing: string[];
+  outvoted: string[];
+  /** vector_search: per query, best first. */
+  hits?: { index: number; score: number }[][];
+  /** encryption: ciphertext and 16-byte tag. */
+  ciphertext?: Uint8Array;
+}
+
+export function init(options: InitOptions): Promise<EdgeNetNode>;
+export function submit(task: Task): Promise<VerifiedResult>;
+export function submitBatch(tasks: Task[]): Promise<VerifiedResult[]>;
+export function createWidget(options: { container: Element | string; theme?: 'light' | 'dark' }): HTMLElement;
+export const TASK_KINDS: TaskType[];
+export const version: string;
