@@ -230,7 +230,8 @@ function connect() {
   if (stopped) return;
   const url = cfg.relays[relayIndex % cfg.relays.length];
   setState(everConnected ? 'reconnecting' : 'connecting');
-  const maxJobs = Math.max(1, pool.length * 2);
+  // Two jobs queued behind each running one: the next offer round is up to 500 ms away.
+  const maxJobs = Math.max(1, pool.length * 3);
   conn = new Connection(secret, pool.length, contribute ? Math.round(contribute.memoryLimit / 1048576) : 0, maxJobs, false);
   applyShare();
   const socket = new WebSocket(url);
