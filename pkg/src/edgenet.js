@@ -114,6 +114,14 @@ export async function init(options) {
     throw err;
   }
   if (node) return node;
+  // One prompt at a time: a second init (or the widget's button) while the first waits gets its answer.
+  if (!starting) starting = start(cfg, options).finally(() => { starting = null; });
+  return starting;
+}
+
+let starting = null;
+
+async function start(cfg, options) {
   lastInit = options;
   const consent = storedConsent() || (await askConsent(cfg.siteId));
   if (!consent.cpu) {
