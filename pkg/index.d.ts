@@ -1,6 +1,6 @@
 // Types of the `edgenet` package (dist/edgenet.mjs; window.EdgeNet from dist/edgenet.min.js).
 
-export type TaskType = 'vector_search' | 'encryption';
+export type TaskType = 'vector_search' | 'encryption' | 'compression';
 
 /** An error with a stable code (docs/errors.md): EN-5xx from the package, others from the core. */
 export class EdgeNetError extends Error {
@@ -95,6 +95,14 @@ export interface EncryptionPayload {
   data: Uint8Array | number[] | string;
 }
 
+export interface CompressionPayload {
+  /** Rows as arrays, or a flat Float32Array with `dim`. */
+  vectors: number[][] | Float32Array;
+  dim?: number;
+  /** Default 'int8'. */
+  mode?: 'int8' | 'binary';
+}
+
 export interface SubmitOptions {
   priority?: 'low' | 'normal' | 'high';
   /** Distinct workers that must agree, 1-7. Default 3. */
@@ -107,7 +115,8 @@ export interface SubmitOptions {
 
 export type Task =
   | { type: 'vector_search'; payload: VectorSearchPayload; options?: SubmitOptions }
-  | { type: 'encryption'; payload: EncryptionPayload; options?: SubmitOptions };
+  | { type: 'encryption'; payload: EncryptionPayload; options?: SubmitOptions }
+  | { type: 'compression'; payload: CompressionPayload; options?: SubmitOptions };
 
 export interface VerifiedResult {
   id: string;
@@ -121,6 +130,9 @@ export interface VerifiedResult {
   hits?: { index: number; score: number }[][];
   /** encryption: ciphertext and 16-byte tag. */
   ciphertext?: Uint8Array;
+  /** compression: int8 codes (two's complement) with one scale per row, or sign bits as
+   * little-endian 64-bit words per row (bit i = value i > 0). */
+  compressed?: { mode: 'int8' | 'binary'; dim: number; rows: number; scales: Float32Array; codes: Uint8Array };
 }
 
 export function init(options: InitOptions): Promise<EdgeNetNode>;

@@ -4,7 +4,7 @@
 
 import initWasm, {
   Connection, Policy, generateSecretKey, nodeId as nodeIdOf,
-  encodeVectorSearch, encodeEncryption, decodeKnnResult,
+  encodeVectorSearch, encodeEncryption, encodeCompression, decodeKnnResult, decodeCompressed,
 } from '../wasm/edgenet.js';
 import { errorData } from './errors.js';
 import { spawnWorker } from './spawn.js';
@@ -204,6 +204,7 @@ function onEvent(ev) {
       try {
         value = { id: ev.task, type: ev.kind, verified: true, workers: ev.agreeing, agreeing: ev.agreeing, outvoted: ev.outvoted };
         if (ev.kind === 'vector_search') value.knn = decodeKnnResult(ev.result);
+        else if (ev.kind === 'compression') value.compressed = decodeCompressed(ev.result);
         else value.ciphertext = ev.result;
       } catch (e) {
         post({ type: 'result', req, error: errorData(e) });
@@ -278,9 +279,11 @@ function lost() {
 function submit({ req, kind, payload: p, options }) {
   let bytes;
   try {
-    bytes = kind === 'vector_search'
-      ? encodeVectorSearch(p.metric, p.dim, p.k, p.queries, p.database)
-      : encodeEncryption(p.key, p.nonce, p.aad, p.data);
+    bytes = {
+      vector_search: () => encodeVectorSearch(p.metric, p.dim, p.k, p.queries, p.database),
+      encryption: () => encodeEncryption(p.key, p.nonce, p.aad, p.data),
+      compression: () => encodeCompression(p.mode, p.dim, p.vectors),
+    }[kind]();
   } catch (e) {
     post({ type: 'result', req, error: errorData(e) });
     return;

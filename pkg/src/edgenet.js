@@ -65,6 +65,7 @@ function startCoordinator(relays, contribute) {
 
 // k-NN hits from flat arrays into [[{index, score}]] per query.
 function shapeResult(v) {
+  if (v.compressed) { const { type: _, ...compressed } = v.compressed; return { ...v, compressed }; }
   if (!v.knn) return v;
   const { counts, indices, scores } = v.knn;
   const hits = [];
@@ -179,7 +180,8 @@ function deniedNode(cfg) {
 
 /**
  * Submits a task and resolves with its verified result: `{ id, type, verified, workers, agreeing,
- * outvoted, hits }` for vector_search, `{ …, ciphertext }` for encryption.
+ * outvoted, hits }` for vector_search, `{ …, ciphertext }` for encryption, `{ …, compressed }` for
+ * compression.
  */
 export function submit(task) {
   let t;

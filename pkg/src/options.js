@@ -4,7 +4,7 @@
 
 import { EdgeNetError } from './errors.js';
 
-export const TASK_KINDS = ['vector_search', 'encryption'];
+export const TASK_KINDS = ['vector_search', 'encryption', 'compression'];
 export const PRIORITIES = { low: 0, normal: 1, high: 2 };
 const MIB = 1024 * 1024;
 
@@ -137,6 +137,14 @@ export function validateTask(task) {
     if (!['dot', 'cosine', 'l2'].includes(metric)) c.fail('payload.metric', '"dot", "cosine" or "l2"', metric);
     const k = c.num('payload.k', p.k, 10, 1, 1024, { integer: true });
     return { kind: task.type, options, payload: { metric, dim: queries.dim, k, queries: queries.data, database: database.data } };
+  }
+  if (task.type === 'compression') {
+    c.onlyKeys('payload', p, ['vectors', 'mode', 'dim']);
+    const dim = c.num('payload.dim', p.dim, 0, 1, 4096, { integer: true });
+    const vectors = matrix(c, 'payload.vectors', p.vectors, dim);
+    const mode = p.mode === undefined ? 'int8' : p.mode;
+    if (!['int8', 'binary'].includes(mode)) c.fail('payload.mode', '"int8" or "binary"', mode);
+    return { kind: task.type, options, payload: { mode, dim: vectors.dim, vectors: vectors.data } };
   }
   c.onlyKeys('payload', p, ['key', 'nonce', 'aad', 'data']);
   return {

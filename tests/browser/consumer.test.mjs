@@ -46,13 +46,24 @@ test('the ESM build: submit() from a module script checks hits against a brute-f
     // The same search by brute force on the page (only for the test's check).
     const want = database.map((row, i) => [i, -row.reduce((a, x, j) => a + (x - query[j]) ** 2, 0)])
       .sort((a, b) => b[1] - a[1]).slice(0, 4).map(([i]) => i);
+    // A compression by the native nodes: int8 codes decode to within half a step of the input.
+    const vectors = database.slice(0, 50);
+    const c = await window.api.submit({ type: 'compression', payload: { vectors, mode: 'int8' }, options: { redundancy: 3 } });
+    let worst = 0;
+    vectors.forEach((row, r) => row.forEach((x, j) => {
+      const code = (c.compressed.codes[r * 8 + j] << 24) >> 24; // two's complement byte
+      worst = Math.max(worst, Math.abs(code * c.compressed.scales[r] - x) / c.compressed.scales[r]);
+    }));
     let badOption;
     try { await window.api.submit({ type: 'vector_search', payload: { query, database, k: 4 }, options: { redundancy: 9 } }); } catch (e) { badOption = [e instanceof window.api.EdgeNetError, e.code, e.message]; }
-    return { got: r.hits[0].map((h) => h.index), want, verified: r.verified, workers: r.workers.length, badOption };
+    return { got: r.hits[0].map((h) => h.index), want, verified: r.verified, workers: r.workers.length, badOption,
+      compressed: { rows: c.compressed.rows, dim: c.compressed.dim, workers: c.agreeing.length, worst } };
   });
   assert.deepEqual(out.got, out.want);
   assert.equal(out.verified, true);
   assert.equal(out.workers, 2);
   assert.deepEqual(out.badOption.slice(0, 2), [true, 'EN-502']);
+  assert.deepEqual([out.compressed.rows, out.compressed.dim, out.compressed.workers], [50, 8, 3]);
+  assert.ok(out.compressed.worst <= 0.5 + 1e-6, `int8 error ${out.compressed.worst} steps`);
   assert.match(out.badOption[2], /options\.redundancy must be an integer in \[1, 7\], got 9/);
 });

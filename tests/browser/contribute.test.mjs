@@ -25,14 +25,16 @@ test('the script tag asks consent, then completes tasks that edgenet-node submit
   assert.deepEqual(peers.map((p) => [p.node_id, p.role]), [[s.nodeId, 'Browser']]);
 
   for (const args of [['--n', '3000', '--queries', '5', '--dim', '48', '--k', '7', '--metric', 'cosine'],
-    ['--kind', 'encryption', '--bytes', '50000']]) {
+    ['--kind', 'encryption', '--bytes', '50000'],
+    ['--kind', 'compression', '--mode', 'int8', '--n', '400', '--dim', '37'],
+    ['--kind', 'compression', '--mode', 'binary', '--n', '400', '--dim', '70']]) {
     const report = await stack.submit(['--redundancy', '1', '--seed', '3', ...args]);
     assert.deepEqual(report.agreeing, [s.nodeId], 'the browser ran it');
     assert.equal(report.matches_local, true, 'its result equals the native computation');
   }
   const after = await waitFor('the counters', async () => {
     const v = await stats(page);
-    return v.tasksCompleted >= 2 && v.tasksVerified >= 2 ? v : null;
+    return v.tasksCompleted >= 4 && v.tasksVerified >= 4 ? v : null;
   });
   assert.ok(after.busyMs > 0);
   await page.locator('edgenet-widget').screenshot({ path: artifact('widget-light.png') });

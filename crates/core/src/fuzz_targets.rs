@@ -5,7 +5,7 @@ use crate::envelope::{self, EnvelopeHeader};
 use crate::exchange::SignedExchangeKey;
 use crate::identity::SecretKey;
 use crate::keyfile;
-use crate::task::{KnnResult, VectorSearch};
+use crate::task::{CompressedVectors, Compression, KnnResult, VectorSearch};
 
 /// Opens untrusted bytes as an envelope, and parses them as the other encodings core reads.
 pub fn decode_untrusted(data: &[u8]) {
@@ -16,6 +16,8 @@ pub fn decode_untrusted(data: &[u8]) {
     let _ = SignedExchangeKey::decode(data);
     let _ = VectorSearch::decode(data);
     let _ = KnnResult::decode(data);
+    let _ = Compression::decode(data);
+    let _ = CompressedVectors::decode(data);
     if let Ok(text) = core::str::from_utf8(data) {
         let _ = keyfile::import(text, Some(b"pw"));
         let _ = text.parse::<crate::NodeId>();

@@ -10,7 +10,7 @@
 //! [`majority`] groups results by agreement with the first result of each group (a result joins the
 //! first group it agrees with), and a group wins only with a strict majority of all results.
 
-use crate::task::{KnnResult, TaskKind};
+use crate::task::{CompressedVectors, KnnResult, TaskKind};
 
 /// Relative tolerance for scores: |a − b| ≤ EPS · max(1, |a|, |b|).
 pub const SCORE_EPSILON: f32 = 1e-3;
@@ -83,7 +83,9 @@ pub fn results_agree(kind: TaskKind, a: &[u8], b: &[u8]) -> bool {
             (Ok(a), Ok(b)) => knn_agree(&a, &b),
             _ => false,
         },
-        // Deterministic: honest workers return identical bytes.
+        // Deterministic: honest workers return identical bytes (a compression's codes come from
+        // IEEE division and rounding only, so they are the same on every platform).
         TaskKind::Encryption => a == b,
+        TaskKind::Compression => a == b && CompressedVectors::decode(a).is_ok(),
     }
 }

@@ -3,7 +3,8 @@
 
 use edgenet_core::ErrorCode;
 use edgenet_core::task::{
-    Encryption, Hit, KnnResult, SearchMetric, TaskError, TaskKind, VectorSearch,
+    CompressedVectors, Compression, Encryption, Hit, KnnResult, Quantization, SearchMetric,
+    TaskError, TaskKind, VectorSearch,
 };
 use thiserror::Error;
 
@@ -76,8 +77,37 @@ pub fn to_knn_result(hits: Vec<Vec<Neighbor>>) -> KnnResult {
     }
 }
 
+/// Runs a `compression`: the same int8 and binary quantizers the quantized search uses.
+pub fn compress(task: &Compression) -> Result<CompressedVectors, KernelError> {
+    let dim = task.dim as usize;
+    let rows = u32::try_from(task.vectors.len() / dim.max(1)).unwrap_or(u32::MAX);
+    let (scales, codes) = match task.mode {
+        Quantization::Int8 => {
+            let q = crate::quantize::int8(&task.vectors, dim)?;
+            let codes = q.codes().iter().map(|&c| c as u8).collect();
+            (q.scales().to_vec(), codes)
+        }
+        Quantization::Binary => {
+            let q = crate::quantize::binary(&task.vectors, dim)?;
+            let codes = q.bits().iter().flat_map(|w| w.to_le_bytes()).collect();
+            (Vec::new(), codes)
+        }
+    };
+    Ok(CompressedVectors {
+        mode: task.mode,
+        dim: task.dim,
+        rows,
+        scales,
+        codes,
+    })
+}
+
 /// Every task kind this crate can run (what nodes list in their capabilities).
-pub const KINDS: &[TaskKind] = &[TaskKind::VectorSearch, TaskKind::Encryption];
+pub const KINDS: &[TaskKind] = &[
+    TaskKind::VectorSearch,
+    TaskKind::Encryption,
+    TaskKind::Compression,
+];
 
 /// Decodes `payload` for `kind`, runs it on the SIMD CPU path and encodes the result.
 pub fn execute(kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, ExecuteError> {
@@ -96,6 +126,7 @@ pub fn execute_on(
         }
         // Runs core's AEAD, the same code that seals envelopes.
         TaskKind::Encryption => Ok(Encryption::decode(payload)?.run()),
+        TaskKind::Compression => Ok(compress(&Compression::decode(payload)?)?.encode()),
     }
 }
 
@@ -103,7 +134,8 @@ pub fn execute_on(
 ///
 /// A unit is one query of a `vector_search` (queries are independent, so running them in any
 /// grouping gives the same hits as one batch; a query costs at most one pass over a payload's
-/// ≤ 240,000 values) and the whole of an `encryption` (≤ 768 KiB of ChaCha20-Poly1305, a few ms).
+/// ≤ 240,000 values), and the whole of an `encryption` (≤ 768 KiB of ChaCha20-Poly1305) or of a
+/// `compression` (one pass over ≤ 240,000 values): a few ms each.
 pub struct SlicedRun {
     state: Sliced,
 }
@@ -115,6 +147,7 @@ enum Sliced {
         hits: Vec<Vec<Neighbor>>,
     },
     Encrypt(Encryption),
+    Compress(Compression),
     Finished(Vec<u8>),
 }
 
@@ -131,6 +164,7 @@ impl SlicedRun {
                 }
             }
             TaskKind::Encryption => Sliced::Encrypt(Encryption::decode(payload)?),
+            TaskKind::Compression => Sliced::Compress(Compression::decode(payload)?),
         };
         Ok(Self { state })
     }
@@ -141,7 +175,7 @@ impl SlicedRun {
             Sliced::Search {
                 task, done_queries, ..
             } => task.query_count() - done_queries,
-            Sliced::Encrypt(_) => 1,
+            Sliced::Encrypt(_) | Sliced::Compress(_) => 1,
             Sliced::Finished(_) => 0,
         };
         u32::try_from(left).unwrap_or(u32::MAX)
@@ -167,6 +201,7 @@ impl SlicedRun {
                 }
             }
             Sliced::Encrypt(task) => self.state = Sliced::Finished(task.run()),
+            Sliced::Compress(task) => self.state = Sliced::Finished(compress(task)?.encode()),
             Sliced::Finished(_) => {}
         }
         Ok(())

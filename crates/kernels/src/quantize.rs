@@ -64,6 +64,16 @@ fn pack_signs(row: &[f32], words: usize) -> Vec<u64> {
 }
 
 impl Int8Codes {
+    /// The codes, row-major.
+    pub fn codes(&self) -> &[i8] {
+        &self.codes
+    }
+
+    /// One scale per row.
+    pub fn scales(&self) -> &[f32] {
+        &self.scales
+    }
+
     /// Bytes the codes occupy (codes plus scales).
     pub fn bytes(&self) -> usize {
         self.codes.len() + self.scales.len() * 4
@@ -97,6 +107,11 @@ impl Int8Codes {
 }
 
 impl BinaryCodes {
+    /// The sign bits, `dim.div_ceil(64)` words per row.
+    pub fn bits(&self) -> &[u64] {
+        &self.bits
+    }
+
     /// Bytes the codes occupy.
     pub fn bytes(&self) -> usize {
         self.bits.len() * 8

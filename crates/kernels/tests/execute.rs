@@ -2,8 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_core::ErrorCode;
-use edgenet_core::task::{Encryption, KnnResult, SearchMetric, TaskKind, VectorSearch};
+use edgenet_core::task::{
+    CompressedVectors, Compression, Encryption, KnnResult, Quantization, SearchMetric, TaskKind,
+    VectorSearch,
+};
+use edgenet_core::verify::results_agree;
 use edgenet_kernels::execute::{KINDS, execute};
+use edgenet_kernels::sample::fnv1a;
 
 #[test]
 fn encryption_runs_core_aead_and_opens_with_the_key() {
@@ -65,5 +70,94 @@ fn vector_search_runs_and_refuses_bad_values() {
             .code(),
         "EN-401"
     );
-    assert_eq!(KINDS, &[TaskKind::VectorSearch, TaskKind::Encryption]);
+    assert_eq!(
+        KINDS,
+        &[
+            TaskKind::VectorSearch,
+            TaskKind::Encryption,
+            TaskKind::Compression
+        ]
+    );
+}
+
+#[test]
+fn compression_quantizes_within_half_a_step_and_is_byte_exact() {
+    let task = Compression {
+        mode: Quantization::Int8,
+        dim: 3,
+        vectors: vec![1.0, -0.5, 0.25, 0.0, 0.0, 0.0, -2.0, 4.0, 1e-3],
+    };
+    let bytes = execute(TaskKind::Compression, &task.encode().unwrap()).unwrap();
+    let c = CompressedVectors::decode(&bytes).unwrap();
+    assert_eq!((c.rows, c.dim, c.scales.len(), c.codes.len()), (3, 3, 3, 9));
+    for (row, (scale, codes)) in task
+        .vectors
+        .chunks(3)
+        .zip(c.scales.iter().zip(c.codes.chunks(3)))
+    {
+        for (x, &code) in row.iter().zip(codes) {
+            let back = f32::from(code as i8) * scale;
+            assert!((back - x).abs() <= scale / 2.0 + 1e-7, "{x} -> {back}");
+        }
+    }
+    assert_eq!(
+        c.codes[0] as i8, 127,
+        "the row's largest magnitude maps to 127"
+    );
+    assert!(results_agree(TaskKind::Compression, &bytes, &bytes));
+    let mut other = bytes.clone();
+    *other.last_mut().unwrap() ^= 1;
+    assert!(!results_agree(TaskKind::Compression, &bytes, &other));
+
+    let binary = Compression {
+        mode: Quantization::Binary,
+        dim: 70,
+        vectors: (0..140)
+            .map(|i| if i % 3 == 0 { 1.0 } else { -1.0 })
+            .collect(),
+    };
+    let c = CompressedVectors::decode(
+        &execute(TaskKind::Compression, &binary.encode().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.codes.len(),
+        2 * 16,
+        "70 bits pad to two 64-bit words per row"
+    );
+    for (i, x) in binary.vectors.iter().enumerate() {
+        let (row, col) = (i / 70, i % 70);
+        let bit = c.codes[row * 16 + col / 8] >> (col % 8) & 1;
+        assert_eq!(bit == 1, *x > 0.0, "value {i}");
+    }
+}
+
+#[test]
+fn compression_bytes_match_the_committed_fingerprints() {
+    for (mode, want) in edgenet_kernels::sample::COMPRESSION_FINGERPRINTS {
+        let task = edgenet_kernels::sample::compression_fixture(mode);
+        let got = fnv1a(&execute(TaskKind::Compression, &task.encode().unwrap()).unwrap());
+        assert_eq!(got, want, "{mode:?}: 0x{got:016x}");
+    }
+}
+
+#[test]
+fn compression_refuses_nan_and_ragged_input() {
+    let nan = Compression {
+        mode: Quantization::Int8,
+        dim: 2,
+        vectors: vec![1.0, f32::NAN],
+    };
+    assert_eq!(
+        execute(TaskKind::Compression, &nan.encode().unwrap())
+            .unwrap_err()
+            .code(),
+        "EN-401"
+    );
+    let ragged = Compression {
+        mode: Quantization::Binary,
+        dim: 2,
+        vectors: vec![1.0, 2.0, 3.0],
+    };
+    assert_eq!(ragged.encode().unwrap_err().code(), "EN-141");
 }

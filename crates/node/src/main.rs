@@ -52,7 +52,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Submit a task (vector_search by default, or encryption) and print the verified result.
+    /// Submit a task (vector_search by default, encryption or compression) and print the verified result.
     Submit {
         /// Relay WebSocket URL.
         #[arg(long, env = "EDGENET_RELAY", default_value = "ws://127.0.0.1:8080/ws")]
@@ -93,6 +93,9 @@ enum Command {
         /// Random plaintext bytes for `--kind encryption`.
         #[arg(long, default_value_t = 4096)]
         bytes: usize,
+        /// Quantization for `--kind compression` (of `--n` random vectors of `--dim` values).
+        #[arg(long, value_enum, default_value_t = ModeArg::Int8)]
+        mode: ModeArg,
         /// Submit as this node's identity (the key file) instead of a fresh one. A running worker
         /// and a submitter must not share an identity: the relay keeps one connection per node.
         #[arg(long)]
@@ -124,6 +127,13 @@ enum Command {
 enum KindArg {
     VectorSearch,
     Encryption,
+    Compression,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Int8,
+    Binary,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -267,6 +277,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             as_node,
             kind,
             bytes,
+            mode,
         } => {
             let key = if as_node {
                 load_or_create(&cli.key_file)?.0
@@ -275,6 +286,13 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             };
             let job = match kind {
                 KindArg::Encryption => submit::Job::random_encryption(seed, bytes),
+                KindArg::Compression => {
+                    let mode = match mode {
+                        ModeArg::Int8 => edgenet_core::task::Quantization::Int8,
+                        ModeArg::Binary => edgenet_core::task::Quantization::Binary,
+                    };
+                    submit::Job::random_compression(seed, mode, n, dim)
+                }
                 KindArg::VectorSearch => {
                     let vectors = match vectors {
                         Some(path) => submit::Vectors::File(path),

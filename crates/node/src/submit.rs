@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use edgenet_core::task::{Encryption, KnnResult, SearchMetric, TaskId, TaskKind, VectorSearch};
+use edgenet_core::task::{
+    Compression, Encryption, KnnResult, Quantization, SearchMetric, TaskId, TaskKind, VectorSearch,
+};
 use edgenet_core::verify::knn_agree;
 use edgenet_core::{NodeId, SecretKey};
 use edgenet_proto::message::{Role, TaskSpec};
@@ -43,6 +45,8 @@ pub enum Job {
     Search(VectorSearch),
     /// An `encryption`.
     Encrypt(Encryption),
+    /// A `compression`.
+    Compress(Compression),
 }
 
 impl Job {
@@ -63,10 +67,20 @@ impl Job {
         })
     }
 
+    /// A `compression` of `rows` random vectors of `dim` values from `seed`.
+    pub fn random_compression(seed: u64, mode: Quantization, rows: u32, dim: u32) -> Self {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let vectors = (0..rows as usize * dim as usize)
+            .map(|_| (rng.next_u32() >> 8) as f32 / (1u32 << 23) as f32 - 1.0)
+            .collect();
+        Self::Compress(Compression { mode, dim, vectors })
+    }
+
     fn kind(&self) -> TaskKind {
         match self {
             Self::Search(_) => TaskKind::VectorSearch,
             Self::Encrypt(_) => TaskKind::Encryption,
+            Self::Compress(_) => TaskKind::Compression,
         }
     }
 
@@ -74,6 +88,7 @@ impl Job {
         match self {
             Self::Search(t) => t.encode(),
             Self::Encrypt(t) => t.encode(),
+            Self::Compress(t) => t.encode(),
         }
         .map_err(|e| NodeError::Input(e.to_string()))
     }
@@ -244,6 +259,11 @@ pub fn report(id: TaskId, job: &Job, outcome: &Outcome) -> Result<Report, NodeEr
             (knn_agree(&verified, &local), hits)
         }
         Job::Encrypt(task) => (outcome.result == task.run(), Vec::new()),
+        Job::Compress(task) => {
+            let local = edgenet_kernels::execute::compress(task)
+                .map_err(|e| NodeError::Input(e.to_string()))?;
+            (outcome.result == local.encode(), Vec::new())
+        }
     };
     let ids = |v: &[NodeId]| v.iter().map(ToString::to_string).collect();
     Ok(Report {

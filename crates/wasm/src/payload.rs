@@ -1,6 +1,8 @@
 //! Task payloads and results between the shim's plain JS values and core's encodings.
 
-use edgenet_core::task::{Encryption, KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::task::{
+    CompressedVectors, Compression, Encryption, KnnResult, Quantization, SearchMetric, VectorSearch,
+};
 use wasm_bindgen::prelude::*;
 
 use crate::js::Obj;
@@ -69,4 +71,36 @@ pub fn encode_encryption(
     }
     .encode()
     .map_err(js_error)
+}
+
+/// Encodes a `compression` payload (`mode` is `"int8"` or `"binary"`); throws EN-141 when a shape
+/// or limit is off.
+#[wasm_bindgen(js_name = encodeCompression)]
+pub fn encode_compression(mode: &str, dim: u32, vectors: Vec<f32>) -> Result<Vec<u8>, JsError> {
+    let mode = Quantization::from_name(mode).ok_or_else(|| {
+        JsError::new(&format!(
+            "EN-141: mode is \"int8\" or \"binary\", got {mode:?}"
+        ))
+    })?;
+    Compression { mode, dim, vectors }
+        .encode()
+        .map_err(js_error)
+}
+
+/// Decodes a `compression` result: `{mode, dim, rows, scales, codes}` (see core's
+/// `CompressedVectors` for the layout of `codes`).
+#[wasm_bindgen(js_name = decodeCompressed)]
+pub fn decode_compressed(bytes: &[u8]) -> Result<JsValue, JsError> {
+    let c = CompressedVectors::decode(bytes).map_err(js_error)?;
+    let mode = match c.mode {
+        Quantization::Int8 => "int8",
+        Quantization::Binary => "binary",
+    };
+    Ok(Obj::new("compressed")
+        .set("mode", mode)
+        .set("dim", c.dim)
+        .set("rows", c.rows)
+        .set("scales", js_sys::Float32Array::from(c.scales.as_slice()))
+        .set("codes", js_sys::Uint8Array::from(c.codes.as_slice()))
+        .into())
 }

@@ -63,3 +63,13 @@ fn execute_task_runs_both_kinds() {
     assert_eq!(sealed, enc.run(), "same bytes as native");
     assert!(edgenet_wasm::execute_task("mining", &[]).is_err());
 }
+
+#[wasm_bindgen_test]
+fn compression_gives_the_native_bytes() {
+    use edgenet_kernels::sample::{COMPRESSION_FINGERPRINTS, compression_fixture, fnv1a};
+    for (mode, want) in COMPRESSION_FINGERPRINTS {
+        let payload = compression_fixture(mode).encode().unwrap();
+        let got = fnv1a(&edgenet_wasm::execute_task("compression", &payload).unwrap());
+        assert_eq!(got, want, "{mode:?}: 0x{got:016x}");
+    }
+}

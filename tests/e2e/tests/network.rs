@@ -126,6 +126,29 @@ fn a_lying_worker_is_outvoted_and_named() {
         "the majority's ciphertext is the right one"
     );
     assert_eq!(report.result_bytes, 10_000 + 16);
+
+    // And for a compression (byte-exact, like encryption): the liar flips a bit of a code.
+    for mode in ["int8", "binary"] {
+        let report = submit(
+            dir.path(),
+            &relay.ws_url(),
+            &[
+                "--kind",
+                "compression",
+                "--mode",
+                mode,
+                "--n",
+                "500",
+                "--dim",
+                "70",
+            ],
+        );
+        assert_eq!(report.outvoted, vec![liar.id.clone()], "{mode}");
+        assert!(
+            report.matches_local,
+            "{mode}: the majority's codes are right"
+        );
+    }
 }
 
 #[test]
