@@ -45,7 +45,7 @@ try {
 
   const cdp = await stack.browser.newBrowserCDPSession();
   const plainCtx = await stack.browser.newContext();
-  const plain = await stack.page('/', { context: plainCtx });
+  await stack.page('/', { context: plainCtx });
   await sleep(3000);
   const plainMiB = await rendererMemory(cdp);
   await plainCtx.close();
@@ -57,7 +57,6 @@ try {
   await sleep(5000);
   const edgenetMiB = await rendererMemory(cdp);
   const workers = page.workers().length;
-  void plain;
   console.log(JSON.stringify({
     runs,
     script_to_connected_ms: median(connected),

@@ -50,8 +50,7 @@ function startCoordinator(relays, contribute) {
     }
   };
   worker.onerror = (e) => {
-    const err = new EdgeNetError('EN-509', `the coordinator Worker failed: ${e.message}`);
-    if (c.handlers) c.handlers({ type: 'error', error: { code: err.code, message: e.message } });
+    if (c.handlers) c.handlers({ type: 'error', error: { code: 'EN-509', message: `the coordinator Worker failed: ${e.message}` } });
   };
   worker.postMessage({
     type: 'start',
@@ -127,7 +126,7 @@ async function start(cfg, options) {
   const consent = storedConsent() || (await askConsent(cfg.siteId));
   if (!consent.cpu) {
     for (const w of widgets) w.update(null);
-    return deniedNode(cfg);
+    return deniedNode();
   }
   const settings = contributeSettings(cfg);
   if (coordinator) coordinator.worker.postMessage({ type: 'contribute', settings });
@@ -167,14 +166,13 @@ async function start(cfg, options) {
   return node;
 }
 
-function deniedNode(cfg) {
+function deniedNode() {
   return {
     nodeId: null,
     state: 'denied',
     consent: { cpu: false, gpu: false },
     stats: () => ({ state: 'denied', tasksCompleted: 0, credits: null, uptime: 0 }),
     pause() {}, resume() {}, disconnect() {},
-    siteId: cfg.siteId,
   };
 }
 
