@@ -64,6 +64,11 @@ fn pack_signs(row: &[f32], words: usize) -> Vec<u64> {
 }
 
 impl Int8Codes {
+    /// Codes made elsewhere (the GPU quantizer): `codes.len() == scales.len() * dim`.
+    pub(crate) fn from_parts(dim: usize, codes: Vec<i8>, scales: Vec<f32>) -> Self {
+        Self { dim, codes, scales }
+    }
+
     /// The codes, row-major.
     pub fn codes(&self) -> &[i8] {
         &self.codes
@@ -107,6 +112,15 @@ impl Int8Codes {
 }
 
 impl BinaryCodes {
+    /// Bits made elsewhere (the GPU quantizer): `dim.div_ceil(64)` words per row.
+    pub(crate) fn from_parts(dim: usize, bits: Vec<u64>) -> Self {
+        Self {
+            dim,
+            words: dim.div_ceil(64),
+            bits,
+        }
+    }
+
     /// The sign bits, `dim.div_ceil(64)` words per row.
     pub fn bits(&self) -> &[u64] {
         &self.bits

@@ -1,22 +1,38 @@
-//! The wgpu/WGSL backend (feature `gpu`): scores on the GPU, top-k on the CPU with the same
-//! [`TopK`] as the SIMD path, so every backend breaks ties the same way. One code path for Vulkan
-//! natively (Mesa's lavapipe on machines without a GPU) and WebGPU in the browser.
+//! The wgpu/WGSL backend (feature `gpu`). One code path for Vulkan natively (Mesa's lavapipe on
+//! machines without a GPU, a real GPU elsewhere) and WebGPU in the browser:
 //!
-//! [`Gpu::new`] returns `None` when the machine has no adapter at all; callers (and tests) then
-//! use the CPU path and say why.
+//! - [`Gpu::upload`] puts a database on the device once ([`GpuMatrix`]), in the tiled layout the
+//!   scoring shader reads at full memory width;
+//! - [`Gpu::search_async`] scores a query batch against it and selects the top k on the device
+//!   (`topk.wgsl`, the same order as [`crate::topk::TopK`]), reading back only k hits per query;
+//! - [`Gpu::top_k_async`] is that selection alone, and [`Gpu::int8_async`] /
+//!   [`Gpu::binary_async`] are the quantizers of [`crate::quantize`].
+//!
+//! Every async method has a blocking twin natively. [`Gpu::new`] returns `None` when the machine
+//! has no adapter at all; callers (and tests) then use the CPU path and say why.
 
-use crate::reference::{KernelError, Metric, Neighbor, check};
-use crate::topk::TopK;
+mod quantize;
+mod readback;
+mod search;
 
-const SHADER: &str = include_str!("scores.wgsl");
-const WORKGROUP: u32 = 64;
+pub use search::{GpuMatrix, MAX_DEVICE_K};
 
-/// A GPU with the scoring pipeline built.
+const SCORES: &str = include_str!("scores.wgsl");
+const TOPK: &str = include_str!("topk.wgsl");
+const QUANTIZE: &str = include_str!("quantize.wgsl");
+
+/// Queries per scoring invocation for batches (one for single queries).
+const BATCH_QB: u32 = 16;
+
+/// A GPU with the pipelines built.
 pub struct Gpu {
     device: wgpu::Device,
     queue: wgpu::Queue,
-    pipeline: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
+    scores_single: wgpu::ComputePipeline,
+    scores_batch: wgpu::ComputePipeline,
+    topk: wgpu::ComputePipeline,
+    int8: wgpu::ComputePipeline,
+    binary: wgpu::ComputePipeline,
     adapter: String,
     max_binding: u64,
 }
@@ -32,7 +48,10 @@ impl Gpu {
     pub async fn new_async() -> Option<Self> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
         let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions::default())
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
             .await
             .ok()?;
         let info = adapter.get_info();
@@ -45,27 +64,25 @@ impl Gpu {
             })
             .await
             .ok()?;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("scores"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("scores"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let layout = pipeline.get_bind_group_layout(0);
+        let pipeline = |label: &str, source: String, entry: &str| {
+            build_pipeline(&device, label, source, entry)
+        };
+        let scores_single = pipeline("scores-1", scores_shader(1), "main");
+        let scores_batch = pipeline("scores-batch", scores_shader(BATCH_QB), "main");
+        let topk = pipeline("topk", TOPK.into(), "main");
+        let int8 = pipeline("int8", QUANTIZE.into(), "int8_codes");
+        let binary = pipeline("binary", QUANTIZE.into(), "binary_codes");
         let max_binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
         Some(Self {
             device,
             queue,
-            pipeline,
-            layout,
+            scores_single,
+            scores_batch,
+            topk,
+            int8,
+            binary,
             adapter: format!("{} ({:?})", info.name, info.backend),
             max_binding,
         })
@@ -76,246 +93,135 @@ impl Gpu {
         &self.adapter
     }
 
-    /// Batched k-NN with the same contract as [`crate::reference::knn`] (native; blocks).
+    /// Caps the bytes one storage binding may hold, as a small GPU (or a browser's default limit)
+    /// would: tests use it to drive the chunked paths with small inputs.
+    pub fn limit_binding_bytes(&mut self, bytes: u64) {
+        self.max_binding = self.max_binding.min(bytes.max(16) / 16 * 16);
+    }
+
+    /// Device memory read bandwidth in GB/s, STREAM-style (`stream.wgsl`): `passes` full reads
+    /// of a `bytes` buffer in one submission, median of 5. The anchor for the scan's GB/s.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn knn(
-        &self,
-        metric: Metric,
-        queries: &[f32],
-        database: &[f32],
-        dim: usize,
-        k: usize,
-    ) -> Result<Vec<Vec<Neighbor>>, KernelError> {
-        pollster::block_on(self.knn_async(metric, queries, database, dim, k))
-    }
-
-    /// [`Gpu::knn`] for async callers: the only form in the browser, where nothing may block.
-    pub async fn knn_async(
-        &self,
-        metric: Metric,
-        queries: &[f32],
-        database: &[f32],
-        dim: usize,
-        k: usize,
-    ) -> Result<Vec<Vec<Neighbor>>, KernelError> {
-        let nq = check("queries", queries, dim)?;
-        let n = check("database", database, dim)?;
-        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
-        if n == 0 || k == 0 {
-            return Ok(vec![Vec::new(); nq]);
-        }
-        let q_norms = crate::reference::squared_norms(queries, dim);
-        // Rows per dispatch: what fits one storage binding, both for the rows and for the scores.
-        let row_bytes = (dim * 4) as u64;
-        let score_bytes = (nq * 4) as u64;
-        let per_chunk = (self.max_binding / row_bytes.max(score_bytes))
-            .clamp(1, u64::from(65_535 * WORKGROUP)) as usize;
-        for start in (0..n).step_by(per_chunk) {
-            let rows = per_chunk.min(n - start);
-            let scores = self
-                .scores(
-                    metric,
-                    queries,
-                    &q_norms,
-                    &database[start * dim..(start + rows) * dim],
-                    dim,
-                    rows,
-                )
-                .await?;
-            for (qi, row_scores) in scores.chunks_exact(rows).enumerate() {
-                for (r, &s) in row_scores.iter().enumerate() {
-                    tops[qi].push((start + r) as u32, s);
+    pub fn read_bandwidth_gbs(&self, bytes: u64, passes: u32) -> f64 {
+        const GROUPS: u32 = 8192;
+        let bytes = bytes.min(self.max_binding) / 16 * 16;
+        let pipeline = self.pipeline("stream", include_str!("stream.wgsl").into(), "main");
+        let data = self.storage("stream-data", bytes);
+        let sink = self.storage("stream-sink", u64::from(GROUPS) * 256 * 4);
+        let bind = self.bind(&pipeline, &[&data, &sink]);
+        let mut times: Vec<f64> = (0..6)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let mut encoder = self.device.create_command_encoder(&Default::default());
+                for _ in 0..passes {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    pass.set_pipeline(&pipeline);
+                    pass.set_bind_group(0, &bind, &[]);
+                    pass.dispatch_workgroups(GROUPS, 1, 1);
                 }
-            }
-        }
-        Ok(tops.into_iter().map(TopK::into_sorted).collect())
+                self.queue.submit([encoder.finish()]);
+                let _ = self.device.poll(wgpu::PollType::Wait {
+                    submission_index: None,
+                    timeout: None,
+                });
+                start.elapsed().as_secs_f64()
+            })
+            .skip(1)
+            .collect();
+        times.sort_by(f64::total_cmp);
+        f64::from(passes) * bytes as f64 / times[times.len() / 2] / 1e9
     }
 
-    async fn scores(
-        &self,
-        metric: Metric,
-        queries: &[f32],
-        q_norms: &[f32],
-        rows: &[f32],
-        dim: usize,
-        n: usize,
-    ) -> Result<Vec<f32>, KernelError> {
+    fn pipeline(&self, label: &str, source: String, entry: &str) -> wgpu::ComputePipeline {
+        build_pipeline(&self.device, label, source, entry)
+    }
+
+    fn uniform(&self, words: [u32; 4]) -> wgpu::Buffer {
+        let bytes: Vec<u8> = words.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.init("params", &bytes, wgpu::BufferUsages::UNIFORM)
+    }
+
+    fn init(&self, label: &str, contents: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
         use wgpu::util::DeviceExt;
-        let nq = q_norms.len();
-        let gpu_err = |what: &str| KernelError::Shape(format!("GPU: {what}"));
-        let params = [
-            n as u32,
-            dim as u32,
-            nq as u32,
-            match metric {
-                Metric::Dot => 0u32,
-                Metric::Cosine => 1,
-                Metric::L2 => 2,
-            },
-        ];
-        let bytes = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
-        let init = |label: &str, contents: &[u8], usage: wgpu::BufferUsages| {
-            self.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents,
-                    usage,
-                })
-        };
-        let params_buf = init(
-            "params",
-            &params
-                .iter()
-                .flat_map(|x| x.to_le_bytes())
-                .collect::<Vec<u8>>(),
-            wgpu::BufferUsages::UNIFORM,
-        );
-        let q_buf = init("queries", &bytes(queries), wgpu::BufferUsages::STORAGE);
-        let db_buf = init("database", &bytes(rows), wgpu::BufferUsages::STORAGE);
-        let qn_buf = init("query_norms", &bytes(q_norms), wgpu::BufferUsages::STORAGE);
-        let out_size = (n * nq * 4) as u64;
-        let out_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("scores"),
-            size: out_size,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let read_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: out_size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("scores"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: params_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: q_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: db_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: qn_buf.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: out_buf.as_entire_binding(),
-                },
-            ],
-        });
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("scores"),
-            });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("scores"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups((n as u32).div_ceil(WORKGROUP), nq as u32, 1);
-        }
-        encoder.copy_buffer_to_buffer(&out_buf, 0, &read_buf, 0, out_size);
-        self.queue.submit([encoder.finish()]);
-        let slice = read_buf.slice(..);
-        let (tx, rx) = oneshot::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| tx.send(r));
-        // Natively the map callback runs inside `poll`; in the browser `poll` does nothing and the
-        // callback comes from the event loop while we await.
-        #[cfg(not(target_arch = "wasm32"))]
+        // A zero-sized binding is invalid; an empty input still gets one word.
+        let contents = if contents.is_empty() { &[0u8; 4][..] } else { contents };
         self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: None,
-                timeout: None,
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
             })
-            .map_err(|e| gpu_err(&e.to_string()))?;
-        rx.await
-            .ok_or_else(|| gpu_err("readback never completed"))?
-            .map_err(|e| gpu_err(&e.to_string()))?;
-        let data = slice
-            .get_mapped_range()
-            .map_err(|e| gpu_err(&e.to_string()))?;
-        let scores = data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn storage(&self, label: &str, bytes: u64) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(4),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn bind(&self, pipeline: &wgpu::ComputePipeline, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
             .collect();
-        drop(data);
-        read_buf.unmap();
-        Ok(scores)
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        })
     }
 }
 
-/// A one-value channel whose receiver is a future: the map callback sends, the scan awaits.
-mod oneshot {
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::sync::{Arc, Mutex};
-    use std::task::{Context, Poll, Waker};
+fn build_pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    source: String,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(label),
+        layout: None,
+        module: &module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
 
-    struct Slot<T> {
-        value: Option<T>,
-        waker: Option<Waker>,
-        sender_gone: bool,
+/// The scoring shader for `qb` queries per invocation: one accumulator per query, unrolled (an
+/// indexed array would spill to memory on many drivers).
+fn scores_shader(qb: u32) -> String {
+    let (mut decl, mut body, mut emit) = (String::new(), String::new(), String::new());
+    for j in 0..qb {
+        decl += &format!(
+            "    var acc{j} = 0.0;\n    let qo{j} = min(q0 + {j}u, last) * params.dim4;\n"
+        );
+        body += &format!("        acc{j} = acc{j} + dot(queries[qo{j} + i], r);\n");
+        emit += &format!("    emit(q0 + {j}u, row, acc{j}, norm);\n");
     }
+    SCORES
+        .replace("QB_VALUE", &qb.to_string())
+        .replace("ACC_DECL", &decl)
+        .replace("ACC_BODY", &body)
+        .replace("ACC_EMIT", &emit)
+}
 
-    pub(super) struct Sender<T>(Arc<Mutex<Slot<T>>>);
-    pub(super) struct Receiver<T>(Arc<Mutex<Slot<T>>>);
+/// Little-endian bytes of f32s.
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
 
-    pub(super) fn channel<T>() -> (Sender<T>, Receiver<T>) {
-        let slot = Arc::new(Mutex::new(Slot {
-            value: None,
-            waker: None,
-            sender_gone: false,
-        }));
-        (Sender(slot.clone()), Receiver(slot))
-    }
-
-    impl<T> Sender<T> {
-        pub(super) fn send(self, value: T) {
-            if let Ok(mut slot) = self.0.lock() {
-                slot.value = Some(value);
-            }
-        }
-    }
-
-    impl<T> Drop for Sender<T> {
-        fn drop(&mut self) {
-            if let Ok(mut slot) = self.0.lock() {
-                slot.sender_gone = true;
-                if let Some(w) = slot.waker.take() {
-                    w.wake();
-                }
-            }
-        }
-    }
-
-    impl<T> Future for Receiver<T> {
-        /// `None` if the sender went away without sending.
-        type Output = Option<T>;
-
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-            let Ok(mut slot) = self.0.lock() else {
-                return Poll::Ready(None);
-            };
-            if let Some(v) = slot.value.take() {
-                return Poll::Ready(Some(v));
-            }
-            if slot.sender_gone {
-                return Poll::Ready(None);
-            }
-            slot.waker = Some(cx.waker().clone());
-            Poll::Pending
-        }
-    }
+fn gpu_error(what: impl std::fmt::Display) -> crate::KernelError {
+    crate::KernelError::Shape(format!("GPU: {what}"))
 }
