@@ -18,6 +18,12 @@ export interface InitOptions {
     memoryLimit?: number;
     /** Task types to run. Default: all. */
     tasks?: TaskType[];
+    /**
+     * Where vector searches run. 'auto' (default): the GPU, with GPU consent and WebGPU, for the
+     * sizes where it beat WASM SIMD in a start-up probe; 'gpu': the GPU for every size (if it
+     * agrees with the CPU); 'cpu': never load the GPU module.
+     */
+    backend?: 'auto' | 'gpu' | 'cpu';
   };
   idle?: {
     /** Contribute only while the page has focus. Default false. */
@@ -55,7 +61,11 @@ export interface Stats {
   busyMsByWorker: number[];
   queued: number;
   running: number;
+  /** The GPU Worker's choice; null without GPU consent or until the probe has run. */
+  backend: BackendChoice | null;
   tasksCompleted: number;
+  /** Of tasksCompleted, those that ran on the GPU. */
+  tasksOnGpu: number;
   tasksVerified: number;
   tasksRejected: number;
   tasksFailed: number;
@@ -65,6 +75,18 @@ export interface Stats {
   /** From the credit ledger; null until it exists. */
   credits: number | null;
   multiplier: number | null;
+}
+
+export interface BackendChoice {
+  /** The WebGPU adapter's name, or null when there is none (then `reason` says why). */
+  adapter: string | null;
+  /** Backend for searches of fewer than 8 queries, and for batches: 'gpu' or 'wasm-simd128'. */
+  single: string;
+  batch: string;
+  forced?: boolean;
+  reason?: string;
+  /** The probe: queries per second of each backend, one query and a batch of 16. */
+  measurements?: { backend: string; queries: number; qps: number }[];
 }
 
 export interface EdgeNetNode {

@@ -6,6 +6,8 @@
 #   scripts/bench.sh relay      only the relay against nats-server
 #   scripts/bench.sh kernels    only the k-NN scan against memory bandwidth and faiss
 #   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
+#   scripts/bench.sh gpu        the wgpu scan against the GPU's own read bandwidth (not in "all":
+#                               on a CPU-only machine it measures lavapipe, which says nothing)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -82,7 +84,7 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
     "$ROOT/scripts/build.sh" >/dev/null
     echo "| file | bytes | gzip -9 |"
     echo "|---|---|---|"
-    for f in pkg/wasm/edgenet_bg.wasm pkg/dist/edgenet.min.js pkg/dist/edgenet.mjs pkg/dist/edgenet-coordinator.js pkg/dist/edgenet-compute.js; do
+    for f in pkg/wasm/edgenet_bg.wasm pkg/dist/edgenet.min.js pkg/dist/edgenet.mjs pkg/dist/edgenet-coordinator.js pkg/dist/edgenet-compute.js pkg/wasm/edgenet_gpu_bg.wasm pkg/dist/edgenet-gpu.js; do
         echo "| \`$(basename "$f")\` | $(wc -c <"$f") | $(gzip -9c "$f" | wc -c) |"
     done
     EDGENET_BIN_PROFILE=release node "$ROOT/scripts/bench_browser_package.mjs" 7 > "$ROOT/target/bench-browser.json"
@@ -95,4 +97,9 @@ print(f"renderer memory (PSS): plain page {r['renderer_pss_plain_mib']:.1f} MiB,
       f"{r['renderer_pss_contributing_idle_mib']:.1f} MiB ({r['workers']} Workers: the coordinator and compute): EdgeNet adds "
       f"{r['renderer_pss_contributing_idle_mib'] - r['renderer_pss_plain_mib']:.1f} MiB")
 PY
+fi
+
+if [ "$what" = gpu ]; then
+    step "kernels on wgpu: resident scan vs a STREAM-style GPU read (d=384, k=10)"
+    cargo run --release -q -p edgenet-kernels --features gpu --example gpu_bench -- ${GPU_BENCH_ROWS:-100000 1000000 4000000}
 fi

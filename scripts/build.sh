@@ -5,21 +5,30 @@
 #   edgenet.mjs                the ESM entry (`import { init } from 'edgenet'`)
 #   edgenet-coordinator.js     the coordinator Worker
 #   edgenet-compute.js         the compute Workers
+#   edgenet-gpu.js             the optional WebGPU module's glue (pkg/wasm/edgenet_gpu_bg.wasm),
+#                              loaded by a compute Worker only after GPU consent
 # Skips wasm-pack when nothing under crates/ changed since the last build.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
+# wasm_module CRATE OUT_NAME: wasm-pack CRATE into pkg/wasm/OUT_NAME* unless it is up to date.
+wasm_module() {
+    local out="$ROOT/pkg/wasm/$2_bg.wasm"
+    if [ ! -f "$out" ] || [ -n "$(find crates Cargo.toml Cargo.lock -newer "$out" -type f -print -quit)" ]; then
+        step "wasm: $1 (wasm-pack, profile wasm-release)"
+        wasm-pack build "$1" --target web --profile wasm-release --out-dir ../../pkg/wasm \
+            --out-name "$2" --no-pack 2>&1 | grep -vE '^\[INFO\]|wasm-pack version' || true
+        [ -f "$out" ] || { echo "wasm-pack produced no $out" >&2; exit 1; }
+        touch "$out"
+    else
+        note "$2 wasm up to date"
+    fi
+}
 wasm="$ROOT/pkg/wasm/edgenet_bg.wasm"
-if [ ! -f "$wasm" ] || [ -n "$(find crates Cargo.toml Cargo.lock -newer "$wasm" -type f -print -quit)" ]; then
-    step "wasm (wasm-pack, profile wasm-release)"
-    wasm-pack build crates/wasm --target web --profile wasm-release --out-dir ../../pkg/wasm \
-        --out-name edgenet --no-pack 2>&1 | grep -vE '^\[INFO\]|wasm-pack version' || true
-    [ -f "$wasm" ] || { echo "wasm-pack produced no $wasm" >&2; exit 1; }
-    touch "$wasm"
-else
-    note "wasm up to date"
-fi
+gpu_wasm="$ROOT/pkg/wasm/edgenet_gpu_bg.wasm"
+wasm_module crates/wasm edgenet
+wasm_module crates/wasm-gpu edgenet_gpu
 
 step "bundles (esbuild)"
 common=(--bundle --minify --target=es2020 --log-level=warning --log-override:empty-import-meta=silent)
@@ -27,6 +36,7 @@ esbuild pkg/src/script-tag.js "${common[@]}" --format=iife --outfile=pkg/dist/ed
 esbuild pkg/src/edgenet.js "${common[@]}" --format=esm --outfile=pkg/dist/edgenet.mjs
 esbuild pkg/src/coordinator.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-coordinator.js
 esbuild pkg/src/compute.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-compute.js
-for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm"; do
+esbuild pkg/src/gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-gpu.js
+for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$gpu_wasm"; do
     note "$(basename "$f"): $(wc -c <"$f") bytes, $(gzip -9c "$f" | wc -c) gzip"
 done

@@ -1,11 +1,17 @@
 // A compute Worker: runs assigned tasks in short slices on the wasm kernels and sleeps between
 // slices so its busy time stays at or under the share the coordinator sets (core's DutyCycle does
 // the arithmetic). A share of 0 (paused, hidden tab, low battery) stops it after the current slice.
+//
+// One Worker of the pool may also get the GPU (after GPU consent): it loads the WebGPU module,
+// which times the GPU against WASM SIMD and then takes the vector searches of the sizes it won. A
+// GPU run is one awaited call; its wall time counts as busy time like a slice, so the duty cycle
+// holds for the GPU too.
 
 import initWasm, { TaskRun, Throttle } from '../wasm/edgenet.js';
 import { errorData } from './errors.js';
 
 let throttle = null;
+let gpu = null; // the WebGPU module's kernels, once open
 let busyMs = 0;
 const jobs = [];
 let running = false;
@@ -20,7 +26,54 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // than one slice behind, which is what makes stats() exact enough to check a duty cycle.
 const reportBusy = () => postMessage({ type: 'busy', busyMs });
 
+// Waits while the share is 0 (paused, hidden, on a low battery).
+async function waitTurn() {
+  while (!throttle.mayRun()) {
+    reportBusy();
+    await new Promise((r) => { wake = r; });
+  }
+}
+
+// Loads the WebGPU module and chooses backends; reports the choice (adapter null: no GPU).
+async function openGpu(g) {
+  let choice = { adapter: null, single: 'wasm-simd128', batch: 'wasm-simd128' };
+  try {
+    importScripts(g.script);
+    await self.EdgeNetGpu.init({ module_or_path: g.wasm });
+    gpu = (await self.EdgeNetGpu.openGpu(g.mode)) || null;
+    if (gpu) choice = gpu.choice;
+    else choice.reason = 'no WebGPU adapter, or it disagreed with the CPU';
+  } catch (e) {
+    choice.reason = `the WebGPU module did not load: ${e && e.message}`;
+  }
+  postMessage({ type: 'backend', choice });
+}
+
+// Runs a job on the GPU if its kind and size are the GPU's; false if the CPU path should.
+async function runOnGpu(job) {
+  await waitTurn();
+  if (aborted.has(job.task)) return true;
+  const start = performance.now();
+  const result = await gpu.runTask(job.kind, job.payload);
+  if (!result) return false;
+  const end = performance.now();
+  busyMs += end - start;
+  const pause = throttle.afterSlice(start, end, 0);
+  postMessage({ type: 'done', task: job.task, result, busyMs, backend: 'gpu' }, [result.buffer]);
+  reportBusy();
+  if (pause > 0) await sleep(pause);
+  return true;
+}
+
 async function runJob(job) {
+  if (gpu) {
+    try {
+      if (await runOnGpu(job)) return;
+    } catch (e) {
+      postMessage({ type: 'failed', task: job.task, error: errorData(e) });
+      return;
+    }
+  }
   let run;
   try {
     run = new TaskRun(job.kind, job.payload);
@@ -30,10 +83,7 @@ async function runJob(job) {
   }
   try {
     for (;;) {
-      while (!throttle.mayRun()) {
-        reportBusy();
-        await new Promise((r) => { wake = r; });
-      }
+      await waitTurn();
       if (aborted.has(job.task)) return;
       const units = throttle.sliceUnits(run.unitsLeft());
       const start = performance.now();
@@ -71,6 +121,9 @@ self.onmessage = async ({ data: m }) => {
     case 'init':
       await initWasm({ module_or_path: m.module });
       throttle = new Throttle(m.limit, m.sliceMs);
+      // The GPU Worker opens and times the GPU before its first task, so no task skews the
+      // timing; the other Workers start at once.
+      if (m.gpu) await openGpu(m.gpu);
       markReady();
       break;
     case 'limit':

@@ -33,7 +33,10 @@ const pool = []; // { worker, task, busyMs }
 const queue = []; // jobs waiting for a free compute Worker
 const submits = new Map(); // task id -> request id from the page
 const waiting = []; // submissions made before the connection was ready
-const counts = { tasksCompleted: 0, tasksVerified: 0, tasksRejected: 0, tasksFailed: 0, submitted: 0 };
+const counts = { tasksCompleted: 0, tasksOnGpu: 0, tasksVerified: 0, tasksRejected: 0, tasksFailed: 0, submitted: 0 };
+// The GPU Worker's choice ({adapter, single, batch, measurements}); null until known or without
+// GPU consent.
+let backend = null;
 const startedAt = Date.now();
 let markReady;
 const ready = new Promise((r) => { markReady = r; });
@@ -89,6 +92,7 @@ function stats() {
     busyMs: pool.reduce((a, p) => a + p.busyMs, 0),
     busyMsByWorker: pool.map((p) => p.busyMs),
     queued: queue.length,
+    backend,
     running: pool.filter((p) => p.task).length,
     ...counts,
     uptime: Math.round((Date.now() - startedAt) / 1000),
@@ -133,7 +137,11 @@ function startPool(module) {
     const slot = { worker, task: null, busyMs: 0 };
     worker.onmessage = ({ data: m }) => onCompute(slot, m);
     worker.onerror = (e) => { report({ message: `EN-509: a compute Worker failed: ${e.message}` }); };
-    worker.postMessage({ type: 'init', module, limit: share.fraction, sliceMs: SLICE_MS });
+    // One Worker drives the GPU: a second device on the same GPU would only contend with it.
+    const gpu = i === 0 && contribute.gpu
+      ? { script: cfg.gpuUrl, wasm: cfg.gpuWasmUrl, mode: contribute.gpu }
+      : null;
+    worker.postMessage({ type: 'init', module, limit: share.fraction, sliceMs: SLICE_MS, gpu });
     pool.push(slot);
   }
 }
@@ -149,12 +157,14 @@ function dispatch() {
 
 function onCompute(slot, m) {
   if (m.type === 'busy') { slot.busyMs = m.busyMs; return; }
+  if (m.type === 'backend') { backend = m.choice; postStats(); return; }
   if (m.type === 'done') {
     slot.busyMs = m.busyMs;
     slot.task = null;
     try {
       conn.finish(m.task, m.result);
       counts.tasksCompleted += 1;
+      if (m.backend === 'gpu') counts.tasksOnGpu += 1;
     } catch (e) {
       // The connection that assigned it is gone (EN-208): the relay has reassigned it.
     }

@@ -57,6 +57,8 @@ function startCoordinator(relays, contribute) {
     relays,
     wasmUrl: new URL('../wasm/edgenet_bg.wasm', DIST).href,
     computeUrl: new URL('edgenet-compute.js', DIST).href,
+    gpuUrl: new URL('edgenet-gpu.js', DIST).href,
+    gpuWasmUrl: new URL('../wasm/edgenet_gpu_bg.wasm', DIST).href,
     contribute,
   });
   return c;
@@ -79,7 +81,7 @@ function shapeResult(v) {
   return { ...rest, hits };
 }
 
-function contributeSettings(cfg) {
+function contributeSettings(cfg, consent) {
   const cores = navigator.hardwareConcurrency || 2;
   return {
     // One core stays with the page; each Worker runs at the CPU limit, so the total stays under
@@ -91,6 +93,10 @@ function contributeSettings(cfg) {
     focusRequired: cfg.focusRequired,
     minIdleTime: cfg.minIdleTime,
     respectBattery: cfg.respectBattery,
+    // The GPU only with the visitor's consent, WebGPU in this browser and a backend that allows it:
+    // 'auto' (timed against WASM SIMD) or 'gpu' (always, for sizes the CPU would win too).
+    gpu: consent.gpu && cfg.backend !== 'cpu' && typeof navigator !== 'undefined' && 'gpu' in navigator
+      ? cfg.backend : null,
   };
 }
 
@@ -128,7 +134,7 @@ async function start(cfg, options) {
     for (const w of widgets) w.update(null);
     return deniedNode();
   }
-  const settings = contributeSettings(cfg);
+  const settings = contributeSettings(cfg, consent);
   if (coordinator) coordinator.worker.postMessage({ type: 'contribute', settings });
   else coordinator = startCoordinator(cfg.relays, settings);
   const c = coordinator;

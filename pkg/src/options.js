@@ -5,6 +5,9 @@
 import { EdgeNetError } from './errors.js';
 
 export const TASK_KINDS = ['vector_search', 'encryption', 'compression'];
+// Where vector searches may run: 'auto' times the GPU against WASM SIMD (GPU consent needed),
+// 'gpu' uses the GPU whenever it agrees with the CPU, 'cpu' never loads the GPU module.
+export const BACKENDS = ['auto', 'gpu', 'cpu'];
 export const PRIORITIES = { low: 0, normal: 1, high: 2 };
 const MIB = 1024 * 1024;
 
@@ -53,7 +56,9 @@ export function validateInit(opts, base) {
   // The brief's one-liner passes the CPU limit alone: `contribution: 0.3`.
   let contribution = opts.contribution === undefined ? {} : opts.contribution;
   if (typeof contribution === 'number') contribution = { cpuLimit: contribution };
-  c.onlyKeys('contribution', contribution, ['cpuLimit', 'memoryLimit', 'tasks']);
+  c.onlyKeys('contribution', contribution, ['cpuLimit', 'memoryLimit', 'tasks', 'backend']);
+  const backend = contribution.backend === undefined ? 'auto' : contribution.backend;
+  if (!BACKENDS.includes(backend)) c.fail('contribution.backend', `one of ${BACKENDS.join(', ')}`, backend);
   const idle = opts.idle === undefined ? {} : opts.idle;
   c.onlyKeys('idle', idle, ['focusRequired', 'minIdleTime', 'respectBattery']);
   let tasks = contribution.tasks === undefined ? TASK_KINDS.slice() : contribution.tasks;
@@ -72,6 +77,7 @@ export function validateInit(opts, base) {
     cpuLimit: c.num('contribution.cpuLimit', contribution.cpuLimit, 0.3, 0, 1, { minOpen: true }),
     memoryLimit: c.num('contribution.memoryLimit', contribution.memoryLimit, 256 * MIB, 16 * MIB, 4096 * MIB, { integer: true }),
     tasks: [...new Set(tasks)],
+    backend,
     focusRequired: c.bool('idle.focusRequired', idle.focusRequired, false),
     minIdleTime: c.num('idle.minIdleTime', idle.minIdleTime, 5000, 0, 3_600_000),
     respectBattery: c.bool('idle.respectBattery', idle.respectBattery, true),

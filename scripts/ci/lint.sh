@@ -9,3 +9,4 @@ cargo clippy --workspace --all-targets -- -D warnings
 # only the libraries are checked there; the wasm crate's tests are wasm-only and checked in full.
 cargo clippy -p edgenet-core -p edgenet-proto -p edgenet-kernels --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgenet-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo clippy -p edgenet-wasm-gpu --target wasm32-unknown-unknown -- -D warnings

@@ -92,12 +92,13 @@ export class Stack {
     return JSON.parse(p.output.trim().split('\n').filter((l) => l.startsWith('{')).pop());
   }
 
-  async launch() {
+  // Headless Chromium; with `webgpu`, WebGPU on SwiftShader (software Vulkan) instead of no GPU.
+  async launch({ webgpu = false } = {}) {
     this.browser = await chromium.launch({
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run'],
+        '--disable-component-update', '--disable-sync', '--no-first-run', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
     });
     return this.browser;
   }

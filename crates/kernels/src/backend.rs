@@ -13,6 +13,22 @@ use crate::simd;
 /// Queries at or above this count use the batch choice.
 pub const BATCH_FROM: usize = 8;
 
+/// The micro-benchmark's scan: rows, dimension, and queries in the batch timing. The browser's
+/// GPU module times the same scan, so both worlds choose on the same evidence.
+pub const PROBE_ROWS: usize = 8_000;
+/// See [`PROBE_ROWS`].
+pub const PROBE_DIM: usize = 128;
+/// See [`PROBE_ROWS`].
+pub const PROBE_QUERIES: usize = 16;
+
+/// The probe's database and queries (fixed seeds).
+pub fn probe_data() -> (Vec<f32>, Vec<f32>) {
+    (
+        crate::sample::uniform(PROBE_ROWS * PROBE_DIM, 0x2545_f491),
+        crate::sample::uniform(PROBE_QUERIES * PROBE_DIM, 0x1b87_3593),
+    )
+}
+
 /// A backend for vector searches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -80,15 +96,14 @@ impl Executor {
 
     /// Finds the GPU (with feature `gpu`) and times both backends.
     pub fn detect() -> Self {
-        let (n, dim) = (8_000, 128);
-        let database = crate::sample::uniform(n * dim, 0x2545_f491);
-        let queries = crate::sample::uniform(16 * dim, 0x1b87_3593);
+        let dim = PROBE_DIM;
+        let (database, queries) = probe_data();
         let mut exec = Self::cpu_only();
         let mut measurements = Vec::new();
         let simd_single = time(&mut measurements, simd::backend(), 1, || {
             exec.run(Backend::Simd, &queries[..dim], &database, dim)
         });
-        let simd_batch = time(&mut measurements, simd::backend(), 16, || {
+        let simd_batch = time(&mut measurements, simd::backend(), PROBE_QUERIES, || {
             exec.run(Backend::Simd, &queries, &database, dim)
         });
         #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
@@ -106,7 +121,7 @@ impl Executor {
                     let gpu_single = time(&mut measurements, "gpu", 1, || {
                         exec.run(Backend::Gpu, &queries[..dim], &database, dim)
                     });
-                    let gpu_batch = time(&mut measurements, "gpu", 16, || {
+                    let gpu_batch = time(&mut measurements, "gpu", PROBE_QUERIES, || {
                         exec.run(Backend::Gpu, &queries, &database, dim)
                     });
                     if gpu_single > simd_single {
@@ -210,8 +225,9 @@ fn time(
     qps
 }
 
-#[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-fn same_ids(a: &[Vec<Neighbor>], b: &[Vec<Neighbor>]) -> bool {
+/// Whether two k-NN answers name the same rows in the same order (a GPU that disagrees with the
+/// CPU on the probe is never chosen).
+pub fn same_ids(a: &[Vec<Neighbor>], b: &[Vec<Neighbor>]) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)

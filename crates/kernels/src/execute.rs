@@ -51,6 +51,25 @@ pub fn vector_search_on(
     Ok(to_knn_result(hits))
 }
 
+/// Runs a `vector_search` on the GPU: the browser's WebGPU path (natively the [`Executor`] holds
+/// the GPU and chooses per size).
+#[cfg(feature = "gpu")]
+pub async fn vector_search_gpu(
+    gpu: &crate::gpu::Gpu,
+    task: &VectorSearch,
+) -> Result<KnnResult, KernelError> {
+    let hits = gpu
+        .knn_async(
+            metric_of(task.metric),
+            &task.queries,
+            &task.database,
+            task.dim as usize,
+            task.k as usize,
+        )
+        .await?;
+    Ok(to_knn_result(hits))
+}
+
 /// The kernels' metric for a task's (core does not depend on kernels, so it has its own enum).
 fn metric_of(metric: SearchMetric) -> Metric {
     match metric {

@@ -65,6 +65,7 @@ fn pack_signs(row: &[f32], words: usize) -> Vec<u64> {
 
 impl Int8Codes {
     /// Codes made elsewhere (the GPU quantizer): `codes.len() == scales.len() * dim`.
+    #[cfg(feature = "gpu")]
     pub(crate) fn from_parts(dim: usize, codes: Vec<i8>, scales: Vec<f32>) -> Self {
         Self { dim, codes, scales }
     }
@@ -113,6 +114,7 @@ impl Int8Codes {
 
 impl BinaryCodes {
     /// Bits made elsewhere (the GPU quantizer): `dim.div_ceil(64)` words per row.
+    #[cfg(feature = "gpu")]
     pub(crate) fn from_parts(dim: usize, bits: Vec<u64>) -> Self {
         Self {
             dim,

@@ -104,7 +104,16 @@ fn gpu_top_k_equals_reference_exactly_with_ties() {
     let Some(gpu) = gpu() else { return };
     let mut next = xorshift(7);
     // Few distinct values: many ties, which must break by lower index like the reference.
-    for (n, k) in [(1, 1), (5, 10), (2047, 3), (2048, 1024), (2049, 1024), (10_000, 10), (70_000, 1000), (3000, 1500)] {
+    for (n, k) in [
+        (1, 1),
+        (5, 10),
+        (2047, 3),
+        (2048, 1024),
+        (2049, 1024),
+        (10_000, 10),
+        (70_000, 1000),
+        (3000, 1500),
+    ] {
         let scores: Vec<f32> = (0..n).map(|_| (next() % 50) as f32 - 25.0).collect();
         let want = reference::top_k(&scores, k);
         let got = gpu.top_k(&scores, k).unwrap();
@@ -130,12 +139,17 @@ fn gpu_search_on_uploaded_matrix_in_many_chunks() {
         let want = reference::knn(metric, &queries, &database, dim, k).unwrap();
         for _ in 0..2 {
             let got = gpu.search(&matrix, metric, &queries, k).unwrap();
-            assert!(knn_agree(&to_knn_result(got), &to_knn_result(want.clone())), "{metric:?}");
+            assert!(
+                knn_agree(&to_knn_result(got), &to_knn_result(want.clone())),
+                "{metric:?}"
+            );
         }
     }
     // k beyond the device's selection limit is selected on the host, same answer.
     let want = reference::knn(Metric::Dot, &queries[..dim], &database, dim, 1500).unwrap();
-    let got = gpu.search(&matrix, Metric::Dot, &queries[..dim], 1500).unwrap();
+    let got = gpu
+        .search(&matrix, Metric::Dot, &queries[..dim], 1500)
+        .unwrap();
     assert!(knn_agree(&to_knn_result(got), &to_knn_result(want)));
 }
 
@@ -144,7 +158,9 @@ fn gpu_quantizers_match_cpu() {
     let Some(gpu) = gpu() else { return };
     let mut next = xorshift(99);
     for (n, dim) in [(1, 1), (3, 5), (70, 37), (257, 64), (100, 130)] {
-        let mut data: Vec<f32> = (0..n * dim).map(|_| (next() % 2001) as f32 / 100.0 - 10.0).collect();
+        let mut data: Vec<f32> = (0..n * dim)
+            .map(|_| (next() % 2001) as f32 / 100.0 - 10.0)
+            .collect();
         data[0] = 0.0; // zeros: no sign bit, code 0
         if n > 2 {
             data[2 * dim..3 * dim].fill(0.0); // an all-zero row: scale 1
@@ -159,9 +175,23 @@ fn gpu_quantizers_match_cpu() {
             assert!((a - b).abs() <= b.abs() * 1e-6, "scale {a} vs {b}");
         }
         // WGSL division is exact to 2.5 ULP: a code may differ by one next to a half step.
-        let off = dev.codes().iter().zip(cpu.codes()).filter(|(a, b)| a != b).count();
-        assert!(dev.codes().iter().zip(cpu.codes()).all(|(a, b)| (i16::from(*a) - i16::from(*b)).abs() <= 1));
-        assert!(off * 100 <= cpu.codes().len(), "{off} of {} codes differ", cpu.codes().len());
+        let off = dev
+            .codes()
+            .iter()
+            .zip(cpu.codes())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert!(
+            dev.codes()
+                .iter()
+                .zip(cpu.codes())
+                .all(|(a, b)| (i16::from(*a) - i16::from(*b)).abs() <= 1)
+        );
+        assert!(
+            off * 100 <= cpu.codes().len(),
+            "{off} of {} codes differ",
+            cpu.codes().len()
+        );
         assert_eq!(dev.codes().len(), n * dim);
     }
     assert_eq!(gpu.int8(&[1.0, f32::NAN], 2).unwrap_err().code(), "EN-401");

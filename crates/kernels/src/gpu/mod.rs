@@ -93,6 +93,12 @@ impl Gpu {
         &self.adapter
     }
 
+    /// The most bytes one storage binding holds here: a database larger than this is searched in
+    /// chunks, one scoring and selection pass each.
+    pub fn max_binding_bytes(&self) -> u64 {
+        self.max_binding
+    }
+
     /// Caps the bytes one storage binding may hold, as a small GPU (or a browser's default limit)
     /// would: tests use it to drive the chunked paths with small inputs.
     pub fn limit_binding_bytes(&mut self, bytes: u64) {
@@ -132,6 +138,7 @@ impl Gpu {
         f64::from(passes) * bytes as f64 / times[times.len() / 2] / 1e9
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     fn pipeline(&self, label: &str, source: String, entry: &str) -> wgpu::ComputePipeline {
         build_pipeline(&self.device, label, source, entry)
     }
@@ -144,7 +151,11 @@ impl Gpu {
     fn init(&self, label: &str, contents: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
         use wgpu::util::DeviceExt;
         // A zero-sized binding is invalid; an empty input still gets one word.
-        let contents = if contents.is_empty() { &[0u8; 4][..] } else { contents };
+        let contents = if contents.is_empty() {
+            &[0u8; 4][..]
+        } else {
+            contents
+        };
         self.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
@@ -157,7 +168,9 @@ impl Gpu {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes.max(4),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
     }

@@ -29,7 +29,13 @@ impl Gpu {
         let mut scales = Vec::with_capacity(rows);
         for (start, n) in self.row_chunks(rows, dim, words) {
             let (packed, s) = self
-                .quantize_rows(&self.int8, &database[start * dim..(start + n) * dim], dim, words, true)
+                .quantize_rows(
+                    &self.int8,
+                    &database[start * dim..(start + n) * dim],
+                    dim,
+                    words,
+                    true,
+                )
                 .await?;
             for row in packed.chunks_exact(words) {
                 let bytes = row.iter().flat_map(|w| w.to_le_bytes());
@@ -47,14 +53,24 @@ impl Gpu {
     }
 
     /// [`crate::quantize::binary`] on the device.
-    pub async fn binary_async(&self, database: &[f32], dim: usize) -> Result<BinaryCodes, KernelError> {
+    pub async fn binary_async(
+        &self,
+        database: &[f32],
+        dim: usize,
+    ) -> Result<BinaryCodes, KernelError> {
         let rows = check("database", database, dim)?;
         // Two u32 words per u64 word of the CPU layout, low half first.
         let words = dim.div_ceil(64) * 2;
         let mut bits = Vec::with_capacity(rows * words / 2);
         for (start, n) in self.row_chunks(rows, dim, words) {
             let (packed, _) = self
-                .quantize_rows(&self.binary, &database[start * dim..(start + n) * dim], dim, words, false)
+                .quantize_rows(
+                    &self.binary,
+                    &database[start * dim..(start + n) * dim],
+                    dim,
+                    words,
+                    false,
+                )
                 .await?;
             bits.extend(
                 packed
@@ -69,7 +85,10 @@ impl Gpu {
     fn row_chunks(&self, rows: usize, dim: usize, words: usize) -> Vec<(usize, usize)> {
         let row_bytes = (dim.max(words) * 4) as u64;
         let per = ((self.max_binding / row_bytes) as usize).clamp(1, ROWS_PER_DISPATCH);
-        (0..rows).step_by(per).map(|s| (s, per.min(rows - s))).collect()
+        (0..rows)
+            .step_by(per)
+            .map(|s| (s, per.min(rows - s)))
+            .collect()
     }
 
     async fn quantize_rows(
@@ -99,7 +118,10 @@ impl Gpu {
         }
         let scale_bytes = if with_scales { (n * 4) as u64 } else { 0 };
         let out = self
-            .submit_and_read(encoder, &[(&codes, (n * words * 4) as u64), (&scales, scale_bytes)])
+            .submit_and_read(
+                encoder,
+                &[(&codes, (n * words * 4) as u64), (&scales, scale_bytes)],
+            )
             .await?;
         let scales = out[1]
             .chunks_exact(4)

@@ -56,7 +56,11 @@ fn from_key(key: u32) -> f32 {
 /// `sort_key` of the shaders: larger key, better score, in `f32::total_cmp` order.
 fn sort_key(s: f32) -> u32 {
     let b = s.to_bits();
-    if b & 0x8000_0000 != 0 { !b } else { b ^ 0x8000_0000 }
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b ^ 0x8000_0000
+    }
 }
 
 /// Rows padded to a multiple of 4 values, stored tile by tile, column-major inside a tile.
@@ -89,7 +93,8 @@ impl Gpu {
         let rows = check("database", database, dim)?;
         let dim4 = dim.div_ceil(4);
         let row_bytes = (dim4 * 16) as u64;
-        let per_chunk = ((self.max_binding / row_bytes) as usize).min(MAX_GROUPS * TILE) / TILE * TILE;
+        let per_chunk =
+            ((self.max_binding / row_bytes) as usize).min(MAX_GROUPS * TILE) / TILE * TILE;
         if per_chunk == 0 {
             return Err(KernelError::Shape(format!(
                 "dimension {dim} is too large for this GPU's storage bindings"
@@ -178,7 +183,8 @@ impl Gpu {
         let mut in_flight = 0u64;
         for chunk in &matrix.chunks {
             // Queries per pass: as many as keep the score matrix within one binding.
-            let group = ((self.max_binding / (chunk.rows as u64 * 4)) as usize).clamp(1, MAX_GROUPS);
+            let group =
+                ((self.max_binding / (chunk.rows as u64 * 4)) as usize).clamp(1, MAX_GROUPS);
             for g0 in (0..nq).step_by(group) {
                 let g = group.min(nq - g0);
                 let keys = self.encode_scores(
@@ -197,7 +203,8 @@ impl Gpu {
                         &mut encoder,
                         self.device.create_command_encoder(&Default::default()),
                     );
-                    self.merge(done, std::mem::take(&mut pending), &mut tops).await?;
+                    self.merge(done, std::mem::take(&mut pending), &mut tops)
+                        .await?;
                     in_flight = 0;
                 }
             }
@@ -217,7 +224,11 @@ impl Gpu {
 
     /// [`Gpu::top_k`] for async callers. Selection runs on the device for k up to
     /// [`MAX_DEVICE_K`], on the host beyond.
-    pub async fn top_k_async(&self, scores: &[f32], k: usize) -> Result<Vec<Neighbor>, KernelError> {
+    pub async fn top_k_async(
+        &self,
+        scores: &[f32],
+        k: usize,
+    ) -> Result<Vec<Neighbor>, KernelError> {
         if scores.len() as u64 * 4 > self.max_binding || scores.len() >= NONE as usize {
             return Err(KernelError::Shape(format!(
                 "{} scores do not fit one GPU storage binding",
@@ -227,12 +238,20 @@ impl Gpu {
         if scores.is_empty() || k == 0 {
             return Ok(Vec::new());
         }
-        let keys: Vec<u8> = scores.iter().flat_map(|s| sort_key(*s).to_le_bytes()).collect();
-        let keys = self.init("keys", &keys, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
+        let keys: Vec<u8> = scores
+            .iter()
+            .flat_map(|s| sort_key(*s).to_le_bytes())
+            .collect();
+        let keys = self.init(
+            "keys",
+            &keys,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        );
         let mut encoder = self.device.create_command_encoder(&Default::default());
         let selected = self.encode_select(&mut encoder, keys, scores.len(), 1, k)?;
         let mut tops = vec![TopK::new(k)];
-        self.merge(encoder, vec![(0, 0, selected)], &mut tops).await?;
+        self.merge(encoder, vec![(0, 0, selected)], &mut tops)
+            .await?;
         Ok(tops.pop().map(TopK::into_sorted).unwrap_or_default())
     }
 
@@ -286,18 +305,18 @@ impl Gpu {
         };
         let params = self.uniform([chunk.rows as u32, matrix.dim4 as u32, g as u32, metric_id]);
         let q_buf = self.init("queries", &f32_bytes(queries), wgpu::BufferUsages::STORAGE);
-        let qn_buf = self.init("query_norms", &f32_bytes(q_norms), wgpu::BufferUsages::STORAGE);
+        let qn_buf = self.init(
+            "query_norms",
+            &f32_bytes(q_norms),
+            wgpu::BufferUsages::STORAGE,
+        );
         let keys = self.storage("keys", (chunk.rows * g * 4) as u64);
         let bind = self.bind(pipeline, &[&params, &q_buf, &chunk.buffer, &qn_buf, &keys]);
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(
-                chunk.rows.div_ceil(TILE) as u32,
-                g.div_ceil(qb) as u32,
-                1,
-            );
+            pass.dispatch_workgroups(chunk.rows.div_ceil(TILE) as u32, g.div_ceil(qb) as u32, 1);
         }
         keys
     }
@@ -329,10 +348,14 @@ impl Gpu {
                 return Err(gpu_error(format!("{m} candidates per query is too many")));
             }
             let out_per_query = blocks * kk;
-            let params = self.uniform([m as u32, kk as u32, out_per_query as u32, u32::from(first)]);
+            let params =
+                self.uniform([m as u32, kk as u32, out_per_query as u32, u32::from(first)]);
             let out_keys = self.storage("topk-keys", (out_per_query * g * 4) as u64);
             let out_index = self.storage("topk-index", (out_per_query * g * 4) as u64);
-            let bind = self.bind(&self.topk, &[&params, &in_keys, &in_index, &out_keys, &out_index]);
+            let bind = self.bind(
+                &self.topk,
+                &[&params, &in_keys, &in_index, &out_keys, &out_index],
+            );
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 pass.set_pipeline(&self.topk);
@@ -371,7 +394,10 @@ impl Gpu {
         let mut out = self.submit_and_read(encoder, &sources).await?.into_iter();
         for (row0, q0, s) in &selections {
             let keys = u32s(&out.next().unwrap_or_default());
-            let index = s.index.as_ref().map(|_| u32s(&out.next().unwrap_or_default()));
+            let index = s
+                .index
+                .as_ref()
+                .map(|_| u32s(&out.next().unwrap_or_default()));
             for (qi, ks) in keys.chunks_exact(s.per_query).enumerate() {
                 let top = &mut tops[q0 + qi];
                 for (j, &key) in ks.iter().enumerate() {
@@ -404,7 +430,16 @@ mod tests {
 
     #[test]
     fn sort_key_orders_like_total_cmp_and_round_trips() {
-        let values = [f32::NEG_INFINITY, -3.5, -0.0, 0.0, 1e-40, 2.0, f32::MAX, f32::INFINITY];
+        let values = [
+            f32::NEG_INFINITY,
+            -3.5,
+            -0.0,
+            0.0,
+            1e-40,
+            2.0,
+            f32::MAX,
+            f32::INFINITY,
+        ];
         for w in values.windows(2) {
             assert!(sort_key(w[0]) < sort_key(w[1]), "{} {}", w[0], w[1]);
         }
@@ -416,12 +451,17 @@ mod tests {
     #[test]
     fn tiled_layout_puts_neighbouring_rows_side_by_side() {
         // 65 rows of dim 5 (dim4 2): row r, column c holds r * 10 + c.
-        let rows: Vec<f32> = (0..65).flat_map(|r| (0..5).map(move |c| (r * 10 + c) as f32)).collect();
+        let rows: Vec<f32> = (0..65)
+            .flat_map(|r| (0..5).map(move |c| (r * 10 + c) as f32))
+            .collect();
         let t = tiled(&rows, 5, 2);
         assert_eq!(t.len(), 2 * TILE * 2 * 4);
         assert_eq!(t[0..4], [0.0, 1.0, 2.0, 3.0]); // row 0, columns 0..4
         assert_eq!(t[4..8], [10.0, 11.0, 12.0, 13.0]); // row 1 next to it
         assert_eq!(t[TILE * 4..TILE * 4 + 4], [4.0, 0.0, 0.0, 0.0]); // row 0, column 4 + padding
-        assert_eq!(t[2 * TILE * 4..2 * TILE * 4 + 4], [640.0, 641.0, 642.0, 643.0]); // row 64
+        assert_eq!(
+            t[2 * TILE * 4..2 * TILE * 4 + 4],
+            [640.0, 641.0, 642.0, 643.0]
+        ); // row 64
     }
 }
