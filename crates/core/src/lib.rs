@@ -10,6 +10,7 @@
 //! - [`aead`]: ChaCha20-Poly1305 with a given key and nonce, shared by everything that encrypts.
 //! - [`envelope`]: sealed envelopes (X25519 + HKDF-SHA256 + ChaCha20-Poly1305).
 //! - [`keyfile`]: the documented export/import format for secret keys, optionally passphrase-encrypted.
+//! - [`ledger`]: the signed credit ledger: per-account chains, deterministic evaluation, sync.
 //! - [`task`]: the task model: ids, kinds, and the `vector_search` payload and result encodings.
 //! - [`verify`]: comparing redundant results (float-tolerant) and finding the majority.
 //! - [`throttle`]: the browser's idle policy and the compute workers' duty cycle.
@@ -23,6 +24,7 @@ pub mod exchange;
 pub mod fuzz_targets;
 pub mod identity;
 pub mod keyfile;
+pub mod ledger;
 pub mod rng;
 pub mod task;
 #[cfg(feature = "test-vectors")]
