@@ -133,6 +133,15 @@ impl HubDriver {
         f(&self.lock().hub, now)
     }
 
+    /// Reads or updates hub state (the ledger evaluates lazily, so reads need `&mut`).
+    pub fn with_hub_mut<T>(&self, f: impl FnOnce(&mut Hub, Millis) -> T) -> T {
+        let now = self.now();
+        let mut inner = self.lock();
+        let out = f(&mut inner.hub, now);
+        Self::flush(&mut inner, now);
+        out
+    }
+
     /// Carries out the hub's outputs. A connection whose queue is full is a slow consumer: it is
     /// dropped (its writer sees the queue close) so that it never stalls anyone else.
     fn flush(inner: &mut Inner, now: Millis) {

@@ -5,6 +5,8 @@
 //! [`Hub`](edgenet_proto::hub::Hub) through [`hub_driver::HubDriver`].
 
 pub mod hub_driver;
+pub mod ledger_api;
+pub mod store;
 mod ws;
 
 use std::path::PathBuf;
@@ -31,12 +33,14 @@ pub struct AppConfig {
     pub hub: HubConfig,
     /// Socket-level limits.
     pub sockets: SocketLimits,
+    /// The ledger's database file; `None` keeps the ledger in memory only.
+    pub ledger_store: Option<PathBuf>,
 }
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     node_id: NodeId,
-    driver: HubDriver,
+    pub(crate) driver: HubDriver,
 }
 
 /// `GET /api/status`.
@@ -56,10 +60,18 @@ pub struct Status {
     pub stats: HubStats,
 }
 
-/// Builds the router and starts the hub's timer task (on the current tokio runtime).
-pub fn app(key: SecretKey, config: AppConfig) -> Router {
+/// Builds the router and starts the hub's timer task (on the current tokio runtime). Fails only
+/// when the ledger store cannot be opened or read.
+pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
     let node_id = key.node_id();
-    let driver = HubDriver::new(Hub::new(key, config.hub), config.sockets);
+    let mut hub = Hub::new(key, config.hub);
+    if let Some(path) = &config.ledger_store {
+        let store = store::LedgerStore::open(path)?;
+        let (entries, skipped) = store.load()?;
+        tracing::info!(entries = entries.len(), skipped, path = %path.display(), "ledger loaded");
+        hub = hub.with_store(Box::new(store), entries);
+    }
+    let driver = HubDriver::new(hub, config.sockets);
     let timers = driver.clone();
     tokio::spawn(async move {
         loop {
@@ -67,14 +79,15 @@ pub fn app(key: SecretKey, config: AppConfig) -> Router {
             tokio::time::sleep(wait).await;
         }
     });
-    Router::new()
+    Ok(Router::new()
         .route("/ws", get(ws::upgrade))
+        .route("/api/ledger/{account}", get(ledger_api::account))
         .route("/api/status", get(status))
         .route("/api/peers", get(peers))
         .route("/api/tasks", get(tasks))
         .nest_service("/pkg", ServeDir::new(config.pkg))
         .fallback_service(ServeDir::new(config.www))
-        .with_state(AppState { node_id, driver })
+        .with_state(AppState { node_id, driver }))
 }
 
 async fn status(State(state): State<AppState>) -> Json<Status> {

@@ -90,8 +90,15 @@ async fn main() -> ExitCode {
             queue_frames: args.queue_frames.max(1),
             max_connections_per_ip: args.max_connections_per_ip,
         },
+        ledger_store: Some(args.data_dir.join("ledger.redb")),
     };
-    let router = app(key, config).into_make_service_with_connect_info::<SocketAddr>();
+    let router = match app(key, config) {
+        Ok(router) => router.into_make_service_with_connect_info::<SocketAddr>(),
+        Err(e) => {
+            eprintln!("error: EN-302: cannot open the ledger store: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if let Err(e) = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

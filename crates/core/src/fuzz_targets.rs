@@ -18,8 +18,26 @@ pub fn decode_untrusted(data: &[u8]) {
     let _ = KnnResult::decode(data);
     let _ = Compression::decode(data);
     let _ = CompressedVectors::decode(data);
+    decode_ledger(data);
     if let Ok(text) = core::str::from_utf8(data) {
         let _ = keyfile::import(text, Some(b"pw"));
         let _ = text.parse::<crate::NodeId>();
+    }
+}
+
+/// Ledger bytes: an entry that decodes is verified, inserted and evaluated; sync messages decode.
+fn decode_ledger(data: &[u8]) {
+    use crate::ledger::sync::SyncMessage;
+    use crate::ledger::{Account, Entry, EntryBody, Ledger, LedgerConfig};
+    let _ = EntryBody::from_bytes(data);
+    let _ = SyncMessage::from_bytes(data);
+    if let Ok(entry) = Entry::from_bytes(data) {
+        let validator = Account::of(&SecretKey::from_seed(&[3; 32]).node_id());
+        if let Ok(config) = LedgerConfig::single(validator) {
+            let mut ledger = Ledger::new(config);
+            let _ = ledger.insert(entry.clone());
+            let _ = ledger.insert_verified(entry);
+            let _ = ledger.state();
+        }
     }
 }

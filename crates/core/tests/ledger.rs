@@ -425,3 +425,33 @@ fn bad_bytes_get_codes_not_panics() {
         "EN-177"
     );
 }
+
+mod mutated_bytes {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any change to a signed entry's bytes either fails to decode, or fails to verify, or
+        /// decodes to the very same entry; nothing panics.
+        #[test]
+        fn never_verify_unless_unchanged(at in any::<prop::sample::Index>(), xor in 1u8..=255, cut in any::<bool>()) {
+            let (mut ledger, v, alice) = network();
+            let entry = ledger
+                .append(&v, EntryKind::Reputation { subject: acct(&alice), score: 5_000 })
+                .unwrap();
+            let mut bytes = entry.to_bytes();
+            let i = at.index(bytes.len());
+            if cut {
+                bytes.truncate(i);
+            } else {
+                bytes[i] ^= xor;
+            }
+            if let Ok(decoded) = Entry::from_bytes(&bytes) {
+                let verified = decoded.verify(ledger.config()).is_ok();
+                prop_assert!(!verified || decoded == entry);
+                let _ = ledger.insert(decoded);
+                let _ = ledger.state();
+            }
+        }
+    }
+}

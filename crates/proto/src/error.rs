@@ -60,6 +60,9 @@ pub enum ProtoError {
     /// The connection dropped while a submission was open (the relay forgets it with the socket).
     #[error("the connection to the relay dropped before the task finished")]
     ConnectionLost,
+    /// The relay could not store ledger entries durably; they are not acknowledged.
+    #[error("the relay could not store the entries: {0}")]
+    NotStored(String),
 }
 
 impl ErrorCode for ProtoError {
@@ -82,6 +85,7 @@ impl ErrorCode for ProtoError {
             Self::Remote { .. } => "EN-216",
             Self::NoMajority(_) => "EN-217",
             Self::ConnectionLost => "EN-218",
+            Self::NotStored(_) => "EN-219",
         }
     }
 }

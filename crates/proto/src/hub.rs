@@ -23,6 +23,9 @@ use edgenet_core::{NodeId, SecretKey, Signature, SignedExchangeKey};
 use serde::Serialize;
 
 use crate::client::hello_transcript;
+pub use ledger::{EntryStore, MemoryStore};
+
+mod ledger;
 use crate::error::ProtoError;
 use crate::message::{ClientMsg, MAX_LIST, NodeKey, PeerInfo, RelayMsg, Role, TaskSpec};
 use crate::{Millis, PROTOCOL_VERSION};
@@ -252,13 +255,14 @@ pub struct Hub {
     finished: VecDeque<TaskId>,
     out: VecDeque<Output>,
     stats: HubStats,
+    ledger: edgenet_core::ledger::Ledger,
+    store: Box<dyn EntryStore + Send>,
 }
 
 impl Hub {
     /// A hub for the relay identity `key`.
     pub fn new(key: SecretKey, config: HubConfig) -> Self {
         Self {
-            key,
             config,
             conns: HashMap::new(),
             peers: HashMap::new(),
@@ -266,6 +270,9 @@ impl Hub {
             finished: VecDeque::new(),
             out: VecDeque::new(),
             stats: HubStats::default(),
+            ledger: ledger::relay_ledger(&key),
+            store: Box::new(MemoryStore),
+            key,
         }
     }
 
@@ -622,6 +629,7 @@ impl Hub {
     ) -> Result<(), ProtoError> {
         match msg {
             ClientMsg::Hello { .. } => Err(ProtoError::Unexpected("a second Hello".into())),
+            ClientMsg::Ledger(sync) => self.handle_ledger(node, sync),
             ClientMsg::Submit(spec) => self.handle_submit(node, spec, now),
             ClientMsg::Claim { task } => {
                 self.handle_claim(node, task, now);
@@ -1017,5 +1025,6 @@ fn name(msg: &ClientMsg) -> &'static str {
         ClientMsg::Payload { .. } => "Payload",
         ClientMsg::Result { .. } => "Result",
         ClientMsg::Verdict { .. } => "Verdict",
+        ClientMsg::Ledger(_) => "Ledger",
     }
 }

@@ -4,6 +4,7 @@
 //! 32) and their lengths are checked by [`ClientMsg::decode`]/[`RelayMsg::decode`], together with
 //! every string and list limit, before anything else looks at them.
 
+use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::task::{TaskId, TaskKind};
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +112,9 @@ pub enum ClientMsg {
         agreeing: Vec<NodeKey>,
         outvoted: Vec<NodeKey>,
     },
+    /// Ledger reconciliation (heads, wants or entries); entries are answered with a
+    /// [`RelayMsg::LedgerAck`] once they are durably stored.
+    Ledger(SyncMessage),
 }
 
 /// Relay → client.
@@ -174,6 +178,15 @@ pub enum RelayMsg {
     },
     /// An error; fatal ones are followed by closing the connection.
     Error { code: String, message: String },
+    /// Ledger reconciliation from the relay's replica.
+    Ledger(SyncMessage),
+    /// Answer to a client's ledger entries: how many the relay now holds durably (new or already
+    /// held) and how many it refused, with the first refusal's code.
+    LedgerAck {
+        held: u32,
+        rejected: u32,
+        code: Option<String>,
+    },
 }
 
 fn check_len(what: &str, len: usize, max: usize) -> Result<(), ProtoError> {
@@ -246,9 +259,18 @@ impl ClientMsg {
             Self::Verdict {
                 agreeing, outvoted, ..
             } => check_verdict(agreeing, outvoted)?,
+            Self::Ledger(sync) => check_sync(sync)?,
         }
         Ok(msg)
     }
+}
+
+fn check_sync(sync: &SyncMessage) -> Result<(), ProtoError> {
+    // Re-encoding is cheap next to the signature checks the entries will get, and it reuses the
+    // ledger's own limits (item counts, entry shapes) in one place.
+    SyncMessage::from_bytes(&sync.to_bytes())
+        .map(|_| ())
+        .map_err(|e| ProtoError::LimitExceeded(e.to_string()))
 }
 
 impl RelayMsg {
@@ -280,6 +302,10 @@ impl RelayMsg {
             Self::TaskFailed { code, message, .. } | Self::Error { code, message } => {
                 check_len("code", code.len(), 16)?;
                 check_len("message", message.len(), MAX_STRING)?;
+            }
+            Self::Ledger(sync) => check_sync(sync)?,
+            Self::LedgerAck { code, .. } => {
+                check_len("code", code.as_ref().map_or(0, String::len), 16)?
             }
             Self::Challenge { .. }
             | Self::PeerLeft { .. }

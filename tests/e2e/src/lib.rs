@@ -260,3 +260,54 @@ pub fn submit(dir: &Path, relay_url: &str, args: &[&str]) -> edgenet_node::submi
     all.extend_from_slice(args);
     serde_json::from_str(&node_stdout(&key, &all)).unwrap()
 }
+
+/// A raw client WebSocket, for tests that speak the protocol frame by frame.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a WebSocket to `url` and reads the relay's challenge: (socket, nonce, relay key).
+pub async fn connect(url: &str) -> (Ws, [u8; 32], [u8; 32]) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let Some(Ok(Message::Binary(b))) = ws.next().await else {
+        panic!("no challenge")
+    };
+    let edgenet_proto::message::RelayMsg::Challenge { nonce, relay, .. } =
+        edgenet_proto::message::RelayMsg::decode(&b).unwrap()
+    else {
+        panic!("not a challenge")
+    };
+    (ws, nonce, relay)
+}
+
+/// A valid hello for `key` (a native node offering `vector_search`) answering `nonce`.
+pub fn hello(
+    key: &edgenet_core::SecretKey,
+    nonce: &[u8; 32],
+    relay: &[u8; 32],
+) -> edgenet_proto::message::ClientMsg {
+    use edgenet_proto::message::{Capabilities, ClientMsg, HelloBody, PeerInfo, Role};
+    let body = HelloBody {
+        version: 1,
+        peer: PeerInfo {
+            node: *key.node_id().as_bytes(),
+            exchange_key: edgenet_core::SignedExchangeKey::for_identity(key)
+                .encode()
+                .to_vec(),
+            role: Role::Native,
+            capabilities: Capabilities {
+                cores: 1,
+                memory_mib: 1,
+                gpu: None,
+                kernels: vec![edgenet_core::task::TaskKind::VectorSearch],
+                backends: vec![],
+            },
+        },
+    };
+    let signature = key
+        .sign(&edgenet_proto::client::hello_transcript(nonce, relay, &body).unwrap())
+        .to_bytes()
+        .to_vec();
+    ClientMsg::Hello { body, signature }
+}

@@ -4,29 +4,12 @@
 
 use std::time::Duration;
 
+use edgenet_core::SecretKey;
 use edgenet_core::task::{TaskId, TaskKind};
-use edgenet_core::{SecretKey, SignedExchangeKey};
-use edgenet_e2e::{Relay, Worker, submit, wait_until};
-use edgenet_proto::client::hello_transcript;
-use edgenet_proto::message::{
-    Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec,
-};
+use edgenet_e2e::{Relay, Worker, Ws, connect, hello, submit, wait_until};
+use edgenet_proto::message::{ClientMsg, RelayMsg, TaskSpec};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(url: &str) -> (Ws, [u8; 32], [u8; 32]) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let Some(Ok(Message::Binary(b))) = ws.next().await else {
-        panic!("no challenge")
-    };
-    let RelayMsg::Challenge { nonce, relay, .. } = RelayMsg::decode(&b).unwrap() else {
-        panic!("not a challenge")
-    };
-    (ws, nonce, relay)
-}
 
 /// Sends `frame` and returns the error code the relay answers with, and whether it then closed.
 async fn answer(ws: &mut Ws, frame: Vec<u8>) -> (String, bool) {
@@ -55,29 +38,6 @@ async fn answer(ws: &mut Ws, frame: Vec<u8>) -> (String, bool) {
         }
     }
     (code, closed)
-}
-
-fn hello(key: &SecretKey, nonce: &[u8; 32], relay: &[u8; 32]) -> ClientMsg {
-    let body = HelloBody {
-        version: 1,
-        peer: PeerInfo {
-            node: *key.node_id().as_bytes(),
-            exchange_key: SignedExchangeKey::for_identity(key).encode().to_vec(),
-            role: Role::Native,
-            capabilities: Capabilities {
-                cores: 1,
-                memory_mib: 1,
-                gpu: None,
-                kernels: vec![TaskKind::VectorSearch],
-                backends: vec![],
-            },
-        },
-    };
-    let signature = key
-        .sign(&hello_transcript(nonce, relay, &body).unwrap())
-        .to_bytes()
-        .to_vec();
-    ClientMsg::Hello { body, signature }
 }
 
 #[test]

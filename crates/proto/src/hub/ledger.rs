@@ -1,0 +1,127 @@
+//! The relay's replica of the credit ledger: reconciliation with each node (heads → wants →
+//! entries) and durable storage before any acknowledgement.
+//!
+//! Storage is passed in as an [`EntryStore`] (the relay's embedded database; memory in tests), so
+//! the hub stays free of IO: it calls `persist` and acknowledges only after it returns `Ok`.
+
+use edgenet_core::ErrorCode;
+use edgenet_core::NodeId;
+use edgenet_core::SecretKey;
+use edgenet_core::ledger::sync::{SyncMessage, chunk_entries};
+use edgenet_core::ledger::{Account, Entry, Inserted, Ledger, LedgerConfig};
+
+use super::Hub;
+use crate::error::ProtoError;
+use crate::message::{MAX_ENVELOPE, RelayMsg};
+
+/// Where the relay keeps ledger entries. `persist` returns only once the entries are durable.
+pub trait EntryStore {
+    /// Stores new entries durably (all or none).
+    fn persist(&mut self, entries: &[Entry]) -> Result<(), String>;
+}
+
+/// Keeps nothing: for tests and for relays run without a data folder.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MemoryStore;
+
+impl EntryStore for MemoryStore {
+    fn persist(&mut self, _entries: &[Entry]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A single relay is the network's one validator (1 of 1).
+pub(super) fn relay_ledger(key: &SecretKey) -> Ledger {
+    // A key's own account is always a valid validator set of one.
+    let config = LedgerConfig::single(Account::of(&key.node_id()))
+        .unwrap_or_else(|_| unreachable!("a NodeId is a valid account"));
+    Ledger::new(config)
+}
+
+impl Hub {
+    /// Uses `store` from now on, after loading `entries` it returned at start-up (they were
+    /// verified before they were stored, so they are not verified again).
+    pub fn with_store(mut self, store: Box<dyn EntryStore + Send>, entries: Vec<Entry>) -> Self {
+        for entry in entries {
+            let _ = self.ledger.insert_verified(entry);
+        }
+        self.store = store;
+        self
+    }
+
+    /// The relay's ledger replica (reads for the HTTP API; validator entries the relay writes).
+    pub fn ledger(&mut self) -> &mut Ledger {
+        &mut self.ledger
+    }
+
+    /// Appends an entry the relay itself writes (as validator) and stores it durably.
+    pub fn write_ledger(
+        &mut self,
+        kind: edgenet_core::ledger::EntryKind,
+    ) -> Result<Entry, ProtoError> {
+        let entry = self
+            .ledger
+            .append(&self.key, kind)
+            .map_err(|e| ProtoError::NotStored(e.to_string()))?;
+        self.store
+            .persist(std::slice::from_ref(&entry))
+            .map_err(ProtoError::NotStored)?;
+        Ok(entry)
+    }
+
+    pub(super) fn handle_ledger(
+        &mut self,
+        node: NodeId,
+        sync: SyncMessage,
+    ) -> Result<(), ProtoError> {
+        match sync {
+            SyncMessage::Heads(heads) => {
+                let (push, wants) = self.ledger.receive_heads(&heads);
+                self.send_entries(&node, push);
+                if !wants.is_empty() {
+                    self.send_to(&node, &RelayMsg::Ledger(SyncMessage::Wants(wants)));
+                }
+            }
+            SyncMessage::Wants(wants) => {
+                let entries = self.ledger.receive_wants(&wants);
+                self.send_entries(&node, entries);
+            }
+            SyncMessage::Entries(entries) => {
+                let (mut held, mut rejected, mut code) = (0u32, 0u32, None);
+                let mut fresh = Vec::new();
+                for entry in entries {
+                    match self.ledger.insert(entry.clone()) {
+                        Ok(Inserted::New) => {
+                            fresh.push(entry);
+                            held += 1;
+                        }
+                        Ok(Inserted::Duplicate | Inserted::Redundant) => held += 1,
+                        Err(e) => {
+                            rejected += 1;
+                            code.get_or_insert_with(|| e.code().to_owned());
+                        }
+                    }
+                }
+                // Durable before acknowledged: a relay killed after this ack still has them.
+                if !fresh.is_empty() {
+                    self.store.persist(&fresh).map_err(ProtoError::NotStored)?;
+                }
+                self.send_to(
+                    &node,
+                    &RelayMsg::LedgerAck {
+                        held,
+                        rejected,
+                        code,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn send_entries(&mut self, node: &NodeId, entries: Vec<Entry>) {
+        for msg in chunk_entries(entries, MAX_ENVELOPE) {
+            self.send_to(node, &RelayMsg::Ledger(msg));
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The relay's ledger on a real socket and a real disk: a burst of payments, the relay killed with
+//! SIGKILL in the middle, and after the restart every acknowledged entry is there, in the HTTP
+//! API and in what reconciliation sends back.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use edgenet_core::SecretKey;
+use edgenet_core::ledger::sync::SyncMessage;
+use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig, MintReason};
+use edgenet_core::task::TaskId;
+use edgenet_e2e::{Relay, Ws, connect, hello};
+use edgenet_proto::message::{ClientMsg, RelayMsg};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+const PAYMENTS: usize = 400;
+const KILL_AFTER_ACKS: usize = 120;
+
+async fn send(ws: &mut Ws, msg: &ClientMsg) {
+    ws.send(Message::Binary(msg.encode().unwrap().into()))
+        .await
+        .unwrap();
+}
+
+async fn next_msg(ws: &mut Ws) -> Option<RelayMsg> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => return Some(RelayMsg::decode(&b).unwrap()),
+            Ok(Some(Ok(_))) => {}
+            _ => return None,
+        }
+    }
+}
+
+async fn join(relay: &Relay, key: &SecretKey) -> Ws {
+    let (mut ws, nonce, relay_key) = connect(&relay.ws_url()).await;
+    send(&mut ws, &hello(key, &nonce, &relay_key)).await;
+    match next_msg(&mut ws).await {
+        Some(RelayMsg::Welcome { .. }) => ws,
+        other => panic!("no welcome: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_entries_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("relay");
+    let relay = Relay::start(&data, 0, &[]);
+    // The relay is the network's validator; the test signs its canary mint with the relay's own
+    // key file, as the relay will once the economics run (it writes no entries of its own yet).
+    let (relay_key, _) = edgenet_keystore::load_or_create(&data.join("relay.key")).unwrap();
+    let alice = SecretKey::from_seed(&[2; 32]);
+    let bob = SecretKey::from_seed(&[3; 32]);
+    let mut local = Ledger::new(LedgerConfig::single(Account::of(&relay_key.node_id())).unwrap());
+    let mut burst: Vec<Entry> = vec![
+        local
+            .append(
+                &relay_key,
+                EntryKind::Mint {
+                    to: Account::of(&alice.node_id()),
+                    amount: 100_000_000,
+                    reason: MintReason::Canary {
+                        task: TaskId([1; 16]),
+                    },
+                },
+            )
+            .unwrap(),
+    ];
+    for _ in 0..PAYMENTS {
+        burst.push(
+            local
+                .append(
+                    &alice,
+                    EntryKind::Transfer {
+                        to: Account::of(&bob.node_id()),
+                        amount: 1_000,
+                    },
+                )
+                .unwrap(),
+        );
+    }
+
+    // One entry per frame, all sent without waiting; acknowledgements come back in order.
+    let ws = join(&relay, &alice).await;
+    let (mut sink, mut stream) = ws.split();
+    let frames: Vec<Vec<u8>> = burst
+        .iter()
+        .map(|e| {
+            ClientMsg::Ledger(SyncMessage::Entries(vec![e.clone()]))
+                .encode()
+                .unwrap()
+        })
+        .collect();
+    let sender = tokio::spawn(async move {
+        for f in frames {
+            if sink.send(Message::Binary(f.into())).await.is_err() {
+                break; // the relay is gone
+            }
+        }
+    });
+    let mut acked = 0usize;
+    while acked < KILL_AFTER_ACKS {
+        let Some(Ok(Message::Binary(b))) = stream.next().await else {
+            panic!("socket closed after {acked} acks")
+        };
+        if let RelayMsg::LedgerAck {
+            held,
+            rejected,
+            code,
+        } = RelayMsg::decode(&b).unwrap()
+        {
+            assert_eq!((held, rejected, code), (1, 0, None));
+            acked += 1;
+        }
+    }
+    let relay = tokio::task::block_in_place(|| relay.crash_and_restart());
+    let _ = sender.await;
+    // Acks that were already on their way count too: they were sent after the commit.
+    while let Ok(Some(Ok(Message::Binary(b)))) =
+        tokio::time::timeout(Duration::from_millis(200), stream.next()).await
+    {
+        if matches!(RelayMsg::decode(&b), Ok(RelayMsg::LedgerAck { .. })) {
+            acked += 1;
+        }
+    }
+    assert!(acked >= KILL_AFTER_ACKS && acked <= burst.len());
+
+    // The HTTP API reads the reloaded ledger: the mint and at least every acknowledged payment.
+    let alice_view =
+        tokio::task::block_in_place(|| relay.get(&format!("/api/ledger/{}", alice.node_id())));
+    let bob_view =
+        tokio::task::block_in_place(|| relay.get(&format!("/api/ledger/{}", bob.node_id())));
+    let paid = alice_view["chain_len"].as_u64().unwrap();
+    assert!(
+        paid as usize >= acked - 1,
+        "{paid} payments kept, {acked} acked"
+    );
+    assert_eq!(bob_view["balance"].as_u64().unwrap(), paid * 1_000);
+    assert_eq!(
+        alice_view["balance"].as_u64().unwrap(),
+        100_000_000 - paid * 1_000
+    );
+
+    // Reconciliation from an empty replica gets every acknowledged entry back.
+    let mut ws = join(&relay, &bob).await;
+    send(&mut ws, &ClientMsg::Ledger(SyncMessage::Heads(vec![]))).await;
+    let mut got: HashSet<_> = HashSet::new();
+    while got.len() < paid as usize + 1 {
+        match next_msg(&mut ws).await {
+            Some(RelayMsg::Ledger(SyncMessage::Entries(es))) => {
+                got.extend(es.iter().map(Entry::hash));
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    for e in &burst[..acked] {
+        assert!(got.contains(&e.hash()), "acknowledged entry lost");
+    }
+
+    // An altered entry is refused with its code; the acknowledgement says so.
+    let mut forged = burst[2].clone();
+    forged.body.kind = EntryKind::Transfer {
+        to: Account::of(&bob.node_id()),
+        amount: 99_000_000,
+    };
+    send(
+        &mut ws,
+        &ClientMsg::Ledger(SyncMessage::Entries(vec![forged])),
+    )
+    .await;
+    loop {
+        match next_msg(&mut ws).await {
+            Some(RelayMsg::LedgerAck {
+                held,
+                rejected,
+                code,
+            }) => {
+                assert_eq!((held, rejected, code.as_deref()), (0, 1, Some("EN-172")));
+                break;
+            }
+            Some(RelayMsg::Ledger(_)) => {}
+            other => panic!("no ack for the forged entry: {other:?}"),
+        }
+    }
+    // A bad account in the URL gets a code, not a crash.
+    let (status, body) = tokio::task::block_in_place(|| relay.get_raw("/api/ledger/nope"));
+    assert_eq!(status, 400);
+    assert!(body.contains("EN-101"), "{body}");
+}
