@@ -5,6 +5,7 @@
 #   scripts/bench.sh crypto     only identity and envelopes
 #   scripts/bench.sh relay      only the relay against nats-server
 #   scripts/bench.sh kernels    only the k-NN scan against memory bandwidth and faiss
+#   scripts/bench.sh ledger     ledger verify+merge vs bare Ed25519 batch verification; sync bytes
 #   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
 #   scripts/bench.sh gpu        the wgpu scan against the GPU's own read bandwidth (not in "all":
 #                               on a CPU-only machine it measures lavapipe, which says nothing)
@@ -76,6 +77,11 @@ print(f"| 64 | {o['scan_nq64_qps']:.0f} | | | {f['nq64_qps']:.0f} | {o['scan_nq6
 print(f"browser (WebAssembly SIMD, 1 thread): {b['browser_nq1_qps']:.1f} q/s = "
       f"{b['browser_nq1_qps'] / o['scan_nq1_one_thread_qps']:.2f}x native on 1 thread ({o['scan_nq1_one_thread_qps']:.1f} q/s)")
 PY
+fi
+
+if [ "$what" = all ] || [ "$what" = ledger ]; then
+    step "ledger: verify+merge vs Ed25519 batch verification; bytes to reconcile 1,000,000 entries differing by 1%"
+    cargo run --release -q -p edgenet-core --example ledger_bench -- 1000 1000
 fi
 
 if [ "$what" = all ] || [ "$what" = browser ]; then

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::LedgerError;
 use super::config::LedgerConfig;
+use super::sigcheck::KeyCache;
 use crate::identity::{NodeId, Signature};
 use crate::task::{TaskId, result_signing_message};
 
@@ -331,15 +332,24 @@ impl Entry {
     /// Everything that can be checked about this entry alone: shape, the author's signature,
     /// validator attestations, and the slash's evidence.
     pub fn verify(&self, config: &LedgerConfig) -> Result<(), LedgerError> {
+        self.verify_with(config, &mut KeyCache::default())
+    }
+
+    /// [`Self::verify`] with a cache of decompressed keys (a ledger keeps one).
+    pub fn verify_with(
+        &self,
+        config: &LedgerConfig,
+        keys: &mut KeyCache,
+    ) -> Result<(), LedgerError> {
         self.check_shape()?;
         let message = EntryBody::signing_message(&self.body.to_bytes());
-        verify_signature(&self.body.author, &message, &self.signature)?;
-        self.verify_authority(config, &message)?;
+        verify_signature(keys, &self.body.author, &message, &self.signature)?;
+        self.verify_authority(config, &message, keys)?;
         if let EntryKind::Slash {
             subject, evidence, ..
         } = &self.body.kind
         {
-            verify_evidence(subject, evidence)?;
+            verify_evidence(keys, subject, evidence)?;
         }
         Ok(())
     }
@@ -349,6 +359,7 @@ impl Entry {
         &self,
         config: &LedgerConfig,
         message: &[u8],
+        keys: &mut KeyCache,
     ) -> Result<(), LedgerError> {
         if !self.body.kind.needs_validator() {
             return if self.attestations.is_empty() {
@@ -367,7 +378,7 @@ impl Entry {
             if !config.is_validator(&a.validator) || signers.contains(&a.validator) {
                 return Err(LedgerError::NotValidator);
             }
-            verify_signature(&a.validator, message, &a.signature)?;
+            verify_signature(keys, &a.validator, message, &a.signature)?;
             signers.push(a.validator);
         }
         if signers.len() < usize::from(config.threshold()) {
@@ -388,14 +399,25 @@ pub(crate) fn hash_body(body_bytes: &[u8]) -> EntryHash {
     EntryHash(h.finalize().into())
 }
 
-fn verify_signature(signer: &Account, message: &[u8], signature: &[u8]) -> Result<(), LedgerError> {
-    let key = signer.node_id()?;
-    let signature = Signature::from_slice(signature).map_err(|_| LedgerError::BadSignature)?;
-    key.verify(message, &signature)
-        .map_err(|_| LedgerError::BadSignature)
+fn verify_signature(
+    keys: &mut KeyCache,
+    signer: &Account,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), LedgerError> {
+    let item = super::sigcheck::Item {
+        signer,
+        message,
+        signature,
+    };
+    super::sigcheck::verify_with(&item, keys)
 }
 
-fn verify_evidence(subject: &Account, evidence: &Evidence) -> Result<(), LedgerError> {
+fn verify_evidence(
+    keys: &mut KeyCache,
+    subject: &Account,
+    evidence: &Evidence,
+) -> Result<(), LedgerError> {
     let bad = |why: &str| Err(LedgerError::BadEvidence(why.into()));
     match evidence {
         Evidence::Equivocation {
@@ -414,8 +436,14 @@ fn verify_evidence(subject: &Account, evidence: &Evidence) -> Result<(), LedgerE
             if a.author != *subject || b.author != *subject || a.seq != b.seq {
                 return bad("the bodies are not the subject's, or not at one sequence number");
             }
-            verify_signature(subject, &EntryBody::signing_message(first), first_signature)?;
             verify_signature(
+                keys,
+                subject,
+                &EntryBody::signing_message(first),
+                first_signature,
+            )?;
+            verify_signature(
+                keys,
                 subject,
                 &EntryBody::signing_message(second),
                 second_signature,
@@ -431,6 +459,7 @@ fn verify_evidence(subject: &Account, evidence: &Evidence) -> Result<(), LedgerE
             commitment,
             signature,
         } => verify_signature(
+            keys,
             subject,
             &result_signing_message(task, commitment),
             signature,

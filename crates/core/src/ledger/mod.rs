@@ -3,6 +3,7 @@
 //!
 //! - [`entry`]: what an account signs, its encoding, hash and checks in isolation.
 //! - [`config`]: the validator set and its threshold.
+//! - [`sigcheck`]: the signature rule (cofactored), one by one and in batches.
 //! - [`state`]: the evaluation rules and their result.
 //! - [`curve`]: the early-adopter multiplier in fixed point.
 //! - [`sync`]: set reconciliation between two replicas (heads → wants → entries).
@@ -12,6 +13,7 @@
 pub mod config;
 pub mod curve;
 pub mod entry;
+pub mod sigcheck;
 pub mod state;
 pub mod sync;
 
@@ -134,6 +136,7 @@ pub struct Ledger {
     max_clock: u64,
     state: LedgerState,
     dirty: bool,
+    keys: sigcheck::KeyCache,
 }
 
 impl Ledger {
@@ -146,6 +149,7 @@ impl Ledger {
             max_clock: 0,
             state: LedgerState::default(),
             dirty: false,
+            keys: sigcheck::KeyCache::default(),
         }
     }
 
@@ -171,8 +175,52 @@ impl Ledger {
 
     /// Verifies `entry` (shape, signatures, attestations, evidence) and adds it to the set.
     pub fn insert(&mut self, entry: Entry) -> Result<Inserted, LedgerError> {
-        entry.verify(&self.config)?;
+        entry.verify_with(&self.config, &mut self.keys)?;
         self.insert_verified(entry)
+    }
+
+    /// Verifies and inserts many entries, checking their authors' signatures as one batch
+    /// ([`sigcheck::verify_batch`]: the same answers as one by one, about twice as fast). Entries
+    /// with attestations or evidence are checked one by one. One result per entry, in order.
+    pub fn insert_batch(&mut self, entries: Vec<Entry>) -> Vec<Result<Inserted, LedgerError>> {
+        let simple = |e: &Entry| {
+            e.attestations.is_empty() && !matches!(e.body.kind, EntryKind::Slash { .. })
+        };
+        let messages: Vec<Result<Vec<u8>, LedgerError>> = entries
+            .iter()
+            .map(|e| {
+                e.check_shape()?;
+                Ok(EntryBody::signing_message(&e.body.to_bytes()))
+            })
+            .collect();
+        let batch_ok = {
+            let items: Vec<sigcheck::Item<'_>> = entries
+                .iter()
+                .zip(&messages)
+                .filter(|(e, m)| m.is_ok() && simple(e))
+                .filter_map(|(e, m)| {
+                    Some(sigcheck::Item {
+                        signer: &e.body.author,
+                        message: m.as_ref().ok()?,
+                        signature: &e.signature,
+                    })
+                })
+                .collect();
+            sigcheck::verify_batch_with(&items, &mut self.keys).is_ok()
+        };
+        entries
+            .into_iter()
+            .zip(messages)
+            .map(|(e, message)| {
+                let message = message?;
+                if batch_ok && simple(&e) {
+                    e.verify_authority(&self.config, &message, &mut self.keys)?;
+                } else {
+                    e.verify_with(&self.config, &mut self.keys)?;
+                }
+                self.insert_verified(e)
+            })
+            .collect()
     }
 
     /// Adds an entry that [`Entry::verify`] already accepted (a store reloading what it wrote).
@@ -289,6 +337,14 @@ impl Ledger {
                 .count() as u64;
             Some((*account, len))
         })
+    }
+
+    /// The seqs held for `account` from `from` on.
+    pub(crate) fn seqs_from(&self, account: &Account, from: u64) -> impl Iterator<Item = u64> + '_ {
+        self.chains
+            .get(account)
+            .into_iter()
+            .flat_map(move |c| c.range(from..).map(|(seq, _)| *seq))
     }
 
     /// Hashes of `account`'s entries with seq below `below`.

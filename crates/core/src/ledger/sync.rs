@@ -22,6 +22,8 @@ use super::{Inserted, Ledger, LedgerError};
 pub const MAX_SYNC_ITEMS: usize = 1 << 20;
 /// Hash bytes a head carries: enough to tell two different heads apart.
 const HEAD_PREFIX: usize = 8;
+/// Most runs past a gap one head describes (beyond them, the other side sends everything).
+pub const MAX_RUNS: usize = 64;
 
 /// What a replica holds of one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +34,8 @@ pub struct Head {
     pub len: u64,
     /// XOR of the first bytes of the hashes of every entry held with seq below `len`.
     pub digest: [u8; HEAD_PREFIX],
+    /// Entries held past a gap, as runs (first seq, count): the other side skips them.
+    pub runs: Vec<(u64, u64)>,
 }
 
 /// A request for an account's entries from a seq on.
@@ -71,7 +75,12 @@ impl SyncMessage {
             )));
         }
         let items = match &msg {
-            Self::Heads(h) => h.len(),
+            Self::Heads(h) => {
+                if h.iter().any(|h| h.runs.len() > MAX_RUNS) {
+                    return Err(LedgerError::BadSync(format!("more than {MAX_RUNS} runs")));
+                }
+                h.len()
+            }
             Self::Wants(w) => w.len(),
             Self::Entries(e) => {
                 for entry in e {
@@ -121,6 +130,24 @@ impl Ledger {
         d
     }
 
+    /// Runs of seqs held past `len` (first, count), at most [`MAX_RUNS`] (none if more: then the
+    /// other side sends all it has past `len`).
+    fn runs_after(&self, account: &Account, len: u64) -> Vec<(u64, u64)> {
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for seq in self.seqs_from(account, len) {
+            match runs.last_mut() {
+                Some((start, n)) if *start + *n == seq => *n += 1,
+                _ => {
+                    if runs.len() == MAX_RUNS {
+                        return Vec::new();
+                    }
+                    runs.push((seq, 1));
+                }
+            }
+        }
+        runs
+    }
+
     /// Step 1: this replica's heads.
     pub fn generate_heads(&self) -> SyncMessage {
         SyncMessage::Heads(
@@ -129,6 +156,7 @@ impl Ledger {
                     account,
                     len,
                     digest: self.digest_below(&account, len),
+                    runs: self.runs_after(&account, len),
                 })
                 .collect(),
         )
@@ -159,8 +187,14 @@ impl Ledger {
                 continue;
             }
             if len >= h.len {
-                // Ours past their length, pending ones included: they may fill their gaps.
-                push.extend(self.chain_from(&account, h.len).cloned());
+                // Ours past their length, pending ones included, except what they hold past
+                // their gaps.
+                let held = |seq: u64| h.runs.iter().any(|&(s, n)| seq >= s && seq - s < n);
+                push.extend(
+                    self.chain_from(&account, h.len)
+                        .filter(|e| !held(e.body.seq))
+                        .cloned(),
+                );
             }
             if h.len > len {
                 // Their prefix is checked when they receive our heads (the other direction).
@@ -182,11 +216,11 @@ impl Ledger {
             .collect()
     }
 
-    /// Entries in (from step 2 or 3): each is verified and inserted, in seq order per account.
+    /// Entries in (from step 2 or 3): verified as a batch and inserted.
     pub fn receive_entries(&mut self, entries: Vec<Entry>) -> Received {
         let mut out = Received::default();
-        for entry in entries {
-            match self.insert(entry) {
+        for result in self.insert_batch(entries) {
+            match result {
                 Ok(Inserted::New) => out.new += 1,
                 Ok(Inserted::Duplicate | Inserted::Redundant) => out.duplicate += 1,
                 Err(e) => {

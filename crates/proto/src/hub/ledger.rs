@@ -89,8 +89,9 @@ impl Hub {
             SyncMessage::Entries(entries) => {
                 let (mut held, mut rejected, mut code) = (0u32, 0u32, None);
                 let mut fresh = Vec::new();
-                for entry in entries {
-                    match self.ledger.insert(entry.clone()) {
+                let results = self.ledger.insert_batch(entries.clone());
+                for (entry, result) in entries.into_iter().zip(results) {
+                    match result {
                         Ok(Inserted::New) => {
                             fresh.push(entry);
                             held += 1;
