@@ -19,6 +19,9 @@ pub enum NodeError {
     /// Input given on the command line is unusable.
     #[error("bad input: {0}")]
     Input(String),
+    /// The relay's HTTP answer is not what was asked for.
+    #[error("unexpected answer from the relay: {0}")]
+    BadAnswer(String),
     /// A protocol error.
     #[error(transparent)]
     Proto(#[from] ProtoError),
@@ -31,6 +34,7 @@ impl ErrorCode for NodeError {
             Self::ConnectionLost(_) => "EN-151",
             Self::HandshakeTimeout(_) => "EN-152",
             Self::Input(_) => "EN-153",
+            Self::BadAnswer(_) => "EN-156",
             Self::Proto(e) => e.code(),
         }
     }

@@ -4,11 +4,13 @@
 //! - [`connection`]: one authenticated WebSocket connection to a relay.
 //! - [`run`]: the worker loop with reconnection and backoff.
 //! - [`submit`]: submitting a `vector_search` and reporting the verified result.
+//! - [`earnings`]: this node's credits from the relay's ledger (`edgenet-node earnings`).
 //! - [`status`]: the connection state machine's states and the status file.
 //! - [`error`]: the node's errors and codes.
 
 pub mod check;
 pub mod connection;
+pub mod earnings;
 pub mod error;
 pub mod run;
 pub mod status;

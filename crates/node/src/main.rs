@@ -46,6 +46,15 @@ enum Command {
     },
     /// Show the connection state of the node running with this key file.
     Status,
+    /// Show this node's credits: balance, stake, escrow, all-time earned and spent, reputation.
+    Earnings {
+        /// Relay WebSocket URL (its HTTP API answers on the same address).
+        #[arg(long, env = "EDGENET_RELAY", default_value = "ws://127.0.0.1:8080/ws")]
+        relay: String,
+        /// Print JSON (micro-credits) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Profile this machine: cores, memory, GPU, kernel backend and a short benchmark.
     Check {
         /// Print JSON instead of text.
@@ -261,6 +270,19 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 "{}",
                 serde_json::to_string_pretty(&status).unwrap_or_default()
             );
+        }
+        Command::Earnings { relay, json } => {
+            let (key, _) = load_or_create(&cli.key_file)?;
+            let id = key.node_id();
+            let figures = runtime()?.block_on(edgenet_node::earnings::fetch(&relay, &id))?;
+            if json {
+                // The same JSON as the relay's `GET /api/ledger/{account}`.
+                let mut view = serde_json::to_value(figures).unwrap_or_default();
+                view["account"] = id.to_string().into();
+                println!("{view}");
+            } else {
+                println!("{}", edgenet_node::earnings::render(&id, &figures));
+            }
         }
         Command::Submit {
             relay,

@@ -10,7 +10,7 @@ use edgenet_core::SecretKey;
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig, MintReason};
 use edgenet_core::task::TaskId;
-use edgenet_e2e::{Relay, Ws, connect, hello};
+use edgenet_e2e::{Relay, Ws, connect, hello, node_stdout};
 use edgenet_proto::message::{ClientMsg, RelayMsg};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -52,7 +52,9 @@ async fn acknowledged_entries_survive_sigkill() {
     // key file, as the relay will once the economics run (it writes no entries of its own yet).
     let (relay_key, _) = edgenet_keystore::load_or_create(&data.join("relay.key")).unwrap();
     let alice = SecretKey::from_seed(&[2; 32]);
-    let bob = SecretKey::from_seed(&[3; 32]);
+    // Bob is a node with a key file, so that `edgenet-node earnings` can speak for him.
+    let bob_key_file = dir.path().join("bob.key");
+    let (bob, _) = edgenet_keystore::load_or_create(&bob_key_file).unwrap();
     let mut local = Ledger::new(LedgerConfig::single(Account::of(&relay_key.node_id())).unwrap());
     let mut burst: Vec<Entry> = vec![
         local
@@ -141,6 +143,27 @@ async fn acknowledged_entries_survive_sigkill() {
     assert_eq!(
         alice_view["balance"].as_u64().unwrap(),
         100_000_000 - paid * 1_000
+    );
+
+    // `edgenet-node earnings` reads the same ledger: same figures as the HTTP API.
+    let earned = tokio::task::block_in_place(|| {
+        node_stdout(
+            &bob_key_file,
+            &["earnings", "--relay", &relay.ws_url(), "--json"],
+        )
+    });
+    let earned: serde_json::Value = serde_json::from_str(&earned).unwrap();
+    assert_eq!(earned, bob_view);
+    let text = tokio::task::block_in_place(|| {
+        node_stdout(&bob_key_file, &["earnings", "--relay", &relay.ws_url()])
+    });
+    assert!(
+        text.contains(&format!(
+            "balance:    {}.{:06} credits",
+            paid * 1_000 / 1_000_000,
+            paid * 1_000 % 1_000_000
+        )),
+        "{text}"
     );
 
     // Reconciliation from an empty replica gets every acknowledged entry back.

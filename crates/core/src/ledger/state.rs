@@ -56,8 +56,9 @@ impl VoidReason {
     }
 }
 
-/// One account's figures, in micro-credits.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// One account's figures, in micro-credits. Also the JSON of `GET /api/ledger/{account}` (with
+/// the account's id), which `edgenet-node earnings` reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccountState {
     /// Spendable.
     pub balance: u64,

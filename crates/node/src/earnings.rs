@@ -1,0 +1,102 @@
+//! `edgenet-node earnings`: this node's credits as the relay's ledger replica evaluates them
+//! (`GET /api/ledger/{id}`, the same ledger the widget and the HTTP API read).
+
+use edgenet_core::NodeId;
+use edgenet_core::ledger::AccountState;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::error::NodeError;
+
+/// The relay's HTTP address (`host:port`) from its WebSocket URL.
+fn http_host(relay_ws: &str) -> Result<&str, NodeError> {
+    let rest = relay_ws
+        .strip_prefix("ws://")
+        .ok_or_else(|| NodeError::Input(format!("{relay_ws}: expected a ws://host:port/ws URL")))?;
+    Ok(rest.split('/').next().unwrap_or(rest))
+}
+
+/// Fetches `id`'s figures from the relay.
+pub async fn fetch(relay_ws: &str, id: &NodeId) -> Result<AccountState, NodeError> {
+    let host = http_host(relay_ws)?;
+    let connect = |reason: String| NodeError::Connect {
+        url: relay_ws.to_owned(),
+        reason,
+    };
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .map_err(|e| connect(e.to_string()))?;
+    let request =
+        format!("GET /api/ledger/{id} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| connect(e.to_string()))?;
+    let mut response = Vec::new();
+    // An account's JSON is a few hundred bytes; cap what a confused server can make us hold.
+    stream
+        .take(1 << 20)
+        .read_to_end(&mut response)
+        .await
+        .map_err(|e| NodeError::ConnectionLost(e.to_string()))?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| NodeError::BadAnswer("no HTTP response".into()))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        let status = head.lines().next().unwrap_or_default().to_owned();
+        return Err(NodeError::BadAnswer(format!("{status}: {body}")));
+    }
+    serde_json::from_str(body).map_err(|e| NodeError::BadAnswer(e.to_string()))
+}
+
+/// Micro-credits as credits with six decimals.
+pub fn credits(micro: u64) -> String {
+    format!("{}.{:06}", micro / 1_000_000, micro % 1_000_000)
+}
+
+/// The text `earnings` prints.
+pub fn render(id: &NodeId, a: &AccountState) -> String {
+    let reputation = a.reputation.map_or_else(
+        || "not rated yet".to_owned(),
+        |r| format!("{}.{:02} %", r / 100, r % 100),
+    );
+    format!(
+        "account:    {id}\n\
+         balance:    {} credits\n\
+         staked:     {} credits\n\
+         escrowed:   {} credits\n\
+         earned:     {} credits (all time)\n\
+         spent:      {} credits (all time)\n\
+         reputation: {reputation}\n\
+         frozen:     {}\n\
+         entries:    {}",
+        credits(a.balance),
+        credits(a.stake),
+        credits(a.escrowed),
+        credits(a.earned),
+        credits(a.spent),
+        if a.frozen { "YES (equivocation)" } else { "no" },
+        a.chain_len,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credits_have_six_decimals() {
+        assert_eq!(credits(0), "0.000000");
+        assert_eq!(credits(1_500_000), "1.500000");
+        assert_eq!(credits(u64::MAX), "18446744073709.551615");
+    }
+
+    #[test]
+    fn the_http_host_comes_from_the_ws_url() {
+        assert_eq!(
+            http_host("ws://127.0.0.1:8080/ws").ok(),
+            Some("127.0.0.1:8080")
+        );
+        assert!(http_host("http://x/ws").is_err());
+    }
+}
