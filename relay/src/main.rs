@@ -36,6 +36,12 @@ struct Args {
     /// Milliseconds a worker has from assignment to result before the task is reassigned.
     #[arg(long, env = "EDGENET_ASSIGNMENT_TIMEOUT_MS", default_value_t = 30_000)]
     assignment_timeout_ms: u64,
+    /// Online time (ms, in one connection) that earns a worker the uptime bonus.
+    #[arg(long, env = "EDGENET_UPTIME_PERIOD_MS", default_value_t = 3_600_000)]
+    uptime_period_ms: u64,
+    /// Micro-credits minted per uptime period (default 0.1 credit per hour; 0 turns it off).
+    #[arg(long, env = "EDGENET_UPTIME_BONUS", default_value_t = 100_000)]
+    uptime_bonus: u64,
     /// Milliseconds a client has to answer the challenge (EN-213).
     #[arg(long, env = "EDGENET_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000)]
     handshake_timeout_ms: u64,
@@ -84,6 +90,8 @@ async fn main() -> ExitCode {
             handshake_timeout_ms: args.handshake_timeout_ms,
             assignment_timeout_ms: args.assignment_timeout_ms,
             max_messages_per_minute: args.max_messages_per_minute,
+            uptime_period_ms: args.uptime_period_ms,
+            uptime_bonus: args.uptime_bonus,
             ..HubConfig::default()
         },
         sockets: SocketLimits {

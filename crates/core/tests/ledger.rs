@@ -74,7 +74,7 @@ fn only_validators_mint_and_with_enough_attestations() {
     let mint = |to| EntryKind::Mint {
         to,
         amount: CREDIT,
-        reason: MintReason::Uptime { hours: 1 },
+        reason: MintReason::Uptime { seconds: 3600 },
     };
     let body = ledger.next_body(acct(&alice), mint(acct(&alice))).unwrap();
     let err = ledger.insert(Entry::sign(body, &alice)).unwrap_err();

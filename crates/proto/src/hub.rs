@@ -56,6 +56,10 @@ pub struct HubConfig {
     pub offers_per_round: usize,
     /// Time between rounds of offers while a task still needs workers.
     pub offer_round_ms: Millis,
+    /// Online time, in one connection, that earns a worker the uptime bonus (0: no bonus).
+    pub uptime_period_ms: Millis,
+    /// Micro-credits the relay mints per period online (0.1 credit per hour by default).
+    pub uptime_bonus: u64,
 }
 
 impl Default for HubConfig {
@@ -71,6 +75,8 @@ impl Default for HubConfig {
             max_peers_announced: 64,
             offers_per_round: 16,
             offer_round_ms: 500,
+            uptime_period_ms: 3_600_000,
+            uptime_bonus: 100_000,
         }
     }
 }
@@ -99,6 +105,8 @@ struct Peer {
     conn: ConnId,
     info: PeerInfo,
     since: Millis,
+    /// Online time from here on is not yet paid by the uptime bonus.
+    unpaid_since: Millis,
     results: u64,
     /// Assignments it holds now (offers go to the least loaded first).
     jobs: u32,
@@ -399,6 +407,7 @@ impl Hub {
                 self.offer(id, now);
             }
         }
+        self.pay_uptime(now);
     }
 
     /// The earliest time [`Hub::handle_timeout`] has work to do.
@@ -420,7 +429,7 @@ impl Hub {
                         .map(|w| w.deadline),
                 )
             });
-        handshakes.chain(tasks).min()
+        handshakes.chain(tasks).chain(self.next_uptime()).min()
     }
 
     /// The next thing to do.
@@ -604,6 +613,7 @@ impl Hub {
                 conn,
                 info,
                 since: now,
+                unpaid_since: now,
                 results: 0,
                 jobs: 0,
             },

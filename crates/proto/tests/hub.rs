@@ -541,3 +541,52 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     assert_eq!(codes, vec!["EN-211", "EN-210"]);
     assert!(!net.nodes[&s].closed);
 }
+
+#[test]
+fn workers_online_for_a_period_get_the_uptime_bonus_minted_and_sent() {
+    use edgenet_core::ledger::sync::SyncMessage;
+    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    let mut net = Net::new(HubConfig {
+        uptime_period_ms: 1_000,
+        uptime_bonus: 100_000,
+        ..HubConfig::default()
+    });
+    let a = net.join(1, Behaviour::Honest);
+    assert_eq!(net.hub.poll_timeout(), Some(net.now + 1_000));
+    net.tick(999);
+    let account = Account::of(&id(1));
+    assert_eq!(
+        net.hub.ledger().account(&account).balance,
+        0,
+        "not a whole period yet"
+    );
+    net.tick(1_600); // 2.599 s online: two whole periods
+    let a_state = net.hub.ledger().account(&account);
+    assert_eq!((a_state.balance, a_state.earned), (200_000, 200_000));
+    let minted: Vec<_> = net.nodes[&a]
+        .inbox
+        .iter()
+        .filter_map(|m| match m {
+            RelayMsg::Ledger(SyncMessage::Entries(es)) => Some(es.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(minted.len(), 1, "one mint for both periods");
+    assert!(matches!(
+        minted[0].body.kind,
+        EntryKind::Mint {
+            amount: 200_000,
+            reason: MintReason::Uptime { seconds: 2 },
+            ..
+        }
+    ));
+    // A third period completes; the half period left when it disconnects is not paid.
+    net.tick(900);
+    assert_eq!(net.hub.ledger().account(&account).balance, 300_000);
+    net.tick(500);
+    net.leave(a);
+    net.tick(5_000);
+    assert_eq!(net.hub.ledger().account(&account).balance, 300_000);
+    assert_eq!(net.hub.poll_timeout(), None);
+}

@@ -10,7 +10,7 @@ use edgenet_core::SecretKey;
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig, MintReason};
 use edgenet_core::task::TaskId;
-use edgenet_e2e::{Relay, Ws, connect, hello, node_stdout};
+use edgenet_e2e::{Relay, Worker, Ws, connect, hello, node_stdout, wait_until};
 use edgenet_proto::message::{ClientMsg, RelayMsg};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -212,4 +212,44 @@ async fn acknowledged_entries_survive_sigkill() {
     let (status, body) = tokio::task::block_in_place(|| relay.get_raw("/api/ledger/nope"));
     assert_eq!(status, 400);
     assert!(body.contains("EN-101"), "{body}");
+}
+
+#[test]
+fn a_worker_earns_the_uptime_bonus_and_keeps_it_across_a_relay_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &["--uptime-period-ms", "400", "--uptime-bonus", "100000"],
+    );
+    let worker = Worker::start(dir.path(), "w1", &relay.ws_url(), &[]);
+    let earnings = |relay: &Relay| -> serde_json::Value {
+        let out = node_stdout(
+            &worker.key_file,
+            &["earnings", "--relay", &relay.ws_url(), "--json"],
+        );
+        serde_json::from_str(&out).unwrap()
+    };
+    wait_until(Duration::from_secs(20), "uptime bonus minted", || {
+        earnings(&relay)["balance"].as_u64().unwrap() >= 300_000
+    });
+    let before = earnings(&relay);
+    assert_eq!(before["balance"], before["earned"]);
+    assert_eq!(
+        before["balance"].as_u64().unwrap() % 100_000,
+        0,
+        "whole periods only"
+    );
+    assert_eq!(before["account"].as_str().unwrap(), worker.id);
+    let relay = relay.crash_and_restart();
+    // The worker reconnects and keeps earning, so later reads may only be higher.
+    let api = relay.get(&format!("/api/ledger/{}", worker.id));
+    let after = earnings(&relay);
+    let balance = |v: &serde_json::Value| v["balance"].as_u64().unwrap();
+    assert!(
+        balance(&api) >= balance(&before),
+        "{api} < {before}: the crash lost credits"
+    );
+    assert!(balance(&after) >= balance(&api));
+    assert_eq!(after["account"], api["account"]);
 }

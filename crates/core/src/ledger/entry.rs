@@ -82,8 +82,8 @@ pub enum MintReason {
     Canary { task: TaskId },
     /// The early-adopter bonus on top of a verified payment for `task`.
     EarlyAdopter { task: TaskId },
-    /// Time online, attested by the relay.
-    Uptime { hours: u32 },
+    /// Time online offering work, attested by the relay.
+    Uptime { seconds: u32 },
 }
 
 /// What a slash proves. Every kind carries something the accused signed.

@@ -8,9 +8,10 @@ use edgenet_core::ErrorCode;
 use edgenet_core::NodeId;
 use edgenet_core::SecretKey;
 use edgenet_core::ledger::sync::{SyncMessage, chunk_entries};
-use edgenet_core::ledger::{Account, Entry, Inserted, Ledger, LedgerConfig};
+use edgenet_core::ledger::{Account, Entry, EntryKind, Inserted, Ledger, LedgerConfig, MintReason};
 
 use super::Hub;
+use crate::Millis;
 use crate::error::ProtoError;
 use crate::message::{MAX_ENVELOPE, RelayMsg};
 
@@ -55,10 +56,7 @@ impl Hub {
     }
 
     /// Appends an entry the relay itself writes (as validator) and stores it durably.
-    pub fn write_ledger(
-        &mut self,
-        kind: edgenet_core::ledger::EntryKind,
-    ) -> Result<Entry, ProtoError> {
+    pub fn write_ledger(&mut self, kind: EntryKind) -> Result<Entry, ProtoError> {
         let entry = self
             .ledger
             .append(&self.key, kind)
@@ -118,6 +116,57 @@ impl Hub {
             }
         }
         Ok(())
+    }
+
+    /// The uptime bonus: every worker (a peer that offers task kinds) online for a whole period in
+    /// one connection gets `uptime_bonus` per period, minted by the relay and sent to it.
+    /// Partial periods are not paid: a reconnect starts a new one.
+    pub(super) fn pay_uptime(&mut self, now: Millis) {
+        let period = self.config.uptime_period_ms;
+        if period == 0 || self.config.uptime_bonus == 0 {
+            return;
+        }
+        let due: Vec<(NodeId, u64)> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| !p.info.capabilities.kernels.is_empty())
+            .filter_map(|(node, p)| {
+                let periods = now.saturating_sub(p.unpaid_since) / period;
+                (periods > 0).then_some((*node, periods))
+            })
+            .collect();
+        for (node, periods) in due {
+            let Some(amount) = periods.checked_mul(self.config.uptime_bonus) else {
+                continue;
+            };
+            let seconds = u32::try_from(periods * period / 1000).unwrap_or(u32::MAX);
+            let kind = EntryKind::Mint {
+                to: Account::of(&node),
+                amount,
+                reason: MintReason::Uptime { seconds },
+            };
+            // Not stored, not paid: the period stays unpaid and is tried again next time.
+            let Ok(entry) = self.write_ledger(kind) else {
+                continue;
+            };
+            if let Some(p) = self.peers.get_mut(&node) {
+                p.unpaid_since += periods * period;
+            }
+            self.send_to(&node, &RelayMsg::Ledger(SyncMessage::Entries(vec![entry])));
+        }
+    }
+
+    /// When the next uptime bonus falls due.
+    pub(super) fn next_uptime(&self) -> Option<Millis> {
+        let period = self.config.uptime_period_ms;
+        if period == 0 || self.config.uptime_bonus == 0 {
+            return None;
+        }
+        self.peers
+            .values()
+            .filter(|p| !p.info.capabilities.kernels.is_empty())
+            .map(|p| p.unpaid_since + period)
+            .min()
     }
 
     fn send_entries(&mut self, node: &NodeId, entries: Vec<Entry>) {
