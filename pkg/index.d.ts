@@ -35,7 +35,7 @@ export interface InitOptions {
   };
   /** Relay WebSocket URLs, tried in turn. Default: /ws on the script's origin. */
   relays?: string[];
-  /** Called when the ledger credits this node (the credit ledger is not built yet). */
+  /** Called when the ledger credits this node: `credits` just earned, `total` the balance after (credits, 6 decimals). */
   onCredit?: (credits: number, total: number) => void;
   onTask?: (task: { id: string; type: TaskType }) => void;
   onError?: (error: EdgeNetError) => void;
@@ -72,8 +72,10 @@ export interface Stats {
   submitted: number;
   /** Seconds since this page joined. */
   uptime: number;
-  /** From the credit ledger; null until it exists. */
+  /** Spendable balance in credits, from the relay's ledger; null until the relay has answered. */
   credits: number | null;
+  /** Credits earned ever (work, uptime, bonuses); null until the relay has answered. */
+  earned?: number | null;
   multiplier: number | null;
 }
 

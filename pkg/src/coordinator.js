@@ -46,14 +46,20 @@ const report = (e, context) => post({ type: 'error', error: errorData(e), contex
 
 // --- identity -----------------------------------------------------------------------------------
 
-function idb(mode, fn) {
+// Stores: `keys` (the identity seed) and, since version 2, `ledger` (entries that concern this
+// node, as the relay sent them: hash hex -> encoded entry).
+function idb(mode, fn, store = 'keys') {
   return new Promise((resolve, reject) => {
-    const open = indexedDB.open('edgenet', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('keys');
+    const open = indexedDB.open('edgenet', 2);
+    open.onupgradeneeded = () => {
+      for (const name of ['keys', 'ledger']) {
+        if (!open.result.objectStoreNames.contains(name)) open.result.createObjectStore(name);
+      }
+    };
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
-      const tx = open.result.transaction('keys', mode);
-      const req = fn(tx.objectStore('keys'));
+      const tx = open.result.transaction(store, mode);
+      const req = fn(tx.objectStore(store));
       tx.oncomplete = () => { open.result.close(); resolve(req.result); };
       tx.onerror = () => reject(tx.error);
     };
@@ -96,13 +102,54 @@ function stats() {
     running: pool.filter((p) => p.task).length,
     ...counts,
     uptime: Math.round((Date.now() - startedAt) / 1000),
-    // Credits and the early-adopter multiplier come from the credit ledger (not yet built).
-    credits: null,
+    // From the relay's ledger replica (null until the first answer); the early-adopter multiplier
+    // is not published by the relay yet.
+    credits: account ? account.balance / 1e6 : null,
+    earned: account ? account.earned / 1e6 : null,
     multiplier: null,
   };
 }
 
 const postStats = () => post({ type: 'stats', stats: stats() });
+
+// --- credits ------------------------------------------------------------------------------------
+
+// This node's figures as the relay's ledger evaluates them (GET /api/ledger/{id}): the same ledger
+// the HTTP API and `edgenet-node earnings` read. Integers, in micro-credits.
+let account = null;
+
+function ledgerUrl() {
+  const ws = new URL(cfg.relays[relayIndex % cfg.relays.length]);
+  ws.protocol = ws.protocol === 'wss:' ? 'https:' : 'http:';
+  ws.pathname = `/api/ledger/${myId}`;
+  return ws.href;
+}
+
+async function refreshCredits() {
+  let fresh;
+  try {
+    const r = await fetch(ledgerUrl());
+    if (!r.ok) return;
+    fresh = await r.json();
+  } catch {
+    return; // the socket's reconnect logic reports a relay that is down
+  }
+  const gained = account ? fresh.earned - account.earned : fresh.earned;
+  account = fresh;
+  if (gained > 0) post({ type: 'credit', credits: gained / 1e6, total: fresh.balance / 1e6 });
+  postStats();
+}
+
+async function keepEntries(entries) {
+  try {
+    await idb('readwrite', (s) => {
+      for (const e of entries) s.put(e.bytes, e.hash);
+      return s.count();
+    }, 'ledger');
+  } catch (e) {
+    report({ message: `EN-506: ledger entries cannot be kept in IndexedDB (${e && e.message}); the credits shown still come from the relay` });
+  }
+}
 
 function setState(s) {
   if (s === state) return;
@@ -196,6 +243,10 @@ function onEvent(ev) {
       backoff = 100;
       setState('connected');
       while (waiting.length) waiting.shift()();
+      refreshCredits();
+      break;
+    case 'ledger':
+      keepEntries(ev.entries).then(refreshCredits);
       break;
     case 'execute':
       if (!contribute || !contribute.tasks.includes(ev.kind)) { conn.abandon(ev.task); break; }

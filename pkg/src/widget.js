@@ -68,7 +68,7 @@ export function defineWidget(controls) {
         return;
       }
       set('state', s.paused ? 'paused' : s.state);
-      set('credits', s.credits === null ? '— (ledger pending)' : s.credits.toLocaleString());
+      set('credits', s.credits === null ? '—' : s.credits.toLocaleString(undefined, { maximumFractionDigits: 6 }));
       set('tasks', `${s.tasksCompleted.toLocaleString()} completed`);
       set('uptime', fmtUptime(s.uptime));
       set('multiplier', s.multiplier === null ? '—' : `${s.multiplier.toFixed(1)}×`);

@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use edgenet_core::ledger::{Account, AccountState};
 use edgenet_core::{ErrorCode, NodeId};
 use serde::Serialize;
@@ -28,10 +29,13 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// Public figures, read by pages on other origins (a site's script tag talks to its relay).
+const ANYONE: [(header::HeaderName, &str); 1] = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+
 pub(crate) async fn account(
     State(state): State<AppState>,
     Path(text): Path<String>,
-) -> Result<Json<AccountView>, (StatusCode, Json<ApiError>)> {
+) -> Result<impl IntoResponse, (StatusCode, Json<ApiError>)> {
     let id: NodeId = text.parse().map_err(|e: edgenet_core::IdentityError| {
         (
             StatusCode::BAD_REQUEST,
@@ -45,8 +49,11 @@ pub(crate) async fn account(
     let a = state
         .driver
         .with_hub_mut(|hub, _| hub.ledger().account(&account));
-    Ok(Json(AccountView {
-        account: id.to_string(),
-        figures: a,
-    }))
+    Ok((
+        ANYONE,
+        Json(AccountView {
+            account: id.to_string(),
+            figures: a,
+        }),
+    ))
 }

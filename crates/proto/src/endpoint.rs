@@ -38,6 +38,11 @@ pub enum Event {
         /// The opened plaintext payload.
         payload: Vec<u8>,
     },
+    /// Ledger entries the relay sent this node (credits it minted or paid to it).
+    Ledger {
+        /// The entries, as the relay sent them (verified by the relay, not here).
+        entries: Vec<edgenet_core::ledger::Entry>,
+    },
     /// The submitter's verdict on a task this node returned.
     Verdict {
         /// The task.
@@ -175,6 +180,14 @@ impl Endpoint {
                 return Ok(());
             }
             RelayMsg::Offer { .. } if !self.contributing => return Ok(()),
+            RelayMsg::Ledger(edgenet_core::ledger::sync::SyncMessage::Entries(entries)) => {
+                self.events.push_back(Event::Ledger {
+                    entries: entries.clone(),
+                });
+                return Ok(());
+            }
+            // This node keeps no replica to reconcile yet: other ledger messages are not for it.
+            RelayMsg::Ledger(_) | RelayMsg::LedgerAck { .. } => return Ok(()),
             RelayMsg::Error { code, message } => {
                 self.events.push_back(Event::RelayError {
                     code: code.clone(),

@@ -176,6 +176,18 @@ fn event(e: Event) -> JsValue {
             .set("task", task.to_string())
             .set("code", error.code())
             .set("message", error.to_string()),
+        Event::Ledger { entries } => {
+            let list = js_sys::Array::new();
+            for entry in entries {
+                let hash: String = entry.hash().0.iter().map(|b| format!("{b:02x}")).collect();
+                let item = Obj::new("entry").set("hash", hash).set(
+                    "bytes",
+                    js_sys::Uint8Array::from(entry.to_bytes().as_slice()),
+                );
+                list.push(&item.into());
+            }
+            Obj::new("ledger").set("entries", list)
+        }
         Event::RelayError { code, message } => Obj::new("relay-error")
             .set("code", code)
             .set("message", message),
