@@ -131,7 +131,11 @@ export interface SubmitOptions {
   priority?: 'low' | 'normal' | 'high';
   /** Distinct workers that must agree, 1-7. Default 3. */
   redundancy?: number;
-  /** Most credits to pay; 0 (default) means no cap. */
+  /**
+   * Credits to pay for the task. 0 (default): an unpaid task, which relays run unless started
+   * with `--paid-only`. Above 0 the relay requires an escrow from this page's account, which the
+   * browser package does not write yet: such a submission is refused with EN-220.
+   */
   maxCredits?: number;
   /** Milliseconds, 1-600000. Default 30000. */
   timeout?: number;

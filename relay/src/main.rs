@@ -42,6 +42,9 @@ struct Args {
     /// Micro-credits minted per uptime period (default 0.1 credit per hour; 0 turns it off).
     #[arg(long, env = "EDGENET_UPTIME_BONUS", default_value_t = 100_000)]
     uptime_bonus: u64,
+    /// Refuse tasks that offer no credits (EN-221).
+    #[arg(long, env = "EDGENET_PAID_ONLY")]
+    paid_only: bool,
     /// Milliseconds a client has to answer the challenge (EN-213).
     #[arg(long, env = "EDGENET_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000)]
     handshake_timeout_ms: u64,
@@ -92,6 +95,7 @@ async fn main() -> ExitCode {
             max_messages_per_minute: args.max_messages_per_minute,
             uptime_period_ms: args.uptime_period_ms,
             uptime_bonus: args.uptime_bonus,
+            paid_only: args.paid_only,
             ..HubConfig::default()
         },
         sockets: SocketLimits {

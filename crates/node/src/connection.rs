@@ -57,6 +57,11 @@ impl Connection {
         Ok((conn, peers))
     }
 
+    /// The relay's identity (known once the handshake is done).
+    pub fn relay(&self) -> Option<edgenet_core::NodeId> {
+        self.session.relay()
+    }
+
     /// Sends a message.
     pub async fn send(&mut self, msg: &ClientMsg) -> Result<(), NodeError> {
         self.session.send(msg)?;

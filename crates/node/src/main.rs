@@ -90,6 +90,11 @@ enum Command {
         /// Distinct workers that must run it.
         #[arg(long, default_value_t = 3)]
         redundancy: u8,
+        /// Credits to escrow and pay for the task, split among the verified workers (e.g. 1.5),
+        /// from this node's account (implies --as-node). 0 submits an unpaid task, which relays
+        /// run unless started with --paid-only.
+        #[arg(long, default_value = "0", value_parser = edgenet_node::earnings::parse_credits)]
+        pay: u64,
         /// Seconds before the task fails.
         #[arg(long, default_value_t = 60)]
         timeout_s: u64,
@@ -294,6 +299,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             k,
             metric,
             redundancy,
+            pay,
             timeout_s,
             json,
             as_node,
@@ -301,7 +307,8 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             bytes,
             mode,
         } => {
-            let key = if as_node {
+            // Paying spends this node's credits, so a paid task is submitted as this node.
+            let key = if as_node || pay > 0 {
                 load_or_create(&cli.key_file)?.0
             } else {
                 edgenet_core::SecretKey::generate(&mut edgenet_core::rng::os_rng())
@@ -333,6 +340,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 job,
                 redundancy,
                 timeout: Duration::from_secs(timeout_s),
+                pay,
             };
             let (outcome, id) = runtime()?.block_on(submit::submit(key, &options))?;
             let report = submit::report(id, &options.job, &outcome)?;

@@ -104,6 +104,8 @@ pub struct SubmitOptions {
     pub redundancy: u8,
     /// Task timeout.
     pub timeout: Duration,
+    /// Micro-credits to escrow and offer for the task (0: an unpaid task, if the relay runs them).
+    pub pay: u64,
 }
 
 /// What `submit` prints with `--json`.
@@ -192,7 +194,7 @@ pub async fn submit(
         id: TaskId::random(&mut rng),
         kind: options.job.kind(),
         redundancy: options.redundancy,
-        max_credits: 0,
+        max_credits: options.pay,
         priority: 0,
         timeout_ms: u32::try_from(options.timeout.as_millis()).unwrap_or(u32::MAX),
     };
@@ -204,6 +206,9 @@ pub async fn submit(
         local_capabilities(),
     )
     .await?;
+    if options.pay > 0 {
+        escrow(&mut conn, &key, id, options.pay).await?;
+    }
     let mut submission = Submission::new(spec, payload);
     conn.send(&submission.submit_message()).await?;
     tracing::info!(task = %id, redundancy = options.redundancy, "submitted");
@@ -241,6 +246,69 @@ pub async fn submit(
         })??;
     conn.close().await;
     Ok((outcome, id))
+}
+
+/// Locks `amount` micro-credits for `task` in this node's chain before submitting it: fetches the
+/// node's own chain and the relay's clock, writes and signs the escrow entry, and waits until the
+/// relay holds it. Whether the balance covers it, the relay decides when the task is submitted.
+async fn escrow(
+    conn: &mut Connection,
+    key: &SecretKey,
+    task: TaskId,
+    amount: u64,
+) -> Result<(), NodeError> {
+    use edgenet_core::ledger::sync::{SyncMessage, Want};
+    use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig};
+    use edgenet_proto::{ClientMsg, ProtoError, RelayMsg};
+    let remote =
+        |code: String, message: String| NodeError::Proto(ProtoError::Remote { code, message });
+    let relay = conn
+        .relay()
+        .ok_or_else(|| NodeError::Input("no relay identity after the handshake".into()))?;
+    let me = Account::of(&key.node_id());
+    conn.send(&ClientMsg::Ledger(SyncMessage::Wants(vec![Want {
+        account: me,
+        from: 0,
+    }])))
+    .await?;
+    let mut mine = Vec::new();
+    let clock = loop {
+        match conn.next().await? {
+            RelayMsg::Ledger(SyncMessage::Entries(entries)) => mine.extend(entries),
+            RelayMsg::LedgerAck { clock, .. } => break clock,
+            RelayMsg::Error { code, message } => return Err(remote(code, message)),
+            _ => {}
+        }
+    };
+    let config =
+        LedgerConfig::single(Account::of(&relay)).map_err(|e| NodeError::Input(e.to_string()))?;
+    let mut ledger = Ledger::new(config);
+    ledger.receive_entries(mine);
+    ledger.observe_clock(clock);
+    let body = ledger
+        .next_body(me, EntryKind::Escrow { task, amount })
+        .map_err(|e| NodeError::Input(e.to_string()))?;
+    conn.send(&ClientMsg::Ledger(SyncMessage::Entries(vec![Entry::sign(
+        body, key,
+    )])))
+    .await?;
+    loop {
+        match conn.next().await? {
+            RelayMsg::LedgerAck {
+                held: 1,
+                rejected: 0,
+                ..
+            } => return Ok(()),
+            RelayMsg::LedgerAck { code, .. } => {
+                return Err(remote(
+                    code.unwrap_or_else(|| "EN-219".into()),
+                    "the relay did not keep the escrow entry".into(),
+                ));
+            }
+            RelayMsg::Error { code, message } => return Err(remote(code, message)),
+            _ => {}
+        }
+    }
 }
 
 /// The report for an outcome, checked against this machine's own computation of the same job.

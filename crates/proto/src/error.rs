@@ -63,6 +63,12 @@ pub enum ProtoError {
     /// The relay could not store ledger entries durably; they are not acknowledged.
     #[error("the relay could not store the entries: {0}")]
     NotStored(String),
+    /// A paid task's escrow is missing or smaller than the task's `max_credits`.
+    #[error("not enough credits escrowed for this task: {0}")]
+    InsufficientCredits(String),
+    /// This relay runs paid tasks only (`--paid-only`) and the task offers no credits.
+    #[error("this relay runs paid tasks only: escrow credits and set max_credits")]
+    PaymentRequired,
 }
 
 impl ErrorCode for ProtoError {
@@ -86,6 +92,8 @@ impl ErrorCode for ProtoError {
             Self::NoMajority(_) => "EN-217",
             Self::ConnectionLost => "EN-218",
             Self::NotStored(_) => "EN-219",
+            Self::InsufficientCredits(_) => "EN-220",
+            Self::PaymentRequired => "EN-221",
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::client::hello_transcript;
 pub use ledger::{EntryStore, MemoryStore};
 
 mod ledger;
+mod settle;
 use crate::error::ProtoError;
 use crate::message::{ClientMsg, MAX_LIST, NodeKey, PeerInfo, RelayMsg, Role, TaskSpec};
 use crate::{Millis, PROTOCOL_VERSION};
@@ -60,6 +61,9 @@ pub struct HubConfig {
     pub uptime_period_ms: Millis,
     /// Micro-credits the relay mints per period online (0.1 credit per hour by default).
     pub uptime_bonus: u64,
+    /// Refuse tasks that offer no credits (EN-221). Off by default until canary tasks let new
+    /// identities earn their first credits.
+    pub paid_only: bool,
 }
 
 impl Default for HubConfig {
@@ -77,6 +81,7 @@ impl Default for HubConfig {
             offer_round_ms: 500,
             uptime_period_ms: 3_600_000,
             uptime_bonus: 100_000,
+            paid_only: false,
         }
     }
 }
@@ -124,6 +129,9 @@ struct Work {
     worker: NodeId,
     deadline: Millis,
     state: WorkState,
+    /// When it was assigned, and how long the result took (the work the early-adopter curve counts).
+    assigned_at: Millis,
+    work_ms: Millis,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -265,6 +273,8 @@ pub struct Hub {
     stats: HubStats,
     ledger: edgenet_core::ledger::Ledger,
     store: Box<dyn EntryStore + Send>,
+    /// Verified work paid so far, network-wide (the early-adopter curve's input).
+    work_ms_total: u64,
 }
 
 impl Hub {
@@ -280,6 +290,7 @@ impl Hub {
             stats: HubStats::default(),
             ledger: ledger::relay_ledger(&key),
             store: Box::new(MemoryStore),
+            work_ms_total: 0,
             key,
         }
     }
@@ -702,6 +713,7 @@ impl Hub {
                     ProtoError::NotAllowed("not assigned to this task (or already returned)".into())
                 })?;
                 work.state = WorkState::Returned;
+                work.work_ms = now.saturating_sub(work.assigned_at);
                 let submitter = t.submitter;
                 if let Some(p) = self.peers.get_mut(&node) {
                     p.results += 1;
@@ -765,6 +777,7 @@ impl Hub {
                 for worker in returned {
                     self.send_to(&worker, &verdict);
                 }
+                self.settle(task);
                 self.retire(task);
                 Ok(())
             }
@@ -792,6 +805,7 @@ impl Hub {
         if self.tasks.contains_key(&spec.id) {
             return Err(ProtoError::DuplicateTask(spec.id.to_string()));
         }
+        self.check_escrow(&node, &spec)?;
         let open = self
             .tasks
             .values()
@@ -843,6 +857,8 @@ impl Hub {
             worker: node,
             deadline,
             state: WorkState::Assigned,
+            assigned_at: now,
+            work_ms: 0,
         });
         if let Some(p) = self.peers.get_mut(&node) {
             p.jobs += 1;
@@ -979,6 +995,7 @@ impl Hub {
     }
 
     fn fail_task(&mut self, id: TaskId, err: &ProtoError) {
+        self.refund(id);
         if let Some(task) = self.tasks.get_mut(&id) {
             task.status = TaskStatus::Failed;
             task.failure = Some(format!("{}: {err}", edgenet_core::ErrorCode::code(err)));

@@ -180,12 +180,15 @@ pub enum RelayMsg {
     Error { code: String, message: String },
     /// Ledger reconciliation from the relay's replica.
     Ledger(SyncMessage),
-    /// Answer to a client's ledger entries: how many the relay now holds durably (new or already
-    /// held) and how many it refused, with the first refusal's code.
+    /// Answer to a client's ledger entries (how many the relay now holds durably, new or already
+    /// held, and how many it refused, with the first refusal's code), and the end of the entries
+    /// that answer its wants. `clock` is the greatest clock in the relay's replica: a client's
+    /// next entry must carry a greater one to order after what credited it.
     LedgerAck {
         held: u32,
         rejected: u32,
         code: Option<String>,
+        clock: u64,
     },
 }
 

@@ -219,7 +219,7 @@ fn spec(id: u8, redundancy: u8, timeout_ms: u32) -> TaskSpec {
         id: TaskId([id; 16]),
         kind: TaskKind::VectorSearch,
         redundancy,
-        max_credits: 100,
+        max_credits: 0, // unpaid; the paid flow has its own test
         priority: 0,
         timeout_ms,
     }
@@ -589,4 +589,138 @@ fn workers_online_for_a_period_get_the_uptime_bonus_minted_and_sent() {
     net.tick(5_000);
     assert_eq!(net.hub.ledger().account(&account).balance, 300_000);
     assert_eq!(net.hub.poll_timeout(), None);
+}
+
+#[test]
+fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_liar() {
+    use edgenet_core::ledger::curve;
+    use edgenet_core::ledger::sync::SyncMessage;
+    use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
+    let mut net = Net::new(HubConfig::default());
+    net.join(1, Behaviour::Honest);
+    net.join(2, Behaviour::Liar);
+    net.join(3, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let payer = Account::of(&id(9));
+    net.hub
+        .write_ledger(EntryKind::Mint {
+            to: payer,
+            amount: 10_000_000,
+            reason: MintReason::Uptime { seconds: 3600 },
+        })
+        .unwrap();
+    let paid = TaskSpec {
+        max_credits: 3_000_000,
+        ..spec(7, 3, 60_000)
+    };
+    // Without an escrow, a paid task is refused with EN-220 and its balance.
+    net.send(submitter, &ClientMsg::Submit(paid.clone()));
+    let refused = net.nodes[&submitter]
+        .inbox
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            RelayMsg::Error { code, message } => Some((code.clone(), message.clone())),
+            _ => None,
+        });
+    let (code, message) = refused.unwrap();
+    assert_eq!(code, "EN-220");
+    assert!(message.contains("balance 10000000"), "{message}");
+
+    // Escrow, then submit: two honest workers are paid a third each, plus the early-adopter
+    // bonus (9x at the start of the curve); the liar is not paid and loses reputation; the
+    // liar's third comes back to the submitter.
+    let body = net
+        .hub
+        .ledger()
+        .next_body(
+            payer,
+            EntryKind::Escrow {
+                task: paid.id,
+                amount: 3_000_000,
+            },
+        )
+        .unwrap();
+    let escrow = Entry::sign(body, &SecretKey::from_seed(&[9; 32]));
+    net.send(
+        submitter,
+        &ClientMsg::Ledger(SyncMessage::Entries(vec![escrow])),
+    );
+    assert_eq!(net.hub.ledger().account(&payer).escrowed, 3_000_000);
+    let Progress::Done(outcome) = run_task(&mut net, submitter, paid, 5) else {
+        panic!()
+    };
+    assert_eq!(outcome.outvoted, vec![id(2)]);
+    let bonus = curve::bonus(1_000_000, 0);
+    assert_eq!(bonus, 9_000_000);
+    for honest in [1, 3] {
+        let a = net.hub.ledger().account(&Account::of(&id(honest)));
+        assert_eq!(a.balance, 1_000_000 + bonus, "worker {honest}");
+        assert_eq!(a.earned, a.balance);
+    }
+    let liar = net.hub.ledger().account(&Account::of(&id(2)));
+    assert_eq!((liar.balance, liar.reputation), (0, Some(4_000)));
+    let p = net.hub.ledger().account(&payer);
+    assert_eq!((p.balance, p.escrowed, p.spent), (8_000_000, 0, 2_000_000));
+    // Each worker was sent the entries that name it.
+    let got = |conn: ConnId| {
+        net.nodes[&conn]
+            .inbox
+            .iter()
+            .filter(|m| matches!(m, RelayMsg::Ledger(SyncMessage::Entries(_))))
+            .count()
+    };
+    assert!(got(1) >= 1 && got(2) >= 1 && got(3) >= 1 && got(submitter) >= 1);
+}
+
+#[test]
+fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
+    use edgenet_core::ledger::sync::SyncMessage;
+    use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
+    let mut net = Net::new(HubConfig {
+        paid_only: true,
+        ..HubConfig::default()
+    });
+    let submitter = net.join(9, Behaviour::Honest);
+    net.send(submitter, &ClientMsg::Submit(spec(1, 1, 60_000)));
+    assert!(
+        net.nodes[&submitter]
+            .inbox
+            .iter()
+            .any(|m| matches!(m, RelayMsg::Error { code, .. } if code == "EN-221"))
+    );
+    let payer = Account::of(&id(9));
+    net.hub
+        .write_ledger(EntryKind::Mint {
+            to: payer,
+            amount: 5_000_000,
+            reason: MintReason::Uptime { seconds: 3600 },
+        })
+        .unwrap();
+    let paid = TaskSpec {
+        max_credits: 2_000_000,
+        ..spec(2, 1, 3_000)
+    };
+    let body = net
+        .hub
+        .ledger()
+        .next_body(
+            payer,
+            EntryKind::Escrow {
+                task: paid.id,
+                amount: 2_000_000,
+            },
+        )
+        .unwrap();
+    let escrow = Entry::sign(body, &SecretKey::from_seed(&[9; 32]));
+    net.send(
+        submitter,
+        &ClientMsg::Ledger(SyncMessage::Entries(vec![escrow])),
+    );
+    // No worker is online: the task expires and the escrow comes back whole.
+    let Progress::Failed(_) = run_task(&mut net, submitter, paid, 10) else {
+        panic!()
+    };
+    let p = net.hub.ledger().account(&payer);
+    assert_eq!((p.balance, p.escrowed, p.spent), (5_000_000, 0, 0));
 }

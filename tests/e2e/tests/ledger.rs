@@ -10,7 +10,7 @@ use edgenet_core::SecretKey;
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig, MintReason};
 use edgenet_core::task::TaskId;
-use edgenet_e2e::{Relay, Worker, Ws, connect, hello, node_stdout, wait_until};
+use edgenet_e2e::{Relay, Worker, Ws, connect, hello, node, node_stdout, wait_until};
 use edgenet_proto::message::{ClientMsg, RelayMsg};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -111,6 +111,7 @@ async fn acknowledged_entries_survive_sigkill() {
             held,
             rejected,
             code,
+            ..
         } = RelayMsg::decode(&b).unwrap()
         {
             assert_eq!((held, rejected, code), (1, 0, None));
@@ -200,6 +201,7 @@ async fn acknowledged_entries_survive_sigkill() {
                 held,
                 rejected,
                 code,
+                ..
             }) => {
                 assert_eq!((held, rejected, code.as_deref()), (0, 1, Some("EN-172")));
                 break;
@@ -252,4 +254,93 @@ fn a_worker_earns_the_uptime_bonus_and_keeps_it_across_a_relay_crash() {
     );
     assert!(balance(&after) >= balance(&api));
     assert_eq!(after["account"], api["account"]);
+}
+
+#[test]
+fn a_paid_submission_escrows_pays_the_workers_and_is_refused_without_credits() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &["--uptime-period-ms", "300", "--uptime-bonus", "1000000"],
+    );
+    let api = |relay: &Relay, id: &str| relay.get(&format!("/api/ledger/{id}"));
+    // The payer earns its first credits as a worker (uptime), then stops working.
+    let payer = Worker::start(dir.path(), "payer", &relay.ws_url(), &[]);
+    wait_until(Duration::from_secs(20), "the payer's credits", || {
+        api(&relay, &payer.id)["balance"].as_u64().unwrap() >= 2_000_000
+    });
+    let (payer_key, payer_id) = (payer.key_file.clone(), payer.id.clone());
+    payer.kill();
+    let before = api(&relay, &payer_id);
+    let workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
+        .collect();
+    wait_until(Duration::from_secs(10), "three workers", || {
+        relay.peer_count() == 3
+    });
+
+    let report: edgenet_node::submit::Report = serde_json::from_str(&node_stdout(
+        &payer_key,
+        &[
+            "submit",
+            "--relay",
+            &relay.ws_url(),
+            "--json",
+            "--pay",
+            "0.1",
+            "--redundancy",
+            "3",
+            "--n",
+            "500",
+            "--dim",
+            "16",
+        ],
+    ))
+    .unwrap();
+    assert!(report.matches_local);
+    assert_eq!(report.agreeing.len(), 3);
+    let after = api(&relay, &payer_id);
+    // 0.1 credit for 3 workers: 33,333 micro-credits each, the last one refunded.
+    assert_eq!(after["spent"].as_u64().unwrap(), 99_999, "{after}");
+    assert_eq!(after["escrowed"].as_u64().unwrap(), 0);
+    // The payer's own connections may still earn whole credits of uptime meanwhile.
+    let change = i128::from(after["balance"].as_u64().unwrap())
+        - i128::from(before["balance"].as_u64().unwrap())
+        + 99_999;
+    assert!(
+        change >= 0 && change % 1_000_000 == 0,
+        "{before} -> {after}"
+    );
+    for w in &workers {
+        let earned = api(&relay, &w.id)["earned"].as_u64().unwrap();
+        // Uptime comes in whole credits; the payment (33,333) and its early-adopter bonus (about
+        // 9x at the start of the curve) do not.
+        assert_ne!(
+            earned % 1_000_000,
+            0,
+            "worker {} was not paid: {earned}",
+            w.id
+        );
+    }
+
+    // A new identity has nothing to escrow: refused with EN-220, nothing charged.
+    let broke = dir.path().join("broke.key");
+    let out = node(
+        &broke,
+        &[
+            "submit",
+            "--relay",
+            &relay.ws_url(),
+            "--pay",
+            "1",
+            "--n",
+            "100",
+            "--dim",
+            "4",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("EN-220"), "{stderr}");
 }

@@ -80,8 +80,9 @@ impl core::fmt::Debug for EntryHash {
 pub enum MintReason {
     /// Verified work on a task, paid by the network (canary tasks, which nobody escrows for).
     Canary { task: TaskId },
-    /// The early-adopter bonus on top of a verified payment for `task`.
-    EarlyAdopter { task: TaskId },
+    /// The early-adopter bonus on top of a verified payment for `task`, whose result took the
+    /// worker `work_ms` (the network's total of these is the curve's input).
+    EarlyAdopter { task: TaskId, work_ms: u64 },
     /// Time online offering work, attested by the relay.
     Uptime { seconds: u32 },
 }

@@ -173,6 +173,12 @@ impl Ledger {
         self.max_clock
     }
 
+    /// Raises the clock this replica writes after to `clock` (another replica's, e.g. the
+    /// relay's): the next entry then orders after everything that replica held.
+    pub fn observe_clock(&mut self, clock: u64) {
+        self.max_clock = self.max_clock.max(clock);
+    }
+
     /// Verifies `entry` (shape, signatures, attestations, evidence) and adds it to the set.
     pub fn insert(&mut self, entry: Entry) -> Result<Inserted, LedgerError> {
         entry.verify_with(&self.config, &mut self.keys)?;

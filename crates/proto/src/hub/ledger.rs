@@ -43,6 +43,7 @@ impl Hub {
     /// Uses `store` from now on, after loading `entries` it returned at start-up (they were
     /// verified before they were stored, so they are not verified again).
     pub fn with_store(mut self, store: Box<dyn EntryStore + Send>, entries: Vec<Entry>) -> Self {
+        self.work_ms_total = Self::paid_work_ms(&entries);
         for entry in entries {
             let _ = self.ledger.insert_verified(entry);
         }
@@ -83,6 +84,16 @@ impl Hub {
             SyncMessage::Wants(wants) => {
                 let entries = self.ledger.receive_wants(&wants);
                 self.send_entries(&node, entries);
+                let clock = self.ledger.max_clock();
+                self.send_to(
+                    &node,
+                    &RelayMsg::LedgerAck {
+                        held: 0,
+                        rejected: 0,
+                        code: None,
+                        clock,
+                    },
+                );
             }
             SyncMessage::Entries(entries) => {
                 let (mut held, mut rejected, mut code) = (0u32, 0u32, None);
@@ -105,12 +116,14 @@ impl Hub {
                 if !fresh.is_empty() {
                     self.store.persist(&fresh).map_err(ProtoError::NotStored)?;
                 }
+                let clock = self.ledger.max_clock();
                 self.send_to(
                     &node,
                     &RelayMsg::LedgerAck {
                         held,
                         rejected,
                         code,
+                        clock,
                     },
                 );
             }

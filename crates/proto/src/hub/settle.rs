@@ -1,0 +1,183 @@
+//! Paying for work: a paid task's escrow checked at submission, released by the relay (the
+//! validator) on the verdict — each agreeing worker's share plus the minted early-adopter bonus,
+//! a reputation loss for the outvoted, the rest back to the submitter — or refunded whole when
+//! the task fails. All of a settlement's entries are stored in one commit, then sent to the
+//! accounts they name.
+
+use edgenet_core::NodeId;
+use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason, curve};
+use edgenet_core::task::TaskId;
+
+use super::{Hub, TaskStatus, WorkState};
+use crate::error::ProtoError;
+use crate::message::{RelayMsg, TaskSpec};
+
+/// Reputation of a worker no validator has rated yet, and what being outvoted costs.
+const START_REPUTATION: u16 = 5_000;
+const OUTVOTED_PENALTY: u16 = 1_000;
+
+impl Hub {
+    /// A paid task needs the submitter's open escrow for it, holding at least `max_credits`.
+    pub(super) fn check_escrow(
+        &mut self,
+        node: &NodeId,
+        spec: &TaskSpec,
+    ) -> Result<(), ProtoError> {
+        if spec.max_credits == 0 {
+            return if self.config.paid_only {
+                Err(ProtoError::PaymentRequired)
+            } else {
+                Ok(())
+            };
+        }
+        let account = Account::of(node);
+        let state = self.ledger.state();
+        let escrowed = state.escrow(&account, &spec.id).unwrap_or(0);
+        if escrowed < spec.max_credits {
+            return Err(ProtoError::InsufficientCredits(format!(
+                "{escrowed} of {} micro-credits escrowed for task {}; balance {}",
+                spec.max_credits,
+                spec.id,
+                state.account(&account).balance
+            )));
+        }
+        Ok(())
+    }
+
+    /// The verdict is in: pays the agreeing workers, marks down the outvoted, refunds the rest.
+    pub(super) fn settle(&mut self, id: TaskId) {
+        let Some(task) = self.tasks.get(&id) else {
+            return;
+        };
+        if task.spec.max_credits == 0 || task.status != TaskStatus::Verified {
+            return;
+        }
+        let payer = Account::of(&task.submitter);
+        let share = task.spec.max_credits / u64::from(task.spec.redundancy.max(1));
+        let work_ms = |w: &NodeId| {
+            task.work
+                .iter()
+                .find(|x| x.worker == *w && x.state == WorkState::Returned)
+                .map_or(0, |x| x.work_ms)
+        };
+        let agreeing: Vec<(NodeId, u64)> = task.agreeing.iter().map(|w| (*w, work_ms(w))).collect();
+        let outvoted = task.outvoted.clone();
+        let submitter = task.submitter;
+        let mut kinds = Vec::new();
+        for (worker, ms) in &agreeing {
+            let to = Account::of(worker);
+            if share > 0 {
+                kinds.push(EntryKind::Payment {
+                    payer,
+                    task: id,
+                    to,
+                    amount: share,
+                });
+            }
+            let bonus = curve::bonus(share, self.work_ms_total / 1000);
+            if bonus > 0 {
+                kinds.push(EntryKind::Mint {
+                    to,
+                    amount: bonus,
+                    reason: MintReason::EarlyAdopter {
+                        task: id,
+                        work_ms: *ms,
+                    },
+                });
+            }
+        }
+        for worker in &outvoted {
+            let subject = Account::of(worker);
+            let now = self
+                .ledger
+                .account(&subject)
+                .reputation
+                .unwrap_or(START_REPUTATION);
+            kinds.push(EntryKind::Reputation {
+                subject,
+                score: now.saturating_sub(OUTVOTED_PENALTY),
+            });
+        }
+        kinds.push(EntryKind::Refund { payer, task: id });
+        if self.write_and_send(kinds, &submitter).is_ok() {
+            self.work_ms_total += agreeing.iter().map(|(_, ms)| ms).sum::<u64>();
+        }
+    }
+
+    /// A paid task failed or expired: its escrow goes back to the submitter.
+    pub(super) fn refund(&mut self, id: TaskId) {
+        let Some(task) = self.tasks.get(&id) else {
+            return;
+        };
+        if task.spec.max_credits == 0 || task.status != TaskStatus::Open {
+            return;
+        }
+        let kind = EntryKind::Refund {
+            payer: Account::of(&task.submitter),
+            task: id,
+        };
+        let submitter = task.submitter;
+        let _ = self.write_and_send(vec![kind], &submitter);
+    }
+
+    /// Writes the relay's entries, stores them in one commit, and sends each to the accounts it
+    /// names (the submitter gets all of them: they are about its escrow).
+    fn write_and_send(
+        &mut self,
+        kinds: Vec<EntryKind>,
+        submitter: &NodeId,
+    ) -> Result<(), ProtoError> {
+        let mut entries: Vec<Entry> = Vec::new();
+        for kind in kinds {
+            let entry = self
+                .ledger
+                .append(&self.key, kind)
+                .map_err(|e| ProtoError::NotStored(e.to_string()))?;
+            entries.push(entry);
+        }
+        self.store
+            .persist(&entries)
+            .map_err(ProtoError::NotStored)?;
+        let named: Vec<NodeId> = self.peers.keys().copied().collect();
+        for peer in named {
+            if peer == *submitter {
+                continue;
+            }
+            let account = Account::of(&peer);
+            let theirs: Vec<Entry> = entries
+                .iter()
+                .filter(|e| match &e.body.kind {
+                    EntryKind::Payment { to, .. } | EntryKind::Mint { to, .. } => *to == account,
+                    EntryKind::Reputation { subject, .. } => *subject == account,
+                    _ => false,
+                })
+                .cloned()
+                .collect();
+            if !theirs.is_empty() {
+                self.send_to(
+                    &peer,
+                    &RelayMsg::Ledger(edgenet_core::ledger::sync::SyncMessage::Entries(theirs)),
+                );
+            }
+        }
+        self.send_to(
+            submitter,
+            &RelayMsg::Ledger(edgenet_core::ledger::sync::SyncMessage::Entries(entries)),
+        );
+        Ok(())
+    }
+
+    /// Verified work already paid in the reloaded ledger (the curve's input after a restart).
+    pub(super) fn paid_work_ms(entries: &[Entry]) -> u64 {
+        entries
+            .iter()
+            .filter_map(|e| match e.body.kind {
+                EntryKind::Mint {
+                    reason: MintReason::EarlyAdopter { work_ms, .. },
+                    ..
+                } => Some(work_ms),
+                _ => None,
+            })
+            .sum()
+    }
+}
