@@ -29,9 +29,9 @@ if [ "$what" = all ] || [ "$what" = relay ]; then
     relay_port=$((20000 + RANDOM % 20000))
     nats_port=$((relay_port + 1))
     # Limits raised for the load (production defaults stay as documented): 1000 clients share one
-    # IP, and each sends thousands of frames per second.
+    # IP, and each sends thousands of frames per second. No canaries: they are not relay traffic.
     target/release/edgenet-relay --listen "127.0.0.1:$relay_port" --data-dir "$tmp/relay" \
-        --max-connections-per-ip 5000 --max-messages-per-minute 1000000000 >/dev/null 2>"$tmp/relay.log" &
+        --max-connections-per-ip 5000 --max-messages-per-minute 1000000000 --canary-reward 0 >/dev/null 2>"$tmp/relay.log" &
     relay_pid=$!
     nats-server -a 127.0.0.1 -p "$nats_port" >"$tmp/nats.log" 2>&1 &
     nats_pid=$!

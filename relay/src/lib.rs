@@ -65,6 +65,9 @@ pub struct Status {
 pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
     let node_id = key.node_id();
     let mut hub = Hub::new(key, config.hub);
+    let mut seed = [0u8; 32];
+    rand_core::Rng::fill_bytes(&mut edgenet_core::rng::os_rng(), &mut seed);
+    hub.seed_randomness(seed);
     if let Some(path) = &config.ledger_store {
         let store = store::LedgerStore::open(path)?;
         let (entries, skipped) = store.load()?;

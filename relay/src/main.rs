@@ -42,6 +42,9 @@ struct Args {
     /// Micro-credits minted per uptime period (default 0.1 credit per hour; 0 turns it off).
     #[arg(long, env = "EDGENET_UPTIME_BONUS", default_value_t = 100_000)]
     uptime_bonus: u64,
+    /// Micro-credits for passing a canary, the known-answer task a new worker gets (0: none).
+    #[arg(long, env = "EDGENET_CANARY_REWARD", default_value_t = 1_000_000)]
+    canary_reward: u64,
     /// Refuse tasks that offer no credits (EN-221).
     #[arg(long, env = "EDGENET_PAID_ONLY")]
     paid_only: bool,
@@ -96,6 +99,7 @@ async fn main() -> ExitCode {
             uptime_period_ms: args.uptime_period_ms,
             uptime_bonus: args.uptime_bonus,
             paid_only: args.paid_only,
+            canary_reward: args.canary_reward,
             ..HubConfig::default()
         },
         sockets: SocketLimits {

@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::client::hello_transcript;
 pub use ledger::{EntryStore, MemoryStore};
 
+mod canary;
 mod ledger;
 mod settle;
 use crate::error::ProtoError;
@@ -61,9 +62,11 @@ pub struct HubConfig {
     pub uptime_period_ms: Millis,
     /// Micro-credits the relay mints per period online (0.1 credit per hour by default).
     pub uptime_bonus: u64,
-    /// Refuse tasks that offer no credits (EN-221). Off by default until canary tasks let new
-    /// identities earn their first credits.
+    /// Refuse tasks that offer no credits (EN-221).
     pub paid_only: bool,
+    /// Micro-credits a worker earns for passing a canary (a known-answer task the relay sends a
+    /// new identity); 0 sends none.
+    pub canary_reward: u64,
 }
 
 impl Default for HubConfig {
@@ -82,6 +85,7 @@ impl Default for HubConfig {
             uptime_period_ms: 3_600_000,
             uptime_bonus: 100_000,
             paid_only: false,
+            canary_reward: 1_000_000,
         }
     }
 }
@@ -275,6 +279,10 @@ pub struct Hub {
     store: Box<dyn EntryStore + Send>,
     /// Verified work paid so far, network-wide (the early-adopter curve's input).
     work_ms_total: u64,
+    /// Open canaries.
+    canaries: HashMap<TaskId, canary::Canary>,
+    /// Randomness for canaries ([`Hub::seed_randomness`]).
+    rng: rand_chacha::ChaCha20Rng,
 }
 
 impl Hub {
@@ -291,6 +299,8 @@ impl Hub {
             ledger: ledger::relay_ledger(&key),
             store: Box::new(MemoryStore),
             work_ms_total: 0,
+            canaries: HashMap::new(),
+            rng: rand_core::SeedableRng::from_seed([0; 32]),
             key,
         }
     }
@@ -629,6 +639,7 @@ impl Hub {
                 jobs: 0,
             },
         );
+        self.maybe_canary(node, now);
         // Offer the new peer whatever is waiting for workers.
         let waiting: Vec<TaskId> = self
             .tasks
@@ -718,6 +729,10 @@ impl Hub {
                 if let Some(p) = self.peers.get_mut(&node) {
                     p.results += 1;
                     p.jobs = p.jobs.saturating_sub(1);
+                }
+                if submitter == self.key.node_id() {
+                    self.check_canary(task, node, &envelope, &commitment, &signature);
+                    return Ok(());
                 }
                 self.send_to(
                     &submitter,
@@ -840,6 +855,10 @@ impl Hub {
     }
 
     fn handle_claim(&mut self, node: NodeId, id: TaskId, now: Millis) {
+        if self.canaries.contains_key(&id) {
+            self.assign_canary(id, node, now);
+            return;
+        }
         let deadline = now + self.config.assignment_timeout_ms;
         let Some(task) = self.tasks.get_mut(&id) else {
             return;
@@ -896,6 +915,20 @@ impl Hub {
         };
         task.next_round = next;
         if !task.needs_workers() {
+            return;
+        }
+        // A canary is offered to the one worker it was made for, round after round.
+        if let Some(worker) = self.canaries.get(&id).map(|c| c.worker) {
+            let kind = task.spec.kind;
+            let submitter = *self.key.node_id().as_bytes();
+            self.send_to(
+                &worker,
+                &RelayMsg::Offer {
+                    task: id,
+                    kind,
+                    submitter,
+                },
+            );
             return;
         }
         let mut candidates: Vec<(u32, Millis, NodeId)> = self
@@ -996,6 +1029,7 @@ impl Hub {
 
     fn fail_task(&mut self, id: TaskId, err: &ProtoError) {
         self.refund(id);
+        self.canaries.remove(&id);
         if let Some(task) = self.tasks.get_mut(&id) {
             task.status = TaskStatus::Failed;
             task.failure = Some(format!("{}: {err}", edgenet_core::ErrorCode::code(err)));

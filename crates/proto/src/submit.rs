@@ -153,7 +153,7 @@ impl Submission {
     }
 
     /// Opens a result and checks its commitment and signature; `None` if anything is off.
-    fn check_result(
+    pub(crate) fn check_result(
         key: &SecretKey,
         worker: &SignedExchangeKey,
         id: &TaskId,

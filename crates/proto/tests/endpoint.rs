@@ -230,3 +230,42 @@ fn finishing_an_unknown_job_is_refused() {
         .unwrap_err();
     assert_eq!(err.code(), "EN-208");
 }
+
+#[test]
+fn a_new_worker_gets_a_canary_once_it_contributes_and_is_credited_or_marked_down() {
+    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    let mut net = Net::new();
+    let paused = net.join(1, Run::Honest, false);
+    let liar = net.join(2, Run::Liar, true);
+    net.tick(2_000);
+    // Paused: the canary is offered but never claimed, so nothing runs.
+    assert!(
+        !net.events(paused)
+            .iter()
+            .any(|e| matches!(e, Event::Execute { .. }))
+    );
+    net.peers.get_mut(&paused).unwrap().0.set_contributing(true);
+    net.tick(1_000);
+    let honest = Account::of(&net.node(paused));
+    assert_eq!(net.hub.ledger().account(&honest).balance, 1_000_000);
+    let credited = net.events(paused).iter().any(|e| match e {
+        Event::Ledger { entries } => entries.iter().any(|en| {
+            matches!(en.body.kind, EntryKind::Mint { to, amount: 1_000_000, reason: MintReason::Canary { .. } } if to == honest)
+        }),
+        _ => false,
+    });
+    assert!(credited, "the worker was sent its canary credit");
+    // The liar's wrong ciphertext: no credit, reputation down, and it is told it was outvoted.
+    let liar_account = Account::of(&net.node(liar));
+    let cheat = net.hub.ledger().account(&liar_account);
+    assert_eq!((cheat.balance, cheat.reputation), (0, Some(3_000)));
+    assert!(
+        net.events(liar)
+            .iter()
+            .any(|e| matches!(e, Event::Verdict { agreed: false, .. }))
+    );
+    // Nothing else is pending: no second canary for either.
+    let verified_before = net.hub.stats().tasks_verified;
+    net.tick(5_000);
+    assert_eq!(net.hub.stats().tasks_verified, verified_before);
+}

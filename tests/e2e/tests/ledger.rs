@@ -344,3 +344,76 @@ fn a_paid_submission_escrows_pays_the_workers_and_is_refused_without_credits() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("EN-220"), "{stderr}");
 }
+
+#[test]
+fn a_new_worker_earns_its_first_credits_on_a_canary_and_a_cheat_loses_reputation() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &["--canary-reward", "2000000"],
+    );
+    let api = |id: &str| relay.get(&format!("/api/ledger/{id}"));
+    let honest = Worker::start(dir.path(), "honest", &relay.ws_url(), &[]);
+    let cheat = Worker::start(
+        dir.path(),
+        "cheat",
+        &relay.ws_url(),
+        &["--fault-inject", "wrong-result"],
+    );
+    wait_until(Duration::from_secs(20), "the canaries to be judged", || {
+        api(&honest.id)["balance"].as_u64() == Some(2_000_000)
+            && api(&cheat.id)["reputation"].as_u64().is_some()
+    });
+    let h = api(&honest.id);
+    assert_eq!(
+        (h["earned"].as_u64(), h["reputation"].as_u64()),
+        (Some(2_000_000), None)
+    );
+    let c = api(&cheat.id);
+    assert_eq!(
+        (c["balance"].as_u64(), c["reputation"].as_u64()),
+        (Some(0), Some(3_000))
+    );
+    // Canaries look like encryption tasks and are listed like any task, with their verdict.
+    let tasks = relay.get("/api/tasks");
+    let judged: Vec<(String, String)> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let who = t["agreeing"]
+                .get(0)
+                .or_else(|| t["outvoted"].get(0))
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            (
+                t["kind"].as_str().unwrap_or_default().to_owned(),
+                who.to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        judged.contains(&("encryption".to_owned(), honest.id.clone())),
+        "{tasks}"
+    );
+    assert!(
+        judged.contains(&("encryption".to_owned(), cheat.id.clone())),
+        "{tasks}"
+    );
+    // A worker that has earned gets no second canary when it reconnects.
+    let relay = relay.crash_and_restart();
+    wait_until(Duration::from_secs(20), "the honest worker back", || {
+        relay
+            .get("/api/peers")
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["node_id"] == honest.id.as_str())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        relay.get(&format!("/api/ledger/{}", honest.id))["balance"].as_u64(),
+        Some(2_000_000)
+    );
+}

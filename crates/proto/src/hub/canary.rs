@@ -1,0 +1,280 @@
+//! Canaries: known-answer tasks the relay sends, sealed like any other, to a worker that has
+//! earned nothing yet. Passing one is how a new identity earns its first credits (minted by the
+//! relay, `MintReason::Canary`); failing one costs reputation, and stake if it has any (slashed
+//! with the worker's own signed commitment as evidence).
+//!
+//! The relay can only know the answer of a task whose result is exact and computable without
+//! kernels: `encryption` (ChaCha20-Poly1305 over random bytes with a random key). A worker cannot
+//! tell it from a submitter's encryption task: same sizes, same sealing, a fresh task id.
+
+use edgenet_core::ledger::sync::SyncMessage;
+use edgenet_core::ledger::{Account, EntryKind, Evidence, MintReason};
+use edgenet_core::task::{Encryption, TaskId, TaskKind};
+use edgenet_core::{NodeId, SignedExchangeKey, envelope};
+use rand_core::Rng;
+
+use super::{Hub, Task, TaskStatus, Work, WorkState};
+use crate::Millis;
+use crate::message::{Capabilities, PeerInfo, RelayMsg, Role, TaskSpec};
+use crate::submit::Submission;
+
+/// An open canary.
+pub(super) struct Canary {
+    /// The worker it is for.
+    pub(super) worker: NodeId,
+    /// Its payload (sealed to the worker when it claims).
+    payload: Vec<u8>,
+    /// The right answer.
+    expected: Vec<u8>,
+}
+
+/// Bytes a canary encrypts.
+const CANARY_BYTES: usize = 4096;
+/// What failing a canary costs in reputation (basis points), and the stake slashed.
+const CANARY_PENALTY: u16 = 2_000;
+const CANARY_SLASH: u64 = 1_000_000;
+
+impl Hub {
+    /// Seeds the hub's randomness (canary payloads and their envelopes). The relay passes OS
+    /// randomness at start-up; without it, canaries would be predictable.
+    pub fn seed_randomness(&mut self, seed: [u8; 32]) {
+        self.rng = rand_core::SeedableRng::from_seed(seed);
+    }
+
+    /// Sends `node` a canary if it is a worker that runs `encryption`, has earned nothing yet,
+    /// and has none open.
+    pub(super) fn maybe_canary(&mut self, node: NodeId, now: Millis) {
+        if self.config.canary_reward == 0 {
+            return;
+        }
+        let Some(peer) = self.peers.get(&node) else {
+            return;
+        };
+        if !peer
+            .info
+            .capabilities
+            .kernels
+            .contains(&TaskKind::Encryption)
+        {
+            return;
+        }
+        if self.ledger.account(&Account::of(&node)).earned > 0 {
+            return;
+        }
+        if self.canaries.values().any(|c| c.worker == node) {
+            return;
+        }
+        let mut job = Encryption {
+            key: [0; 32],
+            nonce: [0; 12],
+            aad: Vec::new(),
+            plaintext: vec![0; CANARY_BYTES],
+        };
+        self.rng.fill_bytes(&mut job.key);
+        self.rng.fill_bytes(&mut job.nonce);
+        self.rng.fill_bytes(&mut job.plaintext);
+        let mut id = [0u8; 16];
+        self.rng.fill_bytes(&mut id);
+        let id = TaskId(id);
+        let expected = job.run();
+        let Ok(payload) = job.encode() else {
+            return;
+        };
+        let timeout_ms =
+            u32::try_from(self.config.assignment_timeout_ms.saturating_mul(2)).unwrap_or(u32::MAX);
+        self.tasks.insert(
+            id,
+            Task {
+                spec: TaskSpec {
+                    id,
+                    kind: TaskKind::Encryption,
+                    redundancy: 1,
+                    max_credits: 0,
+                    priority: 0,
+                    timeout_ms,
+                },
+                submitter: self.key.node_id(),
+                created: now,
+                expires: now + Millis::from(timeout_ms),
+                work: Vec::new(),
+                status: TaskStatus::Open,
+                agreeing: Vec::new(),
+                outvoted: Vec::new(),
+                failure: None,
+                offered: Vec::new(),
+                next_round: now,
+            },
+        );
+        self.canaries.insert(
+            id,
+            Canary {
+                worker: node,
+                payload,
+                expected,
+            },
+        );
+        // Offered like any task: a paused or busy worker simply does not claim it yet.
+        self.offer(id, now);
+    }
+
+    /// The canary's worker claimed it: assign it and send the sealed payload (the relay is the
+    /// submitter).
+    pub(super) fn assign_canary(&mut self, id: TaskId, node: NodeId, now: Millis) {
+        let Some(canary) = self.canaries.get(&id) else {
+            return;
+        };
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        if canary.worker != node || !task.needs_workers() || task.has_had(&node) {
+            return;
+        }
+        let Some(worker_key) = self
+            .peers
+            .get(&node)
+            .and_then(|p| SignedExchangeKey::decode(&p.info.exchange_key).ok())
+        else {
+            return;
+        };
+        let Ok(sealed) = envelope::seal(
+            &mut self.rng,
+            &self.key,
+            &worker_key,
+            &id.0,
+            &canary.payload,
+        ) else {
+            return;
+        };
+        let deadline = now + self.config.assignment_timeout_ms;
+        task.work.push(Work {
+            worker: node,
+            deadline,
+            state: WorkState::Assigned,
+            assigned_at: now,
+            work_ms: 0,
+        });
+        if let Some(p) = self.peers.get_mut(&node) {
+            p.jobs += 1;
+        }
+        let relay = self.key.node_id();
+        let me = PeerInfo {
+            node: *relay.as_bytes(),
+            exchange_key: SignedExchangeKey::for_identity(&self.key).encode().to_vec(),
+            role: Role::Native,
+            capabilities: Capabilities {
+                cores: 0,
+                memory_mib: 0,
+                gpu: None,
+                kernels: Vec::new(),
+                backends: Vec::new(),
+            },
+        };
+        let deadline_ms = u32::try_from(self.config.assignment_timeout_ms).unwrap_or(u32::MAX);
+        self.send_to(
+            &node,
+            &RelayMsg::Assignment {
+                task: id,
+                kind: TaskKind::Encryption,
+                submitter: me,
+                deadline_ms,
+            },
+        );
+        self.send_to(
+            &node,
+            &RelayMsg::Payload {
+                task: id,
+                submitter: *relay.as_bytes(),
+                envelope: sealed,
+            },
+        );
+    }
+
+    /// A canary's result is in: reward it or penalize it, and tell the worker the verdict.
+    pub(super) fn check_canary(
+        &mut self,
+        id: TaskId,
+        worker: NodeId,
+        sealed: &[u8],
+        commitment: &[u8; 32],
+        signature: &[u8],
+    ) {
+        let Some(Canary { expected, .. }) = self.canaries.remove(&id) else {
+            return;
+        };
+        let worker_key = self
+            .peers
+            .get(&worker)
+            .and_then(|p| SignedExchangeKey::decode(&p.info.exchange_key).ok());
+        let passed = worker_key
+            .and_then(|k| {
+                Submission::check_result(&self.key, &k, &id, sealed, commitment, signature)
+            })
+            .is_some_and(|got| got == expected);
+        let account = Account::of(&worker);
+        let mut kinds = Vec::new();
+        if passed {
+            kinds.push(EntryKind::Mint {
+                to: account,
+                amount: self.config.canary_reward,
+                reason: MintReason::Canary { task: id },
+            });
+        } else {
+            let state = self.ledger.account(&account);
+            let score = state
+                .reputation
+                .unwrap_or(5_000)
+                .saturating_sub(CANARY_PENALTY);
+            kinds.push(EntryKind::Reputation {
+                subject: account,
+                score,
+            });
+            if state.stake > 0 && signature.len() == 64 {
+                kinds.push(EntryKind::Slash {
+                    subject: account,
+                    amount: CANARY_SLASH,
+                    evidence: Evidence::FailedCanary {
+                        task: id,
+                        commitment: *commitment,
+                        signature: signature.to_vec(),
+                    },
+                });
+            }
+        }
+        let mut written = Vec::new();
+        for kind in kinds {
+            if let Ok(entry) = self.ledger.append(&self.key, kind) {
+                written.push(entry);
+            }
+        }
+        if self.store.persist(&written).is_err() {
+            written.clear(); // not durable: not announced (the in-memory replica still has them)
+        }
+        if let Some(t) = self.tasks.get_mut(&id) {
+            t.status = TaskStatus::Verified;
+            if passed {
+                t.agreeing = vec![worker];
+            } else {
+                t.outvoted = vec![worker];
+            }
+        }
+        self.stats.tasks_verified += 1;
+        let key = *worker.as_bytes();
+        let (agreeing, outvoted) = if passed {
+            (vec![key], vec![])
+        } else {
+            (vec![], vec![key])
+        };
+        self.send_to(
+            &worker,
+            &RelayMsg::Verdict {
+                task: id,
+                agreeing,
+                outvoted,
+            },
+        );
+        if !written.is_empty() {
+            self.send_to(&worker, &RelayMsg::Ledger(SyncMessage::Entries(written)));
+        }
+        self.retire(id);
+    }
+}
