@@ -274,6 +274,19 @@ fn drive(
     }
 }
 
+/// The node `seed` on `conn` locks `amount` for `task` in its chain, as `submit --pay` does.
+fn escrow(net: &mut Net, conn: ConnId, seed: u8, task: TaskId, amount: u64) {
+    use edgenet_core::ledger::sync::SyncMessage;
+    use edgenet_core::ledger::{Account, Entry, EntryKind};
+    let body = net
+        .hub
+        .ledger()
+        .next_body(Account::of(&id(seed)), EntryKind::Escrow { task, amount })
+        .unwrap();
+    let entry = Entry::sign(body, &SecretKey::from_seed(&[seed; 32]));
+    net.send(conn, &ClientMsg::Ledger(SyncMessage::Entries(vec![entry])));
+}
+
 fn id(seed: u8) -> NodeId {
     SecretKey::from_seed(&[seed; 32]).node_id()
 }
@@ -595,7 +608,7 @@ fn workers_online_for_a_period_get_the_uptime_bonus_minted_and_sent() {
 fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_liar() {
     use edgenet_core::ledger::curve;
     use edgenet_core::ledger::sync::SyncMessage;
-    use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
+    use edgenet_core::ledger::{Account, EntryKind, MintReason};
     let mut net = Net::new(HubConfig::default());
     net.join(1, Behaviour::Honest);
     net.join(2, Behaviour::Liar);
@@ -630,22 +643,7 @@ fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_lia
     // Escrow, then submit: two honest workers are paid a third each, plus the early-adopter
     // bonus (9x at the start of the curve); the liar is not paid and loses reputation; the
     // liar's third comes back to the submitter.
-    let body = net
-        .hub
-        .ledger()
-        .next_body(
-            payer,
-            EntryKind::Escrow {
-                task: paid.id,
-                amount: 3_000_000,
-            },
-        )
-        .unwrap();
-    let escrow = Entry::sign(body, &SecretKey::from_seed(&[9; 32]));
-    net.send(
-        submitter,
-        &ClientMsg::Ledger(SyncMessage::Entries(vec![escrow])),
-    );
+    escrow(&mut net, submitter, 9, paid.id, 3_000_000);
     assert_eq!(net.hub.ledger().account(&payer).escrowed, 3_000_000);
     let Progress::Done(outcome) = run_task(&mut net, submitter, paid, 5) else {
         panic!()
@@ -675,8 +673,7 @@ fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_lia
 
 #[test]
 fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
-    use edgenet_core::ledger::sync::SyncMessage;
-    use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
+    use edgenet_core::ledger::{Account, EntryKind, MintReason};
     let mut net = Net::new(HubConfig {
         paid_only: true,
         ..HubConfig::default()
@@ -701,22 +698,7 @@ fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
         max_credits: 2_000_000,
         ..spec(2, 1, 3_000)
     };
-    let body = net
-        .hub
-        .ledger()
-        .next_body(
-            payer,
-            EntryKind::Escrow {
-                task: paid.id,
-                amount: 2_000_000,
-            },
-        )
-        .unwrap();
-    let escrow = Entry::sign(body, &SecretKey::from_seed(&[9; 32]));
-    net.send(
-        submitter,
-        &ClientMsg::Ledger(SyncMessage::Entries(vec![escrow])),
-    );
+    escrow(&mut net, submitter, 9, paid.id, 2_000_000);
     // No worker is online: the task expires and the escrow comes back whole.
     let Progress::Failed(_) = run_task(&mut net, submitter, paid, 10) else {
         panic!()

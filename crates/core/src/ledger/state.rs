@@ -83,8 +83,6 @@ pub struct AccountState {
 pub struct LedgerState {
     pub(crate) accounts: BTreeMap<Account, AccountState>,
     pub(crate) escrows: BTreeMap<(Account, TaskId), u64>,
-    /// Reputation registers: score and the order key of the entry that wrote it.
-    reputation_keys: BTreeMap<Account, OrderKey>,
     pub(crate) status: HashMap<EntryHash, EntryStatus>,
     /// Credits minted, ever.
     pub minted: u64,
@@ -129,7 +127,7 @@ impl LedgerState {
     /// Applies one linked, unfrozen entry at its turn and records its status.
     pub(crate) fn apply(&mut self, entry: &Entry, hash: EntryHash) {
         let key = order_key(entry);
-        let status = match self.effect(entry, key) {
+        let status = match self.effect(entry) {
             Ok(()) => EntryStatus::Applied,
             Err(reason) => EntryStatus::Void(reason),
         };
@@ -140,7 +138,7 @@ impl LedgerState {
         self.last_key = Some(key);
     }
 
-    fn effect(&mut self, entry: &Entry, key: OrderKey) -> Result<(), VoidReason> {
+    fn effect(&mut self, entry: &Entry) -> Result<(), VoidReason> {
         let author = entry.body.author;
         match &entry.body.kind {
             EntryKind::Transfer { to, amount } => {
@@ -212,7 +210,6 @@ impl LedgerState {
             }
             EntryKind::Reputation { subject, score } => {
                 // Effects apply in key order, so the register's last write is simply the latest.
-                self.reputation_keys.insert(*subject, key);
                 self.acct(*subject).reputation = Some(*score);
             }
         }

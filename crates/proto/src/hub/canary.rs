@@ -240,15 +240,8 @@ impl Hub {
                 });
             }
         }
-        let mut written = Vec::new();
-        for kind in kinds {
-            if let Ok(entry) = self.ledger.append(&self.key, kind) {
-                written.push(entry);
-            }
-        }
-        if self.store.persist(&written).is_err() {
-            written.clear(); // not durable: not announced (the in-memory replica still has them)
-        }
+        // Not durable: not announced.
+        let written = self.write_entries(kinds).unwrap_or_default();
         if let Some(t) = self.tasks.get_mut(&id) {
             t.status = TaskStatus::Verified;
             if passed {

@@ -58,14 +58,30 @@ impl Hub {
 
     /// Appends an entry the relay itself writes (as validator) and stores it durably.
     pub fn write_ledger(&mut self, kind: EntryKind) -> Result<Entry, ProtoError> {
-        let entry = self
-            .ledger
-            .append(&self.key, kind)
-            .map_err(|e| ProtoError::NotStored(e.to_string()))?;
+        let mut written = self.write_entries(vec![kind])?;
+        written
+            .pop()
+            .ok_or_else(|| ProtoError::NotStored("nothing written".into()))
+    }
+
+    /// Appends the relay's entries to its chain and stores them in one commit; nothing is to be
+    /// announced unless this returns `Ok`.
+    pub(super) fn write_entries(
+        &mut self,
+        kinds: Vec<EntryKind>,
+    ) -> Result<Vec<Entry>, ProtoError> {
+        let mut entries = Vec::with_capacity(kinds.len());
+        for kind in kinds {
+            let entry = self
+                .ledger
+                .append(&self.key, kind)
+                .map_err(|e| ProtoError::NotStored(e.to_string()))?;
+            entries.push(entry);
+        }
         self.store
-            .persist(std::slice::from_ref(&entry))
+            .persist(&entries)
             .map_err(ProtoError::NotStored)?;
-        Ok(entry)
+        Ok(entries)
     }
 
     pub(super) fn handle_ledger(

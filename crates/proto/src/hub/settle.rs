@@ -127,17 +127,7 @@ impl Hub {
         kinds: Vec<EntryKind>,
         submitter: &NodeId,
     ) -> Result<(), ProtoError> {
-        let mut entries: Vec<Entry> = Vec::new();
-        for kind in kinds {
-            let entry = self
-                .ledger
-                .append(&self.key, kind)
-                .map_err(|e| ProtoError::NotStored(e.to_string()))?;
-            entries.push(entry);
-        }
-        self.store
-            .persist(&entries)
-            .map_err(ProtoError::NotStored)?;
+        let entries = self.write_entries(kinds)?;
         let named: Vec<NodeId> = self.peers.keys().copied().collect();
         for peer in named {
             if peer == *submitter {
