@@ -133,8 +133,10 @@ export interface SubmitOptions {
   redundancy?: number;
   /**
    * Credits to pay for the task. 0 (default): an unpaid task, which relays run unless started
-   * with `--paid-only`. Above 0 the relay requires an escrow from this page's account, which the
-   * browser package does not write yet: such a submission is refused with EN-220.
+   * with `--paid-only`. Above 0 the page first escrows that much from its own account (an entry
+   * it signs; the credits leave `stats().credits`), the relay pays the agreeing workers from it
+   * on the verdict and returns the rest. Without that balance the submission is refused with
+   * EN-220 and nothing is spent.
    */
   maxCredits?: number;
   /** Milliseconds, 1-600000. Default 30000. */

@@ -32,6 +32,7 @@ let share = { fraction: 0, reason: 'paused' };
 const pool = []; // { worker, task, busyMs }
 const queue = []; // jobs waiting for a free compute Worker
 const submits = new Map(); // task id -> request id from the page
+const turns = new Map(); // paid task id -> releases this tab's turn at writing the identity's chain
 const waiting = []; // submissions made before the connection was ready
 const counts = { tasksCompleted: 0, tasksOnGpu: 0, tasksVerified: 0, tasksRejected: 0, tasksFailed: 0, submitted: 0 };
 // The GPU Worker's choice ({adapter, single, batch, measurements}); null until known or without
@@ -138,6 +139,15 @@ async function refreshCredits() {
   account = fresh;
   if (gained > 0) post({ type: 'credit', credits: gained / 1e6, total: fresh.balance / 1e6 });
   postStats();
+}
+
+// Every kept entry, encoded: the endpoint finds its own chain among them.
+async function keptEntries() {
+  try {
+    return await idb('readonly', (s) => s.getAll(), 'ledger');
+  } catch {
+    return []; // the endpoint then asks the relay for the whole chain before writing
+  }
 }
 
 async function keepEntries(entries) {
@@ -248,6 +258,9 @@ function onEvent(ev) {
     case 'ledger':
       keepEntries(ev.entries).then(refreshCredits);
       break;
+    case 'accepted':
+      endTurn(ev.task);
+      break;
     case 'execute':
       if (!contribute || !contribute.tasks.includes(ev.kind)) { conn.abandon(ev.task); break; }
       queue.push({ task: ev.task, kind: ev.kind, payload: ev.payload });
@@ -259,6 +272,7 @@ function onEvent(ev) {
       postStats();
       break;
     case 'done': {
+      endTurn(ev.task);
       const req = submits.get(ev.task);
       submits.delete(ev.task);
       let value;
@@ -275,6 +289,7 @@ function onEvent(ev) {
       break;
     }
     case 'failed': {
+      endTurn(ev.task);
       const req = submits.get(ev.task);
       submits.delete(ev.task);
       if (req !== undefined) post({ type: 'result', req, error: { code: ev.code, message: ev.message } });
@@ -294,7 +309,9 @@ function connect() {
   setState(everConnected ? 'reconnecting' : 'connecting');
   // Two jobs queued behind each running one: the next offer round is up to 500 ms away.
   const maxJobs = Math.max(1, pool.length * 3);
-  conn = new Connection(secret, pool.length, contribute ? Math.round(contribute.memoryLimit / 1048576) : 0, maxJobs, false);
+  const fresh = new Connection(secret, pool.length, contribute ? Math.round(contribute.memoryLimit / 1048576) : 0, maxJobs, false);
+  conn = fresh;
+  keptEntries().then((kept) => { if (conn === fresh) fresh.knowEntries(kept); });
   applyShare();
   const socket = new WebSocket(url);
   ws = socket;
@@ -349,17 +366,37 @@ function submit({ req, kind, payload: p, options }) {
     post({ type: 'result', req, error: errorData(e) });
     return;
   }
-  const send = () => {
+  const send = (done = () => {}) => {
     try {
       const id = conn.submit(kind, bytes, options.redundancy, options.maxMicroCredits, options.priority, options.timeout);
       submits.set(id, req);
+      if (options.maxMicroCredits > 0) turns.set(id, done); else done();
       counts.submitted += 1;
       pump();
     } catch (e) {
+      done();
       post({ type: 'result', req, error: errorData(e) });
     }
   };
-  if (conn && conn.isReady()) send(); else waiting.push(send);
+  const go = options.maxMicroCredits > 0 ? () => inTurn(send) : send;
+  if (conn && conn.isReady()) go(); else waiting.push(go);
+}
+
+// A paid submission writes an escrow into this identity's chain. Other tabs of this origin share
+// the identity, and two tabs signing at once would fork the chain (an equivocation freezes the
+// account), so tabs take turns through a Web Lock: each turn lasts until the relay has the escrow
+// and has accepted or refused the task. Without Web Locks there is one turn-taker per tab only.
+function inTurn(fn) {
+  if (!self.navigator || !navigator.locks) { fn(); return; }
+  navigator.locks.request(`edgenet-chain-${myId}`, () => new Promise((done) => {
+    if (conn && conn.isReady()) fn(done); else { done(); waiting.push(() => inTurn(fn)); }
+  }));
+}
+
+function endTurn(task) {
+  const done = turns.get(task);
+  turns.delete(task);
+  if (done) done();
 }
 
 // --- messages from the page ---------------------------------------------------------------------

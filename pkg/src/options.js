@@ -129,7 +129,7 @@ export function validateTask(task) {
     priority: PRIORITIES[o.priority || 'normal'],
     redundancy: c.num('options.redundancy', o.redundancy, 3, 1, 7, { integer: true }),
     // Credits to micro-credits (the ledger's unit); 0 is an unpaid task (see index.d.ts).
-    maxMicroCredits: c.num('options.maxCredits', o.maxCredits, 0, 0, 9_000_000) * 1_000_000,
+    maxMicroCredits: Math.round(c.num('options.maxCredits', o.maxCredits, 0, 0, 9_000_000) * 1_000_000),
     timeout: c.num('options.timeout', o.timeout, 30_000, 1, 600_000, { integer: true }),
   };
   const p = task.payload;

@@ -1,6 +1,7 @@
 // Credits in the browser: the relay mints the uptime bonus to a contributing page (a short period
 // here), and stats(), the widget, onCredit and `GET /api/ledger/{id}` all show the same ledger;
-// the minted entries are kept in IndexedDB.
+// the minted entries are kept in IndexedDB. A page spends its credits on a paid submit(): it
+// writes the escrow into its own chain and the workers are paid from it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Stack, allow, waitFor } from './harness.mjs';
@@ -9,8 +10,19 @@ const stack = new Stack();
 
 before(async () => {
   await stack.relay(['--uptime-period-ms', '700', '--uptime-bonus', '250000']);
+  for (const name of ['n1', 'n2']) await stack.nativeNode(name);
   await stack.launch();
 });
+
+const account = async (id) => (await fetch(`${stack.http}/api/ledger/${id}`)).json();
+const keptKeys = (page) => page.evaluate(() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('edgenet');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const req = open.result.transaction('ledger').objectStore('ledger').getAllKeys();
+    req.onsuccess = () => resolve(req.result);
+  };
+}));
 after(() => stack.stop());
 
 test('uptime credits reach stats(), the widget and onCredit, from the same ledger as the API', async () => {
@@ -51,14 +63,71 @@ test('uptime credits reach stats(), the widget and onCredit, from the same ledge
   assert.ok(Number(shown.replace(/,/g, '')) >= 0.5, `widget shows ${shown}`);
 
   // The entries the relay sent are kept in IndexedDB, keyed by their hash.
-  const kept = await page.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('edgenet');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const req = open.result.transaction('ledger').objectStore('ledger').getAllKeys();
-      req.onsuccess = () => resolve(req.result);
-    };
-  }));
+  const kept = await keptKeys(page);
   assert.ok(kept.length >= 1, 'minted entries kept');
   assert.ok(kept.every((k) => /^[0-9a-f]{64}$/.test(k)));
+});
+
+test('a paid submit() escrows from the page\'s own credits and pays the workers from it', async () => {
+  const page = await stack.page();
+  await page.route('**/paid-test.html', (route) => route.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><script type="importmap">{"imports":{"edgenet":"/pkg/dist/edgenet.mjs"}}</script>
+      <script type="module">
+        import { init, submit } from 'edgenet';
+        window.node = init({ siteId: 'paid-test' });
+        window.submit = submit;
+      </script>`,
+  }));
+  await page.goto(`${stack.http}/paid-test.html`);
+  await allow(page);
+  const earned = await waitFor('a credit earned', async () => {
+    const v = await page.evaluate(async () => (await window.node).stats());
+    return v.credits >= 1 ? v : null;
+  });
+  const me = earned.nodeId;
+
+  const task = {
+    type: 'encryption',
+    payload: { key: new Uint8Array(32).fill(7), nonce: new Uint8Array(12).fill(1), data: new Uint8Array(4096).fill(9) },
+    options: { redundancy: 2, maxCredits: 0.5 },
+  };
+  const r = await page.evaluate(async (t) => {
+    const out = await window.submit(t);
+    return { verified: out.verified, agreeing: out.agreeing, bytes: out.ciphertext.length };
+  }, task);
+  assert.equal(r.verified, true);
+  // Any two workers but the page itself (the first test's page may still be contributing).
+  assert.equal(new Set(r.agreeing).size, 2);
+  assert.ok(!r.agreeing.includes(me), 'a page never runs its own task');
+  assert.equal(r.bytes, 4096 + 16, 'ciphertext and tag');
+
+  // The page's chain holds the escrow; the relay released it to the two agreeing workers (a
+  // share each; `spent` counts only payments, not refunds): half a credit spent, nothing held.
+  const mine = await account(me);
+  assert.equal(mine.chain_len, 1, 'one entry the page signed');
+  assert.equal(mine.spent, 500_000);
+  assert.equal(mine.escrowed, 0);
+  assert.equal(mine.frozen, false);
+
+  // Asking for more than the balance: refused with EN-220 and nothing more is spent; the chain
+  // goes on at seq 1 (the void escrow), not forked.
+  const refused = await page.evaluate(async (t) => {
+    try { await window.submit({ ...t, options: { redundancy: 2, maxCredits: 1000 } }); return null; } catch (e) { return [e.code, e.message]; }
+  }, task);
+  assert.ok(refused, 'the over-budget submission was refused');
+  assert.equal(refused[0], 'EN-220', refused[1]);
+  const later = await account(me);
+  assert.equal(later.spent, 500_000);
+  assert.equal(later.chain_len, 2);
+  assert.equal(later.frozen, false);
+
+  // The stats show the spending (earned less balance, from one snapshot of the ledger), and the
+  // page kept its own escrow entries.
+  await waitFor('stats to show the spending', async () => {
+    const v = await page.evaluate(async () => (await window.node).stats());
+    return Math.round((v.earned - v.credits) * 1e6) === 500_000 ? v : null;
+  });
+  const kept = await keptKeys(page);
+  assert.ok(kept.length >= 3, `mints and two escrows kept (${kept.length})`);
 });

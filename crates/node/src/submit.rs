@@ -248,66 +248,39 @@ pub async fn submit(
     Ok((outcome, id))
 }
 
-/// Locks `amount` micro-credits for `task` in this node's chain before submitting it: fetches the
-/// node's own chain and the relay's clock, writes and signs the escrow entry, and waits until the
-/// relay holds it. Whether the balance covers it, the relay decides when the task is submitted.
+/// Locks `amount` micro-credits for `task` in this node's chain before submitting it, with the
+/// same sans-IO writer the browser's endpoint uses (`edgenet_proto::chain`): it reads the chain's
+/// head and the relay's clock from the relay, signs the escrow and waits until the relay holds it.
+/// Whether the balance covers it, the relay decides when the task is submitted.
 async fn escrow(
     conn: &mut Connection,
     key: &SecretKey,
     task: TaskId,
     amount: u64,
 ) -> Result<(), NodeError> {
-    use edgenet_core::ledger::sync::{SyncMessage, Want};
-    use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig};
-    use edgenet_proto::{ClientMsg, ProtoError, RelayMsg};
-    let remote =
-        |code: String, message: String| NodeError::Proto(ProtoError::Remote { code, message });
-    let relay = conn
-        .relay()
-        .ok_or_else(|| NodeError::Input("no relay identity after the handshake".into()))?;
-    let me = Account::of(&key.node_id());
-    conn.send(&ClientMsg::Ledger(SyncMessage::Wants(vec![Want {
-        account: me,
-        from: 0,
-    }])))
-    .await?;
-    let mut mine = Vec::new();
-    let clock = loop {
-        match conn.next().await? {
-            RelayMsg::Ledger(SyncMessage::Entries(entries)) => mine.extend(entries),
-            RelayMsg::LedgerAck { clock, .. } => break clock,
-            RelayMsg::Error { code, message } => return Err(remote(code, message)),
-            _ => {}
-        }
-    };
-    let config =
-        LedgerConfig::single(Account::of(&relay)).map_err(|e| NodeError::Input(e.to_string()))?;
-    let mut ledger = Ledger::new(config);
-    ledger.receive_entries(mine);
-    ledger.observe_clock(clock);
-    let body = ledger
-        .next_body(me, EntryKind::Escrow { task, amount })
-        .map_err(|e| NodeError::Input(e.to_string()))?;
-    conn.send(&ClientMsg::Ledger(SyncMessage::Entries(vec![Entry::sign(
-        body, key,
-    )])))
-    .await?;
+    use edgenet_core::ledger::EntryKind;
+    use edgenet_proto::chain::{ChainEvent, ChainWriter};
+    let mut chain = ChainWriter::new(key.clone());
+    chain.write(EntryKind::Escrow { task, amount });
     loop {
-        match conn.next().await? {
-            RelayMsg::LedgerAck {
-                held: 1,
-                rejected: 0,
-                ..
-            } => return Ok(()),
-            RelayMsg::LedgerAck { code, .. } => {
-                return Err(remote(
-                    code.unwrap_or_else(|| "EN-219".into()),
-                    "the relay did not keep the escrow entry".into(),
-                ));
-            }
-            RelayMsg::Error { code, message } => return Err(remote(code, message)),
-            _ => {}
+        while let Some(msg) = chain.poll_outgoing() {
+            conn.send(&msg).await?;
         }
+        match chain.poll_event() {
+            Some(ChainEvent::Written { .. }) => return Ok(()),
+            Some(ChainEvent::Refused { error, .. }) => return Err(NodeError::Proto(error)),
+            None => {}
+        }
+        let msg = conn.next().await?;
+        if let edgenet_proto::RelayMsg::Error { code, message } = &msg {
+            if code != "EN-219" {
+                return Err(NodeError::Proto(edgenet_proto::ProtoError::Remote {
+                    code: code.clone(),
+                    message: message.clone(),
+                }));
+            }
+        }
+        chain.handle(&msg);
     }
 }
 

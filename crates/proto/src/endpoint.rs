@@ -9,10 +9,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use edgenet_core::ledger::sync::SyncMessage;
+use edgenet_core::ledger::{Entry, EntryKind};
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{NodeId, SecretKey};
 use rand_core::CryptoRng;
 
+use crate::chain::{ChainEvent, ChainWriter, WriteId};
 use crate::client::{ClientSession, ClientState};
 use crate::error::ProtoError;
 use crate::message::{Capabilities, RelayMsg, Role, TaskSpec};
@@ -38,10 +41,11 @@ pub enum Event {
         /// The opened plaintext payload.
         payload: Vec<u8>,
     },
-    /// Ledger entries the relay sent this node (credits it minted or paid to it).
+    /// Ledger entries that concern this node, to keep: those the relay sent it (credits minted or
+    /// paid to it, its own chain) and those it wrote itself once the relay held them.
     Ledger {
-        /// The entries, as the relay sent them (verified by the relay, not here).
-        entries: Vec<edgenet_core::ledger::Entry>,
+        /// The entries (the relay's verified by the relay, not here).
+        entries: Vec<Entry>,
     },
     /// The submitter's verdict on a task this node returned.
     Verdict {
@@ -87,6 +91,9 @@ pub struct Endpoint {
     contributing: bool,
     jobs: HashMap<TaskId, Job>,
     submissions: HashMap<TaskId, (TaskKind, Submission)>,
+    /// Paid submissions wait here for their escrow entry before the task is submitted.
+    chain: ChainWriter,
+    escrows: HashMap<WriteId, TaskId>,
     events: VecDeque<Event>,
 }
 
@@ -102,13 +109,21 @@ impl Endpoint {
     ) -> Self {
         let worker = Worker::new(capabilities.kernels.clone(), max_jobs);
         Self {
+            chain: ChainWriter::new(key.clone()),
             session: ClientSession::new(key, role, capabilities, None),
             worker,
             contributing,
             jobs: HashMap::new(),
             submissions: HashMap::new(),
+            escrows: HashMap::new(),
             events: VecDeque::new(),
         }
+    }
+
+    /// Entries this node kept from earlier connections (its store): its own chain among them
+    /// lets it write the next escrow without asking the relay for the whole chain.
+    pub fn know_entries(&mut self, entries: Vec<Entry>) {
+        self.chain.know(entries);
     }
 
     /// Whether the handshake completed.
@@ -136,17 +151,57 @@ impl Endpoint {
         self.submissions.len()
     }
 
-    /// Submits a task; the payload goes sealed to each worker once assigned.
+    /// Submits a task; the payload goes sealed to each worker once assigned. A paid task
+    /// (`max_credits` > 0) first escrows that much from this node's account (a new entry of its
+    /// chain); if the escrow is refused, the task fails without being submitted.
     pub fn submit(&mut self, spec: TaskSpec, payload: Vec<u8>) -> Result<TaskId, ProtoError> {
         let id = spec.id;
+        if !self.is_ready() {
+            return Err(ProtoError::Unexpected(
+                "cannot submit before the handshake completes".into(),
+            ));
+        }
         if self.submissions.contains_key(&id) {
             return Err(ProtoError::DuplicateTask(id.to_string()));
         }
-        let kind = spec.kind;
+        let (kind, amount) = (spec.kind, spec.max_credits);
         let submission = Submission::new(spec, payload);
-        self.session.send(&submission.submit_message())?;
+        if amount == 0 {
+            self.session.send(&submission.submit_message())?;
+        } else {
+            let write = self.chain.write(EntryKind::Escrow { task: id, amount });
+            self.escrows.insert(write, id);
+        }
         self.submissions.insert(id, (kind, submission));
+        self.drain_chain()?;
         Ok(id)
+    }
+
+    /// Sends what the chain writer has to send, and submits the tasks whose escrow is written.
+    fn drain_chain(&mut self) -> Result<(), ProtoError> {
+        while let Some(msg) = self.chain.poll_outgoing() {
+            self.session.send(&msg)?;
+        }
+        while let Some(event) = self.chain.poll_event() {
+            match event {
+                ChainEvent::Written { id, entry } => {
+                    self.events.push_back(Event::Ledger {
+                        entries: vec![*entry],
+                    });
+                    let task = self.escrows.remove(&id);
+                    if let Some((_, submission)) = task.and_then(|t| self.submissions.get(&t)) {
+                        self.session.send(&submission.submit_message())?;
+                    }
+                }
+                ChainEvent::Refused { id, error } => {
+                    if let Some(task) = self.escrows.remove(&id) {
+                        self.submissions.remove(&task);
+                        self.events.push_back(Event::Failed { task, error });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Handles one frame from the relay.
@@ -157,7 +212,9 @@ impl Endpoint {
     ) -> Result<(), ProtoError> {
         self.session.handle_frame(bytes)?;
         while let Some(msg) = self.session.poll_event() {
+            self.chain.handle(&msg);
             self.route(msg, rng)?;
+            self.drain_chain()?;
         }
         Ok(())
     }
@@ -180,13 +237,14 @@ impl Endpoint {
                 return Ok(());
             }
             RelayMsg::Offer { .. } if !self.contributing => return Ok(()),
-            RelayMsg::Ledger(edgenet_core::ledger::sync::SyncMessage::Entries(entries)) => {
+            RelayMsg::Ledger(SyncMessage::Entries(entries)) => {
                 self.events.push_back(Event::Ledger {
                     entries: entries.clone(),
                 });
                 return Ok(());
             }
-            // This node keeps no replica to reconcile yet: other ledger messages are not for it.
+            // Acks are the chain writer's (it saw the message first); this node keeps no replica
+            // of others' chains to reconcile, so heads and wants are not for it.
             RelayMsg::Ledger(_) | RelayMsg::LedgerAck { .. } => return Ok(()),
             RelayMsg::Error { code, message } => {
                 self.events.push_back(Event::RelayError {
@@ -286,6 +344,8 @@ impl Endpoint {
     /// and every job is dropped. A new connection needs a new endpoint (the sealed payloads and the
     /// workers' keys of the old submissions died with this one; the relay reassigns the jobs).
     pub fn handle_disconnect(&mut self) {
+        self.chain.handle_disconnect();
+        self.escrows.clear();
         for (task, _) in self.submissions.drain() {
             self.events.push_back(Event::Failed {
                 task,

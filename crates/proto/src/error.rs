@@ -69,6 +69,10 @@ pub enum ProtoError {
     /// This relay runs paid tasks only (`--paid-only`) and the task offers no credits.
     #[error("this relay runs paid tasks only: escrow credits and set max_credits")]
     PaymentRequired,
+    /// This node could not write a ledger entry of its own (its chain is frozen, a number
+    /// overflows): the ledger's own error and code.
+    #[error(transparent)]
+    Ledger(#[from] edgenet_core::ledger::LedgerError),
 }
 
 impl ErrorCode for ProtoError {
@@ -94,11 +98,20 @@ impl ErrorCode for ProtoError {
             Self::NotStored(_) => "EN-219",
             Self::InsufficientCredits(_) => "EN-220",
             Self::PaymentRequired => "EN-221",
+            Self::Ledger(e) => e.code(),
         }
     }
 }
 
 impl ProtoError {
+    /// The code to show: the relay's own for a [`ProtoError::Remote`], else this error's.
+    pub fn reported_code(&self) -> &str {
+        match self {
+            Self::Remote { code, .. } => code,
+            other => other.code(),
+        }
+    }
+
     /// Whether the relay closes the connection after reporting this error. Errors about one task
     /// leave the connection open; errors about the connection itself close it.
     pub fn is_fatal(&self) -> bool {

@@ -662,7 +662,23 @@ impl Hub {
         match msg {
             ClientMsg::Hello { .. } => Err(ProtoError::Unexpected("a second Hello".into())),
             ClientMsg::Ledger(sync) => self.handle_ledger(node, sync),
-            ClientMsg::Submit(spec) => self.handle_submit(node, spec, now),
+            ClientMsg::Submit(spec) => {
+                // A refusal is about that task, so it is answered as the task's failure: a node
+                // with several submissions open learns which one was refused.
+                let task = spec.id;
+                if let Err(err) = self.handle_submit(node, spec, now) {
+                    self.stats.errors += 1;
+                    self.send_to(
+                        &node,
+                        &RelayMsg::TaskFailed {
+                            task,
+                            code: edgenet_core::ErrorCode::code(&err).into(),
+                            message: err.to_string(),
+                        },
+                    );
+                }
+                Ok(())
+            }
             ClientMsg::Claim { task } => {
                 self.handle_claim(node, task, now);
                 Ok(())

@@ -11,9 +11,11 @@
 //! - [`hub`]: the relay's state machine: authentication, peers, task queue, assignment, limits.
 //! - [`submit`]: a submitter's tracker for one task: seals payloads, opens results, votes.
 //! - [`worker`]: a worker's step: open a payload, run it, seal and sign the result.
+//! - [`chain`]: a node's own ledger chain: escrows it signs, written in turn against the relay's copy.
 //! - [`endpoint`]: one connection's whole protocol (handshake, worker, submissions) with events out;
 //!   what the browser's coordinator drives.
 
+pub mod chain;
 pub mod client;
 pub mod endpoint;
 pub mod error;

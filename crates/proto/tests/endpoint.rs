@@ -37,8 +37,12 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
+        Self::with(HubConfig::default())
+    }
+
+    fn with(config: HubConfig) -> Self {
         Self {
-            hub: Hub::new(SecretKey::from_seed(&[0xee; 32]), HubConfig::default()),
+            hub: Hub::new(SecretKey::from_seed(&[0xee; 32]), config),
             peers: BTreeMap::new(),
             now: 1_000,
             rng: Rng::from_seed([9; 32]),
@@ -101,6 +105,15 @@ impl Net {
     }
 
     fn submit(&mut self, conn: ConnId, redundancy: u8) -> (TaskId, Encryption) {
+        self.submit_paid(conn, redundancy, 0)
+    }
+
+    fn submit_paid(
+        &mut self,
+        conn: ConnId,
+        redundancy: u8,
+        max_credits: u64,
+    ) -> (TaskId, Encryption) {
         let job = Encryption {
             key: [3; 32],
             nonce: [4; 12],
@@ -111,7 +124,7 @@ impl Net {
             id: TaskId::random(&mut self.rng),
             kind: TaskKind::Encryption,
             redundancy,
-            max_credits: 0,
+            max_credits,
             priority: 1,
             timeout_ms: 60_000,
         };
@@ -268,4 +281,262 @@ fn a_new_worker_gets_a_canary_once_it_contributes_and_is_credited_or_marked_down
     let verified_before = net.hub.stats().tasks_verified;
     net.tick(5_000);
     assert_eq!(net.hub.stats().tasks_verified, verified_before);
+}
+
+// --- paid submissions: the endpoint writes its own escrow -----------------------------------------
+
+fn no_canaries() -> HubConfig {
+    HubConfig {
+        canary_reward: 0,
+        ..HubConfig::default()
+    }
+}
+
+fn mint(net: &mut Net, conn: ConnId, amount: u64) {
+    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    let to = Account::of(&net.node(conn));
+    net.hub
+        .write_ledger(EntryKind::Mint {
+            to,
+            amount,
+            reason: MintReason::Uptime { seconds: 3600 },
+        })
+        .unwrap();
+}
+
+fn account(net: &mut Net, conn: ConnId) -> edgenet_core::ledger::AccountState {
+    let of = edgenet_core::ledger::Account::of(&net.node(conn));
+    net.hub.ledger().account(&of)
+}
+
+/// The entries of `conn`'s own chain it was given to keep (each once, as a store keyed by hash
+/// keeps them), by seq.
+fn own_entries(net: &Net, conn: ConnId) -> Vec<edgenet_core::ledger::Entry> {
+    let me = edgenet_core::ledger::Account::of(&net.node(conn));
+    let mut kept: BTreeMap<[u8; 32], edgenet_core::ledger::Entry> = BTreeMap::new();
+    for event in net.events(conn) {
+        if let Event::Ledger { entries } = event {
+            for e in entries.iter().filter(|e| e.body.author == me) {
+                kept.insert(e.hash().0, e.clone());
+            }
+        }
+    }
+    let mut entries: Vec<_> = kept.into_values().collect();
+    entries.sort_by_key(|e| e.body.seq);
+    entries
+}
+
+#[test]
+fn a_paid_submission_escrows_from_the_page_then_pays_the_workers() {
+    use edgenet_core::ledger::EntryKind;
+    let mut net = Net::with(no_canaries());
+    let page = net.join(1, Run::Honest, false);
+    for s in 2..=4 {
+        net.join(s, Run::Honest, true);
+    }
+    mint(&mut net, page, 5_000_000);
+    let (task, job) = net.submit_paid(page, 3, 3_000_000);
+    let done = net.events(page).iter().find_map(|e| match e {
+        Event::Done {
+            task: t, outcome, ..
+        } if *t == task => Some(outcome.clone()),
+        _ => None,
+    });
+    assert_eq!(done.expect("the paid task finished").result, job.run());
+    // The escrow is the first entry of the page's chain, kept by the page as well as the relay.
+    let mine = own_entries(&net, page);
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].body.seq, 0);
+    assert!(
+        matches!(mine[0].body.kind, EntryKind::Escrow { task: t, amount: 3_000_000 } if t == task)
+    );
+    let page_account = account(&mut net, page);
+    assert_eq!(
+        (
+            page_account.balance,
+            page_account.escrowed,
+            page_account.spent
+        ),
+        (2_000_000, 0, 3_000_000)
+    );
+    for s in 2..=4 {
+        let worker = account(&mut net, s);
+        assert!(worker.balance >= 1_000_000, "worker {s} was paid");
+    }
+}
+
+#[test]
+fn escrows_of_several_paid_submissions_are_written_one_after_another() {
+    let mut net = Net::with(no_canaries());
+    let page = net.join(1, Run::Honest, false);
+    net.join(2, Run::Honest, true);
+    mint(&mut net, page, 10_000_000);
+    // Submitted together, before any answer: the writer must not give two escrows one seq.
+    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
+    let spec = |i: u8| TaskSpec {
+        id: TaskId([i; 16]),
+        kind: TaskKind::Encryption,
+        redundancy: 1,
+        max_credits: 1_000_000,
+        priority: 1,
+        timeout_ms: 60_000,
+    };
+    let payload = Encryption {
+        key: [1; 32],
+        nonce: [2; 12],
+        aad: vec![],
+        plaintext: vec![5; 64],
+    }
+    .encode()
+    .unwrap();
+    for i in 1..=4 {
+        endpoint.submit(spec(i), payload.clone()).unwrap();
+    }
+    net.pump();
+    let done = net
+        .events(page)
+        .iter()
+        .filter(|e| matches!(e, Event::Done { .. }))
+        .count();
+    assert_eq!(done, 4);
+    let mine = own_entries(&net, page);
+    let seqs: Vec<u64> = mine.iter().map(|e| e.body.seq).collect();
+    assert_eq!(seqs, vec![0, 1, 2, 3]);
+    let account = account(&mut net, page);
+    assert!(!account.frozen);
+    assert_eq!((account.balance, account.spent), (6_000_000, 4_000_000));
+}
+
+#[test]
+fn a_paid_submission_beyond_the_balance_fails_with_en220_and_costs_nothing() {
+    let mut net = Net::with(no_canaries());
+    let page = net.join(1, Run::Honest, false);
+    net.join(2, Run::Honest, true);
+    mint(&mut net, page, 500_000);
+    let (task, _) = net.submit_paid(page, 1, 2_000_000);
+    let failed = net.events(page).iter().find_map(|e| match e {
+        Event::Failed { task: t, error } if *t == task => Some(error.clone()),
+        _ => None,
+    });
+    let error = failed.expect("the submission failed");
+    assert_eq!(error.reported_code(), "EN-220");
+    assert!(error.to_string().contains("balance 500000"), "{error}");
+    assert_eq!(net.peers[&page].0.open_submissions(), 0);
+    let account = account(&mut net, page);
+    assert_eq!((account.balance, account.escrowed), (500_000, 0));
+    // Nothing ran.
+    assert!(
+        !net.events(2)
+            .iter()
+            .any(|e| matches!(e, Event::Execute { .. }))
+    );
+}
+
+#[test]
+fn a_fresh_endpoint_of_the_same_identity_continues_the_chain_instead_of_forking_it() {
+    let mut net = Net::with(no_canaries());
+    let first = net.join(1, Run::Honest, false);
+    net.join(2, Run::Honest, true);
+    mint(&mut net, first, 5_000_000);
+    net.submit_paid(first, 1, 1_000_000);
+    // Another tab (or the same page after a reload, its store lost): a new endpoint with the same
+    // key knows nothing of the chain; it must ask the relay, not start again at seq 0.
+    let second = ConnId::from(101u8);
+    let endpoint = Endpoint::new(
+        SecretKey::from_seed(&[1; 32]),
+        Role::Browser,
+        caps(),
+        2,
+        false,
+    );
+    net.peers.insert(second, (endpoint, Run::Honest, vec![]));
+    net.hub.handle_connect(second, net.now, [101; 32]);
+    net.pump();
+    let (task, _) = net.submit_paid(second, 1, 1_000_000);
+    assert!(
+        net.events(second)
+            .iter()
+            .any(|e| matches!(e, Event::Done { task: t, .. } if *t == task))
+    );
+    let seqs: Vec<u64> = own_entries(&net, second)
+        .iter()
+        .map(|e| e.body.seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![0, 1],
+        "the relay sent seq 0, then the new escrow was seq 1"
+    );
+    let account = account(&mut net, first);
+    assert!(!account.frozen);
+    assert_eq!(account.chain_len, 2);
+}
+
+#[test]
+fn a_relay_that_lost_the_chain_is_sent_it_again_with_the_next_escrow() {
+    let mut net = Net::with(no_canaries());
+    let page = net.join(1, Run::Honest, false);
+    net.join(2, Run::Honest, true);
+    mint(&mut net, page, 5_000_000);
+    net.submit_paid(page, 1, 1_000_000);
+    let kept = own_entries(&net, page);
+    assert_eq!(kept.len(), 1);
+
+    // A relay with no memory of it (run without a data folder, restarted): the page comes back
+    // with its kept chain and credits minted there, and escrows again.
+    let mut net = Net::with(no_canaries());
+    let page = ConnId::from(1u8);
+    let mut endpoint = Endpoint::new(
+        SecretKey::from_seed(&[1; 32]),
+        Role::Browser,
+        caps(),
+        2,
+        false,
+    );
+    endpoint.know_entries(kept);
+    net.peers.insert(page, (endpoint, Run::Honest, vec![]));
+    net.hub.handle_connect(page, net.now, [1; 32]);
+    net.pump();
+    net.join(2, Run::Honest, true);
+    mint(&mut net, page, 5_000_000);
+    let (task, _) = net.submit_paid(page, 1, 1_000_000);
+    assert!(
+        net.events(page)
+            .iter()
+            .any(|e| matches!(e, Event::Done { task: t, .. } if *t == task)),
+        "{:?}",
+        net.events(page)
+    );
+    let account = account(&mut net, page);
+    assert_eq!(
+        account.chain_len, 2,
+        "seq 0 came back, seq 1 is the new escrow"
+    );
+    assert!(!account.frozen);
+}
+
+#[test]
+fn a_connection_lost_during_an_escrow_fails_the_submission_once() {
+    let mut net = Net::with(no_canaries());
+    let page = net.join(1, Run::Honest, false);
+    mint(&mut net, page, 5_000_000);
+    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
+    let spec = TaskSpec {
+        id: TaskId([8; 16]),
+        kind: TaskKind::Encryption,
+        redundancy: 1,
+        max_credits: 1_000_000,
+        priority: 1,
+        timeout_ms: 60_000,
+    };
+    endpoint.submit(spec, vec![0; 8]).unwrap();
+    // The Wants is queued, not yet answered.
+    endpoint.handle_disconnect();
+    let failures: Vec<String> = std::iter::from_fn(|| endpoint.poll_event())
+        .filter_map(|e| match e {
+            Event::Failed { error, .. } => Some(error.code().to_owned()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failures, vec!["EN-218"]);
 }

@@ -229,8 +229,9 @@ fn spec(id: u8, redundancy: u8, timeout_ms: u32) -> TaskSpec {
 fn run_task(net: &mut Net, conn: ConnId, spec: TaskSpec, max_ticks: u32) -> Progress {
     let key = net.nodes[&conn].session.key().clone();
     let mut sub = Submission::new(spec, search().encode().unwrap());
+    // Only what arrives from now on is about this submission (an earlier one may share its id).
+    let mut seen = net.nodes[&conn].inbox.len();
     net.send(conn, &sub.submit_message());
-    let mut seen = 0;
     for _ in 0..max_ticks {
         let inbox: Vec<RelayMsg> = net.nodes[&conn].inbox[seen..].to_vec();
         seen += inbox.len();
@@ -544,13 +545,14 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
         .inbox
         .iter()
         .filter_map(|m| {
-            if let RelayMsg::Error { code, .. } = m {
+            if let RelayMsg::TaskFailed { code, .. } = m {
                 Some(code.clone())
             } else {
                 None
             }
         })
         .collect();
+    // Refusals are the refused task's failure, so a node knows which submission it was.
     assert_eq!(codes, vec!["EN-211", "EN-210"]);
     assert!(!net.nodes[&s].closed);
 }
@@ -633,7 +635,11 @@ fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_lia
         .iter()
         .rev()
         .find_map(|m| match m {
-            RelayMsg::Error { code, message } => Some((code.clone(), message.clone())),
+            RelayMsg::TaskFailed {
+                task,
+                code,
+                message,
+            } if *task == paid.id => Some((code.clone(), message.clone())),
             _ => None,
         });
     let (code, message) = refused.unwrap();
@@ -684,7 +690,7 @@ fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
         net.nodes[&submitter]
             .inbox
             .iter()
-            .any(|m| matches!(m, RelayMsg::Error { code, .. } if code == "EN-221"))
+            .any(|m| matches!(m, RelayMsg::TaskFailed { code, .. } if code == "EN-221"))
     );
     let payer = Account::of(&id(9));
     net.hub

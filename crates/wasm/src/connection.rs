@@ -4,7 +4,6 @@
 //! plain objects (`{type: 'execute', task, kind, payload}`, …). The socket, reconnects and the
 //! compute Workers are the coordinator's; what a frame means is the endpoint's.
 
-use edgenet_core::ErrorCode;
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_proto::endpoint::{Endpoint, Event};
 use edgenet_proto::message::{Capabilities, Role, TaskSpec};
@@ -90,13 +89,29 @@ impl Connection {
         self.endpoint.poll_event().map_or(JsValue::UNDEFINED, event)
     }
 
+    /// Ledger entries this page kept (encoded, as `ledger` events carried them): its own chain
+    /// among them is where its next escrow continues. Entries that do not decode are skipped
+    /// (the relay's copy is asked for before every write anyway); returns how many decoded.
+    #[wasm_bindgen(js_name = knowEntries)]
+    pub fn know_entries(&mut self, entries: Vec<js_sys::Uint8Array>) -> u32 {
+        let decoded: Vec<_> = entries
+            .iter()
+            .filter_map(|bytes| edgenet_core::ledger::Entry::from_bytes(&bytes.to_vec()).ok())
+            .collect();
+        let n = decoded.len() as u32;
+        self.endpoint.know_entries(decoded);
+        n
+    }
+
     /// Starts or stops claiming offers.
     #[wasm_bindgen(js_name = setContributing)]
     pub fn set_contributing(&mut self, contributing: bool) {
         self.endpoint.set_contributing(contributing);
     }
 
-    /// Submits a task; returns its id (32 hex characters).
+    /// Submits a task; returns its id (32 hex characters). With `max_credits` (micro-credits)
+    /// above 0 it first escrows that much from this page's account (a `ledger` event carries the
+    /// entry); a refused escrow or submission comes back as a `failed` event.
     pub fn submit(
         &mut self,
         kind: &str,
@@ -174,7 +189,7 @@ fn event(e: Event) -> JsValue {
             .set_strings("outvoted", outcome.outvoted.iter().map(|n| n.to_string())),
         Event::Failed { task, error } => Obj::new("failed")
             .set("task", task.to_string())
-            .set("code", error.code())
+            .set("code", error.reported_code())
             .set("message", error.to_string()),
         Event::Ledger { entries } => {
             let list = js_sys::Array::new();
