@@ -45,6 +45,9 @@ struct Args {
     /// Micro-credits for passing a canary, the known-answer task a new worker gets (0: none).
     #[arg(long, env = "EDGENET_CANARY_REWARD", default_value_t = 1_000_000)]
     canary_reward: u64,
+    /// Milliseconds an escrow waits for its task before it is refunded (the submitter went away).
+    #[arg(long, env = "EDGENET_ESCROW_GRACE_MS", default_value_t = 60_000)]
+    escrow_grace_ms: u64,
     /// Refuse tasks that offer no credits (EN-221).
     #[arg(long, env = "EDGENET_PAID_ONLY")]
     paid_only: bool,
@@ -100,6 +103,7 @@ async fn main() -> ExitCode {
             uptime_bonus: args.uptime_bonus,
             paid_only: args.paid_only,
             canary_reward: args.canary_reward,
+            escrow_grace_ms: args.escrow_grace_ms,
             ..HubConfig::default()
         },
         sockets: SocketLimits {

@@ -26,6 +26,7 @@ use crate::client::hello_transcript;
 pub use ledger::{EntryStore, MemoryStore};
 
 mod canary;
+mod escrows;
 mod ledger;
 mod settle;
 use crate::error::ProtoError;
@@ -67,6 +68,8 @@ pub struct HubConfig {
     /// Micro-credits a worker earns for passing a canary (a known-answer task the relay sends a
     /// new identity); 0 sends none.
     pub canary_reward: u64,
+    /// Time an escrow waits for its task; then it is refunded (the submitter went away).
+    pub escrow_grace_ms: Millis,
 }
 
 impl Default for HubConfig {
@@ -86,6 +89,7 @@ impl Default for HubConfig {
             uptime_bonus: 100_000,
             paid_only: false,
             canary_reward: 1_000_000,
+            escrow_grace_ms: 60_000,
         }
     }
 }
@@ -136,7 +140,12 @@ struct Work {
     /// When it was assigned, and how long the result took (the work the early-adopter curve counts).
     assigned_at: Millis,
     work_ms: Millis,
+    /// The worker's signed commitment to its result: evidence if the result is outvoted.
+    commitment: Option<SignedCommitment>,
 }
+
+/// A result commitment and the worker's signature over it (`result_signing_message`).
+type SignedCommitment = ([u8; 32], Vec<u8>);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -283,6 +292,8 @@ pub struct Hub {
     canaries: HashMap<TaskId, canary::Canary>,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
+    /// Escrows without their task yet, and when they are refunded if it never comes.
+    stray_escrows: BTreeMap<(edgenet_core::ledger::Account, TaskId), Millis>,
 }
 
 impl Hub {
@@ -301,6 +312,7 @@ impl Hub {
             work_ms_total: 0,
             canaries: HashMap::new(),
             rng: rand_core::SeedableRng::from_seed([0; 32]),
+            stray_escrows: BTreeMap::new(),
             key,
         }
     }
@@ -429,6 +441,7 @@ impl Hub {
             }
         }
         self.pay_uptime(now);
+        self.refund_stray_escrows(now);
     }
 
     /// The earliest time [`Hub::handle_timeout`] has work to do.
@@ -450,7 +463,11 @@ impl Hub {
                         .map(|w| w.deadline),
                 )
             });
-        handshakes.chain(tasks).chain(self.next_uptime()).min()
+        handshakes
+            .chain(tasks)
+            .chain(self.next_uptime())
+            .chain(self.next_stray_escrow())
+            .min()
     }
 
     /// The next thing to do.
@@ -661,12 +678,16 @@ impl Hub {
     ) -> Result<(), ProtoError> {
         match msg {
             ClientMsg::Hello { .. } => Err(ProtoError::Unexpected("a second Hello".into())),
-            ClientMsg::Ledger(sync) => self.handle_ledger(node, sync),
+            ClientMsg::Ledger(sync) => self.handle_ledger(node, sync, now),
             ClientMsg::Submit(spec) => {
                 // A refusal is about that task, so it is answered as the task's failure: a node
                 // with several submissions open learns which one was refused.
                 let task = spec.id;
-                if let Err(err) = self.handle_submit(node, spec, now) {
+                let submitted = self.handle_submit(node, spec, now);
+                if submitted.is_ok() {
+                    self.escrow_claimed(&node, &task);
+                }
+                if let Err(err) = submitted {
                     self.stats.errors += 1;
                     self.send_to(
                         &node,
@@ -741,6 +762,7 @@ impl Hub {
                 })?;
                 work.state = WorkState::Returned;
                 work.work_ms = now.saturating_sub(work.assigned_at);
+                work.commitment = Some((commitment, signature.clone()));
                 let submitter = t.submitter;
                 if let Some(p) = self.peers.get_mut(&node) {
                     p.results += 1;
@@ -894,6 +916,7 @@ impl Hub {
             state: WorkState::Assigned,
             assigned_at: now,
             work_ms: 0,
+            commitment: None,
         });
         if let Some(p) = self.peers.get_mut(&node) {
             p.jobs += 1;

@@ -277,12 +277,22 @@ fn drive(
 
 /// The node `seed` on `conn` locks `amount` for `task` in its chain, as `submit --pay` does.
 fn escrow(net: &mut Net, conn: ConnId, seed: u8, task: TaskId, amount: u64) {
+    own_entry(
+        net,
+        conn,
+        seed,
+        edgenet_core::ledger::EntryKind::Escrow { task, amount },
+    );
+}
+
+/// `seed`'s next entry of its own chain, sent to the relay from `conn`.
+fn own_entry(net: &mut Net, conn: ConnId, seed: u8, kind: edgenet_core::ledger::EntryKind) {
     use edgenet_core::ledger::sync::SyncMessage;
-    use edgenet_core::ledger::{Account, Entry, EntryKind};
+    use edgenet_core::ledger::{Account, Entry};
     let body = net
         .hub
         .ledger()
-        .next_body(Account::of(&id(seed)), EntryKind::Escrow { task, amount })
+        .next_body(Account::of(&id(seed)), kind)
         .unwrap();
     let entry = Entry::sign(body, &SecretKey::from_seed(&[seed; 32]));
     net.send(conn, &ClientMsg::Ledger(SyncMessage::Entries(vec![entry])));
@@ -711,4 +721,249 @@ fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
     };
     let p = net.hub.ledger().account(&payer);
     assert_eq!((p.balance, p.escrowed, p.spent), (5_000_000, 0, 0));
+}
+
+/// `payer`'s figures, and whether it was sent a refund of `task`.
+fn refunded(net: &mut Net, conn: ConnId, seed: u8, task: TaskId) -> (u64, u64, bool) {
+    use edgenet_core::ledger::sync::SyncMessage;
+    use edgenet_core::ledger::{Account, EntryKind};
+    let a = net.hub.ledger().account(&Account::of(&id(seed)));
+    let told = net.nodes[&conn].inbox.iter().any(|m| match m {
+        RelayMsg::Ledger(SyncMessage::Entries(entries)) => entries
+            .iter()
+            .any(|e| matches!(e.body.kind, EntryKind::Refund { task: t, .. } if t == task)),
+        _ => false,
+    });
+    (a.balance, a.escrowed, told)
+}
+
+#[test]
+fn an_escrow_whose_task_never_comes_is_refunded_after_the_grace() {
+    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    let mut net = Net::new(HubConfig {
+        escrow_grace_ms: 10_000,
+        canary_reward: 0,
+        ..HubConfig::default()
+    });
+    let submitter = net.join(9, Behaviour::Honest);
+    net.hub
+        .write_ledger(EntryKind::Mint {
+            to: Account::of(&id(9)),
+            amount: 5_000_000,
+            reason: MintReason::Uptime { seconds: 3600 },
+        })
+        .unwrap();
+    // Three escrows: one never followed by its task, one whose task is refused (redundancy 0),
+    // one whose task is submitted and still open (no worker online) when the grace ends.
+    let (lost, refused, running) = (spec(1, 1, 60_000), spec(2, 0, 60_000), spec(3, 1, 60_000));
+    for t in [&lost, &refused, &running] {
+        escrow(&mut net, submitter, 9, t.id, 1_000_000);
+    }
+    net.send(
+        submitter,
+        &ClientMsg::Submit(TaskSpec {
+            max_credits: 1_000_000,
+            ..refused.clone()
+        }),
+    );
+    net.send(
+        submitter,
+        &ClientMsg::Submit(TaskSpec {
+            max_credits: 1_000_000,
+            ..running.clone()
+        }),
+    );
+    assert_eq!(
+        refunded(&mut net, submitter, 9, lost.id),
+        (2_000_000, 3_000_000, false)
+    );
+
+    net.tick(9_000);
+    assert_eq!(
+        refunded(&mut net, submitter, 9, lost.id).1,
+        3_000_000,
+        "not before the grace"
+    );
+    net.tick(2_000);
+    let (balance, escrowed, told) = refunded(&mut net, submitter, 9, lost.id);
+    assert_eq!(
+        (balance, escrowed),
+        (4_000_000, 1_000_000),
+        "two refunded, the open task's kept"
+    );
+    assert!(told, "the submitter was sent its refund");
+    assert!(refunded(&mut net, submitter, 9, refused.id).2);
+    assert!(!refunded(&mut net, submitter, 9, running.id).2);
+    // The open task expires later and is refunded by its own lifecycle, once.
+    net.tick(60_000);
+    assert_eq!(
+        refunded(&mut net, submitter, 9, running.id),
+        (5_000_000, 0, true)
+    );
+    let refunds = net
+        .hub
+        .ledger()
+        .entries()
+        .filter(|e| matches!(e.body.kind, EntryKind::Refund { .. }))
+        .count();
+    assert_eq!(refunds, 3);
+}
+
+#[test]
+fn escrows_open_when_the_relay_starts_are_refunded_at_its_first_timer() {
+    use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
+    let mut net = Net::new(HubConfig {
+        canary_reward: 0,
+        ..HubConfig::default()
+    });
+    let submitter = net.join(9, Behaviour::Honest);
+    net.hub
+        .write_ledger(EntryKind::Mint {
+            to: Account::of(&id(9)),
+            amount: 5_000_000,
+            reason: MintReason::Uptime { seconds: 3600 },
+        })
+        .unwrap();
+    let paid = TaskSpec {
+        max_credits: 2_000_000,
+        ..spec(1, 1, 600_000)
+    };
+    escrow(&mut net, submitter, 9, paid.id, 2_000_000);
+    net.send(submitter, &ClientMsg::Submit(paid.clone()));
+    // The relay restarts: its tasks are gone, its ledger is reloaded from the store.
+    let kept: Vec<Entry> = net.hub.ledger().entries().cloned().collect();
+    let mut restarted = Hub::new(SecretKey::from_seed(&[0xee; 32]), HubConfig::default())
+        .with_store(Box::new(edgenet_proto::hub::MemoryStore), kept);
+    let payer = Account::of(&id(9));
+    assert_eq!(restarted.ledger().account(&payer).escrowed, 2_000_000);
+    assert_eq!(restarted.poll_timeout(), Some(0), "due at once");
+    restarted.handle_timeout(5);
+    let a = restarted.ledger().account(&payer);
+    assert_eq!((a.balance, a.escrowed), (5_000_000, 0));
+    assert_eq!(restarted.poll_timeout(), None);
+}
+
+/// Workers 1 (honest), 2 (liar) and 3 (honest), each with `stake` staked, and a submitter (9)
+/// with 10 credits.
+fn staked_network(stake: u64) -> (Net, ConnId) {
+    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    let mut net = Net::new(HubConfig {
+        canary_reward: 0,
+        ..HubConfig::default()
+    });
+    for (seed, behaviour) in [
+        (1, Behaviour::Honest),
+        (2, Behaviour::Liar),
+        (3, Behaviour::Honest),
+    ] {
+        let conn = net.join(seed, behaviour);
+        net.hub
+            .write_ledger(EntryKind::Mint {
+                to: Account::of(&id(seed)),
+                amount: stake,
+                reason: MintReason::Uptime { seconds: 3600 },
+            })
+            .unwrap();
+        own_entry(&mut net, conn, seed, EntryKind::Stake { amount: stake });
+    }
+    let submitter = net.join(9, Behaviour::Honest);
+    net.hub
+        .write_ledger(EntryKind::Mint {
+            to: Account::of(&id(9)),
+            amount: 10_000_000,
+            reason: MintReason::Uptime { seconds: 3600 },
+        })
+        .unwrap();
+    (net, submitter)
+}
+
+#[test]
+fn an_outvoted_worker_with_stake_is_slashed_a_share_with_its_commitment_as_evidence() {
+    use edgenet_core::ledger::{Account, EntryKind, Evidence};
+    let (mut net, submitter) = staked_network(2_000_000);
+    let paid = TaskSpec {
+        max_credits: 3_000_000,
+        ..spec(7, 3, 60_000)
+    };
+    escrow(&mut net, submitter, 9, paid.id, 3_000_000);
+    let Progress::Done(outcome) = run_task(&mut net, submitter, paid.clone(), 5) else {
+        panic!()
+    };
+    assert_eq!(outcome.outvoted, vec![id(2)]);
+    let liar = net.hub.ledger().account(&Account::of(&id(2)));
+    assert_eq!(
+        (liar.stake, liar.reputation),
+        (1_000_000, Some(4_000)),
+        "a share (1 credit) slashed"
+    );
+    for honest in [1, 3] {
+        assert_eq!(
+            net.hub.ledger().account(&Account::of(&id(honest))).stake,
+            2_000_000
+        );
+    }
+    assert_eq!(net.hub.ledger().state().burned, 1_000_000);
+    // The slash carries the liar's own signed commitment (the ledger verified it on insert), and
+    // the liar was sent it.
+    let slash = net.hub.ledger().entries().find_map(|e| match &e.body.kind {
+        EntryKind::Slash {
+            evidence: Evidence::Outvoted { task, .. },
+            ..
+        } => Some(*task),
+        _ => None,
+    });
+    assert_eq!(slash, Some(paid.id));
+    let told = net.nodes[&2].inbox.iter().any(|m| matches!(m, RelayMsg::Ledger(edgenet_core::ledger::sync::SyncMessage::Entries(es)) if es.iter().any(|e| matches!(e.body.kind, EntryKind::Slash { .. }))));
+    assert!(told);
+}
+
+#[test]
+fn a_verdict_that_outvotes_a_result_equal_to_an_agreeing_one_costs_that_worker_nothing() {
+    use edgenet_core::ledger::Account;
+    let (mut net, submitter) = staked_network(2_000_000);
+    let paid = TaskSpec {
+        max_credits: 2_000_000,
+        ..spec(8, 2, 60_000)
+    };
+    // Only the honest workers are online, so both results are the same bytes.
+    net.leave(2);
+    escrow(&mut net, submitter, 9, paid.id, 2_000_000);
+    let key = SecretKey::from_seed(&[9; 32]);
+    let mut sub = Submission::new(paid.clone(), search().encode().unwrap());
+    let mut seen = net.nodes[&submitter].inbox.len();
+    net.send(submitter, &sub.submit_message());
+    for _ in 0..5 {
+        let inbox: Vec<RelayMsg> = net.nodes[&submitter].inbox[seen..].to_vec();
+        seen += inbox.len();
+        for msg in inbox {
+            let (_, replies) = sub.handle(&msg, &key, &mut net.rng).unwrap();
+            // The submitter's own (honest) verdict is replaced by a false one below.
+            for r in replies
+                .into_iter()
+                .filter(|r| !matches!(r, ClientMsg::Verdict { .. }))
+            {
+                net.send(submitter, &r);
+            }
+        }
+        if sub.is_finished() {
+            break;
+        }
+        net.tick(1_000);
+    }
+    assert!(sub.is_finished());
+    net.send(
+        submitter,
+        &ClientMsg::Verdict {
+            task: paid.id,
+            agreeing: vec![*id(1).as_bytes()],
+            outvoted: vec![*id(3).as_bytes()],
+        },
+    );
+    let framed = net.hub.ledger().account(&Account::of(&id(3)));
+    assert_eq!(
+        (framed.stake, framed.reputation),
+        (2_000_000, None),
+        "no slash, no mark-down"
+    );
+    assert_eq!(net.hub.ledger().state().burned, 0);
 }

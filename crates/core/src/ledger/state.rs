@@ -115,6 +115,13 @@ impl LedgerState {
         self.escrows.get(&(*payer, *task)).copied()
     }
 
+    /// Every open escrow: (payer, task) and what is left in it.
+    pub fn escrows(&self) -> impl Iterator<Item = (Account, TaskId, u64)> + '_ {
+        self.escrows
+            .iter()
+            .map(|(&(payer, task), &left)| (payer, task, left))
+    }
+
     /// What an entry did, if it is in the set.
     pub fn status(&self, hash: &EntryHash) -> Option<EntryStatus> {
         self.status.get(hash).copied()

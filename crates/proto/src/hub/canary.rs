@@ -152,6 +152,7 @@ impl Hub {
             state: WorkState::Assigned,
             assigned_at: now,
             work_ms: 0,
+            commitment: None,
         });
         if let Some(p) = self.peers.get_mut(&node) {
             p.jobs += 1;

@@ -48,6 +48,7 @@ impl Hub {
             let _ = self.ledger.insert_verified(entry);
         }
         self.store = store;
+        self.watch_open_escrows();
         self
     }
 
@@ -88,6 +89,7 @@ impl Hub {
         &mut self,
         node: NodeId,
         sync: SyncMessage,
+        now: Millis,
     ) -> Result<(), ProtoError> {
         match sync {
             SyncMessage::Heads(heads) => {
@@ -132,6 +134,7 @@ impl Hub {
                 if !fresh.is_empty() {
                     self.store.persist(&fresh).map_err(ProtoError::NotStored)?;
                 }
+                self.watch_escrows(&fresh, now);
                 let clock = self.ledger.max_clock();
                 self.send_to(
                     &node,

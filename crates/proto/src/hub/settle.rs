@@ -1,14 +1,19 @@
 //! Paying for work: a paid task's escrow checked at submission, released by the relay (the
 //! validator) on the verdict — each agreeing worker's share plus the minted early-adopter bonus,
-//! a reputation loss for the outvoted, the rest back to the submitter — or refunded whole when
-//! the task fails. All of a settlement's entries are stored in one commit, then sent to the
-//! accounts they name.
+//! a reputation loss for the outvoted (and a slash of their stake, a share's worth, with their
+//! signed commitment as evidence), the rest back to the submitter — or refunded whole when the
+//! task fails. All of a settlement's entries are stored in one commit, then sent to the accounts
+//! they name.
+//!
+//! The relay cannot open results, so it acts on the submitter's verdict, checked where it can be:
+//! a worker "outvoted" although its commitment equals an agreeing worker's returned the very same
+//! bytes, so the verdict is false about it and it is neither marked down nor slashed.
 
 use edgenet_core::NodeId;
-use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason, curve};
+use edgenet_core::ledger::{Account, Entry, EntryKind, Evidence, MintReason, curve};
 use edgenet_core::task::TaskId;
 
-use super::{Hub, TaskStatus, WorkState};
+use super::{Hub, SignedCommitment, TaskStatus, WorkState};
 use crate::error::ProtoError;
 use crate::message::{RelayMsg, TaskSpec};
 
@@ -54,14 +59,24 @@ impl Hub {
         }
         let payer = Account::of(&task.submitter);
         let share = task.spec.max_credits / u64::from(task.spec.redundancy.max(1));
-        let work_ms = |w: &NodeId| {
+        let returned = |w: &NodeId| {
             task.work
                 .iter()
                 .find(|x| x.worker == *w && x.state == WorkState::Returned)
-                .map_or(0, |x| x.work_ms)
         };
+        let work_ms = |w: &NodeId| returned(w).map_or(0, |x| x.work_ms);
         let agreeing: Vec<(NodeId, u64)> = task.agreeing.iter().map(|w| (*w, work_ms(w))).collect();
-        let outvoted = task.outvoted.clone();
+        let agreed: Vec<[u8; 32]> = task
+            .agreeing
+            .iter()
+            .filter_map(|w| returned(w)?.commitment.as_ref().map(|(c, _)| *c))
+            .collect();
+        let outvoted: Vec<(NodeId, Option<SignedCommitment>)> = task
+            .outvoted
+            .iter()
+            .map(|w| (*w, returned(w).and_then(|x| x.commitment.clone())))
+            .filter(|(_, proof)| !proof.as_ref().is_some_and(|(c, _)| agreed.contains(c)))
+            .collect();
         let submitter = task.submitter;
         let mut kinds = Vec::new();
         for (worker, ms) in &agreeing {
@@ -86,17 +101,25 @@ impl Hub {
                 });
             }
         }
-        for worker in &outvoted {
-            let subject = Account::of(worker);
-            let now = self
-                .ledger
-                .account(&subject)
-                .reputation
-                .unwrap_or(START_REPUTATION);
+        for (worker, proof) in outvoted {
+            let subject = Account::of(&worker);
+            let state = self.ledger.account(&subject);
+            let now = state.reputation.unwrap_or(START_REPUTATION);
             kinds.push(EntryKind::Reputation {
                 subject,
                 score: now.saturating_sub(OUTVOTED_PENALTY),
             });
+            if let Some((commitment, signature)) = proof.filter(|_| state.stake > 0) {
+                kinds.push(EntryKind::Slash {
+                    subject,
+                    amount: share.max(1),
+                    evidence: Evidence::Outvoted {
+                        task: id,
+                        commitment,
+                        signature,
+                    },
+                });
+            }
         }
         kinds.push(EntryKind::Refund { payer, task: id });
         if self.write_and_send(kinds, &submitter).is_ok() {
@@ -122,7 +145,7 @@ impl Hub {
 
     /// Writes the relay's entries, stores them in one commit, and sends each to the accounts it
     /// names (the submitter gets all of them: they are about its escrow).
-    fn write_and_send(
+    pub(super) fn write_and_send(
         &mut self,
         kinds: Vec<EntryKind>,
         submitter: &NodeId,
@@ -138,7 +161,9 @@ impl Hub {
                 .iter()
                 .filter(|e| match &e.body.kind {
                     EntryKind::Payment { to, .. } | EntryKind::Mint { to, .. } => *to == account,
-                    EntryKind::Reputation { subject, .. } => *subject == account,
+                    EntryKind::Reputation { subject, .. } | EntryKind::Slash { subject, .. } => {
+                        *subject == account
+                    }
                     _ => false,
                 })
                 .cloned()

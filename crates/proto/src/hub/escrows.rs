@@ -1,0 +1,86 @@
+//! Escrows whose task never came: a submitter that escrowed credits, then lost its connection
+//! before submitting (or had the task refused), would otherwise have them locked for good. The
+//! relay refunds such an escrow once `escrow_grace_ms` has passed without its task. Escrows open
+//! when the relay starts are refunded at its first timer: tasks live in memory only, so a restart
+//! loses the tasks those escrows paid for.
+//!
+//! Only the relay that took the escrow tracks it; with several validators this becomes one more
+//! attested refund (the rule is the same: no open task of that payer with that id).
+
+use edgenet_core::NodeId;
+use edgenet_core::ledger::{Account, Entry, EntryKind};
+use edgenet_core::task::TaskId;
+
+use super::Hub;
+use crate::Millis;
+
+impl Hub {
+    /// Starts the clock on escrows just received, unless their task is already here.
+    pub(super) fn watch_escrows(&mut self, fresh: &[Entry], now: Millis) {
+        for entry in fresh {
+            if let EntryKind::Escrow { task, .. } = entry.body.kind {
+                let payer = entry.body.author;
+                if !self.is_task_of(&payer, &task) {
+                    let deadline = now.saturating_add(self.config.escrow_grace_ms);
+                    self.stray_escrows.insert((payer, task), deadline);
+                }
+            }
+        }
+    }
+
+    /// Escrows found open at start-up: due at once (module docs).
+    pub(super) fn watch_open_escrows(&mut self) {
+        let open: Vec<(Account, TaskId)> = self
+            .ledger
+            .state()
+            .escrows()
+            .map(|(payer, task, _)| (payer, task))
+            .collect();
+        for key in open {
+            self.stray_escrows.insert(key, 0);
+        }
+    }
+
+    /// The task was submitted: its lifecycle settles or refunds the escrow from here.
+    pub(super) fn escrow_claimed(&mut self, submitter: &NodeId, task: &TaskId) {
+        self.stray_escrows.remove(&(Account::of(submitter), *task));
+    }
+
+    /// Refunds the escrows past their grace whose task never came.
+    pub(super) fn refund_stray_escrows(&mut self, now: Millis) {
+        let due: Vec<(Account, TaskId)> = self
+            .stray_escrows
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(key, _)| *key)
+            .collect();
+        for (payer, task) in due {
+            self.stray_escrows.remove(&(payer, task));
+            if self.is_task_of(&payer, &task) || self.ledger.state().escrow(&payer, &task).is_none()
+            {
+                continue;
+            }
+            let to = self.peers.keys().find(|n| Account::of(n) == payer).copied();
+            let refund = EntryKind::Refund { payer, task };
+            let written = match to {
+                Some(node) => self.write_and_send(vec![refund], &node),
+                None => self.write_entries(vec![refund]).map(|_| ()),
+            };
+            // Not stored: try again at the next timer.
+            if written.is_err() {
+                self.stray_escrows.insert((payer, task), now);
+            }
+        }
+    }
+
+    /// When the next stray escrow falls due.
+    pub(super) fn next_stray_escrow(&self) -> Option<Millis> {
+        self.stray_escrows.values().min().copied()
+    }
+
+    fn is_task_of(&self, payer: &Account, task: &TaskId) -> bool {
+        self.tasks
+            .get(task)
+            .is_some_and(|t| Account::of(&t.submitter) == *payer)
+    }
+}
