@@ -540,3 +540,175 @@ fn a_connection_lost_during_an_escrow_fails_the_submission_once() {
         .collect();
     assert_eq!(failures, vec!["EN-218"]);
 }
+
+// --- property: one identity's escrows across dropped connections and fresh tabs -----------------
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// A paid submission of this many credits, with at most `frames` frames moved before the
+    /// connection drops (`None`: it runs to the end).
+    Pay { credits: u64, frames: Option<usize> },
+    /// A new tab (or reload) of the same identity, with or without the kept entries.
+    NewTab { keeps_store: bool },
+    /// Time passes.
+    Wait { ms: u64 },
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (1u64..=3, proptest::option::of(0usize..12))
+            .prop_map(|(credits, frames)| Step::Pay { credits, frames }),
+        any::<bool>().prop_map(|keeps_store| Step::NewTab { keeps_store }),
+        (1u64..20_000).prop_map(|ms| Step::Wait { ms }),
+    ]
+}
+
+impl Net {
+    /// Moves at most `max` frames (hub → endpoints first, then endpoints → hub); workers run what
+    /// they are given. Returns the frames moved.
+    fn pump_limited(&mut self, max: usize) -> usize {
+        let mut moved = 0;
+        while moved < max {
+            let before = moved;
+            if let Some(out) = self.hub.poll_output() {
+                moved += 1;
+                if let Output::Send(conn, frame) = out {
+                    if let Some((endpoint, ..)) = self.peers.get_mut(&conn) {
+                        let _ = endpoint.handle_frame(&frame, &mut self.rng);
+                    }
+                }
+            } else {
+                for (&conn, (endpoint, _, events)) in &mut self.peers {
+                    while let Some(event) = endpoint.poll_event() {
+                        if let Event::Execute { task, payload, .. } = &event {
+                            let result = Encryption::decode(payload).unwrap().run();
+                            endpoint.finish(task, &result, &mut self.rng).unwrap();
+                        }
+                        events.push(event);
+                    }
+                    if let Some(frame) = endpoint.poll_outgoing() {
+                        moved += 1;
+                        let _ = self.hub.handle_frame(conn, &frame, self.now);
+                        break;
+                    }
+                }
+            }
+            if moved == before {
+                break;
+            }
+        }
+        moved
+    }
+
+    /// Drops the page's connection `old` (with whatever was in flight) and opens a new tab of the
+    /// same identity, given the kept entries if `keeps_store`; returns its connection.
+    fn new_tab(
+        &mut self,
+        old: ConnId,
+        tabs: &mut u8,
+        kept: &mut Vec<edgenet_core::ledger::Entry>,
+        keeps_store: bool,
+    ) -> ConnId {
+        let (mut endpoint, _, events) = self.peers.remove(&old).unwrap();
+        self.hub.handle_disconnect(old, self.now);
+        endpoint.handle_disconnect();
+        keep(kept, &events);
+        *tabs += 1;
+        let conn = ConnId::from(100 + *tabs);
+        let mut fresh = Endpoint::new(
+            SecretKey::from_seed(&[1; 32]),
+            Role::Browser,
+            caps(),
+            2,
+            false,
+        );
+        if keeps_store {
+            fresh.know_entries(kept.clone());
+        } else {
+            kept.clear();
+        }
+        self.peers.insert(conn, (fresh, Run::Honest, vec![]));
+        self.hub.handle_connect(conn, self.now, [100 + *tabs; 32]);
+        self.pump();
+        conn
+    }
+}
+
+fn keep(kept: &mut Vec<edgenet_core::ledger::Entry>, events: &[Event]) {
+    for e in events {
+        if let Event::Ledger { entries } = e {
+            kept.extend(
+                entries
+                    .iter()
+                    .filter(|e| !kept.contains(e))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(48))]
+
+    /// Whatever the drops and tabs, an identity that writes its escrows only through endpoints
+    /// taking turns never forks its chain, and every credit it had is spent on finished tasks,
+    /// back in its balance, or (never, at the end) stuck in an escrow.
+    #[test]
+    fn escrows_across_drops_and_tabs_never_fork_the_chain_or_lose_credits(
+        steps in proptest::collection::vec(step(), 1..14)
+    ) {
+        let mut net = Net::with(HubConfig {
+            escrow_grace_ms: 5_000,
+            ..no_canaries()
+        });
+        let mut page = net.join(1, Run::Honest, false);
+        net.join(2, Run::Honest, true);
+        mint(&mut net, page, 20_000_000);
+        let mut kept: Vec<edgenet_core::ledger::Entry> = Vec::new();
+        let mut tabs = 0u8;
+        let mut task_seed = 0u8;
+        for step in steps {
+            match step {
+                Step::Pay { credits, frames } => {
+                    task_seed += 1;
+                    let spec = TaskSpec {
+                        id: TaskId([task_seed; 16]),
+                        kind: TaskKind::Encryption,
+                        redundancy: 1,
+                        max_credits: credits * 1_000_000,
+                        priority: 1,
+                        timeout_ms: 10_000,
+                    };
+                    let payload = Encryption { key: [1; 32], nonce: [2; 12], aad: vec![], plaintext: vec![task_seed; 32] };
+                    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
+                    endpoint.submit(spec, payload.encode().unwrap()).unwrap();
+                    match frames {
+                        None => net.pump(),
+                        Some(n) => {
+                            net.pump_limited(n);
+                            page = net.new_tab(page, &mut tabs, &mut kept, true);
+                        }
+                    }
+                }
+                Step::NewTab { keeps_store } => {
+                    page = net.new_tab(page, &mut tabs, &mut kept, keeps_store);
+                }
+                Step::Wait { ms } => net.tick(ms),
+            }
+            // Entries the current tab is given are kept as they come (as the coordinator does).
+            keep(&mut kept, net.events(page));
+        }
+        // Long enough for every task to end and every stray escrow's grace to pass.
+        net.tick(20_000);
+        net.tick(20_000);
+        let a = account(&mut net, page);
+        proptest::prop_assert!(!a.frozen, "the chain forked");
+        proptest::prop_assert_eq!(a.escrowed, 0, "credits stuck in an escrow");
+        proptest::prop_assert_eq!(a.balance + a.spent, 20_000_000);
+        let me = edgenet_core::ledger::Account::of(&net.node(page));
+        let held = net.hub.ledger().chain_from(&me, 0).count() as u64;
+        proptest::prop_assert_eq!(held, a.chain_len, "no gap, no second entry at a seq");
+    }
+}
