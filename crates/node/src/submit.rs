@@ -199,13 +199,14 @@ pub async fn submit(
         timeout_ms: u32::try_from(options.timeout.as_millis()).unwrap_or(u32::MAX),
     };
     let id = spec.id;
-    let (mut conn, _) = Connection::open(
-        &options.relay,
-        key.clone(),
-        Role::Native,
-        local_capabilities(),
-    )
-    .await?;
+    // This connection only submits: offering no task kinds keeps the relay from offering it work,
+    // a canary or the uptime bonus meant for workers.
+    let submitter = edgenet_proto::message::Capabilities {
+        kernels: Vec::new(),
+        ..local_capabilities()
+    };
+    let (mut conn, _) =
+        Connection::open(&options.relay, key.clone(), Role::Native, submitter).await?;
     if options.pay > 0 {
         escrow(&mut conn, &key, id, options.pay).await?;
     }

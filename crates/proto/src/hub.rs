@@ -1022,6 +1022,7 @@ impl Hub {
 
     fn remove_peer(&mut self, node: NodeId, now: Millis) {
         self.peers.remove(&node);
+        self.withdraw_canaries(&node);
         let left = RelayMsg::PeerLeft {
             node: *node.as_bytes(),
         };

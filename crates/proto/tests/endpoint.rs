@@ -712,3 +712,28 @@ proptest::proptest! {
         proptest::prop_assert_eq!(held, a.chain_len, "no gap, no second entry at a seq");
     }
 }
+
+#[test]
+fn a_canary_leaves_with_its_worker_and_a_returning_worker_gets_a_fresh_one() {
+    let mut net = Net::new();
+    let paused = net.join(1, Run::Honest, false);
+    net.tick(1_000);
+    assert_eq!(net.hub.stats().open_tasks, 1, "its canary waits for it");
+    let (mut endpoint, ..) = net.peers.remove(&paused).unwrap();
+    net.hub.handle_disconnect(paused, net.now);
+    endpoint.handle_disconnect();
+    let stats = net.hub.stats();
+    assert_eq!(
+        (stats.open_tasks, stats.tasks_failed),
+        (0, 0),
+        "withdrawn, not failed"
+    );
+    assert!(net.hub.tasks(net.now).is_empty());
+    net.join(1, Run::Honest, true);
+    net.tick(1_000);
+    assert_eq!(
+        net.hub.stats().tasks_verified,
+        1,
+        "a new canary, run and checked"
+    );
+}

@@ -117,6 +117,21 @@ impl Hub {
         self.offer(id, now);
     }
 
+    /// The worker left: its unfinished canary goes too (it was for that worker alone, and nobody
+    /// is owed anything for it). It gets a fresh one when it comes back.
+    pub(super) fn withdraw_canaries(&mut self, node: &NodeId) {
+        let ids: Vec<TaskId> = self
+            .canaries
+            .iter()
+            .filter(|(_, c)| c.worker == *node)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.canaries.remove(&id);
+            self.tasks.remove(&id);
+        }
+    }
+
     /// The canary's worker claimed it: assign it and send the sealed payload (the relay is the
     /// submitter).
     pub(super) fn assign_canary(&mut self, id: TaskId, node: NodeId, now: Millis) {
