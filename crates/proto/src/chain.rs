@@ -29,7 +29,7 @@ use std::collections::VecDeque;
 
 use edgenet_core::SecretKey;
 use edgenet_core::ledger::sync::{SyncMessage, Want, chunk_entries};
-use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig};
+use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger};
 
 use crate::error::ProtoError;
 use crate::message::{ClientMsg, MAX_ENVELOPE, RelayMsg};
@@ -93,14 +93,12 @@ pub struct ChainWriter {
 impl ChainWriter {
     /// A writer for `key`'s account, knowing nothing of its chain yet.
     pub fn new(key: SecretKey) -> Self {
-        let me = Account::of(&key.node_id());
         // Only this node's own entries go in, and those need no validator: the set is a formality.
-        let config = LedgerConfig::single(me)
-            .unwrap_or_else(|_| unreachable!("a NodeId is a valid account"));
+        let own = crate::hub::single_validator_ledger(&key);
         Self {
+            me: Account::of(&key.node_id()),
             key,
-            me,
-            own: Ledger::new(config),
+            own,
             queue: VecDeque::new(),
             next_id: 0,
             step: Step::Idle,
@@ -120,7 +118,7 @@ impl ChainWriter {
     }
 
     /// Entries of this node's chain known here.
-    pub fn chain_len(&mut self) -> u64 {
+    fn chain_len(&mut self) -> u64 {
         self.own.account(&self.me).chain_len
     }
 
@@ -131,11 +129,6 @@ impl ChainWriter {
         self.queue.push_back((id, kind));
         self.start_next();
         id
-    }
-
-    /// Writes not yet finished (queued or in progress).
-    pub fn pending(&self) -> usize {
-        self.queue.len() + usize::from(!matches!(self.step, Step::Idle))
     }
 
     /// Handles a relay message (every one may be passed; those not about ledger writes are

@@ -23,6 +23,7 @@ use edgenet_core::{NodeId, SecretKey, Signature, SignedExchangeKey};
 use serde::Serialize;
 
 use crate::client::hello_transcript;
+pub(crate) use ledger::single_validator_ledger;
 pub use ledger::{EntryStore, MemoryStore};
 
 mod canary;
@@ -146,6 +147,20 @@ struct Work {
 
 /// A result commitment and the worker's signature over it (`result_signing_message`).
 type SignedCommitment = ([u8; 32], Vec<u8>);
+
+impl Work {
+    /// `worker`'s new assignment, due by `deadline`.
+    fn assigned(worker: NodeId, now: Millis, deadline: Millis) -> Self {
+        Self {
+            worker,
+            deadline,
+            state: WorkState::Assigned,
+            assigned_at: now,
+            work_ms: 0,
+            commitment: None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -307,7 +322,7 @@ impl Hub {
             finished: VecDeque::new(),
             out: VecDeque::new(),
             stats: HubStats::default(),
-            ledger: ledger::relay_ledger(&key),
+            ledger: single_validator_ledger(&key),
             store: Box::new(MemoryStore),
             work_ms_total: 0,
             canaries: HashMap::new(),
@@ -910,14 +925,7 @@ impl Hub {
         {
             return;
         }
-        task.work.push(Work {
-            worker: node,
-            deadline,
-            state: WorkState::Assigned,
-            assigned_at: now,
-            work_ms: 0,
-            commitment: None,
-        });
+        task.work.push(Work::assigned(node, now, deadline));
         if let Some(p) = self.peers.get_mut(&node) {
             p.jobs += 1;
         }

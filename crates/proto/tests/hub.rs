@@ -285,6 +285,18 @@ fn escrow(net: &mut Net, conn: ConnId, seed: u8, task: TaskId, amount: u64) {
     );
 }
 
+/// Credits for `to`, minted by the relay (as an uptime bonus would be).
+fn mint(net: &mut Net, to: edgenet_core::ledger::Account, amount: u64) {
+    use edgenet_core::ledger::{EntryKind, MintReason};
+    net.hub
+        .write_ledger(EntryKind::Mint {
+            to,
+            amount,
+            reason: MintReason::Uptime { seconds: 3600 },
+        })
+        .unwrap();
+}
+
 /// `seed`'s next entry of its own chain, sent to the relay from `conn`.
 fn own_entry(net: &mut Net, conn: ConnId, seed: u8, kind: edgenet_core::ledger::EntryKind) {
     use edgenet_core::ledger::sync::SyncMessage;
@@ -618,22 +630,16 @@ fn workers_online_for_a_period_get_the_uptime_bonus_minted_and_sent() {
 
 #[test]
 fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_liar() {
+    use edgenet_core::ledger::Account;
     use edgenet_core::ledger::curve;
     use edgenet_core::ledger::sync::SyncMessage;
-    use edgenet_core::ledger::{Account, EntryKind, MintReason};
     let mut net = Net::new(HubConfig::default());
     net.join(1, Behaviour::Honest);
     net.join(2, Behaviour::Liar);
     net.join(3, Behaviour::Honest);
     let submitter = net.join(9, Behaviour::Honest);
     let payer = Account::of(&id(9));
-    net.hub
-        .write_ledger(EntryKind::Mint {
-            to: payer,
-            amount: 10_000_000,
-            reason: MintReason::Uptime { seconds: 3600 },
-        })
-        .unwrap();
+    mint(&mut net, payer, 10_000_000);
     let paid = TaskSpec {
         max_credits: 3_000_000,
         ..spec(7, 3, 60_000)
@@ -689,7 +695,7 @@ fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_lia
 
 #[test]
 fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
-    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    use edgenet_core::ledger::Account;
     let mut net = Net::new(HubConfig {
         paid_only: true,
         ..HubConfig::default()
@@ -703,13 +709,7 @@ fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
             .any(|m| matches!(m, RelayMsg::TaskFailed { code, .. } if code == "EN-221"))
     );
     let payer = Account::of(&id(9));
-    net.hub
-        .write_ledger(EntryKind::Mint {
-            to: payer,
-            amount: 5_000_000,
-            reason: MintReason::Uptime { seconds: 3600 },
-        })
-        .unwrap();
+    mint(&mut net, payer, 5_000_000);
     let paid = TaskSpec {
         max_credits: 2_000_000,
         ..spec(2, 1, 3_000)
@@ -739,20 +739,14 @@ fn refunded(net: &mut Net, conn: ConnId, seed: u8, task: TaskId) -> (u64, u64, b
 
 #[test]
 fn an_escrow_whose_task_never_comes_is_refunded_after_the_grace() {
-    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    use edgenet_core::ledger::{Account, EntryKind};
     let mut net = Net::new(HubConfig {
         escrow_grace_ms: 10_000,
         canary_reward: 0,
         ..HubConfig::default()
     });
     let submitter = net.join(9, Behaviour::Honest);
-    net.hub
-        .write_ledger(EntryKind::Mint {
-            to: Account::of(&id(9)),
-            amount: 5_000_000,
-            reason: MintReason::Uptime { seconds: 3600 },
-        })
-        .unwrap();
+    mint(&mut net, Account::of(&id(9)), 5_000_000);
     // Three escrows: one never followed by its task, one whose task is refused (redundancy 0),
     // one whose task is submitted and still open (no worker online) when the grace ends.
     let (lost, refused, running) = (spec(1, 1, 60_000), spec(2, 0, 60_000), spec(3, 1, 60_000));
@@ -811,19 +805,13 @@ fn an_escrow_whose_task_never_comes_is_refunded_after_the_grace() {
 
 #[test]
 fn escrows_open_when_the_relay_starts_are_refunded_at_its_first_timer() {
-    use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
+    use edgenet_core::ledger::{Account, Entry};
     let mut net = Net::new(HubConfig {
         canary_reward: 0,
         ..HubConfig::default()
     });
     let submitter = net.join(9, Behaviour::Honest);
-    net.hub
-        .write_ledger(EntryKind::Mint {
-            to: Account::of(&id(9)),
-            amount: 5_000_000,
-            reason: MintReason::Uptime { seconds: 3600 },
-        })
-        .unwrap();
+    mint(&mut net, Account::of(&id(9)), 5_000_000);
     let paid = TaskSpec {
         max_credits: 2_000_000,
         ..spec(1, 1, 600_000)
@@ -846,7 +834,7 @@ fn escrows_open_when_the_relay_starts_are_refunded_at_its_first_timer() {
 /// Workers 1 (honest), 2 (liar) and 3 (honest), each with `stake` staked, and a submitter (9)
 /// with 10 credits.
 fn staked_network(stake: u64) -> (Net, ConnId) {
-    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    use edgenet_core::ledger::{Account, EntryKind};
     let mut net = Net::new(HubConfig {
         canary_reward: 0,
         ..HubConfig::default()
@@ -857,23 +845,11 @@ fn staked_network(stake: u64) -> (Net, ConnId) {
         (3, Behaviour::Honest),
     ] {
         let conn = net.join(seed, behaviour);
-        net.hub
-            .write_ledger(EntryKind::Mint {
-                to: Account::of(&id(seed)),
-                amount: stake,
-                reason: MintReason::Uptime { seconds: 3600 },
-            })
-            .unwrap();
+        mint(&mut net, Account::of(&id(seed)), stake);
         own_entry(&mut net, conn, seed, EntryKind::Stake { amount: stake });
     }
     let submitter = net.join(9, Behaviour::Honest);
-    net.hub
-        .write_ledger(EntryKind::Mint {
-            to: Account::of(&id(9)),
-            amount: 10_000_000,
-            reason: MintReason::Uptime { seconds: 3600 },
-        })
-        .unwrap();
+    mint(&mut net, Account::of(&id(9)), 10_000_000);
     (net, submitter)
 }
 

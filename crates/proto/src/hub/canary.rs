@@ -13,7 +13,7 @@ use edgenet_core::task::{Encryption, TaskId, TaskKind};
 use edgenet_core::{NodeId, SignedExchangeKey, envelope};
 use rand_core::Rng;
 
-use super::{Hub, Task, TaskStatus, Work, WorkState};
+use super::{Hub, Task, TaskStatus, Work};
 use crate::Millis;
 use crate::message::{Capabilities, PeerInfo, RelayMsg, Role, TaskSpec};
 use crate::submit::Submission;
@@ -161,14 +161,7 @@ impl Hub {
             return;
         };
         let deadline = now + self.config.assignment_timeout_ms;
-        task.work.push(Work {
-            worker: node,
-            deadline,
-            state: WorkState::Assigned,
-            assigned_at: now,
-            work_ms: 0,
-            commitment: None,
-        });
+        task.work.push(Work::assigned(node, now, deadline));
         if let Some(p) = self.peers.get_mut(&node) {
             p.jobs += 1;
         }

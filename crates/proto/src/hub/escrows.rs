@@ -60,7 +60,7 @@ impl Hub {
             {
                 continue;
             }
-            let to = self.peers.keys().find(|n| Account::of(n) == payer).copied();
+            let to = payer.node_id().ok().filter(|n| self.peers.contains_key(n));
             let refund = EntryKind::Refund { payer, task };
             let written = match to {
                 Some(node) => self.write_and_send(vec![refund], &node),

@@ -31,8 +31,9 @@ impl EntryStore for MemoryStore {
     }
 }
 
-/// A single relay is the network's one validator (1 of 1).
-pub(super) fn relay_ledger(key: &SecretKey) -> Ledger {
+/// A replica whose one validator (1 of 1) is `key`: a single relay's, and a node's replica of its
+/// own chain (which holds no validator entries).
+pub(crate) fn single_validator_ledger(key: &SecretKey) -> Ledger {
     // A key's own account is always a valid validator set of one.
     let config = LedgerConfig::single(Account::of(&key.node_id()))
         .unwrap_or_else(|_| unreachable!("a NodeId is a valid account"));
