@@ -4,7 +4,7 @@
 
 use edgenet_core::task::{SearchMetric, TaskId, TaskKind, VectorSearch};
 use edgenet_core::{SecretKey, SignedExchangeKey};
-use edgenet_proto::client::hello_transcript;
+use edgenet_proto::handshake::hello_transcript;
 use edgenet_proto::message::{
     Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec,
 };

@@ -94,7 +94,7 @@ impl ChainWriter {
     /// A writer for `key`'s account, knowing nothing of its chain yet.
     pub fn new(key: SecretKey) -> Self {
         // Only this node's own entries go in, and those need no validator: the set is a formality.
-        let own = crate::hub::single_validator_ledger(&key);
+        let own = edgenet_core::ledger::Ledger::single_validator(&key);
         Self {
             me: Account::of(&key.node_id()),
             key,

@@ -3,7 +3,8 @@
 //! ```text
 //! AwaitChallenge --Challenge--> (send Hello) AwaitWelcome --Welcome--> Ready
 //! ```
-//! An `Error` before `Ready` fails the handshake with [`ProtoError::Remote`].
+//! An `Error` before `Ready` fails the handshake with [`ProtoError::Remote`]. What the hello signs
+//! is [`crate::handshake`]'s, shared with the relay's side.
 
 use std::collections::VecDeque;
 
@@ -11,20 +12,8 @@ use edgenet_core::{NodeId, SecretKey, SignedExchangeKey};
 
 use crate::PROTOCOL_VERSION;
 use crate::error::ProtoError;
-use crate::message::{Capabilities, ClientMsg, HelloBody, NodeKey, PeerInfo, RelayMsg, Role};
-
-const HELLO_DOMAIN: &[u8] = b"edgenet/hello/v1";
-
-/// What a hello's signature covers: a domain tag, the connection's challenge, the relay's id (so a
-/// hello cannot be replayed to another relay or on another connection) and the body.
-pub fn hello_transcript(
-    nonce: &[u8; 32],
-    relay: &NodeKey,
-    body: &HelloBody,
-) -> Result<Vec<u8>, ProtoError> {
-    let body = postcard::to_allocvec(body).map_err(|e| ProtoError::Malformed(e.to_string()))?;
-    Ok([HELLO_DOMAIN, nonce, relay, &body].concat())
-}
+use crate::handshake::sign_hello;
+use crate::message::{Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role};
 
 /// Where the handshake stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,11 +109,7 @@ impl ClientSession {
                         capabilities: self.capabilities.clone(),
                     },
                 };
-                let signature = self
-                    .key
-                    .sign(&hello_transcript(&nonce, &relay, &body)?)
-                    .to_bytes()
-                    .to_vec();
+                let signature = sign_hello(&self.key, &nonce, &relay, &body)?;
                 self.outgoing
                     .push_back(ClientMsg::Hello { body, signature }.encode()?);
                 self.relay = Some(relay_id);

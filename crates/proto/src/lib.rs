@@ -22,6 +22,7 @@ pub mod error;
 pub mod frame;
 #[doc(hidden)]
 pub mod fuzz_targets;
+pub mod handshake;
 pub mod hub;
 pub mod message;
 pub mod submit;

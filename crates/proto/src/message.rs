@@ -239,6 +239,19 @@ fn check_peer(p: &PeerInfo) -> Result<(), ProtoError> {
 }
 
 impl ClientMsg {
+    /// The message's kind, for errors and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Hello { .. } => "Hello",
+            Self::Submit(_) => "Submit",
+            Self::Claim { .. } => "Claim",
+            Self::Payload { .. } => "Payload",
+            Self::Result { .. } => "Result",
+            Self::Verdict { .. } => "Verdict",
+            Self::Ledger(_) => "Ledger",
+        }
+    }
+
     /// Encodes into a frame.
     pub fn encode(&self) -> Result<Vec<u8>, ProtoError> {
         encode(self)

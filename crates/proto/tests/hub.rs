@@ -519,7 +519,7 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
         },
     };
     let transcript =
-        edgenet_proto::client::hello_transcript(&[42; 32], net.hub.node_id().as_bytes(), &body)
+        edgenet_proto::handshake::hello_transcript(&[42; 32], net.hub.node_id().as_bytes(), &body)
             .unwrap();
     let replayed = ClientMsg::Hello {
         body: body.clone(),

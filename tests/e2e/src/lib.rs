@@ -311,7 +311,7 @@ pub fn hello(
         },
     };
     let signature = key
-        .sign(&edgenet_proto::client::hello_transcript(nonce, relay, &body).unwrap())
+        .sign(&edgenet_proto::handshake::hello_transcript(nonce, relay, &body).unwrap())
         .to_bytes()
         .to_vec();
     ClientMsg::Hello { body, signature }

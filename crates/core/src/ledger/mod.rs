@@ -153,6 +153,15 @@ impl Ledger {
         }
     }
 
+    /// A replica whose one validator (1 of 1) is `key`: a single relay's, and a node's replica of
+    /// its own chain (which holds no validator entries).
+    pub fn single_validator(key: &crate::SecretKey) -> Self {
+        // A key's own account is always a valid validator set of one.
+        let config = LedgerConfig::single(Account::of(&key.node_id()))
+            .unwrap_or_else(|_| unreachable!("a NodeId is a valid account"));
+        Self::new(config)
+    }
+
     /// The validator set.
     pub fn config(&self) -> &LedgerConfig {
         &self.config

@@ -13,12 +13,13 @@ use edgenet_core::task::{Encryption, TaskId, TaskKind};
 use edgenet_core::{NodeId, SignedExchangeKey, envelope};
 use rand_core::Rng;
 
-use super::{Hub, Task, TaskStatus, Work};
+use super::Hub;
+use super::tasks::{Origin, Task, TaskStatus};
 use crate::Millis;
 use crate::message::{Capabilities, PeerInfo, RelayMsg, Role, TaskSpec};
 use crate::submit::Submission;
 
-/// An open canary.
+/// What makes a task a canary ([`Origin::Canary`]).
 pub(super) struct Canary {
     /// The worker it is for.
     pub(super) worker: NodeId,
@@ -61,7 +62,7 @@ impl Hub {
         if self.ledger.account(&Account::of(&node)).earned > 0 {
             return;
         }
-        if self.canaries.values().any(|c| c.worker == node) {
+        if self.open_canary_of(&node).is_some() {
             return;
         }
         let mut job = Encryption {
@@ -82,37 +83,26 @@ impl Hub {
         };
         let timeout_ms =
             u32::try_from(self.config.assignment_timeout_ms.saturating_mul(2)).unwrap_or(u32::MAX);
-        self.tasks.insert(
+        let spec = TaskSpec {
             id,
-            Task {
-                spec: TaskSpec {
-                    id,
-                    kind: TaskKind::Encryption,
-                    redundancy: 1,
-                    max_credits: 0,
-                    priority: 0,
-                    timeout_ms,
-                },
-                submitter: self.key.node_id(),
-                created: now,
-                expires: now + Millis::from(timeout_ms),
-                work: Vec::new(),
-                status: TaskStatus::Open,
-                agreeing: Vec::new(),
-                outvoted: Vec::new(),
-                failure: None,
-                offered: Vec::new(),
-                next_round: now,
-            },
+            kind: TaskKind::Encryption,
+            redundancy: 1,
+            max_credits: 0,
+            priority: 0,
+            timeout_ms,
+        };
+        let canary = Canary {
+            worker: node,
+            payload,
+            expected,
+        };
+        let task = Task::new(
+            spec,
+            self.key.node_id(),
+            Origin::Canary(Box::new(canary)),
+            now,
         );
-        self.canaries.insert(
-            id,
-            Canary {
-                worker: node,
-                payload,
-                expected,
-            },
-        );
+        self.tasks.insert(task, &mut self.timers);
         // Offered like any task: a paused or busy worker simply does not claim it yet.
         self.offer(id, now);
     }
@@ -120,25 +110,26 @@ impl Hub {
     /// The worker left: its unfinished canary goes too (it was for that worker alone, and nobody
     /// is owed anything for it). It gets a fresh one when it comes back.
     pub(super) fn withdraw_canaries(&mut self, node: &NodeId) {
-        let ids: Vec<TaskId> = self
-            .canaries
-            .iter()
-            .filter(|(_, c)| c.worker == *node)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
-            self.canaries.remove(&id);
-            self.tasks.remove(&id);
+        while let Some(id) = self.open_canary_of(node) {
+            self.tasks.remove(&id, &mut self.peers, &mut self.timers);
         }
+    }
+
+    /// The open canary made for `node`, if any.
+    fn open_canary_of(&self, node: &NodeId) -> Option<TaskId> {
+        self.tasks
+            .open()
+            .find(|(_, t)| t.canary().is_some_and(|c| c.worker == *node))
+            .map(|(id, _)| *id)
     }
 
     /// The canary's worker claimed it: assign it and send the sealed payload (the relay is the
     /// submitter).
     pub(super) fn assign_canary(&mut self, id: TaskId, node: NodeId, now: Millis) {
-        let Some(canary) = self.canaries.get(&id) else {
+        let Some(task) = self.tasks.get_mut(&id) else {
             return;
         };
-        let Some(task) = self.tasks.get_mut(&id) else {
+        let Some(canary) = task.canary() else {
             return;
         };
         if canary.worker != node || !task.needs_workers() || task.has_had(&node) {
@@ -161,10 +152,7 @@ impl Hub {
             return;
         };
         let deadline = now + self.config.assignment_timeout_ms;
-        task.work.push(Work::assigned(node, now, deadline));
-        if let Some(p) = self.peers.get_mut(&node) {
-            p.jobs += 1;
-        }
+        task.assign(node, now, deadline, &mut self.peers, &mut self.timers);
         let relay = self.key.node_id();
         let me = PeerInfo {
             node: *relay.as_bytes(),
@@ -178,7 +166,7 @@ impl Hub {
                 backends: Vec::new(),
             },
         };
-        let deadline_ms = u32::try_from(self.config.assignment_timeout_ms).unwrap_or(u32::MAX);
+        let deadline_ms = self.config.assignment_deadline_ms();
         self.send_to(
             &node,
             &RelayMsg::Assignment {
@@ -207,7 +195,12 @@ impl Hub {
         commitment: &[u8; 32],
         signature: &[u8],
     ) {
-        let Some(Canary { expected, .. }) = self.canaries.remove(&id) else {
+        let Some(expected) = self
+            .tasks
+            .get(&id)
+            .and_then(|t| t.canary())
+            .map(|c| c.expected.clone())
+        else {
             return;
         };
         let worker_key = self

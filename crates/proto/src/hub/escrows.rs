@@ -12,6 +12,7 @@ use edgenet_core::ledger::{Account, Entry, EntryKind};
 use edgenet_core::task::TaskId;
 
 use super::Hub;
+use super::timers::Timer;
 use crate::Millis;
 
 impl Hub {
@@ -22,7 +23,7 @@ impl Hub {
                 let payer = entry.body.author;
                 if !self.is_task_of(&payer, &task) {
                     let deadline = now.saturating_add(self.config.escrow_grace_ms);
-                    self.stray_escrows.insert((payer, task), deadline);
+                    self.timers.set(Timer::StrayEscrow(payer, task), deadline);
                 }
             }
         }
@@ -36,51 +37,42 @@ impl Hub {
             .escrows()
             .map(|(payer, task, _)| (payer, task))
             .collect();
-        for key in open {
-            self.stray_escrows.insert(key, 0);
+        for (payer, task) in open {
+            self.timers.set(Timer::StrayEscrow(payer, task), 0);
         }
     }
 
-    /// The task was submitted: its lifecycle settles or refunds the escrow from here.
+    /// The task was submitted: if it is paid, its lifecycle settles or refunds the escrow from here.
     pub(super) fn escrow_claimed(&mut self, submitter: &NodeId, task: &TaskId) {
-        self.stray_escrows.remove(&(Account::of(submitter), *task));
+        if !self.is_task_of(&Account::of(submitter), task) {
+            return;
+        }
+        self.timers
+            .cancel(&Timer::StrayEscrow(Account::of(submitter), *task));
     }
 
-    /// Refunds the escrows past their grace whose task never came.
-    pub(super) fn refund_stray_escrows(&mut self, now: Millis) {
-        let due: Vec<(Account, TaskId)> = self
-            .stray_escrows
-            .iter()
-            .filter(|(_, deadline)| **deadline <= now)
-            .map(|(key, _)| *key)
-            .collect();
-        for (payer, task) in due {
-            self.stray_escrows.remove(&(payer, task));
-            if self.is_task_of(&payer, &task) || self.ledger.state().escrow(&payer, &task).is_none()
-            {
-                continue;
-            }
-            let to = payer.node_id().ok().filter(|n| self.peers.contains_key(n));
-            let refund = EntryKind::Refund { payer, task };
-            let written = match to {
-                Some(node) => self.write_and_send(vec![refund], &node),
-                None => self.write_entries(vec![refund]).map(|_| ()),
-            };
-            // Not stored: try again at the next timer.
-            if written.is_err() {
-                self.stray_escrows.insert((payer, task), now);
-            }
+    /// Refunds an escrow past its grace whose task never came.
+    pub(super) fn refund_stray_escrow(&mut self, payer: Account, task: TaskId, now: Millis) {
+        if self.is_task_of(&payer, &task) || self.ledger.state().escrow(&payer, &task).is_none() {
+            return;
+        }
+        let to = payer.node_id().ok().filter(|n| self.peers.contains(n));
+        let refund = EntryKind::Refund { payer, task };
+        let written = match to {
+            Some(node) => self.write_and_send(vec![refund], &node),
+            None => self.write_entries(vec![refund]).map(|_| ()),
+        };
+        // Not stored: try again at the next timer.
+        if written.is_err() {
+            self.timers.set(Timer::StrayEscrow(payer, task), now);
         }
     }
 
-    /// When the next stray escrow falls due.
-    pub(super) fn next_stray_escrow(&self) -> Option<Millis> {
-        self.stray_escrows.values().min().copied()
-    }
-
+    /// Whether `task` is an open paid task of `payer` (whose lifecycle settles its escrow). An
+    /// escrow for a finished or an unpaid task is stray like one whose task never came.
     fn is_task_of(&self, payer: &Account, task: &TaskId) -> bool {
-        self.tasks
-            .get(task)
-            .is_some_and(|t| Account::of(&t.submitter) == *payer)
+        self.tasks.get(task).is_some_and(|t| {
+            t.is_open() && t.spec.max_credits > 0 && Account::of(&t.submitter) == *payer
+        })
     }
 }

@@ -6,11 +6,11 @@
 
 use edgenet_core::ErrorCode;
 use edgenet_core::NodeId;
-use edgenet_core::SecretKey;
 use edgenet_core::ledger::sync::{SyncMessage, chunk_entries};
-use edgenet_core::ledger::{Account, Entry, EntryKind, Inserted, Ledger, LedgerConfig, MintReason};
+use edgenet_core::ledger::{Account, Entry, EntryKind, Inserted, Ledger, MintReason};
 
 use super::Hub;
+use super::timers::Timer;
 use crate::Millis;
 use crate::error::ProtoError;
 use crate::message::{MAX_ENVELOPE, RelayMsg};
@@ -29,15 +29,6 @@ impl EntryStore for MemoryStore {
     fn persist(&mut self, _entries: &[Entry]) -> Result<(), String> {
         Ok(())
     }
-}
-
-/// A replica whose one validator (1 of 1) is `key`: a single relay's, and a node's replica of its
-/// own chain (which holds no validator entries).
-pub(crate) fn single_validator_ledger(key: &SecretKey) -> Ledger {
-    // A key's own account is always a valid validator set of one.
-    let config = LedgerConfig::single(Account::of(&key.node_id()))
-        .unwrap_or_else(|_| unreachable!("a NodeId is a valid account"));
-    Ledger::new(config)
 }
 
 impl Hub {
@@ -154,52 +145,39 @@ impl Hub {
     /// The uptime bonus: every worker (a peer that offers task kinds) online for a whole period in
     /// one connection gets `uptime_bonus` per period, minted by the relay and sent to it.
     /// Partial periods are not paid: a reconnect starts a new one.
-    pub(super) fn pay_uptime(&mut self, now: Millis) {
+    pub(super) fn pay_uptime(&mut self, node: &[u8; 32], now: Millis) {
         let period = self.config.uptime_period_ms;
-        if period == 0 || self.config.uptime_bonus == 0 {
+        let Some(id) = NodeId::from_bytes(node).ok() else {
             return;
-        }
-        let due: Vec<(NodeId, u64)> = self
+        };
+        let Some(unpaid_since) = self
             .peers
-            .iter()
-            .filter(|(_, p)| !p.info.capabilities.kernels.is_empty())
-            .filter_map(|(node, p)| {
-                let periods = now.saturating_sub(p.unpaid_since) / period;
-                (periods > 0).then_some((*node, periods))
-            })
-            .collect();
-        for (node, periods) in due {
-            let Some(amount) = periods.checked_mul(self.config.uptime_bonus) else {
-                continue;
-            };
+            .get(&id)
+            .filter(|p| p.is_worker())
+            .map(|p| p.unpaid_since)
+        else {
+            return;
+        };
+        let periods = now.saturating_sub(unpaid_since) / period.max(1);
+        let amount = periods.checked_mul(self.config.uptime_bonus);
+        let mut next = unpaid_since + period;
+        if let Some(amount) = amount.filter(|_| periods > 0) {
             let seconds = u32::try_from(periods * period / 1000).unwrap_or(u32::MAX);
             let kind = EntryKind::Mint {
-                to: Account::of(&node),
+                to: Account::of(&id),
                 amount,
                 reason: MintReason::Uptime { seconds },
             };
             // Not stored, not paid: the period stays unpaid and is tried again next time.
-            let Ok(entry) = self.write_ledger(kind) else {
-                continue;
-            };
-            if let Some(p) = self.peers.get_mut(&node) {
-                p.unpaid_since += periods * period;
+            if let Ok(entry) = self.write_ledger(kind) {
+                if let Some(p) = self.peers.get_mut(&id) {
+                    p.unpaid_since += periods * period;
+                    next = p.unpaid_since + period;
+                }
+                self.send_to(&id, &RelayMsg::Ledger(SyncMessage::Entries(vec![entry])));
             }
-            self.send_to(&node, &RelayMsg::Ledger(SyncMessage::Entries(vec![entry])));
         }
-    }
-
-    /// When the next uptime bonus falls due.
-    pub(super) fn next_uptime(&self) -> Option<Millis> {
-        let period = self.config.uptime_period_ms;
-        if period == 0 || self.config.uptime_bonus == 0 {
-            return None;
-        }
-        self.peers
-            .values()
-            .filter(|p| !p.info.capabilities.kernels.is_empty())
-            .map(|p| p.unpaid_since + period)
-            .min()
+        self.timers.set(Timer::Uptime(*node), next);
     }
 
     fn send_entries(&mut self, node: &NodeId, entries: Vec<Entry>) {

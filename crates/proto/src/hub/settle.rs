@@ -13,7 +13,8 @@ use edgenet_core::NodeId;
 use edgenet_core::ledger::{Account, Entry, EntryKind, Evidence, MintReason, curve};
 use edgenet_core::task::TaskId;
 
-use super::{Hub, SignedCommitment, TaskStatus, WorkState};
+use super::Hub;
+use super::tasks::{SignedCommitment, TaskStatus, WorkState};
 use crate::error::ProtoError;
 use crate::message::{RelayMsg, TaskSpec};
 
@@ -151,7 +152,7 @@ impl Hub {
         submitter: &NodeId,
     ) -> Result<(), ProtoError> {
         let entries = self.write_entries(kinds)?;
-        let named: Vec<NodeId> = self.peers.keys().copied().collect();
+        let named: Vec<NodeId> = self.peers.ids();
         for peer in named {
             if peer == *submitter {
                 continue;

@@ -1,0 +1,73 @@
+//! The hub's limits and timers.
+
+use crate::Millis;
+
+/// Limits and timers.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Time to answer the challenge.
+    pub handshake_timeout_ms: Millis,
+    /// Time a worker has from assignment to result.
+    pub assignment_timeout_ms: Millis,
+    /// Messages one identity may send per minute.
+    pub max_messages_per_minute: u32,
+    /// Largest redundancy a task may ask for.
+    pub max_redundancy: u8,
+    /// Longest task timeout.
+    pub max_task_timeout_ms: u32,
+    /// Most unfinished tasks one submitter may have.
+    pub max_open_tasks_per_submitter: usize,
+    /// Finished tasks kept for the API.
+    pub finished_history: usize,
+    /// Peers listed in a welcome, and peers told of each join and leave.
+    pub max_peers_announced: usize,
+    /// Peers offered a task per round.
+    pub offers_per_round: usize,
+    /// Time between rounds of offers while a task still needs workers.
+    pub offer_round_ms: Millis,
+    /// Online time, in one connection, that earns a worker the uptime bonus (0: no bonus).
+    pub uptime_period_ms: Millis,
+    /// Micro-credits the relay mints per period online (0.1 credit per hour by default).
+    pub uptime_bonus: u64,
+    /// Refuse tasks that offer no credits (EN-221).
+    pub paid_only: bool,
+    /// Micro-credits a worker earns for passing a canary (a known-answer task the relay sends a
+    /// new identity); 0 sends none.
+    pub canary_reward: u64,
+    /// Time an escrow waits for its task; then it is refunded (the submitter went away).
+    pub escrow_grace_ms: Millis,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            handshake_timeout_ms: 10_000,
+            assignment_timeout_ms: 30_000,
+            max_messages_per_minute: 6_000,
+            max_redundancy: 7,
+            max_task_timeout_ms: 600_000,
+            max_open_tasks_per_submitter: 64,
+            finished_history: 256,
+            max_peers_announced: 64,
+            offers_per_round: 16,
+            offer_round_ms: 500,
+            uptime_period_ms: 3_600_000,
+            uptime_bonus: 100_000,
+            paid_only: false,
+            canary_reward: 1_000_000,
+            escrow_grace_ms: 60_000,
+        }
+    }
+}
+
+impl HubConfig {
+    /// An assignment's deadline in the `Assignment` message (milliseconds, saturated).
+    pub(super) fn assignment_deadline_ms(&self) -> u32 {
+        u32::try_from(self.assignment_timeout_ms).unwrap_or(u32::MAX)
+    }
+
+    /// Whether workers earn the uptime bonus at all.
+    pub(super) fn pays_uptime(&self) -> bool {
+        self.uptime_period_ms > 0 && self.uptime_bonus > 0
+    }
+}

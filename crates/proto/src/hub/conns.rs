@@ -1,0 +1,103 @@
+//! Connections as the hub sees them: waiting for their hello, or authenticated as a node, each
+//! with its message-rate window.
+
+use std::collections::HashMap;
+
+use edgenet_core::NodeId;
+
+use super::ConnId;
+use crate::Millis;
+use crate::error::ProtoError;
+
+/// Where a connection's handshake stands.
+pub(super) enum ConnState {
+    /// Challenged with `nonce` (its deadline is a [`Timer::Handshake`](super::timers::Timer)).
+    AwaitHello { nonce: [u8; 32] },
+    /// Authenticated as `node`.
+    Ready { node: NodeId },
+}
+
+/// One connection.
+pub(super) struct Conn {
+    pub(super) state: ConnState,
+    window_start: Millis,
+    window_count: u32,
+}
+
+/// Length of the rate window.
+const RATE_WINDOW_MS: Millis = 60_000;
+
+impl Conn {
+    /// A new connection, challenged with `nonce`.
+    pub(super) fn challenged(nonce: [u8; 32], now: Millis) -> Self {
+        Self {
+            state: ConnState::AwaitHello { nonce },
+            window_start: now,
+            window_count: 0,
+        }
+    }
+
+    /// Counts one message against the window; refuses the one past `limit` per minute.
+    pub(super) fn count_message(&mut self, now: Millis, limit: u32) -> Result<(), ProtoError> {
+        if now.saturating_sub(self.window_start) >= RATE_WINDOW_MS {
+            self.window_start = now;
+            self.window_count = 0;
+        }
+        self.window_count += 1;
+        if self.window_count > limit {
+            return Err(ProtoError::RateLimited { limit });
+        }
+        Ok(())
+    }
+
+    /// The node, once authenticated.
+    pub(super) fn node(&self) -> Option<NodeId> {
+        match self.state {
+            ConnState::Ready { node } => Some(node),
+            ConnState::AwaitHello { .. } => None,
+        }
+    }
+}
+
+/// Every open connection.
+#[derive(Default)]
+pub(super) struct Conns {
+    map: HashMap<ConnId, Conn>,
+}
+
+impl Conns {
+    pub(super) fn insert(&mut self, id: ConnId, conn: Conn) {
+        self.map.insert(id, conn);
+    }
+
+    pub(super) fn remove(&mut self, id: ConnId) -> Option<Conn> {
+        self.map.remove(&id)
+    }
+
+    pub(super) fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.map.get_mut(&id)
+    }
+
+    /// Whether `id` is still waiting for its hello.
+    pub(super) fn awaits_hello(&self, id: ConnId) -> bool {
+        self.map
+            .get(&id)
+            .is_some_and(|c| matches!(c.state, ConnState::AwaitHello { .. }))
+    }
+
+    /// The hello arrived and verified: `id` is `node` from now on.
+    pub(super) fn authenticate(&mut self, id: ConnId, node: NodeId) {
+        if let Some(c) = self.map.get_mut(&id) {
+            c.state = ConnState::Ready { node };
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&ConnId, &Conn)> {
+        self.map.iter()
+    }
+}

@@ -1,0 +1,335 @@
+//! One frame in: the rate window, decoding, the handshake state, then one function per message
+//! kind. A refusal is returned as a [`ProtoError`]; [`Hub::handle_frame`] answers it.
+
+use edgenet_core::task::{TaskId, result_signing_message};
+use edgenet_core::{ErrorCode, NodeId, Signature};
+
+use super::peers::Peer;
+use super::tasks::{Origin, Task, TaskStatus, WorkState};
+use super::{ConnId, Hub, Output};
+use crate::Millis;
+use crate::error::ProtoError;
+use crate::handshake::verify_hello;
+use crate::message::{ClientMsg, HelloBody, MAX_LIST, NodeKey, RelayMsg, TaskSpec};
+
+impl Hub {
+    pub(super) fn dispatch(
+        &mut self,
+        conn: ConnId,
+        bytes: &[u8],
+        now: Millis,
+    ) -> Result<(), ProtoError> {
+        let limit = self.config.max_messages_per_minute;
+        let c = self
+            .conns
+            .get_mut(conn)
+            .ok_or_else(|| ProtoError::Unexpected("unknown connection".into()))?;
+        c.count_message(now, limit)?;
+        let msg = ClientMsg::decode(bytes)?;
+        match (c.node(), msg) {
+            (None, ClientMsg::Hello { body, signature }) => {
+                self.on_hello(conn, body, &signature, now)
+            }
+            (None, other) => Err(ProtoError::Unexpected(format!(
+                "{} before the handshake; send Hello first",
+                other.name()
+            ))),
+            (Some(_), ClientMsg::Hello { .. }) => {
+                Err(ProtoError::Unexpected("a second Hello".into()))
+            }
+            (Some(node), ClientMsg::Ledger(sync)) => self.handle_ledger(node, sync, now),
+            (Some(node), ClientMsg::Submit(spec)) => {
+                self.on_submit(node, spec, now);
+                Ok(())
+            }
+            (Some(node), ClientMsg::Claim { task }) => {
+                self.on_claim(node, task, now);
+                Ok(())
+            }
+            (
+                Some(node),
+                ClientMsg::Payload {
+                    task,
+                    worker,
+                    envelope,
+                },
+            ) => self.on_payload(node, task, &worker, envelope),
+            (
+                Some(node),
+                ClientMsg::Result {
+                    task,
+                    envelope,
+                    commitment,
+                    signature,
+                },
+            ) => self.on_result(node, task, envelope, commitment, signature, now),
+            (
+                Some(node),
+                ClientMsg::Verdict {
+                    task,
+                    agreeing,
+                    outvoted,
+                },
+            ) => self.on_verdict(node, task, agreeing, outvoted),
+        }
+    }
+
+    fn on_hello(
+        &mut self,
+        conn: ConnId,
+        body: HelloBody,
+        signature: &[u8],
+        now: Millis,
+    ) -> Result<(), ProtoError> {
+        let Some(super::conns::ConnState::AwaitHello { nonce, .. }) =
+            self.conns.get_mut(conn).map(|c| &c.state)
+        else {
+            return Err(ProtoError::Unexpected("a second Hello".into()));
+        };
+        let nonce = *nonce;
+        let node = verify_hello(&nonce, self.key.node_id().as_bytes(), &body, signature)?;
+
+        // A node that reconnects before its old socket was noticed dead replaces it.
+        if let Some(old) = self.peers.conn(&node) {
+            self.out.push_back(Output::Close(old));
+            self.handle_disconnect(old, now);
+        }
+        self.conns.authenticate(conn, node);
+        self.timers.cancel(&super::Timer::Handshake(conn));
+        let info = body.peer;
+        let limit = self.config.max_peers_announced.min(MAX_LIST);
+        let peers = self.peers.welcome_sample(limit);
+        self.send(conn, &RelayMsg::Welcome { peers });
+        let joined = RelayMsg::PeerJoined(info.clone());
+        for other in self.peers.announce_to(self.config.max_peers_announced) {
+            self.send(other, &joined);
+        }
+        let peer = Peer::joined(conn, info, now);
+        let worker = peer.is_worker();
+        self.peers.insert(node, peer);
+        if worker && self.config.pays_uptime() {
+            let due = now + self.config.uptime_period_ms;
+            self.timers.set(super::Timer::Uptime(*node.as_bytes()), due);
+        }
+        self.maybe_canary(node, now);
+        // Offer the new peer whatever is waiting for workers.
+        let waiting: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.needs_workers())
+            .map(|(&id, _)| id)
+            .collect();
+        for id in waiting {
+            self.offer_to(id, node);
+        }
+        Ok(())
+    }
+
+    /// A refusal is about that task, so it is answered as the task's failure: a node with several
+    /// submissions open learns which one was refused.
+    fn on_submit(&mut self, node: NodeId, spec: TaskSpec, now: Millis) {
+        let task = spec.id;
+        match self.accept_task(node, spec, now) {
+            Ok(()) => self.escrow_claimed(&node, &task),
+            Err(err) => {
+                self.stats.errors += 1;
+                let failed = RelayMsg::TaskFailed {
+                    task,
+                    code: err.code().into(),
+                    message: err.to_string(),
+                };
+                self.send_to(&node, &failed);
+            }
+        }
+    }
+
+    fn accept_task(&mut self, node: NodeId, spec: TaskSpec, now: Millis) -> Result<(), ProtoError> {
+        if spec.redundancy == 0 || spec.redundancy > self.config.max_redundancy {
+            return Err(ProtoError::InvalidTask(format!(
+                "redundancy {} not in 1..={}",
+                spec.redundancy, self.config.max_redundancy
+            )));
+        }
+        if spec.timeout_ms == 0 || spec.timeout_ms > self.config.max_task_timeout_ms {
+            return Err(ProtoError::InvalidTask(format!(
+                "timeout {} ms not in 1..={}",
+                spec.timeout_ms, self.config.max_task_timeout_ms
+            )));
+        }
+        if self.tasks.contains(&spec.id) {
+            return Err(ProtoError::DuplicateTask(spec.id.to_string()));
+        }
+        self.check_escrow(&node, &spec)?;
+        let open = self.tasks.open_of(&node);
+        if open >= self.config.max_open_tasks_per_submitter {
+            return Err(ProtoError::InvalidTask(format!(
+                "{open} tasks already open; wait for some to finish"
+            )));
+        }
+        let id = spec.id;
+        let task = Task::new(spec, node, Origin::Submitter, now);
+        self.tasks.insert(task, &mut self.timers);
+        self.send_to(&node, &RelayMsg::Accepted { task: id });
+        self.offer(id, now);
+        Ok(())
+    }
+
+    fn on_claim(&mut self, node: NodeId, id: TaskId, now: Millis) {
+        let Some(task) = self.tasks.get(&id) else {
+            return;
+        };
+        if task.canary().is_some() {
+            self.assign_canary(id, node, now);
+            return;
+        }
+        // Stale or surplus claims are normal (offers go to many peers); they are ignored.
+        if !task.needs_workers()
+            || task.has_had(&node)
+            || task.submitter == node
+            || !self.peers.contains(&node)
+            || !self.peers.contains(&task.submitter)
+        {
+            return;
+        }
+        let deadline = now + self.config.assignment_timeout_ms;
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        task.assign(node, now, deadline, &mut self.peers, &mut self.timers);
+        let (kind, submitter) = (task.spec.kind, task.submitter);
+        let (Some(worker), Some(owner)) = (self.peers.get(&node), self.peers.get(&submitter))
+        else {
+            return;
+        };
+        let assignment = RelayMsg::Assignment {
+            task: id,
+            kind,
+            submitter: owner.info.clone(),
+            deadline_ms: self.config.assignment_deadline_ms(),
+        };
+        let assigned = RelayMsg::Assigned {
+            task: id,
+            worker: worker.info.clone(),
+        };
+        self.send_to(&node, &assignment);
+        self.send_to(&submitter, &assigned);
+    }
+
+    fn on_payload(
+        &mut self,
+        node: NodeId,
+        task: TaskId,
+        worker: &NodeKey,
+        envelope: Vec<u8>,
+    ) -> Result<(), ProtoError> {
+        let t = self
+            .tasks
+            .get(&task)
+            .ok_or_else(|| ProtoError::UnknownTask(task.to_string()))?;
+        if t.submitter != node {
+            return Err(ProtoError::NotAllowed(
+                "only the submitter sends payloads".into(),
+            ));
+        }
+        let worker = t.assigned_worker(worker).ok_or_else(|| {
+            ProtoError::NotAllowed("that worker is not assigned to this task".into())
+        })?;
+        let payload = RelayMsg::Payload {
+            task,
+            submitter: *node.as_bytes(),
+            envelope,
+        };
+        self.send_to(&worker, &payload);
+        Ok(())
+    }
+
+    fn on_result(
+        &mut self,
+        node: NodeId,
+        task: TaskId,
+        envelope: Vec<u8>,
+        commitment: [u8; 32],
+        signature: Vec<u8>,
+        now: Millis,
+    ) -> Result<(), ProtoError> {
+        let t = self
+            .tasks
+            .get_mut(&task)
+            .ok_or_else(|| ProtoError::UnknownTask(task.to_string()))?;
+        let sig =
+            Signature::from_slice(&signature).map_err(|e| ProtoError::NotAllowed(e.to_string()))?;
+        node.verify(&result_signing_message(&task, &commitment), &sig)
+            .map_err(|_| ProtoError::NotAllowed("result signature does not verify".into()))?;
+        let proof = (commitment, signature.clone());
+        if !t.return_work(&node, now, proof, &mut self.peers, &mut self.timers) {
+            return Err(ProtoError::NotAllowed(
+                "not assigned to this task (or already returned)".into(),
+            ));
+        }
+        let (submitter, canary) = (t.submitter, t.canary().is_some());
+        if let Some(p) = self.peers.get_mut(&node) {
+            p.results += 1;
+        }
+        if canary {
+            self.check_canary(task, node, &envelope, &commitment, &signature);
+            return Ok(());
+        }
+        let result = RelayMsg::Result {
+            task,
+            worker: *node.as_bytes(),
+            envelope,
+            commitment,
+            signature,
+        };
+        self.send_to(&submitter, &result);
+        Ok(())
+    }
+
+    fn on_verdict(
+        &mut self,
+        node: NodeId,
+        task: TaskId,
+        agreeing: Vec<NodeKey>,
+        outvoted: Vec<NodeKey>,
+    ) -> Result<(), ProtoError> {
+        let t = self
+            .tasks
+            .get_mut(&task)
+            .ok_or_else(|| ProtoError::UnknownTask(task.to_string()))?;
+        if t.submitter != node || t.status != TaskStatus::Open {
+            return Err(ProtoError::NotAllowed(
+                "only the submitter of an open task gives its verdict".into(),
+            ));
+        }
+        let returned: Vec<NodeId> = t.in_state(WorkState::Returned).map(|w| w.worker).collect();
+        let parse = |keys: &[NodeKey]| -> Result<Vec<NodeId>, ProtoError> {
+            keys.iter()
+                .map(|k| {
+                    NodeId::from_bytes(k)
+                        .ok()
+                        .filter(|id| returned.contains(id))
+                        .ok_or_else(|| {
+                            ProtoError::NotAllowed(
+                                "verdict names a worker that returned no result".into(),
+                            )
+                        })
+                })
+                .collect()
+        };
+        t.agreeing = parse(&agreeing)?;
+        t.outvoted = parse(&outvoted)?;
+        t.status = TaskStatus::Verified;
+        self.stats.tasks_verified += 1;
+        let verdict = RelayMsg::Verdict {
+            task,
+            agreeing,
+            outvoted,
+        };
+        for worker in returned {
+            self.send_to(&worker, &verdict);
+        }
+        self.settle(task);
+        self.retire(task);
+        Ok(())
+    }
+}

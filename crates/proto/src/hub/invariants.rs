@@ -1,0 +1,190 @@
+//! What must hold between any two calls into the hub, checked by tests and the action fuzzer
+//! (`fuzz_targets::hub_actions`) after every step. Each check names what broke.
+
+use std::collections::HashMap;
+
+use edgenet_core::NodeId;
+use edgenet_core::ledger::Account;
+
+use super::Hub;
+use super::conns::ConnState;
+use super::tasks::{Origin, WorkState};
+use super::timers::Timer;
+
+impl Hub {
+    /// Checks every invariant of the hub's state; the error says which one broke, and where.
+    ///
+    /// - Connections: one waiting for its hello has a handshake timer, an authenticated one none;
+    ///   every peer's connection is open and authenticated as that peer.
+    /// - Work: an assigned worker is a connected peer, its task is open and its deadline is in the
+    ///   timer table; each peer's job count equals the assignments it holds.
+    /// - Tasks: an open task has its expiry timer, and an offer-round timer exactly while it needs
+    ///   workers; no submitter has more open tasks than allowed; the history is bounded.
+    /// - Timers: none is left for something that ended.
+    /// - Credits: every open paid task is backed by its submitter's escrow of at least its price;
+    ///   every other open escrow is on its way to a refund (a stray-escrow timer); balances,
+    ///   stakes and escrows add up to what was minted less what was burned.
+    pub fn check_invariants(&mut self) -> Result<(), String> {
+        self.check_conns()?;
+        self.check_work()?;
+        self.check_tasks()?;
+        self.check_timers()?;
+        self.check_credits()
+    }
+
+    fn check_conns(&self) -> Result<(), String> {
+        for (id, conn) in self.conns.iter() {
+            let timer = self.timers.get(&Timer::Handshake(*id)).is_some();
+            match conn.state {
+                ConnState::AwaitHello { .. } if !timer => {
+                    return Err(format!("connection {id} awaits its hello without a timer"));
+                }
+                ConnState::Ready { .. } if timer => {
+                    return Err(format!("connection {id} is authenticated but has a timer"));
+                }
+                _ => {}
+            }
+        }
+        for (node, peer) in self.peers.iter() {
+            let ok = self
+                .conns
+                .iter()
+                .any(|(id, c)| *id == peer.conn && c.node() == Some(*node));
+            if !ok {
+                return Err(format!("peer {node} is on a closed or foreign connection"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_work(&self) -> Result<(), String> {
+        let mut jobs: HashMap<NodeId, u32> = HashMap::new();
+        for (id, task) in self.tasks.iter() {
+            for w in task.in_state(WorkState::Assigned) {
+                if !task.is_open() {
+                    return Err(format!(
+                        "task {id} is {:?} but {} is assigned",
+                        task.status, w.worker
+                    ));
+                }
+                if !self.peers.contains(&w.worker) {
+                    return Err(format!(
+                        "{} is assigned task {id} but not connected",
+                        w.worker
+                    ));
+                }
+                let timer = Timer::Assignment(*id, *w.worker.as_bytes());
+                if self.timers.get(&timer) != Some(w.deadline) {
+                    return Err(format!(
+                        "{}'s assignment of task {id} has no timer",
+                        w.worker
+                    ));
+                }
+                *jobs.entry(w.worker).or_default() += 1;
+            }
+        }
+        for (node, peer) in self.peers.iter() {
+            let held = jobs.get(node).copied().unwrap_or(0);
+            if peer.jobs() != held {
+                return Err(format!(
+                    "{node} counts {} jobs but holds {held}",
+                    peer.jobs()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_tasks(&self) -> Result<(), String> {
+        let mut open_by: HashMap<NodeId, usize> = HashMap::new();
+        for (id, task) in self.tasks.open() {
+            if self.timers.get(&Timer::TaskExpiry(*id)) != Some(task.expires) {
+                return Err(format!("open task {id} has no expiry timer"));
+            }
+            let round = self.timers.get(&Timer::OfferRound(*id)).is_some();
+            if round != task.needs_workers() {
+                return Err(format!(
+                    "task {id}: offer round set {round}, needs workers {}",
+                    task.needs_workers()
+                ));
+            }
+            if matches!(task.origin, Origin::Submitter) {
+                *open_by.entry(task.submitter).or_default() += 1;
+            }
+        }
+        if let Some((node, n)) = open_by
+            .iter()
+            .find(|(_, n)| **n > self.config.max_open_tasks_per_submitter)
+        {
+            return Err(format!("{node} has {n} open tasks"));
+        }
+        if self.tasks.finished_len() > self.config.finished_history {
+            return Err("the finished history outgrew its bound".into());
+        }
+        Ok(())
+    }
+
+    fn check_timers(&self) -> Result<(), String> {
+        for (timer, _) in self.timers.iter() {
+            let live = match timer {
+                Timer::Handshake(conn) => self.conns.awaits_hello(*conn),
+                Timer::TaskExpiry(id) | Timer::OfferRound(id) => {
+                    self.tasks.get(id).is_some_and(|t| t.is_open())
+                }
+                Timer::Assignment(id, worker) => self
+                    .tasks
+                    .get(id)
+                    .is_some_and(|t| t.assigned_worker(worker).is_some()),
+                Timer::Uptime(node) => self
+                    .peers
+                    .iter()
+                    .any(|(n, p)| n.as_bytes() == node && p.is_worker()),
+                Timer::StrayEscrow(..) => true,
+            };
+            if !live {
+                return Err(format!("timer {timer:?} outlived what it watched"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_credits(&mut self) -> Result<(), String> {
+        let paid: Vec<(Account, edgenet_core::task::TaskId, u64)> = self
+            .tasks
+            .open()
+            .filter(|(_, t)| matches!(t.origin, Origin::Submitter) && t.spec.max_credits > 0)
+            .map(|(id, t)| (Account::of(&t.submitter), *id, t.spec.max_credits))
+            .collect();
+        let state = self.ledger.state();
+        for (payer, id, price) in &paid {
+            let held = state.escrow(payer, id).unwrap_or(0);
+            if held < *price {
+                return Err(format!(
+                    "open task {id} costs {price} but {held} is escrowed"
+                ));
+            }
+        }
+        let escrows: Vec<_> = state.escrows().collect();
+        for (payer, task, _) in escrows {
+            let backing = paid.iter().any(|(p, id, _)| *p == payer && *id == task);
+            let watched = self.timers.get(&Timer::StrayEscrow(payer, task)).is_some();
+            if !backing && !watched {
+                return Err(format!(
+                    "escrow for task {task} backs no open task and is never refunded"
+                ));
+            }
+        }
+        let state = self.ledger.state();
+        let held: u128 = state
+            .accounts()
+            .map(|(_, a)| u128::from(a.balance) + u128::from(a.stake) + u128::from(a.escrowed))
+            .sum();
+        let supply = u128::from(state.minted) - u128::from(state.burned);
+        if held != supply {
+            return Err(format!(
+                "accounts hold {held} but {supply} was minted less burned"
+            ));
+        }
+        Ok(())
+    }
+}

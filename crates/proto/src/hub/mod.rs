@@ -1,0 +1,318 @@
+//! The relay's state machine: every connection's handshake, the peer table, the task queue and its
+//! assignments, limits and timers. No IO: the relay feeds it connections, frames, disconnects and
+//! the time, and carries out what [`Hub::poll_output`] returns.
+//!
+//! Task lifecycle, as the hub routes it:
+//!
+//! ```text
+//! submitter --Submit--> hub --Offer--> capable peers --Claim--> hub
+//!   hub --Assignment--> worker, --Assigned--> submitter          (first N distinct claimers)
+//! submitter --Payload(sealed to worker)--> hub --> worker
+//! worker --Result(sealed to submitter, commitment, signature)--> hub --> submitter
+//! submitter --Verdict(agreeing, outvoted)--> hub --> the task's workers
+//! ```
+//!
+//! A worker that disconnects or misses its deadline loses the assignment; the task is offered again
+//! to peers that have not had it. A task still short of results at its timeout fails. The hub never
+//! sees a plaintext payload or result: only envelopes, commitments and signatures.
+//!
+//! The parts, each owning its own state: [`conns`](self) (handshakes and rate windows), `peers`
+//! (the peer table and job counts), `tasks` (tasks, their work and its transitions), `timers` (one
+//! table of deadlines behind [`Hub::poll_timeout`]), `offers` (rounds of offers), `dispatch` (one
+//! function per message kind), `views` (what the HTTP API shows), and the ledger's parts: `ledger`
+//! (sync and storage), `settle` (payments on the verdict), `escrows` (stray escrows), `canary`.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use edgenet_core::task::TaskId;
+use edgenet_core::{ErrorCode, NodeId, SecretKey};
+
+mod canary;
+mod config;
+mod conns;
+mod dispatch;
+mod escrows;
+#[cfg(any(test, feature = "fuzzing"))]
+mod invariants;
+mod ledger;
+mod offers;
+mod peers;
+mod settle;
+mod tasks;
+mod timers;
+mod views;
+
+pub use config::HubConfig;
+pub use ledger::{EntryStore, MemoryStore};
+pub use tasks::{TaskStatus, WorkState};
+pub use views::{HubStats, PeerSummary, TaskSummary, WorkSummary};
+
+use crate::error::ProtoError;
+use crate::message::RelayMsg;
+use crate::{Millis, PROTOCOL_VERSION};
+use conns::{Conn, Conns};
+use peers::Peers;
+use tasks::Tasks;
+use timers::{Timer, TimerTable};
+
+/// A connection's id, chosen by the relay.
+pub type ConnId = u64;
+
+/// What the relay must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send this frame on this connection.
+    Send(ConnId, Vec<u8>),
+    /// Close this connection (after sending what was queued before).
+    Close(ConnId),
+}
+
+/// The relay's protocol state.
+pub struct Hub {
+    key: SecretKey,
+    config: HubConfig,
+    conns: Conns,
+    peers: Peers,
+    tasks: Tasks,
+    timers: TimerTable,
+    out: VecDeque<Output>,
+    stats: HubStats,
+    ledger: edgenet_core::ledger::Ledger,
+    store: Box<dyn EntryStore + Send>,
+    /// Verified work paid so far, network-wide (the early-adopter curve's input).
+    work_ms_total: u64,
+    /// Randomness for canaries ([`Hub::seed_randomness`]).
+    rng: rand_chacha::ChaCha20Rng,
+}
+
+impl Hub {
+    /// A hub for the relay identity `key`.
+    pub fn new(key: SecretKey, config: HubConfig) -> Self {
+        Self {
+            config,
+            conns: Conns::default(),
+            peers: Peers::default(),
+            tasks: Tasks::default(),
+            timers: TimerTable::default(),
+            out: VecDeque::new(),
+            stats: HubStats::default(),
+            ledger: edgenet_core::ledger::Ledger::single_validator(&key),
+            store: Box::new(MemoryStore),
+            work_ms_total: 0,
+            rng: rand_core::SeedableRng::from_seed([0; 32]),
+            key,
+        }
+    }
+
+    /// The relay's identity.
+    pub fn node_id(&self) -> NodeId {
+        self.key.node_id()
+    }
+
+    /// A new connection: sends it a challenge built on `nonce` (fresh randomness from the caller).
+    pub fn handle_connect(&mut self, conn: ConnId, now: Millis, nonce: [u8; 32]) {
+        let deadline = now + self.config.handshake_timeout_ms;
+        self.conns.insert(conn, Conn::challenged(nonce, now));
+        self.timers.set(Timer::Handshake(conn), deadline);
+        let challenge = RelayMsg::Challenge {
+            nonce,
+            relay: *self.key.node_id().as_bytes(),
+            min_version: PROTOCOL_VERSION,
+            max_version: PROTOCOL_VERSION,
+        };
+        self.send(conn, &challenge);
+    }
+
+    /// A frame from `conn`. Errors are answered on the connection (and fatal ones close it); the
+    /// returned error is for the caller's logs.
+    pub fn handle_frame(
+        &mut self,
+        conn: ConnId,
+        bytes: &[u8],
+        now: Millis,
+    ) -> Result<(), ProtoError> {
+        self.stats.frames_in += 1;
+        let result = self.dispatch(conn, bytes, now);
+        if let Err(err) = &result {
+            self.stats.errors += 1;
+            self.send(conn, &RelayMsg::error(err));
+            if err.is_fatal() {
+                self.out.push_back(Output::Close(conn));
+                self.handle_disconnect(conn, now);
+            }
+        }
+        result
+    }
+
+    /// The connection is gone (closed by either side, or dropped as a slow consumer).
+    pub fn handle_disconnect(&mut self, conn: ConnId, now: Millis) {
+        let Some(c) = self.conns.remove(conn) else {
+            return;
+        };
+        self.timers.cancel(&Timer::Handshake(conn));
+        let Some(node) = c.node() else {
+            return;
+        };
+        if self.peers.conn(&node) == Some(conn) {
+            self.remove_peer(node, now);
+        }
+    }
+
+    /// Reports that `conn`'s outgoing queue is full: it is told why and closed.
+    pub fn handle_slow_consumer(&mut self, conn: ConnId, now: Millis) {
+        self.out.push_back(Output::Close(conn));
+        self.handle_disconnect(conn, now);
+    }
+
+    /// Expires handshakes, assignments and tasks whose time has come, sends the offer rounds that
+    /// are due, pays uptime and refunds stray escrows.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        // Tasks that lost a worker or whose round is due get one round of offers each, after
+        // every expiry (so an expired task is not offered again); credits come after the offers.
+        let due = self.timers.take_due(now);
+        let mut reoffer = BTreeSet::new();
+        for timer in &due {
+            match *timer {
+                Timer::Handshake(conn) => self.handshake_timed_out(conn),
+                Timer::TaskExpiry(id) => self.expire_task(id),
+                Timer::Assignment(id, worker) => {
+                    if self.assignment_timed_out(id, &worker) {
+                        reoffer.insert(id);
+                    }
+                }
+                Timer::OfferRound(id) => {
+                    if self.tasks.get(&id).is_some_and(tasks::Task::needs_workers) {
+                        reoffer.insert(id);
+                    }
+                }
+                Timer::Uptime(_) | Timer::StrayEscrow(..) => {}
+            }
+        }
+        for id in reoffer {
+            self.offer(id, now);
+        }
+        for timer in due {
+            match timer {
+                Timer::Uptime(node) => self.pay_uptime(&node, now),
+                Timer::StrayEscrow(payer, task) => self.refund_stray_escrow(payer, task, now),
+                _ => {}
+            }
+        }
+    }
+
+    /// The earliest time [`Hub::handle_timeout`] has work to do.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.timers.next()
+    }
+
+    /// The next thing to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    fn handshake_timed_out(&mut self, conn: ConnId) {
+        if self.conns.awaits_hello(conn) {
+            self.send(conn, &RelayMsg::error(&ProtoError::HandshakeTimeout));
+            self.out.push_back(Output::Close(conn));
+            self.conns.remove(conn);
+        }
+    }
+
+    fn expire_task(&mut self, id: TaskId) {
+        let Some(task) = self.tasks.get(&id).filter(|t| t.is_open()) else {
+            return;
+        };
+        let submitter = task.submitter;
+        let err = ProtoError::TaskExpired(format!(
+            "{} of {} results by the deadline",
+            task.in_state(WorkState::Returned).count(),
+            task.spec.redundancy
+        ));
+        self.fail_task(id, &err);
+        let failed = RelayMsg::TaskFailed {
+            task: id,
+            code: err.code().into(),
+            message: err.to_string(),
+        };
+        self.send_to(&submitter, &failed);
+    }
+
+    /// A worker missed its deadline: its assignment is lost. True if it was still assigned.
+    fn assignment_timed_out(&mut self, id: TaskId, worker: &[u8; 32]) -> bool {
+        let Some(task) = self.tasks.get_mut(&id).filter(|t| t.is_open()) else {
+            return false;
+        };
+        let Some(node) = task.assigned_worker(worker) else {
+            return false;
+        };
+        let lost = task.lose(&node, &mut self.peers, &mut self.timers);
+        if lost {
+            self.stats.reassignments += 1;
+        }
+        lost
+    }
+
+    fn remove_peer(&mut self, node: NodeId, now: Millis) {
+        self.peers.remove(&node);
+        self.timers.cancel(&Timer::Uptime(*node.as_bytes()));
+        self.withdraw_canaries(&node);
+        let left = RelayMsg::PeerLeft {
+            node: *node.as_bytes(),
+        };
+        for other in self.peers.announce_to(self.config.max_peers_announced) {
+            self.send(other, &left);
+        }
+        for id in self.tasks.open_ids() {
+            let Some(task) = self.tasks.get_mut(&id) else {
+                continue;
+            };
+            if task.submitter == node {
+                self.fail_task(
+                    id,
+                    &ProtoError::NotAllowed("the submitter disconnected".into()),
+                );
+                continue;
+            }
+            if task.lose(&node, &mut self.peers, &mut self.timers) {
+                self.stats.reassignments += 1;
+                self.offer(id, now);
+            }
+        }
+    }
+
+    fn fail_task(&mut self, id: TaskId, err: &ProtoError) {
+        self.refund(id);
+        if let Some(task) = self.tasks.get_mut(&id) {
+            task.status = TaskStatus::Failed;
+            task.failure = Some(format!("{}: {err}", err.code()));
+            self.stats.tasks_failed += 1;
+            self.retire(id);
+        }
+    }
+
+    /// Ends a task and keeps it for the API until the history is full.
+    fn retire(&mut self, id: TaskId) {
+        self.tasks.retire(
+            id,
+            self.config.finished_history,
+            &mut self.peers,
+            &mut self.timers,
+        );
+    }
+
+    fn send_to(&mut self, node: &NodeId, msg: &RelayMsg) {
+        if let Some(conn) = self.peers.conn(node) {
+            self.send(conn, msg);
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, msg: &RelayMsg) {
+        // Relay messages are built from checked parts and always encode; a failure would be a bug,
+        // reported to the peer rather than panicking the relay.
+        let frame = msg.encode().or_else(|e| RelayMsg::error(&e).encode());
+        if let Ok(frame) = frame {
+            self.stats.frames_out += 1;
+            self.out.push_back(Output::Send(conn, frame));
+        }
+    }
+}

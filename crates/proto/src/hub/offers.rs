@@ -1,0 +1,75 @@
+//! Offers: a task short of workers is offered in bounded rounds to capable peers, least loaded
+//! first, and again every `offer_round_ms` until enough have claimed it. Offering to everyone
+//! would cost O(peers) frames per task.
+
+use edgenet_core::NodeId;
+use edgenet_core::task::TaskId;
+
+use super::Hub;
+use super::timers::Timer;
+use crate::Millis;
+use crate::message::RelayMsg;
+
+impl Hub {
+    /// One round of offers: up to `offers_per_round` capable peers not yet asked in this sweep.
+    pub(super) fn offer(&mut self, id: TaskId, now: Millis) {
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        if !task.needs_workers() {
+            self.timers.cancel(&Timer::OfferRound(id));
+            return;
+        }
+        self.timers
+            .set(Timer::OfferRound(id), now + self.config.offer_round_ms);
+        // A canary is offered to the one worker it was made for, round after round.
+        if let Some(worker) = task.canary().map(|c| c.worker) {
+            let offer = RelayMsg::Offer {
+                task: id,
+                kind: task.spec.kind,
+                submitter: *self.key.node_id().as_bytes(),
+            };
+            self.send_to(&worker, &offer);
+            return;
+        }
+        let candidates =
+            self.peers
+                .least_loaded(task.spec.kind, self.config.offers_per_round, |n| {
+                    *n != task.submitter && !task.has_had(n) && !task.offered.contains(n)
+                });
+        if candidates.is_empty() {
+            // Everyone capable was asked: the next round starts a new sweep (busy peers may be
+            // free by then).
+            task.offered.clear();
+            return;
+        }
+        for node in candidates {
+            self.offer_to(id, node);
+        }
+    }
+
+    /// Offers the task to one peer, if it can take it.
+    pub(super) fn offer_to(&mut self, id: TaskId, node: NodeId) {
+        let Some(task) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        let Some(peer) = self.peers.get(&node) else {
+            return;
+        };
+        if !task.needs_workers()
+            || task.submitter == node
+            || task.has_had(&node)
+            || !peer.runs(task.spec.kind)
+        {
+            return;
+        }
+        let offer = RelayMsg::Offer {
+            task: id,
+            kind: task.spec.kind,
+            submitter: *task.submitter.as_bytes(),
+        };
+        let conn = peer.conn;
+        task.offered.push(node);
+        self.send(conn, &offer);
+    }
+}

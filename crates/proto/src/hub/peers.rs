@@ -1,0 +1,151 @@
+//! The authenticated peers: who is online on which connection, what each offers, and how many
+//! assignments each holds. Job counts change only through [`Peers::job_started`] and
+//! [`Peers::job_ended`], which the task's work transitions call.
+
+use std::collections::HashMap;
+
+use edgenet_core::NodeId;
+use edgenet_core::task::TaskKind;
+
+use super::ConnId;
+use crate::Millis;
+use crate::message::{PeerInfo, Role};
+
+/// One peer.
+pub(super) struct Peer {
+    pub(super) conn: ConnId,
+    pub(super) info: PeerInfo,
+    pub(super) since: Millis,
+    /// Online time from here on is not yet paid by the uptime bonus.
+    pub(super) unpaid_since: Millis,
+    pub(super) results: u64,
+    /// Assignments it holds now (offers go to the least loaded first).
+    jobs: u32,
+}
+
+impl Peer {
+    /// A peer that just joined on `conn`.
+    pub(super) fn joined(conn: ConnId, info: PeerInfo, now: Millis) -> Self {
+        Self {
+            conn,
+            info,
+            since: now,
+            unpaid_since: now,
+            results: 0,
+            jobs: 0,
+        }
+    }
+
+    /// Whether it offers any task kind (a worker, not only a submitter).
+    pub(super) fn is_worker(&self) -> bool {
+        !self.info.capabilities.kernels.is_empty()
+    }
+
+    /// Whether it runs `kind`.
+    pub(super) fn runs(&self, kind: TaskKind) -> bool {
+        self.info.capabilities.kernels.contains(&kind)
+    }
+
+    /// Assignments it holds now.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(super) fn jobs(&self) -> u32 {
+        self.jobs
+    }
+}
+
+/// The peer table.
+#[derive(Default)]
+pub(super) struct Peers {
+    map: HashMap<NodeId, Peer>,
+}
+
+impl Peers {
+    pub(super) fn get(&self, node: &NodeId) -> Option<&Peer> {
+        self.map.get(node)
+    }
+
+    pub(super) fn get_mut(&mut self, node: &NodeId) -> Option<&mut Peer> {
+        self.map.get_mut(node)
+    }
+
+    pub(super) fn contains(&self, node: &NodeId) -> bool {
+        self.map.contains_key(node)
+    }
+
+    /// The connection `node` is on.
+    pub(super) fn conn(&self, node: &NodeId) -> Option<ConnId> {
+        self.map.get(node).map(|p| p.conn)
+    }
+
+    pub(super) fn insert(&mut self, node: NodeId, peer: Peer) {
+        self.map.insert(node, peer);
+    }
+
+    pub(super) fn remove(&mut self, node: &NodeId) -> Option<Peer> {
+        self.map.remove(node)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&NodeId, &Peer)> {
+        self.map.iter()
+    }
+
+    /// Every peer's id.
+    pub(super) fn ids(&self) -> Vec<NodeId> {
+        self.map.keys().copied().collect()
+    }
+
+    /// `node` took an assignment.
+    pub(super) fn job_started(&mut self, node: &NodeId) {
+        if let Some(p) = self.map.get_mut(node) {
+            p.jobs += 1;
+        }
+    }
+
+    /// `node`'s assignment ended (returned, lost or retired with its task).
+    pub(super) fn job_ended(&mut self, node: &NodeId) {
+        if let Some(p) = self.map.get_mut(node) {
+            p.jobs = p.jobs.saturating_sub(1);
+        }
+    }
+
+    /// What a welcome lists: a bounded sample of peers, natives first, oldest first. The relay
+    /// routes tasks itself, so lists only inform, and full lists would cost O(n²) frames as a
+    /// network grows.
+    pub(super) fn welcome_sample(&self, limit: usize) -> Vec<PeerInfo> {
+        let mut sample: Vec<&Peer> = self.map.values().collect();
+        sample.sort_by_key(|p| (p.info.role != Role::Native, p.since));
+        sample
+            .into_iter()
+            .take(limit)
+            .map(|p| p.info.clone())
+            .collect()
+    }
+
+    /// The connections that hear about joins and leaves: at most `limit` of them.
+    pub(super) fn announce_to(&self, limit: usize) -> Vec<ConnId> {
+        self.map.values().take(limit).map(|p| p.conn).collect()
+    }
+
+    /// Up to `limit` peers that run `kind` and pass `eligible`, least loaded first, then longest
+    /// online.
+    pub(super) fn least_loaded(
+        &self,
+        kind: TaskKind,
+        limit: usize,
+        eligible: impl Fn(&NodeId) -> bool,
+    ) -> Vec<NodeId> {
+        let mut candidates: Vec<(u32, Millis, NodeId)> = self
+            .map
+            .iter()
+            .filter(|(n, p)| p.runs(kind) && eligible(n))
+            .map(|(n, p)| (p.jobs, p.since, *n))
+            .collect();
+        candidates.sort_unstable_by_key(|&(jobs, since, _)| (jobs, since));
+        candidates.truncate(limit);
+        candidates.into_iter().map(|(_, _, n)| n).collect()
+    }
+}

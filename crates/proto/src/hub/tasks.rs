@@ -1,0 +1,323 @@
+//! Tasks and their work: who is assigned, what came back, and the transitions between. A worker's
+//! job count ([`Peers`]) and its assignment timer change only here, with the work's state.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use edgenet_core::NodeId;
+use edgenet_core::task::TaskId;
+use serde::Serialize;
+
+use super::canary::Canary;
+use super::peers::Peers;
+use super::timers::{Timer, TimerTable};
+use crate::Millis;
+use crate::message::TaskSpec;
+
+/// A worker's part in a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkState {
+    /// Running: the result is due by the work's deadline.
+    Assigned,
+    /// The result came in.
+    Returned,
+    /// The worker left or missed its deadline; someone else was asked.
+    Lost,
+}
+
+/// Where a task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    /// Waiting for workers or results.
+    Open,
+    /// Its submitter gave a verdict.
+    Verified,
+    /// It failed or expired.
+    Failed,
+}
+
+/// One name per state: what `/api/tasks` shows (serialized) and what tests compare.
+macro_rules! named {
+    ($ty:ident { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// Its name in the HTTP API.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
+        }
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+named!(WorkState { Assigned => "assigned", Returned => "returned", Lost => "lost" });
+named!(TaskStatus { Open => "open", Verified => "verified", Failed => "failed" });
+
+/// A result commitment and the worker's signature over it (`result_signing_message`).
+pub(super) type SignedCommitment = ([u8; 32], Vec<u8>);
+
+/// One worker's part.
+pub(super) struct Work {
+    pub(super) worker: NodeId,
+    /// When the result is due (its [`Timer::Assignment`]).
+    pub(super) deadline: Millis,
+    pub(super) state: WorkState,
+    /// When it was assigned, and how long the result took (the work the early-adopter curve counts).
+    assigned_at: Millis,
+    pub(super) work_ms: Millis,
+    /// The worker's signed commitment to its result: evidence if the result is outvoted.
+    pub(super) commitment: Option<SignedCommitment>,
+}
+
+/// Who asked for a task.
+pub(super) enum Origin {
+    /// A node, through `Submit`.
+    Submitter,
+    /// The relay itself: a known-answer canary for one worker.
+    Canary(Box<Canary>),
+}
+
+/// A task the hub routes.
+pub(super) struct Task {
+    pub(super) spec: TaskSpec,
+    /// The submitting node (the relay's own id for a canary).
+    pub(super) submitter: NodeId,
+    pub(super) origin: Origin,
+    pub(super) created: Millis,
+    pub(super) expires: Millis,
+    pub(super) work: Vec<Work>,
+    pub(super) status: TaskStatus,
+    pub(super) agreeing: Vec<NodeId>,
+    pub(super) outvoted: Vec<NodeId>,
+    pub(super) failure: Option<String>,
+    /// Peers offered the task in the current sweep.
+    pub(super) offered: Vec<NodeId>,
+}
+
+impl Task {
+    /// A task just accepted: open, unassigned, expiring after its own timeout.
+    pub(super) fn new(spec: TaskSpec, submitter: NodeId, origin: Origin, now: Millis) -> Self {
+        let expires = now + Millis::from(spec.timeout_ms);
+        Self {
+            spec,
+            submitter,
+            origin,
+            created: now,
+            expires,
+            work: Vec::new(),
+            status: TaskStatus::Open,
+            agreeing: Vec::new(),
+            outvoted: Vec::new(),
+            failure: None,
+            offered: Vec::new(),
+        }
+    }
+
+    pub(super) fn is_open(&self) -> bool {
+        self.status == TaskStatus::Open
+    }
+
+    /// The canary this task is, if the relay made it.
+    pub(super) fn canary(&self) -> Option<&Canary> {
+        match &self.origin {
+            Origin::Canary(c) => Some(c),
+            Origin::Submitter => None,
+        }
+    }
+
+    fn active(&self) -> usize {
+        self.work
+            .iter()
+            .filter(|w| w.state != WorkState::Lost)
+            .count()
+    }
+
+    pub(super) fn needs_workers(&self) -> bool {
+        self.is_open() && self.active() < usize::from(self.spec.redundancy)
+    }
+
+    pub(super) fn has_had(&self, node: &NodeId) -> bool {
+        self.work.iter().any(|w| w.worker == *node)
+    }
+
+    pub(super) fn in_state(&self, state: WorkState) -> impl Iterator<Item = &Work> {
+        self.work.iter().filter(move |w| w.state == state)
+    }
+
+    /// The worker whose key is `key`, if it is assigned now (matched by bytes: building a
+    /// [`NodeId`] would decompress a curve point, and this is the relay's hottest path).
+    pub(super) fn assigned_worker(&self, key: &[u8; 32]) -> Option<NodeId> {
+        self.in_state(WorkState::Assigned)
+            .find(|w| w.worker.as_bytes() == key)
+            .map(|w| w.worker)
+    }
+
+    /// `worker` takes the task, due by `deadline`.
+    pub(super) fn assign(
+        &mut self,
+        worker: NodeId,
+        now: Millis,
+        deadline: Millis,
+        peers: &mut Peers,
+        timers: &mut TimerTable,
+    ) {
+        self.work.push(Work {
+            worker,
+            deadline,
+            state: WorkState::Assigned,
+            assigned_at: now,
+            work_ms: 0,
+            commitment: None,
+        });
+        peers.job_started(&worker);
+        timers.set(
+            Timer::Assignment(self.spec.id, *worker.as_bytes()),
+            deadline,
+        );
+        if !self.needs_workers() {
+            timers.cancel(&Timer::OfferRound(self.spec.id));
+        }
+    }
+
+    /// `worker` returned its result with its signed commitment; false if it holds no assignment.
+    pub(super) fn return_work(
+        &mut self,
+        worker: &NodeId,
+        now: Millis,
+        commitment: SignedCommitment,
+        peers: &mut Peers,
+        timers: &mut TimerTable,
+    ) -> bool {
+        let id = self.spec.id;
+        let Some(work) = self.assigned_mut(worker) else {
+            return false;
+        };
+        work.state = WorkState::Returned;
+        work.work_ms = now.saturating_sub(work.assigned_at);
+        work.commitment = Some(commitment);
+        peers.job_ended(worker);
+        timers.cancel(&Timer::Assignment(id, *worker.as_bytes()));
+        true
+    }
+
+    /// `worker`'s assignment is lost (it left or missed its deadline); false if it held none.
+    pub(super) fn lose(
+        &mut self,
+        worker: &NodeId,
+        peers: &mut Peers,
+        timers: &mut TimerTable,
+    ) -> bool {
+        let id = self.spec.id;
+        let Some(work) = self.assigned_mut(worker) else {
+            return false;
+        };
+        work.state = WorkState::Lost;
+        peers.job_ended(worker);
+        timers.cancel(&Timer::Assignment(id, *worker.as_bytes()));
+        true
+    }
+
+    /// The task ended: assignments still outstanding no longer load their workers, and none of
+    /// its timers is needed any more.
+    pub(super) fn end(&mut self, peers: &mut Peers, timers: &mut TimerTable) {
+        let assigned: Vec<NodeId> = self
+            .in_state(WorkState::Assigned)
+            .map(|w| w.worker)
+            .collect();
+        for worker in assigned {
+            self.lose(&worker, peers, timers);
+        }
+        timers.cancel(&Timer::TaskExpiry(self.spec.id));
+        timers.cancel(&Timer::OfferRound(self.spec.id));
+    }
+
+    fn assigned_mut(&mut self, worker: &NodeId) -> Option<&mut Work> {
+        self.work
+            .iter_mut()
+            .find(|w| w.worker == *worker && w.state == WorkState::Assigned)
+    }
+}
+
+/// Open tasks and the finished ones kept for the API.
+#[derive(Default)]
+pub(super) struct Tasks {
+    map: BTreeMap<TaskId, Task>,
+    finished: VecDeque<TaskId>,
+}
+
+impl Tasks {
+    pub(super) fn get(&self, id: &TaskId) -> Option<&Task> {
+        self.map.get(id)
+    }
+
+    pub(super) fn get_mut(&mut self, id: &TaskId) -> Option<&mut Task> {
+        self.map.get_mut(id)
+    }
+
+    pub(super) fn contains(&self, id: &TaskId) -> bool {
+        self.map.contains_key(id)
+    }
+
+    /// Adds an accepted task and starts its expiry timer.
+    pub(super) fn insert(&mut self, task: Task, timers: &mut TimerTable) {
+        timers.set(Timer::TaskExpiry(task.spec.id), task.expires);
+        self.map.insert(task.spec.id, task);
+    }
+
+    /// Forgets an open task outright (a withdrawn canary), with its timers.
+    pub(super) fn remove(&mut self, id: &TaskId, peers: &mut Peers, timers: &mut TimerTable) {
+        if let Some(mut task) = self.map.remove(id) {
+            task.end(peers, timers);
+        }
+    }
+
+    /// Ends a task that was verified or failed, and keeps it for the API until `history` newer
+    /// ones have finished.
+    pub(super) fn retire(
+        &mut self,
+        id: TaskId,
+        history: usize,
+        peers: &mut Peers,
+        timers: &mut TimerTable,
+    ) {
+        if let Some(task) = self.map.get_mut(&id) {
+            task.end(peers, timers);
+        }
+        self.finished.push_back(id);
+        while self.finished.len() > history {
+            if let Some(old) = self.finished.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&TaskId, &Task)> {
+        self.map.iter()
+    }
+
+    pub(super) fn open(&self) -> impl Iterator<Item = (&TaskId, &Task)> {
+        self.map.iter().filter(|(_, t)| t.is_open())
+    }
+
+    pub(super) fn open_ids(&self) -> Vec<TaskId> {
+        self.open().map(|(&id, _)| id).collect()
+    }
+
+    /// Open tasks of `submitter`.
+    pub(super) fn open_of(&self, submitter: &NodeId) -> usize {
+        self.open()
+            .filter(|(_, t)| t.submitter == *submitter)
+            .count()
+    }
+
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(super) fn finished_len(&self) -> usize {
+        self.finished.len()
+    }
+}

@@ -1,0 +1,156 @@
+//! What the relay's HTTP API shows of the hub: counters, peers and tasks.
+
+use serde::Serialize;
+
+use super::Hub;
+use super::tasks::{TaskStatus, WorkState};
+use crate::Millis;
+use crate::message::Role;
+
+/// Counters for the API and metrics.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HubStats {
+    /// Open connections (authenticated or not).
+    pub connections: usize,
+    /// Authenticated peers.
+    pub peers: usize,
+    /// Tasks not yet finished.
+    pub open_tasks: usize,
+    /// Tasks verified since start.
+    pub tasks_verified: u64,
+    /// Tasks failed since start.
+    pub tasks_failed: u64,
+    /// Assignments lost to disconnects or deadlines, and offered again.
+    pub reassignments: u64,
+    /// Frames received.
+    pub frames_in: u64,
+    /// Frames queued to send.
+    pub frames_out: u64,
+    /// Frames refused with an error.
+    pub errors: u64,
+}
+
+/// A peer, for `/api/peers`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerSummary {
+    /// Full NodeId.
+    pub node_id: String,
+    /// Browser or native.
+    pub role: Role,
+    /// Cores offered.
+    pub cores: u16,
+    /// Memory offered, MiB.
+    pub memory_mib: u32,
+    /// GPU adapter.
+    pub gpu: Option<String>,
+    /// Task kinds.
+    pub kernels: Vec<&'static str>,
+    /// Backends.
+    pub backends: Vec<String>,
+    /// Connected for this long.
+    pub connected_ms: Millis,
+    /// Results returned in this session.
+    pub results: u64,
+}
+
+/// A worker's part in a task, for `/api/tasks`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkSummary {
+    /// Worker NodeId.
+    pub worker: String,
+    /// `assigned`, `returned` or `lost`.
+    pub state: WorkState,
+}
+
+/// A task, for `/api/tasks`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskSummary {
+    /// Task id (hex).
+    pub id: String,
+    /// Task kind.
+    pub kind: &'static str,
+    /// Submitter NodeId.
+    pub submitter: String,
+    /// Workers asked for.
+    pub redundancy: u8,
+    /// `open`, `verified` or `failed`.
+    pub status: TaskStatus,
+    /// Its workers.
+    pub work: Vec<WorkSummary>,
+    /// Workers whose results agreed (verified tasks).
+    pub agreeing: Vec<String>,
+    /// Workers outvoted (verified tasks).
+    pub outvoted: Vec<String>,
+    /// Why it failed.
+    pub failure: Option<String>,
+    /// Age.
+    pub age_ms: Millis,
+}
+
+impl Hub {
+    /// Counters.
+    pub fn stats(&self) -> HubStats {
+        HubStats {
+            connections: self.conns.len(),
+            peers: self.peers.len(),
+            open_tasks: self.tasks.open().count(),
+            ..self.stats.clone()
+        }
+    }
+
+    /// Peers online, for the API.
+    pub fn peers(&self, now: Millis) -> Vec<PeerSummary> {
+        let mut peers: Vec<PeerSummary> = self
+            .peers
+            .iter()
+            .map(|(id, p)| {
+                let caps = &p.info.capabilities;
+                PeerSummary {
+                    node_id: id.to_string(),
+                    role: p.info.role,
+                    cores: caps.cores,
+                    memory_mib: caps.memory_mib,
+                    gpu: caps.gpu.clone(),
+                    kernels: caps.kernels.iter().map(|k| k.name()).collect(),
+                    backends: caps.backends.clone(),
+                    connected_ms: now.saturating_sub(p.since),
+                    results: p.results,
+                }
+            })
+            .collect();
+        peers.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        peers
+    }
+
+    /// Open and recently finished tasks, newest first, for the API.
+    pub fn tasks(&self, now: Millis) -> Vec<TaskSummary> {
+        let mut tasks: Vec<(Millis, TaskSummary)> = self
+            .tasks
+            .iter()
+            .map(|(id, t)| {
+                let summary = TaskSummary {
+                    id: id.to_string(),
+                    kind: t.spec.kind.name(),
+                    submitter: t.submitter.to_string(),
+                    redundancy: t.spec.redundancy,
+                    status: t.status,
+                    work: t
+                        .work
+                        .iter()
+                        .map(|w| WorkSummary {
+                            worker: w.worker.to_string(),
+                            state: w.state,
+                        })
+                        .collect(),
+                    agreeing: t.agreeing.iter().map(ToString::to_string).collect(),
+                    outvoted: t.outvoted.iter().map(ToString::to_string).collect(),
+                    failure: t.failure.clone(),
+                    age_ms: now.saturating_sub(t.created),
+                };
+                (t.created, summary)
+            })
+            .collect();
+        tasks.sort_by_key(|t| std::cmp::Reverse(t.0));
+        tasks.into_iter().map(|(_, s)| s).collect()
+    }
+}
