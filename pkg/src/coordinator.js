@@ -3,7 +3,7 @@
 // Endpoint): this file moves bytes, events and jobs, and keeps counters for stats().
 
 import initWasm, {
-  Connection, Policy, generateSecretKey, nodeId as nodeIdOf,
+  Backoff, Connection, Policy, generateSecretKey, nodeId as nodeIdOf, resultBackstopMs,
   encodeVectorSearch, encodeEncryption, encodeCompression, decodeKnnResult, decodeCompressed,
 } from '../wasm/edgenet.js';
 import { errorData } from './errors.js';
@@ -21,7 +21,9 @@ let conn = null;
 let ws = null;
 let state = 'connecting';
 let everConnected = false;
-let backoff = 100;
+let backoff = null; // proto's reconnect policy (wasm Backoff), once the module is loaded
+let bootError = null; // why the module did not load: every submission is answered with it
+let timeoutTimer = 0; // the connection's next deadline (handshake, submission backstops)
 let relayIndex = 0;
 let reconnectTimer = 0;
 let stopped = false;
@@ -244,13 +246,33 @@ function pump() {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(f);
   }
   for (let ev = conn.pollEvent(); ev; ev = conn.pollEvent()) onEvent(ev);
+  armTimeout();
+}
+
+// The connection's own deadlines (sans-IO: it says when, this file keeps the timer).
+function armTimeout() {
+  clearTimeout(timeoutTimer);
+  const at = conn ? conn.pollTimeout() : undefined;
+  if (at === undefined || at === null) return;
+  timeoutTimer = setTimeout(onTimeout, Math.max(0, at - performance.now()));
+}
+
+function onTimeout() {
+  if (!conn) return;
+  try {
+    conn.handleTimeout(performance.now());
+  } catch (e) {
+    report(e, 'relay'); // the handshake is late: give up on this socket and reconnect
+    if (ws) ws.close();
+  }
+  pump();
 }
 
 function onEvent(ev) {
   switch (ev.type) {
     case 'connected':
       everConnected = true;
-      backoff = 100;
+      backoff.reset();
       setState('connected');
       while (waiting.length) waiting.shift()();
       refreshCredits();
@@ -309,10 +331,11 @@ function connect() {
   setState(everConnected ? 'reconnecting' : 'connecting');
   // Two jobs queued behind each running one: the next offer round is up to 500 ms away.
   const maxJobs = Math.max(1, pool.length * 3);
-  const fresh = new Connection(secret, pool.length, contribute ? Math.round(contribute.memoryLimit / 1048576) : 0, maxJobs, false);
+  const fresh = new Connection(secret, pool.length, contribute ? Math.round(contribute.memoryLimit / 1048576) : 0, maxJobs, false, performance.now());
   conn = fresh;
   keptEntries().then((kept) => { if (conn === fresh) fresh.knowEntries(kept); });
   applyShare();
+  armTimeout();
   const socket = new WebSocket(url);
   ws = socket;
   socket.binaryType = 'arraybuffer';
@@ -338,6 +361,7 @@ function lost() {
     conn.free();
     conn = null;
   }
+  clearTimeout(timeoutTimer);
   queue.length = 0;
   for (const p of pool) {
     p.worker.postMessage({ type: 'abort', running: p.task });
@@ -345,9 +369,8 @@ function lost() {
   }
   if (stopped) return;
   setState('reconnecting');
-  // Exponential backoff with up to 25% jitter, rotating through the configured relays.
-  const delay = backoff * (1 + Math.random() / 4);
-  backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+  // Proto's backoff (exponential, with jitter), rotating through the configured relays.
+  const delay = backoff.nextDelay(Math.random());
   relayIndex += 1;
   reconnectTimer = setTimeout(connect, delay);
 }
@@ -368,7 +391,7 @@ function submit({ req, kind, payload: p, options }) {
   }
   const send = (done = () => {}) => {
     try {
-      const id = conn.submit(kind, bytes, options.redundancy, options.maxMicroCredits, options.priority, options.timeout);
+      const id = conn.submit(kind, bytes, options, performance.now());
       submits.set(id, req);
       if (options.maxMicroCredits > 0) turns.set(id, done); else done();
       counts.submitted += 1;
@@ -379,7 +402,19 @@ function submit({ req, kind, payload: p, options }) {
     }
   };
   const go = options.maxMicroCredits > 0 ? () => inTurn(send) : send;
-  if (conn && conn.isReady()) go(); else waiting.push(go);
+  if (conn && conn.isReady()) go(); else whenConnected(go, req, options.timeout);
+}
+
+// A submission made before any relay answered waits for one, but no longer than the connection
+// would wait for its result (its timeout and the same backstop).
+function whenConnected(go, req, timeout) {
+  const run = () => { clearTimeout(timer); go(); };
+  const timer = setTimeout(() => {
+    const at = waiting.indexOf(run);
+    if (at >= 0) waiting.splice(at, 1);
+    post({ type: 'result', req, error: { code: 'EN-505', message: `no verified result within ${timeout} ms: no relay reached` } });
+  }, timeout + resultBackstopMs());
+  waiting.push(run);
 }
 
 // A paid submission writes an escrow into this identity's chain. Other tabs of this origin share
@@ -409,10 +444,13 @@ async function boot(msg) {
     module = await WebAssembly.compileStreaming(response).catch(async () => WebAssembly.compile(await (await fetch(cfg.wasmUrl)).arrayBuffer()));
     await initWasm({ module_or_path: module });
   } catch (e) {
-    report({ message: `EN-508: the EdgeNet wasm module did not load from ${cfg.wasmUrl}: ${e && e.message}` }, 'boot');
+    bootError = { code: 'EN-508', message: `the EdgeNet wasm module did not load from ${cfg.wasmUrl}: ${e && e.message}` };
+    report({ message: `${bootError.code}: ${bootError.message}` }, 'boot');
     setState('error');
+    markReady();
     return;
   }
+  backoff = new Backoff(MAX_BACKOFF_MS);
   secret = await loadIdentity();
   myId = nodeIdOf(secret);
   post({ type: 'identity', nodeId: myId });
@@ -436,6 +474,10 @@ function enableContribution(settings, module) {
 self.onmessage = async ({ data: m }) => {
   if (m.type === 'start') { boot(m); return; }
   await ready;
+  if (bootError) {
+    if (m.type === 'submit') post({ type: 'result', req: m.req, error: bootError });
+    return;
+  }
   switch (m.type) {
     case 'contribute': enableContribution(m.settings, cfg.module); break;
     case 'signals': signals = m.signals; applyShare(); break;

@@ -41,7 +41,6 @@ function startCoordinator(relays, contribute) {
         const p = c.pending.get(m.req);
         if (!p) break;
         c.pending.delete(m.req);
-        clearTimeout(p.timer);
         if (m.error) p.reject(fromErrorData(m.error)); else p.resolve(shapeResult(m.value));
         break;
       }
@@ -50,7 +49,11 @@ function startCoordinator(relays, contribute) {
     }
   };
   worker.onerror = (e) => {
-    if (c.handlers) c.handlers({ type: 'error', error: { code: 'EN-509', message: `the coordinator Worker failed: ${e.message}` } });
+    const error = { code: 'EN-509', message: `the coordinator Worker failed: ${e.message}` };
+    // Nobody is left to answer the open submissions.
+    for (const p of c.pending.values()) p.reject(fromErrorData(error));
+    c.pending.clear();
+    if (c.handlers) c.handlers({ type: 'error', error });
   };
   worker.postMessage({
     type: 'start',
@@ -200,12 +203,9 @@ export function submit(task) {
   const req = c.nextReq;
   c.nextReq += 1;
   return new Promise((resolve, reject) => {
-    // The relay fails the task at its timeout; this backstop covers a relay never reached.
-    const timer = setTimeout(() => {
-      c.pending.delete(req);
-      reject(new EdgeNetError('EN-505', `no verified result within ${t.options.timeout} ms`));
-    }, t.options.timeout + 2000);
-    c.pending.set(req, { resolve, reject, timer });
+    // Every submission is answered by the coordinator: the result, the relay's failure at the
+    // task's timeout, or its own backstop (EN-505) when no relay answers.
+    c.pending.set(req, { resolve, reject });
     c.worker.postMessage({ type: 'submit', req, kind: t.kind, payload: t.payload, options: t.options });
   });
 }

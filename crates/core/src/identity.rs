@@ -74,7 +74,7 @@ impl ErrorCode for IdentityError {
 pub struct SecretKey(ed25519_dalek::SigningKey);
 
 impl SecretKey {
-    /// A fresh key from a cryptographic random source (use [`crate::rng::os_rng`] for real keys).
+    /// A fresh key from a cryptographic random source (`rng::os_rng`, feature `os-rng`, for real keys).
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut seed = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(seed.as_mut());

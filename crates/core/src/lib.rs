@@ -1,7 +1,7 @@
 //! `edgenet-core`: the pure heart of EdgeNet.
 //!
 //! Everything here is deterministic given its inputs: no sockets, no files, no clocks. Randomness is
-//! passed in as a [`rand_core::CryptoRng`] (see [`rng::os_rng`] for the platform source), so the same
+//! passed in as a [`rand_core::CryptoRng`] (`rng::os_rng`, with the `os-rng` feature, is the platform source), so the same
 //! code runs natively and in `wasm32-unknown-unknown` and produces the same bytes on both.
 //!
 //! Modules:
@@ -25,6 +25,7 @@ pub mod fuzz_targets;
 pub mod identity;
 pub mod keyfile;
 pub mod ledger;
+#[cfg(feature = "os-rng")]
 pub mod rng;
 pub mod task;
 #[cfg(feature = "test-vectors")]

@@ -87,7 +87,7 @@ impl ClientSession {
                 },
             ) => {
                 if !(min_version..=max_version).contains(&PROTOCOL_VERSION) {
-                    return Err(ProtoError::BadHandshake(format!(
+                    return Err(ProtoError::IncompatibleRelay(format!(
                         "relay speaks versions {min_version}..={max_version}, this node {PROTOCOL_VERSION}; upgrade the older side"
                     )));
                 }

@@ -9,6 +9,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use crate::Millis;
+
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{Entry, EntryKind};
 use edgenet_core::task::{TaskId, TaskKind};
@@ -84,13 +86,32 @@ pub enum Event {
     },
 }
 
+/// How long a relay has to complete the handshake: past it, [`Endpoint::handle_timeout`] gives up
+/// on the connection.
+pub const HANDSHAKE_TIMEOUT_MS: Millis = 10_000;
+
+/// How long past a task's own timeout its submitter waits for the relay's answer (which fails the
+/// task at the timeout) before failing the submission itself: the backstop against a relay that
+/// never answers. Every client uses this one value, the page's own backstop included.
+pub const RESULT_BACKSTOP_MS: Millis = 5_000;
+
+/// One open submission.
+struct Open {
+    kind: TaskKind,
+    submission: Submission,
+    /// When it fails if the relay has not answered ([`RESULT_BACKSTOP_MS`]).
+    backstop: Millis,
+}
+
 /// One connection's protocol state.
 pub struct Endpoint {
     session: ClientSession,
     worker: Worker,
     contributing: bool,
     jobs: HashMap<TaskId, Job>,
-    submissions: HashMap<TaskId, (TaskKind, Submission)>,
+    submissions: HashMap<TaskId, Open>,
+    /// Until the handshake completes.
+    handshake_deadline: Millis,
     /// Paid submissions wait here for their escrow entry before the task is submitted.
     chain: ChainWriter,
     escrows: HashMap<WriteId, TaskId>,
@@ -98,14 +119,15 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// A fresh connection's endpoint. `max_jobs` bounds the tasks it runs at once; it claims offers
-    /// only while contributing.
+    /// A fresh connection's endpoint, opened at `now`. `max_jobs` bounds the tasks it runs at once;
+    /// it claims offers only while contributing.
     pub fn new(
         key: SecretKey,
         role: Role,
         capabilities: Capabilities,
         max_jobs: usize,
         contributing: bool,
+        now: Millis,
     ) -> Self {
         let worker = Worker::new(capabilities.kernels.clone(), max_jobs);
         Self {
@@ -115,6 +137,7 @@ impl Endpoint {
             contributing,
             jobs: HashMap::new(),
             submissions: HashMap::new(),
+            handshake_deadline: now + HANDSHAKE_TIMEOUT_MS,
             escrows: HashMap::new(),
             events: VecDeque::new(),
         }
@@ -153,8 +176,14 @@ impl Endpoint {
 
     /// Submits a task; the payload goes sealed to each worker once assigned. A paid task
     /// (`max_credits` > 0) first escrows that much from this node's account (a new entry of its
-    /// chain); if the escrow is refused, the task fails without being submitted.
-    pub fn submit(&mut self, spec: TaskSpec, payload: Vec<u8>) -> Result<TaskId, ProtoError> {
+    /// chain); if the escrow is refused, the task fails without being submitted. Submitted at
+    /// `now`, it fails on its own after its timeout and [`RESULT_BACKSTOP_MS`].
+    pub fn submit(
+        &mut self,
+        spec: TaskSpec,
+        payload: Vec<u8>,
+        now: Millis,
+    ) -> Result<TaskId, ProtoError> {
         let id = spec.id;
         if !self.is_ready() {
             return Err(ProtoError::Unexpected(
@@ -165,6 +194,7 @@ impl Endpoint {
             return Err(ProtoError::DuplicateTask(id.to_string()));
         }
         let (kind, amount) = (spec.kind, spec.max_credits);
+        let backstop = now + Millis::from(spec.timeout_ms) + RESULT_BACKSTOP_MS;
         let submission = Submission::new(spec, payload);
         if amount == 0 {
             self.session.send(&submission.submit_message())?;
@@ -172,7 +202,14 @@ impl Endpoint {
             let write = self.chain.write(EntryKind::Escrow { task: id, amount });
             self.escrows.insert(write, id);
         }
-        self.submissions.insert(id, (kind, submission));
+        self.submissions.insert(
+            id,
+            Open {
+                kind,
+                submission,
+                backstop,
+            },
+        );
         self.drain_chain()?;
         Ok(id)
     }
@@ -189,8 +226,8 @@ impl Endpoint {
                         entries: vec![*entry],
                     });
                     let task = self.escrows.remove(&id);
-                    if let Some((_, submission)) = task.and_then(|t| self.submissions.get(&t)) {
-                        self.session.send(&submission.submit_message())?;
+                    if let Some(open) = task.and_then(|t| self.submissions.get(&t)) {
+                        self.session.send(&open.submission.submit_message())?;
                     }
                 }
                 ChainEvent::Refused { id, error } => {
@@ -256,10 +293,10 @@ impl Endpoint {
             _ => {}
         }
         if let Some(task) = submission_task(&msg) {
-            if let Some((kind, submission)) = self.submissions.get_mut(&task) {
-                let kind = *kind;
+            if let Some(open) = self.submissions.get_mut(&task) {
+                let kind = open.kind;
                 let key = self.session.key().clone();
-                let progress = submission.handle(&msg, &key, rng);
+                let progress = open.submission.handle(&msg, &key, rng);
                 let (progress, replies) = match progress {
                     Ok(p) => p,
                     Err(error) => (Progress::Failed(error), vec![]),
@@ -328,6 +365,38 @@ impl Endpoint {
     pub fn abandon(&mut self, task: &TaskId) {
         self.jobs.remove(task);
         self.worker.abandon(task);
+    }
+
+    /// The earliest time [`Endpoint::handle_timeout`] has work to do: the handshake's deadline
+    /// until it completes, and each open submission's backstop.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        let handshake = (!self.is_ready()).then_some(self.handshake_deadline);
+        let backstops = self.submissions.values().map(|o| o.backstop);
+        handshake.into_iter().chain(backstops).min()
+    }
+
+    /// Expires what is due at `now`: a submission past its backstop fails (an [`Event::Failed`]
+    /// with EN-212); a handshake past its deadline is an error that ends the connection.
+    pub fn handle_timeout(&mut self, now: Millis) -> Result<(), ProtoError> {
+        let mut late: Vec<TaskId> = self
+            .submissions
+            .iter()
+            .filter(|(_, o)| o.backstop <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        late.sort_unstable();
+        for task in late {
+            self.submissions.remove(&task);
+            self.escrows.retain(|_, t| *t != task);
+            let error = ProtoError::TaskExpired(
+                "no answer from the relay within the task's timeout".into(),
+            );
+            self.events.push_back(Event::Failed { task, error });
+        }
+        if !self.is_ready() && self.handshake_deadline <= now {
+            return Err(ProtoError::HandshakeTimeout);
+        }
+        Ok(())
     }
 
     /// The next frame to send.

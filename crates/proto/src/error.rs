@@ -24,6 +24,9 @@ pub enum ProtoError {
     /// The hello's signature or keys do not verify against this connection's challenge.
     #[error("handshake refused: {0}")]
     BadHandshake(String),
+    /// The relay speaks no protocol version this node does (seen by the node in the challenge).
+    #[error("incompatible relay: {0}")]
+    IncompatibleRelay(String),
     /// Too many messages from one identity in the last minute.
     #[error("rate limit: more than {limit} messages per minute")]
     RateLimited { limit: u32 },
@@ -83,6 +86,8 @@ impl ErrorCode for ProtoError {
             Self::LimitExceeded(_) => "EN-204",
             Self::Unexpected(_) => "EN-205",
             Self::BadHandshake(_) => "EN-206",
+            // The same condition as a frame of another version, seen from the node's side.
+            Self::IncompatibleRelay(_) => "EN-202",
             Self::RateLimited { .. } => "EN-207",
             Self::UnknownTask(_) => "EN-208",
             Self::NotAllowed(_) => "EN-209",
@@ -109,6 +114,18 @@ impl ProtoError {
         match self {
             Self::Remote { code, .. } => code,
             other => other.code(),
+        }
+    }
+
+    /// Whether connecting again may help: false only when the two sides speak no common protocol
+    /// version (this node saw it in the challenge, or the relay refused this node's frames), which
+    /// another attempt would only repeat. Clients stop reconnecting on these.
+    pub fn is_retryable(&self) -> bool {
+        let version = FrameError::UnsupportedVersion { got: 0 }.code();
+        match self {
+            Self::IncompatibleRelay(_) | Self::Frame(FrameError::UnsupportedVersion { .. }) => false,
+            Self::Remote { code, .. } => code != version,
+            _ => true,
         }
     }
 

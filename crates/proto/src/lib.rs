@@ -25,6 +25,7 @@ pub mod fuzz_targets;
 pub mod handshake;
 pub mod hub;
 pub mod message;
+pub mod reconnect;
 pub mod submit;
 pub mod worker;
 

@@ -57,6 +57,7 @@ impl Net {
             caps(),
             2,
             contributing,
+            self.now,
         );
         self.peers.insert(conn, (endpoint, run, vec![]));
         self.hub.handle_connect(conn, self.now, [seed; 32]);
@@ -129,7 +130,7 @@ impl Net {
             timeout_ms: 60_000,
         };
         let endpoint = &mut self.peers.get_mut(&conn).unwrap().0;
-        let id = endpoint.submit(spec, job.encode().unwrap()).unwrap();
+        let id = endpoint.submit(spec, job.encode().unwrap(), self.now).unwrap();
         self.pump();
         (id, job)
     }
@@ -390,7 +391,7 @@ fn escrows_of_several_paid_submissions_are_written_one_after_another() {
     .encode()
     .unwrap();
     for i in 1..=4 {
-        endpoint.submit(spec(i), payload.clone()).unwrap();
+        endpoint.submit(spec(i), payload.clone(), net.now).unwrap();
     }
     net.pump();
     let done = net
@@ -448,6 +449,7 @@ fn a_fresh_endpoint_of_the_same_identity_continues_the_chain_instead_of_forking_
         caps(),
         2,
         false,
+        net.now,
     );
     net.peers.insert(second, (endpoint, Run::Honest, vec![]));
     net.hub.handle_connect(second, net.now, [101; 32]);
@@ -492,6 +494,7 @@ fn a_relay_that_lost_the_chain_is_sent_it_again_with_the_next_escrow() {
         caps(),
         2,
         false,
+        net.now,
     );
     endpoint.know_entries(kept);
     net.peers.insert(page, (endpoint, Run::Honest, vec![]));
@@ -529,7 +532,7 @@ fn a_connection_lost_during_an_escrow_fails_the_submission_once() {
         priority: 1,
         timeout_ms: 60_000,
     };
-    endpoint.submit(spec, vec![0; 8]).unwrap();
+    endpoint.submit(spec, vec![0; 8], net.now).unwrap();
     // The Wants is queued, not yet answered.
     endpoint.handle_disconnect();
     let failures: Vec<String> = std::iter::from_fn(|| endpoint.poll_event())
@@ -622,6 +625,7 @@ impl Net {
             caps(),
             2,
             false,
+            self.now,
         );
         if keeps_store {
             fresh.know_entries(kept.clone());
@@ -682,8 +686,9 @@ proptest::proptest! {
                         timeout_ms: 10_000,
                     };
                     let payload = Encryption { key: [1; 32], nonce: [2; 12], aad: vec![], plaintext: vec![task_seed; 32] };
+                    let now = net.now;
                     let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
-                    endpoint.submit(spec, payload.encode().unwrap()).unwrap();
+                    endpoint.submit(spec, payload.encode().unwrap(), now).unwrap();
                     match frames {
                         None => net.pump(),
                         Some(n) => {
@@ -736,4 +741,83 @@ fn a_canary_leaves_with_its_worker_and_a_returning_worker_gets_a_fresh_one() {
         1,
         "a new canary, run and checked"
     );
+}
+
+#[test]
+fn a_relay_that_never_answers_the_handshake_ends_the_connection_at_the_deadline() {
+    use edgenet_proto::endpoint::HANDSHAKE_TIMEOUT_MS;
+    let mut endpoint = Endpoint::new(
+        SecretKey::from_seed(&[1; 32]),
+        Role::Native,
+        caps(),
+        1,
+        true,
+        500,
+    );
+    assert_eq!(endpoint.poll_timeout(), Some(500 + HANDSHAKE_TIMEOUT_MS));
+    assert_eq!(endpoint.handle_timeout(500 + HANDSHAKE_TIMEOUT_MS - 1), Ok(()));
+    let err = endpoint
+        .handle_timeout(500 + HANDSHAKE_TIMEOUT_MS)
+        .unwrap_err();
+    assert_eq!(err.code(), "EN-213");
+    assert!(err.is_retryable());
+}
+
+#[test]
+fn a_submission_the_relay_never_answers_fails_after_its_timeout_and_the_backstop() {
+    use edgenet_proto::endpoint::RESULT_BACKSTOP_MS;
+    let mut net = Net::new();
+    let page = net.join(1, Run::Honest, false);
+    assert_eq!(net.peers[&page].0.poll_timeout(), None, "ready, nothing open");
+    let spec = TaskSpec {
+        id: TaskId([5; 16]),
+        kind: TaskKind::Encryption,
+        redundancy: 1,
+        max_credits: 0,
+        priority: 1,
+        timeout_ms: 2_000,
+    };
+    let now = net.now;
+    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
+    endpoint.submit(spec, vec![0; 8], now).unwrap();
+    // The relay is silent: the submission's frame never leaves.
+    while endpoint.poll_outgoing().is_some() {}
+    let due = now + 2_000 + RESULT_BACKSTOP_MS;
+    assert_eq!(endpoint.poll_timeout(), Some(due));
+    endpoint.handle_timeout(due - 1).unwrap();
+    assert!(endpoint.poll_event().is_none());
+    endpoint.handle_timeout(due).unwrap();
+    match endpoint.poll_event() {
+        Some(Event::Failed { task, error }) => {
+            assert_eq!(task, TaskId([5; 16]));
+            assert_eq!(error.code(), "EN-212");
+        }
+        other => panic!("expected the submission to fail, got {other:?}"),
+    }
+    assert_eq!(endpoint.open_submissions(), 0);
+    assert_eq!(endpoint.poll_timeout(), None);
+}
+
+#[test]
+fn only_a_version_mismatch_stops_reconnecting() {
+    use edgenet_proto::ProtoError;
+    use edgenet_proto::frame::FrameError;
+    assert!(!ProtoError::IncompatibleRelay("v9".into()).is_retryable());
+    assert!(!ProtoError::Frame(FrameError::UnsupportedVersion { got: 9 }).is_retryable());
+    let refused = ProtoError::Remote {
+        code: "EN-202".into(),
+        message: "unknown protocol version".into(),
+    };
+    assert!(!refused.is_retryable());
+    for retry in [
+        ProtoError::ConnectionLost,
+        ProtoError::HandshakeTimeout,
+        ProtoError::RateLimited { limit: 1 },
+        ProtoError::Remote {
+            code: "EN-207".into(),
+            message: "rate".into(),
+        },
+    ] {
+        assert!(retry.is_retryable(), "{retry}");
+    }
 }

@@ -9,7 +9,7 @@ use edgenet_proto::endpoint::{Endpoint, Event};
 use edgenet_proto::message::{Capabilities, Role, TaskSpec};
 use wasm_bindgen::prelude::*;
 
-use crate::js::Obj;
+use crate::js::{Obj, number};
 use crate::{js_error, secret_key};
 
 /// One relay connection's protocol state.
@@ -30,7 +30,8 @@ pub(crate) fn task_kind(name: &str) -> Result<TaskKind, JsError> {
 #[wasm_bindgen]
 impl Connection {
     /// A connection for the identity `secret`, offering `workers` compute Workers and
-    /// `memory_mib`; it claims offers only while `contributing`.
+    /// `memory_mib`; it claims offers only while `contributing`. `now` is the caller's monotonic
+    /// clock in milliseconds (`performance.now()`), as for every call that takes one.
     #[wasm_bindgen(constructor)]
     pub fn new(
         secret: &[u8],
@@ -38,6 +39,7 @@ impl Connection {
         memory_mib: u32,
         max_jobs: usize,
         contributing: bool,
+        now: f64,
     ) -> Result<Connection, JsError> {
         let capabilities = Capabilities {
             cores: workers,
@@ -53,8 +55,23 @@ impl Connection {
                 capabilities,
                 max_jobs,
                 contributing,
+                millis(now),
             ),
         })
+    }
+
+    /// When `handleTimeout` next has work to do (the handshake's deadline, a submission's
+    /// backstop), on the same clock; `undefined` if nothing is pending.
+    #[wasm_bindgen(js_name = pollTimeout)]
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.endpoint.poll_timeout().map(|t| t as f64)
+    }
+
+    /// Expires what is due: late submissions become `failed` events; throws (EN-213) when the
+    /// handshake is late, and the socket should then be closed.
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(&mut self, now: f64) -> Result<(), JsError> {
+        self.endpoint.handle_timeout(millis(now)).map_err(js_error)
     }
 
     /// This node's id.
@@ -109,30 +126,30 @@ impl Connection {
         self.endpoint.set_contributing(contributing);
     }
 
-    /// Submits a task; returns its id (32 hex characters). With `max_credits` (micro-credits)
-    /// above 0 it first escrows that much from this page's account (a `ledger` event carries the
-    /// entry); a refused escrow or submission comes back as a `failed` event.
+    /// Submits a task; returns its id (32 hex characters). `options` is the shim's checked
+    /// `{redundancy, maxMicroCredits, priority, timeout}`. With `maxMicroCredits` above 0 it first
+    /// escrows that much from this page's account (a `ledger` event carries the entry); a refused
+    /// escrow or submission, or no answer by the timeout and the backstop, comes back as a
+    /// `failed` event.
     pub fn submit(
         &mut self,
         kind: &str,
         payload: Vec<u8>,
-        redundancy: u8,
-        max_credits: f64,
-        priority: u8,
-        timeout_ms: u32,
+        options: JsValue,
+        now: f64,
     ) -> Result<String, JsError> {
         let spec = TaskSpec {
             id: TaskId::random(&mut edgenet_core::rng::os_rng()),
             kind: task_kind(kind)?,
-            redundancy,
+            redundancy: number(&options, "redundancy")? as u8,
             // Checked by the shim to be a non-negative integer within 2^53.
-            max_credits: max_credits as u64,
-            priority,
-            timeout_ms,
+            max_credits: number(&options, "maxMicroCredits")? as u64,
+            priority: number(&options, "priority")? as u8,
+            timeout_ms: number(&options, "timeout")? as u32,
         };
         Ok(self
             .endpoint
-            .submit(spec, payload)
+            .submit(spec, payload, millis(now))
             .map_err(js_error)?
             .to_string())
     }
@@ -154,6 +171,44 @@ impl Connection {
     #[wasm_bindgen(js_name = handleDisconnect)]
     pub fn handle_disconnect(&mut self) {
         self.endpoint.handle_disconnect();
+    }
+}
+
+/// A JS clock reading as whole milliseconds (negative or NaN readings count as 0).
+fn millis(now: f64) -> u64 {
+    now.max(0.0) as u64
+}
+
+/// Milliseconds a submitter waits past a task's timeout for the relay's answer: the page's own
+/// backstop uses the same value as the connection's.
+#[wasm_bindgen(js_name = resultBackstopMs)]
+pub fn result_backstop_ms() -> u32 {
+    edgenet_proto::endpoint::RESULT_BACKSTOP_MS as u32
+}
+
+/// The reconnect policy (proto's `reconnect::Backoff`): waits from 100 ms, doubling, with up to a
+/// quarter of jitter, capped.
+#[wasm_bindgen]
+pub struct Backoff(edgenet_proto::reconnect::Backoff);
+
+#[wasm_bindgen]
+impl Backoff {
+    /// Waits up to `cap_ms` (before jitter).
+    #[wasm_bindgen(constructor)]
+    pub fn new(cap_ms: u32) -> Backoff {
+        Self(edgenet_proto::reconnect::Backoff::new(u64::from(cap_ms)))
+    }
+
+    /// The wait before the next attempt, in milliseconds; `random` in [0, 1) picks the jitter.
+    #[wasm_bindgen(js_name = nextDelay)]
+    pub fn next_delay(&mut self, random: f64) -> u32 {
+        let random = (random.clamp(0.0, 1.0) * f64::from(u16::MAX)) as u16;
+        u32::try_from(self.0.next_delay(random)).unwrap_or(u32::MAX)
+    }
+
+    /// Connected: the next loss starts from the first wait again.
+    pub fn reset(&mut self) {
+        self.0.reset();
     }
 }
 

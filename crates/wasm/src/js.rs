@@ -30,3 +30,12 @@ impl From<Obj> for JsValue {
         o.0.into()
     }
 }
+
+/// A number field of a plain object the shim passed (its option objects are validated there);
+/// a missing or non-numeric field is an error naming it.
+pub(crate) fn number(obj: &JsValue, key: &str) -> Result<f64, JsError> {
+    js_sys::Reflect::get(obj, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .ok_or_else(|| JsError::new(&format!("EN-502: options.{key} must be a number")))
+}

@@ -1,7 +1,7 @@
 //! Who may mint, pay out, refund, slash and rate: the validator set and its threshold.
 
 use super::LedgerError;
-use super::entry::Account;
+use super::account::Account;
 
 /// The validator keys (the relays' keys) and how many of them must sign a validator entry.
 /// Every replica of one network uses the same configuration; a single relay is 1 of 1.

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::LedgerError;
+use super::account::Account;
 use super::config::LedgerConfig;
 use super::sigcheck::KeyCache;
-use crate::identity::{NodeId, Signature};
+use crate::identity::Signature;
 use crate::task::{TaskId, result_signing_message};
 
 /// Domain tag in front of every signed entry body.
@@ -23,38 +24,6 @@ pub const MAX_ENTRY_LEN: usize = 4096;
 pub const MAX_ATTESTATIONS: usize = 16;
 /// Reputation scores are basis points: 0 ..= 10,000.
 pub const MAX_REPUTATION: u16 = 10_000;
-
-/// An account: the 32 bytes of an Ed25519 public key (a [`NodeId`]'s bytes).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Account(pub [u8; 32]);
-
-impl Account {
-    /// The account of a node.
-    pub fn of(node: &NodeId) -> Self {
-        Self(*node.as_bytes())
-    }
-
-    /// The key, if the bytes are a valid (non-weak) Ed25519 public key.
-    pub fn node_id(&self) -> Result<NodeId, LedgerError> {
-        NodeId::from_bytes(&self.0).map_err(|_| LedgerError::BadAccount)
-    }
-}
-
-impl core::fmt::Display for Account {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match NodeId::from_bytes(&self.0) {
-            Ok(id) => write!(f, "{id}"),
-            Err(_) => write!(f, "invalid:{}", data_encoding::HEXLOWER.encode(&self.0)),
-        }
-    }
-}
-
-impl core::fmt::Debug for Account {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let text = self.to_string();
-        write!(f, "Account({})", &text[..text.len().min(10)])
-    }
-}
 
 /// SHA-256 of an entry's signed body: the entry's identity and the next entry's `prev`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 //!
 //! The rules are written down for people in `docs/ledger.md`.
 
+pub mod account;
 pub mod config;
 pub mod curve;
 pub mod entry;
@@ -22,7 +23,8 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 pub use config::LedgerConfig;
-pub use entry::{Account, Entry, EntryBody, EntryHash, EntryKind, Evidence, MintReason};
+pub use account::Account;
+pub use entry::{Entry, EntryBody, EntryHash, EntryKind, Evidence, MintReason};
 pub use state::{AccountState, EntryStatus, LedgerState, VoidReason};
 
 use crate::ErrorCode;

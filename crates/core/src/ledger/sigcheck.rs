@@ -19,7 +19,7 @@ use sha2::{Digest, Sha512};
 use std::collections::HashMap;
 
 use super::LedgerError;
-use super::entry::Account;
+use super::account::Account;
 
 /// One signature to check: signer, message, 64 signature bytes.
 pub struct Item<'a> {

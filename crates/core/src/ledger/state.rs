@@ -13,7 +13,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::LedgerError;
-use super::entry::{Account, Entry, EntryHash, EntryKind};
+use super::account::Account;
+use super::entry::{Entry, EntryHash, EntryKind};
 use crate::task::TaskId;
 
 /// What one entry did.

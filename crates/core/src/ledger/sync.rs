@@ -15,7 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::entry::{Account, Entry, EntryHash};
+use super::account::Account;
+use super::entry::{Entry, EntryHash};
 use super::{Inserted, Ledger, LedgerError};
 
 /// Most items in one sync message.

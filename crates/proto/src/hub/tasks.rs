@@ -62,11 +62,9 @@ named!(TaskStatus { Open => "open", Verified => "verified", Failed => "failed" }
 /// A result commitment and the worker's signature over it (`result_signing_message`).
 pub(super) type SignedCommitment = ([u8; 32], Vec<u8>);
 
-/// One worker's part.
+/// One worker's part (its deadline is a [`Timer::Assignment`]).
 pub(super) struct Work {
     pub(super) worker: NodeId,
-    /// When the result is due (its [`Timer::Assignment`]).
-    pub(super) deadline: Millis,
     pub(super) state: WorkState,
     /// When it was assigned, and how long the result took (the work the early-adopter curve counts).
     assigned_at: Millis,
@@ -169,7 +167,6 @@ impl Task {
     ) {
         self.work.push(Work {
             worker,
-            deadline,
             state: WorkState::Assigned,
             assigned_at: now,
             work_ms: 0,

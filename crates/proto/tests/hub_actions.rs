@@ -1,0 +1,56 @@
+//! The hub under random action lists (the cargo-fuzz target `hub_actions` explores the same
+//! alphabet for longer), and regressions it found, kept as readable action lists. Every run
+//! checks `Hub::check_invariants` after each action.
+
+use edgenet_proto::fuzz_targets::{HubAction, hub_actions, run_hub_actions};
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_action_lists_keep_every_invariant(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        hub_actions(&bytes);
+    }
+}
+
+/// A paid task from start to verdict, with a worker lost on the way and the clock jumping to
+/// each deadline: the path the fuzzer's invariants watch most closely.
+#[test]
+fn a_paid_task_through_loss_and_verdict() {
+    use HubAction::*;
+    run_hub_actions(&[
+        Join { node: 0, kinds: 0 },
+        Join { node: 1, kinds: 0b111 },
+        Join { node: 2, kinds: 0b111 },
+        Join { node: 3, kinds: 0b111 },
+        Mint { node: 0, amount: 5_000 },
+        Submit { node: 0, kind: 1, redundancy: 2, timeout_s: 90, pay: 3_000 },
+        Claim { node: 1, task: 0 },
+        Claim { node: 2, task: 0 },
+        Leave { node: 2 },
+        NextDeadline,
+        Claim { node: 3, task: 0 },
+        Payload { task: 0, worker: 1 },
+        Result { node: 1, task: 0, commitment: 7, bad_signature: false },
+        Result { node: 3, task: 0, commitment: 7, bad_signature: true },
+        Result { node: 3, task: 0, commitment: 7, bad_signature: false },
+        Verdict { task: 0, agreeing: 0b1010, outvoted: 0 },
+        NextDeadline,
+        NextDeadline,
+    ]);
+}
+
+/// An escrow for a task that already finished is refunded after the grace, like any stray one.
+#[test]
+fn an_escrow_for_a_finished_task_is_refunded() {
+    use HubAction::*;
+    run_hub_actions(&[
+        Join { node: 0, kinds: 0 },
+        Mint { node: 0, amount: 100 },
+        Submit { node: 0, kind: 0, redundancy: 1, timeout_s: 1, pay: 0 },
+        Advance { ms: 2_000 },
+        Escrow { node: 0, task: 0, amount: 50 },
+        NextDeadline,
+    ]);
+}
