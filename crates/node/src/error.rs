@@ -27,6 +27,17 @@ pub enum NodeError {
     Proto(#[from] ProtoError),
 }
 
+impl NodeError {
+    /// Whether connecting again may help (proto decides for protocol errors: only a version
+    /// mismatch is final).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Proto(e) => e.is_retryable(),
+            _ => true,
+        }
+    }
+}
+
 impl ErrorCode for NodeError {
     fn code(&self) -> &'static str {
         match self {

@@ -1,18 +1,19 @@
 //! `edgenet-node run`: join a relay as a native worker and execute what it is assigned, reconnecting
-//! with exponential backoff whenever the relay goes away.
+//! with proto's backoff whenever the relay goes away. The protocol is proto's `Endpoint` (through
+//! [`Connection`]); this file runs the jobs it hands out and keeps the status file.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use edgenet_core::task::TaskKind;
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, SecretKey};
 use edgenet_kernels::backend::Executor;
-use edgenet_proto::ProtoError;
-use edgenet_proto::message::Role;
-use edgenet_proto::worker::{Action, Job, Worker};
+use edgenet_proto::endpoint::Event;
+use edgenet_proto::reconnect::Backoff;
 use tokio::sync::mpsc;
 
-use crate::connection::{Connection, capabilities};
+use crate::connection::{Connection, Profile, capabilities};
 use crate::error::NodeError;
 use crate::status::{State, Tracker};
 
@@ -48,7 +49,7 @@ enum Ended {
 /// Runs until Ctrl-C/SIGTERM (Ok) or an error that retrying cannot fix (Err).
 pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
     // Backend choice once at start: a tenth of a second, logged, and advertised to the relay.
-    let executor = std::sync::Arc::new(
+    let executor = Arc::new(
         tokio::task::spawn_blocking(Executor::detect)
             .await
             .map_err(|e| NodeError::Input(format!("backend detection failed: {e}")))?,
@@ -60,19 +61,17 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
         key.node_id().to_string(),
         options.relay.clone(),
     );
-    let mut worker = Worker::new(edgenet_kernels::execute::KINDS.to_vec(), options.max_jobs);
-    let initial = Duration::from_millis(100);
-    let mut backoff = initial;
+    let cap_ms = u64::try_from(options.max_backoff.as_millis()).unwrap_or(u64::MAX);
+    let mut backoff = Backoff::new(cap_ms);
     status.set(State::Connecting, None);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        let attempt = Connection::open(
-            &options.relay,
-            key.clone(),
-            Role::Native,
-            capabilities(Some(&executor)),
-        );
+        let profile = Profile {
+            capabilities: capabilities(Some(&executor)),
+            max_jobs: options.max_jobs,
+        };
+        let attempt = Connection::open(&options.relay, key.clone(), profile);
         let result = tokio::select! {
             () = &mut shutdown => break,
             r = attempt => r,
@@ -80,27 +79,16 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
         match result {
             Ok((conn, peers)) => {
                 status.set(State::Connected, None);
-                tracing::info!(node_id = %key.node_id(), peers = peers.len(), "joined relay");
-                backoff = initial;
-                worker.reset();
-                match serve(
-                    conn,
-                    &key,
-                    &mut worker,
-                    &mut status,
-                    options.fault,
-                    &executor,
-                    &mut shutdown,
-                )
-                .await
-                {
+                tracing::info!(node_id = %key.node_id(), peers, "joined relay");
+                backoff.reset();
+                match serve(conn, &mut status, options.fault, &executor, &mut shutdown).await {
                     Ended::Shutdown => break,
                     Ended::Lost(e) => {
                         status.set(State::Reconnecting, Some(format!("{}: {e}", e.code())))
                     }
                 }
             }
-            Err(e) if is_permanent(&e) => {
+            Err(e) if !e.is_retryable() => {
                 status.set(State::Error, Some(format!("{}: {e}", e.code())));
                 return Err(e);
             }
@@ -113,86 +101,85 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
                 status.set(state, Some(format!("{}: {e}", e.code())));
             }
         }
-        let wait = jittered(backoff);
+        let mut random = [0u8; 2];
+        rand_core::Rng::fill_bytes(&mut edgenet_core::rng::os_rng(), &mut random);
+        let wait = Duration::from_millis(backoff.next_delay(u16::from_le_bytes(random)));
         tokio::select! {
             () = &mut shutdown => break,
             () = tokio::time::sleep(wait) => {}
         }
-        backoff = (backoff * 2).min(options.max_backoff);
     }
     status.set(State::Disabled, None);
     Ok(())
 }
 
-/// Errors that another attempt would only repeat: the relay refuses this protocol version.
-fn is_permanent(e: &NodeError) -> bool {
-    match e {
-        NodeError::Proto(ProtoError::Remote { code, .. }) => code == "EN-202",
-        NodeError::Proto(ProtoError::BadHandshake(m)) => m.contains("upgrade"),
-        _ => false,
-    }
-}
-
-/// Up to a quarter of random extra wait, so that many nodes do not reconnect in lockstep.
-fn jittered(d: Duration) -> Duration {
-    let mut b = [0u8; 2];
-    rand_core::Rng::fill_bytes(&mut edgenet_core::rng::os_rng(), &mut b);
-    let extra = u64::from(u16::from_le_bytes(b)) * (d.as_millis() as u64 / 4 + 1) / 65_536;
-    d + Duration::from_millis(extra)
-}
-
+/// One connection's life: jobs out to blocking threads, results back through the endpoint.
 async fn serve(
     mut conn: Connection,
-    key: &SecretKey,
-    worker: &mut Worker,
     status: &mut Tracker,
     fault: Option<Fault>,
-    executor: &std::sync::Arc<Executor>,
+    executor: &Arc<Executor>,
     shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Ended {
-    let (done_tx, mut done_rx) = mpsc::channel::<(Job, Result<Vec<u8>, String>)>(16);
+    let (done_tx, mut done_rx) = mpsc::channel::<(TaskId, Result<Vec<u8>, String>)>(16);
     loop {
+        while let Some(event) = conn.endpoint().poll_event() {
+            match event {
+                Event::Execute {
+                    task,
+                    kind,
+                    payload,
+                } => {
+                    tracing::info!(%task, kind = kind.name(), "payload received");
+                    if fault == Some(Fault::Stall) {
+                        continue;
+                    }
+                    let tx = done_tx.clone();
+                    let executor = executor.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let result = execute(&executor, kind, &payload, fault);
+                        let _ = tx.blocking_send((task, result));
+                    });
+                }
+                Event::Verdict { task, agreed } => tracing::info!(%task, agreed, "verdict"),
+                Event::RelayError { code, message } => {
+                    tracing::warn!(%code, %message, "relay error")
+                }
+                _ => {}
+            }
+        }
+        // Outside the select: a send is never cancelled halfway.
+        if let Err(e) = conn.flush().await {
+            return Ended::Lost(e);
+        }
         tokio::select! {
             () = shutdown.as_mut() => {
                 conn.close().await;
                 return Ended::Shutdown;
             }
-            Some((job, result)) = done_rx.recv() => {
-                match result {
-                    Ok(result) => {
-                        let msg = match worker.finish(&mut edgenet_core::rng::os_rng(), key, &job, &result) {
-                            Ok(m) => m,
-                            Err(e) => { tracing::warn!(task = %job.task, error = %e, "cannot seal result"); continue; }
-                        };
-                        if let Err(e) = conn.send(&msg).await { return Ended::Lost(e); }
-                        status.task_completed();
-                        tracing::info!(task = %job.task, "result sent");
-                    }
-                    Err(e) => {
-                        // The submitter sent an unusable payload; the assignment times out and the
-                        // submitter's other workers decide the task.
-                        tracing::warn!(task = %job.task, error = %e, "task failed to run");
-                        worker.abandon(&job.task);
+            Some((task, result)) = done_rx.recv() => match result {
+                Ok(result) => {
+                    let sealed = conn
+                        .endpoint()
+                        .finish(&task, &result, &mut edgenet_core::rng::os_rng());
+                    match sealed {
+                        Ok(()) => {
+                            status.task_completed();
+                            tracing::info!(%task, "result sent");
+                        }
+                        Err(e) => tracing::warn!(%task, error = %e, "cannot seal result"),
                     }
                 }
-            }
-            msg = conn.next() => {
-                let msg = match msg { Ok(m) => m, Err(e) => return Ended::Lost(e) };
-                match worker.handle(msg, key) {
-                    Ok(Action::Send(m)) => if let Err(e) = conn.send(&m).await { return Ended::Lost(e) },
-                    Ok(Action::Execute { job, payload }) => {
-                        tracing::info!(task = %job.task, kind = job.kind.name(), "payload received");
-                        if fault == Some(Fault::Stall) { continue; }
-                        let tx = done_tx.clone();
-                        let executor = executor.clone();
-                        tokio::task::spawn_blocking(move || {
-                            let result = execute(&executor, &job, &payload, fault);
-                            let _ = tx.blocking_send((job, result));
-                        });
-                    }
-                    Ok(Action::Verdict { task, agreed }) => tracing::info!(%task, agreed, "verdict"),
-                    Ok(Action::None) => {}
-                    Err(e) => tracing::warn!(code = e.code(), error = %e, "ignored a relay message"),
+                Err(e) => {
+                    // The submitter sent an unusable payload; the assignment times out and the
+                    // submitter's other workers decide the task.
+                    tracing::warn!(%task, error = %e, "task failed to run");
+                    conn.endpoint().abandon(&task);
+                }
+            },
+            stepped = conn.step() => {
+                if let Err(e) = stepped {
+                    return Ended::Lost(e);
                 }
             }
         }
@@ -201,16 +188,16 @@ async fn serve(
 
 fn execute(
     executor: &Executor,
-    job: &Job,
+    kind: TaskKind,
     payload: &[u8],
     fault: Option<Fault>,
 ) -> Result<Vec<u8>, String> {
-    let result = edgenet_kernels::execute::execute_on(executor, job.kind, payload)
+    let result = edgenet_kernels::execute::execute_on(executor, kind, payload)
         .map_err(|e| format!("{}: {e}", e.code()))?;
     if fault != Some(Fault::WrongResult) {
         return Ok(result);
     }
-    Ok(match job.kind {
+    Ok(match kind {
         TaskKind::VectorSearch => {
             let mut knn =
                 edgenet_core::task::KnnResult::decode(&result).map_err(|e| e.to_string())?;

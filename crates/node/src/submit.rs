@@ -9,12 +9,13 @@ use edgenet_core::task::{
 };
 use edgenet_core::verify::knn_agree;
 use edgenet_core::{NodeId, SecretKey};
-use edgenet_proto::message::{Role, TaskSpec};
-use edgenet_proto::submit::{Outcome, Progress, Submission};
+use edgenet_proto::endpoint::Event;
+use edgenet_proto::message::TaskSpec;
+use edgenet_proto::submit::Outcome;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::connection::{Connection, local_capabilities};
+use crate::connection::{Connection, Profile, local_capabilities};
 use crate::error::NodeError;
 
 /// Where the vectors come from.
@@ -183,106 +184,52 @@ pub fn build_task(
     Ok(task)
 }
 
-/// Submits and waits for the verified outcome.
+/// Submits and waits for the verified outcome. A paid task (`pay` > 0) is escrowed first by the
+/// endpoint's chain writer (`edgenet_proto::chain`, as in the browser); whether the balance
+/// covers it, the relay decides when the task is submitted.
 pub async fn submit(
     key: SecretKey,
     options: &SubmitOptions,
 ) -> Result<(Outcome, TaskId), NodeError> {
     let payload = options.job.payload()?;
-    let mut rng = edgenet_core::rng::os_rng();
     let spec = TaskSpec {
-        id: TaskId::random(&mut rng),
+        id: TaskId::random(&mut edgenet_core::rng::os_rng()),
         kind: options.job.kind(),
         redundancy: options.redundancy,
         max_credits: options.pay,
         priority: 0,
         timeout_ms: u32::try_from(options.timeout.as_millis()).unwrap_or(u32::MAX),
     };
-    let id = spec.id;
     // This connection only submits: offering no task kinds keeps the relay from offering it work,
     // a canary or the uptime bonus meant for workers.
-    let submitter = edgenet_proto::message::Capabilities {
-        kernels: Vec::new(),
-        ..local_capabilities()
+    let profile = Profile {
+        capabilities: edgenet_proto::message::Capabilities {
+            kernels: Vec::new(),
+            ..local_capabilities()
+        },
+        max_jobs: 0,
     };
-    let (mut conn, _) =
-        Connection::open(&options.relay, key.clone(), Role::Native, submitter).await?;
-    if options.pay > 0 {
-        escrow(&mut conn, &key, id, options.pay).await?;
-    }
-    let mut submission = Submission::new(spec, payload);
-    conn.send(&submission.submit_message()).await?;
+    let (mut conn, _) = Connection::open(&options.relay, key, profile).await?;
+    let id = conn.submit(spec, payload).await?;
     tracing::info!(task = %id, redundancy = options.redundancy, "submitted");
-    // The relay fails the task at its timeout; this guard only covers a relay that never answers.
-    let wait = async {
-        loop {
-            let msg = conn.next().await?;
-            if let edgenet_proto::RelayMsg::Error { code, message } = &msg {
+    // The relay fails the task at its timeout; the endpoint's backstop covers a relay that never
+    // answers.
+    let outcome = loop {
+        match conn.next_event().await? {
+            Event::Accepted { task } if task == id => tracing::info!(%task, "accepted"),
+            Event::Done { task, outcome, .. } if task == id => break outcome,
+            Event::Failed { task, error } if task == id => return Err(NodeError::Proto(error)),
+            Event::RelayError { code, message } => {
                 return Err(NodeError::Proto(edgenet_proto::ProtoError::Remote {
-                    code: code.clone(),
-                    message: message.clone(),
+                    code,
+                    message,
                 }));
             }
-            let (progress, replies) = submission.handle(&msg, &key, &mut rng)?;
-            for reply in &replies {
-                conn.send(reply).await?;
-            }
-            match progress {
-                Progress::Assigned(worker) => {
-                    tracing::info!(worker = %worker.fmt_short(), "assigned")
-                }
-                Progress::ResultIn(worker) => {
-                    tracing::info!(worker = %worker.fmt_short(), "result received")
-                }
-                Progress::Done(outcome) => return Ok(outcome),
-                Progress::Failed(e) => return Err(NodeError::Proto(e)),
-                Progress::Accepted | Progress::Unrelated => {}
-            }
+            _ => {}
         }
     };
-    let outcome = tokio::time::timeout(options.timeout + Duration::from_secs(5), wait)
-        .await
-        .map_err(|_| {
-            NodeError::ConnectionLost("no answer from the relay before the task's timeout".into())
-        })??;
     conn.close().await;
     Ok((outcome, id))
-}
-
-/// Locks `amount` micro-credits for `task` in this node's chain before submitting it, with the
-/// same sans-IO writer the browser's endpoint uses (`edgenet_proto::chain`): it reads the chain's
-/// head and the relay's clock from the relay, signs the escrow and waits until the relay holds it.
-/// Whether the balance covers it, the relay decides when the task is submitted.
-async fn escrow(
-    conn: &mut Connection,
-    key: &SecretKey,
-    task: TaskId,
-    amount: u64,
-) -> Result<(), NodeError> {
-    use edgenet_core::ledger::EntryKind;
-    use edgenet_proto::chain::{ChainEvent, ChainWriter};
-    let mut chain = ChainWriter::new(key.clone());
-    chain.write(EntryKind::Escrow { task, amount });
-    loop {
-        while let Some(msg) = chain.poll_outgoing() {
-            conn.send(&msg).await?;
-        }
-        match chain.poll_event() {
-            Some(ChainEvent::Written { .. }) => return Ok(()),
-            Some(ChainEvent::Refused { error, .. }) => return Err(NodeError::Proto(error)),
-            None => {}
-        }
-        let msg = conn.next().await?;
-        if let edgenet_proto::RelayMsg::Error { code, message } = &msg {
-            if code != "EN-219" {
-                return Err(NodeError::Proto(edgenet_proto::ProtoError::Remote {
-                    code: code.clone(),
-                    message: message.clone(),
-                }));
-            }
-        }
-        chain.handle(&msg);
-    }
 }
 
 /// The report for an outcome, checked against this machine's own computation of the same job.

@@ -123,7 +123,9 @@ impl ProtoError {
     pub fn is_retryable(&self) -> bool {
         let version = FrameError::UnsupportedVersion { got: 0 }.code();
         match self {
-            Self::IncompatibleRelay(_) | Self::Frame(FrameError::UnsupportedVersion { .. }) => false,
+            Self::IncompatibleRelay(_) | Self::Frame(FrameError::UnsupportedVersion { .. }) => {
+                false
+            }
             Self::Remote { code, .. } => code != version,
             _ => true,
         }

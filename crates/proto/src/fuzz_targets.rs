@@ -78,15 +78,30 @@ pub enum HubAction {
     /// The relay found the node's outgoing queue full.
     SlowConsumer { node: u8 },
     /// The node submits a task; `pay` > 0 escrows that much first.
-    Submit { node: u8, kind: u8, redundancy: u8, timeout_s: u8, pay: u16 },
+    Submit {
+        node: u8,
+        kind: u8,
+        redundancy: u8,
+        timeout_s: u8,
+        pay: u16,
+    },
     /// The node claims a task.
     Claim { node: u8, task: u8 },
     /// The task's submitter sends a sealed payload for a worker.
     Payload { task: u8, worker: u8 },
     /// The node returns a result, signed (or with a bad signature).
-    Result { node: u8, task: u8, commitment: u8, bad_signature: bool },
+    Result {
+        node: u8,
+        task: u8,
+        commitment: u8,
+        bad_signature: bool,
+    },
     /// The task's submitter gives a verdict: bit masks over the identities.
-    Verdict { task: u8, agreeing: u8, outvoted: u8 },
+    Verdict {
+        task: u8,
+        agreeing: u8,
+        outvoted: u8,
+    },
     /// The node escrows credits for a task id of its own, without submitting it.
     Escrow { node: u8, task: u8, amount: u16 },
     /// The relay mints credits to the node (a documented reward).
@@ -117,6 +132,7 @@ pub fn hub_actions(data: &[u8]) {
 /// Plays `actions` against a hub as a network of [`NODES`] identities would, and checks the hub's
 /// invariants after each; panics with the action list so far when one breaks.
 #[cfg(feature = "fuzzing")]
+#[allow(clippy::panic)] // a fuzz target reports a broken invariant by panicking
 pub fn run_hub_actions(actions: &[HubAction]) {
     let mut sim = sim::Sim::new();
     for (i, action) in actions.iter().enumerate() {
@@ -142,7 +158,11 @@ mod sim {
     use crate::hub::{ConnId, Hub, HubConfig, Output};
     use crate::message::{Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec};
 
-    const KINDS: [TaskKind; 3] = [TaskKind::VectorSearch, TaskKind::Encryption, TaskKind::Compression];
+    const KINDS: [TaskKind; 3] = [
+        TaskKind::VectorSearch,
+        TaskKind::Encryption,
+        TaskKind::Compression,
+    ];
 
     pub(super) struct Sim {
         pub(super) hub: Hub,
@@ -169,8 +189,18 @@ mod sim {
             };
             let mut hub = Hub::new(SecretKey::from_seed(&[0xEE; 32]), config);
             hub.seed_randomness([7; 32]);
-            let keys = (0..NODES).map(|i| SecretKey::from_seed(&[i as u8 + 1; 32])).collect();
-            Self { hub, now: 0, keys, conns: HashMap::new(), next_conn: 1, tasks: Vec::new(), next_task: 0 }
+            let keys = (0..NODES)
+                .map(|i| SecretKey::from_seed(&[i as u8 + 1; 32]))
+                .collect();
+            Self {
+                hub,
+                now: 0,
+                keys,
+                conns: HashMap::new(),
+                next_conn: 1,
+                tasks: Vec::new(),
+                next_task: 0,
+            }
         }
 
         fn node(n: u8) -> usize {
@@ -182,7 +212,9 @@ mod sim {
         }
 
         fn send(&mut self, node: usize, msg: &ClientMsg) {
-            let Some(&conn) = self.conns.get(&node) else { return };
+            let Some(&conn) = self.conns.get(&node) else {
+                return;
+            };
             if let Ok(frame) = msg.encode() {
                 let _ = self.hub.handle_frame(conn, &frame, self.now);
             }
@@ -191,7 +223,11 @@ mod sim {
         /// The node's next entry of its own chain, as the relay's replica sees the chain.
         fn own_entry(&mut self, node: usize, kind: EntryKind) -> Option<Entry> {
             let key = &self.keys[node];
-            let body = self.hub.ledger().next_body(Account::of(&key.node_id()), kind).ok()?;
+            let body = self
+                .hub
+                .ledger()
+                .next_body(Account::of(&key.node_id()), kind)
+                .ok()?;
             Some(Entry::sign(body, key))
         }
 
@@ -212,7 +248,13 @@ mod sim {
                         self.hub.handle_slow_consumer(conn, self.now);
                     }
                 }
-                HubAction::Submit { node, kind, redundancy, timeout_s, pay } => {
+                HubAction::Submit {
+                    node,
+                    kind,
+                    redundancy,
+                    timeout_s,
+                    pay,
+                } => {
                     let node = Self::node(*node);
                     self.next_task += 1;
                     let mut id = [0u8; 16];
@@ -227,7 +269,10 @@ mod sim {
                         timeout_ms: u32::from(*timeout_s) * 1_000,
                     };
                     if *pay > 0 {
-                        let escrow = EntryKind::Escrow { task: id, amount: u64::from(*pay) };
+                        let escrow = EntryKind::Escrow {
+                            task: id,
+                            amount: u64::from(*pay),
+                        };
                         if let Some(entry) = self.own_entry(node, escrow) {
                             self.send(node, &ClientMsg::Ledger(SyncMessage::Entries(vec![entry])));
                         }
@@ -243,37 +288,70 @@ mod sim {
                 HubAction::Payload { task, worker } => {
                     if let Some((task, Some(submitter))) = self.task(*task) {
                         let worker = *self.keys[Self::node(*worker)].node_id().as_bytes();
-                        let payload = ClientMsg::Payload { task, worker, envelope: vec![1; 64] };
+                        let payload = ClientMsg::Payload {
+                            task,
+                            worker,
+                            envelope: vec![1; 64],
+                        };
                         self.send(submitter, &payload);
                     }
                 }
-                HubAction::Result { node, task, commitment, bad_signature } => {
-                    let Some((task, _)) = self.task(*task) else { return };
+                HubAction::Result {
+                    node,
+                    task,
+                    commitment,
+                    bad_signature,
+                } => {
+                    let Some((task, _)) = self.task(*task) else {
+                        return;
+                    };
                     let node = Self::node(*node);
                     let commitment = [*commitment; 32];
-                    let mut signature =
-                        self.keys[node].sign(&result_signing_message(&task, &commitment)).to_bytes().to_vec();
+                    let mut signature = self.keys[node]
+                        .sign(&result_signing_message(&task, &commitment))
+                        .to_bytes()
+                        .to_vec();
                     if *bad_signature {
                         signature[0] ^= 1;
                     }
-                    let result = ClientMsg::Result { task, envelope: vec![2; 64], commitment, signature };
+                    let result = ClientMsg::Result {
+                        task,
+                        envelope: vec![2; 64],
+                        commitment,
+                        signature,
+                    };
                     self.send(node, &result);
                 }
-                HubAction::Verdict { task, agreeing, outvoted } => {
-                    let Some((task, Some(submitter))) = self.task(*task) else { return };
+                HubAction::Verdict {
+                    task,
+                    agreeing,
+                    outvoted,
+                } => {
+                    let Some((task, Some(submitter))) = self.task(*task) else {
+                        return;
+                    };
                     let pick = |mask: u8| -> Vec<[u8; 32]> {
                         (0..NODES)
                             .filter(|i| mask & (1 << i) != 0)
                             .map(|i| *self.keys[i].node_id().as_bytes())
                             .collect()
                     };
-                    let verdict = ClientMsg::Verdict { task, agreeing: pick(*agreeing), outvoted: pick(*outvoted) };
+                    let verdict = ClientMsg::Verdict {
+                        task,
+                        agreeing: pick(*agreeing),
+                        outvoted: pick(*outvoted),
+                    };
                     self.send(submitter, &verdict);
                 }
                 HubAction::Escrow { node, task, amount } => {
                     let node = Self::node(*node);
-                    let task = self.task(*task).map_or(TaskId([*amount as u8; 16]), |(t, _)| t);
-                    let escrow = EntryKind::Escrow { task, amount: u64::from(*amount) };
+                    let task = self
+                        .task(*task)
+                        .map_or(TaskId([*amount as u8; 16]), |(t, _)| t);
+                    let escrow = EntryKind::Escrow {
+                        task,
+                        amount: u64::from(*amount),
+                    };
                     if let Some(entry) = self.own_entry(node, escrow) {
                         self.send(node, &ClientMsg::Ledger(SyncMessage::Entries(vec![entry])));
                     }
@@ -281,7 +359,11 @@ mod sim {
                 HubAction::Mint { node, amount } => {
                     let to = Account::of(&self.keys[Self::node(*node)].node_id());
                     let reason = MintReason::Uptime { seconds: 1 };
-                    let _ = self.hub.write_ledger(EntryKind::Mint { to, amount: u64::from(*amount), reason });
+                    let _ = self.hub.write_ledger(EntryKind::Mint {
+                        to,
+                        amount: u64::from(*amount),
+                        reason,
+                    });
                 }
                 HubAction::Wants { node } => {
                     let node = Self::node(*node);
@@ -328,13 +410,18 @@ mod sim {
                         cores: 1,
                         memory_mib: 1,
                         gpu: None,
-                        kernels: (0..KINDS.len()).filter(|i| kinds & (1 << i) != 0).map(|i| KINDS[i]).collect(),
+                        kernels: (0..KINDS.len())
+                            .filter(|i| kinds & (1 << i) != 0)
+                            .map(|i| KINDS[i])
+                            .collect(),
                         backends: Vec::new(),
                     },
                 },
             };
             let relay = *self.hub.node_id().as_bytes();
-            let Ok(signature) = sign_hello(key, &nonce, &relay, &body) else { return };
+            let Ok(signature) = sign_hello(key, &nonce, &relay, &body) else {
+                return;
+            };
             self.conns.insert(node, conn);
             self.send(node, &ClientMsg::Hello { body, signature });
         }
@@ -358,8 +445,9 @@ mod sim {
             while let Some(out) = self.hub.poll_output() {
                 match out {
                     Output::Send(_, frame) => {
-                        if let Ok(RelayMsg::Offer { task, .. } | RelayMsg::Assignment { task, .. }) =
-                            RelayMsg::decode(&frame)
+                        if let Ok(
+                            RelayMsg::Offer { task, .. } | RelayMsg::Assignment { task, .. },
+                        ) = RelayMsg::decode(&frame)
                         {
                             if !self.tasks.iter().any(|(t, _)| *t == task) {
                                 self.tasks.push((task, None));

@@ -130,7 +130,9 @@ impl Net {
             timeout_ms: 60_000,
         };
         let endpoint = &mut self.peers.get_mut(&conn).unwrap().0;
-        let id = endpoint.submit(spec, job.encode().unwrap(), self.now).unwrap();
+        let id = endpoint
+            .submit(spec, job.encode().unwrap(), self.now)
+            .unwrap();
         self.pump();
         (id, job)
     }
@@ -755,7 +757,10 @@ fn a_relay_that_never_answers_the_handshake_ends_the_connection_at_the_deadline(
         500,
     );
     assert_eq!(endpoint.poll_timeout(), Some(500 + HANDSHAKE_TIMEOUT_MS));
-    assert_eq!(endpoint.handle_timeout(500 + HANDSHAKE_TIMEOUT_MS - 1), Ok(()));
+    assert_eq!(
+        endpoint.handle_timeout(500 + HANDSHAKE_TIMEOUT_MS - 1),
+        Ok(())
+    );
     let err = endpoint
         .handle_timeout(500 + HANDSHAKE_TIMEOUT_MS)
         .unwrap_err();
@@ -768,7 +773,11 @@ fn a_submission_the_relay_never_answers_fails_after_its_timeout_and_the_backstop
     use edgenet_proto::endpoint::RESULT_BACKSTOP_MS;
     let mut net = Net::new();
     let page = net.join(1, Run::Honest, false);
-    assert_eq!(net.peers[&page].0.poll_timeout(), None, "ready, nothing open");
+    assert_eq!(
+        net.peers[&page].0.poll_timeout(),
+        None,
+        "ready, nothing open"
+    );
     let spec = TaskSpec {
         id: TaskId([5; 16]),
         kind: TaskKind::Encryption,

@@ -21,21 +21,58 @@ fn a_paid_task_through_loss_and_verdict() {
     use HubAction::*;
     run_hub_actions(&[
         Join { node: 0, kinds: 0 },
-        Join { node: 1, kinds: 0b111 },
-        Join { node: 2, kinds: 0b111 },
-        Join { node: 3, kinds: 0b111 },
-        Mint { node: 0, amount: 5_000 },
-        Submit { node: 0, kind: 1, redundancy: 2, timeout_s: 90, pay: 3_000 },
+        Join {
+            node: 1,
+            kinds: 0b111,
+        },
+        Join {
+            node: 2,
+            kinds: 0b111,
+        },
+        Join {
+            node: 3,
+            kinds: 0b111,
+        },
+        Mint {
+            node: 0,
+            amount: 5_000,
+        },
+        Submit {
+            node: 0,
+            kind: 1,
+            redundancy: 2,
+            timeout_s: 90,
+            pay: 3_000,
+        },
         Claim { node: 1, task: 0 },
         Claim { node: 2, task: 0 },
         Leave { node: 2 },
         NextDeadline,
         Claim { node: 3, task: 0 },
         Payload { task: 0, worker: 1 },
-        Result { node: 1, task: 0, commitment: 7, bad_signature: false },
-        Result { node: 3, task: 0, commitment: 7, bad_signature: true },
-        Result { node: 3, task: 0, commitment: 7, bad_signature: false },
-        Verdict { task: 0, agreeing: 0b1010, outvoted: 0 },
+        Result {
+            node: 1,
+            task: 0,
+            commitment: 7,
+            bad_signature: false,
+        },
+        Result {
+            node: 3,
+            task: 0,
+            commitment: 7,
+            bad_signature: true,
+        },
+        Result {
+            node: 3,
+            task: 0,
+            commitment: 7,
+            bad_signature: false,
+        },
+        Verdict {
+            task: 0,
+            agreeing: 0b1010,
+            outvoted: 0,
+        },
         NextDeadline,
         NextDeadline,
     ]);
@@ -47,10 +84,23 @@ fn an_escrow_for_a_finished_task_is_refunded() {
     use HubAction::*;
     run_hub_actions(&[
         Join { node: 0, kinds: 0 },
-        Mint { node: 0, amount: 100 },
-        Submit { node: 0, kind: 0, redundancy: 1, timeout_s: 1, pay: 0 },
+        Mint {
+            node: 0,
+            amount: 100,
+        },
+        Submit {
+            node: 0,
+            kind: 0,
+            redundancy: 1,
+            timeout_s: 1,
+            pay: 0,
+        },
         Advance { ms: 2_000 },
-        Escrow { node: 0, task: 0, amount: 50 },
+        Escrow {
+            node: 0,
+            task: 0,
+            amount: 50,
+        },
         NextDeadline,
     ]);
 }

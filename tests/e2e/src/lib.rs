@@ -316,3 +316,49 @@ pub fn hello(
         .to_vec();
     ClientMsg::Hello { body, signature }
 }
+
+/// A client that speaks the protocol message by message (for tests that misbehave on purpose,
+/// which the node's endpoint never would): the handshake done, then raw sends and reads.
+pub struct RawClient {
+    ws: Ws,
+}
+
+impl RawClient {
+    /// Connects as `key` with [`hello`]'s capabilities and waits for the welcome.
+    pub async fn open(url: &str, key: &edgenet_core::SecretKey) -> Self {
+        let (ws, nonce, relay) = connect(url).await;
+        let mut client = Self { ws };
+        client.send(&hello(key, &nonce, &relay)).await.unwrap();
+        match client.next().await.unwrap() {
+            edgenet_proto::message::RelayMsg::Welcome { .. } => client,
+            other => panic!("expected the welcome, got {other:?}"),
+        }
+    }
+
+    /// Sends one message.
+    pub async fn send(
+        &mut self,
+        msg: &edgenet_proto::message::ClientMsg,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        use futures_util::SinkExt;
+        let frame = msg.encode().unwrap();
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Binary(frame.into()))
+            .await
+    }
+
+    /// The next relay message, or why the socket ended.
+    pub async fn next(&mut self) -> Result<edgenet_proto::message::RelayMsg, String> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Binary(b))) => {
+                    return edgenet_proto::message::RelayMsg::decode(&b).map_err(|e| e.to_string());
+                }
+                Some(Ok(_)) => {}
+                other => return Err(format!("socket ended: {other:?}")),
+            }
+        }
+    }
+}

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use edgenet_core::SecretKey;
 use edgenet_core::task::{TaskId, TaskKind};
-use edgenet_e2e::{Relay, Worker, submit, wait_until};
-use edgenet_node::connection::{Connection, local_capabilities};
-use edgenet_proto::message::{ClientMsg, RelayMsg, Role, TaskSpec};
+use edgenet_e2e::{RawClient, Relay, Worker, submit, wait_until};
+use edgenet_proto::message::{ClientMsg, RelayMsg, TaskSpec};
 
 #[test]
 fn a_slow_consumer_is_disconnected_and_never_stalls_others() {
@@ -18,17 +17,8 @@ fn a_slow_consumer_is_disconnected_and_never_stalls_others() {
     let slow_id = rt.block_on(async {
         let slow_key = SecretKey::from_seed(&[50; 32]);
         let slow_id = slow_key.node_id();
-        let (mut slow, _) = Connection::open(&url, slow_key, Role::Native, local_capabilities())
-            .await
-            .unwrap();
-        let (mut submitter, _) = Connection::open(
-            &url,
-            SecretKey::from_seed(&[51; 32]),
-            Role::Native,
-            local_capabilities(),
-        )
-        .await
-        .unwrap();
+        let mut slow = RawClient::open(&url, &slow_key).await;
+        let mut submitter = RawClient::open(&url, &SecretKey::from_seed(&[51; 32])).await;
         let task = TaskId([5; 16]);
         submitter
             .send(&ClientMsg::Submit(TaskSpec {

@@ -22,8 +22,8 @@ use std::collections::BTreeMap;
 
 use thiserror::Error;
 
-pub use config::LedgerConfig;
 pub use account::Account;
+pub use config::LedgerConfig;
 pub use entry::{Entry, EntryBody, EntryHash, EntryKind, Evidence, MintReason};
 pub use state::{AccountState, EntryStatus, LedgerState, VoidReason};
 
