@@ -343,7 +343,9 @@ impl RawClient {
         use futures_util::SinkExt;
         let frame = msg.encode().unwrap();
         self.ws
-            .send(tokio_tungstenite::tungstenite::Message::Binary(frame.into()))
+            .send(tokio_tungstenite::tungstenite::Message::Binary(
+                frame.into(),
+            ))
             .await
     }
 
