@@ -44,19 +44,33 @@ const KDF_SALT: &[u8] = b"edgenet/envelope/v1";
 pub enum EnvelopeError {
     /// Fewer bytes than the smallest possible envelope.
     #[error("envelope truncated: {len} bytes, at least {OVERHEAD} needed")]
-    Truncated { len: usize },
+    Truncated {
+        /// The length found.
+        len: usize,
+    },
     /// The first byte names a format this build does not know.
     #[error("envelope version {version} is not supported (this build speaks version {VERSION})")]
-    UnsupportedVersion { version: u8 },
+    UnsupportedVersion {
+        /// The version byte found.
+        version: u8,
+    },
     /// The header names a sender or recipient that is not a valid NodeId.
     #[error("envelope header holds an invalid node id")]
     MalformedHeader,
     /// The envelope is addressed to another node.
     #[error("envelope is addressed to {addressed_to}, not to this node")]
-    WrongRecipient { addressed_to: String },
+    WrongRecipient {
+        /// Whom the envelope is sealed to.
+        addressed_to: String,
+    },
     /// The envelope claims a different sender than the exchange key supplied to open it.
     #[error("envelope claims sender {claimed}, but the exchange key given is {expected}'s")]
-    WrongSender { claimed: String, expected: String },
+    WrongSender {
+        /// The sender the envelope names.
+        claimed: String,
+        /// The sender the caller expected.
+        expected: String,
+    },
     /// An X25519 exchange produced the all-zero secret (a low-order public key).
     #[error("a low-order X25519 key was used; refusing the key exchange")]
     LowOrderKey,

@@ -28,7 +28,10 @@ pub const NODE_ID_SHORT_LEN: usize = 10;
 pub enum IdentityError {
     /// The text is not 52 characters (10 characters is the display-only short form).
     #[error("a NodeId is {NODE_ID_TEXT_LEN} base32 characters, got {len}{}", if *.len == NODE_ID_SHORT_LEN { " (that is the short display form, which cannot be parsed)" } else { "" })]
-    InvalidNodeIdLength { len: usize },
+    InvalidNodeIdLength {
+        /// The length found.
+        len: usize,
+    },
     /// The text contains characters outside the base32 alphabet.
     #[error("a NodeId is base32 (a-z, 2-7): {0}")]
     InvalidNodeIdEncoding(String),
@@ -37,20 +40,29 @@ pub enum IdentityError {
     InvalidPublicKey,
     /// A signature is not 64 bytes.
     #[error("a signature is 64 bytes, got {len}")]
-    InvalidSignatureLength { len: usize },
+    InvalidSignatureLength {
+        /// The length found.
+        len: usize,
+    },
     /// The signature does not verify for this key and message.
     #[error("signature verification failed")]
     BadSignature,
     /// A signed exchange key is not 128 bytes.
     #[error("a signed exchange key is 128 bytes, got {len}")]
-    InvalidExchangeKeyLength { len: usize },
+    InvalidExchangeKeyLength {
+        /// The length found.
+        len: usize,
+    },
     /// Batch verification was given slices of different lengths.
     #[error(
         "batch verification needs as many keys and messages as signatures ({signatures} signatures, {keys} keys, {messages} messages)"
     )]
     BatchLengthMismatch {
+        /// Signatures given.
         signatures: usize,
+        /// Keys given.
         keys: usize,
+        /// Messages given.
         messages: usize,
     },
 }

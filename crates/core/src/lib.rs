@@ -16,6 +16,8 @@
 //! - [`throttle`]: the browser's idle policy and the compute workers' duty cycle.
 //! - [`error`]: the stable error codes (`EN-1xx`) every error in this crate maps to.
 
+#![warn(missing_docs)]
+
 pub mod aead;
 pub mod envelope;
 pub mod error;

@@ -20,7 +20,12 @@ pub enum ThrottleError {
     CpuLimit(f64),
     /// A duration (minimum idle time, slice target) must be finite and non-negative.
     #[error("{what} must be a finite number of milliseconds >= 0, got {value}")]
-    Duration { what: &'static str, value: f64 },
+    Duration {
+        /// Which setting.
+        what: &'static str,
+        /// The value given.
+        value: f64,
+    },
 }
 
 impl ErrorCode for ThrottleError {

@@ -29,7 +29,10 @@ pub enum ProtoError {
     IncompatibleRelay(String),
     /// Too many messages from one identity in the last minute.
     #[error("rate limit: more than {limit} messages per minute")]
-    RateLimited { limit: u32 },
+    RateLimited {
+        /// Messages allowed per minute.
+        limit: u32,
+    },
     /// The task id is not known (or no longer open).
     #[error("unknown or closed task {0}")]
     UnknownTask(String),
@@ -59,7 +62,12 @@ pub enum ProtoError {
     NoMajority(usize),
     /// The relay sent an error.
     #[error("relay error {code}: {message}")]
-    Remote { code: String, message: String },
+    Remote {
+        /// The stable code (`EN-xxx`).
+        code: String,
+        /// Its text.
+        message: String,
+    },
     /// The connection dropped while a submission was open (the relay forgets it with the socket).
     #[error("the connection to the relay dropped before the task finished")]
     ConnectionLost,

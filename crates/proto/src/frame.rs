@@ -20,12 +20,18 @@ pub enum FrameError {
     Empty,
     /// The frame is larger than [`MAX_FRAME_LEN`].
     #[error("frame of {len} bytes exceeds the {MAX_FRAME_LEN}-byte limit")]
-    TooLarge { len: usize },
+    TooLarge {
+        /// The length found.
+        len: usize,
+    },
     /// The peer speaks a protocol version this build does not.
     #[error(
         "protocol version {got} is not supported (this build speaks {PROTOCOL_VERSION}); upgrade the older side"
     )]
-    UnsupportedVersion { got: u8 },
+    UnsupportedVersion {
+        /// The version byte the frame carries.
+        got: u8,
+    },
 }
 
 impl ErrorCode for FrameError {

@@ -1,19 +1,85 @@
 //! `edgenet-proto`: EdgeNet's wire protocol, without IO.
 //!
 //! Bytes in, bytes out, time passed in (milliseconds on any monotonic clock), in the manner of
-//! quinn-proto: the relay and the nodes feed received frames to `handle_frame`, expire timers with
-//! `handle_timeout(now)`, and send what `poll_transmit`/`poll_outgoing` return.
+//! quinn-proto: the relay feeds received frames to [`hub::Hub::handle_frame`] and carries out what
+//! [`hub::Hub::poll_output`] returns; a node feeds frames to [`endpoint::Endpoint::handle_frame`]
+//! and sends what [`endpoint::Endpoint::poll_outgoing`] returns; both expire their deadlines with
+//! `handle_timeout(now)` at `poll_timeout()`.
+//!
+//! A relay and two nodes in memory: one node runs an encryption task the other submits.
+//!
+//! ```
+//! use edgenet_core::SecretKey;
+//! use edgenet_core::task::{Encryption, TaskId, TaskKind};
+//! use edgenet_proto::endpoint::{Endpoint, Event};
+//! use edgenet_proto::hub::{Hub, HubConfig, Output};
+//! use edgenet_proto::message::{Capabilities, Role, TaskSpec};
+//! use rand_core::SeedableRng;
+//!
+//! let mut rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
+//! let config = HubConfig { canary_reward: 0, ..HubConfig::default() };
+//! let mut hub = Hub::new(SecretKey::from_seed(&[1; 32]), config);
+//! let caps = |kernels| Capabilities { cores: 1, memory_mib: 64, gpu: None, kernels, backends: vec![] };
+//! let worker = Endpoint::new(SecretKey::from_seed(&[2; 32]), Role::Native, caps(vec![TaskKind::Encryption]), 1, true, 0);
+//! let submitter = Endpoint::new(SecretKey::from_seed(&[3; 32]), Role::Browser, caps(vec![]), 0, false, 0);
+//! let mut nodes = [worker, submitter]; // on connections 0 and 1
+//! for conn in 0..2 {
+//!     hub.handle_connect(conn, 0, [conn as u8; 32]); // the relay's fresh nonce
+//! }
+//!
+//! let job = Encryption { key: [4; 32], nonce: [5; 12], aad: vec![], plaintext: b"hello".to_vec() };
+//! let mut submitted = None;
+//! let mut verified = None;
+//! while verified.is_none() {
+//!     // Relay to nodes.
+//!     while let Some(out) = hub.poll_output() {
+//!         if let Output::Send(conn, frame) = out {
+//!             nodes[conn as usize].handle_frame(&frame, &mut rng).unwrap();
+//!         }
+//!     }
+//!     // Nodes' events: the worker runs what it is given, the submitter submits once ready.
+//!     for conn in 0..2 {
+//!         while let Some(event) = nodes[conn].poll_event() {
+//!             match event {
+//!                 Event::Execute { task, payload, .. } => {
+//!                     let result = Encryption::decode(&payload).unwrap().run();
+//!                     nodes[conn].finish(&task, &result, &mut rng).unwrap();
+//!                 }
+//!                 Event::Connected { .. } if conn == 1 => {
+//!                     let spec = TaskSpec { id: TaskId([9; 16]), kind: TaskKind::Encryption,
+//!                         redundancy: 1, max_credits: 0, priority: 0, timeout_ms: 10_000 };
+//!                     submitted = Some(nodes[1].submit(spec, job.encode().unwrap(), 0).unwrap());
+//!                 }
+//!                 Event::Done { outcome, .. } => verified = Some(outcome),
+//!                 _ => {}
+//!             }
+//!         }
+//!         // Nodes to relay.
+//!         while let Some(frame) = nodes[conn].poll_outgoing() {
+//!             hub.handle_frame(conn as u64, &frame, 0).unwrap();
+//!         }
+//!     }
+//! }
+//! let outcome = verified.unwrap();
+//! assert_eq!(outcome.result, job.run()); // the ciphertext, opened by the submitter only
+//! assert_eq!(outcome.agreeing, vec![SecretKey::from_seed(&[2; 32]).node_id()]);
+//! assert_eq!(submitted, Some(TaskId([9; 16])));
+//! ```
 //!
 //! - [`frame`]: the outer frame (version byte + body) and its size limit.
 //! - [`message`]: the message enums and their limits; decoding untrusted bytes never panics.
 //! - [`error`]: protocol errors and their stable codes (`EN-2xx`).
+//! - [`handshake`]: the challenge and the signed hello, for both sides.
 //! - [`client`]: a node's session: handshake, then relay messages as events.
 //! - [`hub`]: the relay's state machine: authentication, peers, task queue, assignment, limits.
 //! - [`submit`]: a submitter's tracker for one task: seals payloads, opens results, votes.
 //! - [`worker`]: a worker's step: open a payload, run it, seal and sign the result.
 //! - [`chain`]: a node's own ledger chain: escrows it signs, written in turn against the relay's copy.
-//! - [`endpoint`]: one connection's whole protocol (handshake, worker, submissions) with events out;
-//!   what the browser's coordinator drives.
+//! - [`endpoint`]: one connection's whole protocol (handshake, worker, submissions, deadlines) with
+//!   events out; what the browser's coordinator and the native node drive.
+//! - [`reconnect`]: the backoff between a client's connection attempts.
+
+#![warn(missing_docs)]
 
 pub mod chain;
 pub mod client;

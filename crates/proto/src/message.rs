@@ -1,4 +1,4 @@
-//! Messages: one postcard-encoded enum per direction, inside a [`Frame`](crate::Frame).
+//! Messages: one postcard-encoded enum per direction, inside a [`crate::Frame`].
 //!
 //! Byte strings that carry keys and signatures are `Vec<u8>` on the wire (serde has no arrays above
 //! 32) and their lengths are checked by [`ClientMsg::decode`]/[`RelayMsg::decode`], together with
@@ -88,28 +88,46 @@ pub struct TaskSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientMsg {
     /// Answer to the challenge; `signature` covers domain, challenge, relay id and the body.
-    Hello { body: HelloBody, signature: Vec<u8> },
+    Hello {
+        /// The signed part.
+        body: HelloBody,
+        /// Ed25519 signature over the hello transcript (`handshake::hello_transcript`).
+        signature: Vec<u8>,
+    },
     /// Submit a task.
     Submit(TaskSpec),
     /// A worker asks to run an offered task.
-    Claim { task: TaskId },
+    Claim {
+        /// The task.
+        task: TaskId,
+    },
     /// The submitter's sealed payload for one assigned worker.
     Payload {
+        /// The task.
         task: TaskId,
+        /// The assigned worker it is sealed to.
         worker: NodeKey,
+        /// The sealed bytes (only the addressee can open them).
         envelope: Vec<u8>,
     },
     /// A worker's sealed result, its public commitment and its signature over both.
     Result {
+        /// The task.
         task: TaskId,
+        /// The sealed bytes (only the addressee can open them).
         envelope: Vec<u8>,
+        /// The worker's commitment to its result (compared across workers).
         commitment: [u8; 32],
+        /// The worker's signature over the task and commitment.
         signature: Vec<u8>,
     },
     /// The submitter's verdict after comparing results.
     Verdict {
+        /// The task.
         task: TaskId,
+        /// Workers whose results agree with the majority.
         agreeing: Vec<NodeKey>,
+        /// Workers whose results lost the vote.
         outvoted: Vec<NodeKey>,
     },
     /// Ledger reconciliation (heads, wants or entries); entries are answered with a
@@ -122,62 +140,106 @@ pub enum ClientMsg {
 pub enum RelayMsg {
     /// First message on every connection.
     Challenge {
+        /// Fresh randomness this connection's hello must sign.
         nonce: [u8; 32],
+        /// The relay's identity.
         relay: NodeKey,
+        /// The oldest protocol version it speaks.
         min_version: u8,
+        /// The newest protocol version it speaks.
         max_version: u8,
     },
     /// The handshake succeeded; here are the peers online.
-    Welcome { peers: Vec<PeerInfo> },
+    Welcome {
+        /// A bounded sample of the peers online.
+        peers: Vec<PeerInfo>,
+    },
     /// A peer came online.
     PeerJoined(PeerInfo),
     /// A peer went offline.
-    PeerLeft { node: NodeKey },
+    PeerLeft {
+        /// The peer that left.
+        node: NodeKey,
+    },
     /// The relay accepted a submitted task.
-    Accepted { task: TaskId },
+    Accepted {
+        /// The task.
+        task: TaskId,
+    },
     /// A task this node can run is looking for workers.
     Offer {
+        /// The task.
         task: TaskId,
+        /// What to run.
         kind: TaskKind,
+        /// Who submitted it.
         submitter: NodeKey,
     },
     /// To a worker: you run this task for this submitter; its payload follows.
     Assignment {
+        /// The task.
         task: TaskId,
+        /// What to run.
         kind: TaskKind,
+        /// The submitter, with the exchange key results are sealed to.
         submitter: PeerInfo,
+        /// Time from now to return the result.
         deadline_ms: u32,
     },
     /// To a submitter: this worker runs your task; seal its payload to it.
-    Assigned { task: TaskId, worker: PeerInfo },
+    Assigned {
+        /// The task.
+        task: TaskId,
+        /// The worker, with the exchange key payloads are sealed to.
+        worker: PeerInfo,
+    },
     /// To a worker: the submitter's sealed payload.
     Payload {
+        /// The task.
         task: TaskId,
+        /// Who sealed it.
         submitter: NodeKey,
+        /// The sealed bytes (only the addressee can open them).
         envelope: Vec<u8>,
     },
     /// To a submitter: a worker's sealed result.
     Result {
+        /// The task.
         task: TaskId,
+        /// The worker that computed it.
         worker: NodeKey,
+        /// The sealed bytes (only the addressee can open them).
         envelope: Vec<u8>,
+        /// The worker's commitment to its result (compared across workers).
         commitment: [u8; 32],
+        /// The worker's signature over the task and commitment.
         signature: Vec<u8>,
     },
     /// To the workers of a task: the submitter's verdict.
     Verdict {
+        /// The task.
         task: TaskId,
+        /// Workers whose results agree with the majority.
         agreeing: Vec<NodeKey>,
+        /// Workers whose results lost the vote.
         outvoted: Vec<NodeKey>,
     },
     /// To a submitter: the task failed.
     TaskFailed {
+        /// The task.
         task: TaskId,
+        /// The stable code (`EN-xxx`).
         code: String,
+        /// Its text.
         message: String,
     },
     /// An error; fatal ones are followed by closing the connection.
-    Error { code: String, message: String },
+    Error {
+        /// The stable code (`EN-xxx`).
+        code: String,
+        /// Its text.
+        message: String,
+    },
     /// Ledger reconciliation from the relay's replica.
     Ledger(SyncMessage),
     /// Answer to a client's ledger entries (how many the relay now holds durably, new or already
@@ -185,9 +247,13 @@ pub enum RelayMsg {
     /// that answer its wants. `clock` is the greatest clock in the relay's replica: a client's
     /// next entry must carry a greater one to order after what credited it.
     LedgerAck {
+        /// Entries of the message now held (new or already there).
         held: u32,
+        /// Entries refused.
         rejected: u32,
+        /// The code of the first refusal, if any.
         code: Option<String>,
+        /// The greatest Lamport clock the relay holds: a node writes past it.
         clock: u64,
     },
 }

@@ -32,9 +32,19 @@ pub enum Action {
     /// Send this message.
     Send(ClientMsg),
     /// Run the task on this plaintext payload, then call [`Worker::finish`].
-    Execute { job: Job, payload: Vec<u8> },
+    Execute {
+        /// The job (task, kind, submitter).
+        job: Job,
+        /// The opened payload.
+        payload: Vec<u8>,
+    },
     /// The submitter's verdict on a task this worker returned.
-    Verdict { task: TaskId, agreed: bool },
+    Verdict {
+        /// The task.
+        task: TaskId,
+        /// Whether this node's result was in the majority.
+        agreed: bool,
+    },
 }
 
 /// Tracks the tasks a worker claimed and runs.

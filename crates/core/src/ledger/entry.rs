@@ -48,12 +48,23 @@ impl core::fmt::Debug for EntryHash {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MintReason {
     /// Verified work on a task, paid by the network (canary tasks, which nobody escrows for).
-    Canary { task: TaskId },
+    Canary {
+        /// The task.
+        task: TaskId,
+    },
     /// The early-adopter bonus on top of a verified payment for `task`, whose result took the
     /// worker `work_ms` (the network's total of these is the curve's input).
-    EarlyAdopter { task: TaskId, work_ms: u64 },
+    EarlyAdopter {
+        /// The task.
+        task: TaskId,
+        /// How long the verified work took (the early-adopter curve's input).
+        work_ms: u64,
+    },
     /// Time online offering work, attested by the relay.
-    Uptime { seconds: u32 },
+    Uptime {
+        /// Whole seconds online that the mint pays for.
+        seconds: u32,
+    },
 }
 
 /// What a slash proves. Every kind carries something the accused signed.
@@ -61,21 +72,31 @@ pub enum MintReason {
 pub enum Evidence {
     /// Two different bodies the subject signed with the same sequence number: a complete proof.
     Equivocation {
+        /// One body the subject signed with that sequence number (encoded).
         first: Vec<u8>,
+        /// The subject's signature over it.
         first_signature: Vec<u8>,
+        /// The other body with the same sequence number (encoded).
         second: Vec<u8>,
+        /// The subject's signature over it.
         second_signature: Vec<u8>,
     },
     /// The subject's signed result commitment on a known-answer task, which does not match.
     FailedCanary {
+        /// The task.
         task: TaskId,
+        /// The worker's commitment to its wrong answer.
         commitment: [u8; 32],
+        /// The worker's signature over it: the evidence.
         signature: Vec<u8>,
     },
     /// The subject's signed result commitment, outvoted by the task's other workers.
     Outvoted {
+        /// The task.
         task: TaskId,
+        /// The outvoted worker's result commitment.
         commitment: [u8; 32],
+        /// The worker's signature over it: the evidence.
         signature: Vec<u8>,
     },
 }
@@ -84,36 +105,72 @@ pub enum Evidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EntryKind {
     /// The author pays `to`.
-    Transfer { to: Account, amount: u64 },
+    Transfer {
+        /// The account credited.
+        to: Account,
+        /// Micro-credits.
+        amount: u64,
+    },
     /// The author locks `amount` for a task it submits.
-    Escrow { task: TaskId, amount: u64 },
+    Escrow {
+        /// The task.
+        task: TaskId,
+        /// Micro-credits.
+        amount: u64,
+    },
     /// Validator: releases `amount` of `payer`'s escrow for `task` to a verified worker.
     Payment {
+        /// The submitter whose escrow pays.
         payer: Account,
+        /// The task.
         task: TaskId,
+        /// The worker paid.
         to: Account,
+        /// Micro-credits.
         amount: u64,
     },
     /// Validator: returns what is left of `payer`'s escrow for `task` and closes it.
-    Refund { payer: Account, task: TaskId },
+    Refund {
+        /// The submitter the rest goes back to.
+        payer: Account,
+        /// The task.
+        task: TaskId,
+    },
     /// The author moves credits from its balance to its stake.
-    Stake { amount: u64 },
+    Stake {
+        /// Micro-credits.
+        amount: u64,
+    },
     /// The author moves credits from its stake back to its balance.
-    Unstake { amount: u64 },
+    Unstake {
+        /// Micro-credits.
+        amount: u64,
+    },
     /// Validator: new credits for `to`.
     Mint {
+        /// The account credited.
         to: Account,
+        /// Micro-credits.
         amount: u64,
+        /// Why the credits are minted.
         reason: MintReason,
     },
     /// Validator: burns up to `amount` of `subject`'s stake, with evidence.
     Slash {
+        /// The account concerned.
         subject: Account,
+        /// Micro-credits.
         amount: u64,
+        /// Why, as proof any replica can check.
         evidence: Evidence,
     },
     /// Validator: sets `subject`'s reputation (last writer wins, by the entries' order).
-    Reputation { subject: Account, score: u16 },
+    Reputation {
+        /// The account concerned.
+        subject: Account,
+        /// Basis points, 0 ..= 10,000.
+        score: u16,
+    },
 }
 
 impl EntryKind {

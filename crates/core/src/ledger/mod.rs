@@ -42,7 +42,10 @@ pub enum LedgerError {
     Malformed(String),
     /// An encoded entry is larger than the limit.
     #[error("ledger entry of {len} bytes exceeds {max}", max = entry::MAX_ENTRY_LEN)]
-    TooLarge { len: usize },
+    TooLarge {
+        /// The length found.
+        len: usize,
+    },
     /// A signature does not verify (forged, or the entry was altered).
     #[error("ledger entry signature does not verify")]
     BadSignature,
@@ -54,7 +57,12 @@ pub enum LedgerError {
     NotValidator,
     /// A validator entry lacks attestations.
     #[error("validator entry has {have} of the {need} signatures it needs")]
-    TooFewAttestations { have: usize, need: usize },
+    TooFewAttestations {
+        /// Valid distinct attestations it carries.
+        have: usize,
+        /// Attestations the validator set requires.
+        need: usize,
+    },
     /// A slash's evidence does not prove what it claims.
     #[error("slash evidence is invalid: {0}")]
     BadEvidence(String),
@@ -63,7 +71,10 @@ pub enum LedgerError {
     ZeroAmount,
     /// The entry is too far past the account's last stored entry.
     #[error("entry seq {seq} is more than {MAX_AHEAD} past the account's last stored entry")]
-    TooFarAhead { seq: u64 },
+    TooFarAhead {
+        /// Its sequence number.
+        seq: u64,
+    },
     /// Spending more than the balance (or stake) at the entry's turn.
     #[error("not enough credits")]
     Overdraft,

@@ -8,7 +8,7 @@
 //! everywhere: a batch multiplies by the cofactor too, and then it accepts exactly the signatures
 //! that pass one by one (a wrong one slips through with probability about 2^−125).
 //!
-//! Also required: `s` canonical (< ℓ), `R` a canonical point encoding, `A` a valid [`NodeId`]
+//! Also required: `s` canonical (< ℓ), `R` a canonical point encoding, `A` a valid [`NodeId`](crate::NodeId)
 //! (canonical, not small order). `k = SHA-512(R ‖ A ‖ message) mod ℓ` as in RFC 8032.
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
