@@ -7,6 +7,12 @@
 //! Verification is always *strict* (`verify_strict`: canonical encodings, no small-order keys), so
 //! every replica accepts exactly the same signatures. Weak (small-order) public keys are refused when
 //! a [`NodeId`] is built, so they never enter the system.
+//!
+//! Naming: a node's public key is a [`NodeId`] wherever code holds one. Its 32 bytes have two
+//! documented aliases where they are not validated yet: on the wire, proto's `message::NodeKey`
+//! (decoded, then turned into a `NodeId` by whoever acts on it), and in the ledger, an
+//! [`Account`](crate::ledger::Account) (entries decode and sort without validating a curve point;
+//! `Account::node_id` validates). No other name is used for a public key.
 
 use core::fmt;
 use core::str::FromStr;

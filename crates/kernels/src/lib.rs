@@ -1,7 +1,7 @@
 //! `edgenet-kernels`: the compute EdgeNet sells.
 //!
 //! Every kernel has one CPU reference implementation ([`reference`]), written for clarity rather
-//! than speed: it is the oracle that the SIMD and wgpu/WGSL backends (kernels issue) are tested
+//! than speed: it is the oracle that the SIMD and wgpu/WGSL backends are tested
 //! against on random inputs. [`execute`] runs a task's payload on them.
 
 pub mod backend;

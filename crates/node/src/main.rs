@@ -1,8 +1,8 @@
 //! `edgenet-node`: the native node's command line.
 //!
-//! `run` joins a relay as a worker, `submit` sends a task and prints the verified result, `status`
-//! shows the running node's connection state, and `id`/`export`/`import` manage the identity.
-//! (`check`, `earnings` and `install-service` arrive with the kernels and ledger issues.)
+//! `run` joins a relay as a worker, `submit` sends a task and prints the verified result, `check`
+//! profiles this machine, `status` shows the running node's connection state, `earnings` its
+//! credits, and `id`/`export`/`import` manage the identity.
 
 use edgenet_node::{check, run, status, submit};
 

@@ -18,7 +18,8 @@ pub const MAX_LIST: usize = 1024;
 /// Largest sealed envelope in a message.
 pub const MAX_ENVELOPE: usize = crate::MAX_FRAME_LEN - 4096;
 
-/// A node id on the wire: the 32 Ed25519 public-key bytes.
+/// A [`NodeId`](edgenet_core::NodeId)'s 32 bytes on the wire, not yet validated (the naming rule
+/// in `edgenet_core::identity`): whoever acts on one builds the `NodeId` with `from_bytes`.
 pub type NodeKey = [u8; 32];
 
 /// What kind of node connects.
@@ -76,7 +77,7 @@ pub struct TaskSpec {
     pub kind: TaskKind,
     /// Distinct workers to run it (default 3).
     pub redundancy: u8,
-    /// Most credits the submitter will pay (enforced by the ledger issue).
+    /// Most micro-credits the submitter will pay, escrowed before it submits (docs/ledger.md).
     pub max_credits: u64,
     /// Higher runs first.
     pub priority: u8,
