@@ -107,5 +107,6 @@ fi
 
 if [ "$what" = gpu ]; then
     step "kernels on wgpu: resident scan vs a STREAM-style GPU read (d=384, k=10)"
-    cargo run --release -q -p edgenet-kernels --features gpu --example gpu_bench -- ${GPU_BENCH_ROWS:-100000 1000000 4000000}
+    read -r -a rows <<<"${GPU_BENCH_ROWS:-100000 1000000 4000000}"
+    cargo run --release -q -p edgenet-kernels --features gpu --example gpu_bench -- "${rows[@]}"
 fi

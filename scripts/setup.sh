@@ -10,7 +10,8 @@ SUDO=""
 step "system packages (apt)"
 # chromium + chromedriver: wasm and browser tests; mesa-vulkan-drivers: Vulkan on the CPU (lavapipe)
 # for the wgpu kernels; nats-server: relay federation tests.
-packages=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 nats-server ca-certificates)
+# The shellcheck package: scripts/ci/lint.sh checks scripts/ with it.
+packages=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 nats-server ca-certificates shellcheck)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,9 +49,10 @@ else
     cargo install wasm-pack --version 0.15.1 --locked 2>/dev/null || cargo install wasm-pack --version 0.15.1
 fi
 
-step "npm tools (playwright-core, esbuild, binaryen's wasm-opt)"
+step "npm tools (playwright-core, esbuild, binaryen's wasm-opt, typescript)"
 cd "$ROOT"
 if [ -x node_modules/.bin/wasm-opt ] && [ -x node_modules/.bin/esbuild ] && [ -d node_modules/playwright-core ] \
+    && [ -x node_modules/.bin/tsc ] \
     && [ node_modules/.package-lock.json -nt package-lock.json ]; then
     note "present"
 else

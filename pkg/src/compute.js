@@ -1,3 +1,4 @@
+// @ts-check
 // A compute Worker: runs assigned tasks in short slices on the wasm kernels and sleeps between
 // slices so its busy time stays at or under the share the coordinator sets (core's DutyCycle does
 // the arithmetic). A share of 0 (paused, hidden tab, low battery) stops it after the current slice.
@@ -59,7 +60,7 @@ async function runOnGpu(job) {
   const end = performance.now();
   busyMs += end - start;
   const pause = throttle.afterSlice(start, end, 0);
-  postMessage({ type: 'done', task: job.task, result, busyMs, backend: 'gpu' }, [result.buffer]);
+  postMessage({ type: 'done', task: job.task, result, busyMs, backend: 'gpu' }, { transfer: [result.buffer] });
   reportBusy();
   if (pause > 0) await sleep(pause);
   return true;
@@ -93,7 +94,7 @@ async function runJob(job) {
       const pause = throttle.afterSlice(start, end, units);
       if (finished) {
         const result = run.result();
-        postMessage({ type: 'done', task: job.task, result, busyMs }, [result.buffer]);
+        postMessage({ type: 'done', task: job.task, result, busyMs }, { transfer: [result.buffer] });
       }
       reportBusy();
       // Sleep even after the last slice: the next task must not start on this one's debt.

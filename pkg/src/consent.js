@@ -1,3 +1,4 @@
+// @ts-check
 // Consent first: the visitor is asked, per capability, before anything computes or connects. The
 // answer (yes or no) is remembered for this origin in localStorage and can be revoked from the
 // widget. Nothing here computes; the prompt is plain DOM with labels, keyboard focus and ARIA.
@@ -60,8 +61,8 @@ export function askConsent(siteId) {
       'idle CPU to an encrypted compute network. You can stop at any time.';
     const finish = (yes) => {
       const answer = {
-        cpu: yes && box.querySelector('input[name=cpu]').checked,
-        gpu: yes && box.querySelector('input[name=gpu]').checked,
+        cpu: yes && /** @type {HTMLInputElement} */ (box.querySelector('input[name=cpu]')).checked,
+        gpu: yes && /** @type {HTMLInputElement} */ (box.querySelector('input[name=gpu]')).checked,
       };
       box.remove();
       style.remove();
@@ -69,12 +70,12 @@ export function askConsent(siteId) {
       resolve(answer);
     };
     box.addEventListener('click', (e) => {
-      const a = e.target.closest('button[data-answer]');
+      const a = /** @type {HTMLElement | null} */ (/** @type {Element} */ (e.target).closest('button[data-answer]'));
       if (a) finish(a.dataset.answer === 'yes');
     });
     box.addEventListener('keydown', (e) => { if (e.key === 'Escape') finish(false); });
     document.head.append(style);
     document.body.append(box);
-    box.querySelector('button.primary').focus({ preventScroll: true });
+    /** @type {HTMLElement} */ (box.querySelector('button.primary')).focus({ preventScroll: true });
   });
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // EdgeNet's browser API: init (contribute, with consent), submit/submitBatch (use the network) and
 // createWidget. The main thread validates options, asks consent, watches idle signals and draws
 // the widget; every computation runs in the coordinator and compute Workers.
@@ -13,7 +14,8 @@ export { EdgeNetError, TASK_KINDS };
 export const version = '0.1.0';
 
 // Where the bundles live: next to the script tag's bundle, or next to this module.
-const scriptSrc = typeof document !== 'undefined' && document.currentScript && document.currentScript.src;
+const script = typeof document !== 'undefined' ? /** @type {HTMLScriptElement | null} */ (document.currentScript) : null;
+const scriptSrc = script && script.src;
 const DIST = scriptSrc ? new URL('./', scriptSrc).href : new URL('./', import.meta.url).href;
 
 const mark = (name) => { if (typeof performance !== 'undefined' && performance.mark) performance.mark(name); };
@@ -164,7 +166,7 @@ async function start(cfg, options) {
       stopSignals();
       c.worker.postMessage({ type: 'stop' });
       setTimeout(() => c.worker.terminate(), 100);
-      for (const p of c.pending.values()) { clearTimeout(p.timer); p.reject(new EdgeNetError('EN-507', 'disconnected before the task finished')); }
+      for (const p of c.pending.values()) { p.reject(new EdgeNetError('EN-507', 'disconnected before the task finished')); }
       c.pending.clear();
       coordinator = null;
       node = null;
@@ -233,7 +235,10 @@ const controls = {
   },
 };
 
-/** Renders the contribution widget into `container` (an element or a selector). */
+/**
+ * Renders the contribution widget into `container` (an element or a selector).
+ * @param {{ container?: Element | string, theme?: string }} [options]
+ */
 export function createWidget({ container, theme = 'light' } = {}) {
   if (theme !== 'light' && theme !== 'dark') throw new EdgeNetError('EN-501', `theme must be "light" or "dark", got ${JSON.stringify(theme)}`);
   const host = typeof container === 'string' ? document.querySelector(container) : container;

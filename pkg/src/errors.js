@@ -1,3 +1,4 @@
+// @ts-check
 // Errors with stable codes (docs/errors.md, EN-5xx for the browser package). The wasm adapter's
 // errors start their message with the code ("EN-141: …"); fromWasm lifts it into err.code.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Validation of what a website passes to EdgeNet.init and EdgeNet.submit. Every wrong type or
 // range is an EdgeNetError naming the field: EN-501 for init, EN-502 for submit. Nothing is
 // silently defaulted except fields that are absent.

@@ -1,9 +1,11 @@
+// @ts-check
 // The script-tag bundle's entry: sets window.EdgeNet, and with data-site-id on the tag contributes
 // without any other code: <script src="…/edgenet.min.js" data-site-id="my-site"
 // data-cpu-limit="0.3" data-backend="auto" data-widget="#edgenet"></script>.
 import * as EdgeNet from './edgenet.js';
 
 const tag = document.currentScript;
+/** @type {Record<string, any>} */
 const api = { ...EdgeNet };
 window.EdgeNet = api;
 if (tag && tag.dataset.siteId) {

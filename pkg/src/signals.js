@@ -1,3 +1,4 @@
+// @ts-check
 // The main thread's only job besides the widget: notice whether the visitor is idle and the page
 // is healthy, and tell the coordinator. Every handler is O(1); nothing here computes.
 

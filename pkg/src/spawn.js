@@ -1,3 +1,4 @@
+// @ts-check
 // Starts a Worker from a classic script URL. A page may load EdgeNet from another origin (a CDN),
 // and Workers must be same-origin: then a tiny same-origin blob imports the script instead.
 export function spawnWorker(url) {

@@ -1,3 +1,4 @@
+// @ts-check
 // <edgenet-widget>: what a contributor gave and earned, in light or dark. It only draws what the
 // coordinator reports (stats once a second) and offers pause/resume and "stop sharing".
 
@@ -47,7 +48,8 @@ export function defineWidget(controls) {
           </div>
         </section>`;
       root.addEventListener('click', (e) => {
-        const act = e.target.closest('button') && e.target.closest('button').dataset.act;
+        const button = /** @type {Element} */ (e.target).closest('button');
+        const act = button && button.dataset.act;
         if (act === 'toggle') controls.toggle();
         if (act === 'revoke') controls.revoke();
       });
@@ -57,14 +59,16 @@ export function defineWidget(controls) {
     update(s) {
       const root = this.shadowRoot;
       if (!root) return;
-      const set = (k, v) => { root.querySelector(`[data-k=${k}]`).textContent = v; };
+      /** @param {string} sel */
+      const find = (sel) => /** @type {HTMLElement} */ (root.querySelector(sel));
+      const set = (k, v) => { find(`[data-k=${k}]`).textContent = v; };
       if (!s) {
         set('state', 'not sharing');
         for (const k of ['credits', 'tasks', 'uptime', 'multiplier']) set(k, '—');
         set('share', 'No CPU lent');
-        root.querySelector('[data-act=toggle]').hidden = true;
-        root.querySelector('[data-act=revoke]').textContent = 'Share idle compute';
-        root.querySelector('[data-act=revoke]').dataset.act = 'revoke';
+        find('[data-act=toggle]').hidden = true;
+        find('[data-act=revoke]').textContent = 'Share idle compute';
+        find('[data-act=revoke]').dataset.act = 'revoke';
         return;
       }
       set('state', s.paused ? 'paused' : s.state);
@@ -73,10 +77,10 @@ export function defineWidget(controls) {
       set('uptime', fmtUptime(s.uptime));
       set('multiplier', s.multiplier === null ? '—' : `${s.multiplier.toFixed(1)}×`);
       const pct = Math.round(s.cpuShare * 100);
-      root.querySelector('.fill').style.width = `${s.cpuLimit ? (100 * s.cpuShare) / s.cpuLimit : 0}%`;
+      find('.fill').style.width = `${s.cpuLimit ? (100 * s.cpuShare) / s.cpuLimit : 0}%`;
       root.querySelector('.bar').setAttribute('aria-valuenow', String(pct));
       set('share', `${pct}% CPU per worker × ${s.workers} (${s.reason})`);
-      const toggle = root.querySelector('[data-act=toggle]');
+      const toggle = find('[data-act=toggle]');
       toggle.hidden = false;
       toggle.textContent = s.paused ? 'Resume' : 'Pause';
       root.querySelector('[data-act=revoke]').textContent = 'Stop sharing';

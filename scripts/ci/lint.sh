@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Formatting and clippy, warnings denied, for native and wasm32 targets.
+# Formatting and clippy, warnings denied, for native and wasm32 targets; the JS shim type-checked
+# with tsc; the scripts with shellcheck.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
@@ -10,3 +11,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p edgenet-core -p edgenet-proto -p edgenet-kernels --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgenet-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
 cargo clippy -p edgenet-wasm-gpu --target wasm32-unknown-unknown -- -D warnings
+
+# The browser package's JS: every file in pkg/src is // @ts-check; tsc checks them against the
+# wasm-bindgen typings, which scripts/build.sh writes (it skips what is up to date).
+"$ROOT/scripts/build.sh" >/dev/null
+tsc --noEmit -p pkg
+# The scripts themselves.
+shellcheck -x -P SCRIPTDIR -P SCRIPTDIR/.. scripts/*.sh scripts/ci/*.sh .ci/run

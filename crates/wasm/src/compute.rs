@@ -8,7 +8,7 @@ use edgenet_kernels::execute::SlicedRun;
 use wasm_bindgen::prelude::*;
 
 use crate::connection::task_kind;
-use crate::js::Obj;
+use crate::js::{Obj, flag, number, optional_number};
 use crate::js_error;
 
 /// A task being run slice by slice.
@@ -96,41 +96,32 @@ pub struct Policy {
 
 #[wasm_bindgen]
 impl Policy {
-    /// Throws EN-160/161 on values out of range.
+    /// From the shim's checked contribution settings `{cpuLimit, focusRequired, minIdleTime,
+    /// respectBattery}`; throws EN-160/161 on values out of range.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        cpu_limit: f64,
-        focus_required: bool,
-        min_idle_ms: f64,
-        respect_battery: bool,
-    ) -> Result<Policy, JsError> {
-        Ok(Self {
-            policy: IdlePolicy::new(cpu_limit, focus_required, min_idle_ms, respect_battery)
-                .map_err(js_error)?,
-        })
+    pub fn new(settings: JsValue) -> Result<Policy, JsError> {
+        let policy = IdlePolicy::new(
+            number(&settings, "cpuLimit")?,
+            flag(&settings, "focusRequired"),
+            number(&settings, "minIdleTime")?,
+            flag(&settings, "respectBattery"),
+        )
+        .map_err(js_error)?;
+        Ok(Self { policy })
     }
 
-    /// The share each compute Worker may use now: `{fraction, reason}`.
-    #[allow(clippy::too_many_arguments)] // one flat call per signal sample: no object to decode
-    pub fn share(
-        &self,
-        visible: bool,
-        focused: bool,
-        ms_since_input: Option<f64>,
-        frame_rate: Option<f64>,
-        on_battery: bool,
-        battery_level: Option<f64>,
-        save_data: bool,
-        paused: bool,
-    ) -> JsValue {
+    /// The share each compute Worker may use now, `{fraction, reason}`, for the page's idle
+    /// signals `{visible, focused, msSinceInput, frameRate, onBattery, batteryLevel, saveData}`
+    /// (the numbers may be `null`: not known).
+    pub fn share(&self, signals: JsValue, paused: bool) -> JsValue {
         let signals = Signals {
-            visible,
-            focused,
-            ms_since_input,
-            frame_rate,
-            on_battery,
-            battery_level,
-            save_data,
+            visible: flag(&signals, "visible"),
+            focused: flag(&signals, "focused"),
+            ms_since_input: optional_number(&signals, "msSinceInput"),
+            frame_rate: optional_number(&signals, "frameRate"),
+            on_battery: flag(&signals, "onBattery"),
+            battery_level: optional_number(&signals, "batteryLevel"),
+            save_data: flag(&signals, "saveData"),
         };
         let share = self.policy.share(&signals, paused);
         Obj::new("share")

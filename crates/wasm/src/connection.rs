@@ -9,7 +9,7 @@ use edgenet_proto::endpoint::{Endpoint, Event};
 use edgenet_proto::message::{Capabilities, Role, TaskSpec};
 use wasm_bindgen::prelude::*;
 
-use crate::js::{Obj, number};
+use crate::js::{Obj, flag, number};
 use crate::{js_error, secret_key};
 
 /// One relay connection's protocol state.
@@ -29,21 +29,17 @@ pub(crate) fn task_kind(name: &str) -> Result<TaskKind, JsError> {
 
 #[wasm_bindgen]
 impl Connection {
-    /// A connection for the identity `secret`, offering `workers` compute Workers and
-    /// `memory_mib`; it claims offers only while `contributing`. `now` is the caller's monotonic
-    /// clock in milliseconds (`performance.now()`), as for every call that takes one.
+    /// A connection for the identity `secret` with the profile `{workers, memoryMib, maxJobs,
+    /// contributing}`: it offers `workers` compute Workers and `memoryMib`, runs up to `maxJobs`
+    /// at once and claims offers only while contributing. `now` is the caller's monotonic clock
+    /// in milliseconds (`performance.now()`), as for every call that takes one.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        secret: &[u8],
-        workers: u16,
-        memory_mib: u32,
-        max_jobs: usize,
-        contributing: bool,
-        now: f64,
-    ) -> Result<Connection, JsError> {
+    pub fn new(secret: &[u8], profile: JsValue, now: f64) -> Result<Connection, JsError> {
+        let max_jobs = number(&profile, "maxJobs")? as usize;
+        let contributing = flag(&profile, "contributing");
         let capabilities = Capabilities {
-            cores: workers,
-            memory_mib,
+            cores: number(&profile, "workers")? as u16,
+            memory_mib: number(&profile, "memoryMib")? as u32,
             gpu: None,
             kernels: edgenet_kernels::execute::KINDS.to_vec(),
             backends: vec![edgenet_kernels::simd::backend().into()],

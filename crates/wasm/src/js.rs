@@ -31,11 +31,24 @@ impl From<Obj> for JsValue {
     }
 }
 
+fn field(obj: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A number field that may be absent (`undefined` or `null`: `None`).
+pub(crate) fn optional_number(obj: &JsValue, key: &str) -> Option<f64> {
+    field(obj, key).as_f64()
+}
+
+/// A boolean field (absent counts as false).
+pub(crate) fn flag(obj: &JsValue, key: &str) -> bool {
+    field(obj, key).as_bool().unwrap_or(false)
+}
+
 /// A number field of a plain object the shim passed (its option objects are validated there);
 /// a missing or non-numeric field is an error naming it.
 pub(crate) fn number(obj: &JsValue, key: &str) -> Result<f64, JsError> {
-    js_sys::Reflect::get(obj, &JsValue::from_str(key))
-        .ok()
-        .and_then(|v| v.as_f64())
+    field(obj, key)
+        .as_f64()
         .ok_or_else(|| JsError::new(&format!("EN-502: options.{key} must be a number")))
 }

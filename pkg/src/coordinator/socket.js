@@ -1,0 +1,178 @@
+// @ts-check
+// The relay socket: opening it (rotating through the configured relays with proto's backoff),
+// moving frames between it and the connection (proto's endpoint), keeping the endpoint's timer,
+// and acting on the endpoint's events.
+
+import { Connection, decodeCompressed, decodeKnnResult } from '../../wasm/edgenet.js';
+import { errorData } from '../errors.js';
+import { abortAll, applyShare, dispatch } from './pool.js';
+import { co, counts, pool, post, postStats, queue, relayUrl, report, setState, submits, waiting } from './state.js';
+import { keepEntries, keptEntries } from './store.js';
+import { endTurn } from './submit.js';
+
+/** Sends what the connection queued and acts on its events; then re-arms its timer. */
+export function pump() {
+  const { conn, ws } = co;
+  if (!conn) return;
+  for (let f = conn.pollOutgoing(); f; f = conn.pollOutgoing()) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(f);
+  }
+  for (let ev = conn.pollEvent(); ev; ev = conn.pollEvent()) onEvent(ev);
+  armTimeout();
+}
+
+// The connection's own deadlines (sans-IO: it says when, this file keeps the timer).
+function armTimeout() {
+  clearTimeout(co.timeoutTimer);
+  const at = co.conn ? co.conn.pollTimeout() : undefined;
+  if (at === undefined || at === null) return;
+  co.timeoutTimer = setTimeout(onTimeout, Math.max(0, at - performance.now()));
+}
+
+function onTimeout() {
+  if (!co.conn) return;
+  try {
+    co.conn.handleTimeout(performance.now());
+  } catch (e) {
+    report(e, 'relay'); // the handshake is late: give up on this socket and reconnect
+    if (co.ws) co.ws.close();
+  }
+  pump();
+}
+
+/** @param {any} ev an event of the wasm Connection (`{type, …}`) */
+function onEvent(ev) {
+  switch (ev.type) {
+    case 'connected':
+      co.everConnected = true;
+      if (co.backoff) co.backoff.reset();
+      setState('connected');
+      while (waiting.length) waiting.shift()?.();
+      refreshCredits();
+      break;
+    case 'ledger':
+      keepEntries(ev.entries).then(refreshCredits);
+      break;
+    case 'accepted':
+      endTurn(ev.task);
+      break;
+    case 'execute':
+      if (!co.contribute || !co.contribute.tasks.includes(ev.kind)) { co.conn?.abandon(ev.task); break; }
+      queue.push({ task: ev.task, kind: ev.kind, payload: ev.payload });
+      post({ type: 'task', task: { id: ev.task, type: ev.kind } });
+      dispatch();
+      break;
+    case 'verdict':
+      if (ev.agreed) counts.tasksVerified += 1; else counts.tasksRejected += 1;
+      postStats();
+      break;
+    case 'done': {
+      endTurn(ev.task);
+      const req = submits.get(ev.task);
+      submits.delete(ev.task);
+      if (req === undefined) break;
+      /** @type {Record<string, any>} */
+      let value;
+      try {
+        value = { id: ev.task, type: ev.kind, verified: true, workers: ev.agreeing, agreeing: ev.agreeing, outvoted: ev.outvoted };
+        if (ev.kind === 'vector_search') value.knn = decodeKnnResult(ev.result);
+        else if (ev.kind === 'compression') value.compressed = decodeCompressed(ev.result);
+        else value.ciphertext = ev.result;
+      } catch (e) {
+        post({ type: 'result', req, error: errorData(e) });
+        break;
+      }
+      post({ type: 'result', req, value });
+      break;
+    }
+    case 'failed': {
+      endTurn(ev.task);
+      const req = submits.get(ev.task);
+      submits.delete(ev.task);
+      if (req !== undefined) post({ type: 'result', req, error: { code: ev.code, message: ev.message } });
+      break;
+    }
+    case 'relay-error':
+      report({ message: `${ev.code}: ${ev.message}` }, 'relay');
+      break;
+    default:
+      break;
+  }
+}
+
+/** Opens a socket to the current relay with a fresh connection. */
+export function connect() {
+  const { cfg, contribute, secret } = co;
+  if (co.stopped || !cfg || !secret) return;
+  const url = relayUrl() || '';
+  setState(co.everConnected ? 'reconnecting' : 'connecting');
+  // Two jobs queued behind each running one: the next offer round is up to 500 ms away.
+  const profile = {
+    workers: pool.length,
+    memoryMib: contribute ? Math.round(contribute.memoryLimit / 1048576) : 0,
+    maxJobs: Math.max(1, pool.length * 3),
+    contributing: false,
+  };
+  const fresh = new Connection(secret, profile, performance.now());
+  co.conn = fresh;
+  keptEntries().then((kept) => { if (co.conn === fresh) fresh.knowEntries(kept); });
+  applyShare();
+  armTimeout();
+  const socket = new WebSocket(url);
+  co.ws = socket;
+  socket.binaryType = 'arraybuffer';
+  socket.onmessage = (e) => {
+    if (socket !== co.ws || typeof e.data === 'string' || !co.conn) return;
+    try {
+      co.conn.handleFrame(new Uint8Array(e.data));
+    } catch (err) {
+      report(err, 'relay');
+      socket.close();
+      return;
+    }
+    pump();
+  };
+  socket.onclose = () => { if (socket === co.ws) lost(); };
+}
+
+function lost() {
+  co.ws = null;
+  if (co.conn) {
+    co.conn.handleDisconnect();
+    pump();
+    co.conn.free();
+    co.conn = null;
+  }
+  clearTimeout(co.timeoutTimer);
+  abortAll();
+  if (co.stopped || !co.backoff) return;
+  setState('reconnecting');
+  // Proto's backoff (exponential, with jitter), rotating through the configured relays.
+  const delay = co.backoff.nextDelay(Math.random());
+  co.relayIndex += 1;
+  co.reconnectTimer = setTimeout(connect, delay);
+}
+
+// This node's figures as the relay's ledger evaluates them (GET /api/ledger/{id}): the same ledger
+// the HTTP API and `edgenet-node earnings` read. Integers, in micro-credits.
+function ledgerUrl() {
+  const ws = new URL(relayUrl() || '');
+  ws.protocol = ws.protocol === 'wss:' ? 'https:' : 'http:';
+  ws.pathname = `/api/ledger/${co.myId}`;
+  return ws.href;
+}
+
+async function refreshCredits() {
+  let fresh;
+  try {
+    const r = await fetch(ledgerUrl());
+    if (!r.ok) return;
+    fresh = await r.json();
+  } catch {
+    return; // the socket's reconnect logic reports a relay that is down
+  }
+  const gained = co.account ? fresh.earned - co.account.earned : fresh.earned;
+  co.account = fresh;
+  if (gained > 0) post({ type: 'credit', credits: gained / 1e6, total: fresh.balance / 1e6 });
+  postStats();
+}

@@ -1,0 +1,83 @@
+// @ts-check
+// The page's submissions: encoded for the connection, submitted once it is ready (paid ones in
+// this identity's turn at writing its chain), answered with their result or failure.
+
+import { encodeCompression, encodeEncryption, encodeVectorSearch, resultBackstopMs } from '../../wasm/edgenet.js';
+import { errorData } from '../errors.js';
+import { co, counts, post, submits, turns, waiting } from './state.js';
+import { pump } from './socket.js';
+
+/** @typedef {import('../messages.js').SubmitOptions} SubmitOptions */
+
+/** @type {Record<string, (p: any) => Uint8Array>} */
+const encoders = {
+  vector_search: (p) => encodeVectorSearch(p.metric, p.dim, p.k, p.queries, p.database),
+  encryption: (p) => encodeEncryption(p.key, p.nonce, p.aad, p.data),
+  compression: (p) => encodeCompression(p.mode, p.dim, p.vectors),
+};
+
+/** @param {{ req: number, kind: string, payload: any, options: SubmitOptions }} m */
+export function submit({ req, kind, payload, options }) {
+  /** @type {Uint8Array} */
+  let bytes;
+  try {
+    bytes = encoders[kind](payload);
+  } catch (e) {
+    post({ type: 'result', req, error: errorData(e) });
+    return;
+  }
+  const send = (done = () => {}) => {
+    try {
+      if (!co.conn) throw new Error('EN-218: the connection to the relay dropped');
+      const id = co.conn.submit(kind, bytes, options, performance.now());
+      submits.set(id, req);
+      if (options.maxMicroCredits > 0) turns.set(id, done); else done();
+      counts.submitted += 1;
+      pump();
+    } catch (e) {
+      done();
+      post({ type: 'result', req, error: errorData(e) });
+    }
+  };
+  const go = options.maxMicroCredits > 0 ? () => inTurn(send) : send;
+  if (co.conn && co.conn.isReady()) go(); else whenConnected(go, req, options.timeout);
+}
+
+/**
+ * A submission made before any relay answered waits for one, but no longer than the connection
+ * would wait for its result (its timeout and the same backstop).
+ * @param {() => void} go
+ * @param {number} req
+ * @param {number} timeout
+ */
+function whenConnected(go, req, timeout) {
+  const run = () => { clearTimeout(timer); go(); };
+  const timer = setTimeout(() => {
+    const at = waiting.indexOf(run);
+    if (at >= 0) waiting.splice(at, 1);
+    post({ type: 'result', req, error: { code: 'EN-505', message: `no verified result within ${timeout} ms: no relay reached` } });
+  }, timeout + resultBackstopMs());
+  waiting.push(run);
+}
+
+/**
+ * A paid submission writes an escrow into this identity's chain. Other tabs of this origin share
+ * the identity, and two tabs signing at once would fork the chain (an equivocation freezes the
+ * account), so tabs take turns through a Web Lock: each turn lasts until the relay has the escrow
+ * and has accepted or refused the task. Without Web Locks there is one turn-taker per tab only.
+ * @param {(done: () => void) => void} fn
+ */
+function inTurn(fn) {
+  if (!self.navigator || !navigator.locks) { fn(() => {}); return; }
+  navigator.locks.request(`edgenet-chain-${co.myId}`, () => new Promise((done) => {
+    if (co.conn && co.conn.isReady()) fn(() => done(undefined));
+    else { done(undefined); waiting.push(() => inTurn(fn)); }
+  }));
+}
+
+/** The relay answered for `task`: this tab's turn at the chain ends. @param {string} task */
+export function endTurn(task) {
+  const done = turns.get(task);
+  turns.delete(task);
+  if (done) done();
+}

@@ -1,0 +1,19 @@
+// What the shim uses beyond TypeScript's DOM library: the globals its bundles set, the Worker's
+// importScripts, and browser APIs not in every browser (Battery Status, Network Information).
+
+interface Window {
+  /** The script-tag bundle's API (script-tag.js). */
+  EdgeNet: Record<string, any>;
+  /** The WebGPU module's glue, once a compute Worker imported it (gpu.js). */
+  EdgeNetGpu: { init: (opts: { module_or_path: any }) => Promise<unknown>; openGpu: (mode: string) => Promise<any> };
+}
+
+interface Navigator {
+  /** Network Information API (Chromium): Save-Data. */
+  connection?: EventTarget & { saveData?: boolean };
+  /** Battery Status API (Chromium). */
+  getBattery?: () => Promise<EventTarget & { charging: boolean; level: number }>;
+}
+
+/** Classic Workers load scripts with it. */
+declare function importScripts(...urls: string[]): void;

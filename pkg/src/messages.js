@@ -1,0 +1,131 @@
+// @ts-check
+// Every message between the page, the coordinator Worker and the compute Workers, as JSDoc types:
+// the one place that says what crosses each postMessage. Types only; nothing runs here.
+
+/**
+ * An error as it crosses postMessage (errors.js: errorData / fromErrorData).
+ * @typedef {{ code: string, message: string }} ErrorData
+ */
+
+/**
+ * The contribution settings the page validated (options.js) and the visitor consented to.
+ * @typedef {object} ContributeSettings
+ * @property {number} cpuLimit share of each compute Worker's time, 0 < cpuLimit ≤ 1
+ * @property {number} memoryLimit bytes all compute Workers together may use
+ * @property {string[]} tasks task kinds this page runs
+ * @property {number} workers compute Workers wanted
+ * @property {false | 'auto' | 'gpu'} gpu whether (and how) the GPU may be used
+ * @property {boolean} focusRequired contribute only while the tab has focus
+ * @property {number} minIdleTime ms without input before contributing
+ * @property {boolean} respectBattery stop on a low battery
+ */
+
+/**
+ * The page's idle signals (signals.js); unknown numbers are null.
+ * @typedef {object} Signals
+ * @property {boolean} visible
+ * @property {boolean} focused
+ * @property {number | null} msSinceInput
+ * @property {number | null} frameRate
+ * @property {boolean} onBattery
+ * @property {number | null} batteryLevel
+ * @property {boolean} saveData
+ */
+
+/**
+ * A submission's checked options (options.js).
+ * @typedef {{ redundancy: number, maxMicroCredits: number, priority: number, timeout: number }} SubmitOptions
+ */
+
+// --- page → coordinator -------------------------------------------------------------------------
+
+/**
+ * @typedef {object} StartMessage
+ * @property {'start'} type
+ * @property {string[]} relays relay WebSocket URLs, tried in turn
+ * @property {string} wasmUrl
+ * @property {string} computeUrl
+ * @property {string} gpuUrl
+ * @property {string} gpuWasmUrl
+ * @property {ContributeSettings | null} contribute
+ * @property {WebAssembly.Module} [module] set by the coordinator once compiled
+ */
+
+/**
+ * @typedef {StartMessage
+ *   | { type: 'contribute', settings: ContributeSettings }
+ *   | { type: 'signals', signals: Signals }
+ *   | { type: 'pause' } | { type: 'resume' } | { type: 'stats' } | { type: 'stop' }
+ *   | { type: 'submit', req: number, kind: string, payload: any, options: SubmitOptions }
+ * } PageToCoordinator
+ */
+
+// --- coordinator → page -------------------------------------------------------------------------
+
+/**
+ * What stats() returns (the coordinator's figures; credits from the relay's ledger).
+ * @typedef {object} Stats
+ * @property {number} at
+ * @property {string} state connecting | connected | reconnecting | error
+ * @property {string | null} nodeId
+ * @property {string | null} relay
+ * @property {boolean} contributing
+ * @property {boolean} paused
+ * @property {number} workers
+ * @property {number} cpuLimit
+ * @property {number} cpuShare
+ * @property {string} reason
+ * @property {number} busyMs
+ * @property {number[]} busyMsByWorker
+ * @property {number} queued
+ * @property {object | null} backend
+ * @property {number} running
+ * @property {number} tasksCompleted
+ * @property {number} tasksOnGpu
+ * @property {number} tasksVerified
+ * @property {number} tasksRejected
+ * @property {number} tasksFailed
+ * @property {number} submitted
+ * @property {number} uptime
+ * @property {number | null} credits
+ * @property {number | null} earned
+ * @property {number | null} multiplier
+ */
+
+/**
+ * @typedef {{ type: 'stats', stats: Stats }
+ *   | { type: 'identity', nodeId: string }
+ *   | { type: 'state', state: string }
+ *   | { type: 'result', req: number, value?: any, error?: ErrorData }
+ *   | { type: 'error', error: ErrorData, context?: string }
+ *   | { type: 'credit', credits: number, total: number }
+ *   | { type: 'task', task: { id: string, type: string } }
+ *   | { type: 'stopped' }
+ * } CoordinatorToPage
+ */
+
+// --- coordinator ↔ compute Workers --------------------------------------------------------------
+
+/**
+ * A job the relay assigned, as a compute Worker runs it.
+ * @typedef {{ task: string, kind: string, payload: Uint8Array }} Job
+ */
+
+/**
+ * @typedef {{ type: 'init', module: WebAssembly.Module, limit: number, sliceMs: number,
+ *     gpu: { script: string, wasm: string, mode: string } | null }
+ *   | { type: 'limit', fraction: number }
+ *   | ({ type: 'run' } & Job)
+ *   | { type: 'abort', running: string | null }
+ * } CoordinatorToCompute
+ */
+
+/**
+ * @typedef {{ type: 'busy', busyMs: number }
+ *   | { type: 'backend', choice: object }
+ *   | { type: 'done', task: string, result: Uint8Array, busyMs: number, backend?: string }
+ *   | { type: 'failed', task: string, error: ErrorData }
+ * } ComputeToCoordinator
+ */
+
+export {};
