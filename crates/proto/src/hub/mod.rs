@@ -16,11 +16,12 @@
 //! to peers that have not had it. A task still short of results at its timeout fails. The hub never
 //! sees a plaintext payload or result: only envelopes, commitments and signatures.
 //!
-//! The parts, each owning its own state: [`conns`](self) (handshakes and rate windows), `peers`
-//! (the peer table and job counts), `tasks` (tasks, their work and its transitions), `timers` (one
-//! table of deadlines behind [`Hub::poll_timeout`]), `offers` (rounds of offers), `dispatch` (one
-//! function per message kind), `views` (what the HTTP API shows), and the ledger's parts: `ledger`
-//! (sync and storage), `settle` (payments on the verdict), `escrows` (stray escrows), `canary`.
+//! The parts, each owning its own state (docs/architecture.md has the map): `conns` (handshakes
+//! and rate windows), `peers` (the peer table and job counts), `tasks` (tasks, their work and its
+//! transitions), `timers` (one table of deadlines behind [`Hub::poll_timeout`]), `offers` (rounds
+//! of offers), `dispatch` (one function per message kind), `views` (what the HTTP API shows), and
+//! the economics: `ledger` (sync and storage), `settle` (payments on the verdict), `escrows`
+//! (stray escrows) and `canary`. `invariants` checks them all (tests and fuzzing).
 
 use std::collections::{BTreeSet, VecDeque};
 
