@@ -191,15 +191,11 @@ impl Task {
         peers: &mut Peers,
         timers: &mut TimerTable,
     ) -> bool {
-        let id = self.spec.id;
-        let Some(work) = self.assigned_mut(worker) else {
+        let Some(work) = self.end_assignment(worker, WorkState::Returned, peers, timers) else {
             return false;
         };
-        work.state = WorkState::Returned;
         work.work_ms = now.saturating_sub(work.assigned_at);
         work.commitment = Some(commitment);
-        peers.job_ended(worker);
-        timers.cancel(&Timer::Assignment(id, *worker.as_bytes()));
         true
     }
 
@@ -210,14 +206,27 @@ impl Task {
         peers: &mut Peers,
         timers: &mut TimerTable,
     ) -> bool {
+        self.end_assignment(worker, WorkState::Lost, peers, timers)
+            .is_some()
+    }
+
+    /// Moves `worker`'s assignment to `to`: its job slot and its deadline go with it.
+    fn end_assignment(
+        &mut self,
+        worker: &NodeId,
+        to: WorkState,
+        peers: &mut Peers,
+        timers: &mut TimerTable,
+    ) -> Option<&mut Work> {
         let id = self.spec.id;
-        let Some(work) = self.assigned_mut(worker) else {
-            return false;
-        };
-        work.state = WorkState::Lost;
+        let work = self
+            .work
+            .iter_mut()
+            .find(|w| w.worker == *worker && w.state == WorkState::Assigned)?;
+        work.state = to;
         peers.job_ended(worker);
         timers.cancel(&Timer::Assignment(id, *worker.as_bytes()));
-        true
+        Some(work)
     }
 
     /// The task ended: assignments still outstanding no longer load their workers, and none of
@@ -232,12 +241,6 @@ impl Task {
         }
         timers.cancel(&Timer::TaskExpiry(self.spec.id));
         timers.cancel(&Timer::OfferRound(self.spec.id));
-    }
-
-    fn assigned_mut(&mut self, worker: &NodeId) -> Option<&mut Work> {
-        self.work
-            .iter_mut()
-            .find(|w| w.worker == *worker && w.state == WorkState::Assigned)
     }
 }
 
