@@ -27,9 +27,9 @@
 
 use std::collections::VecDeque;
 
-use edgenet_core::SecretKey;
 use edgenet_core::ledger::sync::{SyncMessage, Want, chunk_entries};
 use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger};
+use edgenet_core::{ErrorCode, SecretKey};
 
 use crate::error::ProtoError;
 use crate::message::{ClientMsg, MAX_ENVELOPE, RelayMsg};
@@ -143,7 +143,9 @@ impl ChainWriter {
                 clock,
             } => self.handle_ack(*held, *rejected, code.clone(), *clock),
             // The relay answers a store that failed with this instead of an ack.
-            RelayMsg::Error { code, message } if code == "EN-219" => {
+            RelayMsg::Error { code, message }
+                if code == ProtoError::NotStored(String::new()).code() =>
+            {
                 if let Step::Storing { id, .. } = self.step {
                     self.step = Step::Idle;
                     self.events.push_back(ChainEvent::Refused {

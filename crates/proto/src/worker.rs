@@ -2,7 +2,7 @@
 //! results. Running the kernel is the caller's (native node or browser compute worker): this module
 //! hands out [`Action::Execute`] and takes the result back in [`Worker::finish`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use edgenet_core::task::{TaskId, TaskKind, result_commitment, result_signing_message};
 use edgenet_core::{NodeId, SecretKey, SignedExchangeKey, envelope};
@@ -52,7 +52,8 @@ pub struct Worker {
     kinds: Vec<TaskKind>,
     max_jobs: usize,
     jobs: HashMap<TaskId, Job>,
-    claimed: usize,
+    /// Claims sent and not yet answered (an assignment, or the relay's word that it was not taken).
+    claimed: HashSet<TaskId>,
 }
 
 impl Worker {
@@ -62,7 +63,7 @@ impl Worker {
             kinds,
             max_jobs: max_jobs.max(1),
             jobs: HashMap::new(),
-            claimed: 0,
+            claimed: HashSet::new(),
         }
     }
 
@@ -74,17 +75,20 @@ impl Worker {
     /// Forgets claims and jobs (after a reconnect the relay has reassigned them).
     pub fn reset(&mut self) {
         self.jobs.clear();
-        self.claimed = 0;
+        self.claimed.clear();
     }
 
     /// Handles a relay message.
     pub fn handle(&mut self, msg: RelayMsg, key: &SecretKey) -> Result<Action, ProtoError> {
         match msg {
             RelayMsg::Offer { task, kind, .. } => {
-                if !self.kinds.contains(&kind) || self.jobs.len() + self.claimed >= self.max_jobs {
+                let busy = self.jobs.len() + self.claimed.len() >= self.max_jobs;
+                if !self.kinds.contains(&kind) || busy || self.jobs.contains_key(&task) {
                     return Ok(Action::None);
                 }
-                self.claimed += 1;
+                if !self.claimed.insert(task) {
+                    return Ok(Action::None);
+                }
                 Ok(Action::Send(ClientMsg::Claim { task }))
             }
             RelayMsg::Assignment {
@@ -93,7 +97,7 @@ impl Worker {
                 submitter,
                 ..
             } => {
-                self.claimed = self.claimed.saturating_sub(1);
+                self.claimed.remove(&task);
                 let submitter = SignedExchangeKey::decode(&submitter.exchange_key)
                     .map_err(|e| ProtoError::NotAllowed(format!("submitter key: {e}")))?;
                 self.jobs.insert(
@@ -126,6 +130,13 @@ impl Worker {
                     job: job.clone(),
                     payload,
                 })
+            }
+            // The relay did not take a claim, or took back an assignment (deadline passed, task
+            // ended): the slot is free for other work.
+            RelayMsg::TaskFailed { task, .. } => {
+                self.claimed.remove(&task);
+                self.jobs.remove(&task);
+                Ok(Action::None)
             }
             RelayMsg::Verdict { task, agreeing, .. } => Ok(Action::Verdict {
                 task,

@@ -830,3 +830,31 @@ fn only_a_version_mismatch_stops_reconnecting() {
         assert!(retry.is_retryable(), "{retry}");
     }
 }
+
+#[test]
+fn claims_the_relay_did_not_take_are_released_so_workers_keep_taking_work() {
+    let mut net = Net::new();
+    let page = net.join(1, Run::Honest, false);
+    let workers: Vec<ConnId> = (2..=4).map(|s| net.join(s, Run::Honest, true)).collect();
+    let done = |net: &Net, task: TaskId| {
+        net.events(page).iter().find_map(|e| match e {
+            Event::Done {
+                task: t, outcome, ..
+            } if *t == task => Some(outcome.clone()),
+            _ => None,
+        })
+    };
+    // Four tasks for one worker each: every task is offered to all three, claimed by all three
+    // (each keeps two job slots) and taken by one; the other two claims are surplus.
+    for _ in 0..4 {
+        let (task, _) = net.submit(page, 1);
+        assert!(done(&net, task).is_some());
+    }
+    // No worker is left holding slots for claims that went nowhere: all three take the next task.
+    let (task, _) = net.submit(page, 3);
+    let outcome = done(&net, task).expect("the task for three workers completes");
+    assert_eq!(outcome.agreeing.len(), 3);
+    for w in workers {
+        assert_eq!(net.peers[&w].0.jobs(), 0);
+    }
+}

@@ -32,6 +32,8 @@ enum Behaviour {
     Honest,
     Liar,
     Silent,
+    /// Advertises its kinds and never claims anything.
+    Idle,
 }
 
 struct Node {
@@ -62,25 +64,38 @@ impl Net {
     }
 
     fn join(&mut self, seed: u8, behaviour: Behaviour) -> ConnId {
+        self.join_with(&[seed; 32], behaviour, vec![TaskKind::VectorSearch])
+    }
+
+    /// A node with its own key seed, running `kernels`.
+    fn join_with(
+        &mut self,
+        seed: &[u8; 32],
+        behaviour: Behaviour,
+        kernels: Vec<TaskKind>,
+    ) -> ConnId {
         let conn = self.next;
         self.next += 1;
         let session = ClientSession::new(
-            SecretKey::from_seed(&[seed; 32]),
+            SecretKey::from_seed(seed),
             Role::Native,
-            caps(),
+            Capabilities {
+                kernels: kernels.clone(),
+                ..caps()
+            },
             Some(self.hub.node_id()),
         );
         self.nodes.insert(
             conn,
             Node {
                 session,
-                worker: Worker::new(vec![TaskKind::VectorSearch], 4),
+                worker: Worker::new(kernels, 4),
                 behaviour,
                 inbox: vec![],
                 closed: false,
             },
         );
-        self.hub.handle_connect(conn, self.now, [seed; 32]);
+        self.hub.handle_connect(conn, self.now, *seed);
         self.pump();
         conn
     }
@@ -154,6 +169,10 @@ impl Net {
                     continue;
                 }
                 while let Some(ev) = node.session.poll_event() {
+                    if node.behaviour == Behaviour::Idle {
+                        node.inbox.push(ev);
+                        continue;
+                    }
                     let key = node.session.key().clone();
                     match node.worker.handle(ev.clone(), &key).unwrap() {
                         Action::Send(m) => node.session.send(&m).unwrap(),
@@ -161,7 +180,7 @@ impl Net {
                             let task = VectorSearch::decode(&payload).unwrap();
                             let mut result = reference_knn(&task);
                             match node.behaviour {
-                                Behaviour::Silent => continue,
+                                Behaviour::Silent | Behaviour::Idle => continue,
                                 Behaviour::Liar => result.hits[0][0].score += 10.0,
                                 Behaviour::Honest => {}
                             }
@@ -949,4 +968,143 @@ fn a_verdict_that_outvotes_a_result_equal_to_an_agreeing_one_costs_that_worker_n
         "no slash, no mark-down"
     );
     assert_eq!(net.hub.ledger().state().burned, 0);
+}
+
+/// The submitter's messages for `sub` until it would send its verdict; the verdict is returned
+/// unsent (so a test can send another first).
+fn until_verdict(net: &mut Net, conn: ConnId, sub: &mut Submission, seen: &mut usize) -> ClientMsg {
+    let key = net.nodes[&conn].session.key().clone();
+    for _ in 0..100 {
+        let inbox: Vec<RelayMsg> = net.nodes[&conn].inbox[*seen..].to_vec();
+        *seen += inbox.len();
+        if inbox.is_empty() {
+            net.drive();
+        }
+        for m in inbox {
+            let (_, replies) = sub.handle(&m, &key, &mut net.rng).unwrap();
+            for r in replies {
+                if matches!(r, ClientMsg::Verdict { .. }) {
+                    return r;
+                }
+                net.send(conn, &r);
+            }
+        }
+    }
+    panic!("no verdict");
+}
+
+fn last_error(net: &Net, conn: ConnId) -> Option<String> {
+    net.nodes[&conn].inbox.iter().rev().find_map(|m| match m {
+        RelayMsg::Error { code, .. } => Some(code.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_verdict_naming_a_worker_twice_is_refused_and_pays_once_when_honest() {
+    use edgenet_core::ledger::{Account, curve};
+    let mut net = Net::new(HubConfig::default());
+    net.join(1, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let payer = Account::of(&id(9));
+    mint(&mut net, payer, 1_000_000);
+    let paid = TaskSpec {
+        max_credits: 1_000_000,
+        ..spec(7, 1, 60_000)
+    };
+    escrow(&mut net, submitter, 9, paid.id, 1_000_000);
+    let mut sub = Submission::new(paid.clone(), search().encode().unwrap());
+    let mut seen = net.nodes[&submitter].inbox.len();
+    net.send(submitter, &sub.submit_message());
+    let honest = until_verdict(&mut net, submitter, &mut sub, &mut seen);
+    let worker = *id(1).as_bytes();
+    let balance = |net: &mut Net| net.hub.ledger().account(&Account::of(&id(1))).balance;
+
+    // The same worker 255 times, and the same worker in both lists: refused, nothing paid.
+    for (agreeing, outvoted) in [(vec![worker; 255], vec![]), (vec![worker], vec![worker])] {
+        let forged = ClientMsg::Verdict {
+            task: paid.id,
+            agreeing,
+            outvoted,
+        };
+        net.send(submitter, &forged);
+        assert_eq!(last_error(&net, submitter).as_deref(), Some("EN-209"));
+        assert_eq!(balance(&mut net), 0);
+        assert_eq!(net.hub.ledger().account(&payer).escrowed, 1_000_000);
+    }
+
+    // The honest verdict still settles, once.
+    net.send(submitter, &honest);
+    assert_eq!(balance(&mut net), 1_000_000 + curve::bonus(1_000_000, 0));
+    assert_eq!(net.hub.ledger().account(&payer).spent, 1_000_000);
+}
+
+#[test]
+fn only_a_peer_offered_the_task_and_running_its_kind_may_claim_it() {
+    let mut net = Net::new(HubConfig::default());
+    net.join(1, Behaviour::Honest);
+    // Offers no kinds, so it is never offered work; it reads the task id elsewhere and claims.
+    let intruder = net.join_with(&[50; 32], Behaviour::Idle, vec![]);
+    let submitter = net.join(9, Behaviour::Honest);
+    let task = spec(8, 2, 60_000);
+    let key = net.nodes[&submitter].session.key().clone();
+    let mut sub = Submission::new(task.clone(), search().encode().unwrap());
+    let mut seen = 0;
+    net.send(submitter, &sub.submit_message());
+    assert!(answer(&mut net, submitter, &mut sub, &key, &mut seen).is_none());
+    net.send(intruder, &ClientMsg::Claim { task: task.id });
+    let intruder_id = SecretKey::from_seed(&[50; 32]).node_id().to_string();
+    let work = &net.hub.tasks(net.now)[0].work;
+    assert!(
+        work.iter().all(|w| w.worker != intruder_id),
+        "the intruder was assigned"
+    );
+    assert!(
+        net.nodes[&intruder]
+            .inbox
+            .iter()
+            .any(|m| matches!(m, RelayMsg::TaskFailed { task: t, code, .. } if *t == task.id && code == "EN-209")),
+        "the intruder is told its claim was not taken"
+    );
+    // An honest worker that joins is offered the task and completes it with the first.
+    net.join(2, Behaviour::Honest);
+    let done = answer(&mut net, submitter, &mut sub, &key, &mut seen);
+    let Some(Progress::Done(outcome)) = done else {
+        panic!("{done:?}")
+    };
+    assert_eq!(outcome.agreeing.len(), 2);
+}
+
+#[test]
+fn identities_that_never_claim_do_not_keep_honest_workers_out_of_the_offers() {
+    let mut net = Net::new(HubConfig::default());
+    // 200 idle identities join first, then three honest workers.
+    for i in 0..200u16 {
+        let mut seed = [0xA0; 32];
+        seed[..2].copy_from_slice(&i.to_le_bytes());
+        net.join_with(&seed, Behaviour::Idle, vec![TaskKind::VectorSearch]);
+    }
+    for seed in 1..=3 {
+        net.join(seed, Behaviour::Honest);
+    }
+    let submitter = net.join(9, Behaviour::Honest);
+    // The first task finds the honest workers among everyone.
+    let Progress::Done(first) = run_task(&mut net, submitter, spec(1, 3, 120_000), 200) else {
+        panic!("the first task did not finish")
+    };
+    assert_eq!(first.agreeing.len(), 3);
+    // From then on the workers that claim are offered first: the next task is fully assigned in
+    // its first round of offers, with no round waited for.
+    let task = spec(2, 3, 120_000);
+    net.send(submitter, &ClientMsg::Submit(task.clone()));
+    let summary = net.hub.tasks(net.now);
+    let next = summary
+        .iter()
+        .find(|t| t.id == task.id.to_string())
+        .unwrap();
+    assert_eq!(
+        next.work.len(),
+        3,
+        "all three honest workers in the first round"
+    );
 }

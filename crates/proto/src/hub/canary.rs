@@ -124,23 +124,23 @@ impl Hub {
     }
 
     /// The canary's worker claimed it: assign it and send the sealed payload (the relay is the
-    /// submitter).
-    pub(super) fn assign_canary(&mut self, id: TaskId, node: NodeId, now: Millis) {
+    /// submitter). False if the claim is not taken.
+    pub(super) fn assign_canary(&mut self, id: TaskId, node: NodeId, now: Millis) -> bool {
         let Some(task) = self.tasks.get_mut(&id) else {
-            return;
+            return false;
         };
         let Some(canary) = task.canary() else {
-            return;
+            return false;
         };
         if canary.worker != node || !task.needs_workers() || task.has_had(&node) {
-            return;
+            return false;
         }
         let Some(worker_key) = self
             .peers
             .get(&node)
             .and_then(|p| SignedExchangeKey::decode(&p.info.exchange_key).ok())
         else {
-            return;
+            return false;
         };
         let Ok(sealed) = envelope::seal(
             &mut self.rng,
@@ -149,7 +149,7 @@ impl Hub {
             &id.0,
             &canary.payload,
         ) else {
-            return;
+            return false;
         };
         let deadline = now + self.config.assignment_timeout_ms;
         task.assign(node, now, deadline, &mut self.peers, &mut self.timers);
@@ -184,6 +184,7 @@ impl Hub {
                 envelope: sealed,
             },
         );
+        true
     }
 
     /// A canary's result is in: reward it or penalize it, and tell the worker the verdict.

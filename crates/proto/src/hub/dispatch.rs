@@ -174,21 +174,35 @@ impl Hub {
         Ok(())
     }
 
+    /// A claim is taken only for a task offered to the claimer in this round of offers, of a kind
+    /// it advertises, while the task still needs workers. Stale and surplus claims are normal
+    /// (offers go to several peers); the claimer is told, so it frees the slot it kept.
     fn on_claim(&mut self, node: NodeId, id: TaskId, now: Millis) {
         let Some(task) = self.tasks.get(&id) else {
+            self.refuse_claim(node, id, "the task is unknown or finished");
             return;
         };
         if task.canary().is_some() {
-            self.assign_canary(id, node, now);
+            if !self.assign_canary(id, node, now) {
+                self.refuse_claim(node, id, "the task was not offered to this node");
+            }
             return;
         }
-        // Stale or surplus claims are normal (offers go to many peers); they are ignored.
-        if !task.needs_workers()
-            || task.has_had(&node)
-            || task.submitter == node
-            || !self.peers.contains(&node)
-            || !self.peers.contains(&task.submitter)
-        {
+        let runs = self
+            .peers
+            .get(&node)
+            .is_some_and(|p| p.runs(task.spec.kind));
+        let refusal = if !task.needs_workers() {
+            Some("the task has all its workers")
+        } else if !runs || !task.offered.contains(&node) || task.has_had(&node) {
+            Some("the task was not offered to this node")
+        } else if task.submitter == node || !self.peers.contains(&task.submitter) {
+            Some("the task's submitter is not online")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            self.refuse_claim(node, id, reason);
             return;
         }
         let deadline = now + self.config.assignment_timeout_ms;
@@ -196,6 +210,9 @@ impl Hub {
             return;
         };
         task.assign(node, now, deadline, &mut self.peers, &mut self.timers);
+        if let Some(p) = self.peers.get_mut(&node) {
+            p.claimed();
+        }
         let (kind, submitter) = (task.spec.kind, task.submitter);
         let (Some(worker), Some(owner)) = (self.peers.get(&node), self.peers.get(&submitter))
         else {
@@ -268,7 +285,7 @@ impl Hub {
         }
         let (submitter, canary) = (t.submitter, t.canary().is_some());
         if let Some(p) = self.peers.get_mut(&node) {
-            p.results += 1;
+            p.returned_result();
         }
         if canary {
             self.check_canary(task, node, &envelope, &commitment, &signature);
@@ -302,22 +319,33 @@ impl Hub {
             ));
         }
         let returned: Vec<NodeId> = t.in_state(WorkState::Returned).map(|w| w.worker).collect();
-        let parse = |keys: &[NodeKey]| -> Result<Vec<NodeId>, ProtoError> {
+        // Each returned worker at most once, in one list: a repeated name would be paid (or
+        // marked down) once per repetition.
+        let mut named: Vec<NodeId> = Vec::with_capacity(agreeing.len() + outvoted.len());
+        let mut parse = |keys: &[NodeKey]| -> Result<Vec<NodeId>, ProtoError> {
             keys.iter()
                 .map(|k| {
-                    NodeId::from_bytes(k)
+                    let id = NodeId::from_bytes(k)
                         .ok()
                         .filter(|id| returned.contains(id))
                         .ok_or_else(|| {
                             ProtoError::NotAllowed(
                                 "verdict names a worker that returned no result".into(),
                             )
-                        })
+                        })?;
+                    if named.contains(&id) {
+                        return Err(ProtoError::NotAllowed(
+                            "verdict names a worker twice".into(),
+                        ));
+                    }
+                    named.push(id);
+                    Ok(id)
                 })
                 .collect()
         };
-        t.agreeing = parse(&agreeing)?;
-        t.outvoted = parse(&outvoted)?;
+        let (agreed, lost) = (parse(&agreeing)?, parse(&outvoted)?);
+        t.agreeing = agreed;
+        t.outvoted = lost;
         t.status = TaskStatus::Verified;
         self.stats.tasks_verified += 1;
         let verdict = RelayMsg::Verdict {
@@ -331,5 +359,14 @@ impl Hub {
         self.settle(task);
         self.retire(task);
         Ok(())
+    }
+
+    /// Tells `node` its claim on `task` was not taken (it frees the job slot it kept for it).
+    fn refuse_claim(&mut self, node: NodeId, task: TaskId, reason: &str) {
+        self.tell_worker(
+            node,
+            task,
+            &ProtoError::NotAllowed(format!("claim not taken: {reason}")),
+        );
     }
 }

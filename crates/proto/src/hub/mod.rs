@@ -45,6 +45,7 @@ mod views;
 
 pub use config::HubConfig;
 pub use ledger::{EntryStore, MemoryStore};
+pub use peers::IGNORED_OFFERS;
 pub use tasks::{TaskStatus, WorkState};
 pub use views::{HubStats, PeerSummary, TaskSummary, WorkSummary};
 
@@ -249,8 +250,21 @@ impl Hub {
         let lost = task.lose(&node, &mut self.peers, &mut self.timers);
         if lost {
             self.stats.reassignments += 1;
+            let late = ProtoError::TaskExpired("the assignment passed its deadline".into());
+            self.tell_worker(node, id, &late);
         }
         lost
+    }
+
+    /// Tells a worker that a task it claimed or holds is not its own any more, so that it frees
+    /// the job slot: a `TaskFailed` about a task it did not submit.
+    fn tell_worker(&mut self, worker: NodeId, task: TaskId, why: &ProtoError) {
+        let msg = RelayMsg::TaskFailed {
+            task,
+            code: why.code().into(),
+            message: why.to_string(),
+        };
+        self.send_to(&worker, &msg);
     }
 
     fn remove_peer(&mut self, node: NodeId, now: Millis) {
@@ -291,8 +305,18 @@ impl Hub {
         }
     }
 
-    /// Ends a task and keeps it for the API until the history is full.
+    /// Ends a task and keeps it for the API until the history is full. Workers still assigned are
+    /// told it ended.
     fn retire(&mut self, id: TaskId) {
+        let running: Vec<NodeId> = self
+            .tasks
+            .get(&id)
+            .map(|t| t.in_state(WorkState::Assigned).map(|w| w.worker).collect())
+            .unwrap_or_default();
+        let ended = ProtoError::UnknownTask(format!("{id}: the task ended"));
+        for worker in running {
+            self.tell_worker(worker, id, &ended);
+        }
         self.tasks.retire(
             id,
             self.config.finished_history,

@@ -70,6 +70,9 @@ impl Hub {
         };
         let conn = peer.conn;
         task.offered.push(node);
+        if let Some(p) = self.peers.get_mut(&node) {
+            p.offered();
+        }
         self.send(conn, &offer);
     }
 }

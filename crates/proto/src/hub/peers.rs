@@ -1,6 +1,10 @@
-//! The authenticated peers: who is online on which connection, what each offers, and how many
-//! assignments each holds. Job counts change only through [`Peers::job_started`] and
-//! [`Peers::job_ended`], which the task's work transitions call.
+//! The authenticated peers: who is online on which connection, what each offers, how many
+//! assignments each holds, and whether it answers offers. Job counts change only through
+//! [`Peers::job_started`] and [`Peers::job_ended`], which the task's work transitions call.
+//!
+//! Offers go first to peers that have claimed work before and answer offers, then to peers not
+//! tried yet, and last to peers that let [`IGNORED_OFFERS`] offers in a row pass: identities that
+//! advertise a kind and never claim cannot push honest workers out of every round.
 
 use std::collections::HashMap;
 
@@ -21,7 +25,14 @@ pub(super) struct Peer {
     pub(super) results: u64,
     /// Assignments it holds now (offers go to the least loaded first).
     jobs: u32,
+    /// Claims it made on this connection.
+    claims: u64,
+    /// Offers since its last claim or result.
+    unanswered: u32,
 }
+
+/// Offers in a row a peer may let pass before it is offered work only after everyone else.
+pub const IGNORED_OFFERS: u32 = 3;
 
 impl Peer {
     /// A peer that just joined on `conn`.
@@ -33,7 +44,37 @@ impl Peer {
             unpaid_since: now,
             results: 0,
             jobs: 0,
+            claims: 0,
+            unanswered: 0,
         }
+    }
+
+    /// Where it stands in the offer order: 0 answers offers, 1 not tried yet, 2 ignores them.
+    fn offer_rank(&self) -> u8 {
+        if self.unanswered >= IGNORED_OFFERS {
+            2
+        } else if self.claims == 0 && self.results == 0 {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// It was offered a task.
+    pub(super) fn offered(&mut self) {
+        self.unanswered = self.unanswered.saturating_add(1);
+    }
+
+    /// It claimed a task.
+    pub(super) fn claimed(&mut self) {
+        self.claims += 1;
+        self.unanswered = 0;
+    }
+
+    /// It returned a result (a worker busy until now answers offers again).
+    pub(super) fn returned_result(&mut self) {
+        self.results += 1;
+        self.unanswered = 0;
     }
 
     /// Whether it offers any task kind (a worker, not only a submitter).
@@ -130,22 +171,22 @@ impl Peers {
         self.map.values().take(limit).map(|p| p.conn).collect()
     }
 
-    /// Up to `limit` peers that run `kind` and pass `eligible`, least loaded first, then longest
-    /// online.
+    /// Up to `limit` peers that run `kind` and pass `eligible`: those that answer offers first
+    /// (module docs), then the least loaded, then the longest online.
     pub(super) fn least_loaded(
         &self,
         kind: TaskKind,
         limit: usize,
         eligible: impl Fn(&NodeId) -> bool,
     ) -> Vec<NodeId> {
-        let mut candidates: Vec<(u32, Millis, NodeId)> = self
+        let mut candidates: Vec<(u8, u32, Millis, NodeId)> = self
             .map
             .iter()
             .filter(|(n, p)| p.runs(kind) && eligible(n))
-            .map(|(n, p)| (p.jobs, p.since, *n))
+            .map(|(n, p)| (p.offer_rank(), p.jobs, p.since, *n))
             .collect();
-        candidates.sort_unstable_by_key(|&(jobs, since, _)| (jobs, since));
+        candidates.sort_unstable_by_key(|&(rank, jobs, since, _)| (rank, jobs, since));
         candidates.truncate(limit);
-        candidates.into_iter().map(|(_, _, n)| n).collect()
+        candidates.into_iter().map(|(.., n)| n).collect()
     }
 }
