@@ -2,6 +2,7 @@
 //! through a bounded queue. The only decisions made here are about the socket itself.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -16,6 +17,14 @@ use crate::AppState;
 const SOCKET_MAX_MESSAGE: usize = 2 * edgenet_proto::MAX_FRAME_LEN;
 /// Read and write buffer per socket.
 const SOCKET_BUFFER: usize = 8 * 1024;
+/// Most bytes a socket's write side holds while its peer does not read: one frame of the largest
+/// size and the buffer. Past it the socket takes no more (tungstenite then keeps only the newest
+/// pong), so a client that sends pings and never reads cannot grow the relay's memory.
+const SOCKET_WRITE_LIMIT: usize = SOCKET_MAX_MESSAGE + SOCKET_BUFFER;
+/// Longest a write (a batch of frames, or the closing frame) may wait for the peer to read; then
+/// the socket is closed. A connection the hub closed (handshake timeout, error, slow consumer)
+/// therefore ends within this even if its peer never reads again.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
@@ -28,6 +37,7 @@ pub(crate) async fn upgrade(
         .max_frame_size(SOCKET_MAX_MESSAGE)
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
+        .max_write_buffer_size(SOCKET_WRITE_LIMIT)
         .on_upgrade(move |socket| serve(socket, addr, state))
 }
 
@@ -54,25 +64,25 @@ async fn serve(socket: WebSocket, addr: SocketAddr, state: AppState) {
     let writer = tokio::spawn(async move {
         // Everything already queued is written before one flush: a syscall per batch, not per frame.
         while let Some(first) = outgoing.recv().await {
-            if sink.feed(first).await.is_err() {
-                return;
-            }
-            while let Ok(more) = outgoing.try_recv() {
-                if sink.feed(more).await.is_err() {
-                    return;
+            let batch = async {
+                sink.feed(first).await?;
+                while let Ok(more) = outgoing.try_recv() {
+                    sink.feed(more).await?;
                 }
-            }
-            if sink.flush().await.is_err() {
-                return;
+                sink.flush().await
+            };
+            match tokio::time::timeout(WRITE_TIMEOUT, batch).await {
+                Ok(Ok(())) => {}
+                // Gone, or not reading for WRITE_TIMEOUT: the reader loop ends with the writer.
+                Ok(Err(_)) | Err(_) => return,
             }
         }
         // The hub closed this connection (after an error, as a slow consumer, or replaced).
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code: 1008,
-                reason: "closed by relay".into(),
-            })))
-            .await;
+        let close = sink.send(Message::Close(Some(CloseFrame {
+            code: 1008,
+            reason: "closed by relay".into(),
+        })));
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, close).await;
     });
 
     let mut writer = writer;

@@ -1,0 +1,117 @@
+//! Clients that misuse the socket itself, against the real relay binary: its memory stays under a
+//! cap measured from the process, and an honest task completes while the attack runs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use edgenet_e2e::{Relay, Worker, submit, wait_until};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Growth of the relay's resident memory the flood may cause at most (measured here: about 11 MiB
+/// with the write limit, 100 MiB and growing with every ping without it).
+const MEMORY_CAP_KIB: u64 = 40 * 1024;
+
+#[test]
+fn a_ping_flood_from_clients_that_never_read_keeps_memory_bounded_and_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Arc::new(Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &["--handshake-timeout-ms", "3000"],
+    ));
+    let _workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
+        .collect();
+    wait_until(Duration::from_secs(20), "3 workers", || {
+        relay.peer_count() >= 3
+    });
+    let baseline = relay.rss_kib();
+
+    // Memory is sampled while the flood runs; the peak is what counts.
+    let flooding = Arc::new(AtomicBool::new(true));
+    let peak = Arc::new(AtomicU64::new(baseline));
+    let sampler = {
+        let (relay, flooding, peak) = (relay.clone(), flooding.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while flooding.load(Ordering::Relaxed) {
+                peak.fetch_max(relay.rss_kib(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    // An honest submission while the flood runs.
+    let honest = {
+        let (url, dir) = (relay.ws_url(), dir.path().to_owned());
+        std::thread::spawn(move || submit(&dir, &url, &["--seed", "7"]))
+    };
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = relay.ws_url();
+    let (sent, closed_within) = rt.block_on(async move {
+        // Four connections that never say hello and never read: pings as fast as the relay takes
+        // them, for four seconds (or two million each).
+        let mut floods = Vec::new();
+        for _ in 0..4 {
+            let url = url.clone();
+            floods.push(tokio::spawn(async move {
+                let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+                let opened = Instant::now();
+                let (mut sink, stream) = ws.split();
+                let mut sent = 0u64;
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(4) && sent < 2_000_000 {
+                    let ping = Message::Ping(vec![0u8; 125].into());
+                    match tokio::time::timeout(Duration::from_secs(1), sink.send(ping)).await {
+                        Ok(Ok(())) => sent += 1,
+                        _ => break,
+                    }
+                }
+                (sent, opened, sink, stream)
+            }));
+        }
+        let mut total = 0;
+        let mut closed_within = Duration::ZERO;
+        for flood in floods {
+            let (sent, opened, _sink, mut stream) = flood.await.unwrap();
+            total += sent;
+            // Now read: past its handshake timeout the relay closes the connection (it keeps only
+            // the newest pong for a reader that does not read, so little is queued before that).
+            let end = tokio::time::timeout(Duration::from_secs(30), async {
+                while let Some(Ok(m)) = stream.next().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+            assert!(end.is_ok(), "the relay never closed a flooding connection");
+            closed_within = closed_within.max(opened.elapsed());
+        }
+        (total, closed_within)
+    });
+    flooding.store(false, Ordering::Relaxed);
+    sampler.join().unwrap();
+
+    let report = honest.join().unwrap();
+    assert!(
+        report.matches_local,
+        "the honest task completed during the flood"
+    );
+    assert!(sent > 10_000, "the flood was real: {sent} pings");
+    let grown = peak.load(Ordering::Relaxed).saturating_sub(baseline);
+    eprintln!("relay memory grew {grown} KiB under {sent} pings");
+    assert!(
+        grown < MEMORY_CAP_KIB,
+        "relay memory grew {grown} KiB under {sent} pings (cap {MEMORY_CAP_KIB} KiB)"
+    );
+    // Handshake timeout (3 s) plus the write timeout (10 s) at most.
+    assert!(
+        closed_within < Duration::from_secs(20),
+        "closed after {closed_within:?}"
+    );
+    let status = relay.get("/api/status");
+    assert_eq!(status["stats"]["connections"].as_u64(), Some(3), "{status}");
+}
