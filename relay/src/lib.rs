@@ -6,6 +6,7 @@
 
 pub mod hub_driver;
 pub mod ledger_api;
+pub mod serve;
 pub mod store;
 mod ws;
 

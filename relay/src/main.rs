@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use edgenet_core::ErrorCode;
 use edgenet_proto::hub::HubConfig;
+use edgenet_relay::serve::HttpLimits;
 use edgenet_relay::{AppConfig, SocketLimits, app};
 
 #[derive(Parser, Debug)]
@@ -54,6 +56,13 @@ struct Args {
     /// Milliseconds a client has to answer the challenge (EN-213).
     #[arg(long, env = "EDGENET_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000)]
     handshake_timeout_ms: u64,
+    /// Milliseconds an HTTP client has to send a request's headers (idle kept-alive connections
+    /// are closed after it too).
+    #[arg(long, env = "EDGENET_HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    http_header_timeout_ms: u64,
+    /// HTTP connections served at once (WebSockets count until their upgrade).
+    #[arg(long, env = "EDGENET_MAX_HTTP_CONNECTIONS", default_value_t = 4_096)]
+    max_http_connections: usize,
 }
 
 #[tokio::main]
@@ -84,11 +93,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Small frames should leave at once: Nagle's algorithm against delayed ACKs costs ~40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let addr = axum::serve::Listener::local_addr(&listener).unwrap_or(args.listen);
+    let addr = listener.local_addr().unwrap_or(args.listen);
     // One plain line on stdout: what a person (and a test) needs to connect.
     println!("edgenet-relay listening on http://{addr}");
 
@@ -113,19 +118,17 @@ async fn main() -> ExitCode {
         ledger_store: Some(args.data_dir.join("ledger.redb")),
     };
     let router = match app(key, config) {
-        Ok(router) => router.into_make_service_with_connect_info::<SocketAddr>(),
+        Ok(router) => router,
         Err(e) => {
             eprintln!("error: EN-302: cannot open the ledger store: {e}");
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    {
-        eprintln!("error: EN-301: server failed: {e}");
-        return ExitCode::FAILURE;
-    }
+    let limits = HttpLimits {
+        header_timeout: Duration::from_millis(args.http_header_timeout_ms.max(1)),
+        max_connections: args.max_http_connections.max(1),
+    };
+    edgenet_relay::serve::serve(listener, router, limits, shutdown_signal()).await;
     tracing::info!("relay stopped");
     ExitCode::SUCCESS
 }

@@ -115,3 +115,75 @@ fn a_ping_flood_from_clients_that_never_read_keeps_memory_bounded_and_is_closed(
     let status = relay.get("/api/status");
     assert_eq!(status["stats"]["connections"].as_u64(), Some(3), "{status}");
 }
+
+#[test]
+fn slow_and_silent_http_clients_are_cut_off_at_the_header_timeout() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &["--http-header-timeout-ms", "1500"],
+    );
+    let _workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
+        .collect();
+    wait_until(Duration::from_secs(20), "3 workers", || {
+        relay.peer_count() >= 3
+    });
+    let honest = {
+        let (url, dir) = (relay.ws_url(), dir.path().to_owned());
+        std::thread::spawn(move || submit(&dir, &url, &["--seed", "8"]))
+    };
+
+    // 150 sockets that never send a byte, and 150 that send a request line one byte every 300 ms
+    // and never finish their headers.
+    let silent: Vec<TcpStream> = (0..150)
+        .map(|_| TcpStream::connect(&relay.addr).unwrap())
+        .collect();
+    let mut slow: Vec<TcpStream> = (0..150)
+        .map(|_| TcpStream::connect(&relay.addr).unwrap())
+        .collect();
+    let request = b"GET /api/status HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    let start = Instant::now();
+    let mut i = 0;
+    while start.elapsed() < Duration::from_millis(4_000) {
+        for s in &mut slow {
+            let _ = s.write_all(&[request[i.min(request.len() - 1)]]);
+        }
+        i += 1;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    // By now (more than twice the header timeout) the relay has closed every one of them.
+    let still_open = silent
+        .iter()
+        .chain(&slow)
+        .filter(|s| {
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let mut buf = [0u8; 1024];
+            let mut s = *s;
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => return false, // closed (after a 408, if any)
+                    Ok(_) => continue,
+                    Err(e) => {
+                        return matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        );
+                    }
+                }
+            }
+        })
+        .count();
+    assert_eq!(
+        still_open, 0,
+        "{still_open} of 300 slow or silent sockets still open"
+    );
+    // Honest clients were served all along.
+    assert!(honest.join().unwrap().matches_local);
+    assert_eq!(relay.get("/api/status")["service"], "edgenet-relay");
+}
