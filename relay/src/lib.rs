@@ -71,9 +71,12 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
     hub.seed_randomness(seed);
     if let Some(path) = &config.ledger_store {
         let store = store::LedgerStore::open(path)?;
-        let (entries, skipped) = store.load()?;
-        tracing::info!(entries = entries.len(), skipped, path = %path.display(), "ledger loaded");
-        hub = hub.with_store(Box::new(store), entries);
+        let entries = store.load()?;
+        let count = entries.len();
+        hub = hub
+            .with_store(Box::new(store), entries)
+            .map_err(|e| format!("{}: damaged ledger store: {e}", path.display()))?;
+        tracing::info!(entries = count, path = %path.display(), "ledger loaded");
     }
     let driver = HubDriver::new(hub, config.sockets);
     let timers = driver.clone();

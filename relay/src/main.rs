@@ -94,8 +94,6 @@ async fn main() -> ExitCode {
         }
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
-    // One plain line on stdout: what a person (and a test) needs to connect.
-    println!("edgenet-relay listening on http://{addr}");
 
     let config = AppConfig {
         www: args.www,
@@ -124,6 +122,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // One plain line on stdout, once the relay can serve: what a person (and a test) needs to
+    // connect.
+    println!("edgenet-relay listening on http://{addr}");
     let limits = HttpLimits {
         header_timeout: Duration::from_millis(args.http_header_timeout_ms.max(1)),
         max_connections: args.max_http_connections.max(1),

@@ -847,7 +847,8 @@ fn escrows_open_when_the_relay_starts_are_refunded_at_its_first_timer() {
     // The relay restarts: its tasks are gone, its ledger is reloaded from the store.
     let kept: Vec<Entry> = net.hub.ledger().entries().cloned().collect();
     let mut restarted = Hub::new(SecretKey::from_seed(&[0xee; 32]), HubConfig::default())
-        .with_store(Box::new(edgenet_proto::hub::MemoryStore), kept);
+        .with_store(Box::new(edgenet_proto::hub::MemoryStore), kept)
+        .unwrap();
     let payer = Account::of(&id(9));
     assert_eq!(restarted.ledger().account(&payer).escrowed, 2_000_000);
     assert_eq!(restarted.poll_timeout(), Some(0), "due at once");

@@ -32,16 +32,26 @@ impl EntryStore for MemoryStore {
 }
 
 impl Hub {
-    /// Uses `store` from now on, after loading `entries` it returned at start-up (they were
-    /// verified before they were stored, so they are not verified again).
-    pub fn with_store(mut self, store: Box<dyn EntryStore + Send>, entries: Vec<Entry>) -> Self {
+    /// Uses `store` from now on, after loading `entries` it returned at start-up. They are
+    /// verified again (signatures and attestations, as a batch): a store is a file, and a file can
+    /// be damaged or edited; any entry that fails is an error, so a damaged store never starts a
+    /// ledger that differs from what the relay acknowledged.
+    pub fn with_store(
+        mut self,
+        store: Box<dyn EntryStore + Send>,
+        entries: Vec<Entry>,
+    ) -> Result<Self, edgenet_core::ledger::LedgerError> {
         self.work_ms_total = Self::paid_work_ms(&entries);
-        for entry in entries {
-            let _ = self.ledger.insert_verified(entry);
+        // Chain by chain, in order: a store returns rows in hash order, and an entry far past
+        // the last one held of its chain would be refused as too far ahead.
+        let mut entries = entries;
+        entries.sort_by_key(|e| (e.body.author, e.body.seq));
+        for result in self.ledger.insert_batch(entries) {
+            result?;
         }
         self.store = store;
         self.watch_open_escrows();
-        self
+        Ok(self)
     }
 
     /// The relay's ledger replica (reads for the HTTP API; validator entries the relay writes).
