@@ -42,6 +42,7 @@ fn refused(data: &Path) -> (i32, String) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("the relay started on a damaged store");
 }
 
