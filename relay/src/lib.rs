@@ -94,7 +94,63 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         .route("/api/tasks", get(tasks))
         .nest_service("/pkg", ServeDir::new(config.pkg))
         .fallback_service(ServeDir::new(config.www))
+        .layer(axum::middleware::from_fn(guard))
         .with_state(AppState { node_id, driver }))
+}
+
+/// `%XX` escapes decoded (bytes that do not form UTF-8 are replaced); anything else kept.
+fn percent_decoded(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, ..) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every response: no file whose path has a dot-segment (`.gitignore`, `.env`: never part of the
+/// site), and headers that keep browsers from guessing content types or leaking the page's URL.
+async fn guard(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+    // Decoded as the file service decodes it (`%2e` is a dot), then split on both separators.
+    let path = percent_decoded(request.uri().path());
+    let hidden = path
+        .split(['/', '\\'])
+        .any(|segment| segment.starts_with('.'));
+    let mut response = if hidden {
+        StatusCode::NOT_FOUND.into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
 
 async fn status(State(state): State<AppState>) -> Json<Status> {

@@ -151,6 +151,21 @@ impl Relay {
         (status, body)
     }
 
+    /// `GET path`: the response's status line and headers, lowercased.
+    pub fn get_head(&self, path: &str) -> String {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let head = response.split("\r\n\r\n").next().unwrap_or_default();
+        head.to_ascii_lowercase()
+    }
+
     /// `GET path` as JSON.
     pub fn get(&self, path: &str) -> serde_json::Value {
         let (status, body) = self.get_raw(path);
