@@ -1109,3 +1109,60 @@ fn identities_that_never_claim_do_not_keep_honest_workers_out_of_the_offers() {
         "all three honest workers in the first round"
     );
 }
+
+#[test]
+fn the_rate_limit_follows_the_identity_across_connections_and_counts_items() {
+    use edgenet_core::ledger::Account;
+    use edgenet_core::ledger::sync::{SyncMessage, Want};
+    let mut net = Net::new(HubConfig {
+        max_messages_per_minute: 20,
+        ..HubConfig::default()
+    });
+    net.join(1, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let claim = ClientMsg::Claim {
+        task: TaskId([9; 16]),
+    }
+    .encode()
+    .unwrap();
+    // What the hub answers a frame with (the connection closes on a refusal like EN-207).
+    let send = |net: &mut Net, conn: ConnId, frame: &[u8]| {
+        let answer = net.raw(conn, frame);
+        answer.err().map(|e| e.code())
+    };
+    // Fifteen messages, then a fresh connection of the same identity: its window carries on, and
+    // the sixth message there is the 21st of the minute.
+    let first = net.join(5, Behaviour::Idle);
+    for _ in 0..15 {
+        assert_eq!(send(&mut net, first, &claim), None);
+    }
+    let again = net.join(5, Behaviour::Idle);
+    for _ in 0..5 {
+        assert_eq!(send(&mut net, again, &claim), None);
+    }
+    assert_eq!(send(&mut net, again, &claim), Some("EN-207"));
+    // One message of 30 wants counts 30.
+    let bulk = net.join(6, Behaviour::Idle);
+    let wants = vec![
+        Want {
+            account: Account::of(&id(1)),
+            from: 0,
+        };
+        30
+    ];
+    let wants = ClientMsg::Ledger(SyncMessage::Wants(wants))
+        .encode()
+        .unwrap();
+    assert_eq!(send(&mut net, bulk, &wants), Some("EN-207"));
+    // Honest work goes on meanwhile.
+    let Progress::Done(outcome) = run_task(&mut net, submitter, spec(3, 1, 60_000), 10) else {
+        panic!("the honest task did not finish")
+    };
+    assert_eq!(outcome.agreeing, vec![id(1)]);
+    // A minute later the identity has a fresh window.
+    net.tick(60_000);
+    let later = net.join(5, Behaviour::Idle);
+    for _ in 0..20 {
+        assert_eq!(send(&mut net, later, &claim), None);
+    }
+}

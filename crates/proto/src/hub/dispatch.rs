@@ -24,9 +24,17 @@ impl Hub {
             .conns
             .get_mut(conn)
             .ok_or_else(|| ProtoError::Unexpected("unknown connection".into()))?;
-        c.count_message(now, limit)?;
+        let node = c.node();
+        // Before its hello a connection has its own window; after, its identity's window counts
+        // (across connections, and item by item).
+        if node.is_none() {
+            c.count_message(now, limit)?;
+        }
         let msg = ClientMsg::decode(bytes)?;
-        match (c.node(), msg) {
+        if let Some(node) = node {
+            self.rates.count(node, &msg, now, limit, &mut self.timers)?;
+        }
+        match (node, msg) {
             (None, ClientMsg::Hello { body, signature }) => {
                 self.on_hello(conn, body, &signature, now)
             }

@@ -20,7 +20,8 @@ impl Hub {
     ///   timer table; each peer's job count equals the assignments it holds.
     /// - Tasks: an open task has its expiry timer, and an offer-round timer exactly while it needs
     ///   workers; no submitter has more open tasks than allowed; the history is bounded.
-    /// - Timers: none is left for something that ended.
+    /// - Timers: none is left for something that ended; each identity's rate window has its
+    ///   timer, so windows never outlive their minute.
     /// - Credits: every open paid task is backed by its submitter's escrow of at least its price;
     ///   every other open escrow is on its way to a refund (a stray-escrow timer); balances,
     ///   stakes and escrows add up to what was minted less what was burned.
@@ -125,6 +126,17 @@ impl Hub {
     }
 
     fn check_timers(&self) -> Result<(), String> {
+        let windows = self
+            .timers
+            .iter()
+            .filter(|(t, _)| matches!(t, Timer::RateWindow(_)))
+            .count();
+        if windows != self.rates.len() {
+            return Err(format!(
+                "{} rate windows, {windows} timers for them",
+                self.rates.len()
+            ));
+        }
         for (timer, _) in self.timers.iter() {
             let live = match timer {
                 Timer::Handshake(conn) => self.conns.awaits_hello(*conn),
@@ -140,6 +152,9 @@ impl Hub {
                     .iter()
                     .any(|(n, p)| n.as_bytes() == node && p.is_worker()),
                 Timer::StrayEscrow(..) => true,
+                Timer::RateWindow(node) => self
+                    .rates
+                    .contains(&edgenet_core::NodeId::from_bytes(node).map_err(|e| e.to_string())?),
             };
             if !live {
                 return Err(format!("timer {timer:?} outlived what it watched"));

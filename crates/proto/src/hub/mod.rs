@@ -38,6 +38,7 @@ mod invariants;
 mod ledger;
 mod offers;
 mod peers;
+mod rates;
 mod settle;
 mod tasks;
 mod timers;
@@ -77,6 +78,7 @@ pub struct Hub {
     peers: Peers,
     tasks: Tasks,
     timers: TimerTable,
+    rates: rates::Rates,
     out: VecDeque<Output>,
     stats: HubStats,
     ledger: edgenet_core::ledger::Ledger,
@@ -96,6 +98,7 @@ impl Hub {
             peers: Peers::default(),
             tasks: Tasks::default(),
             timers: TimerTable::default(),
+            rates: rates::Rates::default(),
             out: VecDeque::new(),
             stats: HubStats::default(),
             ledger: edgenet_core::ledger::Ledger::single_validator(&key),
@@ -187,7 +190,7 @@ impl Hub {
                         reoffer.insert(id);
                     }
                 }
-                Timer::Uptime(_) | Timer::StrayEscrow(..) => {}
+                Timer::Uptime(_) | Timer::StrayEscrow(..) | Timer::RateWindow(_) => {}
             }
         }
         for id in reoffer {
@@ -197,6 +200,11 @@ impl Hub {
             match timer {
                 Timer::Uptime(node) => self.pay_uptime(&node, now),
                 Timer::StrayEscrow(payer, task) => self.refund_stray_escrow(payer, task, now),
+                Timer::RateWindow(node) => {
+                    if let Ok(node) = NodeId::from_bytes(&node) {
+                        self.rates.expire(&node);
+                    }
+                }
                 _ => {}
             }
         }

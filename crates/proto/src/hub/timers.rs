@@ -34,6 +34,8 @@ pub(super) enum Timer {
     Uptime(NodeKey),
     /// An escrow whose task has not come: refunded at this time.
     StrayEscrow(Account, TaskId),
+    /// An identity's message-rate window ends.
+    RateWindow(NodeKey),
 }
 
 /// Deadlines by timer, and timers by deadline.

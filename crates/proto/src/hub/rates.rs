@@ -1,0 +1,88 @@
+//! Message rates per identity, across its connections: a node that reconnects keeps its window,
+//! and a message that carries many items (ledger entries, heads, wants) counts each of them. A
+//! window lasts its own length, whether its identity is still connected or not: a
+//! [`Timer::RateWindow`] drops it then, so identities that come and go leave nothing behind.
+
+use std::collections::HashMap;
+
+use edgenet_core::NodeId;
+use edgenet_core::ledger::sync::SyncMessage;
+
+use super::timers::{Timer, TimerTable};
+use crate::Millis;
+use crate::error::ProtoError;
+use crate::message::ClientMsg;
+
+/// Length of a rate window.
+pub(super) const WINDOW_MS: Millis = 60_000;
+
+struct Window {
+    start: Millis,
+    count: u64,
+}
+
+/// Each identity's current window.
+#[derive(Default)]
+pub(super) struct Rates {
+    windows: HashMap<NodeId, Window>,
+}
+
+impl Rates {
+    /// Counts `msg` against `node`'s window; refuses what goes past `limit` per minute.
+    pub(super) fn count(
+        &mut self,
+        node: NodeId,
+        msg: &ClientMsg,
+        now: Millis,
+        limit: u32,
+        timers: &mut TimerTable,
+    ) -> Result<(), ProtoError> {
+        let window = self.windows.entry(node).or_insert(Window {
+            start: now,
+            count: 0,
+        });
+        if now.saturating_sub(window.start) >= WINDOW_MS {
+            *window = Window {
+                start: now,
+                count: 0,
+            };
+        }
+        if window.count == 0 {
+            timers.set(
+                Timer::RateWindow(*node.as_bytes()),
+                window.start + WINDOW_MS,
+            );
+        }
+        window.count = window.count.saturating_add(cost(msg));
+        if window.count > u64::from(limit) {
+            return Err(ProtoError::RateLimited { limit });
+        }
+        Ok(())
+    }
+
+    /// `node`'s window ended: it is dropped (its next message opens a new one).
+    pub(super) fn expire(&mut self, node: &NodeId) {
+        self.windows.remove(node);
+    }
+
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(super) fn contains(&self, node: &NodeId) -> bool {
+        self.windows.contains_key(node)
+    }
+
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(super) fn len(&self) -> usize {
+        self.windows.len()
+    }
+}
+
+/// What a message counts for: one, or one per item it carries.
+fn cost(msg: &ClientMsg) -> u64 {
+    let items = match msg {
+        ClientMsg::Ledger(SyncMessage::Entries(e)) => e.len(),
+        ClientMsg::Ledger(SyncMessage::Heads(h)) => h.len(),
+        ClientMsg::Ledger(SyncMessage::Wants(w)) => w.len(),
+        _ => 1,
+    };
+    u64::try_from(items.max(1)).unwrap_or(u64::MAX)
+}
