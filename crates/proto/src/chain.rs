@@ -32,7 +32,7 @@ use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger};
 use edgenet_core::{ErrorCode, SecretKey};
 
 use crate::error::ProtoError;
-use crate::message::{ClientMsg, MAX_ENVELOPE, RelayMsg};
+use crate::message::{ClientMsg, MAX_ENVELOPE, RelayMsg, SYNC_PAGE};
 
 /// Names one write, to match its event.
 pub type WriteId = u64;
@@ -64,6 +64,8 @@ enum Step {
         kind: EntryKind,
         /// Whether the relay showed it holds this node's last held entry.
         relay_has_last: bool,
+        /// Entries of this page so far: a full page ([`SYNC_PAGE`]) means more may follow.
+        page: usize,
     },
     /// The entry (and possibly the chain before it) sent in `acks_left` messages.
     Storing {
@@ -201,11 +203,15 @@ impl ChainWriter {
             id,
             kind,
             relay_has_last: len == 0,
+            page: 0,
         };
     }
 
     fn take_entries(&mut self, entries: &[Entry]) {
         let last = self.chain_len().checked_sub(1);
+        if let Step::Fetching { page, .. } = &mut self.step {
+            *page += entries.len();
+        }
         for entry in entries.iter().filter(|e| e.body.author == self.me) {
             if let Step::Fetching { relay_has_last, .. } = &mut self.step {
                 let same_as_mine = Some(entry.body.seq) == last
@@ -229,8 +235,26 @@ impl ChainWriter {
                 id,
                 kind,
                 relay_has_last,
+                page,
             } => {
                 self.own.observe_clock(clock);
+                if page >= SYNC_PAGE {
+                    // A full page: the chain may go on. Ask for the rest before signing, or the
+                    // next seq would collide with one the relay already holds.
+                    let from = self.chain_len();
+                    self.outgoing
+                        .push_back(ClientMsg::Ledger(SyncMessage::Wants(vec![Want {
+                            account: self.me,
+                            from,
+                        }])));
+                    self.step = Step::Fetching {
+                        id,
+                        kind,
+                        relay_has_last,
+                        page: 0,
+                    };
+                    return;
+                }
                 match self.sign(kind) {
                     Ok(entry) => {
                         let mut send: Vec<Entry> = if relay_has_last {

@@ -15,6 +15,9 @@ use crate::frame::Frame;
 pub const MAX_STRING: usize = 256;
 /// Most entries in a list (peers, kernels, voters).
 pub const MAX_LIST: usize = 1024;
+/// Most ledger entries the relay sends in answer to one `Wants` or `Heads` message: a page. A
+/// client that gets a full page asks again from where it ends (`chain::ChainWriter` does).
+pub const SYNC_PAGE: usize = 4096;
 /// Largest sealed envelope in a message.
 pub const MAX_ENVELOPE: usize = crate::MAX_FRAME_LEN - 4096;
 

@@ -858,3 +858,44 @@ fn claims_the_relay_did_not_take_are_released_so_workers_keep_taking_work() {
         assert_eq!(net.peers[&w].0.jobs(), 0);
     }
 }
+
+#[test]
+fn a_chain_longer_than_a_sync_page_is_read_page_by_page_before_the_next_escrow() {
+    use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
+    use edgenet_proto::message::SYNC_PAGE;
+    let mut net = Net::new();
+    net.join(2, Run::Honest, true);
+    net.join(3, Run::Honest, true);
+    let key = SecretKey::from_seed(&[1; 32]);
+    let me = Account::of(&key.node_id());
+    // Credits, and a chain of more than a page already at the relay, written elsewhere.
+    let mint = EntryKind::Mint {
+        to: me,
+        amount: 10_000_000,
+        reason: MintReason::Uptime { seconds: 1 },
+    };
+    net.hub.write_ledger(mint).unwrap();
+    let other = Account::of(&SecretKey::from_seed(&[7; 32]).node_id());
+    for _ in 0..SYNC_PAGE + 5 {
+        let transfer = EntryKind::Transfer {
+            to: other,
+            amount: 1,
+        };
+        let body = net.hub.ledger().next_body(me, transfer).unwrap();
+        net.hub.ledger().insert(Entry::sign(body, &key)).unwrap();
+    }
+    // A page of that identity that kept nothing pays for a task: its escrow must come after the
+    // whole chain (signing after the first page only would equivocate and freeze the account).
+    let page = net.join(1, Run::Honest, false);
+    let (task, _) = net.submit_paid(page, 2, 1_000_000);
+    assert!(
+        net.events(page)
+            .iter()
+            .any(|e| matches!(e, Event::Done { task: t, .. } if *t == task)),
+        "{:?}",
+        net.events(page).last()
+    );
+    let account = net.hub.ledger().account(&me);
+    assert_eq!(account.chain_len, SYNC_PAGE as u64 + 6);
+    assert!(!account.frozen);
+}

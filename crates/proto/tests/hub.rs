@@ -1166,3 +1166,59 @@ fn the_rate_limit_follows_the_identity_across_connections_and_counts_items() {
         assert_eq!(send(&mut net, later, &claim), None);
     }
 }
+
+#[test]
+fn ledger_sync_replies_are_pages_however_they_are_asked() {
+    use edgenet_core::ledger::sync::{SyncMessage, Want};
+    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    use edgenet_proto::message::SYNC_PAGE;
+    let mut net = Net::new(HubConfig::default());
+    let worker = net.join(1, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    // The relay's own chain grows past a page (one mint per entry).
+    let relay = Account::of(&net.hub.node_id());
+    for _ in 0..SYNC_PAGE + 500 {
+        let mint = EntryKind::Mint {
+            to: Account::of(&id(2)),
+            amount: 1,
+            reason: MintReason::Uptime { seconds: 1 },
+        };
+        net.hub.write_ledger(mint).unwrap();
+    }
+    let asker = net.join(6, Behaviour::Idle);
+    let received = |net: &Net| -> usize {
+        net.nodes[&asker]
+            .inbox
+            .iter()
+            .map(|m| match m {
+                RelayMsg::Ledger(SyncMessage::Entries(e)) => e.len(),
+                _ => 0,
+            })
+            .sum()
+    };
+    // That chain asked for three times over in one message: one page, not three chains.
+    let wants = vec![
+        Want {
+            account: relay,
+            from: 0
+        };
+        3
+    ];
+    net.send(asker, &ClientMsg::Ledger(SyncMessage::Wants(wants)));
+    assert_eq!(received(&net), SYNC_PAGE);
+    // An empty heads list (the whole ledger, unbounded): one page too.
+    net.send(asker, &ClientMsg::Ledger(SyncMessage::Heads(vec![])));
+    assert_eq!(received(&net), 2 * SYNC_PAGE);
+    // The next page is there for the asking.
+    let rest = vec![Want {
+        account: relay,
+        from: SYNC_PAGE as u64,
+    }];
+    net.send(asker, &ClientMsg::Ledger(SyncMessage::Wants(rest)));
+    assert_eq!(received(&net), 2 * SYNC_PAGE + 500);
+    // Honest work goes on.
+    let _ = worker;
+    let Progress::Done(_) = run_task(&mut net, submitter, spec(4, 1, 60_000), 10) else {
+        panic!("the honest task did not finish")
+    };
+}

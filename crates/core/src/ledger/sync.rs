@@ -166,10 +166,23 @@ impl Ledger {
     /// Step 2: the other side's heads in; out: the entries it lacks, and wants for what this
     /// replica lacks.
     pub fn receive_heads(&self, heads: &[Head]) -> (Vec<Entry>, Vec<Want>) {
+        self.receive_heads_bounded(heads, usize::MAX)
+    }
+
+    /// [`Ledger::receive_heads`] pushing at most `limit` entries, for a peer that may be hostile
+    /// (an empty heads list would otherwise ask for the whole ledger); it syncs the rest in later
+    /// rounds.
+    pub fn receive_heads_bounded(&self, heads: &[Head], limit: usize) -> (Vec<Entry>, Vec<Want>) {
         let mut push: Vec<Entry> = Vec::new();
         let mut wants = Vec::new();
         let mut theirs = heads.iter().peekable();
+        let mut full = false;
         for (account, len) in self.heads() {
+            let room = limit.saturating_sub(push.len());
+            if room == 0 {
+                full = true;
+                break;
+            }
             // Accounts they have that we lack entirely: want them all.
             while let Some(h) = theirs.next_if(|h| h.account < account) {
                 wants.push(Want {
@@ -178,12 +191,12 @@ impl Ledger {
                 });
             }
             let Some(h) = theirs.next_if(|h| h.account == account) else {
-                push.extend(self.chain_from(&account, 0).cloned());
+                push.extend(self.chain_from(&account, 0).take(room).cloned());
                 continue;
             };
             if h.len <= len && self.digest_below(&account, h.len) != h.digest {
                 // Same length, different entries: an equivocation somewhere below. Both whole.
-                push.extend(self.chain_from(&account, 0).cloned());
+                push.extend(self.chain_from(&account, 0).take(room).cloned());
                 wants.push(Want { account, from: 0 });
                 continue;
             }
@@ -194,6 +207,7 @@ impl Ledger {
                 push.extend(
                     self.chain_from(&account, h.len)
                         .filter(|e| !held(e.body.seq))
+                        .take(room)
                         .cloned(),
                 );
             }
@@ -202,18 +216,32 @@ impl Ledger {
                 wants.push(Want { account, from: len });
             }
         }
-        wants.extend(theirs.map(|h| Want {
-            account: h.account,
-            from: 0,
-        }));
+        // Full: the accounts not compared wait for the next round rather than being wanted whole.
+        if !full {
+            wants.extend(theirs.map(|h| Want {
+                account: h.account,
+                from: 0,
+            }));
+        }
         (push, wants)
     }
 
     /// Step 3: the other side's wants in; out: the entries asked for.
     pub fn receive_wants(&self, wants: &[Want]) -> Vec<Entry> {
+        self.receive_wants_bounded(wants, usize::MAX)
+    }
+
+    /// [`Ledger::receive_wants`] for a peer that may be hostile: each account once (from the
+    /// lowest seq asked), and at most `limit` entries; the rest is the next page, asked for from
+    /// where this one ends.
+    pub fn receive_wants_bounded(&self, wants: &[Want], limit: usize) -> Vec<Entry> {
+        let mut wants: Vec<&Want> = wants.iter().collect();
+        wants.sort_by_key(|w| (w.account, w.from));
+        wants.dedup_by_key(|w| w.account);
         wants
-            .iter()
+            .into_iter()
             .flat_map(|w| self.chain_from(&w.account, w.from).cloned())
+            .take(limit)
             .collect()
     }
 

@@ -13,7 +13,7 @@ use super::Hub;
 use super::timers::Timer;
 use crate::Millis;
 use crate::error::ProtoError;
-use crate::message::{MAX_ENVELOPE, RelayMsg};
+use crate::message::{MAX_ENVELOPE, RelayMsg, SYNC_PAGE};
 
 /// Where the relay keeps ledger entries. `persist` returns only once the entries are durable.
 pub trait EntryStore {
@@ -95,14 +95,14 @@ impl Hub {
     ) -> Result<(), ProtoError> {
         match sync {
             SyncMessage::Heads(heads) => {
-                let (push, wants) = self.ledger.receive_heads(&heads);
+                let (push, wants) = self.ledger.receive_heads_bounded(&heads, SYNC_PAGE);
                 self.send_entries(&node, push);
                 if !wants.is_empty() {
                     self.send_to(&node, &RelayMsg::Ledger(SyncMessage::Wants(wants)));
                 }
             }
             SyncMessage::Wants(wants) => {
-                let entries = self.ledger.receive_wants(&wants);
+                let entries = self.ledger.receive_wants_bounded(&wants, SYNC_PAGE);
                 self.send_entries(&node, entries);
                 let clock = self.ledger.max_clock();
                 self.send_to(
