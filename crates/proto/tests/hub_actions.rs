@@ -72,6 +72,7 @@ fn a_paid_task_through_loss_and_verdict() {
             task: 0,
             agreeing: 0b1010,
             outvoted: 0,
+            repeat: 0,
         },
         NextDeadline,
         NextDeadline,
@@ -102,5 +103,49 @@ fn an_escrow_for_a_finished_task_is_refunded() {
             amount: 50,
         },
         NextDeadline,
+    ]);
+}
+
+/// A submitter that lists its own paid task's worker several times in the verdict: refused, so
+/// the worker is paid (and minted its bonus) once.
+#[test]
+fn a_verdict_repeating_a_worker_pays_it_once() {
+    use HubAction::*;
+    run_hub_actions(&[
+        Join { node: 0, kinds: 0 },
+        Join {
+            node: 1,
+            kinds: 0b001,
+        },
+        Mint {
+            node: 0,
+            amount: 20,
+        },
+        Submit {
+            node: 0,
+            kind: 0,
+            redundancy: 1,
+            timeout_s: 60,
+            pay: 1_000,
+        },
+        Claim { node: 1, task: 0 },
+        Result {
+            node: 1,
+            task: 0,
+            commitment: 1,
+            bad_signature: false,
+        },
+        Verdict {
+            task: 0,
+            agreeing: 0b10,
+            outvoted: 0,
+            repeat: 3,
+        },
+        Verdict {
+            task: 0,
+            agreeing: 0b10,
+            outvoted: 0,
+            repeat: 0,
+        },
     ]);
 }

@@ -36,15 +36,17 @@ pub enum HubAction {
         commitment: u8,
         bad_signature: bool,
     },
-    /// The task's submitter gives a verdict: bit masks over the identities.
+    /// The task's submitter gives a verdict: bit masks over the identities, the agreeing list
+    /// written `1 + repeat % 4` times over (a hostile submitter repeating names).
     Verdict {
         task: u8,
         agreeing: u8,
         outvoted: u8,
+        repeat: u8,
     },
     /// The node escrows credits for a task id of its own, without submitting it.
     Escrow { node: u8, task: u8, amount: u16 },
-    /// The relay mints credits to the node (a documented reward).
+    /// The relay mints the node whole uptime bonuses (a documented reward).
     Mint { node: u8, amount: u16 },
     /// The node asks for its chain from the start.
     Wants { node: u8 },
@@ -94,6 +96,7 @@ mod sim {
     use crate::hub::{ConnId, Hub, HubConfig, Output};
     use crate::message::{Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec};
 
+    const UPTIME_BONUS: u64 = 100_000;
     const KINDS: [TaskKind; 3] = [
         TaskKind::VectorSearch,
         TaskKind::Encryption,
@@ -116,6 +119,7 @@ mod sim {
         pub(super) fn new() -> Self {
             // Small bounds, so that short action lists reach them.
             let config = HubConfig {
+                uptime_bonus: UPTIME_BONUS,
                 max_open_tasks_per_submitter: 3,
                 finished_history: 6,
                 offers_per_round: 2,
@@ -262,6 +266,7 @@ mod sim {
                     task,
                     agreeing,
                     outvoted,
+                    repeat,
                 } => {
                     let Some((task, Some(submitter))) = self.task(*task) else {
                         return;
@@ -274,7 +279,7 @@ mod sim {
                     };
                     let verdict = ClientMsg::Verdict {
                         task,
-                        agreeing: pick(*agreeing),
+                        agreeing: pick(*agreeing).repeat(1 + usize::from(*repeat % 4)),
                         outvoted: pick(*outvoted),
                     };
                     self.send(submitter, &verdict);
@@ -297,7 +302,7 @@ mod sim {
                     let reason = MintReason::Uptime { seconds: 1 };
                     let _ = self.hub.write_ledger(EntryKind::Mint {
                         to,
-                        amount: u64::from(*amount),
+                        amount: (1 + u64::from(*amount % 8)) * UPTIME_BONUS,
                         reason,
                     });
                 }

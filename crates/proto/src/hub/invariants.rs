@@ -24,7 +24,10 @@ impl Hub {
     ///   timer, so windows never outlive their minute.
     /// - Credits: every open paid task is backed by its submitter's escrow of at least its price;
     ///   every other open escrow is on its way to a refund (a stray-escrow timer); balances,
-    ///   stakes and escrows add up to what was minted less what was burned.
+    ///   stakes and escrows add up to what was minted less what was burned; and nobody gains
+    ///   more than the rules allow (docs/ledger.md): a task pays each worker at most once and in
+    ///   all no more than its escrow, an early-adopter bonus goes only with such a payment, a
+    ///   canary mints once and its reward, and uptime comes in whole bonuses.
     pub fn check_invariants(&mut self) -> Result<(), String> {
         self.check_conns()?;
         self.check_work()?;
@@ -199,6 +202,80 @@ impl Hub {
             return Err(format!(
                 "accounts hold {held} but {supply} was minted less burned"
             ));
+        }
+        self.check_rewards()
+    }
+
+    /// What the relay wrote pays no one more than the rules allow.
+    fn check_rewards(&self) -> Result<(), String> {
+        use edgenet_core::ledger::{EntryKind, MintReason};
+        use edgenet_core::task::TaskId;
+        use std::collections::HashSet;
+        let relay = Account::of(&self.key.node_id());
+        let mut escrowed: HashMap<(Account, TaskId), u64> = HashMap::new();
+        let mut paid: HashMap<(Account, TaskId), u64> = HashMap::new();
+        let mut payees: HashSet<(TaskId, Account)> = HashSet::new();
+        let mut bonuses: HashSet<(TaskId, Account)> = HashSet::new();
+        let mut canaries: HashSet<TaskId> = HashSet::new();
+        for entry in self.ledger.entries() {
+            match &entry.body.kind {
+                EntryKind::Escrow { task, amount } => {
+                    escrowed.insert((entry.body.author, *task), *amount);
+                }
+                _ if entry.body.author != relay => {}
+                EntryKind::Payment {
+                    payer,
+                    task,
+                    to,
+                    amount,
+                } => {
+                    if !payees.insert((*task, *to)) {
+                        return Err(format!("task {task} paid {to} twice"));
+                    }
+                    *paid.entry((*payer, *task)).or_default() += amount;
+                }
+                EntryKind::Mint {
+                    to,
+                    reason: MintReason::EarlyAdopter { task, .. },
+                    ..
+                } => {
+                    if !bonuses.insert((*task, *to)) {
+                        return Err(format!("task {task} minted {to} a bonus twice"));
+                    }
+                }
+                EntryKind::Mint {
+                    reason: MintReason::Canary { task },
+                    amount,
+                    ..
+                } => {
+                    if !canaries.insert(*task) || *amount != self.config.canary_reward {
+                        return Err(format!("canary {task} minted twice or off its reward"));
+                    }
+                }
+                EntryKind::Mint {
+                    reason: MintReason::Uptime { .. },
+                    amount,
+                    ..
+                } => {
+                    let bonus = self.config.uptime_bonus.max(1);
+                    if amount % bonus != 0 {
+                        return Err(format!("uptime mint of {amount}, not whole bonuses"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (key, sum) in &paid {
+            let cap = escrowed.get(key).copied().unwrap_or(0);
+            if *sum > cap {
+                return Err(format!(
+                    "task {} paid out {sum}, more than its escrow",
+                    key.1
+                ));
+            }
+        }
+        if let Some((task, to)) = bonuses.iter().find(|b| !payees.contains(b)) {
+            return Err(format!("task {task} minted {to} a bonus without paying it"));
         }
         Ok(())
     }
