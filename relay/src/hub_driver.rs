@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -16,13 +17,23 @@ use tokio::sync::mpsc;
 pub struct SocketLimits {
     /// Frames queued per connection before it counts as a slow consumer and is dropped.
     pub queue_frames: usize,
+    /// Bytes queued per connection before it counts as a slow consumer and is dropped: what the
+    /// frame count alone would let grow to a gigabyte (1,024 frames of up to 1 MiB).
+    pub queue_bytes: usize,
     /// Open connections allowed from one IP address.
     pub max_connections_per_ip: usize,
 }
 
+/// One connection's queue: the frames, and how many bytes they hold (the writer subtracts what it
+/// takes).
+struct Queue {
+    tx: mpsc::Sender<Message>,
+    bytes: Arc<AtomicUsize>,
+}
+
 struct Inner {
     hub: Hub,
-    senders: HashMap<ConnId, mpsc::Sender<Message>>,
+    senders: HashMap<ConnId, Queue>,
     per_ip: HashMap<IpAddr, usize>,
     next_conn: ConnId,
 }
@@ -41,6 +52,22 @@ pub struct Registered {
     pub conn: ConnId,
     /// Frames to write to the socket; closed when the hub closes the connection.
     pub outgoing: mpsc::Receiver<Message>,
+    /// Bytes in `outgoing`: the writer calls [`Registered::taken`] for each frame it takes.
+    pub queued: Arc<AtomicUsize>,
+}
+
+impl Registered {
+    /// The writer took `msg` off the queue.
+    pub fn taken(queued: &AtomicUsize, msg: &Message) {
+        queued.fetch_sub(message_len(msg), Ordering::Relaxed);
+    }
+}
+
+fn message_len(msg: &Message) -> usize {
+    match msg {
+        Message::Binary(b) => b.len(),
+        _ => 0,
+    }
 }
 
 impl HubDriver {
@@ -84,10 +111,19 @@ impl HubDriver {
         let conn = inner.next_conn;
         inner.next_conn += 1;
         let (tx, rx) = mpsc::channel(self.limits.queue_frames);
-        inner.senders.insert(conn, tx);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let queue = Queue {
+            tx,
+            bytes: queued.clone(),
+        };
+        inner.senders.insert(conn, queue);
         inner.hub.handle_connect(conn, now, nonce);
-        Self::flush(&mut inner, now);
-        Some(Registered { conn, outgoing: rx })
+        self.flush(&mut inner, now);
+        Some(Registered {
+            conn,
+            outgoing: rx,
+            queued,
+        })
     }
 
     /// A frame arrived on `conn`.
@@ -95,7 +131,7 @@ impl HubDriver {
         let now = self.now();
         let mut inner = self.lock();
         let result = inner.hub.handle_frame(conn, bytes, now);
-        Self::flush(&mut inner, now);
+        self.flush(&mut inner, now);
         result
     }
 
@@ -111,7 +147,7 @@ impl HubDriver {
             }
         }
         inner.hub.handle_disconnect(conn, now);
-        Self::flush(&mut inner, now);
+        self.flush(&mut inner, now);
     }
 
     /// Runs the hub's timers; returns how long to sleep before the next call.
@@ -119,7 +155,7 @@ impl HubDriver {
         let now = self.now();
         let mut inner = self.lock();
         inner.hub.handle_timeout(now);
-        Self::flush(&mut inner, now);
+        self.flush(&mut inner, now);
         let next = inner
             .hub
             .poll_timeout()
@@ -138,28 +174,43 @@ impl HubDriver {
         let now = self.now();
         let mut inner = self.lock();
         let out = f(&mut inner.hub, now);
-        Self::flush(&mut inner, now);
+        self.flush(&mut inner, now);
         out
     }
 
-    /// Carries out the hub's outputs. A connection whose queue is full is a slow consumer: it is
-    /// dropped (its writer sees the queue close) so that it never stalls anyone else.
-    fn flush(inner: &mut Inner, now: Millis) {
+    /// Carries out the hub's outputs. A connection whose queue is full (in frames or in bytes) is
+    /// a slow consumer: it is dropped (its writer sees the queue close) so that it never stalls
+    /// anyone else or holds the relay's memory.
+    fn flush(&self, inner: &mut Inner, now: Millis) {
+        let budget = self.limits.queue_bytes;
         while let Some(out) = inner.hub.poll_output() {
             match out {
                 Output::Send(conn, frame) => {
-                    let Some(tx) = inner.senders.get(&conn) else {
+                    let Some(queue) = inner.senders.get(&conn) else {
                         continue;
                     };
-                    match tx.try_send(Message::Binary(frame.into())) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => {
+                    let len = frame.len();
+                    let fits = queue.bytes.load(Ordering::Relaxed).saturating_add(len) <= budget;
+                    // Err(true): the socket is gone; Err(false): the queue is full.
+                    let sent = if fits {
+                        queue
+                            .tx
+                            .try_send(Message::Binary(frame.into()))
+                            .map_err(|e| matches!(e, mpsc::error::TrySendError::Closed(_)))
+                    } else {
+                        Err(false)
+                    };
+                    match sent {
+                        Ok(()) => {
+                            queue.bytes.fetch_add(len, Ordering::Relaxed);
+                        }
+                        Err(false) => {
                             tracing::warn!(conn, "slow consumer dropped (EN-214)");
                             inner.senders.remove(&conn);
                             inner.hub.handle_slow_consumer(conn, now);
                         }
-                        // The socket is already gone; its reader reports the disconnect.
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                        // Its reader reports the disconnect.
+                        Err(true) => {
                             inner.senders.remove(&conn);
                         }
                     }

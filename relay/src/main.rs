@@ -56,6 +56,9 @@ struct Args {
     /// Milliseconds a client has to answer the challenge (EN-213).
     #[arg(long, env = "EDGENET_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000)]
     handshake_timeout_ms: u64,
+    /// Bytes queued per connection before it counts as a slow consumer (at least two frames).
+    #[arg(long, env = "EDGENET_QUEUE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    queue_bytes: usize,
     /// Milliseconds an HTTP client has to send a request's headers (idle kept-alive connections
     /// are closed after it too).
     #[arg(long, env = "EDGENET_HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
@@ -111,6 +114,7 @@ async fn main() -> ExitCode {
         },
         sockets: SocketLimits {
             queue_frames: args.queue_frames.max(1),
+            queue_bytes: args.queue_bytes.max(2 * edgenet_proto::MAX_FRAME_LEN),
             max_connections_per_ip: args.max_connections_per_ip,
         },
         ledger_store: Some(args.data_dir.join("ledger.redb")),

@@ -11,6 +11,7 @@ use edgenet_proto::{ProtoError, RelayMsg};
 use futures_util::{SinkExt, StreamExt};
 
 use crate::AppState;
+use crate::hub_driver::Registered;
 
 /// Frames above this are cut off by the WebSocket layer itself; between the protocol's limit and
 /// this, the hub answers with EN-201 so the client learns why.
@@ -59,14 +60,17 @@ async fn serve(socket: WebSocket, addr: SocketAddr, state: AppState) {
     };
     let conn = registered.conn;
     let mut outgoing = registered.outgoing;
+    let queued = registered.queued;
     tracing::debug!(conn, %ip, "connected");
 
     let writer = tokio::spawn(async move {
         // Everything already queued is written before one flush: a syscall per batch, not per frame.
         while let Some(first) = outgoing.recv().await {
+            Registered::taken(&queued, &first);
             let batch = async {
                 sink.feed(first).await?;
                 while let Ok(more) = outgoing.try_recv() {
+                    Registered::taken(&queued, &more);
                     sink.feed(more).await?;
                 }
                 sink.flush().await

@@ -187,3 +187,75 @@ fn slow_and_silent_http_clients_are_cut_off_at_the_header_timeout() {
     assert!(honest.join().unwrap().matches_local);
     assert_eq!(relay.get("/api/status")["service"], "edgenet-relay");
 }
+
+#[test]
+fn a_worker_that_stops_reading_is_dropped_at_its_byte_budget_not_its_frame_count() {
+    use edgenet_core::SecretKey;
+    use edgenet_core::task::{TaskId, TaskKind};
+    use edgenet_e2e::RawClient;
+    use edgenet_proto::message::{ClientMsg, RelayMsg, TaskSpec};
+    let dir = tempfile::tempdir().unwrap();
+    // Default limits: 1,024 frames, 4 MiB per connection.
+    let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+    let url = relay.ws_url();
+    let baseline = relay.rss_kib();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (sent, peak) = rt.block_on(async {
+        let slow_key = SecretKey::from_seed(&[60; 32]);
+        let slow_id = slow_key.node_id();
+        let mut slow = RawClient::open(&url, &slow_key).await;
+        let mut submitter = RawClient::open(&url, &SecretKey::from_seed(&[61; 32])).await;
+        let task = TaskId([6; 16]);
+        let spec = TaskSpec {
+            id: task,
+            kind: TaskKind::VectorSearch,
+            redundancy: 1,
+            max_credits: 0,
+            priority: 0,
+            timeout_ms: 60_000,
+        };
+        submitter.send(&ClientMsg::Submit(spec)).await.unwrap();
+        loop {
+            match slow.next().await.unwrap() {
+                RelayMsg::Offer { task: t, .. } if t == task => {
+                    slow.send(&ClientMsg::Claim { task }).await.unwrap()
+                }
+                RelayMsg::Assignment { .. } => break,
+                _ => {}
+            }
+        }
+        // The worker now never reads; the submitter sends it 512 KiB payloads.
+        let payload = ClientMsg::Payload {
+            task,
+            worker: *slow_id.as_bytes(),
+            envelope: vec![0xcd; 512 * 1024],
+        };
+        let mut peak = baseline;
+        for sent in 1..=400u32 {
+            submitter.send(&payload).await.unwrap();
+            peak = peak.max(relay.rss_kib());
+            let answer = tokio::time::timeout(Duration::from_millis(20), async {
+                loop {
+                    if let RelayMsg::Error { code, .. } = submitter.next().await.unwrap() {
+                        return code;
+                    }
+                }
+            })
+            .await;
+            if let Ok(code) = answer {
+                // Payloads for a worker the relay dropped are refused: not assigned any more.
+                assert_eq!(code, "EN-209");
+                drop(slow);
+                return (sent, peak);
+            }
+        }
+        panic!("the relay never dropped the worker");
+    });
+    // 4 MiB of 512 KiB frames, plus what the sockets' buffers took.
+    assert!(sent <= 24, "dropped only after {sent} payloads");
+    let grown = peak.saturating_sub(baseline);
+    eprintln!("dropped after {sent} payloads; relay memory grew {grown} KiB");
+    assert!(grown < MEMORY_CAP_KIB, "relay memory grew {grown} KiB");
+    // The relay serves on.
+    assert_eq!(relay.get("/api/status")["service"], "edgenet-relay");
+}
