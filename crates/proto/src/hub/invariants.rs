@@ -238,19 +238,15 @@ impl Hub {
                     to,
                     reason: MintReason::EarlyAdopter { task, .. },
                     ..
-                } => {
-                    if !bonuses.insert((*task, *to)) {
-                        return Err(format!("task {task} minted {to} a bonus twice"));
-                    }
+                } if !bonuses.insert((*task, *to)) => {
+                    return Err(format!("task {task} minted {to} a bonus twice"));
                 }
                 EntryKind::Mint {
                     reason: MintReason::Canary { task },
                     amount,
                     ..
-                } => {
-                    if !canaries.insert(*task) || *amount != self.config.canary_reward {
-                        return Err(format!("canary {task} minted twice or off its reward"));
-                    }
+                } if !canaries.insert(*task) || *amount != self.config.canary_reward => {
+                    return Err(format!("canary {task} minted twice or off its reward"));
                 }
                 EntryKind::Mint {
                     reason: MintReason::Uptime { .. },
