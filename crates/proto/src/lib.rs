@@ -34,7 +34,7 @@
 //!     // Relay to nodes.
 //!     while let Some(out) = hub.poll_output() {
 //!         if let Output::Send(conn, frame) = out {
-//!             nodes[conn as usize].handle_frame(&frame, &mut rng).unwrap();
+//!             nodes[conn as usize].handle_frame(&frame, &mut rng)?;
 //!         }
 //!     }
 //!     // Nodes' events: the worker runs what it is given, the submitter submits once ready.
@@ -42,13 +42,13 @@
 //!         while let Some(event) = nodes[conn].poll_event() {
 //!             match event {
 //!                 Event::Execute { task, payload, .. } => {
-//!                     let result = Encryption::decode(&payload).unwrap().run();
-//!                     nodes[conn].finish(&task, &result, &mut rng).unwrap();
+//!                     let result = Encryption::decode(&payload)?.run();
+//!                     nodes[conn].finish(&task, &result, &mut rng)?;
 //!                 }
 //!                 Event::Connected { .. } if conn == 1 => {
 //!                     let spec = TaskSpec { id: TaskId([9; 16]), kind: TaskKind::Encryption,
 //!                         redundancy: 1, max_credits: 0, priority: 0, timeout_ms: 10_000 };
-//!                     submitted = Some(nodes[1].submit(spec, job.encode().unwrap(), 0).unwrap());
+//!                     submitted = Some(nodes[1].submit(spec, job.encode()?, 0)?);
 //!                 }
 //!                 Event::Done { outcome, .. } => verified = Some(outcome),
 //!                 _ => {}
@@ -56,14 +56,15 @@
 //!         }
 //!         // Nodes to relay.
 //!         while let Some(frame) = nodes[conn].poll_outgoing() {
-//!             hub.handle_frame(conn as u64, &frame, 0).unwrap();
+//!             hub.handle_frame(conn as u64, &frame, 0)?;
 //!         }
 //!     }
 //! }
-//! let outcome = verified.unwrap();
+//! let outcome = verified.ok_or("no verdict")?;
 //! assert_eq!(outcome.result, job.run()); // the ciphertext, opened by the submitter only
 //! assert_eq!(outcome.agreeing, vec![SecretKey::from_seed(&[2; 32]).node_id()]);
 //! assert_eq!(submitted, Some(TaskId([9; 16])));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! - [`frame`]: the outer frame (version byte + body) and its size limit.

@@ -129,8 +129,8 @@ impl Relay {
         format!("ws://{}/ws", self.addr)
     }
 
-    /// `GET path`: status code and body.
-    pub fn get_raw(&self, path: &str) -> (u16, String) {
+    /// `GET path`: the whole response, as text.
+    fn request(&self, path: &str) -> String {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
         write!(
             stream,
@@ -140,6 +140,12 @@ impl Relay {
         .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    /// `GET path`: status code and body.
+    pub fn get_raw(&self, path: &str) -> (u16, String) {
+        let response = self.request(path);
         let status = response
             .get(9..12)
             .and_then(|c| c.parse().ok())
@@ -153,15 +159,7 @@ impl Relay {
 
     /// `GET path`: the response's status line and headers, lowercased.
     pub fn get_head(&self, path: &str) -> String {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
+        let response = self.request(path);
         let head = response.split("\r\n\r\n").next().unwrap_or_default();
         head.to_ascii_lowercase()
     }
