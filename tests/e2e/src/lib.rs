@@ -373,6 +373,20 @@ impl RawClient {
             .await
     }
 
+    /// Claims `task` when it is offered and returns once the relay assigns it.
+    pub async fn claim_when_offered(&mut self, task: edgenet_core::task::TaskId) {
+        use edgenet_proto::message::{ClientMsg, RelayMsg};
+        loop {
+            match self.next().await.unwrap() {
+                RelayMsg::Offer { task: t, .. } if t == task => {
+                    self.send(&ClientMsg::Claim { task }).await.unwrap()
+                }
+                RelayMsg::Assignment { task: t, .. } if t == task => return,
+                _ => {}
+            }
+        }
+    }
+
     /// The next relay message, or why the socket ended.
     pub async fn next(&mut self) -> Result<edgenet_proto::message::RelayMsg, String> {
         use futures_util::StreamExt;

@@ -215,15 +215,7 @@ fn a_worker_that_stops_reading_is_dropped_at_its_byte_budget_not_its_frame_count
             timeout_ms: 60_000,
         };
         submitter.send(&ClientMsg::Submit(spec)).await.unwrap();
-        loop {
-            match slow.next().await.unwrap() {
-                RelayMsg::Offer { task: t, .. } if t == task => {
-                    slow.send(&ClientMsg::Claim { task }).await.unwrap()
-                }
-                RelayMsg::Assignment { .. } => break,
-                _ => {}
-            }
-        }
+        slow.claim_when_offered(task).await;
         // The worker now never reads; the submitter sends it 512 KiB payloads.
         let payload = ClientMsg::Payload {
             task,

@@ -32,15 +32,7 @@ fn a_slow_consumer_is_disconnected_and_never_stalls_others() {
             .await
             .unwrap();
         // The slow worker claims the offer, takes the assignment, then never reads again.
-        loop {
-            match slow.next().await.unwrap() {
-                RelayMsg::Offer { task: t, .. } if t == task => {
-                    slow.send(&ClientMsg::Claim { task }).await.unwrap()
-                }
-                RelayMsg::Assignment { .. } => break,
-                _ => {}
-            }
-        }
+        slow.claim_when_offered(task).await;
         loop {
             if let RelayMsg::Assigned { .. } = submitter.next().await.unwrap() {
                 break;
