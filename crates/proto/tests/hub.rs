@@ -1222,3 +1222,52 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
         panic!("the honest task did not finish")
     };
 }
+
+#[test]
+fn malformed_ledger_entries_are_refused_in_the_acknowledgement_and_the_rest_kept() {
+    use edgenet_core::ledger::sync::SyncMessage;
+    use edgenet_core::ledger::{Account, Entry, EntryKind};
+    let mut net = Net::new(HubConfig::default());
+    let _worker = net.join(1, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let key = SecretKey::from_seed(&[9; 32]);
+    let account = Account::of(&id(9));
+    let stake = |amount| EntryKind::Stake { amount };
+    // A zero amount (EN-177), then an entry whose signature is not 64 bytes (EN-170), and
+    // beside them one well-formed entry of another author, which must be kept.
+    let mut body = net.hub.ledger().next_body(account, stake(1)).unwrap();
+    body.kind = stake(0);
+    let zero = Entry::sign(body.clone(), &key);
+    body.kind = stake(5);
+    let mut short = Entry::sign(body, &key);
+    short.signature.truncate(10);
+    mint(&mut net, Account::of(&id(3)), 10);
+    let other = net
+        .hub
+        .ledger()
+        .next_body(Account::of(&id(3)), stake(1))
+        .unwrap();
+    let good = Entry::sign(other, &SecretKey::from_seed(&[3; 32]));
+    let before = net.nodes[&submitter].inbox.len();
+    let sync = SyncMessage::Entries(vec![zero, short, good.clone()]);
+    net.send(submitter, &ClientMsg::Ledger(sync));
+    let acks: Vec<_> = net.nodes[&submitter].inbox[before..]
+        .iter()
+        .filter_map(|m| match m {
+            RelayMsg::LedgerAck {
+                held,
+                rejected,
+                code,
+                ..
+            } => Some((*held, *rejected, code.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks, vec![(1, 2, Some("EN-177".to_owned()))]);
+    assert!(!net.nodes[&submitter].closed, "the connection was closed");
+    let kept = net.hub.ledger().chain_from(&Account::of(&id(3)), 0).count();
+    assert_eq!(kept, 1, "the good entry was not kept");
+    let Progress::Done(_) = run_task(&mut net, submitter, spec(4, 1, 60_000), 10) else {
+        panic!("the honest task did not finish")
+    };
+}

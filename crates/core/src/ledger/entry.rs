@@ -308,6 +308,10 @@ impl Entry {
 
     /// Limits and rules that need no signature check and no other entry.
     pub fn check_shape(&self) -> Result<(), LedgerError> {
+        let len = postcard::experimental::serialized_size(self).unwrap_or(usize::MAX);
+        if len > MAX_ENTRY_LEN {
+            return Err(LedgerError::TooLarge { len });
+        }
         if self.signature.len() != Signature::LEN {
             return Err(LedgerError::Malformed("signature is not 64 bytes".into()));
         }
