@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use edgenet_proto::Millis;
-use edgenet_proto::hub::{ConnId, Hub, Output};
+use edgenet_proto::hub::{ConnId, Decoder, Hub, Output};
 use tokio::sync::mpsc;
 
 /// Limits enforced at the socket layer.
@@ -54,6 +54,9 @@ pub struct Registered {
     pub outgoing: mpsc::Receiver<Message>,
     /// Bytes in `outgoing`: the writer calls [`Registered::taken`] for each frame it takes.
     pub queued: Arc<AtomicUsize>,
+    /// Decodes this connection's frames and verifies their ledger entries in its own task,
+    /// before [`HubDriver::frame`] takes the lock.
+    pub decoder: Decoder,
 }
 
 impl Registered {
@@ -123,14 +126,23 @@ impl HubDriver {
             conn,
             outgoing: rx,
             queued,
+            decoder: inner.hub.decoder(),
         })
     }
 
-    /// A frame arrived on `conn`.
-    pub fn frame(&self, conn: ConnId, bytes: &[u8]) -> Result<(), edgenet_proto::ProtoError> {
+    /// A frame arrived on `conn`. It is decoded and its entries' signatures are checked first,
+    /// by the connection's own decoder and outside the lock: a flood of forged entries then costs
+    /// its sender's task, and the hub's lock is held only for the state change.
+    pub fn frame(
+        &self,
+        conn: ConnId,
+        decoder: &mut Decoder,
+        bytes: &[u8],
+    ) -> Result<(), edgenet_proto::ProtoError> {
+        let inbound = decoder.decode(bytes);
         let now = self.now();
         let mut inner = self.lock();
-        let result = inner.hub.handle_frame(conn, bytes, now);
+        let result = inner.hub.handle_inbound(conn, inbound, now);
         self.flush(&mut inner, now);
         result
     }

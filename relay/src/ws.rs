@@ -61,6 +61,7 @@ async fn serve(socket: WebSocket, addr: SocketAddr, state: AppState) {
     let conn = registered.conn;
     let mut outgoing = registered.outgoing;
     let queued = registered.queued;
+    let mut decoder = registered.decoder;
     tracing::debug!(conn, %ip, "connected");
 
     let writer = tokio::spawn(async move {
@@ -95,13 +96,13 @@ async fn serve(socket: WebSocket, addr: SocketAddr, state: AppState) {
             _ = &mut writer => break,
             next = stream.next() => match next {
                 Some(Ok(Message::Binary(bytes))) => {
-                    if let Err(e) = state.driver.frame(conn, &bytes) {
+                    if let Err(e) = state.driver.frame(conn, &mut decoder, &bytes) {
                         tracing::debug!(conn, code = edgenet_core::ErrorCode::code(&e), error = %e, "frame refused");
                     }
                 }
                 Some(Ok(Message::Text(text))) => {
                     // Not part of the protocol: the hub refuses it with a code like any bad frame.
-                    let _ = state.driver.frame(conn, text.as_bytes());
+                    let _ = state.driver.frame(conn, &mut decoder, text.as_bytes());
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {} // ping/pong are answered by the WebSocket layer

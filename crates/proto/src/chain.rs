@@ -28,7 +28,7 @@
 use std::collections::VecDeque;
 
 use edgenet_core::ledger::sync::{SyncMessage, Want, chunk_entries};
-use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger};
+use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerError};
 use edgenet_core::{ErrorCode, SecretKey};
 
 use crate::error::ProtoError;
@@ -90,7 +90,12 @@ pub struct ChainWriter {
     step: Step,
     outgoing: VecDeque<ClientMsg>,
     events: VecDeque<ChainEvent>,
+    /// Tries of the current write refused as signed too early (EN-187).
+    retries: u32,
 }
+
+/// How often one write is signed again after the relay applied a later entry first.
+const MAX_RETRIES: u32 = 4;
 
 impl ChainWriter {
     /// A writer for `key`'s account, knowing nothing of its chain yet.
@@ -106,6 +111,7 @@ impl ChainWriter {
             step: Step::Idle,
             outgoing: VecDeque::new(),
             events: VecDeque::new(),
+            retries: 0,
         }
     }
 
@@ -306,6 +312,19 @@ impl ChainWriter {
                     };
                     return;
                 }
+                let behind = ProtoError::from(LedgerError::ClockBehind { clock: 0 });
+                if rejected > 0
+                    && code.as_deref() == Some(behind.code())
+                    && self.retries < MAX_RETRIES
+                {
+                    // Another writer's entry got in first with a later clock: ask again, sign
+                    // again with a clock past it. Nothing was stored, so the seq is free.
+                    self.retries += 1;
+                    self.queue.push_front((id, entry.body.kind));
+                    self.start_next();
+                    return;
+                }
+                self.retries = 0;
                 if rejected == 0 && held == sent {
                     let _ = self.own.insert(entry.clone());
                     self.events.push_back(ChainEvent::Written {

@@ -232,7 +232,17 @@ impl Endpoint {
                 }
                 ChainEvent::Refused { id, error } => {
                     if let Some(task) = self.escrows.remove(&id) {
-                        self.submissions.remove(&task);
+                        let open = self.submissions.remove(&task);
+                        // The relay stores only escrows the balance covers: an overdraft is
+                        // refused at the escrow, and reported as the submission's EN-220.
+                        let error = match (error.reported_code(), open) {
+                            ("EN-180", Some(open)) => ProtoError::InsufficientCredits(format!(
+                                "the escrow of {} micro-credits for task {task} was refused: \
+                                 the balance is lower (EN-180)",
+                                open.submission.spec().max_credits
+                            )),
+                            _ => error,
+                        };
                         self.events.push_back(Event::Failed { task, error });
                     }
                 }

@@ -69,6 +69,11 @@ impl Submission {
         self.spec.id
     }
 
+    /// What was submitted.
+    pub fn spec(&self) -> &TaskSpec {
+        &self.spec
+    }
+
     /// The message that submits the task.
     pub fn submit_message(&self) -> ClientMsg {
         ClientMsg::Submit(self.spec.clone())

@@ -1271,3 +1271,38 @@ fn malformed_ledger_entries_are_refused_in_the_acknowledgement_and_the_rest_kept
         panic!("the honest task did not finish")
     };
 }
+
+#[test]
+fn accounts_with_nothing_to_spend_cannot_make_the_relay_store_entries() {
+    use edgenet_core::ledger::sync::SyncMessage;
+    use edgenet_core::ledger::{EntryKind, Ledger};
+    let mut net = Net::new(HubConfig::default());
+    let _worker = net.join(1, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let stored = net.hub.ledger().len();
+    // 20 zero-balance identities, each with a well-linked chain of 1,000 stakes it cannot pay
+    // (signed in a replica of its own, which keeps void entries as the set semantics do).
+    for seed in 100..120u8 {
+        let conn = net.join(seed, Behaviour::Idle);
+        let key = SecretKey::from_seed(&[seed; 32]);
+        let mut own = Ledger::single_validator(&key);
+        let chain: Vec<_> = (0..1_000)
+            .map(|_| own.append(&key, EntryKind::Stake { amount: 1 }).unwrap())
+            .collect();
+        net.send(conn, &ClientMsg::Ledger(SyncMessage::Entries(chain)));
+        let ack = net.nodes[&conn].inbox.iter().rev().find_map(|m| match m {
+            RelayMsg::LedgerAck {
+                held,
+                rejected,
+                code,
+                ..
+            } => Some((*held, *rejected, code.clone())),
+            _ => None,
+        });
+        assert_eq!(ack, Some((0, 1_000, Some("EN-180".to_owned()))));
+    }
+    assert_eq!(net.hub.ledger().len(), stored, "void entries were stored");
+    let Progress::Done(_) = run_task(&mut net, submitter, spec(4, 1, 60_000), 10) else {
+        panic!("the honest task did not finish")
+    };
+}

@@ -7,16 +7,20 @@
 //! - [`state`]: the evaluation rules and their result.
 //! - [`curve`]: the early-adopter multiplier in fixed point.
 //! - [`sync`]: set reconciliation between two replicas (heads → wants → entries).
+//! - [`verified`]: the checks that need no other entry, done before (and outside) a replica.
+//! - `admit`: what a relay stores of what others write (only entries that have an effect).
 //!
 //! The rules are written down for people in `docs/ledger.md`.
 
 pub mod account;
+mod admit;
 pub mod config;
 pub mod curve;
 pub mod entry;
 pub mod sigcheck;
 pub mod state;
 pub mod sync;
+pub mod verified;
 
 use std::collections::BTreeMap;
 
@@ -26,6 +30,7 @@ pub use account::Account;
 pub use config::LedgerConfig;
 pub use entry::{Entry, EntryBody, EntryHash, EntryKind, Evidence, MintReason};
 pub use state::{AccountState, EntryStatus, LedgerState, VoidReason};
+pub use verified::{Verified, Verifier};
 
 use crate::ErrorCode;
 use state::order_key;
@@ -75,6 +80,24 @@ pub enum LedgerError {
         /// Its sequence number.
         seq: u64,
     },
+    /// Not the next entry of its author's chain: a gap before it, a `prev` that is not the hash
+    /// of the entry before, or a clock not past that entry's. A replica that admits only entries
+    /// with an effect does not store it (it could have none).
+    #[error("entry seq {seq} does not extend its account's chain, which has {next} entries")]
+    NotNext {
+        /// Its sequence number.
+        seq: u64,
+        /// The account's next sequence number.
+        next: u64,
+    },
+    /// The entry orders before entries the replica has applied already: it would change their
+    /// effects after the fact. Signed again with a clock past `clock` (the writer's next try) it
+    /// is taken.
+    #[error("entry clock is not past {clock}, the latest the relay applied; sign it again")]
+    ClockBehind {
+        /// The clock to pass.
+        clock: u64,
+    },
     /// Spending more than the balance (or stake) at the entry's turn.
     #[error("not enough credits")]
     Overdraft,
@@ -110,6 +133,7 @@ impl ErrorCode for LedgerError {
             Self::BadEvidence(_) => "EN-176",
             Self::ZeroAmount => "EN-177",
             Self::TooFarAhead { .. } => "EN-178",
+            Self::NotNext { .. } => "EN-179",
             Self::Overdraft => "EN-180",
             Self::NoEscrow => "EN-181",
             Self::DuplicateEscrow => "EN-182",
@@ -117,6 +141,7 @@ impl ErrorCode for LedgerError {
             Self::Frozen => "EN-184",
             Self::BadConfig(_) => "EN-185",
             Self::BadSync(_) => "EN-186",
+            Self::ClockBehind { .. } => "EN-187",
         }
     }
 }
@@ -211,43 +236,9 @@ impl Ledger {
     /// ([`sigcheck::verify_batch`]: the same answers as one by one, about twice as fast). Entries
     /// with attestations or evidence are checked one by one. One result per entry, in order.
     pub fn insert_batch(&mut self, entries: Vec<Entry>) -> Vec<Result<Inserted, LedgerError>> {
-        let simple = |e: &Entry| {
-            e.attestations.is_empty() && !matches!(e.body.kind, EntryKind::Slash { .. })
-        };
-        let messages: Vec<Result<Vec<u8>, LedgerError>> = entries
-            .iter()
-            .map(|e| {
-                e.check_shape()?;
-                Ok(EntryBody::signing_message(&e.body.to_bytes()))
-            })
-            .collect();
-        let batch_ok = {
-            let items: Vec<sigcheck::Item<'_>> = entries
-                .iter()
-                .zip(&messages)
-                .filter(|(e, m)| m.is_ok() && simple(e))
-                .filter_map(|(e, m)| {
-                    Some(sigcheck::Item {
-                        signer: &e.body.author,
-                        message: m.as_ref().ok()?,
-                        signature: &e.signature,
-                    })
-                })
-                .collect();
-            sigcheck::verify_batch_with(&items, &mut self.keys).is_ok()
-        };
-        entries
+        verified::verify_batch(&self.config, &mut self.keys, entries)
             .into_iter()
-            .zip(messages)
-            .map(|(e, message)| {
-                let message = message?;
-                if batch_ok && simple(&e) {
-                    e.verify_authority(&self.config, &message, &mut self.keys)?;
-                } else {
-                    e.verify_with(&self.config, &mut self.keys)?;
-                }
-                self.insert_verified(e)
-            })
+            .map(|v| self.insert_verified(v?.into_entry()))
             .collect()
     }
 
@@ -285,6 +276,21 @@ impl Ledger {
             self.dirty = true;
         }
         Ok(Inserted::New)
+    }
+
+    /// Stores an entry whose effect is already in the state (admitted: see `admit`).
+    fn store_applied(&mut self, entry: Entry, hash: EntryHash) {
+        let clock = entry.body.clock;
+        let (author, seq) = (entry.body.author, entry.body.seq);
+        let slot = self
+            .chains
+            .entry(author)
+            .or_default()
+            .entry(seq)
+            .or_default();
+        slot.push(Stored { entry, hash });
+        self.len += 1;
+        self.max_clock = self.max_clock.max(clock);
     }
 
     /// Applies a new last entry of `author`'s chain without re-evaluating, when nothing in the

@@ -62,12 +62,29 @@ fn decompress_canonical(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
 
 /// Decompressed, checked public keys by account: a key's decompression costs about as much as a
 /// third of a verification, and a ledger sees the same accounts again and again.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct KeyCache {
     points: HashMap<Account, EdwardsPoint>,
+    capacity: usize,
+}
+
+impl Default for KeyCache {
+    /// A ledger's cache: up to 2^20 keys (about 200 MB at most).
+    fn default() -> Self {
+        Self::with_capacity(1 << 20)
+    }
 }
 
 impl KeyCache {
+    /// A cache that holds at most `capacity` keys (it starts over when full): what bounds the
+    /// memory a flood of new accounts can take.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            points: HashMap::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
     /// The account's point, checked once: canonical, on the curve, not of small order.
     fn point(&mut self, account: &Account) -> Result<EdwardsPoint, LedgerError> {
         if let Some(p) = self.points.get(account) {
@@ -77,8 +94,8 @@ impl KeyCache {
         if p.is_small_order() {
             return Err(LedgerError::BadAccount);
         }
-        if self.points.len() >= 1 << 20 {
-            self.points.clear(); // bound the memory a flood of new accounts can take
+        if self.points.len() >= self.capacity {
+            self.points.clear();
         }
         self.points.insert(*account, p);
         Ok(p)

@@ -146,6 +146,31 @@ impl LedgerState {
         self.last_key = Some(key);
     }
 
+    /// Applies a linked, unfrozen entry at its turn only if it has an effect: a void one leaves
+    /// the state exactly as it was and is not recorded (a replica that admits only effective
+    /// entries does not store it).
+    pub(crate) fn apply_effective(
+        &mut self,
+        entry: &Entry,
+        hash: EntryHash,
+    ) -> Result<(), VoidReason> {
+        let author = entry.body.author;
+        let known = self.accounts.contains_key(&author);
+        if let Err(reason) = self.effect(entry) {
+            // `effect` changes nothing when it fails, except that it may have made an empty
+            // record for the author, which a fresh evaluation would not have.
+            if !known {
+                self.accounts.remove(&author);
+            }
+            return Err(reason);
+        }
+        let a = self.acct(author);
+        a.chain_len = a.chain_len.max(entry.body.seq + 1);
+        self.status.insert(hash, EntryStatus::Applied);
+        self.last_key = Some(order_key(entry));
+        Ok(())
+    }
+
     fn effect(&mut self, entry: &Entry) -> Result<(), VoidReason> {
         let author = entry.body.author;
         match &entry.body.kind {

@@ -4,6 +4,7 @@
 use edgenet_core::task::{TaskId, result_signing_message};
 use edgenet_core::{ErrorCode, NodeId, Signature};
 
+use super::inbound::{Decoded, Inbound};
 use super::peers::Peer;
 use super::tasks::{Origin, Task, TaskStatus, WorkState};
 use super::{ConnId, Hub, Output};
@@ -16,7 +17,7 @@ impl Hub {
     pub(super) fn dispatch(
         &mut self,
         conn: ConnId,
-        bytes: &[u8],
+        inbound: Inbound,
         now: Millis,
     ) -> Result<(), ProtoError> {
         let limit = self.config.max_messages_per_minute;
@@ -30,10 +31,23 @@ impl Hub {
         if node.is_none() {
             c.count_message(now, limit)?;
         }
-        let msg = ClientMsg::decode(bytes)?;
+        let decoded = inbound.0?;
         if let Some(node) = node {
-            self.rates.count(node, &msg, now, limit, &mut self.timers)?;
+            self.rates
+                .count(node, decoded.cost(), now, limit, &mut self.timers)?;
         }
+        let msg = match (node, decoded) {
+            (Some(node), Decoded::Entries(entries)) => {
+                return self.handle_entries(node, entries, now);
+            }
+            (None, other @ Decoded::Entries(_)) => {
+                return Err(ProtoError::Unexpected(format!(
+                    "{} before the handshake; send Hello first",
+                    other.name()
+                )));
+            }
+            (_, Decoded::Msg(msg)) => msg,
+        };
         match (node, msg) {
             (None, ClientMsg::Hello { body, signature }) => {
                 self.on_hello(conn, body, &signature, now)

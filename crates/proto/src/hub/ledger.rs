@@ -7,7 +7,9 @@
 use edgenet_core::ErrorCode;
 use edgenet_core::NodeId;
 use edgenet_core::ledger::sync::{SyncMessage, chunk_entries};
-use edgenet_core::ledger::{Account, Entry, EntryKind, Inserted, Ledger, MintReason};
+use edgenet_core::ledger::{
+    Account, Entry, EntryKind, Inserted, Ledger, LedgerError, MintReason, Verified,
+};
 
 use super::Hub;
 use super::timers::Timer;
@@ -116,39 +118,53 @@ impl Hub {
                 );
             }
             SyncMessage::Entries(entries) => {
-                let (mut held, mut rejected, mut code) = (0u32, 0u32, None);
-                let mut fresh = Vec::new();
-                let results = self.ledger.insert_batch(entries.clone());
-                for (entry, result) in entries.into_iter().zip(results) {
-                    match result {
-                        Ok(Inserted::New) => {
-                            fresh.push(entry);
-                            held += 1;
-                        }
-                        Ok(Inserted::Duplicate | Inserted::Redundant) => held += 1,
-                        Err(e) => {
-                            rejected += 1;
-                            code.get_or_insert_with(|| e.code().to_owned());
-                        }
-                    }
-                }
-                // Durable before acknowledged: a relay killed after this ack still has them.
-                if !fresh.is_empty() {
-                    self.store.persist(&fresh).map_err(ProtoError::NotStored)?;
-                }
-                self.watch_escrows(&fresh, now);
-                let clock = self.ledger.max_clock();
-                self.send_to(
-                    &node,
-                    &RelayMsg::LedgerAck {
-                        held,
-                        rejected,
-                        code,
-                        clock,
-                    },
-                );
+                let verified = self.decoder.verify(entries);
+                return self.handle_entries(node, verified, now);
             }
         }
+        Ok(())
+    }
+
+    /// Entries from `node`, verified (outside the hub, by a [`super::Decoder`]): admitted as
+    /// `Ledger::admit` rules (only entries with an effect are stored), stored durably, then
+    /// acknowledged with how many are held and the first refusal's code.
+    pub(super) fn handle_entries(
+        &mut self,
+        node: NodeId,
+        entries: Vec<Result<Verified, LedgerError>>,
+        now: Millis,
+    ) -> Result<(), ProtoError> {
+        let (mut held, mut rejected, mut code) = (0u32, 0u32, None);
+        let mut fresh = Vec::new();
+        for verified in entries {
+            let entry = verified.as_ref().ok().map(|v| v.entry().clone());
+            match verified.and_then(|v| self.ledger.admit(v)) {
+                Ok(Inserted::New) => {
+                    fresh.extend(entry);
+                    held += 1;
+                }
+                Ok(Inserted::Duplicate | Inserted::Redundant) => held += 1,
+                Err(e) => {
+                    rejected += 1;
+                    code.get_or_insert_with(|| e.code().to_owned());
+                }
+            }
+        }
+        // Durable before acknowledged: a relay killed after this ack still has them.
+        if !fresh.is_empty() {
+            self.store.persist(&fresh).map_err(ProtoError::NotStored)?;
+        }
+        self.watch_escrows(&fresh, now);
+        let clock = self.ledger.max_clock();
+        self.send_to(
+            &node,
+            &RelayMsg::LedgerAck {
+                held,
+                rejected,
+                code,
+                clock,
+            },
+        );
         Ok(())
     }
 

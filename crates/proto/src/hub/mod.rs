@@ -33,6 +33,7 @@ mod config;
 mod conns;
 mod dispatch;
 mod escrows;
+mod inbound;
 #[cfg(any(test, feature = "fuzzing"))]
 mod invariants;
 mod ledger;
@@ -45,6 +46,7 @@ mod timers;
 mod views;
 
 pub use config::HubConfig;
+pub use inbound::{Decoder, Inbound};
 pub use ledger::{EntryStore, MemoryStore};
 pub use peers::IGNORED_OFFERS;
 pub use tasks::{TaskStatus, WorkState};
@@ -87,6 +89,8 @@ pub struct Hub {
     work_ms_total: u64,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
+    /// For [`Hub::handle_frame`], which decodes in place.
+    decoder: Decoder,
 }
 
 impl Hub {
@@ -105,8 +109,21 @@ impl Hub {
             store: Box::new(MemoryStore),
             work_ms_total: 0,
             rng: rand_core::SeedableRng::from_seed([0; 32]),
+            decoder: Decoder::new(Self::ledger_config(&key)),
             key,
         }
+    }
+
+    /// A decoder for this hub's frames, for a connection's own task ([`Hub::handle_inbound`]).
+    pub fn decoder(&self) -> Decoder {
+        Decoder::new(self.ledger.config().clone())
+    }
+
+    /// The validator set of a one-relay network: the relay itself.
+    fn ledger_config(key: &SecretKey) -> edgenet_core::ledger::LedgerConfig {
+        edgenet_core::ledger::Ledger::single_validator(key)
+            .config()
+            .clone()
     }
 
     /// The relay's identity.
@@ -136,8 +153,20 @@ impl Hub {
         bytes: &[u8],
         now: Millis,
     ) -> Result<(), ProtoError> {
+        let inbound = self.decoder.decode(bytes);
+        self.handle_inbound(conn, inbound, now)
+    }
+
+    /// A frame from `conn` that a [`Decoder`] (from [`Hub::decoder`]) already decoded and
+    /// verified, outside whatever guards the hub. Answered as [`Hub::handle_frame`] answers.
+    pub fn handle_inbound(
+        &mut self,
+        conn: ConnId,
+        inbound: Inbound,
+        now: Millis,
+    ) -> Result<(), ProtoError> {
         self.stats.frames_in += 1;
-        let result = self.dispatch(conn, bytes, now);
+        let result = self.dispatch(conn, inbound, now);
         if let Err(err) = &result {
             self.stats.errors += 1;
             self.send(conn, &RelayMsg::error(err));

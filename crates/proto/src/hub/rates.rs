@@ -6,12 +6,10 @@
 use std::collections::HashMap;
 
 use edgenet_core::NodeId;
-use edgenet_core::ledger::sync::SyncMessage;
 
 use super::timers::{Timer, TimerTable};
 use crate::Millis;
 use crate::error::ProtoError;
-use crate::message::ClientMsg;
 
 /// Length of a rate window.
 pub(super) const WINDOW_MS: Millis = 60_000;
@@ -32,7 +30,7 @@ impl Rates {
     pub(super) fn count(
         &mut self,
         node: NodeId,
-        msg: &ClientMsg,
+        cost: u64,
         now: Millis,
         limit: u32,
         timers: &mut TimerTable,
@@ -53,7 +51,7 @@ impl Rates {
                 window.start + WINDOW_MS,
             );
         }
-        window.count = window.count.saturating_add(cost(msg));
+        window.count = window.count.saturating_add(cost);
         if window.count > u64::from(limit) {
             return Err(ProtoError::RateLimited { limit });
         }
@@ -74,15 +72,4 @@ impl Rates {
     pub(super) fn len(&self) -> usize {
         self.windows.len()
     }
-}
-
-/// What a message counts for: one, or one per item it carries.
-fn cost(msg: &ClientMsg) -> u64 {
-    let items = match msg {
-        ClientMsg::Ledger(SyncMessage::Entries(e)) => e.len(),
-        ClientMsg::Ledger(SyncMessage::Heads(h)) => h.len(),
-        ClientMsg::Ledger(SyncMessage::Wants(w)) => w.len(),
-        _ => 1,
-    };
-    u64::try_from(items.max(1)).unwrap_or(u64::MAX)
 }
