@@ -1172,7 +1172,11 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
     use edgenet_core::ledger::sync::{SyncMessage, Want};
     use edgenet_core::ledger::{Account, EntryKind, MintReason};
     use edgenet_proto::message::SYNC_PAGE;
-    let mut net = Net::new(HubConfig::default());
+    // A window wide enough for the pages asked here (the default's refusal is checked below).
+    let mut net = Net::new(HubConfig {
+        max_messages_per_minute: 100_000,
+        ..HubConfig::default()
+    });
     let worker = net.join(1, Behaviour::Honest);
     let submitter = net.join(9, Behaviour::Honest);
     // The relay's own chain grows past a page (one mint per entry).
@@ -1216,6 +1220,28 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
     }];
     net.send(asker, &ClientMsg::Ledger(SyncMessage::Wants(rest)));
     assert_eq!(received(&net), 2 * SYNC_PAGE + 500);
+    // Replies count against the asker's window by their entries: with the default window
+    // (6,000 a minute) the second page asked within a minute is refused, not sent.
+    let mut strict = Net::new(HubConfig::default());
+    for _ in 0..SYNC_PAGE {
+        let mint = EntryKind::Mint {
+            to: Account::of(&id(2)),
+            amount: 1,
+            reason: MintReason::Uptime { seconds: 1 },
+        };
+        strict.hub.write_ledger(mint).unwrap();
+    }
+    let relay = Account::of(&strict.hub.node_id());
+    let greedy = strict.join(6, Behaviour::Idle);
+    let want = ClientMsg::Ledger(SyncMessage::Wants(vec![Want {
+        account: relay,
+        from: 0,
+    }]))
+    .encode()
+    .unwrap();
+    assert!(strict.raw(greedy, &want).is_ok());
+    let refused = strict.raw(greedy, &want).err().map(|e| e.code());
+    assert_eq!(refused, Some("EN-207"));
     // Honest work goes on.
     let _ = worker;
     let Progress::Done(_) = run_task(&mut net, submitter, spec(4, 1, 60_000), 10) else {

@@ -98,6 +98,7 @@ impl Hub {
         match sync {
             SyncMessage::Heads(heads) => {
                 let (push, wants) = self.ledger.receive_heads_bounded(&heads, SYNC_PAGE);
+                self.charge_reply(node, push.len(), now)?;
                 self.send_entries(&node, push);
                 if !wants.is_empty() {
                     self.send_to(&node, &RelayMsg::Ledger(SyncMessage::Wants(wants)));
@@ -105,6 +106,7 @@ impl Hub {
             }
             SyncMessage::Wants(wants) => {
                 let entries = self.ledger.receive_wants_bounded(&wants, SYNC_PAGE);
+                self.charge_reply(node, entries.len(), now)?;
                 self.send_entries(&node, entries);
                 let clock = self.ledger.max_clock();
                 self.send_to(
@@ -123,6 +125,20 @@ impl Hub {
             }
         }
         Ok(())
+    }
+
+    /// A sync reply counts against the asker's rate window by the entries it carries, as the
+    /// entries a client sends do: one small `Wants` must not buy a page of the relay's time and
+    /// bandwidth for the price of one message. Past the window the reply is not sent (EN-207).
+    fn charge_reply(
+        &mut self,
+        node: NodeId,
+        entries: usize,
+        now: Millis,
+    ) -> Result<(), ProtoError> {
+        let limit = self.config.max_messages_per_minute;
+        let cost = u64::try_from(entries).unwrap_or(u64::MAX);
+        self.rates.count(node, cost, now, limit, &mut self.timers)
     }
 
     /// Entries from `node`, verified (outside the hub, by a [`super::Decoder`]): admitted as
