@@ -47,6 +47,12 @@ struct Args {
     /// Micro-credits for passing a canary, the known-answer task a new worker gets (0: none).
     #[arg(long, env = "EDGENET_CANARY_REWARD", default_value_t = 1_000_000)]
     canary_reward: u64,
+    /// Proof of work a canary's reward and each uptime period's bonus cost, in leading zero bits
+    /// of an Argon2id digest (2^bits digests of 4 MiB, about 1 ms each natively; at most 24;
+    /// 0 asks for none). docs/ledger.md gives the arithmetic behind the default.
+    #[arg(long, env = "EDGENET_WORK_BITS", default_value_t = 12,
+          value_parser = clap::value_parser!(u8).range(0..=i64::from(edgenet_core::work::MAX_BITS)))]
+    work_bits: u8,
     /// Milliseconds an escrow waits for its task before it is refunded (the submitter went away).
     #[arg(long, env = "EDGENET_ESCROW_GRACE_MS", default_value_t = 60_000)]
     escrow_grace_ms: u64,
@@ -110,6 +116,7 @@ async fn main() -> ExitCode {
             paid_only: args.paid_only,
             canary_reward: args.canary_reward,
             escrow_grace_ms: args.escrow_grace_ms,
+            work_bits: args.work_bits,
             ..HubConfig::default()
         },
         sockets: SocketLimits {

@@ -34,6 +34,7 @@ pub mod task;
 pub mod test_vectors;
 pub mod throttle;
 pub mod verify;
+pub mod work;
 
 pub use envelope::{EnvelopeError, EnvelopeHeader};
 pub use error::ErrorCode;

@@ -122,6 +122,8 @@ async fn serve(
     shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Ended {
     let (done_tx, mut done_rx) = mpsc::channel::<(TaskId, Result<Vec<u8>, String>)>(16);
+    // Proofs of work, solved on blocking threads (the relay asks at most a few at a time).
+    let (work_tx, mut work_rx) = mpsc::channel::<([u8; 32], u64)>(4);
     loop {
         while let Some(event) = conn.endpoint().poll_event() {
             match event {
@@ -141,6 +143,14 @@ async fn serve(
                         let _ = tx.blocking_send((task, result));
                     });
                 }
+                Event::WorkWanted { challenge, bits } => {
+                    tracing::debug!(bits, "proof of work asked");
+                    let tx = work_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let nonce = edgenet_core::work::solve(challenge, bits);
+                        let _ = tx.blocking_send((challenge, nonce));
+                    });
+                }
                 Event::Verdict { task, agreed } => tracing::info!(%task, agreed, "verdict"),
                 Event::RelayError { code, message } => {
                     tracing::warn!(%code, %message, "relay error")
@@ -156,6 +166,11 @@ async fn serve(
             () = shutdown.as_mut() => {
                 conn.close().await;
                 return Ended::Shutdown;
+            }
+            Some((challenge, nonce)) = work_rx.recv() => {
+                if let Err(e) = conn.endpoint().prove(challenge, nonce) {
+                    return Ended::Lost(e.into());
+                }
             }
             Some((task, result)) = done_rx.recv() => match result {
                 Ok(result) => {

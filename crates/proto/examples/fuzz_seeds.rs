@@ -65,9 +65,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write("decode_messages", "hello", &hello)?;
     write("decode_messages", "submit", &submit)?;
     write("decode_messages", "challenge", &challenge)?;
-    write("decode_messages", "garbage", b"\x01\xff\xff\xff\xff\x0f")?;
+    write("decode_messages", "garbage", b"\x02\xff\xff\xff\xff\x0f")?;
     // The hub alternates connections: 1 says hello, 2 sends garbage, 1 submits.
-    let frames = edgenet_proto::fuzz_targets::hub_input(&[&hello, b"\x01junk", &submit]);
+    let frames = edgenet_proto::fuzz_targets::hub_input(&[&hello, b"\x02junk", &submit]);
     write("hub_frames", "hello-then-submit", &frames)?;
     write("hub_frames", "empty", b"")?;
     write("decode_untrusted", "vector-search", &search)?;

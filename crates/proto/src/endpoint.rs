@@ -77,6 +77,15 @@ pub enum Event {
         /// Why.
         error: ProtoError,
     },
+    /// The relay asks for a proof of work (what its mints per identity cost: a canary's reward,
+    /// an uptime period's bonus). Solve it off the event loop (`edgenet_core::work::Solver`, or
+    /// `work::solve` on a thread) while contributing, then call [`Endpoint::prove`].
+    WorkWanted {
+        /// The challenge to answer.
+        challenge: [u8; 32],
+        /// Leading zero bits asked (at most `edgenet_core::work::MAX_BITS`).
+        bits: u8,
+    },
     /// The relay reported an error not tied to a task of ours (it may close the connection).
     RelayError {
         /// Stable code.
@@ -251,6 +260,12 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Answers a [`Event::WorkWanted`] with the nonce found for its challenge.
+    pub fn prove(&mut self, challenge: [u8; 32], nonce: u64) -> Result<(), ProtoError> {
+        self.session
+            .send(&crate::message::ClientMsg::WorkProof { challenge, nonce })
+    }
+
     /// Handles one frame from the relay.
     pub fn handle_frame<R: CryptoRng + ?Sized>(
         &mut self,
@@ -293,6 +308,13 @@ impl Endpoint {
             // Acks are the chain writer's (it saw the message first); this node keeps no replica
             // of others' chains to reconcile, so heads and wants are not for it.
             RelayMsg::Ledger(_) | RelayMsg::LedgerAck { .. } => return Ok(()),
+            RelayMsg::WorkWanted { challenge, bits } => {
+                self.events.push_back(Event::WorkWanted {
+                    challenge: *challenge,
+                    bits: *bits,
+                });
+                return Ok(());
+            }
             RelayMsg::Error { code, message } => {
                 self.events.push_back(Event::RelayError {
                     code: code.clone(),

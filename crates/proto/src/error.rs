@@ -80,6 +80,10 @@ pub enum ProtoError {
     /// This relay runs paid tasks only (`--paid-only`) and the task offers no credits.
     #[error("this relay runs paid tasks only: escrow credits and set max_credits")]
     PaymentRequired,
+    /// A proof of work that is not for the challenge this relay asked, or whose nonce does not
+    /// prove the work (`edgenet_core::work`). The connection stays open; a new challenge follows.
+    #[error("bad proof of work: {0}")]
+    BadWork(String),
     /// This node could not write a ledger entry of its own (its chain is frozen, a number
     /// overflows): the ledger's own error and code.
     #[error(transparent)]
@@ -111,6 +115,7 @@ impl ErrorCode for ProtoError {
             Self::NotStored(_) => "EN-219",
             Self::InsufficientCredits(_) => "EN-220",
             Self::PaymentRequired => "EN-221",
+            Self::BadWork(_) => "EN-222",
             Self::Ledger(e) => e.code(),
         }
     }

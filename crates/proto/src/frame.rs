@@ -8,7 +8,7 @@ use edgenet_core::ErrorCode;
 use thiserror::Error;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 /// Largest frame accepted, in bytes (1 MiB: a 64 KiB sealed payload fits many times over).
 pub const MAX_FRAME_LEN: usize = 1 << 20;
 

@@ -6,6 +6,7 @@
 
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::task::{TaskId, TaskKind};
+use edgenet_core::work;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProtoError;
@@ -137,6 +138,14 @@ pub enum ClientMsg {
     /// Ledger reconciliation (heads, wants or entries); entries are answered with a
     /// [`RelayMsg::LedgerAck`] once they are durably stored.
     Ledger(SyncMessage),
+    /// A worker's answer to [`RelayMsg::WorkWanted`]: a nonce that proves the work
+    /// (`edgenet_core::work`).
+    WorkProof {
+        /// The challenge answered.
+        challenge: [u8; 32],
+        /// The nonce found.
+        nonce: u64,
+    },
 }
 
 /// Relay → client.
@@ -260,6 +269,15 @@ pub enum RelayMsg {
         /// The greatest Lamport clock the relay holds: a node writes past it.
         clock: u64,
     },
+    /// To a worker: prove this much work (`edgenet_core::work`) for what the relay mints per
+    /// identity (a canary's reward, an uptime period's bonus); answered with
+    /// [`ClientMsg::WorkProof`] whenever it is found.
+    WorkWanted {
+        /// Fresh randomness: the proof is for this challenge only.
+        challenge: [u8; 32],
+        /// Leading zero bits the digest must have.
+        bits: u8,
+    },
 }
 
 fn check_len(what: &str, len: usize, max: usize) -> Result<(), ProtoError> {
@@ -319,6 +337,7 @@ impl ClientMsg {
             Self::Result { .. } => "Result",
             Self::Verdict { .. } => "Verdict",
             Self::Ledger(_) => "Ledger",
+            Self::WorkProof { .. } => "WorkProof",
         }
     }
 
@@ -335,7 +354,7 @@ impl ClientMsg {
                 check_peer(&body.peer)?;
                 check_exact("signature", signature.len(), 64)?;
             }
-            Self::Submit(_) | Self::Claim { .. } => {}
+            Self::Submit(_) | Self::Claim { .. } | Self::WorkProof { .. } => {}
             Self::Payload { envelope, .. } => check_len("envelope", envelope.len(), MAX_ENVELOPE)?,
             Self::Result {
                 envelope,
@@ -353,7 +372,8 @@ impl ClientMsg {
 
 fn check_sync(sync: &SyncMessage) -> Result<(), ProtoError> {
     // Re-encoding is cheap next to the signature checks the entries will get, and it reuses the
-    // ledger's own limits (item counts, entry shapes) in one place.
+    // ledger's own limits (item counts, runs per head) in one place. Entries are judged one by
+    // one on insert, so that a bad one is refused in the acknowledgement with its own code.
     SyncMessage::from_bytes(&sync.to_bytes())
         .map(|_| ())
         .map_err(|e| ProtoError::LimitExceeded(e.to_string()))
@@ -392,6 +412,9 @@ impl RelayMsg {
             Self::Ledger(sync) => check_sync(sync)?,
             Self::LedgerAck { code, .. } => {
                 check_len("code", code.as_ref().map_or(0, String::len), 16)?
+            }
+            Self::WorkWanted { bits, .. } => {
+                check_len("work bits", usize::from(*bits), usize::from(work::MAX_BITS))?
             }
             Self::Challenge { .. }
             | Self::PeerLeft { .. }

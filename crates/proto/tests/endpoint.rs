@@ -26,6 +26,8 @@ fn caps() -> Capabilities {
 enum Run {
     Honest,
     Liar,
+    /// Runs its tasks honestly but never answers the relay's proof-of-work challenges.
+    Unproven,
 }
 
 struct Net {
@@ -41,6 +43,11 @@ impl Net {
     }
 
     fn with(config: HubConfig) -> Self {
+        // Real proofs of work, cheap ones (a few Argon2id digests).
+        let config = HubConfig {
+            work_bits: config.work_bits.min(2),
+            ..config
+        };
         Self {
             hub: Hub::new(SecretKey::from_seed(&[0xee; 32]), config),
             peers: BTreeMap::new(),
@@ -85,6 +92,12 @@ impl Net {
             }
             for (&conn, (endpoint, run, events)) in &mut self.peers {
                 while let Some(event) = endpoint.poll_event() {
+                    if let Event::WorkWanted { challenge, bits } = event {
+                        if *run != Run::Unproven {
+                            let nonce = edgenet_core::work::solve(challenge, bits);
+                            endpoint.prove(challenge, nonce).unwrap();
+                        }
+                    }
                     if let Event::Execute { task, payload, .. } = &event {
                         let mut result = Encryption::decode(payload).unwrap().run();
                         if *run == Run::Liar {
@@ -263,10 +276,13 @@ fn a_new_worker_gets_a_canary_once_it_contributes_and_is_credited_or_marked_down
     net.peers.get_mut(&paused).unwrap().0.set_contributing(true);
     net.tick(1_000);
     let honest = Account::of(&net.node(paused));
-    assert_eq!(net.hub.ledger().account(&honest).balance, 1_000_000);
+    // The reward times the early-adopter multiplier (10x at the start), paid with a proof of
+    // work the endpoint solved when the relay asked.
+    let reward = 1_000_000 + edgenet_core::ledger::curve::bonus(1_000_000, 0);
+    assert_eq!(net.hub.ledger().account(&honest).balance, reward);
     let credited = net.events(paused).iter().any(|e| match e {
         Event::Ledger { entries } => entries.iter().any(|en| {
-            matches!(en.body.kind, EntryKind::Mint { to, amount: 1_000_000, reason: MintReason::Canary { .. } } if to == honest)
+            matches!(en.body.kind, EntryKind::Mint { to, amount, reason: MintReason::Canary { .. } } if to == honest && amount == reward)
         }),
         _ => false,
     });
@@ -284,6 +300,70 @@ fn a_new_worker_gets_a_canary_once_it_contributes_and_is_credited_or_marked_down
     let verified_before = net.hub.stats().tasks_verified;
     net.tick(5_000);
     assert_eq!(net.hub.stats().tasks_verified, verified_before);
+}
+
+#[test]
+fn a_canary_is_paid_only_with_a_proof_of_work_and_a_wrong_proof_pays_nothing() {
+    use edgenet_core::ledger::Account;
+    let mut net = Net::with(HubConfig {
+        work_bits: 2,
+        ..HubConfig::default()
+    });
+    let farm = net.join(1, Run::Unproven, true);
+    net.tick(2_000);
+    let account = Account::of(&net.node(farm));
+    // The canary ran and passed (the worker was told it agreed), but no proof: no credits.
+    assert!(
+        net.events(farm)
+            .iter()
+            .any(|e| matches!(e, Event::Verdict { agreed: true, .. }))
+    );
+    assert_eq!(net.hub.ledger().account(&account).balance, 0);
+    let asked = net.events(farm).iter().find_map(|e| match e {
+        Event::WorkWanted { challenge, bits } => Some((*challenge, *bits)),
+        _ => None,
+    });
+    let (challenge, bits) = asked.expect("the relay asked for a proof");
+    // A nonce that does not prove the work: refused (EN-222), still nothing, a new challenge.
+    let wrong = (0..)
+        .find(|n| !edgenet_core::work::verify(&challenge, bits, *n))
+        .unwrap();
+    let endpoint = &mut net.peers.get_mut(&farm).unwrap().0;
+    endpoint.prove(challenge, wrong).unwrap();
+    net.pump();
+    assert!(
+        net.events(farm)
+            .iter()
+            .any(|e| matches!(e, Event::RelayError { code, .. } if code == "EN-222"))
+    );
+    assert_eq!(net.hub.ledger().account(&account).balance, 0);
+    // The same challenge again, now rightly: it was spent on the wrong answer.
+    let right = edgenet_core::work::solve(challenge, bits);
+    net.peers
+        .get_mut(&farm)
+        .unwrap()
+        .0
+        .prove(challenge, right)
+        .unwrap();
+    net.pump();
+    assert_eq!(net.hub.ledger().account(&account).balance, 0);
+    // The fresh challenge, proved: the canary's reward (times the early-adopter bonus).
+    let fresh = net.events(farm).iter().rev().find_map(|e| match e {
+        Event::WorkWanted { challenge, bits } => Some((*challenge, *bits)),
+        _ => None,
+    });
+    let (fresh, bits) = fresh.unwrap();
+    assert_ne!(fresh, challenge);
+    let nonce = edgenet_core::work::solve(fresh, bits);
+    net.peers
+        .get_mut(&farm)
+        .unwrap()
+        .0
+        .prove(fresh, nonce)
+        .unwrap();
+    net.pump();
+    let reward = 1_000_000 + edgenet_core::ledger::curve::bonus(1_000_000, 0);
+    assert_eq!(net.hub.ledger().account(&account).balance, reward);
 }
 
 // --- paid submissions: the endpoint writes its own escrow -----------------------------------------
@@ -590,6 +670,10 @@ impl Net {
             } else {
                 for (&conn, (endpoint, _, events)) in &mut self.peers {
                     while let Some(event) = endpoint.poll_event() {
+                        if let Event::WorkWanted { challenge, bits } = event {
+                            let nonce = edgenet_core::work::solve(challenge, bits);
+                            endpoint.prove(challenge, nonce).unwrap();
+                        }
                         if let Event::Execute { task, payload, .. } = &event {
                             let result = Encryption::decode(payload).unwrap().run();
                             endpoint.finish(task, &result, &mut self.rng).unwrap();

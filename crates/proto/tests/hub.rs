@@ -52,8 +52,15 @@ struct Net {
     next: ConnId,
 }
 
+/// Proof of work the test relays ask (real proofs, cheap ones: a few Argon2id digests).
+const TEST_WORK_BITS: u8 = 2;
+
 impl Net {
     fn new(config: HubConfig) -> Self {
+        let config = HubConfig {
+            work_bits: config.work_bits.min(TEST_WORK_BITS),
+            ..config
+        };
         Self {
             hub: Hub::new(SecretKey::from_seed(&[0xee; 32]), config),
             nodes: HashMap::new(),
@@ -172,6 +179,11 @@ impl Net {
                     if node.behaviour == Behaviour::Idle {
                         node.inbox.push(ev);
                         continue;
+                    }
+                    if let RelayMsg::WorkWanted { challenge, bits } = ev {
+                        let nonce = edgenet_core::work::solve(challenge, bits);
+                        let proof = ClientMsg::WorkProof { challenge, nonce };
+                        node.session.send(&proof).unwrap();
                     }
                     let key = node.session.key().clone();
                     match node.worker.handle(ev.clone(), &key).unwrap() {
@@ -513,7 +525,8 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
         let err = net.raw(conn, frame).unwrap_err();
         err.code().to_owned()
     };
-    assert_eq!(raw(&mut net, b"\x01garbage\xff\xff"), "EN-203");
+    let garbage = [&[edgenet_proto::PROTOCOL_VERSION][..], b"garbage\xff\xff"].concat();
+    assert_eq!(raw(&mut net, &garbage), "EN-203");
     assert_eq!(
         raw(&mut net, &vec![1u8; edgenet_proto::MAX_FRAME_LEN + 10]),
         "EN-201"
@@ -534,7 +547,7 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     // A hello signed over another connection's challenge (a replay) is refused.
     let key = SecretKey::from_seed(&[3; 32]);
     let body = HelloBody {
-        version: 1,
+        version: edgenet_proto::PROTOCOL_VERSION,
         peer: PeerInfo {
             node: *key.node_id().as_bytes(),
             exchange_key: edgenet_core::SignedExchangeKey::for_identity(&key)
@@ -608,13 +621,21 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
 #[test]
 fn workers_online_for_a_period_get_the_uptime_bonus_minted_and_sent() {
     use edgenet_core::ledger::sync::SyncMessage;
-    use edgenet_core::ledger::{Account, EntryKind, MintReason};
+    use edgenet_core::ledger::{Account, EntryKind, MintReason, curve};
     let mut net = Net::new(HubConfig {
         uptime_period_ms: 1_000,
         uptime_bonus: 100_000,
         ..HubConfig::default()
     });
     let a = net.join(1, Behaviour::Honest);
+    // A worker that never answers the relay's proof-of-work challenges is never paid.
+    let idle = net.join(2, Behaviour::Idle);
+    assert!(
+        net.nodes[&idle]
+            .inbox
+            .iter()
+            .any(|m| matches!(m, RelayMsg::WorkWanted { .. }))
+    );
     assert_eq!(net.hub.poll_timeout(), Some(net.now + 1_000));
     net.tick(999);
     let account = Account::of(&id(1));
@@ -623,9 +644,12 @@ fn workers_online_for_a_period_get_the_uptime_bonus_minted_and_sent() {
         0,
         "not a whole period yet"
     );
-    net.tick(1_600); // 2.599 s online: two whole periods
+    net.tick(1_600); // 2.599 s online: two whole periods, each proved (two proofs banked)
     let a_state = net.hub.ledger().account(&account);
-    assert_eq!((a_state.balance, a_state.earned), (200_000, 200_000));
+    // Times the early-adopter multiplier (10x at the start of the curve).
+    let first = 200_000 + curve::bonus(200_000, 0);
+    assert_eq!(first, 2_000_000);
+    assert_eq!((a_state.balance, a_state.earned), (first, first));
     let minted: Vec<_> = net.nodes[&a]
         .inbox
         .iter()
@@ -639,25 +663,28 @@ fn workers_online_for_a_period_get_the_uptime_bonus_minted_and_sent() {
     assert!(matches!(
         minted[0].body.kind,
         EntryKind::Mint {
-            amount: 200_000,
+            amount: 2_000_000,
             reason: MintReason::Uptime { seconds: 2 },
             ..
         }
     ));
     // A third period completes; the half period left when it disconnects is not paid.
     net.tick(900);
-    assert_eq!(net.hub.ledger().account(&account).balance, 300_000);
+    // The curve moved on by the two proven seconds.
+    let total = first + 100_000 + curve::bonus(100_000, 2);
+    assert_eq!(net.hub.ledger().account(&account).balance, total);
     net.tick(500);
     net.leave(a);
-    net.tick(5_000);
-    assert_eq!(net.hub.ledger().account(&account).balance, 300_000);
+    net.leave(idle);
+    net.tick(60_000); // past the rate windows the proofs opened, too
+    assert_eq!(net.hub.ledger().account(&account).balance, total);
+    assert_eq!(net.hub.ledger().account(&Account::of(&id(2))).balance, 0);
     assert_eq!(net.hub.poll_timeout(), None);
 }
 
 #[test]
 fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_liar() {
     use edgenet_core::ledger::Account;
-    use edgenet_core::ledger::curve;
     use edgenet_core::ledger::sync::SyncMessage;
     let mut net = Net::new(HubConfig::default());
     net.join(1, Behaviour::Honest);
@@ -688,20 +715,18 @@ fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_lia
     assert_eq!(code, "EN-220");
     assert!(message.contains("balance 10000000"), "{message}");
 
-    // Escrow, then submit: two honest workers are paid a third each, plus the early-adopter
-    // bonus (9x at the start of the curve); the liar is not paid and loses reputation; the
-    // liar's third comes back to the submitter.
+    // Escrow, then submit: two honest workers are paid a third each (no bonus is minted on a
+    // payment: a submitter paying its own second identity would mint itself 9x); the liar is
+    // not paid and loses reputation; the liar's third comes back to the submitter.
     escrow(&mut net, submitter, 9, paid.id, 3_000_000);
     assert_eq!(net.hub.ledger().account(&payer).escrowed, 3_000_000);
     let Progress::Done(outcome) = run_task(&mut net, submitter, paid, 5) else {
         panic!()
     };
     assert_eq!(outcome.outvoted, vec![id(2)]);
-    let bonus = curve::bonus(1_000_000, 0);
-    assert_eq!(bonus, 9_000_000);
     for honest in [1, 3] {
         let a = net.hub.ledger().account(&Account::of(&id(honest)));
-        assert_eq!(a.balance, 1_000_000 + bonus, "worker {honest}");
+        assert_eq!(a.balance, 1_000_000, "worker {honest}");
         assert_eq!(a.earned, a.balance);
     }
     let liar = net.hub.ledger().account(&Account::of(&id(2)));
@@ -1003,7 +1028,7 @@ fn last_error(net: &Net, conn: ConnId) -> Option<String> {
 
 #[test]
 fn a_verdict_naming_a_worker_twice_is_refused_and_pays_once_when_honest() {
-    use edgenet_core::ledger::{Account, curve};
+    use edgenet_core::ledger::Account;
     let mut net = Net::new(HubConfig::default());
     net.join(1, Behaviour::Honest);
     let submitter = net.join(9, Behaviour::Honest);
@@ -1036,7 +1061,7 @@ fn a_verdict_naming_a_worker_twice_is_refused_and_pays_once_when_honest() {
 
     // The honest verdict still settles, once.
     net.send(submitter, &honest);
-    assert_eq!(balance(&mut net), 1_000_000 + curve::bonus(1_000_000, 0));
+    assert_eq!(balance(&mut net), 1_000_000);
     assert_eq!(net.hub.ledger().account(&payer).spent, 1_000_000);
 }
 

@@ -164,6 +164,16 @@ impl Connection {
     }
 
     /// The socket closed: open submissions fail (as `failed` events with EN-218).
+    /// Answers a `{type: 'work'}` event with the nonce a `WorkSolver` found for its challenge.
+    pub fn prove(&mut self, challenge: &[u8], nonce: f64) -> Result<(), JsError> {
+        let challenge: [u8; 32] = challenge
+            .try_into()
+            .map_err(|_| JsError::new("EN-222: a work challenge is 32 bytes"))?;
+        self.endpoint
+            .prove(challenge, nonce as u64)
+            .map_err(js_error)
+    }
+
     #[wasm_bindgen(js_name = handleDisconnect)]
     pub fn handle_disconnect(&mut self) {
         self.endpoint.handle_disconnect();
@@ -254,6 +264,9 @@ fn event(e: Event) -> JsValue {
             }
             Obj::new("ledger").set("entries", list)
         }
+        Event::WorkWanted { challenge, bits } => Obj::new("work")
+            .set("challenge", js_sys::Uint8Array::from(challenge.as_slice()))
+            .set("bits", u32::from(bits)),
         Event::RelayError { code, message } => Obj::new("relay-error")
             .set("code", code)
             .set("message", message),

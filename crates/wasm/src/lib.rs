@@ -18,6 +18,7 @@ pub mod compute;
 pub mod connection;
 mod js;
 pub mod payload;
+pub mod work;
 
 #[cfg(feature = "test-exports")]
 pub use checks::*;

@@ -60,7 +60,11 @@ fn every_bad_input_gets_its_code_and_the_relay_keeps_serving() {
     rt.block_on(async {
         let (mut ws, ..) = connect(&url).await;
         assert_eq!(
-            answer(&mut ws, b"\x01\xff\xfe garbage".to_vec()).await,
+            answer(
+                &mut ws,
+                [&[edgenet_proto::PROTOCOL_VERSION][..], b"\xff\xfe garbage"].concat()
+            )
+            .await,
             ("EN-203".into(), true),
             "garbage"
         );

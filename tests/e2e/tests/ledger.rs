@@ -237,11 +237,6 @@ fn a_worker_earns_the_uptime_bonus_and_keeps_it_across_a_relay_crash() {
     });
     let before = earnings(&relay);
     assert_eq!(before["balance"], before["earned"]);
-    assert_eq!(
-        before["balance"].as_u64().unwrap() % 100_000,
-        0,
-        "whole periods only"
-    );
     assert_eq!(before["account"].as_str().unwrap(), worker.id);
     let relay = relay.crash_and_restart();
     // The worker reconnects and keeps earning, so later reads may only be higher.
@@ -304,24 +299,16 @@ fn a_paid_submission_escrows_pays_the_workers_and_is_refused_without_credits() {
     // 0.1 credit for 3 workers: 33,333 micro-credits each, the last one refunded.
     assert_eq!(after["spent"].as_u64().unwrap(), 99_999, "{after}");
     assert_eq!(after["escrowed"].as_u64().unwrap(), 0);
-    // The payer's own connections may still earn whole credits of uptime meanwhile.
+    // The payer's balance went down by what it spent, and by nothing more (its worker is gone;
+    // a submitting connection offers no kinds and earns no uptime).
     let change = i128::from(after["balance"].as_u64().unwrap())
         - i128::from(before["balance"].as_u64().unwrap())
         + 99_999;
-    assert!(
-        change >= 0 && change % 1_000_000 == 0,
-        "{before} -> {after}"
-    );
+    assert!(change >= 0, "{before} -> {after}");
     for w in &workers {
+        // Each was paid its share (uptime may come on top; no bonus is minted on a payment).
         let earned = api(&relay, &w.id)["earned"].as_u64().unwrap();
-        // Uptime comes in whole credits; the payment (33,333) and its early-adopter bonus (about
-        // 9x at the start of the curve) do not.
-        assert_ne!(
-            earned % 1_000_000,
-            0,
-            "worker {} was not paid: {earned}",
-            w.id
-        );
+        assert!(earned >= 33_333, "worker {} was not paid: {earned}", w.id);
     }
 
     // A new identity has nothing to escrow: refused with EN-220, nothing charged.
@@ -361,14 +348,17 @@ fn a_new_worker_earns_its_first_credits_on_a_canary_and_a_cheat_loses_reputation
         &relay.ws_url(),
         &["--fault-inject", "wrong-result"],
     );
+    // The reward (2 credits) times the early-adopter multiplier at the start of the curve (10x),
+    // paid once the worker proved the work the relay asked of it.
+    let reward = 20_000_000;
     wait_until(Duration::from_secs(20), "the canaries to be judged", || {
-        api(&honest.id)["balance"].as_u64() == Some(2_000_000)
+        api(&honest.id)["balance"].as_u64() == Some(reward)
             && api(&cheat.id)["reputation"].as_u64().is_some()
     });
     let h = api(&honest.id);
     assert_eq!(
         (h["earned"].as_u64(), h["reputation"].as_u64()),
-        (Some(2_000_000), None)
+        (Some(reward), None)
     );
     let c = api(&cheat.id);
     assert_eq!(
@@ -414,6 +404,6 @@ fn a_new_worker_earns_its_first_credits_on_a_canary_and_a_cheat_loses_reputation
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         relay.get(&format!("/api/ledger/{}", honest.id))["balance"].as_u64(),
-        Some(2_000_000)
+        Some(reward)
     );
 }

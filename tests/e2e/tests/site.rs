@@ -21,7 +21,7 @@ fn serves_status_and_site_keeps_identity_and_stops_on_sigterm() {
     let relay = Relay::start(data.path(), 0, &site);
     let status = relay.get("/api/status");
     assert_eq!(status["service"], "edgenet-relay");
-    assert_eq!(status["protocol_version"], 1);
+    assert_eq!(status["protocol_version"], edgenet_proto::PROTOCOL_VERSION);
     let node_id = status["node_id"].as_str().unwrap().to_owned();
     assert!(node_id.parse::<edgenet_core::NodeId>().is_ok(), "{node_id}");
     let (code, body) = relay.get_raw("/");

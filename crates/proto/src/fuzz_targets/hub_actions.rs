@@ -46,8 +46,12 @@ pub enum HubAction {
     },
     /// The node escrows credits for a task id of its own, without submitting it.
     Escrow { node: u8, task: u8, amount: u16 },
-    /// The relay mints the node whole uptime bonuses (a documented reward).
+    /// The relay mints the node whole uptime bonuses, as for periods it proved (a documented
+    /// reward).
     Mint { node: u8, amount: u16 },
+    /// The node answers the last proof-of-work challenge it was sent, with a nonce that proves
+    /// the work or (not `honest`) one that does not, or is for another challenge.
+    Prove { node: u8, honest: bool },
     /// The node asks for its chain from the start.
     Wants { node: u8 },
     /// The node sends any bytes.
@@ -86,7 +90,7 @@ mod sim {
     use std::collections::HashMap;
 
     use edgenet_core::ledger::sync::{SyncMessage, Want};
-    use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
+    use edgenet_core::ledger::{Account, Entry, EntryKind};
     use edgenet_core::task::{TaskId, TaskKind, result_signing_message};
     use edgenet_core::{SecretKey, SignedExchangeKey};
 
@@ -110,6 +114,8 @@ mod sim {
         /// Each node's current connection.
         conns: HashMap<usize, ConnId>,
         next_conn: ConnId,
+        /// The last proof-of-work challenge each connection was sent.
+        challenges: HashMap<ConnId, ([u8; 32], u8)>,
         /// Tasks seen, in order, with their submitter's identity (None: the relay's canary).
         tasks: Vec<(TaskId, Option<usize>)>,
         next_task: u64,
@@ -125,6 +131,8 @@ mod sim {
                 offers_per_round: 2,
                 uptime_period_ms: 60_000,
                 escrow_grace_ms: 20_000,
+                // Real proofs, as cheap as they come (two Argon2id digests on average).
+                work_bits: 1,
                 ..HubConfig::default()
             };
             let mut hub = Hub::new(SecretKey::from_seed(&[0xEE; 32]), config);
@@ -137,6 +145,7 @@ mod sim {
                 now: 0,
                 keys,
                 conns: HashMap::new(),
+                challenges: HashMap::new(),
                 next_conn: 1,
                 tasks: Vec::new(),
                 next_task: 0,
@@ -299,12 +308,21 @@ mod sim {
                 }
                 HubAction::Mint { node, amount } => {
                     let to = Account::of(&self.keys[Self::node(*node)].node_id());
-                    let reason = MintReason::Uptime { seconds: 1 };
-                    let _ = self.hub.write_ledger(EntryKind::Mint {
-                        to,
-                        amount: (1 + u64::from(*amount % 8)) * UPTIME_BONUS,
-                        reason,
-                    });
+                    self.hub.grant_proven_uptime(to, 1 + u64::from(*amount % 8));
+                }
+                HubAction::Prove { node, honest } => {
+                    let node = Self::node(*node);
+                    let asked = self.conns.get(&node).and_then(|c| self.challenges.get(c));
+                    if let Some(&(challenge, bits)) = asked {
+                        let nonce = if *honest {
+                            edgenet_core::work::solve(challenge, bits)
+                        } else {
+                            // Most nonces fail at these bits; a stale challenge fails for sure.
+                            u64::from(challenge[0])
+                        };
+                        let challenge = if *honest { challenge } else { [0; 32] };
+                        self.send(node, &ClientMsg::WorkProof { challenge, nonce });
+                    }
                 }
                 HubAction::Wants { node } => {
                     let node = Self::node(*node);
@@ -385,16 +403,17 @@ mod sim {
             let mut closed = Vec::new();
             while let Some(out) = self.hub.poll_output() {
                 match out {
-                    Output::Send(_, frame) => {
-                        if let Ok(
-                            RelayMsg::Offer { task, .. } | RelayMsg::Assignment { task, .. },
-                        ) = RelayMsg::decode(&frame)
+                    Output::Send(conn, frame) => match RelayMsg::decode(&frame) {
+                        Ok(RelayMsg::Offer { task, .. } | RelayMsg::Assignment { task, .. })
+                            if !self.tasks.iter().any(|(t, _)| *t == task) =>
                         {
-                            if !self.tasks.iter().any(|(t, _)| *t == task) {
-                                self.tasks.push((task, None));
-                            }
+                            self.tasks.push((task, None));
                         }
-                    }
+                        Ok(RelayMsg::WorkWanted { challenge, bits }) => {
+                            self.challenges.insert(conn, (challenge, bits));
+                        }
+                        _ => {}
+                    },
                     Output::Close(conn) => closed.push(conn),
                 }
             }

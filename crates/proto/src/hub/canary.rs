@@ -1,6 +1,7 @@
 //! Canaries: known-answer tasks the relay sends, sealed like any other, to a worker that has
 //! earned nothing yet. Passing one is how a new identity earns its first credits (minted by the
-//! relay, `MintReason::Canary`); failing one costs reputation, and stake if it has any (slashed
+//! relay, `MintReason::Canary`, once the worker has proved the work it costs: `hub/work.rs`);
+//! failing one costs reputation, and stake if it has any (slashed
 //! with the worker's own signed commitment as evidence).
 //!
 //! The relay can only know the answer of a task whose result is exact and computable without
@@ -8,7 +9,7 @@
 //! tell it from a submitter's encryption task: same sizes, same sealing, a fresh task id.
 
 use edgenet_core::ledger::sync::SyncMessage;
-use edgenet_core::ledger::{Account, EntryKind, Evidence, MintReason};
+use edgenet_core::ledger::{Account, EntryKind, Evidence};
 use edgenet_core::task::{Encryption, TaskId, TaskKind};
 use edgenet_core::{NodeId, SignedExchangeKey, envelope};
 use rand_core::Rng;
@@ -215,13 +216,7 @@ impl Hub {
             .is_some_and(|got| got == expected);
         let account = Account::of(&worker);
         let mut kinds = Vec::new();
-        if passed {
-            kinds.push(EntryKind::Mint {
-                to: account,
-                amount: self.config.canary_reward,
-                reason: MintReason::Canary { task: id },
-            });
-        } else {
+        if !passed {
             let state = self.ledger.account(&account);
             let score = state
                 .reputation
@@ -270,6 +265,10 @@ impl Hub {
         );
         if !written.is_empty() {
             self.send_to(&worker, &RelayMsg::Ledger(SyncMessage::Entries(written)));
+        }
+        if passed {
+            // With a proof of work in hand, or when the next one comes (hub/work.rs).
+            self.pay_canary(worker, id);
         }
         self.retire(id);
     }

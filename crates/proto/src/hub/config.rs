@@ -36,6 +36,11 @@ pub struct HubConfig {
     pub canary_reward: u64,
     /// Time an escrow waits for its task; then it is refunded (the submitter went away).
     pub escrow_grace_ms: Millis,
+    /// Proof of work each mint per identity costs (a canary's reward, an uptime period's
+    /// bonus), in leading zero bits of an Argon2id digest (`edgenet_core::work`): 2^bits
+    /// digests of 4 MiB on average. 0 asks for none (the mints are then free, as in tests of
+    /// other things). Why 12 is in docs/ledger.md.
+    pub work_bits: u8,
 }
 
 impl Default for HubConfig {
@@ -56,6 +61,7 @@ impl Default for HubConfig {
             paid_only: false,
             canary_reward: 1_000_000,
             escrow_grace_ms: 60_000,
+            work_bits: 12,
         }
     }
 }

@@ -93,6 +93,9 @@ impl Hub {
                     outvoted,
                 },
             ) => self.on_verdict(node, task, agreeing, outvoted),
+            (Some(node), ClientMsg::WorkProof { challenge, nonce }) => {
+                self.on_work_proof(node, challenge, nonce)
+            }
         }
     }
 
@@ -133,6 +136,7 @@ impl Hub {
             let due = now + self.config.uptime_period_ms;
             self.timers.set(super::Timer::Uptime(*node.as_bytes()), due);
         }
+        self.ask_work(&node);
         self.maybe_canary(node, now);
         // Offer the new peer whatever is waiting for workers.
         let waiting: Vec<TaskId> = self

@@ -11,6 +11,9 @@ use super::conns::ConnState;
 use super::tasks::{Origin, WorkState};
 use super::timers::Timer;
 
+/// The early-adopter curve's largest multiplier (`1 + 9·e^0`).
+const MAX_MULTIPLIER: u64 = 10;
+
 impl Hub {
     /// Checks every invariant of the hub's state; the error says which one broke, and where.
     ///
@@ -26,8 +29,9 @@ impl Hub {
     ///   every other open escrow is on its way to a refund (a stray-escrow timer); balances,
     ///   stakes and escrows add up to what was minted less what was burned; and nobody gains
     ///   more than the rules allow (docs/ledger.md): a task pays each worker at most once and in
-    ///   all no more than its escrow, an early-adopter bonus goes only with such a payment, a
-    ///   canary mints once and its reward, and uptime comes in whole bonuses.
+    ///   all no more than its escrow; no bonus is minted on a payment; a canary mints once, its
+    ///   reward times at most the curve's 10×; uptime comes in whole periods' bonuses, times at
+    ///   most 10×; and every such mint (a canary, each period) had its own proof of work.
     pub fn check_invariants(&mut self) -> Result<(), String> {
         self.check_conns()?;
         self.check_work()?;
@@ -207,6 +211,7 @@ impl Hub {
     }
 
     /// What the relay wrote pays no one more than the rules allow.
+    #[allow(clippy::too_many_lines)] // one rule per kind of entry, read top to bottom
     fn check_rewards(&self) -> Result<(), String> {
         use edgenet_core::ledger::{EntryKind, MintReason};
         use edgenet_core::task::TaskId;
@@ -215,7 +220,8 @@ impl Hub {
         let mut escrowed: HashMap<(Account, TaskId), u64> = HashMap::new();
         let mut paid: HashMap<(Account, TaskId), u64> = HashMap::new();
         let mut payees: HashSet<(TaskId, Account)> = HashSet::new();
-        let mut bonuses: HashSet<(TaskId, Account)> = HashSet::new();
+        // Mints that each cost a proof of work, per account.
+        let mut proven: HashMap<Account, u64> = HashMap::new();
         let mut canaries: HashSet<TaskId> = HashSet::new();
         for entry in self.ledger.entries() {
             match &entry.body.kind {
@@ -235,28 +241,38 @@ impl Hub {
                     *paid.entry((*payer, *task)).or_default() += amount;
                 }
                 EntryKind::Mint {
-                    to,
                     reason: MintReason::EarlyAdopter { task, .. },
                     ..
-                } if !bonuses.insert((*task, *to)) => {
-                    return Err(format!("task {task} minted {to} a bonus twice"));
+                } => {
+                    return Err(format!("task {task}: a bonus minted on a payment"));
                 }
                 EntryKind::Mint {
+                    to,
                     reason: MintReason::Canary { task },
                     amount,
-                    ..
-                } if !canaries.insert(*task) || *amount != self.config.canary_reward => {
-                    return Err(format!("canary {task} minted twice or off its reward"));
+                } => {
+                    let reward = self.config.canary_reward;
+                    if !canaries.insert(*task)
+                        || !(reward..=reward * MAX_MULTIPLIER).contains(amount)
+                    {
+                        return Err(format!("canary {task} minted twice or off its reward"));
+                    }
+                    *proven.entry(*to).or_default() += 1;
                 }
                 EntryKind::Mint {
-                    reason: MintReason::Uptime { .. },
+                    to,
+                    reason: MintReason::Uptime { seconds },
                     amount,
-                    ..
                 } => {
-                    let bonus = self.config.uptime_bonus.max(1);
-                    if amount % bonus != 0 {
-                        return Err(format!("uptime mint of {amount}, not whole bonuses"));
+                    let period_s = (self.config.uptime_period_ms / 1000).max(1);
+                    let periods = u64::from(*seconds) / period_s;
+                    let bonus = self.config.uptime_bonus;
+                    if !(periods * bonus..=periods * bonus * MAX_MULTIPLIER).contains(amount) {
+                        return Err(format!(
+                            "uptime mint of {amount} for {periods} periods of {bonus}"
+                        ));
                     }
+                    *proven.entry(*to).or_default() += periods;
                 }
                 _ => {}
             }
@@ -270,8 +286,15 @@ impl Hub {
                 ));
             }
         }
-        if let Some((task, to)) = bonuses.iter().find(|b| !payees.contains(b)) {
-            return Err(format!("task {task} minted {to} a bonus without paying it"));
+        if self.config.work_bits > 0 {
+            for (account, mints) in &proven {
+                let proofs = self.proofs_accepted.get(account).copied().unwrap_or(0);
+                if *mints > proofs {
+                    return Err(format!(
+                        "{account} was minted {mints} times for {proofs} proofs of work"
+                    ));
+                }
+            }
         }
         Ok(())
     }

@@ -43,7 +43,7 @@ impl Hub {
         store: Box<dyn EntryStore + Send>,
         entries: Vec<Entry>,
     ) -> Result<Self, edgenet_core::ledger::LedgerError> {
-        self.work_ms_total = Self::paid_work_ms(&entries);
+        self.network_work_s = Self::proven_seconds(&entries);
         // Chain by chain, in order: a store returns rows in hash order, and an entry far past
         // the last one held of its chain would be refused as too far ahead.
         let mut entries = entries;
@@ -185,8 +185,9 @@ impl Hub {
     }
 
     /// The uptime bonus: every worker (a peer that offers task kinds) online for a whole period in
-    /// one connection gets `uptime_bonus` per period, minted by the relay and sent to it.
-    /// Partial periods are not paid: a reconnect starts a new one.
+    /// one connection gets `uptime_bonus` per period, and the early-adopter bonus on it, minted
+    /// by the relay and sent to it, if it proved the period's work (`hub/work.rs`). Partial
+    /// periods are not paid: a reconnect starts a new one.
     pub(super) fn pay_uptime(&mut self, node: &[u8; 32], now: Millis) {
         let period = self.config.uptime_period_ms;
         let Some(id) = NodeId::from_bytes(node).ok() else {
@@ -201,10 +202,14 @@ impl Hub {
             return;
         };
         let periods = now.saturating_sub(unpaid_since) / period.max(1);
-        let amount = periods.checked_mul(self.config.uptime_bonus);
+        // Each period paid spends a proof of work; periods without one pass unpaid.
+        let proven = periods.min(self.banked_work(&id));
+        let amount = proven
+            .checked_mul(self.config.uptime_bonus)
+            .map(|a| self.with_bonus(a));
         let mut next = unpaid_since + period;
-        if let Some(amount) = amount.filter(|_| periods > 0) {
-            let seconds = u32::try_from(periods * period / 1000).unwrap_or(u32::MAX);
+        if let Some(amount) = amount.filter(|_| proven > 0) {
+            let seconds = u32::try_from(proven * period / 1000).unwrap_or(u32::MAX);
             let kind = EntryKind::Mint {
                 to: Account::of(&id),
                 amount,
@@ -212,12 +217,19 @@ impl Hub {
             };
             // Not stored, not paid: the period stays unpaid and is tried again next time.
             if let Ok(entry) = self.write_ledger(kind) {
-                if let Some(p) = self.peers.get_mut(&id) {
-                    p.unpaid_since += periods * period;
-                    next = p.unpaid_since + period;
+                self.network_work_s = self.network_work_s.saturating_add(u64::from(seconds));
+                for _ in 0..proven {
+                    self.spend_work(&id);
                 }
                 self.send_to(&id, &RelayMsg::Ledger(SyncMessage::Entries(vec![entry])));
+            } else {
+                self.timers.set(Timer::Uptime(*node), next);
+                return;
             }
+        }
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.unpaid_since += periods * period;
+            next = p.unpaid_since + period;
         }
         self.timers.set(Timer::Uptime(*node), next);
     }

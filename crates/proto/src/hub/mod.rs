@@ -44,6 +44,7 @@ mod settle;
 mod tasks;
 mod timers;
 mod views;
+mod work;
 
 pub use config::HubConfig;
 pub use inbound::{Decoder, Inbound};
@@ -51,6 +52,7 @@ pub use ledger::{EntryStore, MemoryStore};
 pub use peers::IGNORED_OFFERS;
 pub use tasks::{TaskStatus, WorkState};
 pub use views::{HubStats, PeerSummary, TaskSummary, WorkSummary};
+pub use work::BANKED;
 
 use crate::error::ProtoError;
 use crate::message::RelayMsg;
@@ -85,12 +87,16 @@ pub struct Hub {
     stats: HubStats,
     ledger: edgenet_core::ledger::Ledger,
     store: Box<dyn EntryStore + Send>,
-    /// Verified work paid so far, network-wide (the early-adopter curve's input).
-    work_ms_total: u64,
+    /// Proven online time of workers so far, network-wide, in seconds (the early-adopter
+    /// curve's input: the uptime mints' `seconds`, each period backed by a proof of work).
+    network_work_s: u64,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
     /// For [`Hub::handle_frame`], which decodes in place.
     decoder: Decoder,
+    /// Proofs of work accepted per account, ever (for the credit invariant).
+    #[cfg(any(test, feature = "fuzzing"))]
+    proofs_accepted: std::collections::HashMap<edgenet_core::ledger::Account, u64>,
 }
 
 impl Hub {
@@ -107,9 +113,11 @@ impl Hub {
             stats: HubStats::default(),
             ledger: edgenet_core::ledger::Ledger::single_validator(&key),
             store: Box::new(MemoryStore),
-            work_ms_total: 0,
+            network_work_s: 0,
             rng: rand_core::SeedableRng::from_seed([0; 32]),
             decoder: Decoder::new(Self::ledger_config(&key)),
+            #[cfg(any(test, feature = "fuzzing"))]
+            proofs_accepted: std::collections::HashMap::new(),
             key,
         }
     }

@@ -29,6 +29,8 @@ pub(super) struct Peer {
     claims: u64,
     /// Offers since its last claim or result.
     unanswered: u32,
+    /// Its proofs of work (`hub/work.rs`).
+    pub(super) work: super::work::WorkAccount,
 }
 
 /// Offers in a row a peer may let pass before it is offered work only after everyone else.
@@ -46,6 +48,7 @@ impl Peer {
             jobs: 0,
             claims: 0,
             unanswered: 0,
+            work: super::work::WorkAccount::default(),
         }
     }
 

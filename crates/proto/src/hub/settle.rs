@@ -10,7 +10,7 @@
 //! bytes, so the verdict is false about it and it is neither marked down nor slashed.
 
 use edgenet_core::NodeId;
-use edgenet_core::ledger::{Account, Entry, EntryKind, Evidence, MintReason, curve};
+use edgenet_core::ledger::{Account, Entry, EntryKind, Evidence};
 use edgenet_core::task::TaskId;
 
 use super::Hub;
@@ -80,7 +80,7 @@ impl Hub {
             .collect();
         let submitter = task.submitter;
         let mut kinds = Vec::new();
-        for (worker, ms) in &agreeing {
+        for (worker, _) in &agreeing {
             let to = Account::of(worker);
             if share > 0 {
                 kinds.push(EntryKind::Payment {
@@ -88,17 +88,6 @@ impl Hub {
                     task: id,
                     to,
                     amount: share,
-                });
-            }
-            let bonus = curve::bonus(share, self.work_ms_total / 1000);
-            if bonus > 0 {
-                kinds.push(EntryKind::Mint {
-                    to,
-                    amount: bonus,
-                    reason: MintReason::EarlyAdopter {
-                        task: id,
-                        work_ms: *ms,
-                    },
                 });
             }
         }
@@ -123,9 +112,7 @@ impl Hub {
             }
         }
         kinds.push(EntryKind::Refund { payer, task: id });
-        if self.write_and_send(kinds, &submitter).is_ok() {
-            self.work_ms_total += agreeing.iter().map(|(_, ms)| ms).sum::<u64>();
-        }
+        let _ = self.write_and_send(kinds, &submitter);
     }
 
     /// A paid task failed or expired: its escrow goes back to the submitter.
@@ -181,19 +168,5 @@ impl Hub {
             &RelayMsg::Ledger(edgenet_core::ledger::sync::SyncMessage::Entries(entries)),
         );
         Ok(())
-    }
-
-    /// Verified work already paid in the reloaded ledger (the curve's input after a restart).
-    pub(super) fn paid_work_ms(entries: &[Entry]) -> u64 {
-        entries
-            .iter()
-            .filter_map(|e| match e.body.kind {
-                EntryKind::Mint {
-                    reason: MintReason::EarlyAdopter { work_ms, .. },
-                    ..
-                } => Some(work_ms),
-                _ => None,
-            })
-            .sum()
     }
 }
