@@ -7,6 +7,7 @@
 #   scripts/bench.sh kernels    only the k-NN scan against memory bandwidth and faiss
 #   scripts/bench.sh ledger     ledger verify+merge vs bare Ed25519 batch verification; sync bytes
 #   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
+#   scripts/bench.sh work       a proof of work (Argon2id) natively and in wasm, beside encryption
 #   scripts/bench.sh gpu        the wgpu scan against the GPU's own read bandwidth (not in "all":
 #                               on a CPU-only machine it measures lavapipe, which says nothing)
 set -euo pipefail
@@ -18,6 +19,13 @@ if [ "$what" = all ] || [ "$what" = crypto ]; then
     step "edgenet-core: identity and envelopes"
     cargo bench -p edgenet-core --bench crypto -- --noplot
     python3 "$ROOT/scripts/bench_report.py" "$ROOT/target/criterion"
+fi
+
+if [ "$what" = all ] || [ "$what" = work ]; then
+    step "proof of work: Argon2id digests beside the encryption a canary's credits buy"
+    cargo run --release -q -p edgenet-core --example work_bench -- 12
+    [ -f "$ROOT/pkg/wasm/edgenet_bg.wasm" ] || "$ROOT/scripts/build.sh"
+    node "$ROOT/scripts/bench_work.mjs" 12
 fi
 
 if [ "$what" = all ] || [ "$what" = relay ]; then

@@ -40,13 +40,15 @@ test('uptime credits reach stats(), the widget and onCredit, from the same ledge
   }));
   await page.goto(`${stack.http}/credits-test.html`);
   await allow(page);
-  const s = await waitFor('two uptime periods credited', async () => {
+  const s = await waitFor('uptime credited', async () => {
     const v = await page.evaluate(async () => (await window.node).stats());
     return v.credits >= 0.5 ? v : null;
   });
   const api = await (await fetch(`${stack.http}/api/ledger/${s.nodeId}`)).json();
   assert.ok(api.balance >= s.credits * 1e6, `the API (${api.balance}) is at least what the page showed`);
-  assert.equal(api.balance % 250_000, 0, 'whole periods only');
+  // Each period's bonus (0.25) times the early-adopter multiplier (up to 10x), paid with a proof
+  // of work the page solved in wasm when the relay asked.
+  assert.ok(api.balance >= 2_500_000, `at least one proven period: ${api.balance}`);
   assert.equal(api.earned, api.balance, 'nothing spent');
 
   const credited = await page.evaluate(() => window.credited);
@@ -54,7 +56,7 @@ test('uptime credits reach stats(), the widget and onCredit, from the same ledge
   const sum = credited.reduce((a, [c]) => a + c, 0);
   const [, lastTotal] = credited[credited.length - 1];
   assert.ok(Math.abs(sum - lastTotal) < 1e-9, `onCredit amounts (${sum}) add up to the balance (${lastTotal})`);
-  assert.equal(credited[0][0] % 0.25, 0, 'each credit is whole periods');
+  assert.ok(credited[0][0] >= 0.25, 'each credit is at least a period');
 
   const shown = await waitFor('the widget to show credits', async () => {
     const t = await page.locator('edgenet-widget [data-k=credits]').textContent();
@@ -110,8 +112,9 @@ test('a paid submit() escrows from the page\'s own credits and pays the workers 
   assert.equal(mine.escrowed, 0);
   assert.equal(mine.frozen, false);
 
-  // Asking for more than the balance: refused with EN-220 and nothing more is spent; the chain
-  // goes on at seq 1 (the void escrow), not forked.
+  // Asking for more than the balance: refused with EN-220 and nothing more is spent. The relay
+  // stores only entries that have an effect, so the escrow it could not cover is not in the
+  // chain: the next write takes seq 1 again, and nothing forks.
   const refused = await page.evaluate(async (t) => {
     try { await window.submit({ ...t, options: { redundancy: 2, maxCredits: 1000 } }); return null; } catch (e) { return [e.code, e.message]; }
   }, task);
@@ -119,7 +122,7 @@ test('a paid submit() escrows from the page\'s own credits and pays the workers 
   assert.equal(refused[0], 'EN-220', refused[1]);
   const later = await account(me);
   assert.equal(later.spent, 500_000);
-  assert.equal(later.chain_len, 2);
+  assert.equal(later.chain_len, 1);
   assert.equal(later.frozen, false);
 
   // The stats show the spending (earned less balance, from one snapshot of the ledger), and the
@@ -129,5 +132,5 @@ test('a paid submit() escrows from the page\'s own credits and pays the workers 
     return Math.round((v.earned - v.credits) * 1e6) === 500_000 ? v : null;
   });
   const kept = await keptKeys(page);
-  assert.ok(kept.length >= 3, `mints and two escrows kept (${kept.length})`);
+  assert.ok(kept.length >= 2, `mints and the escrow kept (${kept.length})`);
 });

@@ -59,6 +59,8 @@ export class Stack {
     // Canaries (an extra encryption task for every new worker) would change what the tests count;
     // a test that wants them passes --canary-reward.
     const canaries = extra.includes('--canary-reward') ? [] : ['--canary-reward', '0'];
+    // Real proofs of work, cheap ones (4 Argon2id digests on average): pages solve them in wasm.
+    if (!extra.includes('--work-bits')) canaries.push('--work-bits', '2');
     this.relayProc = this.spawn('edgenet-relay', [
       '--listen', `127.0.0.1:${port}`, '--data-dir', join(this.dir, 'relay'),
       '--www', join(ROOT, 'www'), '--pkg', join(ROOT, 'pkg'), ...canaries, ...extra,

@@ -9,6 +9,7 @@ import { abortAll, applyShare, dispatch } from './pool.js';
 import { co, counts, pool, post, postStats, queue, relayUrl, report, setState, submits, waiting } from './state.js';
 import { keepEntries, keptEntries } from './store.js';
 import { endTurn } from './submit.js';
+import { solveWork } from './work.js';
 
 /** Sends what the connection queued and acts on its events; then re-arms its timer. */
 export function pump() {
@@ -90,6 +91,15 @@ function onEvent(ev) {
       const req = submits.get(ev.task);
       submits.delete(ev.task);
       if (req !== undefined) post({ type: 'result', req, error: { code: ev.code, message: ev.message } });
+      break;
+    }
+    case 'work': {
+      const asker = co.conn;
+      solveWork(ev, (nonce) => {
+        if (co.conn !== asker || !asker) return;
+        try { asker.prove(ev.challenge, nonce); } catch (e) { report(e, 'relay'); }
+        pump();
+      });
       break;
     }
     case 'relay-error':
