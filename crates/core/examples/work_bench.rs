@@ -9,9 +9,7 @@ use std::time::Instant;
 use edgenet_core::work::Solver;
 
 fn main() {
-    let bits: u32 = std::env::args()
-        .nth(1)
-        .map_or(12, |b| b.parse().unwrap());
+    let bits: u32 = std::env::args().nth(1).map_or(12, |b| b.parse().unwrap());
     // A difficulty never met in the run: every step costs exactly its digests.
     let mut solver = Solver::new([7; 32], 64);
     solver.step(8);
@@ -37,7 +35,9 @@ fn main() {
     println!("|---|---|");
     println!("| Argon2id digest (4 MiB, 1 pass), native | {digest_ms:.2} ms |");
     println!("| one proof at {bits} bits (2^{bits} digests) | {proof_s:.1} CPU-s |");
-    println!("| anchor: ChaCha20-Poly1305 of 100 MB (10 credits of encryption) | {encrypt_s:.3} CPU-s |");
+    println!(
+        "| anchor: ChaCha20-Poly1305 of 100 MB (10 credits of encryption) | {encrypt_s:.3} CPU-s |"
+    );
     println!(
         "| proof ÷ what a 10-credit canary buys in encryption | **{:.0}×** |",
         proof_s / encrypt_s
