@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use edgenet_proto::Millis;
-use edgenet_proto::hub::{ConnId, Decoder, Hub, Output};
+use edgenet_proto::hub::{ConnId, Decoder, EntryPage, Hub, Output};
 use tokio::sync::mpsc;
 
 /// Limits enforced at the socket layer.
@@ -24,10 +24,30 @@ pub struct SocketLimits {
     pub max_connections_per_ip: usize,
 }
 
+/// What a connection's writer takes off its queue: a frame, or a page of ledger entries that the
+/// writer encodes itself, outside the lock around the hub.
+pub enum Outgoing {
+    /// A WebSocket message as it goes out.
+    Frame(Message),
+    /// Ledger entries ([`EntryPage::frames`] gives the frames).
+    Entries(EntryPage),
+}
+
+impl Outgoing {
+    /// What it counts against the connection's byte budget.
+    fn len(&self) -> usize {
+        match self {
+            Self::Frame(Message::Binary(b)) => b.len(),
+            Self::Frame(_) => 0,
+            Self::Entries(page) => page.encoded_len(),
+        }
+    }
+}
+
 /// One connection's queue: the frames, and how many bytes they hold (the writer subtracts what it
 /// takes).
 struct Queue {
-    tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<Outgoing>,
     bytes: Arc<AtomicUsize>,
 }
 
@@ -51,7 +71,7 @@ pub struct Registered {
     /// The connection's id.
     pub conn: ConnId,
     /// Frames to write to the socket; closed when the hub closes the connection.
-    pub outgoing: mpsc::Receiver<Message>,
+    pub outgoing: mpsc::Receiver<Outgoing>,
     /// Bytes in `outgoing`: the writer calls [`Registered::taken`] for each frame it takes.
     pub queued: Arc<AtomicUsize>,
     /// Decodes this connection's frames and verifies their ledger entries in its own task,
@@ -60,16 +80,9 @@ pub struct Registered {
 }
 
 impl Registered {
-    /// The writer took `msg` off the queue.
-    pub fn taken(queued: &AtomicUsize, msg: &Message) {
-        queued.fetch_sub(message_len(msg), Ordering::Relaxed);
-    }
-}
-
-fn message_len(msg: &Message) -> usize {
-    match msg {
-        Message::Binary(b) => b.len(),
-        _ => 0,
+    /// The writer took `item` off the queue.
+    pub fn taken(queued: &AtomicUsize, item: &Outgoing) {
+        queued.fetch_sub(item.len(), Ordering::Relaxed);
     }
 }
 
@@ -196,38 +209,39 @@ impl HubDriver {
     fn flush(&self, inner: &mut Inner, now: Millis) {
         let budget = self.limits.queue_bytes;
         while let Some(out) = inner.hub.poll_output() {
-            match out {
-                Output::Send(conn, frame) => {
-                    let Some(queue) = inner.senders.get(&conn) else {
-                        continue;
-                    };
-                    let len = frame.len();
-                    let fits = queue.bytes.load(Ordering::Relaxed).saturating_add(len) <= budget;
-                    // Err(true): the socket is gone; Err(false): the queue is full.
-                    let sent = if fits {
-                        queue
-                            .tx
-                            .try_send(Message::Binary(frame.into()))
-                            .map_err(|e| matches!(e, mpsc::error::TrySendError::Closed(_)))
-                    } else {
-                        Err(false)
-                    };
-                    match sent {
-                        Ok(()) => {
-                            queue.bytes.fetch_add(len, Ordering::Relaxed);
-                        }
-                        Err(false) => {
-                            tracing::warn!(conn, "slow consumer dropped (EN-214)");
-                            inner.senders.remove(&conn);
-                            inner.hub.handle_slow_consumer(conn, now);
-                        }
-                        // Its reader reports the disconnect.
-                        Err(true) => {
-                            inner.senders.remove(&conn);
-                        }
-                    }
-                }
+            let (conn, item) = match out {
+                Output::Send(conn, frame) => (conn, Outgoing::Frame(Message::Binary(frame.into()))),
+                Output::SendEntries(conn, page) => (conn, Outgoing::Entries(page)),
                 Output::Close(conn) => {
+                    inner.senders.remove(&conn);
+                    continue;
+                }
+            };
+            let Some(queue) = inner.senders.get(&conn) else {
+                continue;
+            };
+            let len = item.len();
+            let fits = queue.bytes.load(Ordering::Relaxed).saturating_add(len) <= budget;
+            // Err(true): the socket is gone; Err(false): the queue is full.
+            let sent = if fits {
+                queue
+                    .tx
+                    .try_send(item)
+                    .map_err(|e| matches!(e, mpsc::error::TrySendError::Closed(_)))
+            } else {
+                Err(false)
+            };
+            match sent {
+                Ok(()) => {
+                    queue.bytes.fetch_add(len, Ordering::Relaxed);
+                }
+                Err(false) => {
+                    tracing::warn!(conn, "slow consumer dropped (EN-214)");
+                    inner.senders.remove(&conn);
+                    inner.hub.handle_slow_consumer(conn, now);
+                }
+                // Its reader reports the disconnect.
+                Err(true) => {
                     inner.senders.remove(&conn);
                 }
             }

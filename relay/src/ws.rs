@@ -11,7 +11,7 @@ use edgenet_proto::{ProtoError, RelayMsg};
 use futures_util::{SinkExt, StreamExt};
 
 use crate::AppState;
-use crate::hub_driver::Registered;
+use crate::hub_driver::{Outgoing, Registered};
 
 /// Frames above this are cut off by the WebSocket layer itself; between the protocol's limit and
 /// this, the hub answers with EN-201 so the client learns why.
@@ -69,10 +69,10 @@ async fn serve(socket: WebSocket, addr: SocketAddr, state: AppState) {
         while let Some(first) = outgoing.recv().await {
             Registered::taken(&queued, &first);
             let batch = async {
-                sink.feed(first).await?;
+                feed(&mut sink, first).await?;
                 while let Ok(more) = outgoing.try_recv() {
                     Registered::taken(&queued, &more);
-                    sink.feed(more).await?;
+                    feed(&mut sink, more).await?;
                 }
                 sink.flush().await
             };
@@ -112,4 +112,21 @@ async fn serve(socket: WebSocket, addr: SocketAddr, state: AppState) {
     state.driver.disconnect(conn, ip);
     writer.abort();
     tracing::debug!(conn, "disconnected");
+}
+
+/// Queues one item on the socket; a page of ledger entries is encoded here, in this
+/// connection's writer, not under the lock around the hub.
+async fn feed<S>(sink: &mut S, item: Outgoing) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    match item {
+        Outgoing::Frame(msg) => sink.feed(msg).await,
+        Outgoing::Entries(page) => {
+            for frame in page.frames() {
+                sink.feed(Message::Binary(frame.into())).await?;
+            }
+            Ok(())
+        }
+    }
 }

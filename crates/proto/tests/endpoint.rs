@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use edgenet_core::task::{Encryption, TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::{Endpoint, Event};
-use edgenet_proto::hub::{ConnId, Hub, HubConfig, Output};
+use edgenet_proto::hub::{ConnId, Hub, HubConfig};
 use edgenet_proto::message::{Capabilities, Role, TaskSpec};
 use rand_chacha::rand_core::SeedableRng;
 
@@ -84,9 +84,11 @@ impl Net {
             let mut moved = false;
             while let Some(out) = self.hub.poll_output() {
                 moved = true;
-                if let Output::Send(conn, frame) = out {
+                if let Some((conn, frames)) = out.into_frames() {
                     if let Some((endpoint, ..)) = self.peers.get_mut(&conn) {
-                        endpoint.handle_frame(&frame, &mut self.rng).unwrap();
+                        for frame in frames {
+                            endpoint.handle_frame(&frame, &mut self.rng).unwrap();
+                        }
                     }
                 }
             }
@@ -662,9 +664,11 @@ impl Net {
             let before = moved;
             if let Some(out) = self.hub.poll_output() {
                 moved += 1;
-                if let Output::Send(conn, frame) = out {
+                if let Some((conn, frames)) = out.into_frames() {
                     if let Some((endpoint, ..)) = self.peers.get_mut(&conn) {
-                        let _ = endpoint.handle_frame(&frame, &mut self.rng);
+                        for frame in frames {
+                            let _ = endpoint.handle_frame(&frame, &mut self.rng);
+                        }
                     }
                 }
             } else {

@@ -147,25 +147,24 @@ impl Net {
             let mut moved = false;
             while let Some(out) = self.hub.poll_output() {
                 moved = true;
-                match out {
-                    Output::Send(conn, frame) => {
-                        let Some(node) = self.nodes.get_mut(&conn) else {
-                            continue;
-                        };
-                        if node.closed {
-                            continue;
-                        }
-                        if let Err(e) = node.session.handle_frame(&frame) {
-                            node.inbox.push(RelayMsg::Error {
-                                code: e.code().into(),
-                                message: e.to_string(),
-                            });
-                        }
+                if let Output::Close(conn) = out {
+                    if let Some(n) = self.nodes.get_mut(&conn) {
+                        n.closed = true;
                     }
-                    Output::Close(conn) => {
-                        if let Some(n) = self.nodes.get_mut(&conn) {
-                            n.closed = true;
-                        }
+                    continue;
+                }
+                let Some((conn, frames)) = out.into_frames() else {
+                    continue;
+                };
+                let Some(node) = self.nodes.get_mut(&conn).filter(|n| !n.closed) else {
+                    continue;
+                };
+                for frame in frames {
+                    if let Err(e) = node.session.handle_frame(&frame) {
+                        node.inbox.push(RelayMsg::Error {
+                            code: e.code().into(),
+                            message: e.to_string(),
+                        });
                     }
                 }
             }
@@ -1267,6 +1266,24 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
     assert!(strict.raw(greedy, &want).is_ok());
     let refused = strict.raw(greedy, &want).err().map(|e| e.code());
     assert_eq!(refused, Some("EN-207"));
+    // A page leaves the hub as shared entries, not frames: the relay encodes it in the
+    // connection's writer, after the lock around the hub is released.
+    let again = ClientMsg::Ledger(SyncMessage::Wants(vec![Want {
+        account: relay,
+        from: 0,
+    }]))
+    .encode()
+    .unwrap();
+    net.hub.handle_frame(asker, &again, net.now).unwrap();
+    let out: Vec<Output> = std::iter::from_fn(|| net.hub.poll_output()).collect();
+    assert!(
+        matches!(&out[0], Output::SendEntries(c, page) if *c == asker && page.len() == SYNC_PAGE),
+        "{out:?}"
+    );
+    assert!(
+        matches!(&out[1], Output::Send(c, _) if *c == asker),
+        "the ack, after the page"
+    );
     // Honest work goes on.
     let _ = worker;
     let Progress::Done(_) = run_task(&mut net, submitter, spec(4, 1, 60_000), 10) else {

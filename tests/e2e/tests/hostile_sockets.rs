@@ -251,3 +251,89 @@ fn a_worker_that_stops_reading_is_dropped_at_its_byte_budget_not_its_frame_count
     // The relay serves on.
     assert_eq!(relay.get("/api/status")["service"], "edgenet-relay");
 }
+
+#[test]
+fn forged_ledger_entries_are_refused_in_their_senders_tasks_while_an_honest_task_completes() {
+    use edgenet_core::SecretKey;
+    use edgenet_core::ledger::sync::SyncMessage;
+    use edgenet_core::ledger::{Account, Entry, EntryBody, EntryHash, EntryKind};
+    use edgenet_e2e::RawClient;
+    use edgenet_proto::message::{ClientMsg, RelayMsg};
+
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+    let _workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
+        .collect();
+    wait_until(Duration::from_secs(20), "3 workers", || {
+        relay.peer_count() >= 3
+    });
+    let honest = {
+        let (url, dir) = (relay.ws_url(), dir.path().to_owned());
+        std::thread::spawn(move || submit(&dir, &url, &["--seed", "9"]))
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = relay.ws_url();
+    // Eight identities, each sending five messages of 1,024 entries with forged signatures (the
+    // most a minute's rate window lets one identity send): 40,960 signature checks, each batch
+    // failing and so checked entry by entry, in the senders' own connection tasks.
+    let refused: Vec<(u32, Option<String>)> = rt.block_on(async move {
+        let mut floods = Vec::new();
+        for seed in 0..8u8 {
+            let url = url.clone();
+            floods.push(tokio::spawn(async move {
+                let key = SecretKey::from_seed(&[200 + seed; 32]);
+                let author = Account::of(&key.node_id());
+                let forged: Vec<Entry> = (0..1024u64)
+                    .map(|seq| Entry {
+                        body: EntryBody {
+                            author,
+                            seq,
+                            prev: if seq == 0 {
+                                EntryHash::GENESIS
+                            } else {
+                                EntryHash([1; 32])
+                            },
+                            clock: seq + 1,
+                            kind: EntryKind::Stake { amount: 1 },
+                        },
+                        signature: vec![7; 64],
+                        attestations: Vec::new(),
+                    })
+                    .collect();
+                let mut client = RawClient::open(&url, &key).await;
+                let mut acks = Vec::new();
+                for _ in 0..5 {
+                    let msg = ClientMsg::Ledger(SyncMessage::Entries(forged.clone()));
+                    client.send(&msg).await.unwrap();
+                    loop {
+                        match client.next().await {
+                            Ok(RelayMsg::LedgerAck { rejected, code, .. }) => {
+                                acks.push((rejected, code));
+                                break;
+                            }
+                            Ok(_) => {}
+                            Err(e) => panic!("the relay closed a flooding connection: {e}"),
+                        }
+                    }
+                }
+                acks
+            }));
+        }
+        let mut all = Vec::new();
+        for flood in floods {
+            all.extend(flood.await.unwrap());
+        }
+        all
+    });
+    assert_eq!(refused.len(), 40);
+    for (rejected, code) in &refused {
+        assert_eq!(*rejected, 1024);
+        assert_eq!(code.as_deref(), Some("EN-172"), "a forged signature");
+    }
+    let report = honest.join().unwrap();
+    assert!(report.matches_local, "the honest task did not complete");
+    // Nothing forged was stored: the flooders' accounts hold no chain.
+    let flooder = SecretKey::from_seed(&[200; 32]).node_id();
+    assert_eq!(relay.get(&format!("/api/ledger/{flooder}"))["chain_len"], 0);
+}

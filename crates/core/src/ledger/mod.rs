@@ -160,7 +160,9 @@ pub enum Inserted {
 /// A stored entry and its hash.
 #[derive(Debug, Clone)]
 struct Stored {
-    entry: Entry,
+    /// Shared, so that a sync reply can hand entries to the connections that send them without
+    /// copying them while the replica is borrowed ([`Ledger::chain_shared`]).
+    entry: std::sync::Arc<Entry>,
     hash: EntryHash,
 }
 
@@ -261,7 +263,10 @@ impl Ledger {
         }
         // The next entry of a chain with nothing stored past it: maybe appendable in place.
         let appended = slot.is_empty() && last.map_or(seq == 0, |l| l + 1 == seq);
-        let stored = Stored { entry, hash };
+        let stored = Stored {
+            entry: std::sync::Arc::new(entry),
+            hash,
+        };
         let slot = self
             .chains
             .get_mut(&author)
@@ -288,7 +293,10 @@ impl Ledger {
             .or_default()
             .entry(seq)
             .or_default();
-        slot.push(Stored { entry, hash });
+        slot.push(Stored {
+            entry: std::sync::Arc::new(entry),
+            hash,
+        });
         self.len += 1;
         self.max_clock = self.max_clock.max(clock);
     }
@@ -323,7 +331,7 @@ impl Ledger {
         if !linked || self.state.last_key.is_some_and(|last| key <= last) {
             return false;
         }
-        let (entry, hash) = (new.entry.clone(), new.hash);
+        let (entry, hash) = (std::sync::Arc::clone(&new.entry), new.hash);
         self.state.apply(&entry, hash);
         true
     }
@@ -346,11 +354,24 @@ impl Ledger {
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.chains
             .values()
-            .flat_map(|c| c.values().flatten().map(|s| &s.entry))
+            .flat_map(|c| c.values().flatten().map(|s| &*s.entry))
     }
 
     /// The entries of one account from `from_seq` on.
     pub fn chain_from(&self, account: &Account, from_seq: u64) -> impl Iterator<Item = &Entry> {
+        self.chains.get(account).into_iter().flat_map(move |c| {
+            c.range(from_seq..)
+                .flat_map(|(_, s)| s.iter().map(|s| &*s.entry))
+        })
+    }
+
+    /// [`Self::chain_from`], as shared handles: what a sync reply holds while it is encoded
+    /// elsewhere (a relay encodes pages outside the lock around its replica).
+    pub fn chain_shared(
+        &self,
+        account: &Account,
+        from_seq: u64,
+    ) -> impl Iterator<Item = &std::sync::Arc<Entry>> {
         self.chains.get(account).into_iter().flat_map(move |c| {
             c.range(from_seq..)
                 .flat_map(|(_, s)| s.iter().map(|s| &s.entry))

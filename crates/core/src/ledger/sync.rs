@@ -13,6 +13,8 @@
 //! Sans-IO, automerge style: [`Ledger::generate_heads`], [`Ledger::receive_heads`],
 //! [`Ledger::receive_wants`], and [`Ledger::receive_entries`]; the caller moves the messages.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::account::Account;
@@ -171,7 +173,19 @@ impl Ledger {
     /// (an empty heads list would otherwise ask for the whole ledger); it syncs the rest in later
     /// rounds.
     pub fn receive_heads_bounded(&self, heads: &[Head], limit: usize) -> (Vec<Entry>, Vec<Want>) {
-        let mut push: Vec<Entry> = Vec::new();
+        let (push, wants) = self.receive_heads_shared(heads, limit);
+        (push.iter().map(|e| Entry::clone(e)).collect(), wants)
+    }
+
+    /// [`Ledger::receive_heads_bounded`] answering with shared handles to the stored entries:
+    /// nothing is copied while the replica is borrowed, so a relay can encode the reply after it
+    /// lets go of its replica.
+    pub fn receive_heads_shared(
+        &self,
+        heads: &[Head],
+        limit: usize,
+    ) -> (Vec<Arc<Entry>>, Vec<Want>) {
+        let mut push: Vec<Arc<Entry>> = Vec::new();
         let mut wants = Vec::new();
         let mut theirs = heads.iter().peekable();
         let mut full = false;
@@ -189,12 +203,12 @@ impl Ledger {
                 });
             }
             let Some(h) = theirs.next_if(|h| h.account == account) else {
-                push.extend(self.chain_from(&account, 0).take(room).cloned());
+                push.extend(self.chain_shared(&account, 0).take(room).cloned());
                 continue;
             };
             if h.len <= len && self.digest_below(&account, h.len) != h.digest {
                 // Same length, different entries: an equivocation somewhere below. Both whole.
-                push.extend(self.chain_from(&account, 0).take(room).cloned());
+                push.extend(self.chain_shared(&account, 0).take(room).cloned());
                 wants.push(Want { account, from: 0 });
                 continue;
             }
@@ -203,7 +217,7 @@ impl Ledger {
                 // their gaps.
                 let held = |seq: u64| h.runs.iter().any(|&(s, n)| seq >= s && seq - s < n);
                 push.extend(
-                    self.chain_from(&account, h.len)
+                    self.chain_shared(&account, h.len)
                         .filter(|e| !held(e.body.seq))
                         .take(room)
                         .cloned(),
@@ -233,12 +247,19 @@ impl Ledger {
     /// lowest seq asked), and at most `limit` entries; the rest is the next page, asked for from
     /// where this one ends.
     pub fn receive_wants_bounded(&self, wants: &[Want], limit: usize) -> Vec<Entry> {
+        let shared = self.receive_wants_shared(wants, limit);
+        shared.iter().map(|e| Entry::clone(e)).collect()
+    }
+
+    /// [`Ledger::receive_wants_bounded`] answering with shared handles (as
+    /// [`Ledger::receive_heads_shared`]).
+    pub fn receive_wants_shared(&self, wants: &[Want], limit: usize) -> Vec<Arc<Entry>> {
         let mut wants: Vec<&Want> = wants.iter().collect();
         wants.sort_by_key(|w| (w.account, w.from));
         wants.dedup_by_key(|w| w.account);
         wants
             .into_iter()
-            .flat_map(|w| self.chain_from(&w.account, w.from).cloned())
+            .flat_map(|w| self.chain_shared(&w.account, w.from).cloned())
             .take(limit)
             .collect()
     }

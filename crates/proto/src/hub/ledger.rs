@@ -6,16 +6,16 @@
 
 use edgenet_core::ErrorCode;
 use edgenet_core::NodeId;
-use edgenet_core::ledger::sync::{SyncMessage, chunk_entries};
+use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{
     Account, Entry, EntryKind, Inserted, Ledger, LedgerError, MintReason, Verified,
 };
 
-use super::Hub;
 use super::timers::Timer;
+use super::{EntryPage, Hub};
 use crate::Millis;
 use crate::error::ProtoError;
-use crate::message::{MAX_ENVELOPE, RelayMsg, SYNC_PAGE};
+use crate::message::{RelayMsg, SYNC_PAGE};
 
 /// Where the relay keeps ledger entries. `persist` returns only once the entries are durable.
 pub trait EntryStore {
@@ -97,7 +97,7 @@ impl Hub {
     ) -> Result<(), ProtoError> {
         match sync {
             SyncMessage::Heads(heads) => {
-                let (push, wants) = self.ledger.receive_heads_bounded(&heads, SYNC_PAGE);
+                let (push, wants) = self.ledger.receive_heads_shared(&heads, SYNC_PAGE);
                 self.charge_reply(node, push.len(), now)?;
                 self.send_entries(&node, push);
                 if !wants.is_empty() {
@@ -105,7 +105,7 @@ impl Hub {
                 }
             }
             SyncMessage::Wants(wants) => {
-                let entries = self.ledger.receive_wants_bounded(&wants, SYNC_PAGE);
+                let entries = self.ledger.receive_wants_shared(&wants, SYNC_PAGE);
                 self.charge_reply(node, entries.len(), now)?;
                 self.send_entries(&node, entries);
                 let clock = self.ledger.max_clock();
@@ -234,9 +234,15 @@ impl Hub {
         self.timers.set(Timer::Uptime(*node), next);
     }
 
-    fn send_entries(&mut self, node: &NodeId, entries: Vec<Entry>) {
-        for msg in chunk_entries(entries, MAX_ENVELOPE) {
-            self.send_to(node, &RelayMsg::Ledger(msg));
+    /// A sync reply: shared handles, encoded by whoever carries the output out ([`EntryPage`]).
+    fn send_entries(&mut self, node: &NodeId, entries: Vec<std::sync::Arc<Entry>>) {
+        if entries.is_empty() {
+            return;
+        }
+        if let Some(conn) = self.peers.conn(node) {
+            self.stats.frames_out += 1;
+            self.out
+                .push_back(super::Output::SendEntries(conn, EntryPage::new(entries)));
         }
     }
 }

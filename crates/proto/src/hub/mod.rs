@@ -38,6 +38,7 @@ mod inbound;
 mod invariants;
 mod ledger;
 mod offers;
+mod pages;
 mod peers;
 mod rates;
 mod settle;
@@ -49,6 +50,7 @@ mod work;
 pub use config::HubConfig;
 pub use inbound::{Decoder, Inbound};
 pub use ledger::{EntryStore, MemoryStore};
+pub use pages::EntryPage;
 pub use peers::IGNORED_OFFERS;
 pub use tasks::{TaskStatus, WorkState};
 pub use views::{HubStats, PeerSummary, TaskSummary, WorkSummary};
@@ -70,8 +72,24 @@ pub type ConnId = u64;
 pub enum Output {
     /// Send this frame on this connection.
     Send(ConnId, Vec<u8>),
+    /// Send these ledger entries on this connection, in order with its other frames: encode
+    /// them with [`EntryPage::frames`] where that costs no one else (the relay: in the
+    /// connection's writer, outside the lock around the hub).
+    SendEntries(ConnId, EntryPage),
     /// Close this connection (after sending what was queued before).
     Close(ConnId),
+}
+
+impl Output {
+    /// For adapters with no lock to keep short (tests, simulations): the connection and its
+    /// frames, encoded now; `None` for a close.
+    pub fn into_frames(self) -> Option<(ConnId, Vec<Vec<u8>>)> {
+        match self {
+            Self::Send(conn, frame) => Some((conn, vec![frame])),
+            Self::SendEntries(conn, page) => Some((conn, page.frames())),
+            Self::Close(_) => None,
+        }
+    }
 }
 
 /// The relay's protocol state.
