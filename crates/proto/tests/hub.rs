@@ -347,6 +347,30 @@ fn own_entry(net: &mut Net, conn: ConnId, seed: u8, kind: edgenet_core::ledger::
     net.send(conn, &ClientMsg::Ledger(SyncMessage::Entries(vec![entry])));
 }
 
+/// An honest task from `submitter` runs to its verdict (what every attack test checks last).
+fn honest_task_completes(net: &mut Net, submitter: ConnId) {
+    let Progress::Done(_) = run_task(net, submitter, spec(4, 1, 60_000), 10) else {
+        panic!("the honest task did not finish")
+    };
+}
+
+/// The ledger acknowledgements `conn` received from its `from`th message on: (held, rejected,
+/// first code).
+fn acks(net: &Net, conn: ConnId, from: usize) -> Vec<(u32, u32, Option<String>)> {
+    net.nodes[&conn].inbox[from..]
+        .iter()
+        .filter_map(|m| match m {
+            RelayMsg::LedgerAck {
+                held,
+                rejected,
+                code,
+                ..
+            } => Some((*held, *rejected, code.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 fn id(seed: u8) -> NodeId {
     SecretKey::from_seed(&[seed; 32]).node_id()
 }
@@ -1286,9 +1310,7 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
     );
     // Honest work goes on.
     let _ = worker;
-    let Progress::Done(_) = run_task(&mut net, submitter, spec(4, 1, 60_000), 10) else {
-        panic!("the honest task did not finish")
-    };
+    honest_task_completes(&mut net, submitter);
 }
 
 #[test]
@@ -1319,25 +1341,14 @@ fn malformed_ledger_entries_are_refused_in_the_acknowledgement_and_the_rest_kept
     let before = net.nodes[&submitter].inbox.len();
     let sync = SyncMessage::Entries(vec![zero, short, good.clone()]);
     net.send(submitter, &ClientMsg::Ledger(sync));
-    let acks: Vec<_> = net.nodes[&submitter].inbox[before..]
-        .iter()
-        .filter_map(|m| match m {
-            RelayMsg::LedgerAck {
-                held,
-                rejected,
-                code,
-                ..
-            } => Some((*held, *rejected, code.clone())),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(acks, vec![(1, 2, Some("EN-177".to_owned()))]);
+    assert_eq!(
+        acks(&net, submitter, before),
+        vec![(1, 2, Some("EN-177".to_owned()))]
+    );
     assert!(!net.nodes[&submitter].closed, "the connection was closed");
     let kept = net.hub.ledger().chain_from(&Account::of(&id(3)), 0).count();
     assert_eq!(kept, 1, "the good entry was not kept");
-    let Progress::Done(_) = run_task(&mut net, submitter, spec(4, 1, 60_000), 10) else {
-        panic!("the honest task did not finish")
-    };
+    honest_task_completes(&mut net, submitter);
 }
 
 #[test]
@@ -1358,19 +1369,9 @@ fn accounts_with_nothing_to_spend_cannot_make_the_relay_store_entries() {
             .map(|_| own.append(&key, EntryKind::Stake { amount: 1 }).unwrap())
             .collect();
         net.send(conn, &ClientMsg::Ledger(SyncMessage::Entries(chain)));
-        let ack = net.nodes[&conn].inbox.iter().rev().find_map(|m| match m {
-            RelayMsg::LedgerAck {
-                held,
-                rejected,
-                code,
-                ..
-            } => Some((*held, *rejected, code.clone())),
-            _ => None,
-        });
-        assert_eq!(ack, Some((0, 1_000, Some("EN-180".to_owned()))));
+        let acks = acks(&net, conn, 0);
+        assert_eq!(acks.last(), Some(&(0, 1_000, Some("EN-180".to_owned()))));
     }
     assert_eq!(net.hub.ledger().len(), stored, "void entries were stored");
-    let Progress::Done(_) = run_task(&mut net, submitter, spec(4, 1, 60_000), 10) else {
-        panic!("the honest task did not finish")
-    };
+    honest_task_completes(&mut net, submitter);
 }

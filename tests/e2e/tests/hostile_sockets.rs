@@ -14,6 +14,27 @@ use tokio_tungstenite::tungstenite::Message;
 /// with the write limit, 100 MiB and growing with every ping without it).
 const MEMORY_CAP_KIB: u64 = 40 * 1024;
 
+/// Three native workers on `relay`, all joined.
+fn three_workers(dir: &std::path::Path, relay: &Relay) -> Vec<Worker> {
+    let workers = (0..3)
+        .map(|i| Worker::start(dir, &format!("w{i}"), &relay.ws_url(), &[]))
+        .collect();
+    wait_until(Duration::from_secs(20), "3 workers", || {
+        relay.peer_count() >= 3
+    });
+    workers
+}
+
+/// An honest `edgenet-node submit` (redundancy 3) running while a test attacks the relay.
+fn honest_submission(
+    dir: &std::path::Path,
+    relay: &Relay,
+    seed: &'static str,
+) -> std::thread::JoinHandle<edgenet_node::submit::Report> {
+    let (url, dir) = (relay.ws_url(), dir.to_owned());
+    std::thread::spawn(move || submit(&dir, &url, &["--seed", seed]))
+}
+
 #[test]
 fn a_ping_flood_from_clients_that_never_read_keeps_memory_bounded_and_is_closed() {
     let dir = tempfile::tempdir().unwrap();
@@ -22,12 +43,7 @@ fn a_ping_flood_from_clients_that_never_read_keeps_memory_bounded_and_is_closed(
         0,
         &["--handshake-timeout-ms", "3000"],
     ));
-    let _workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
-        .collect();
-    wait_until(Duration::from_secs(20), "3 workers", || {
-        relay.peer_count() >= 3
-    });
+    let _workers = three_workers(dir.path(), &relay);
     let baseline = relay.rss_kib();
 
     // Memory is sampled while the flood runs; the peak is what counts.
@@ -43,10 +59,7 @@ fn a_ping_flood_from_clients_that_never_read_keeps_memory_bounded_and_is_closed(
         })
     };
     // An honest submission while the flood runs.
-    let honest = {
-        let (url, dir) = (relay.ws_url(), dir.path().to_owned());
-        std::thread::spawn(move || submit(&dir, &url, &["--seed", "7"]))
-    };
+    let honest = honest_submission(dir.path(), &relay, "7");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let url = relay.ws_url();
@@ -126,16 +139,8 @@ fn slow_and_silent_http_clients_are_cut_off_at_the_header_timeout() {
         0,
         &["--http-header-timeout-ms", "1500"],
     );
-    let _workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
-        .collect();
-    wait_until(Duration::from_secs(20), "3 workers", || {
-        relay.peer_count() >= 3
-    });
-    let honest = {
-        let (url, dir) = (relay.ws_url(), dir.path().to_owned());
-        std::thread::spawn(move || submit(&dir, &url, &["--seed", "8"]))
-    };
+    let _workers = three_workers(dir.path(), &relay);
+    let honest = honest_submission(dir.path(), &relay, "8");
 
     // 150 sockets that never send a byte, and 150 that send a request line one byte every 300 ms
     // and never finish their headers.
@@ -262,16 +267,8 @@ fn forged_ledger_entries_are_refused_in_their_senders_tasks_while_an_honest_task
 
     let dir = tempfile::tempdir().unwrap();
     let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
-    let _workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
-        .collect();
-    wait_until(Duration::from_secs(20), "3 workers", || {
-        relay.peer_count() >= 3
-    });
-    let honest = {
-        let (url, dir) = (relay.ws_url(), dir.path().to_owned());
-        std::thread::spawn(move || submit(&dir, &url, &["--seed", "9"]))
-    };
+    let _workers = three_workers(dir.path(), &relay);
+    let honest = honest_submission(dir.path(), &relay, "9");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let url = relay.ws_url();
     // Eight identities, each sending five messages of 1,024 entries with forged signatures (the
