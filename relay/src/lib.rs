@@ -4,6 +4,7 @@
 //! (`pkg/`), answers the JSON HTTP API, and wraps each WebSocket on `/ws` into the protocol's
 //! [`Hub`](edgenet_proto::hub::Hub) through [`hub_driver::HubDriver`].
 
+pub mod client_ip;
 pub mod hub_driver;
 pub mod ledger_api;
 pub mod serve;
@@ -14,13 +15,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::Method;
 use axum::routing::get;
 use axum::{Json, Router};
 use edgenet_core::{NodeId, SecretKey};
 use edgenet_proto::hub::{Hub, HubConfig, HubStats, PeerSummary, TaskSummary};
 use serde::Serialize;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 
+pub use client_ip::{Cidr, TrustedProxies};
 pub use hub_driver::{HubDriver, SocketLimits};
 
 /// What the application needs.
@@ -36,12 +40,15 @@ pub struct AppConfig {
     pub sockets: SocketLimits,
     /// The ledger's database file; `None` keeps the ledger in memory only.
     pub ledger_store: Option<PathBuf>,
+    /// Reverse proxies whose forwarding headers count for the per-IP limits.
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     node_id: NodeId,
     pub(crate) driver: HubDriver,
+    pub(crate) proxies: std::sync::Arc<TrustedProxies>,
 }
 
 /// `GET /api/status`.
@@ -95,7 +102,17 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         .nest_service("/pkg", ServeDir::new(config.pkg))
         .fallback_service(ServeDir::new(config.www))
         .layer(axum::middleware::from_fn(guard))
-        .with_state(AppState { node_id, driver }))
+        // Other sites embed the package and read the API: public, read-only, no credentials.
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::HEAD]),
+        )
+        .with_state(AppState {
+            node_id,
+            driver,
+            proxies: std::sync::Arc::new(config.trusted_proxies),
+        }))
 }
 
 /// `%XX` escapes decoded (bytes that do not form UTF-8 are replaced); anything else kept.

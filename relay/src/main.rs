@@ -9,7 +9,7 @@ use clap::Parser;
 use edgenet_core::ErrorCode;
 use edgenet_proto::hub::HubConfig;
 use edgenet_relay::serve::HttpLimits;
-use edgenet_relay::{AppConfig, SocketLimits, app};
+use edgenet_relay::{AppConfig, Cidr, SocketLimits, TrustedProxies, app};
 
 #[derive(Parser, Debug)]
 #[command(name = "edgenet-relay", version, about = "EdgeNet relay")]
@@ -72,6 +72,16 @@ struct Args {
     /// HTTP connections served at once (WebSockets count until their upgrade).
     #[arg(long, env = "EDGENET_MAX_HTTP_CONNECTIONS", default_value_t = 4_096)]
     max_http_connections: usize,
+    /// A reverse proxy in front of the relay (an address or address/prefix; repeatable): from
+    /// these peers only, `Forwarded` / `X-Forwarded-For` say which client a connection counts as
+    /// for the per-IP limits. From anyone else those headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "EDGENET_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<Cidr>,
 }
 
 #[tokio::main]
@@ -125,6 +135,7 @@ async fn main() -> ExitCode {
             max_connections_per_ip: args.max_connections_per_ip,
         },
         ledger_store: Some(args.data_dir.join("ledger.redb")),
+        trusted_proxies: TrustedProxies::new(args.trusted_proxies),
     };
     let router = match app(key, config) {
         Ok(router) => router,

@@ -30,8 +30,11 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     State(state): State<AppState>,
 ) -> Response {
+    // Behind a trusted proxy, the client it forwarded for (client_ip.rs).
+    let addr = SocketAddr::new(state.proxies.client_ip(addr.ip(), &headers), addr.port());
     // Small socket buffers: tungstenite's defaults (128 KiB each way) would dominate the memory of
     // an idle connection, and a relay holds many idle browsers.
     ws.max_message_size(SOCKET_MAX_MESSAGE)

@@ -136,10 +136,19 @@ impl Relay {
 
     /// `GET path`: the whole response, as text.
     fn request(&self, path: &str) -> String {
+        self.request_with(path, &[])
+    }
+
+    /// `GET path` with extra request headers: the whole response, as text.
+    fn request_with(&self, path: &str, headers: &[(&str, &str)]) -> String {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
         write!(
             stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n{extra}Connection: close\r\n\r\n",
             self.addr
         )
         .unwrap();
@@ -164,7 +173,12 @@ impl Relay {
 
     /// `GET path`: the response's status line and headers, lowercased.
     pub fn get_head(&self, path: &str) -> String {
-        let response = self.request(path);
+        self.get_head_with(path, &[])
+    }
+
+    /// [`Relay::get_head`] with extra request headers (an `Origin`, say).
+    pub fn get_head_with(&self, path: &str, headers: &[(&str, &str)]) -> String {
+        let response = self.request_with(path, headers);
         let head = response.split("\r\n\r\n").next().unwrap_or_default();
         head.to_ascii_lowercase()
     }
