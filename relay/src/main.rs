@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 use edgenet_core::ErrorCode;
 use edgenet_proto::hub::HubConfig;
-use edgenet_relay::serve::HttpLimits;
+use edgenet_relay::serve::{HttpLimits, Tls};
 use edgenet_relay::{AppConfig, Cidr, SocketLimits, TrustedProxies, app};
 
 #[derive(Parser, Debug)]
@@ -82,6 +82,22 @@ struct Args {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<Cidr>,
+    /// Serve HTTPS and WSS with this PEM certificate chain (with `--tls-key`).
+    #[arg(
+        long,
+        value_name = "PEM",
+        env = "EDGENET_TLS_CERT",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    #[arg(
+        long,
+        value_name = "PEM",
+        env = "EDGENET_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -144,14 +160,25 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match Tls::from_pem_files(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("error: EN-303: cannot use the TLS certificate: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     // One plain line on stdout, once the relay can serve: what a person (and a test) needs to
     // connect.
-    println!("edgenet-relay listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("edgenet-relay listening on {scheme}://{addr}");
     let limits = HttpLimits {
         header_timeout: Duration::from_millis(args.http_header_timeout_ms.max(1)),
         max_connections: args.max_http_connections.max(1),
     };
-    edgenet_relay::serve::serve(listener, router, limits, shutdown_signal()).await;
+    edgenet_relay::serve::serve(listener, router, limits, tls, shutdown_signal()).await;
     tracing::info!("relay stopped");
     ExitCode::SUCCESS
 }

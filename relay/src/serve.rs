@@ -7,10 +7,14 @@
 //! too), and at most [`HttpLimits::max_connections`] are served at once: past that, new
 //! connections wait in the kernel's backlog instead of taking descriptors the relay needs.
 //! An upgraded WebSocket is the hub's from then on (its handshake and write timeouts).
+//!
+//! With a certificate ([`Tls`]) every connection is TLS (HTTPS and WSS on one port); the TLS
+//! handshake has the same header timeout, so a client that stalls it is cut off too.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +28,38 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+
+/// A connection's bytes, plain or TLS.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// The relay's certificate and key, for HTTPS and WSS.
+#[derive(Clone)]
+pub struct Tls(tokio_rustls::TlsAcceptor);
+
+impl Tls {
+    /// Reads a PEM certificate chain and its PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<Self, String> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect())
+            .map_err(|e| format!("{}: {e}", cert.display()))?;
+        if chain.is_empty() {
+            return Err(format!("{}: no certificate in it", cert.display()));
+        }
+        let key =
+            PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| format!("certificate and key: {e}"))?;
+        Ok(Self(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+    }
+}
 
 /// Limits of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -49,6 +85,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
+    tls: Option<Tls>,
     shutdown: impl Future<Output = ()>,
 ) {
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
@@ -81,11 +118,26 @@ pub async fn serve(
         // Small frames should leave at once: Nagle's algorithm against delayed ACKs costs ~40 ms.
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(with_peer(router.clone(), peer));
-        let conn = http
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
+        let (http, tls) = (http.clone(), tls.clone());
+        let header_timeout = limits.header_timeout;
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
+            let io: Box<dyn Io> = match tls {
+                None => Box::new(stream),
+                Some(Tls(acceptor)) => {
+                    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => Box::new(tls_stream),
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    }
+                }
+            };
+            let conn = http
+                .serve_connection(TokioIo::new(io), service)
+                .with_upgrades();
             tokio::pin!(conn);
             let result = tokio::select! {
                 result = conn.as_mut() => result,

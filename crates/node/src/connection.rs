@@ -10,11 +10,11 @@ use edgenet_proto::endpoint::{Endpoint, Event, HANDSHAKE_TIMEOUT_MS};
 use edgenet_proto::message::{Capabilities, Role, TaskSpec};
 use edgenet_proto::{Millis, ProtoError};
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::error::NodeError;
+use crate::transport::{self, Io};
 
 /// What the endpoint runs as: a worker (task kinds, jobs at once) or a submitter only.
 pub struct Profile {
@@ -26,7 +26,7 @@ pub struct Profile {
 
 /// An authenticated connection.
 pub struct Connection {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: WebSocketStream<Box<dyn Io>>,
     endpoint: Endpoint,
     clock: Instant,
 }
@@ -50,15 +50,19 @@ impl Connection {
             0,
         );
         let late = || NodeError::HandshakeTimeout(HANDSHAKE_TIMEOUT_MS / 1000);
-        // Nagle off: protocol frames are small and latency-bound.
-        let connect = tokio_tungstenite::connect_async_with_config(url, None, true);
+        let connect = async {
+            let (tls, host, port) = transport::endpoint_of(url)?;
+            let io = transport::open(&host, port, tls).await?;
+            tokio_tungstenite::client_async(url, io)
+                .await
+                .map_err(|e| NodeError::Connect {
+                    url: url.to_owned(),
+                    reason: e.to_string(),
+                })
+        };
         let (ws, _) = tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), connect)
             .await
-            .map_err(|_| late())?
-            .map_err(|e| NodeError::Connect {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|_| late())??;
         let mut conn = Self {
             ws,
             endpoint,

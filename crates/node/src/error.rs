@@ -22,6 +22,9 @@ pub enum NodeError {
     /// The relay's HTTP answer is not what was asked for.
     #[error("unexpected answer from the relay: {0}")]
     BadAnswer(String),
+    /// TLS could not be set up or the relay's certificate was refused (`wss://`, `--ca-cert`).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A protocol error.
     #[error(transparent)]
     Proto(#[from] ProtoError),
@@ -46,6 +49,7 @@ impl ErrorCode for NodeError {
             Self::HandshakeTimeout(_) => "EN-152",
             Self::Input(_) => "EN-153",
             Self::BadAnswer(_) => "EN-156",
+            Self::Tls(_) => "EN-157",
             Self::Proto(e) => e.code(),
         }
     }

@@ -6,6 +6,7 @@
 //! - [`submit`]: submitting a `vector_search` and reporting the verified result.
 //! - [`earnings`]: this node's credits from the relay's ledger (`edgenet-node earnings`).
 //! - [`status`]: the connection state machine's states and the status file.
+//! - [`transport`]: sockets to a relay, plain or TLS (rustls, web roots and `--ca-cert`).
 //! - [`error`]: the node's errors and codes.
 
 pub mod check;
@@ -15,3 +16,4 @@ pub mod error;
 pub mod run;
 pub mod status;
 pub mod submit;
+pub mod transport;

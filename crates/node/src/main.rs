@@ -23,6 +23,10 @@ struct Cli {
     /// Key file holding this node's identity (created with mode 0600 on first use).
     #[arg(long, env = "EDGENET_KEY_FILE", global = true, default_value_os_t = default_key_file())]
     key_file: PathBuf,
+    /// Also trust the PEM certificates in this file for `wss://` relays (a private CA or a
+    /// self-signed relay); the usual web roots are always trusted.
+    #[arg(long, value_name = "PEM", env = "EDGENET_CA_CERT", global = true)]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -207,6 +211,9 @@ fn passphrase(var: Option<&str>) -> Result<Option<Vec<u8>>, Failure> {
 }
 
 fn execute(cli: Cli) -> Result<(), Failure> {
+    if let Some(ca) = &cli.ca_cert {
+        edgenet_node::transport::trust_ca(ca)?;
+    }
     match cli.command {
         Command::Run {
             relay,

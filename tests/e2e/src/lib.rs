@@ -96,9 +96,10 @@ impl Relay {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let addr = line
-            .trim()
+        let said = line.trim();
+        let addr = said
             .strip_prefix("edgenet-relay listening on http://")
+            .or_else(|| said.strip_prefix("edgenet-relay listening on https://"))
             .unwrap_or_else(|| panic!("relay said {line:?}"))
             .to_owned();
         Self {
