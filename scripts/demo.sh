@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job on this machine: builds the binaries and the browser package, starts the relay on
-# 127.0.0.1 (serving the demo pages, the package and the HTTP API) with a native worker node
-# attached, and prints the URLs. Ctrl-C stops both.
+# 127.0.0.1 (serving the demo pages, the package and the HTTP API) with three native worker nodes
+# attached (the consumer page's searches ask for three agreeing workers), and prints the URLs.
+# Ctrl-C stops everything.
 #   EDGENET_LISTEN=127.0.0.1:9000 scripts/demo.sh    another address
-# State lives in .edgenet-demo/ (relay key, node key, node status); delete it to start afresh.
+# State lives in .edgenet-demo/ (relay key, node keys, node status); delete it to start afresh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -11,6 +12,7 @@ cd "$ROOT"
 export EDGENET_LISTEN="${EDGENET_LISTEN:-127.0.0.1:8080}"
 state="$ROOT/.edgenet-demo"
 node=(target/release/edgenet-node --key-file "$state/node.key")
+workers=3
 
 # The browser package needs wasm-pack, esbuild and binaryen: setup installs what is missing (quick
 # when everything is there).
@@ -30,20 +32,25 @@ for _ in $(seq 50); do
 done
 curl -fsS "http://$EDGENET_LISTEN/api/status" >/dev/null || { echo "relay did not come up" >&2; exit 1; }
 
-step "native node"
+step "native nodes"
+# One identity each: the relay keeps one connection per identity.
 "${node[@]}" run --relay "ws://$EDGENET_LISTEN/ws" &
 pids+=("$!")
-for _ in $(seq 50); do
-    [ "$(curl -fsS "http://$EDGENET_LISTEN/api/peers" | grep -o node_id | wc -l)" -ge 1 ] && break
+for i in $(seq 2 "$workers"); do
+    target/release/edgenet-node --key-file "$state/node$i.key" run --relay "ws://$EDGENET_LISTEN/ws" &
+    pids+=("$!")
+done
+for _ in $(seq 100); do
+    [ "$(curl -fsS "http://$EDGENET_LISTEN/api/peers" | grep -o node_id | wc -l)" -ge "$workers" ] && break
     sleep 0.1
 done
-note "node $("${node[@]}" id) joined the relay"
+note "$workers nodes joined the relay; the first is $("${node[@]}" id)"
 
 step "ready"
 note "open http://$EDGENET_LISTEN/contributor.html   (this tab lends idle CPU once you allow it)"
 note "open http://$EDGENET_LISTEN/consumer.html      (submit a search, see who verified it)"
 note "API: http://$EDGENET_LISTEN/api/status, /api/peers, /api/tasks, /api/ledger/<node id>"
-note "the node's credits (its first come from a canary task):  ${node[*]} earnings --relay ws://$EDGENET_LISTEN/ws"
-note "submit a search to the node:  target/release/edgenet-node submit --redundancy 1 --relay ws://$EDGENET_LISTEN/ws"
+note "the first node's credits (a canary task, paid once it proved its work):  ${node[*]} earnings --relay ws://$EDGENET_LISTEN/ws"
+note "submit a search to the nodes:  target/release/edgenet-node submit --redundancy 3 --relay ws://$EDGENET_LISTEN/ws"
 note "Ctrl-C to stop"
 wait "$relay"

@@ -4,7 +4,9 @@
 
 export class EdgeNetError extends Error {
   constructor(code, message) {
-    super(`${code}: ${message}`);
+    // The code once: a message that already starts with it (from wasm, or passed on) keeps it.
+    const text = String(message);
+    super(text.startsWith(`${code}: `) ? text : `${code}: ${text}`);
     this.name = 'EdgeNetError';
     this.code = code;
   }

@@ -72,7 +72,15 @@ test('bad options: init rejects and onError gets an EdgeNetError with a code', a
   for (const c of cases) {
     assert.equal(c.thrown, 'EN-501');
     assert.equal(c.seen[0], 'EN-501');
+    // The code once, at the start: never "EN-501: EN-501: …".
+    assert.ok(c.seen[1].startsWith('EN-501: ') && !c.seen[1].startsWith('EN-501: EN-'), c.seen[1]);
   }
+  // An error that already carries its code is not prefixed again (as the consumer page shows it).
+  const shown = await page.evaluate(async () => {
+    const { EdgeNetError } = await import('/pkg/src/errors.js');
+    return new EdgeNetError('EN-218', 'EN-218: the connection to the relay dropped').message;
+  });
+  assert.equal(shown, 'EN-218: the connection to the relay dropped');
   assert.match(cases[0].seen[1], /contribution\.cpuLimit must be a number in \(0, 1\], got 1\.5/);
   assert.match(cases[6].seen[1], /options\.contributon/);
   assert.equal(page.workers().length, 0, 'bad options start nothing');
