@@ -80,6 +80,11 @@ pub enum ProtoError {
     /// This relay runs paid tasks only (`--paid-only`) and the task offers no credits.
     #[error("this relay runs paid tasks only: escrow credits and set max_credits")]
     PaymentRequired,
+    /// Too few peers that run the task's kind are online to give it its redundancy, and none
+    /// came within the relay's staffing bound: the task fails now instead of waiting out its
+    /// timeout.
+    #[error("not enough capable workers: {0}")]
+    NotEnoughWorkers(String),
     /// A proof of work that is not for the challenge this relay asked, or whose nonce does not
     /// prove the work (`edgenet_core::work`). The connection stays open; a new challenge follows.
     #[error("bad proof of work: {0}")]
@@ -116,6 +121,7 @@ impl ErrorCode for ProtoError {
             Self::InsufficientCredits(_) => "EN-220",
             Self::PaymentRequired => "EN-221",
             Self::BadWork(_) => "EN-222",
+            Self::NotEnoughWorkers(_) => "EN-223",
             Self::Ledger(e) => e.code(),
         }
     }

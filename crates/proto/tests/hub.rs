@@ -1375,3 +1375,52 @@ fn accounts_with_nothing_to_spend_cannot_make_the_relay_store_entries() {
     assert_eq!(net.hub.ledger().len(), stored, "void entries were stored");
     honest_task_completes(&mut net, submitter);
 }
+
+#[test]
+fn a_task_that_too_few_capable_peers_could_run_fails_at_the_staffing_bound() {
+    let mut net = Net::new(HubConfig::default());
+    net.join(1, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    // Redundancy 3 with one worker online: offered, one result, then EN-223 at 15 s, not at the
+    // task's own 60 s.
+    let sub = Submission::new(spec(5, 3, 60_000), search().encode().unwrap());
+    let started = net.now;
+    net.send(submitter, &sub.submit_message());
+    let mut failed = None;
+    while failed.is_none() && net.now < started + 60_000 {
+        net.drive();
+        let inbox = &net.nodes[&submitter].inbox;
+        failed = inbox.iter().find_map(|m| match m {
+            RelayMsg::TaskFailed { code, message, .. } => Some((code.clone(), message.clone())),
+            _ => None,
+        });
+    }
+    let (code, message) = failed.expect("the task failed");
+    assert_eq!(code, "EN-223", "{message}");
+    assert!(message.contains("1 of the 3"), "{message}");
+    let waited = net.now - started;
+    assert!(
+        (15_000..16_000).contains(&waited),
+        "failed after {waited} ms"
+    );
+
+    // Enough capable peers online, only busy or slow: no early failure; the task's own timeout
+    // decides (EN-212).
+    let mut net = Net::new(HubConfig::default());
+    net.join(1, Behaviour::Honest);
+    net.join(2, Behaviour::Silent);
+    net.join(3, Behaviour::Silent);
+    let submitter = net.join(9, Behaviour::Honest);
+    let sub = Submission::new(spec(6, 3, 30_000), search().encode().unwrap());
+    let started = net.now;
+    net.send(submitter, &sub.submit_message());
+    let mut code = None;
+    while code.is_none() && net.drive() {
+        code = net.nodes[&submitter].inbox.iter().find_map(|m| match m {
+            RelayMsg::TaskFailed { code, .. } => Some(code.clone()),
+            _ => None,
+        });
+    }
+    assert_eq!(code.as_deref(), Some("EN-212"));
+    assert!(net.now - started >= 30_000);
+}

@@ -25,6 +25,9 @@ pub struct HubConfig {
     pub offers_per_round: usize,
     /// Time between rounds of offers while a task still needs workers.
     pub offer_round_ms: Millis,
+    /// Time a task may wait for workers while fewer peers that run its kind are online than its
+    /// redundancy; then it fails with EN-223 (0: it waits out its own timeout).
+    pub staffing_timeout_ms: Millis,
     /// Online time, in one connection, that earns a worker the uptime bonus (0: no bonus).
     pub uptime_period_ms: Millis,
     /// Micro-credits the relay mints per period online (0.1 credit per hour by default).
@@ -56,6 +59,7 @@ impl Default for HubConfig {
             max_peers_announced: 64,
             offers_per_round: 16,
             offer_round_ms: 500,
+            staffing_timeout_ms: 15_000,
             uptime_period_ms: 3_600_000,
             uptime_bonus: 100_000,
             paid_only: false,

@@ -241,7 +241,9 @@ impl Hub {
                     }
                 }
                 Timer::OfferRound(id) => {
-                    if self.tasks.get(&id).is_some_and(tasks::Task::needs_workers) {
+                    if self.tasks.get(&id).is_some_and(tasks::Task::needs_workers)
+                        && !self.understaffed(id, now)
+                    {
                         reoffer.insert(id);
                     }
                 }
@@ -300,6 +302,46 @@ impl Hub {
             message: err.to_string(),
         };
         self.send_to(&submitter, &failed);
+    }
+
+    /// A task still short of workers past the staffing bound, with fewer peers online that run
+    /// its kind than it needs, fails (EN-223): no number of offer rounds can staff it. True if
+    /// it did.
+    fn understaffed(&mut self, id: TaskId, now: Millis) -> bool {
+        let bound = self.config.staffing_timeout_ms;
+        let Some(task) = self
+            .tasks
+            .get(&id)
+            .filter(|t| t.is_open() && t.canary().is_none())
+        else {
+            return false;
+        };
+        if bound == 0 || now < task.created + bound {
+            return false;
+        }
+        let (kind, submitter) = (task.spec.kind, task.submitter);
+        let need = usize::from(task.spec.redundancy);
+        let capable = self
+            .peers
+            .iter()
+            .filter(|(n, p)| **n != submitter && p.runs(kind))
+            .count();
+        if capable >= need {
+            return false;
+        }
+        let err = ProtoError::NotEnoughWorkers(format!(
+            "{capable} of the {need} peers this task needs run {} (waited {} s)",
+            kind.name(),
+            bound / 1000
+        ));
+        self.fail_task(id, &err);
+        let failed = RelayMsg::TaskFailed {
+            task: id,
+            code: err.code().into(),
+            message: err.to_string(),
+        };
+        self.send_to(&submitter, &failed);
+        true
     }
 
     /// A worker missed its deadline: its assignment is lost. True if it was still assigned.
