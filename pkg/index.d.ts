@@ -35,6 +35,11 @@ export interface InitOptions {
   };
   /** Relay WebSocket URLs, tried in turn. Default: /ws on the script's origin. */
   relays?: string[];
+  /**
+   * The folder holding the package's bundles (`edgenet-coordinator.js`, …), for a site that hosts
+   * the package files itself. Default: the folder of the script that loaded EdgeNet.
+   */
+  assetsUrl?: string;
   /** Called when the ledger credits this node: `credits` just earned, `total` the balance after (credits, 6 decimals). */
   onCredit?: (credits: number, total: number) => void;
   onTask?: (task: { id: string; type: TaskType }) => void;

@@ -26,8 +26,8 @@ let node = null; // the contributing node, once init succeeded
 let lastInit = null; // the options init last ran with (the widget's "share again")
 const widgets = new Set();
 
-function startCoordinator(relays, contribute) {
-  const worker = spawnWorker(new URL('edgenet-coordinator.js', DIST).href);
+function startCoordinator(relays, contribute, assets = DIST) {
+  const worker = spawnWorker(new URL('edgenet-coordinator.js', assets).href);
   const c = { worker, relays, pending: new Map(), nextReq: 1, latest: null, nodeId: null, handlers: null };
   worker.onmessage = ({ data: m }) => {
     switch (m.type) {
@@ -60,10 +60,10 @@ function startCoordinator(relays, contribute) {
   worker.postMessage({
     type: 'start',
     relays,
-    wasmUrl: new URL('../wasm/edgenet_bg.wasm', DIST).href,
-    computeUrl: new URL('edgenet-compute.js', DIST).href,
-    gpuUrl: new URL('edgenet-gpu.js', DIST).href,
-    gpuWasmUrl: new URL('../wasm/edgenet_gpu_bg.wasm', DIST).href,
+    wasmUrl: new URL('../wasm/edgenet_bg.wasm', assets).href,
+    computeUrl: new URL('edgenet-compute.js', assets).href,
+    gpuUrl: new URL('edgenet-gpu.js', assets).href,
+    gpuWasmUrl: new URL('../wasm/edgenet_gpu_bg.wasm', assets).href,
     contribute,
   });
   return c;
@@ -141,7 +141,7 @@ async function start(cfg, options) {
   }
   const settings = contributeSettings(cfg, consent);
   if (coordinator) coordinator.worker.postMessage({ type: 'contribute', settings });
-  else coordinator = startCoordinator(cfg.relays, settings);
+  else coordinator = startCoordinator(cfg.relays, settings, cfg.assets);
   const c = coordinator;
   let state = 'connecting';
   c.handlers = (m) => {
@@ -200,7 +200,10 @@ export function submit(task) {
   } catch (e) {
     return Promise.reject(toEdgeNetError(e, 'EN-502'));
   }
-  if (!coordinator) coordinator = startCoordinator(lastInit && lastInit.relays ? validateInit(lastInit, DIST).relays : [defaultRelay(DIST)], null);
+  if (!coordinator) {
+    const cfg = lastInit ? validateInit(lastInit, DIST) : null;
+    coordinator = startCoordinator(cfg ? cfg.relays : [defaultRelay(DIST)], null, cfg ? cfg.assets : DIST);
+  }
   const c = coordinator;
   const req = c.nextReq;
   c.nextReq += 1;

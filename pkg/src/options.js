@@ -50,7 +50,7 @@ export function defaultRelay(base) {
 
 export function validateInit(opts, base) {
   const c = checker('EN-501');
-  c.onlyKeys('options', opts, ['siteId', 'contribution', 'idle', 'relays', 'onCredit', 'onTask', 'onError', 'onState']);
+  c.onlyKeys('options', opts, ['siteId', 'contribution', 'idle', 'relays', 'assetsUrl', 'onCredit', 'onTask', 'onError', 'onState']);
   if (typeof opts.siteId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(opts.siteId)) {
     c.fail('siteId', '1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"', opts.siteId);
   }
@@ -73,8 +73,16 @@ export function validateInit(opts, base) {
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') c.fail('relays[]', 'a ws:// or wss:// URL', r);
     return u.href;
   });
+  // Where the package's files are (the folder with edgenet-coordinator.js), for sites that host
+  // them; by default next to the script that loaded EdgeNet.
+  let assets = base;
+  if (opts.assetsUrl !== undefined) {
+    try { assets = new URL(opts.assetsUrl, typeof location !== 'undefined' ? location.href : base).href; } catch { c.fail('assetsUrl', 'a URL', opts.assetsUrl); }
+    if (!assets.endsWith('/')) assets += '/';
+  }
   return {
     siteId: opts.siteId,
+    assets,
     cpuLimit: c.num('contribution.cpuLimit', contribution.cpuLimit, 0.3, 0, 1, { minOpen: true }),
     memoryLimit: c.num('contribution.memoryLimit', contribution.memoryLimit, 256 * MIB, 16 * MIB, 4096 * MIB, { integer: true }),
     tasks: [...new Set(tasks)],
