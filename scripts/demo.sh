@@ -17,9 +17,10 @@ workers=3
 # The browser package needs wasm-pack, esbuild and binaryen: setup installs what is missing (quick
 # when everything is there).
 "$ROOT/scripts/setup.sh" >/dev/null
-step "building relay and node (release) and the browser package"
-cargo build --release -q -p edgenet-relay -p edgenet-node
+step "building the browser package, then relay and node (release)"
+# The package first: the relay is built with its own copy of it (and of www/).
 "$ROOT/scripts/build.sh" >/dev/null
+cargo build --release -q -p edgenet-relay -p edgenet-node
 
 step "relay"
 EDGENET_DATA_DIR="$state/relay" target/release/edgenet-relay &

@@ -4,6 +4,7 @@
 //! (`pkg/`), answers the JSON HTTP API, and wraps each WebSocket on `/ws` into the protocol's
 //! [`Hub`](edgenet_proto::hub::Hub) through [`hub_driver::HubDriver`].
 
+pub mod assets;
 pub mod client_ip;
 pub mod hub_driver;
 pub mod ledger_api;
@@ -30,10 +31,10 @@ pub use hub_driver::{HubDriver, SocketLimits};
 /// What the application needs.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
-    /// Folder with the demo site.
-    pub www: PathBuf,
-    /// Folder with the browser package.
-    pub pkg: PathBuf,
+    /// Folder with the demo site; `None` serves the copy built into the relay.
+    pub www: Option<PathBuf>,
+    /// Folder with the browser package; `None` serves the copy built into the relay.
+    pub pkg: Option<PathBuf>,
     /// Protocol limits and timers.
     pub hub: HubConfig,
     /// Socket-level limits.
@@ -93,14 +94,24 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
             tokio::time::sleep(wait).await;
         }
     });
-    Ok(Router::new()
+    let mut router = Router::new()
         .route("/ws", get(ws::upgrade))
         .route("/api/ledger/{account}", get(ledger_api::account))
         .route("/api/status", get(status))
         .route("/api/peers", get(peers))
-        .route("/api/tasks", get(tasks))
-        .nest_service("/pkg", ServeDir::new(config.pkg))
-        .fallback_service(ServeDir::new(config.www))
+        .route("/api/tasks", get(tasks));
+    router = match config.pkg {
+        Some(dir) => router.nest_service("/pkg", ServeDir::new(dir)),
+        None => router
+            .route("/pkg", get(embedded_pkg))
+            .route("/pkg/", get(embedded_pkg))
+            .route("/pkg/{*path}", get(embedded_pkg)),
+    };
+    router = match config.www {
+        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        None => router.fallback(embedded_www),
+    };
+    Ok(router
         .layer(axum::middleware::from_fn(guard))
         // Other sites embed the package and read the API: public, read-only, no credentials.
         .layer(
@@ -113,6 +124,38 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
             driver,
             proxies: std::sync::Arc::new(config.trusted_proxies),
         }))
+}
+
+async fn embedded_www(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    embedded::<assets::Www>("www", uri.path(), &headers).await
+}
+
+async fn embedded_pkg(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let path = uri.path().strip_prefix("/pkg").unwrap_or_default();
+    embedded::<assets::Pkg>("pkg", path, &headers).await
+}
+
+async fn embedded<E: rust_embed::RustEmbed + 'static>(
+    scope: &'static str,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (path, headers) = (percent_decoded(path), headers.clone());
+    // A file's first compressed variant takes a while (the wasm: most of a second): off the
+    // runtime's threads.
+    let answer =
+        tokio::task::spawn_blocking(move || assets::respond::<E>(scope, &path, &headers)).await;
+    answer
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| axum::http::StatusCode::NOT_FOUND.into_response())
 }
 
 /// `%XX` escapes decoded (bytes that do not form UTF-8 are replaced); anything else kept.

@@ -20,12 +20,12 @@ struct Args {
     /// Folder for the relay's identity and store.
     #[arg(long, env = "EDGENET_DATA_DIR", default_value = ".edgenet-relay")]
     data_dir: PathBuf,
-    /// Folder with the demo site.
-    #[arg(long, env = "EDGENET_WWW", default_value = "www")]
-    www: PathBuf,
-    /// Folder with the browser package.
-    #[arg(long, env = "EDGENET_PKG", default_value = "pkg")]
-    pkg: PathBuf,
+    /// Serve the demo site from this folder instead of the copy built into the relay.
+    #[arg(long, env = "EDGENET_WWW")]
+    www: Option<PathBuf>,
+    /// Serve the browser package from this folder instead of the copy built into the relay.
+    #[arg(long, env = "EDGENET_PKG")]
+    pkg: Option<PathBuf>,
     /// Messages one identity may send per minute before it is disconnected (EN-207).
     #[arg(long, env = "EDGENET_MAX_MESSAGES_PER_MINUTE", default_value_t = 6_000)]
     max_messages_per_minute: u32,
@@ -130,6 +130,14 @@ async fn main() -> ExitCode {
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
 
+    for (flag, dir) in [("--www", &args.www), ("--pkg", &args.pkg)] {
+        if let Some(dir) = dir.as_ref().filter(|d| !d.is_dir()) {
+            tracing::warn!(
+                "{flag} {}: not a folder; everything under it answers 404",
+                dir.display()
+            );
+        }
+    }
     let config = AppConfig {
         www: args.www,
         pkg: args.pkg,

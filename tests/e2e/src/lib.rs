@@ -66,14 +66,29 @@ impl Relay {
     /// Starts a relay on `port` (0 picks one) keeping its state in `data`. `extra` flags are
     /// added; unless they name `--www`, no site is served.
     pub fn start(data: &Path, port: u16, extra: &[&str]) -> Self {
+        Self::launch(data, port, extra, true)
+    }
+
+    /// Starts a relay that serves the site and the package built into it: no `--www`/`--pkg`,
+    /// and run from `data`'s folder, where no `www/` or `pkg/` is.
+    pub fn start_with_built_in_assets(data: &Path, port: u16) -> Self {
+        Self::launch(data, port, &[], false)
+    }
+
+    fn launch(data: &Path, port: u16, extra: &[&str], no_site: bool) -> Self {
         let mut command = Command::new(bin("edgenet-relay"));
         command
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(data);
-        if !extra.contains(&"--www") {
+        if no_site && !extra.contains(&"--www") {
             command.args(["--www", "/nonexistent", "--pkg", "/nonexistent"]);
+        }
+        if !no_site {
+            let dir = data.parent().unwrap_or(data);
+            std::fs::create_dir_all(dir).unwrap();
+            command.current_dir(dir);
         }
         // Canaries (an extra encryption task for every new worker) would change what the tests
         // count; the tests of canaries turn them on.
@@ -140,8 +155,26 @@ impl Relay {
         self.request_with(path, &[])
     }
 
+    /// `GET path` with extra request headers: the status, the head (lowercased) and the body's
+    /// bytes.
+    pub fn fetch(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+        let raw = self.request_bytes(path, headers);
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(raw.len());
+        let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+        let body = raw.get(split + 4..).unwrap_or_default().to_vec();
+        let status = head.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+        (status, head, body)
+    }
+
     /// `GET path` with extra request headers: the whole response, as text.
     fn request_with(&self, path: &str, headers: &[(&str, &str)]) -> String {
+        String::from_utf8_lossy(&self.request_bytes(path, headers)).into_owned()
+    }
+
+    fn request_bytes(&self, path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
         let extra: String = headers
             .iter()
@@ -153,8 +186,8 @@ impl Relay {
             self.addr
         )
         .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
         response
     }
 

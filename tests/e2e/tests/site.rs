@@ -56,3 +56,55 @@ fn serves_status_and_site_keeps_identity_and_stops_on_sigterm() {
         "identity survives a restart"
     );
 }
+
+#[test]
+fn a_relay_started_anywhere_serves_its_built_in_site_and_package_compressed_and_revalidated() {
+    let dir = tempfile::tempdir().unwrap();
+    // Started in an empty folder, with no --www or --pkg.
+    let relay = Relay::start_with_built_in_assets(&dir.path().join("relay"), 0);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (code, _, page) = relay.fetch("/", &[]);
+    assert_eq!(code, 200);
+    assert_eq!(page, std::fs::read(root.join("www/index.html")).unwrap());
+
+    // A script of the package, asked for with brotli: compressed, and it decompresses to the file.
+    let path = "/pkg/src/edgenet.js";
+    let file = std::fs::read(root.join("pkg/src/edgenet.js")).unwrap();
+    let (code, head, body) = relay.fetch(path, &[("Accept-Encoding", "gzip, br")]);
+    assert_eq!(code, 200);
+    assert!(head.contains("content-encoding: br"), "{head}");
+    assert!(head.contains("vary: accept-encoding"), "{head}");
+    assert!(head.contains("cache-control: no-cache"), "{head}");
+    assert!(
+        body.len() < file.len(),
+        "not smaller: {} >= {}",
+        body.len(),
+        file.len()
+    );
+    let mut plain = Vec::new();
+    brotli_decompress(&body, &mut plain);
+    assert_eq!(plain, file);
+    // gzip where brotli is not accepted; nothing where nothing is.
+    let (_, head, _) = relay.fetch(path, &[("Accept-Encoding", "gzip")]);
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    let (_, head, body) = relay.fetch(path, &[]);
+    assert!(!head.contains("content-encoding"), "{head}");
+    assert_eq!(body, file);
+
+    // A second request with the ETag revalidates: 304, no body.
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("an etag")
+        .to_owned();
+    let (code, _, body) = relay.fetch(path, &[("If-None-Match", &etag)]);
+    assert_eq!(code, 304);
+    assert!(body.is_empty());
+    assert_eq!(relay.fetch("/pkg/no-such-file.js", &[]).0, 404);
+    assert_eq!(relay.fetch("/pkg/wasm/.gitignore", &[]).0, 404);
+}
+
+/// Brotli, decoded with the relay's own dependency (the test needs only to read it back).
+fn brotli_decompress(input: &[u8], out: &mut Vec<u8>) {
+    brotli::BrotliDecompress(&mut &input[..], out).unwrap();
+}
