@@ -1,8 +1,10 @@
 // Harness for the browser end-to-end tests: the real relay and node binaries on 127.0.0.1 (each
 // test starts and stops its own) and Debian's Chromium driven by playwright-core.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +42,27 @@ export class Stack {
     this.dir = mkdtempSync(join(tmpdir(), 'edgenet-browser-'));
     this.procs = [];
     this.browser = null;
+    // Flags every edgenet-node gets (`--ca-cert` for a relay over TLS).
+    this.nodeFlags = [];
+    this.scheme = { http: 'http', ws: 'ws' };
+    this.chromiumArgs = [];
+  }
+
+  // The relay over TLS from now on: a private CA and a certificate it signs for 127.0.0.1 (made
+  // with openssl), trusted by the native nodes (--ca-cert) and by Chromium (the leaf's key pinned).
+  tls() {
+    const run = (args) => execFileSync('openssl', args, { cwd: this.dir, stdio: 'pipe' });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=edgenet test CA']);
+    run(['req', ...ec, '-keyout', 'key.pem', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1']);
+    writeFileSync(join(this.dir, 'leaf.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+    run(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'cert.pem', '-days', '2', '-extfile', 'leaf.ext']);
+    const leaf = new X509Certificate(readFileSync(join(this.dir, 'cert.pem')));
+    const spki = createHash('sha256').update(leaf.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+    this.chromiumArgs.push(`--ignore-certificate-errors-spki-list=${spki}`);
+    this.nodeFlags.push('--ca-cert', join(this.dir, 'ca.pem'));
+    this.scheme = { http: 'https', ws: 'wss' };
+    return ['--tls-cert', join(this.dir, 'cert.pem'), '--tls-key', join(this.dir, 'key.pem')];
   }
 
   spawn(name, args, env = {}) {
@@ -65,9 +88,9 @@ export class Stack {
       '--listen', `127.0.0.1:${port}`, '--data-dir', join(this.dir, 'relay'),
       '--www', join(ROOT, 'www'), '--pkg', join(ROOT, 'pkg'), ...canaries, ...extra,
     ]);
-    this.http = `http://127.0.0.1:${port}`;
-    this.ws = `ws://127.0.0.1:${port}/ws`;
-    await waitFor('the relay', async () => (await fetch(`${this.http}/api/status`).catch(() => null))?.ok);
+    this.http = `${this.scheme.http}://127.0.0.1:${port}`;
+    this.ws = `${this.scheme.ws}://127.0.0.1:${port}/ws`;
+    await waitFor('the relay', async () => (await this.api('/api/status').catch(() => null)) !== null);
     return this;
   }
 
@@ -78,20 +101,37 @@ export class Stack {
     return this.relay(this.relayExtra, this.port);
   }
 
-  peers() { return fetch(`${this.http}/api/peers`).then((r) => r.json()); }
+  peers() { return this.api('/api/peers'); }
+
+  // GET a JSON path of the relay's API (over TLS trusting the test CA, when the relay has one).
+  async api(path) {
+    if (this.scheme.http === 'http') {
+      const r = await fetch(`${this.http}${path}`);
+      if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+      return r.json();
+    }
+    const ca = readFileSync(join(this.dir, 'ca.pem'));
+    return new Promise((resolve, reject) => {
+      https.get(`${this.http}${path}`, { ca }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => { try { resolve(JSON.parse(body)); } catch (e) { reject(e); } });
+      }).on('error', reject);
+    });
+  }
 
   // A native worker node (`edgenet-node run`) with its own key; resolves once the relay lists it.
   async nativeNode(name) {
     const key = join(this.dir, `${name}.key`);
     const before = (await this.peers()).length;
-    const p = this.spawn('edgenet-node', ['--key-file', key, 'run', '--relay', this.ws]);
+    const p = this.spawn('edgenet-node', ['--key-file', key, ...this.nodeFlags, 'run', '--relay', this.ws]);
     await waitFor(`node ${name} to join`, async () => (await this.peers()).length > before);
     return p;
   }
 
   // `edgenet-node submit --json …`; resolves with its report (throws with its output on failure).
   async submit(args) {
-    const p = this.spawn('edgenet-node', ['--key-file', join(this.dir, 'submitter.key'), 'submit', '--relay', this.ws, '--json', ...args]);
+    const p = this.spawn('edgenet-node', ['--key-file', join(this.dir, 'submitter.key'), ...this.nodeFlags, 'submit', '--relay', this.ws, '--json', ...args]);
     const code = await p.exited;
     if (code !== 0) throw new Error(`submit exited ${code}: ${p.output}`);
     return JSON.parse(p.output.trim().split('\n').filter((l) => l.startsWith('{')).pop());
@@ -103,7 +143,8 @@ export class Stack {
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
+        '--disable-component-update', '--disable-sync', '--no-first-run', ...(webgpu ? ['--enable-unsafe-webgpu'] : []),
+        ...this.chromiumArgs],
     });
     return this.browser;
   }
