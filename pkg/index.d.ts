@@ -146,6 +146,8 @@ export interface SubmitOptions {
   maxCredits?: number;
   /** Milliseconds, 1-600000. Default 30000. */
   timeout?: number;
+  /** Called as the task moves on: workers assigned so far, results in, results needed. */
+  onProgress?: (progress: { assigned: number; results: number; needed: number }) => void;
 }
 
 export type Task =

@@ -39,6 +39,11 @@ function startCoordinator(relays, contribute, assets = DIST) {
         for (const w of widgets) w.update(m.stats.contributing ? m.stats : null);
         break;
       case 'identity': c.nodeId = m.nodeId; break;
+      case 'progress': {
+        const p = c.pending.get(m.req);
+        if (p && p.onProgress) p.onProgress({ assigned: m.assigned, results: m.results, needed: m.needed });
+        break;
+      }
       case 'result': {
         const p = c.pending.get(m.req);
         if (!p) break;
@@ -210,7 +215,7 @@ export function submit(task) {
   return new Promise((resolve, reject) => {
     // Every submission is answered by the coordinator: the result, the relay's failure at the
     // task's timeout, or its own backstop (EN-505) when no relay answers.
-    c.pending.set(req, { resolve, reject });
+    c.pending.set(req, { resolve, reject, onProgress: t.onProgress });
     c.worker.postMessage({ type: 'submit', req, kind: t.kind, payload: t.payload, options: t.options });
   });
 }

@@ -132,7 +132,9 @@ export function validateTask(task) {
   c.onlyKeys('task', task, ['type', 'payload', 'options']);
   if (!TASK_KINDS.includes(task.type)) c.fail('type', `one of ${TASK_KINDS.join(', ')}`, task.type);
   const o = task.options === undefined ? {} : task.options;
-  c.onlyKeys('options', o, ['priority', 'redundancy', 'maxCredits', 'timeout']);
+  c.onlyKeys('options', o, ['priority', 'redundancy', 'maxCredits', 'timeout', 'onProgress']);
+  // Called as the task moves on: ({ assigned, results, needed }). Stays in the page.
+  const onProgress = c.fn('options.onProgress', o.onProgress);
   if (o.priority !== undefined && !(o.priority in PRIORITIES)) c.fail('options.priority', '"low", "normal" or "high"', o.priority);
   const options = {
     priority: PRIORITIES[o.priority || 'normal'],
@@ -151,7 +153,7 @@ export function validateTask(task) {
     const metric = p.metric === undefined ? 'dot' : p.metric;
     if (!['dot', 'cosine', 'l2'].includes(metric)) c.fail('payload.metric', '"dot", "cosine" or "l2"', metric);
     const k = c.num('payload.k', p.k, 10, 1, 1024, { integer: true });
-    return { kind: task.type, options, payload: { metric, dim: queries.dim, k, queries: queries.data, database: database.data } };
+    return { kind: task.type, options, onProgress, payload: { metric, dim: queries.dim, k, queries: queries.data, database: database.data } };
   }
   if (task.type === 'compression') {
     c.onlyKeys('payload', p, ['vectors', 'mode', 'dim']);
@@ -159,12 +161,13 @@ export function validateTask(task) {
     const vectors = matrix(c, 'payload.vectors', p.vectors, dim);
     const mode = p.mode === undefined ? 'int8' : p.mode;
     if (!['int8', 'binary'].includes(mode)) c.fail('payload.mode', '"int8" or "binary"', mode);
-    return { kind: task.type, options, payload: { mode, dim: vectors.dim, vectors: vectors.data } };
+    return { kind: task.type, options, onProgress, payload: { mode, dim: vectors.dim, vectors: vectors.data } };
   }
   c.onlyKeys('payload', p, ['key', 'nonce', 'aad', 'data']);
   return {
     kind: task.type,
     options,
+    onProgress,
     payload: {
       key: bytes(c, 'payload.key', p.key, 32),
       nonce: bytes(c, 'payload.nonce', p.nonce, 12),

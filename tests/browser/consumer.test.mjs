@@ -42,7 +42,13 @@ test('the ESM build: submit() from a module script checks hits against a brute-f
     const rand = (n) => Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + n) * 0.5);
     const database = Array.from({ length: 300 }, (_, i) => rand(8).map((x) => x + i * 1e-3));
     const query = rand(8);
-    const r = await window.api.submit({ type: 'vector_search', payload: { query, database, k: 4, metric: 'l2' }, options: { redundancy: 2 } });
+    const progress = [];
+    const r = await window.api.submit({
+      type: 'vector_search',
+      payload: { query, database, k: 4, metric: 'l2' },
+      options: { redundancy: 2, onProgress: (p) => progress.push(p) },
+    });
+    window.progressSeen = progress;
     // The same search by brute force on the page (only for the test's check).
     const want = database.map((row, i) => [i, -row.reduce((a, x, j) => a + (x - query[j]) ** 2, 0)])
       .sort((a, b) => b[1] - a[1]).slice(0, 4).map(([i]) => i);
@@ -66,4 +72,11 @@ test('the ESM build: submit() from a module script checks hits against a brute-f
   assert.deepEqual([out.compressed.rows, out.compressed.dim, out.compressed.workers], [50, 8, 3]);
   assert.ok(out.compressed.worst <= 0.5 + 1e-6, `int8 error ${out.compressed.worst} steps`);
   assert.match(out.badOption[2], /options\.redundancy must be an integer in \[1, 7\], got 9/);
+  // Progress came as the task moved on: two workers assigned, then each result, in order.
+  const progress = await page.evaluate(() => window.progressSeen);
+  assert.ok(progress.length >= 3, JSON.stringify(progress));
+  assert.ok(progress.every((p) => p.needed === 2));
+  const last = progress[progress.length - 1];
+  assert.deepEqual([last.assigned >= 2, last.results], [true, 2], JSON.stringify(progress));
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i].results >= progress[i - 1].results);
 });

@@ -217,6 +217,12 @@ pub async fn submit(
     let outcome = loop {
         match conn.next_event().await? {
             Event::Accepted { task } if task == id => tracing::info!(%task, "accepted"),
+            Event::Progress {
+                task,
+                assigned,
+                results,
+                needed,
+            } if task == id => tracing::info!(%task, assigned, results, needed, "progress"),
             Event::Done { task, outcome, .. } if task == id => break outcome,
             Event::Failed { task, error } if task == id => return Err(NodeError::Proto(error)),
             Event::RelayError { code, message } => {

@@ -61,6 +61,17 @@ pub enum Event {
         /// The task.
         task: TaskId,
     },
+    /// One of this node's submissions moved on: a worker was assigned, or a result came in.
+    Progress {
+        /// The task.
+        task: TaskId,
+        /// Workers assigned so far (a replaced worker's successor counts too).
+        assigned: usize,
+        /// Results in.
+        results: usize,
+        /// Results the task needs (its redundancy).
+        needed: usize,
+    },
     /// One of this node's submissions has a verified result.
     Done {
         /// The task.
@@ -339,6 +350,8 @@ impl Endpoint {
                 match progress {
                     Progress::Accepted => self.events.push_back(Event::Accepted { task }),
                     Progress::Done(outcome) => {
+                        // The last result in, then the outcome.
+                        self.events.push_back(progress_of(task, &open.submission));
                         self.submissions.remove(&task);
                         self.events.push_back(Event::Done {
                             task,
@@ -350,7 +363,10 @@ impl Endpoint {
                         self.submissions.remove(&task);
                         self.events.push_back(Event::Failed { task, error });
                     }
-                    Progress::Unrelated | Progress::Assigned(_) | Progress::ResultIn(_) => {}
+                    Progress::Assigned(_) | Progress::ResultIn(_) => {
+                        self.events.push_back(progress_of(task, &open.submission));
+                    }
+                    Progress::Unrelated => {}
                 }
                 return Ok(());
             }
@@ -466,5 +482,16 @@ fn submission_task(msg: &RelayMsg) -> Option<TaskId> {
         | RelayMsg::Result { task, .. }
         | RelayMsg::TaskFailed { task, .. } => Some(*task),
         _ => None,
+    }
+}
+
+/// Where one of this node's submissions stands, as an event.
+fn progress_of(task: TaskId, submission: &Submission) -> Event {
+    let (assigned, results) = submission.counts();
+    Event::Progress {
+        task,
+        assigned,
+        results,
+        needed: usize::from(submission.spec().redundancy),
     }
 }

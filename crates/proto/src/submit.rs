@@ -79,6 +79,11 @@ impl Submission {
         ClientMsg::Submit(self.spec.clone())
     }
 
+    /// Workers assigned so far (replacements included) and results in.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.workers.len(), self.results.len())
+    }
+
     /// Whether the task has finished (done or failed).
     pub fn is_finished(&self) -> bool {
         self.finished

@@ -235,6 +235,16 @@ fn event(e: Event) -> JsValue {
             .set("task", task.to_string())
             .set("agreed", agreed),
         Event::Accepted { task } => Obj::new("accepted").set("task", task.to_string()),
+        Event::Progress {
+            task,
+            assigned,
+            results,
+            needed,
+        } => Obj::new("progress")
+            .set("task", task.to_string())
+            .set("assigned", assigned as u32)
+            .set("results", results as u32)
+            .set("needed", needed as u32),
         Event::Done {
             task,
             kind,

@@ -57,6 +57,11 @@ function onEvent(ev) {
     case 'accepted':
       endTurn(ev.task);
       break;
+    case 'progress': {
+      const req = submits.get(ev.task);
+      if (req !== undefined) post({ type: 'progress', req, assigned: ev.assigned, results: ev.results, needed: ev.needed });
+      break;
+    }
     case 'execute':
       if (!co.contribute || !co.contribute.tasks.includes(ev.kind)) { co.conn?.abandon(ev.task); break; }
       queue.push({ task: ev.task, kind: ev.kind, payload: ev.payload });
