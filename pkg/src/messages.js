@@ -97,6 +97,7 @@
  *   | { type: 'identity', nodeId: string }
  *   | { type: 'state', state: string }
  *   | { type: 'result', req: number, value?: any, error?: ErrorData }
+ *   | { type: 'progress', req: number, assigned: number, results: number, needed: number }
  *   | { type: 'error', error: ErrorData, context?: string }
  *   | { type: 'credit', credits: number, total: number }
  *   | { type: 'task', task: { id: string, type: string } }
