@@ -3,51 +3,43 @@
 
 use edgenet_core::NodeId;
 use edgenet_core::ledger::AccountState;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::error::NodeError;
 use crate::transport;
 
+/// An account's JSON is a few hundred bytes; more than this is not an answer to read.
+const MAX_ANSWER: usize = 1 << 20;
+
 /// Fetches `id`'s figures from the relay (its HTTP API on the WebSocket URL's host and port,
-/// over TLS for a `wss://` relay).
+/// over TLS for a `wss://` relay), with hyper's HTTP/1.1 client on the node's own socket.
 pub async fn fetch(relay_ws: &str, id: &NodeId) -> Result<AccountState, NodeError> {
+    use http_body_util::{BodyExt, Empty, Limited};
+    use hyper::body::Bytes;
     let (tls, host, port) = transport::endpoint_of(relay_ws)?;
-    let connect = |reason: String| NodeError::Connect {
-        url: relay_ws.to_owned(),
-        reason,
-    };
-    let mut stream = transport::open(&host, port, tls).await?;
-    let request = format!(
-        "GET /api/ledger/{id} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
+    let lost = |e: &dyn std::fmt::Display| NodeError::ConnectionLost(e.to_string());
+    let io = transport::open(&host, port, tls).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| lost(&e))?;
+    // The connection runs beside the request; it ends when the answer is read.
+    tokio::spawn(connection);
+    let request = hyper::Request::get(format!("/api/ledger/{id}"))
+        .header(hyper::header::HOST, format!("{host}:{port}"))
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| NodeError::Input(e.to_string()))?;
+    let response = sender.send_request(request).await.map_err(|e| lost(&e))?;
+    let status = response.status();
+    let body = Limited::new(response.into_body(), MAX_ANSWER)
+        .collect()
         .await
-        .map_err(|e| connect(e.to_string()))?;
-    let mut response = Vec::new();
-    // An account's JSON is a few hundred bytes; cap what a confused server can make us hold.
-    stream
-        .take(1 << 20)
-        .read_to_end(&mut response)
-        .await
-        // A TLS server that closes without its close_notify has still sent the whole answer
-        // (it says `Connection: close`); what arrived is judged below.
-        .or_else(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() {
-                Ok(0)
-            } else {
-                Err(NodeError::ConnectionLost(e.to_string()))
-            }
-        })?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| NodeError::BadAnswer("no HTTP response".into()))?;
-    if !head.starts_with("HTTP/1.1 200") {
-        let status = head.lines().next().unwrap_or_default().to_owned();
-        return Err(NodeError::BadAnswer(format!("{status}: {body}")));
+        .map_err(|e| lost(&e))?
+        .to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    if status != hyper::StatusCode::OK {
+        return Err(NodeError::BadAnswer(format!("HTTP {status}: {text}")));
     }
-    serde_json::from_str(body).map_err(|e| NodeError::BadAnswer(e.to_string()))
+    serde_json::from_str(&text).map_err(|e| NodeError::BadAnswer(e.to_string()))
 }
 
 /// Micro-credits as credits with six decimals.
