@@ -31,12 +31,14 @@ wasm_module crates/wasm edgenet
 wasm_module crates/wasm-gpu edgenet_gpu
 
 step "bundles (esbuild)"
-common=(--bundle --minify --target=es2020 --log-level=warning --log-override:empty-import-meta=silent)
+# Source maps beside each bundle (fetched by devtools only).
+common=(--bundle --minify --sourcemap --target=es2020 --log-level=warning --log-override:empty-import-meta=silent)
 esbuild pkg/src/script-tag.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet.min.js
 esbuild pkg/src/edgenet.js "${common[@]}" --format=esm --outfile=pkg/dist/edgenet.mjs
 esbuild pkg/src/coordinator/index.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-coordinator.js
 esbuild pkg/src/compute.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-compute.js
 esbuild pkg/src/gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-gpu.js
 for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$gpu_wasm"; do
+    [ -f "$f" ] || continue
     note "$(basename "$f"): $(wc -c <"$f") bytes, $(gzip -9c "$f" | wc -c) gzip"
 done

@@ -16,7 +16,9 @@ export const version = '0.1.0';
 // Where the bundles live: next to the script tag's bundle, or next to this module.
 const script = typeof document !== 'undefined' ? /** @type {HTMLScriptElement | null} */ (document.currentScript) : null;
 const scriptSrc = script && script.src;
-const DIST = scriptSrc ? new URL('./', scriptSrc).href : new URL('./', import.meta.url).href;
+// (For the ESM build only the origin matters here, the default relay's; a folder URL written as
+// `new URL('./', import.meta.url)` would look like an asset to bundlers.)
+const DIST = scriptSrc ? new URL('./', scriptSrc).href : import.meta.url;
 
 const mark = (name) => { if (typeof performance !== 'undefined' && performance.mark) performance.mark(name); };
 mark('edgenet:script');
@@ -26,8 +28,33 @@ let node = null; // the contributing node, once init succeeded
 let lastInit = null; // the options init last ran with (the widget's "share again")
 const widgets = new Set();
 
-function startCoordinator(relays, contribute, assets = DIST) {
-  const worker = spawnWorker(new URL('edgenet-coordinator.js', assets).href);
+// The package's files. Relative to a base (the script tag's folder, or `assetsUrl`), or else
+// written as `new URL('./file', import.meta.url)` one by one: the pattern bundlers (Vite,
+// webpack) recognise, so that they copy the files and rewrite the URLs.
+function assetUrls(base) {
+  if (base) {
+    const at = (name) => new URL(name, base).href;
+    return {
+      coordinator: at('edgenet-coordinator.js'),
+      compute: at('edgenet-compute.js'),
+      gpu: at('edgenet-gpu.js'),
+      wasm: at('../wasm/edgenet_bg.wasm'),
+      gpuWasm: at('../wasm/edgenet_gpu_bg.wasm'),
+    };
+  }
+  return {
+    coordinator: new URL('./edgenet-coordinator.js', import.meta.url).href,
+    compute: new URL('./edgenet-compute.js', import.meta.url).href,
+    gpu: new URL('./edgenet-gpu.js', import.meta.url).href,
+    wasm: new URL('../wasm/edgenet_bg.wasm', import.meta.url).href,
+    gpuWasm: new URL('../wasm/edgenet_gpu_bg.wasm', import.meta.url).href,
+  };
+}
+
+// `assets`: a folder given by the site (assetsUrl), or null for where this code came from.
+function startCoordinator(relays, contribute, assets = null) {
+  const urls = assetUrls(assets || (scriptSrc ? DIST : null));
+  const worker = spawnWorker(urls.coordinator);
   const c = { worker, relays, pending: new Map(), nextReq: 1, latest: null, nodeId: null, handlers: null };
   worker.onmessage = ({ data: m }) => {
     switch (m.type) {
@@ -65,10 +92,10 @@ function startCoordinator(relays, contribute, assets = DIST) {
   worker.postMessage({
     type: 'start',
     relays,
-    wasmUrl: new URL('../wasm/edgenet_bg.wasm', assets).href,
-    computeUrl: new URL('edgenet-compute.js', assets).href,
-    gpuUrl: new URL('edgenet-gpu.js', assets).href,
-    gpuWasmUrl: new URL('../wasm/edgenet_gpu_bg.wasm', assets).href,
+    wasmUrl: urls.wasm,
+    computeUrl: urls.compute,
+    gpuUrl: urls.gpu,
+    gpuWasmUrl: urls.gpuWasm,
     contribute,
   });
   return c;
@@ -207,7 +234,7 @@ export function submit(task) {
   }
   if (!coordinator) {
     const cfg = lastInit ? validateInit(lastInit, DIST) : null;
-    coordinator = startCoordinator(cfg ? cfg.relays : [defaultRelay(DIST)], null, cfg ? cfg.assets : DIST);
+    coordinator = startCoordinator(cfg ? cfg.relays : [defaultRelay(DIST)], null, cfg ? cfg.assets : null);
   }
   const c = coordinator;
   const req = c.nextReq;

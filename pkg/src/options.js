@@ -75,7 +75,7 @@ export function validateInit(opts, base) {
   });
   // Where the package's files are (the folder with edgenet-coordinator.js), for sites that host
   // them; by default next to the script that loaded EdgeNet.
-  let assets = base;
+  let assets = null;
   if (opts.assetsUrl !== undefined) {
     try { assets = new URL(opts.assetsUrl, typeof location !== 'undefined' ? location.href : base).href; } catch { c.fail('assetsUrl', 'a URL', opts.assetsUrl); }
     if (!assets.endsWith('/')) assets += '/';
