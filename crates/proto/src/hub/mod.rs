@@ -295,7 +295,12 @@ impl Hub {
             task.in_state(WorkState::Returned).count(),
             task.spec.redundancy
         ));
-        self.fail_task(id, &err);
+        self.fail_and_tell(id, submitter, &err);
+    }
+
+    /// Fails an open task (refunding its escrow) and tells its submitter why.
+    fn fail_and_tell(&mut self, id: TaskId, submitter: NodeId, err: &ProtoError) {
+        self.fail_task(id, err);
         let failed = RelayMsg::TaskFailed {
             task: id,
             code: err.code().into(),
@@ -334,13 +339,7 @@ impl Hub {
             kind.name(),
             bound / 1000
         ));
-        self.fail_task(id, &err);
-        let failed = RelayMsg::TaskFailed {
-            task: id,
-            code: err.code().into(),
-            message: err.to_string(),
-        };
-        self.send_to(&submitter, &failed);
+        self.fail_and_tell(id, submitter, &err);
         true
     }
 
