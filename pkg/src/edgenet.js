@@ -9,6 +9,7 @@ import { storedConsent, askConsent, forgetConsent, rememberConsent } from './con
 import { watchSignals } from './signals.js';
 import { defineWidget } from './widget.js';
 import { spawnWorker } from './spawn.js';
+import { openPort } from './tabs.js';
 
 export { EdgeNetError, TASK_KINDS };
 export const version = '0.1.0';
@@ -54,8 +55,30 @@ function assetUrls(base) {
 // `assets`: a folder given by the site (assetsUrl), or null for where this code came from.
 function startCoordinator(relays, contribute, assets = null) {
   const urls = assetUrls(assets || (scriptSrc ? DIST : null));
-  const worker = spawnWorker(urls.coordinator);
-  const c = { worker, relays, pending: new Map(), nextReq: 1, latest: null, nodeId: null, handlers: null };
+  // One coordinator for all of this origin's tabs (tabs.js): this one's, or the leading tab's.
+  const start = {
+    type: 'start',
+    relays,
+    wasmUrl: urls.wasm,
+    computeUrl: urls.compute,
+    gpuUrl: urls.gpu,
+    gpuWasmUrl: urls.gpuWasm,
+    contribute,
+  };
+  /** @type {any} */
+  const c = { relays, pending: new Map(), nextReq: 1, latest: null, nodeId: null, handlers: null, contribute, tab: Math.random().toString(36).slice(2, 10) };
+  const worker = openPort(() => {
+    const w = spawnWorker(urls.coordinator);
+    w.postMessage({ ...start, contribute: c.contribute });
+    return w;
+  }, {
+    // Another tab's coordinator took over: what this tab sent and got no answer to goes again.
+    resend() {
+      if (c.contribute) worker.postMessage({ type: 'contribute', settings: c.contribute });
+      for (const p of c.pending.values()) worker.postMessage(p.msg);
+    },
+  });
+  c.worker = worker;
   worker.onmessage = ({ data: m }) => {
     switch (m.type) {
       case 'stats':
@@ -89,15 +112,6 @@ function startCoordinator(relays, contribute, assets = null) {
     c.pending.clear();
     if (c.handlers) c.handlers({ type: 'error', error });
   };
-  worker.postMessage({
-    type: 'start',
-    relays,
-    wasmUrl: urls.wasm,
-    computeUrl: urls.compute,
-    gpuUrl: urls.gpu,
-    gpuWasmUrl: urls.gpuWasm,
-    contribute,
-  });
   return c;
 }
 
@@ -172,7 +186,10 @@ async function start(cfg, options) {
     return deniedNode();
   }
   const settings = contributeSettings(cfg, consent);
-  if (coordinator) coordinator.worker.postMessage({ type: 'contribute', settings });
+  if (coordinator) {
+    coordinator.contribute = settings;
+    coordinator.worker.postMessage({ type: 'contribute', settings });
+  }
   else coordinator = startCoordinator(cfg.relays, settings, cfg.assets);
   const c = coordinator;
   let state = 'connecting';
@@ -237,13 +254,15 @@ export function submit(task) {
     coordinator = startCoordinator(cfg ? cfg.relays : [defaultRelay(DIST)], null, cfg ? cfg.assets : null);
   }
   const c = coordinator;
-  const req = c.nextReq;
+  // Unique across the origin's tabs: the answer comes back through whichever tab leads.
+  const req = `${c.tab}:${c.nextReq}`;
   c.nextReq += 1;
   return new Promise((resolve, reject) => {
     // Every submission is answered by the coordinator: the result, the relay's failure at the
     // task's timeout, or its own backstop (EN-505) when no relay answers.
-    c.pending.set(req, { resolve, reject, onProgress: t.onProgress });
-    c.worker.postMessage({ type: 'submit', req, kind: t.kind, payload: t.payload, options: t.options });
+    const msg = { type: 'submit', req, kind: t.kind, payload: t.payload, options: t.options };
+    c.pending.set(req, { resolve, reject, onProgress: t.onProgress, msg });
+    c.worker.postMessage(msg);
   });
 }
 

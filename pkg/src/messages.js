@@ -56,7 +56,7 @@
  *   | { type: 'contribute', settings: ContributeSettings }
  *   | { type: 'signals', signals: Signals }
  *   | { type: 'pause' } | { type: 'resume' } | { type: 'stats' } | { type: 'stop' }
- *   | { type: 'submit', req: number, kind: string, payload: any, options: SubmitOptions }
+ *   | { type: 'submit', req: string, kind: string, payload: any, options: SubmitOptions }
  * } PageToCoordinator
  */
 
@@ -96,8 +96,8 @@
  * @typedef {{ type: 'stats', stats: Stats }
  *   | { type: 'identity', nodeId: string }
  *   | { type: 'state', state: string }
- *   | { type: 'result', req: number, value?: any, error?: ErrorData }
- *   | { type: 'progress', req: number, assigned: number, results: number, needed: number }
+ *   | { type: 'result', req: string, value?: any, error?: ErrorData }
+ *   | { type: 'progress', req: string, assigned: number, results: number, needed: number }
  *   | { type: 'error', error: ErrorData, context?: string }
  *   | { type: 'credit', credits: number, total: number }
  *   | { type: 'task', task: { id: string, type: string } }

@@ -53,7 +53,7 @@ export const co = {
 export const pool = [];
 /** @type {Job[]} jobs waiting for a free compute Worker */
 export const queue = [];
-/** @type {Map<string, number>} task id -> request id from the page */
+/** @type {Map<string, string>} task id -> request id from the page (unique across its tabs) */
 export const submits = new Map();
 /** @type {Map<string, () => void>} paid task id -> ends this tab's turn at writing the chain */
 export const turns = new Map();

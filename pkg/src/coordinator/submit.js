@@ -16,7 +16,7 @@ const encoders = {
   compression: (p) => encodeCompression(p.mode, p.dim, p.vectors),
 };
 
-/** @param {{ req: number, kind: string, payload: any, options: SubmitOptions }} m */
+/** @param {{ req: string, kind: string, payload: any, options: SubmitOptions }} m */
 export function submit({ req, kind, payload, options }) {
   /** @type {Uint8Array} */
   let bytes;
@@ -47,7 +47,7 @@ export function submit({ req, kind, payload, options }) {
  * A submission made before any relay answered waits for one, but no longer than the connection
  * would wait for its result (its timeout and the same backstop).
  * @param {() => void} go
- * @param {number} req
+ * @param {string} req
  * @param {number} timeout
  */
 function whenConnected(go, req, timeout) {
