@@ -71,7 +71,7 @@ if [ "$what" = all ] || [ "$what" = kernels ]; then
     cargo run --release -q -p edgenet-kernels --example scan_bench -- "$data" > "$data.ours.json"
     python3 "$ROOT/scripts/bench_faiss.py" "$data" 384 "$(nproc)" > "$data.faiss.json"
     # The browser's path (WebAssembly SIMD, one thread) on the same data, in headless Chromium.
-    wasm-pack build crates/wasm --target web --release --out-dir ../../target/bench-wasm --no-typescript -- --features bench >/dev/null 2>&1
+    wasm-pack build crates/wasm-compute --target web --release --out-dir ../../target/bench-wasm --out-name edgenet_wasm --no-typescript -- --features bench >/dev/null 2>&1
     node "$ROOT/scripts/bench_browser.mjs" "$ROOT/target/bench-wasm" 100000 384 10 > "$data.browser.json"
     python3 - "$data.ours.json" "$data.faiss.json" "$data.browser.json" <<'PY'
 import json, sys

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const mod = await import(`${root}pkg/wasm/edgenet.js`);
-mod.initSync({ module: readFileSync(`${root}pkg/wasm/edgenet_bg.wasm`) });
+const mod = await import(`${root}pkg/wasm/edgenet_compute.js`);
+mod.initSync({ module: readFileSync(`${root}pkg/wasm/edgenet_compute_bg.wasm`) });
 const bits = Number(process.argv[2] || 12);
 // 24 bits is never met in the run: every step costs exactly its digests.
 const solver = new mod.WorkSolver(new Uint8Array(32).fill(7), 24);

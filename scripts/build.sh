@@ -26,8 +26,10 @@ wasm_module() {
     fi
 }
 wasm="$ROOT/pkg/wasm/edgenet_bg.wasm"
+compute_wasm="$ROOT/pkg/wasm/edgenet_compute_bg.wasm"
 gpu_wasm="$ROOT/pkg/wasm/edgenet_gpu_bg.wasm"
 wasm_module crates/wasm edgenet
+wasm_module crates/wasm-compute edgenet_compute
 wasm_module crates/wasm-gpu edgenet_gpu
 
 step "bundles (esbuild)"
@@ -38,7 +40,7 @@ esbuild pkg/src/edgenet.js "${common[@]}" --format=esm --outfile=pkg/dist/edgene
 esbuild pkg/src/coordinator/index.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-coordinator.js
 esbuild pkg/src/compute.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-compute.js
 esbuild pkg/src/gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-gpu.js
-for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$gpu_wasm"; do
+for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$compute_wasm" "$gpu_wasm"; do
     [ -f "$f" ] || continue
     note "$(basename "$f"): $(wc -c <"$f") bytes, $(gzip -9c "$f" | wc -c) gzip"
 done

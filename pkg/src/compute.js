@@ -8,7 +8,7 @@
 // GPU run is one awaited call; its wall time counts as busy time like a slice, so the duty cycle
 // holds for the GPU too.
 
-import initWasm, { TaskRun, Throttle } from '../wasm/edgenet.js';
+import initWasm, { TaskRun, Throttle } from '../wasm/edgenet_compute.js';
 import { errorData } from './errors.js';
 
 let throttle = null;

@@ -40,6 +40,7 @@ function assetUrls(base) {
       compute: at('edgenet-compute.js'),
       gpu: at('edgenet-gpu.js'),
       wasm: at('../wasm/edgenet_bg.wasm'),
+      computeWasm: at('../wasm/edgenet_compute_bg.wasm'),
       gpuWasm: at('../wasm/edgenet_gpu_bg.wasm'),
     };
   }
@@ -48,6 +49,7 @@ function assetUrls(base) {
     compute: new URL('./edgenet-compute.js', import.meta.url).href,
     gpu: new URL('./edgenet-gpu.js', import.meta.url).href,
     wasm: new URL('../wasm/edgenet_bg.wasm', import.meta.url).href,
+    computeWasm: new URL('../wasm/edgenet_compute_bg.wasm', import.meta.url).href,
     gpuWasm: new URL('../wasm/edgenet_gpu_bg.wasm', import.meta.url).href,
   };
 }
@@ -60,6 +62,7 @@ function startCoordinator(relays, contribute, assets = null) {
     type: 'start',
     relays,
     wasmUrl: urls.wasm,
+    computeWasmUrl: urls.computeWasm,
     computeUrl: urls.compute,
     gpuUrl: urls.gpu,
     gpuWasmUrl: urls.gpuWasm,

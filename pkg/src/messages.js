@@ -43,7 +43,8 @@
  * @typedef {object} StartMessage
  * @property {'start'} type
  * @property {string[]} relays relay WebSocket URLs, tried in turn
- * @property {string} wasmUrl
+ * @property {string} wasmUrl the protocol module (this Worker's)
+ * @property {string} computeWasmUrl the compute module (the kernels, the proof-of-work solver), loaded when contribution starts
  * @property {string} computeUrl
  * @property {string} gpuUrl
  * @property {string} gpuWasmUrl

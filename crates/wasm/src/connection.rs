@@ -12,6 +12,22 @@ use wasm_bindgen::prelude::*;
 use crate::js::{Obj, flag, number};
 use crate::{js_error, secret_key};
 
+/// The task kinds the compute module runs (`edgenet_kernels::execute::KINDS`; the kernels are
+/// not in this module, and the Chromium tests check that the two lists agree).
+pub const KINDS: &[TaskKind] = &[
+    TaskKind::VectorSearch,
+    TaskKind::Encryption,
+    TaskKind::Compression,
+];
+
+/// The compute module's CPU backend (`edgenet_kernels::simd::backend()` in wasm, checked
+/// alike).
+pub const BACKEND: &str = if cfg!(target_feature = "simd128") {
+    "wasm-simd128"
+} else {
+    "portable-simd"
+};
+
 /// One relay connection's protocol state.
 #[wasm_bindgen]
 pub struct Connection {
@@ -41,8 +57,8 @@ impl Connection {
             cores: number(&profile, "workers")? as u16,
             memory_mib: number(&profile, "memoryMib")? as u32,
             gpu: None,
-            kernels: edgenet_kernels::execute::KINDS.to_vec(),
-            backends: vec![edgenet_kernels::simd::backend().into()],
+            kernels: KINDS.to_vec(),
+            backends: vec![BACKEND.into()],
         };
         Ok(Self {
             endpoint: Endpoint::new(

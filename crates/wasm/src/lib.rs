@@ -8,17 +8,16 @@
 //! - `checks` (feature `test-exports`, for the Chromium tests only, never shipped): signatures,
 //!   envelopes, key export/import and one-shot task execution, checked against core's vectors;
 //! - [`connection`]: the coordinator Worker's protocol state (`Connection`, over proto's endpoint);
-//! - [`compute`]: the compute Workers' sliced runs and duty cycle, and the idle policy;
+//! - [`policy`]: the idle policy (the compute Workers' runs are `edgenet-wasm-compute`'s);
 //! - [`payload`]: task payloads and results between plain JS values and core's encodings.
 #![allow(unsafe_code)] // wasm-bindgen's generated glue
 
 #[cfg(feature = "test-exports")]
 mod checks;
-pub mod compute;
 pub mod connection;
 mod js;
 pub mod payload;
-pub mod work;
+pub mod policy;
 
 #[cfg(feature = "test-exports")]
 pub use checks::*;
@@ -52,22 +51,4 @@ pub fn generate_secret_key() -> Vec<u8> {
 #[wasm_bindgen(js_name = nodeId)]
 pub fn node_id(secret: &[u8]) -> Result<String, JsError> {
     Ok(secret_key(secret)?.node_id().to_string())
-}
-
-/// Times the k-NN scan in this browser on the same data as the native benchmark
-/// (`edgenet-kernels/examples/scan_bench.rs`: seeds 7 and 11), one thread, best of `runs`;
-/// returns queries per second. Only with feature `bench` (`scripts/bench.sh kernels`).
-#[cfg(feature = "bench")]
-#[wasm_bindgen(js_name = benchScan)]
-pub fn bench_scan(n: usize, dim: usize, k: usize, runs: u32) -> Result<f64, JsError> {
-    let database = edgenet_kernels::sample::uniform(n * dim, 7);
-    let query = edgenet_kernels::sample::uniform(dim, 11);
-    let mut best = f64::INFINITY;
-    for _ in 0..runs.max(1) {
-        let start = js_sys::Date::now();
-        edgenet_kernels::simd::knn(edgenet_kernels::Metric::Dot, &query, &database, dim, k, 1)
-            .map_err(js_error)?;
-        best = best.min(js_sys::Date::now() - start);
-    }
-    Ok(1000.0 / best.max(0.001))
 }

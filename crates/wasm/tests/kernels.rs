@@ -73,3 +73,15 @@ fn compression_gives_the_native_bytes() {
         assert_eq!(got, want, "{mode:?}: 0x{got:016x}");
     }
 }
+
+/// The protocol module advertises what the compute module runs: the same kinds and backend as
+/// the kernels say (the protocol module does not link the kernels, so the lists are written
+/// twice and must agree).
+#[wasm_bindgen_test]
+fn the_advertised_kinds_and_backend_are_the_kernels_own() {
+    assert_eq!(
+        edgenet_wasm::connection::KINDS,
+        edgenet_kernels::execute::KINDS
+    );
+    assert_eq!(edgenet_wasm::connection::BACKEND, simd::backend());
+}

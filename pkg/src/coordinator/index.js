@@ -6,6 +6,7 @@
 // relay connection), submit (the page's submissions); messages.js types what crosses postMessage.
 
 import initWasm, { Backoff, Policy, nodeId as nodeIdOf } from '../../wasm/edgenet.js';
+import initCompute from '../../wasm/edgenet_compute.js';
 import { applyShare, startPool, stopPool } from './pool.js';
 import { connect } from './socket.js';
 import { co, post, postStats, report, setState } from './state.js';
@@ -50,14 +51,37 @@ async function boot(msg) {
 }
 
 /**
- * @param {ContributeSettings} settings
- * @param {WebAssembly.Module | undefined} module
+ * Compiles the compute module (kernels, proof-of-work solver) once, for the compute Workers, and
+ * instantiates it here too (the solver runs in this Worker). A page that only submits never
+ * downloads it.
+ * @param {string} url
+ * @returns {Promise<WebAssembly.Module>}
  */
-function enableContribution(settings, module) {
-  if (co.contribute || !module) return;
+function loadCompute(url) {
+  if (!co.compute) {
+    co.compute = WebAssembly.compileStreaming(fetch(url))
+      .catch(async () => WebAssembly.compile(await (await fetch(url)).arrayBuffer()))
+      .then(async (module) => { await initCompute({ module_or_path: module }); return module; });
+  }
+  return co.compute;
+}
+
+/**
+ * @param {ContributeSettings} settings
+ * @param {WebAssembly.Module | undefined} module the protocol module (loaded: boot is done)
+ */
+async function enableContribution(settings, module) {
+  if (co.contribute || !module || !co.cfg) return;
   co.contribute = settings;
   co.policy = new Policy(settings);
-  startPool(module);
+  let compute;
+  try {
+    compute = await loadCompute(co.cfg.computeWasmUrl);
+  } catch (e) {
+    report({ message: `EN-508: the EdgeNet compute module did not load from ${co.cfg.computeWasmUrl}: ${e instanceof Error ? e.message : e}` }, 'boot');
+    return;
+  }
+  startPool(compute);
   // A connection made without workers advertised none: reconnect to advertise them.
   if (co.ws) co.ws.close();
   applyShare();

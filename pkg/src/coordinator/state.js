@@ -29,6 +29,8 @@ export const co = {
   everConnected: false,
   /** @type {import('../../wasm/edgenet.js').Backoff | null} proto's reconnect policy */
   backoff: null,
+  /** @type {Promise<WebAssembly.Module> | null} the compute module, compiled and instantiated here */
+  compute: null,
   /** @type {import('../messages.js').ErrorData | null} why the module did not load */
   bootError: null,
   relayIndex: 0,

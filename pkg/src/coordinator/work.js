@@ -4,7 +4,7 @@
 // page's CPU share like any task: after each slice the solver rests for as long as the share
 // asks, and it waits while the share is zero (paused, hidden tab, low battery).
 
-import { WorkSolver } from '../../wasm/edgenet.js';
+import { WorkSolver } from '../../wasm/edgenet_compute.js';
 import { co } from './state.js';
 
 // Argon2id digests per slice: a few milliseconds each in wasm, so a slice is ~10-30 ms.
@@ -25,8 +25,9 @@ export function solveWork(ev, found) {
   const step = () => {
     if (co.conn !== asker || co.stopped) { solver?.free(); return; }
     const fraction = co.contribute ? co.share.fraction : 0;
-    if (fraction <= 0) { setTimeout(step, IDLE_MS); return; }
-    solver = solver || new WorkSolver(ev.challenge, ev.bits);
+    // The solver is in the compute module, loaded when contribution starts.
+    if (fraction <= 0 || !co.compute) { setTimeout(step, IDLE_MS); return; }
+    if (!solver) { co.compute.then(() => { solver = new WorkSolver(ev.challenge, ev.bits); step(); }, () => {}); return; }
     const started = performance.now();
     const nonce = solver.step(SLICE);
     if (nonce === undefined) {
