@@ -1,7 +1,7 @@
-// The npm package as an app meets it: `npm pack`, installed into a sample app, bundled with
-// esbuild, its files copied beside the bundle (esbuild does not follow `new URL(…,
-// import.meta.url)`, so the app names them with assetsUrl), and the bundle contributes in
-// Chromium.
+// The npm package as an app meets it: `npm pack`, installed into a sample app, then bundled
+// twice: with Vite, which follows `new URL('./file', import.meta.url)` and copies the package's
+// Workers and wasm by itself, and with esbuild, which does not (the app copies the two folders and
+// names them with assetsUrl). Each bundle contributes in Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,7 +13,24 @@ import { ROOT, Stack, allow, stats, waitFor } from './harness.mjs';
 const stack = new Stack();
 let site;
 let siteUrl;
+let viteSite;
+let viteUrl;
 let packed;
+
+// A static server for `root`: `index` at /, files below it.
+function serve(root, index) {
+  const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json', '.html': 'text/html' };
+  const server = http.createServer((req, res) => {
+    const path = req.url === '/' ? null : join(root, req.url.split('?')[0]);
+    if (!path) { res.writeHead(200, { 'content-type': 'text/html' }); res.end(index); return; }
+    try {
+      const body = readFileSync(path);
+      res.writeHead(200, { 'content-type': types[path.slice(path.lastIndexOf('.'))] || 'application/octet-stream' });
+      res.end(body);
+    } catch { res.writeHead(404); res.end(); }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve([server, `http://127.0.0.1:${server.address().port}/`])));
+}
 
 before(async () => {
   await stack.relay();
@@ -31,21 +48,19 @@ window.EdgeNet = { submit, node: init({ siteId: 'sample-app', relays: [window.RE
   const out = join(app, 'out');
   execFileSync(join(ROOT, 'node_modules', '.bin', 'esbuild'), ['main.js', '--bundle', '--format=esm', '--log-level=warning', `--outfile=${join(out, 'main.js')}`], { cwd: app });
   for (const dir of ['dist', 'wasm']) cpSync(join(app, 'node_modules', 'edgenet', dir), join(out, 'edgenet', dir), { recursive: true });
-  const index = `<!doctype html><title>sample app</title><script>window.RELAY = ${JSON.stringify(stack.ws)};</script>
-    <script type="module" src="/main.js"></script>`;
-  const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
-  site = http.createServer((req, res) => {
-    const path = req.url === '/' ? null : join(out, req.url.split('?')[0]);
-    if (!path) { res.writeHead(200, { 'content-type': 'text/html' }); res.end(index); return; }
-    try {
-      const body = readFileSync(path);
-      res.writeHead(200, { 'content-type': types[path.slice(path.lastIndexOf('.'))] || 'application/octet-stream' });
-      res.end(body);
-    } catch { res.writeHead(404); res.end(); }
-  });
-  siteUrl = await new Promise((resolve) => site.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${site.address().port}/`)));
+  const relay = `<script>window.RELAY = ${JSON.stringify(stack.ws)};</script>`;
+  [site, siteUrl] = await serve(out, `<!doctype html><title>sample app</title>${relay}
+    <script type="module" src="/main.js"></script>`);
+  // The same app through Vite: no assetsUrl, the package's files found by the bundler.
+  writeFileSync(join(app, 'vite-main.js'), `import { init, submit } from 'edgenet';
+window.EdgeNet = { submit, node: init({ siteId: 'vite-app', relays: [window.RELAY] }) };
+`);
+  writeFileSync(join(app, 'index.html'), `<!doctype html><title>vite app</title>${relay}
+    <script type="module" src="/vite-main.js"></script>`);
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn', '--outDir', 'vite-out'], { cwd: app });
+  [viteSite, viteUrl] = await serve(join(app, 'vite-out'), readFileSync(join(app, 'vite-out', 'index.html')));
 });
-after(() => { site?.close(); return stack.stop(); });
+after(() => { site?.close(); viteSite?.close(); return stack.stop(); });
 
 test('npm pack ships every file the package loads, with source maps', () => {
   for (const f of ['package/dist/edgenet.mjs', 'package/dist/edgenet-coordinator.js', 'package/dist/edgenet-compute.js',
@@ -55,9 +70,15 @@ test('npm pack ships every file the package loads, with source maps', () => {
   }
 });
 
-test('an app bundled with esbuild from the packed package contributes', async () => {
+for (const [bundler, url] of [['esbuild', () => siteUrl], ['Vite', () => viteUrl]]) {
+  test(`an app bundled with ${bundler} from the packed package contributes`, async () => {
+    await contributes(url());
+  });
+}
+
+async function contributes(at) {
   const page = await stack.page();
-  await page.goto(siteUrl);
+  await page.goto(at);
   await allow(page);
   const s = await waitFor('the bundled app to connect', async () => {
     const v = await stats(page);
@@ -66,4 +87,4 @@ test('an app bundled with esbuild from the packed package contributes', async ()
   const report = await stack.submit(['--redundancy', '1', '--seed', '4', '--n', '300', '--dim', '8']);
   assert.deepEqual(report.agreeing, [s.nodeId], 'the bundled app ran it');
   assert.equal(report.matches_local, true);
-});
+}
