@@ -87,4 +87,7 @@ async function contributes(at) {
   const report = await stack.submit(['--redundancy', '1', '--seed', '4', '--n', '300', '--dim', '8']);
   assert.deepEqual(report.agreeing, [s.nodeId], 'the bundled app ran it');
   assert.equal(report.matches_local, true);
+  // Gone before the next app's test, so that its task cannot go to this page instead.
+  await page.close();
+  await waitFor('the app to leave the relay', async () => ((await stack.peers()).some((p) => p.node_id === s.nodeId) ? null : true));
 }
