@@ -139,6 +139,39 @@ fn gaps_broken_links_low_clocks_and_frozen_accounts_are_refused_with_their_codes
 }
 
 #[test]
+fn a_clock_far_past_the_replicas_is_refused_so_clocks_cannot_be_run_to_their_end() {
+    use edgenet_core::ledger::MAX_CLOCK_LEAP;
+    let (mut ledger, mut verifier, v) = relay();
+    let alice = key(2);
+    mint(&mut ledger, &v, &alice, CREDIT);
+    let mut body = ledger
+        .next_body(acct(&alice), EntryKind::Stake { amount: 1 })
+        .unwrap();
+    let max = ledger.max_clock();
+    body.clock = u64::MAX - 1;
+    let far = Entry::sign(body.clone(), &alice);
+    assert_eq!(
+        admit(&mut ledger, &mut verifier, vec![far]),
+        vec![Err(LedgerError::ClockTooFar {
+            clock: u64::MAX - 1,
+            max
+        })]
+    );
+    // The relay can still write after it (its next clock is one past its own).
+    mint(&mut ledger, &v, &alice, CREDIT);
+    // A writer that raced others a little is still taken.
+    let mut near = ledger
+        .next_body(acct(&alice), EntryKind::Stake { amount: 1 })
+        .unwrap();
+    near.clock = ledger.max_clock() + MAX_CLOCK_LEAP;
+    let near = Entry::sign(near, &alice);
+    assert_eq!(
+        admit(&mut ledger, &mut verifier, vec![near]),
+        vec![Ok(Inserted::New)]
+    );
+}
+
+#[test]
 fn forged_entries_never_reach_the_replica() {
     let (mut ledger, mut verifier, v) = relay();
     let alice = key(2);

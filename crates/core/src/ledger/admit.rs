@@ -12,6 +12,7 @@
 //! | the same, void (overdraft, no escrow, duplicate escrow, overflow) | no: EN-180 … EN-183 |
 //! | past a gap, or with a `prev` or clock that does not follow | no: EN-179 |
 //! | ordering before entries already applied (a clock too low) | no: EN-187, the writer signs again |
+//! | a clock more than `MAX_CLOCK_LEAP` past the replica's (it would run every clock to its end) | no: EN-188 |
 //! | a second, different entry at a seq held: an equivocation | yes, once: it is the proof, and freezes the account |
 //! | anything more from a frozen account | no: EN-184 |
 //!
@@ -22,7 +23,7 @@
 //! application itself.
 
 use super::state::order_key;
-use super::{Inserted, Ledger, LedgerError, Verified};
+use super::{Inserted, Ledger, LedgerError, MAX_CLOCK_LEAP, Verified};
 
 impl Ledger {
     /// Admits verified entries in order (module docs); one result per entry.
@@ -68,6 +69,13 @@ impl Ledger {
         }
         if let Some(last) = self.state.last_key.filter(|last| order_key(entry) <= *last) {
             return Err(LedgerError::ClockBehind { clock: last.0 });
+        }
+        let max = self.max_clock;
+        if entry.body.clock > max.saturating_add(MAX_CLOCK_LEAP) {
+            return Err(LedgerError::ClockTooFar {
+                clock: entry.body.clock,
+                max,
+            });
         }
         self.state
             .apply_effective(entry, hash)

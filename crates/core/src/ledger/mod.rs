@@ -39,6 +39,11 @@ use state::order_key;
 /// unapplied; this bounds what a hostile author can make a replica hold).
 pub const MAX_AHEAD: u64 = 4096;
 
+/// How far past the greatest clock it holds a replica that admits entries (`admit`) takes a new
+/// one: an honest writer signs one past the clock it was told, and a writer that raced others may
+/// be a little further.
+pub const MAX_CLOCK_LEAP: u64 = 1 << 20;
+
 /// Ledger errors (`EN-170`…`EN-189`).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LedgerError {
@@ -98,6 +103,16 @@ pub enum LedgerError {
         /// The clock to pass.
         clock: u64,
     },
+    /// The entry's clock is further past the replica's greatest than a writer ever needs (one
+    /// past what it has seen): taken, it would bring every replica's clock near its end, after
+    /// which no entry could be written.
+    #[error("entry clock {clock} is more than {MAX_CLOCK_LEAP} past the replica's {max}")]
+    ClockTooFar {
+        /// The entry's clock.
+        clock: u64,
+        /// The replica's greatest clock.
+        max: u64,
+    },
     /// Spending more than the balance (or stake) at the entry's turn.
     #[error("not enough credits")]
     Overdraft,
@@ -142,6 +157,7 @@ impl ErrorCode for LedgerError {
             Self::BadConfig(_) => "EN-185",
             Self::BadSync(_) => "EN-186",
             Self::ClockBehind { .. } => "EN-187",
+            Self::ClockTooFar { .. } => "EN-188",
         }
     }
 }
