@@ -40,10 +40,13 @@ async function boot(msg) {
     return;
   }
   co.backoff = new Backoff(MAX_BACKOFF_MS);
+  // The compute module downloads while the identity loads; the pool is up before the first
+  // connection, which then advertises its workers (no reconnect to add them).
+  if (msg.contribute) loadCompute(msg.computeWasmUrl).catch(() => {});
   co.secret = await loadIdentity();
   co.myId = nodeIdOf(co.secret);
   post({ type: 'identity', nodeId: co.myId });
-  if (msg.contribute) enableContribution(msg.contribute, module);
+  if (msg.contribute) await enableContribution(msg.contribute, module);
   msg.module = module;
   setInterval(postStats, 1000);
   markReady();
