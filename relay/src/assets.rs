@@ -7,12 +7,11 @@
 //! a browser keeps the file and asks again with `If-None-Match`, which costs a 304 and no body.
 //! (None of the files has a content hash in its name, so none may be cached as immutable.)
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::{EmbeddedFile, RustEmbed};
@@ -109,7 +108,8 @@ fn compress(data: &[u8], encoding: Encoding) -> Vec<u8> {
     }
 }
 
-type Variants = Mutex<HashMap<(String, Encoding), Arc<Vec<u8>>>>;
+// `Bytes`: a response shares the cached variant instead of copying it.
+type Variants = Mutex<HashMap<(String, Encoding), Bytes>>;
 
 fn variants() -> &'static Variants {
     static CACHE: OnceLock<Variants> = OnceLock::new();
@@ -161,13 +161,13 @@ pub fn respond<E: RustEmbed>(scope: &str, path: &str, request: &HeaderMap) -> Op
     if fresh {
         return Some((StatusCode::NOT_MODIFIED, headers).into_response());
     }
-    let body: Cow<'static, [u8]> = match encoding {
-        Encoding::Identity => file.data,
+    let body = match encoding {
+        Encoding::Identity => Body::from(file.data),
         other => {
             let key = (format!("{scope}/{name}"), other);
             let cached = variants().lock().ok().and_then(|c| c.get(&key).cloned());
             let bytes = cached.unwrap_or_else(|| {
-                let made = Arc::new(compress(&file.data, other));
+                let made = Bytes::from(compress(&file.data, other));
                 if let Ok(mut c) = variants().lock() {
                     c.insert(key, made.clone());
                 }
@@ -176,10 +176,10 @@ pub fn respond<E: RustEmbed>(scope: &str, path: &str, request: &HeaderMap) -> Op
             if let Some(value) = other.header() {
                 put(header::CONTENT_ENCODING, value);
             }
-            Cow::Owned(bytes.as_ref().clone())
+            Body::from(bytes)
         }
     };
-    Some((StatusCode::OK, headers, Body::from(body)).into_response())
+    Some((StatusCode::OK, headers, body).into_response())
 }
 
 #[cfg(test)]
