@@ -21,3 +21,8 @@ wasm_test() {
     WASM_BINDGEN_TEST_TIMEOUT=120 \
         cargo test --target wasm32-unknown-unknown "$@"
 }
+
+# Where setup.sh unpacks the embedding model (all-MiniLM-L6-v2: safetensors, tokenizer, config).
+model_dir() {
+    printf '%s' "${EDGENET_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/edgenet/models/all-MiniLM-L6-v2}"
+}

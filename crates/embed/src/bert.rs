@@ -1,0 +1,198 @@
+//! The BERT encoder's forward pass, then sentence-transformers' mean pooling and normalization.
+//!
+//! Texts are not padded: the tokens of every text of a batch are stacked into one matrix, so the
+//! linear layers (almost all of the work) run as one large matmul, and attention runs text by
+//! text over exactly its own tokens. This computes what a padded batch with an attention mask
+//! computes, without the padding's wasted rows.
+
+use edgenet_kernels::nn::ops::{self, QkvLayout};
+use edgenet_kernels::nn::PackedLinear;
+
+use crate::config::BertConfig;
+use crate::weights::Weights;
+use crate::EmbedError;
+
+/// Token rows per pass through the encoder: bounds the activations (the feed-forward block's
+/// buffer is `rows × intermediate` floats: 12 MiB for MiniLM) whatever the batch.
+const MAX_ROWS_PER_PASS: usize = 2048;
+
+/// Layer norm parameters.
+struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+}
+
+/// One encoder layer.
+struct Layer {
+    /// Query, key and value fused into one `3·hidden`-wide layer.
+    qkv: PackedLinear,
+    attn_out: PackedLinear,
+    attn_norm: Norm,
+    ffn_in: PackedLinear,
+    ffn_out: PackedLinear,
+    ffn_norm: Norm,
+}
+
+/// A loaded BERT encoder.
+pub struct Bert {
+    cfg: BertConfig,
+    word: Vec<f32>,
+    position: Vec<f32>,
+    /// Token type 0's row: every text is a single segment.
+    token_type: Vec<f32>,
+    embed_norm: Norm,
+    layers: Vec<Layer>,
+}
+
+impl Bert {
+    /// Loads the encoder's tensors (Hugging Face's `BertModel` names) from `weights`.
+    pub fn load(cfg: BertConfig, weights: &Weights<'_>) -> Result<Self, EmbedError> {
+        let h = cfg.hidden;
+        let norm = |prefix: &str| -> Result<Norm, EmbedError> {
+            Ok(Norm {
+                gamma: weights.get(&format!("{prefix}.weight"), &[h])?,
+                beta: weights.get(&format!("{prefix}.bias"), &[h])?,
+            })
+        };
+        let linear = |prefix: &str, out: usize, inp: usize| -> Result<PackedLinear, EmbedError> {
+            let w = weights.get(&format!("{prefix}.weight"), &[out, inp])?;
+            let b = weights.get(&format!("{prefix}.bias"), &[out])?;
+            PackedLinear::new(&w, out, inp, &b).map_err(|e| EmbedError::Weights(e.to_string()))
+        };
+        let mut layers = Vec::with_capacity(cfg.layers);
+        for l in 0..cfg.layers {
+            let p = format!("encoder.layer.{l}");
+            let mut w = Vec::with_capacity(3 * h * h);
+            let mut b = Vec::with_capacity(3 * h);
+            for part in ["query", "key", "value"] {
+                w.extend(weights.get(&format!("{p}.attention.self.{part}.weight"), &[h, h])?);
+                b.extend(weights.get(&format!("{p}.attention.self.{part}.bias"), &[h])?);
+            }
+            let qkv = PackedLinear::new(&w, 3 * h, h, &b)
+                .map_err(|e| EmbedError::Weights(e.to_string()))?;
+            layers.push(Layer {
+                qkv,
+                attn_out: linear(&format!("{p}.attention.output.dense"), h, h)?,
+                attn_norm: norm(&format!("{p}.attention.output.LayerNorm"))?,
+                ffn_in: linear(&format!("{p}.intermediate.dense"), cfg.intermediate, h)?,
+                ffn_out: linear(&format!("{p}.output.dense"), h, cfg.intermediate)?,
+                ffn_norm: norm(&format!("{p}.output.LayerNorm"))?,
+            });
+        }
+        let token_types = weights
+            .rows("embeddings.token_type_embeddings.weight")
+            .max(1);
+        let token_type = weights.get("embeddings.token_type_embeddings.weight", &[token_types, h])?;
+        Ok(Self {
+            word: weights.get("embeddings.word_embeddings.weight", &[cfg.vocab, h])?,
+            position: weights.get("embeddings.position_embeddings.weight", &[cfg.max_positions, h])?,
+            token_type: token_type[..h].to_vec(),
+            embed_norm: norm("embeddings.LayerNorm")?,
+            layers,
+            cfg,
+        })
+    }
+
+    /// The model's shape.
+    pub fn config(&self) -> &BertConfig {
+        &self.cfg
+    }
+
+    /// The pooled, unit-length embedding of each token sequence (ids as the tokenizer made them,
+    /// each at most `max_tokens` long; ids past the vocabulary count as `[UNK]`'s neighbour 0).
+    /// The linear layers run on `threads` threads.
+    pub fn embed(&self, sequences: &[Vec<u32>], threads: usize) -> Vec<Vec<f32>> {
+        let mut out = Vec::with_capacity(sequences.len());
+        let mut start = 0;
+        while start < sequences.len() {
+            // A pass takes sequences until the row budget is spent (always at least one).
+            let mut end = start;
+            let mut rows = 0;
+            while end < sequences.len() {
+                let len = sequences[end].len().clamp(1, self.cfg.max_tokens);
+                if end > start && rows + len > MAX_ROWS_PER_PASS {
+                    break;
+                }
+                rows += len;
+                end += 1;
+            }
+            out.extend(self.pass(&sequences[start..end], threads));
+            start = end;
+        }
+        out
+    }
+
+    fn pass(&self, sequences: &[Vec<u32>], threads: usize) -> Vec<Vec<f32>> {
+        let h = self.cfg.hidden;
+        let lens: Vec<usize> = sequences
+            .iter()
+            .map(|s| s.len().clamp(1, self.cfg.max_tokens))
+            .collect();
+        let rows: usize = lens.iter().sum();
+        let mut x = vec![0.0f32; rows * h];
+        let mut row = 0;
+        for (seq, &len) in sequences.iter().zip(&lens) {
+            for pos in 0..len {
+                let id = seq.get(pos).map_or(0, |&t| t as usize);
+                let id = if id < self.cfg.vocab { id } else { 0 };
+                let dst = &mut x[row * h..(row + 1) * h];
+                let word = &self.word[id * h..(id + 1) * h];
+                let position = &self.position[pos * h..(pos + 1) * h];
+                for c in 0..h {
+                    dst[c] = word[c] + position[c] + self.token_type[c];
+                }
+                row += 1;
+            }
+        }
+        let eps = self.cfg.layer_norm_eps;
+        ops::layer_norm(&mut x, h, &self.embed_norm.gamma, &self.embed_norm.beta, eps);
+
+        let mut qkv = vec![0.0f32; rows * 3 * h];
+        let mut context = vec![0.0f32; rows * h];
+        let mut attended = vec![0.0f32; rows * h];
+        let mut inter = vec![0.0f32; rows * self.cfg.intermediate];
+        let mut scores = vec![0.0f32; self.cfg.max_tokens];
+        let layout = QkvLayout {
+            stride: 3 * h,
+            q_off: 0,
+            k_off: h,
+            v_off: 2 * h,
+        };
+        for layer in &self.layers {
+            layer.qkv.forward_threads(&x, rows, &mut qkv, threads);
+            let mut first = 0;
+            for &len in &lens {
+                ops::attention(
+                    &qkv[first * 3 * h..(first + len) * 3 * h],
+                    layout,
+                    len,
+                    self.cfg.heads,
+                    self.cfg.head_dim(),
+                    len,
+                    &mut context[first * h..(first + len) * h],
+                    &mut scores,
+                );
+                first += len;
+            }
+            layer.attn_out.forward_threads(&context, rows, &mut attended, threads);
+            let n = &layer.attn_norm;
+            ops::add_layer_norm(&mut attended, &x, h, &n.gamma, &n.beta, eps);
+            // `attended` is now the block's input to the feed-forward; `x` is free for its output.
+            layer.ffn_in.forward_threads(&attended, rows, &mut inter, threads);
+            ops::gelu(&mut inter);
+            layer.ffn_out.forward_threads(&inter, rows, &mut x, threads);
+            let n = &layer.ffn_norm;
+            ops::add_layer_norm(&mut x, &attended, h, &n.gamma, &n.beta, eps);
+        }
+
+        let mut first = 0;
+        lens.iter()
+            .map(|&len| {
+                let mut v = ops::mean_pool(&x[first * h..(first + len) * h], h, len);
+                ops::l2_normalize(&mut v);
+                first += len;
+                v
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,109 @@
+//! `edgenet-embed`: sentence embeddings for the `embedding` and `semantic_match` tasks.
+//!
+//! all-MiniLM-L6-v2 (sentence-transformers) as a BERT encoder on the kernels' transformer path
+//! ([`edgenet_kernels::nn`]: packed AVX2 / wasm `simd128` matmuls), with its WordPiece tokenizer
+//! and sentence-transformers' mean pooling and L2 normalization. Everything is read from the
+//! model's own files — `config.json`, `sentence_bert_config.json`, `tokenizer.json`,
+//! `model.safetensors` — as bytes, so the same code runs natively and in a browser Worker.
+//!
+//! `tests/reference.rs` checks it against sentence-transformers' own output (a committed fixture
+//! made by `scripts/make_embedding_fixture.py`): cosine ≥ 0.999 on every text.
+
+pub mod bert;
+pub mod config;
+mod error;
+pub mod tokenizer;
+pub mod weights;
+
+pub use bert::Bert;
+pub use config::BertConfig;
+pub use error::EmbedError;
+pub use tokenizer::WordPiece;
+
+/// The model name tasks use for all-MiniLM-L6-v2.
+pub const MINILM: &str = "minilm";
+
+/// The files of a model, as bytes.
+pub struct ModelFiles<'a> {
+    /// Hugging Face's `config.json`.
+    pub config: &'a [u8],
+    /// sentence-transformers' `sentence_bert_config.json` (sets the truncation length), if any.
+    pub sentence_config: Option<&'a [u8]>,
+    /// `tokenizer.json`.
+    pub tokenizer: &'a [u8],
+    /// `model.safetensors`.
+    pub weights: &'a [u8],
+}
+
+/// A tokenizer and an encoder: texts in, unit vectors out.
+pub struct Embedder {
+    tokenizer: WordPiece,
+    bert: Bert,
+}
+
+impl Embedder {
+    /// Builds the model from its files.
+    pub fn from_files(files: &ModelFiles<'_>) -> Result<Self, EmbedError> {
+        let cfg = BertConfig::parse(files.config, files.sentence_config)?;
+        let tokenizer = WordPiece::from_json(files.tokenizer)?;
+        let weights = weights::Weights::parse(files.weights)?;
+        Ok(Self {
+            tokenizer,
+            bert: Bert::load(cfg, &weights)?,
+        })
+    }
+
+    /// Reads the model from a directory laid out as sentence-transformers saves one.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load(dir: &std::path::Path) -> Result<Self, EmbedError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|e| EmbedError::Missing {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        };
+        let sentence_config = read("sentence_bert_config.json").ok();
+        let (config, tokenizer, weights) = (read("config.json")?, read("tokenizer.json")?, read("model.safetensors")?);
+        Self::from_files(&ModelFiles {
+            config: &config,
+            sentence_config: sentence_config.as_deref(),
+            tokenizer: &tokenizer,
+            weights: &weights,
+        })
+    }
+
+    /// Where `scripts/setup.sh` puts all-MiniLM-L6-v2: `$EDGENET_MODEL_DIR`, else
+    /// `$XDG_CACHE_HOME/edgenet/models/all-MiniLM-L6-v2` (`~/.cache/…` without it).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn default_dir() -> Option<std::path::PathBuf> {
+        if let Some(dir) = std::env::var_os("EDGENET_MODEL_DIR") {
+            return Some(dir.into());
+        }
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))?;
+        Some(cache.join("edgenet").join("models").join("all-MiniLM-L6-v2"))
+    }
+
+    /// The token ids of `text` as the encoder sees them (truncated to the model's length).
+    pub fn tokenize(&self, text: &str) -> Vec<u32> {
+        self.tokenizer.encode(text, self.bert.config().max_tokens)
+    }
+
+    /// The embedding of each text: unit vectors of the model's width.
+    pub fn embed(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+        self.embed_threads(texts, 1)
+    }
+
+    /// Like [`embed`](Self::embed), with the matmuls on `threads` threads.
+    pub fn embed_threads(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenize(t)).collect();
+        self.bert.embed(&ids, threads)
+    }
+
+    /// Width of the embeddings.
+    pub fn dim(&self) -> usize {
+        self.bert.config().hidden
+    }
+}

@@ -1,0 +1,75 @@
+//! The model against sentence-transformers: the committed fixture holds its embeddings of 200+
+//! varied texts (`scripts/make_embedding_fixture.py`); ours must reach cosine ≥ 0.999 on each,
+//! on one thread and on several, one text at a time and in batches.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use edgenet_embed::Embedder;
+use edgenet_kernels::nn::reference::cosine;
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    max_seq_length: usize,
+    dim: usize,
+    texts: Vec<String>,
+    token_ids: Vec<Vec<u32>>,
+    embeddings_f32le_base64: String,
+}
+
+fn reference() -> (Reference, Vec<Vec<f32>>) {
+    let r: Reference =
+        serde_json::from_str(include_str!("fixtures/minilm_reference.json")).unwrap();
+    let bytes = data_encoding::BASE64.decode(r.embeddings_f32le_base64.as_bytes()).unwrap();
+    let flat: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let vectors = flat.chunks_exact(r.dim).map(<[f32]>::to_vec).collect();
+    (r, vectors)
+}
+
+fn model() -> Embedder {
+    let dir = Embedder::default_dir().expect("no model directory: run scripts/setup.sh");
+    Embedder::load(&dir).unwrap_or_else(|e| panic!("{e} (run scripts/setup.sh)"))
+}
+
+/// The smallest cosine against the reference, and the text where it is.
+fn worst(got: &[Vec<f32>], want: &[Vec<f32>], texts: &[String]) -> (f64, String) {
+    got.iter()
+        .zip(want)
+        .zip(texts)
+        .map(|((g, w), t)| (cosine(g, w), t.clone()))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap()
+}
+
+#[test]
+fn embeddings_match_sentence_transformers_on_every_text() {
+    let (r, want) = reference();
+    assert!(r.texts.len() >= 200);
+    assert_eq!(r.max_seq_length, 256);
+    let model = model();
+    assert_eq!(model.dim(), r.dim);
+    // The tokenizer feeds the model exactly what the reference's did (truncation included).
+    for (text, ids) in r.texts.iter().zip(&r.token_ids) {
+        assert_eq!(&model.tokenize(text), ids, "{text:?}");
+    }
+    assert!(r.token_ids.iter().any(|ids| ids.len() == 256), "no text exercises truncation");
+
+    let texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
+    let batched = model.embed_threads(&texts, 2);
+    let (min, text) = worst(&batched, &want, &r.texts);
+    assert!(min >= 0.999, "cosine {min} on {text:?}");
+    eprintln!("batched, 2 threads: worst cosine {min:.7} on {text:?}");
+
+    // One text at a time on one thread: the same vectors to float noise.
+    for (i, text) in texts.iter().enumerate().step_by(7) {
+        let single = model.embed(&[text]);
+        let c = cosine(&single[0], &want[i]);
+        assert!(c >= 0.999, "cosine {c} on {text:?} alone");
+        assert!(cosine(&single[0], &batched[i]) > 0.99999, "batching changed {text:?}");
+    }
+    for v in &batched {
+        let norm: f64 = v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "not unit length: {norm}");
+    }
+}
