@@ -54,6 +54,10 @@ pub enum TaskKind {
     Encryption,
     /// Quantization of vectors to int8 codes or sign bits (the brief's `compression`).
     Compression,
+    /// Sentence embeddings of texts with a served model.
+    Embedding,
+    /// A query text's candidates ranked by the cosine of their embeddings.
+    SemanticMatch,
 }
 
 impl TaskKind {
@@ -63,14 +67,28 @@ impl TaskKind {
             Self::VectorSearch => "vector_search",
             Self::Encryption => "encryption",
             Self::Compression => "compression",
+            Self::Embedding => "embedding",
+            Self::SemanticMatch => "semantic_match",
         }
     }
 
     /// The kind with this [`name`](Self::name), if any.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::VectorSearch, Self::Encryption, Self::Compression]
-            .into_iter()
-            .find(|k| k.name() == name)
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [Self; 5] = [
+        Self::VectorSearch,
+        Self::Encryption,
+        Self::Compression,
+        Self::Embedding,
+        Self::SemanticMatch,
+    ];
+
+    /// Whether the kind needs a model's weights (a node lists it only once the model is loaded).
+    pub fn needs_model(self) -> bool {
+        matches!(self, Self::Embedding | Self::SemanticMatch)
     }
 }
 
@@ -147,6 +165,9 @@ pub enum TaskError {
     /// The data breaks a limit or a shape rule.
     #[error("task data out of bounds: {0}")]
     OutOfBounds(String),
+    /// The task names a model the network does not serve.
+    #[error("model {0:?} is not served (served: {models})", models = text::MODELS.join(", "))]
+    UnknownModel(String),
 }
 
 impl ErrorCode for TaskError {
@@ -154,6 +175,7 @@ impl ErrorCode for TaskError {
         match self {
             Self::Malformed(_) => "EN-140",
             Self::OutOfBounds(_) => "EN-141",
+            Self::UnknownModel(_) => "EN-143",
         }
     }
 }
@@ -381,6 +403,215 @@ impl CompressedVectors {
                 self.codes.len()
             )))
         }
+    }
+
+    /// Encodes the result.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes untrusted bytes and validates.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
+        decode_checked(bytes, Self::validate)
+    }
+}
+
+/// Limits and models of the text tasks (`embedding`, `semantic_match`). A text past the model's
+/// 256 tokens is truncated by the model, so [`MAX_TEXT_BYTES`](text::MAX_TEXT_BYTES) only bounds
+/// what travels; the result of the largest payload (256 vectors of 384 floats) is 384 KiB.
+pub mod text {
+    /// Models the network serves, by the name tasks use (all-MiniLM-L6-v2).
+    pub const MODELS: &[&str] = &["minilm"];
+    /// Most texts in one task (an `embedding`'s texts, a `semantic_match`'s query + candidates).
+    pub const MAX_TEXTS: usize = 256;
+    /// Longest text, in UTF-8 bytes.
+    pub const MAX_TEXT_BYTES: usize = 8192;
+    /// Most text bytes in one task.
+    pub const MAX_TOTAL_BYTES: usize = 256 * 1024;
+    /// Widest embedding a result may carry.
+    pub const MAX_EMBEDDING_DIM: u32 = 1024;
+}
+
+/// Checks a model name and a list of texts against [`text`]'s limits.
+fn validate_texts<'a>(
+    model: &str,
+    texts: impl ExactSizeIterator<Item = &'a String>,
+) -> Result<(), TaskError> {
+    if !text::MODELS.contains(&model) {
+        return Err(TaskError::UnknownModel(model.chars().take(64).collect()));
+    }
+    let count = texts.len();
+    if count == 0 || count > text::MAX_TEXTS {
+        return Err(TaskError::OutOfBounds(format!(
+            "{count} texts; a task takes 1 to {}",
+            text::MAX_TEXTS
+        )));
+    }
+    let mut total = 0usize;
+    for (i, t) in texts.enumerate() {
+        if t.len() > text::MAX_TEXT_BYTES {
+            return Err(TaskError::OutOfBounds(format!(
+                "text {i} is {} bytes; the most is {}",
+                t.len(),
+                text::MAX_TEXT_BYTES
+            )));
+        }
+        total += t.len();
+    }
+    if total > text::MAX_TOTAL_BYTES {
+        return Err(TaskError::OutOfBounds(format!(
+            "{total} bytes of text; the most is {}",
+            text::MAX_TOTAL_BYTES
+        )));
+    }
+    Ok(())
+}
+
+/// An `embedding` task: one unit vector per text, from `model`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Embedding {
+    /// A served model's name ([`text::MODELS`]).
+    pub model: String,
+    /// The texts.
+    pub texts: Vec<String>,
+}
+
+impl Embedding {
+    /// Checks the model and the limits.
+    pub fn validate(&self) -> Result<(), TaskError> {
+        validate_texts(&self.model, self.texts.iter())
+    }
+
+    /// Encodes after validating.
+    pub fn encode(&self) -> Result<Vec<u8>, TaskError> {
+        encode_checked(self, Self::validate)
+    }
+
+    /// Decodes untrusted bytes and validates.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
+        decode_checked(bytes, Self::validate)
+    }
+}
+
+/// The result of an `embedding`: `rows × dim` floats, row i the embedding of text i.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Embeddings {
+    /// Width of each vector.
+    pub dim: u32,
+    /// The vectors, row-major.
+    pub vectors: Vec<f32>,
+}
+
+impl Embeddings {
+    /// Checks the shape and that every value is finite.
+    pub fn validate(&self) -> Result<(), TaskError> {
+        let dim = self.dim as usize;
+        let fits = (1..=text::MAX_EMBEDDING_DIM).contains(&self.dim)
+            && self.vectors.len() % dim == 0
+            && self.vectors.len() / dim <= text::MAX_TEXTS
+            && self.vectors.iter().all(|v| v.is_finite());
+        if fits {
+            Ok(())
+        } else {
+            Err(TaskError::OutOfBounds(format!(
+                "{} values of dim {} are not up to {} finite rows",
+                self.vectors.len(),
+                self.dim,
+                text::MAX_TEXTS
+            )))
+        }
+    }
+
+    /// Number of vectors.
+    pub fn rows(&self) -> usize {
+        self.vectors.len() / (self.dim.max(1) as usize)
+    }
+
+    /// Vector `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        let dim = self.dim as usize;
+        &self.vectors[i * dim..(i + 1) * dim]
+    }
+
+    /// Encodes the result.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes untrusted bytes and validates.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
+        decode_checked(bytes, Self::validate)
+    }
+}
+
+/// A `semantic_match` task: rank `candidates` by the cosine of their embeddings with `query`'s
+/// (the brief's use: a task description against agents' descriptions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SemanticMatch {
+    /// A served model's name ([`text::MODELS`]).
+    pub model: String,
+    /// What to match.
+    pub query: String,
+    /// What to rank (at most [`text::MAX_TEXTS`] − 1 with the query).
+    pub candidates: Vec<String>,
+    /// How many of the best to return; 0 returns them all.
+    pub top_k: u32,
+}
+
+impl SemanticMatch {
+    /// Checks the model and the limits (the query counts as one of the texts).
+    pub fn validate(&self) -> Result<(), TaskError> {
+        if self.candidates.is_empty() {
+            return Err(TaskError::OutOfBounds("no candidates to rank".into()));
+        }
+        validate_texts(
+            &self.model,
+            std::iter::once(&self.query)
+                .chain(&self.candidates)
+                .collect::<Vec<_>>()
+                .into_iter(),
+        )
+    }
+
+    /// Matches returned: `top_k` (all when 0), at most the candidates.
+    pub fn returned(&self) -> usize {
+        match self.top_k {
+            0 => self.candidates.len(),
+            k => (k as usize).min(self.candidates.len()),
+        }
+    }
+
+    /// Encodes after validating.
+    pub fn encode(&self) -> Result<Vec<u8>, TaskError> {
+        encode_checked(self, Self::validate)
+    }
+
+    /// Decodes untrusted bytes and validates.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TaskError> {
+        decode_checked(bytes, Self::validate)
+    }
+}
+
+/// The result of a `semantic_match`: candidates by index with their cosine, best first (ties
+/// broken by the lower index).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Matches {
+    /// The ranked candidates.
+    pub matches: Vec<Hit>,
+}
+
+impl Matches {
+    /// Checks the bounds: at most [`text::MAX_TEXTS`] finite scores.
+    pub fn validate(&self) -> Result<(), TaskError> {
+        if self.matches.len() > text::MAX_TEXTS || self.matches.iter().any(|h| !h.score.is_finite())
+        {
+            return Err(TaskError::OutOfBounds(format!(
+                "{} matches (at most {}, finite scores)",
+                self.matches.len(),
+                text::MAX_TEXTS
+            )));
+        }
+        Ok(())
     }
 
     /// Encodes the result.

@@ -5,12 +5,12 @@
 //! text over exactly its own tokens. This computes what a padded batch with an attention mask
 //! computes, without the padding's wasted rows.
 
-use edgenet_kernels::nn::ops::{self, QkvLayout};
 use edgenet_kernels::nn::PackedLinear;
+use edgenet_kernels::nn::ops::{self, QkvLayout};
 
+use crate::EmbedError;
 use crate::config::BertConfig;
 use crate::weights::Weights;
-use crate::EmbedError;
 
 /// Token rows per pass through the encoder: bounds the activations (the feed-forward block's
 /// buffer is `rows × intermediate` floats: 12 MiB for MiniLM) whatever the batch.
@@ -82,10 +82,14 @@ impl Bert {
         let token_types = weights
             .rows("embeddings.token_type_embeddings.weight")
             .max(1);
-        let token_type = weights.get("embeddings.token_type_embeddings.weight", &[token_types, h])?;
+        let token_type =
+            weights.get("embeddings.token_type_embeddings.weight", &[token_types, h])?;
         Ok(Self {
             word: weights.get("embeddings.word_embeddings.weight", &[cfg.vocab, h])?,
-            position: weights.get("embeddings.position_embeddings.weight", &[cfg.max_positions, h])?,
+            position: weights.get(
+                "embeddings.position_embeddings.weight",
+                &[cfg.max_positions, h],
+            )?,
             token_type: token_type[..h].to_vec(),
             embed_norm: norm("embeddings.LayerNorm")?,
             layers,
@@ -122,6 +126,23 @@ impl Bert {
         out
     }
 
+    /// The mean of the word embeddings of `ids` (see [`crate::Embedder::embed_static`]).
+    pub fn static_embedding(&self, ids: &[u32]) -> Vec<f32> {
+        let h = self.cfg.hidden;
+        let mut sum = vec![0.0f32; h];
+        for &id in ids {
+            let id = if (id as usize) < self.cfg.vocab {
+                id as usize
+            } else {
+                0
+            };
+            for (s, w) in sum.iter_mut().zip(&self.word[id * h..(id + 1) * h]) {
+                *s += w;
+            }
+        }
+        sum
+    }
+
     fn pass(&self, sequences: &[Vec<u32>], threads: usize) -> Vec<Vec<f32>> {
         let h = self.cfg.hidden;
         let lens: Vec<usize> = sequences
@@ -145,7 +166,13 @@ impl Bert {
             }
         }
         let eps = self.cfg.layer_norm_eps;
-        ops::layer_norm(&mut x, h, &self.embed_norm.gamma, &self.embed_norm.beta, eps);
+        ops::layer_norm(
+            &mut x,
+            h,
+            &self.embed_norm.gamma,
+            &self.embed_norm.beta,
+            eps,
+        );
 
         let mut qkv = vec![0.0f32; rows * 3 * h];
         let mut context = vec![0.0f32; rows * h];
@@ -174,11 +201,15 @@ impl Bert {
                 );
                 first += len;
             }
-            layer.attn_out.forward_threads(&context, rows, &mut attended, threads);
+            layer
+                .attn_out
+                .forward_threads(&context, rows, &mut attended, threads);
             let n = &layer.attn_norm;
             ops::add_layer_norm(&mut attended, &x, h, &n.gamma, &n.beta, eps);
             // `attended` is now the block's input to the feed-forward; `x` is free for its output.
-            layer.ffn_in.forward_threads(&attended, rows, &mut inter, threads);
+            layer
+                .ffn_in
+                .forward_threads(&attended, rows, &mut inter, threads);
             ops::gelu(&mut inter);
             layer.ffn_out.forward_threads(&inter, rows, &mut x, threads);
             let n = &layer.ffn_norm;

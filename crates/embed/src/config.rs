@@ -56,7 +56,10 @@ impl BertConfig {
     pub fn parse(config: &[u8], sbert: Option<&[u8]>) -> Result<Self, EmbedError> {
         let bad = |m: String| EmbedError::Config(m);
         let hf: HfConfig = serde_json::from_slice(config).map_err(|e| bad(e.to_string()))?;
-        if hf.model_type != "bert" || hf.hidden_act != "gelu" || hf.position_embedding_type != "absolute" {
+        if hf.model_type != "bert"
+            || hf.hidden_act != "gelu"
+            || hf.position_embedding_type != "absolute"
+        {
             return Err(bad(format!(
                 "only BERT with exact GELU and absolute positions runs here, not {} / {} / {}",
                 hf.model_type, hf.hidden_act, hf.position_embedding_type

@@ -12,6 +12,7 @@
 pub mod bert;
 pub mod config;
 mod error;
+pub mod task;
 pub mod tokenizer;
 pub mod weights;
 
@@ -64,7 +65,11 @@ impl Embedder {
             })
         };
         let sentence_config = read("sentence_bert_config.json").ok();
-        let (config, tokenizer, weights) = (read("config.json")?, read("tokenizer.json")?, read("model.safetensors")?);
+        let (config, tokenizer, weights) = (
+            read("config.json")?,
+            read("tokenizer.json")?,
+            read("model.safetensors")?,
+        );
         Self::from_files(&ModelFiles {
             config: &config,
             sentence_config: sentence_config.as_deref(),
@@ -82,8 +87,15 @@ impl Embedder {
         }
         let cache = std::env::var_os("XDG_CACHE_HOME")
             .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))?;
-        Some(cache.join("edgenet").join("models").join("all-MiniLM-L6-v2"))
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache"))
+            })?;
+        Some(
+            cache
+                .join("edgenet")
+                .join("models")
+                .join("all-MiniLM-L6-v2"),
+        )
     }
 
     /// The token ids of `text` as the encoder sees them (truncated to the model's length).
@@ -100,6 +112,20 @@ impl Embedder {
     pub fn embed_threads(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
         let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenize(t)).collect();
         self.bert.embed(&ids, threads)
+    }
+
+    /// The mean of each text's word embeddings, normalized: a far cheaper "model" with no
+    /// encoder. Nothing serves it; tests use it as the shortcut a dishonest worker might return,
+    /// which verification must outvote.
+    pub fn embed_static(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+        texts
+            .iter()
+            .map(|t| {
+                let mut v = self.bert.static_embedding(&self.tokenize(t));
+                edgenet_kernels::nn::ops::l2_normalize(&mut v);
+                v
+            })
+            .collect()
     }
 
     /// Width of the embeddings.

@@ -32,7 +32,7 @@ pub struct WordPiece {
     sep: u32,
     prefix: String,
     max_word_chars: usize,
-    /// Added tokens matched in the raw text before normalization, longest first.
+    /// Added tokens matched in the raw text before normalization.
     specials: Vec<(String, u32)>,
     clean_text: bool,
     chinese_chars: bool,
@@ -104,13 +104,12 @@ impl WordPiece {
                 .ok_or_else(|| bad(format!("the vocabulary has no {token}")))
         };
         let (unk, cls, sep) = (id(&json.model.unk_token)?, id("[CLS]")?, id("[SEP]")?);
-        let mut specials: Vec<(String, u32)> = json
+        let specials: Vec<(String, u32)> = json
             .added_tokens
             .into_iter()
             .filter(|t| !t.normalized && !t.content.is_empty())
             .map(|t| (t.content, t.id))
             .collect();
-        specials.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
         Ok(Self {
             vocab,
             unk,
@@ -121,7 +120,10 @@ impl WordPiece {
             specials,
             clean_text: json.normalizer.clean_text,
             chinese_chars: json.normalizer.handle_chinese_chars,
-            strip_accents: json.normalizer.strip_accents.unwrap_or(json.normalizer.lowercase),
+            strip_accents: json
+                .normalizer
+                .strip_accents
+                .unwrap_or(json.normalizer.lowercase),
             lowercase: json.normalizer.lowercase,
         })
     }
@@ -211,7 +213,11 @@ impl WordPiece {
             s = spaced;
         }
         if self.strip_accents {
-            s = s.nfd().map(|(c, _)| c).filter(|c| !c.is_mark_nonspacing()).collect();
+            s = s
+                .nfd()
+                .map(|(c, _)| c)
+                .filter(|c| !c.is_mark_nonspacing())
+                .collect();
         }
         if self.lowercase {
             s = s.chars().flat_map(char::to_lowercase).collect();

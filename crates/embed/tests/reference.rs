@@ -18,7 +18,9 @@ struct Reference {
 fn reference() -> (Reference, Vec<Vec<f32>>) {
     let r: Reference =
         serde_json::from_str(include_str!("fixtures/minilm_reference.json")).unwrap();
-    let bytes = data_encoding::BASE64.decode(r.embeddings_f32le_base64.as_bytes()).unwrap();
+    let bytes = data_encoding::BASE64
+        .decode(r.embeddings_f32le_base64.as_bytes())
+        .unwrap();
     let flat: Vec<f32> = bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -53,7 +55,10 @@ fn embeddings_match_sentence_transformers_on_every_text() {
     for (text, ids) in r.texts.iter().zip(&r.token_ids) {
         assert_eq!(&model.tokenize(text), ids, "{text:?}");
     }
-    assert!(r.token_ids.iter().any(|ids| ids.len() == 256), "no text exercises truncation");
+    assert!(
+        r.token_ids.iter().any(|ids| ids.len() == 256),
+        "no text exercises truncation"
+    );
 
     let texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
     let batched = model.embed_threads(&texts, 2);
@@ -66,7 +71,10 @@ fn embeddings_match_sentence_transformers_on_every_text() {
         let single = model.embed(&[text]);
         let c = cosine(&single[0], &want[i]);
         assert!(c >= 0.999, "cosine {c} on {text:?} alone");
-        assert!(cosine(&single[0], &batched[i]) > 0.99999, "batching changed {text:?}");
+        assert!(
+            cosine(&single[0], &batched[i]) > 0.99999,
+            "batching changed {text:?}"
+        );
     }
     for v in &batched {
         let norm: f64 = v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();

@@ -31,7 +31,13 @@ fn wordpiece_gives_the_reference_ids_for_every_text() {
             wrong.push(format!("{text:?}\n  got  {got:?}\n  want {want:?}"));
         }
     }
-    assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), reference.texts.len(), wrong[..wrong.len().min(8)].join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {} differ:\n{}",
+        wrong.len(),
+        reference.texts.len(),
+        wrong[..wrong.len().min(8)].join("\n")
+    );
 }
 
 #[test]

@@ -20,6 +20,9 @@ pub enum ExecuteError {
     /// The kernel refused the input.
     #[error(transparent)]
     Kernel(#[from] KernelError),
+    /// A text task reached an executor without the model (`edgenet-embed` runs those).
+    #[error("{} needs a model, which this executor does not hold", .0.name())]
+    NeedsModel(TaskKind),
 }
 
 impl ErrorCode for ExecuteError {
@@ -27,6 +30,7 @@ impl ErrorCode for ExecuteError {
         match self {
             Self::Task(e) => e.code(),
             Self::Kernel(e) => e.code(),
+            Self::NeedsModel(_) => "EN-414",
         }
     }
 }
@@ -146,6 +150,7 @@ pub fn execute_on(
         // Runs core's AEAD, the same code that seals envelopes.
         TaskKind::Encryption => Ok(Encryption::decode(payload)?.run()),
         TaskKind::Compression => Ok(compress(&Compression::decode(payload)?)?.encode()),
+        TaskKind::Embedding | TaskKind::SemanticMatch => Err(ExecuteError::NeedsModel(kind)),
     }
 }
 
@@ -184,6 +189,9 @@ impl SlicedRun {
             }
             TaskKind::Encryption => Sliced::Encrypt(Encryption::decode(payload)?),
             TaskKind::Compression => Sliced::Compress(Compression::decode(payload)?),
+            TaskKind::Embedding | TaskKind::SemanticMatch => {
+                return Err(ExecuteError::NeedsModel(kind));
+            }
         };
         Ok(Self { state })
     }

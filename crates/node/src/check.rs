@@ -42,7 +42,7 @@ pub struct CheckReport {
 pub fn check() -> CheckReport {
     let executor = edgenet_kernels::backend::Executor::detect();
     let choice = executor.choice();
-    let caps = capabilities(Some(&executor));
+    let caps = capabilities(Some(&executor), false);
     let (n, dim, k) = (20_000usize, 384usize, 10usize);
     let database = edgenet_kernels::sample::uniform(n * dim, 0x9e37_79b9);
     let query = edgenet_kernels::sample::uniform(dim, 0x85eb_ca6b);

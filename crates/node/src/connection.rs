@@ -173,11 +173,15 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 
 /// What this machine offers, read from the OS; with an executor, also its GPU and backends.
 pub fn local_capabilities() -> Capabilities {
-    capabilities(None)
+    capabilities(None, false)
 }
 
-/// [`local_capabilities`] including what `executor` found (GPU adapter, chosen backends).
-pub fn capabilities(executor: Option<&edgenet_kernels::backend::Executor>) -> Capabilities {
+/// [`local_capabilities`] including what `executor` found (GPU adapter, chosen backends), and the
+/// text tasks when the embedding model is loaded (`with_model`).
+pub fn capabilities(
+    executor: Option<&edgenet_kernels::backend::Executor>,
+    with_model: bool,
+) -> Capabilities {
     let cores = std::thread::available_parallelism()
         .map_or(1, |n| u16::try_from(n.get()).unwrap_or(u16::MAX));
     let mut backends = vec![edgenet_kernels::simd::backend().to_owned()];
@@ -189,7 +193,15 @@ pub fn capabilities(executor: Option<&edgenet_kernels::backend::Executor>) -> Ca
         cores,
         memory_mib: total_memory_mib(),
         gpu,
-        kernels: edgenet_kernels::execute::KINDS.to_vec(),
+        kernels: edgenet_kernels::execute::KINDS
+            .iter()
+            .copied()
+            .chain(
+                edgenet_core::task::TaskKind::ALL
+                    .into_iter()
+                    .filter(|k| with_model && k.needs_model()),
+            )
+            .collect(),
         backends,
     }
 }

@@ -25,6 +25,9 @@ pub enum NodeError {
     /// TLS could not be set up or the relay's certificate was refused (`wss://`, `--ca-cert`).
     #[error("TLS: {0}")]
     Tls(String),
+    /// The embedding model could not be loaded (its own EN-41x code).
+    #[error(transparent)]
+    Model(#[from] edgenet_embed::EmbedError),
     /// A protocol error.
     #[error(transparent)]
     Proto(#[from] ProtoError),
@@ -36,6 +39,7 @@ impl NodeError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Proto(e) => e.is_retryable(),
+            Self::Model(_) => false,
             _ => true,
         }
     }
@@ -50,6 +54,7 @@ impl ErrorCode for NodeError {
             Self::Input(_) => "EN-153",
             Self::BadAnswer(_) => "EN-156",
             Self::Tls(_) => "EN-157",
+            Self::Model(e) => e.code(),
             Self::Proto(e) => e.code(),
         }
     }

@@ -47,6 +47,14 @@ enum Command {
         /// Test only: misbehave on purpose, to exercise the network's defences.
         #[arg(long, hide = true, value_enum)]
         fault_inject: Option<run::Fault>,
+        /// The embedding model's directory (all-MiniLM-L6-v2 as scripts/setup.sh unpacks it).
+        /// With the model the node also runs `embedding` and `semantic_match`. Default:
+        /// ~/.cache/edgenet/models/all-MiniLM-L6-v2, used when it is there.
+        #[arg(long, env = "EDGENET_MODEL_DIR")]
+        model_dir: Option<PathBuf>,
+        /// Do not load the embedding model (no text tasks).
+        #[arg(long, conflicts_with = "model_dir")]
+        no_model: bool,
     },
     /// Show the connection state of the node running with this key file.
     Status,
@@ -65,7 +73,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Submit a task (vector_search by default, encryption or compression) and print the verified result.
+    /// Submit a task (vector_search by default, encryption, compression, embedding or semantic-match) and print the verified result.
     Submit {
         /// Relay WebSocket URL.
         #[arg(long, env = "EDGENET_RELAY", default_value = "ws://127.0.0.1:8080/ws")]
@@ -102,9 +110,24 @@ enum Command {
         /// Seconds before the task fails.
         #[arg(long, default_value_t = 60)]
         timeout_s: u64,
-        /// Print a JSON report instead of text.
+        /// Print a JSON report instead of text (the same as `--output json`).
         #[arg(long)]
         json: bool,
+        /// How to print the report.
+        #[arg(long, value_enum, default_value_t = OutputArg::Text)]
+        output: OutputArg,
+        /// `--kind embedding`: the texts, one per line; `--kind semantic-match`: the candidates.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// `--kind semantic-match`: the text to match the candidates against.
+        #[arg(long)]
+        query: Option<String>,
+        /// `--kind semantic-match`: how many of the best candidates to return (0: all).
+        #[arg(long, default_value_t = 0)]
+        top_k: u32,
+        /// The model of a text task.
+        #[arg(long, default_value = "minilm")]
+        model: String,
         /// The task kind.
         #[arg(long, value_enum, default_value_t = KindArg::VectorSearch)]
         kind: KindArg,
@@ -146,6 +169,14 @@ enum KindArg {
     VectorSearch,
     Encryption,
     Compression,
+    Embedding,
+    SemanticMatch,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputArg {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -220,6 +251,8 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             max_backoff_ms,
             max_jobs,
             fault_inject,
+            model_dir,
+            no_model,
         } => {
             let (key, origin) = load_or_create(&cli.key_file)?;
             if origin == Origin::Created {
@@ -232,6 +265,12 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 max_jobs: max_jobs
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
                 fault: fault_inject,
+                model_required: model_dir.is_some(),
+                model_dir: if no_model {
+                    None
+                } else {
+                    model_dir.or_else(edgenet_embed::Embedder::default_dir)
+                },
             };
             runtime()?.block_on(run::run(key, options))?;
         }
@@ -309,11 +348,24 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             pay,
             timeout_s,
             json,
+            output,
+            file,
+            query,
+            top_k,
+            model,
             as_node,
             kind,
             bytes,
             mode,
         } => {
+            let json = json || output == OutputArg::Json;
+            let need_file = || {
+                file.clone().ok_or_else(|| {
+                    edgenet_node::error::NodeError::Input(
+                        "--kind embedding and semantic-match read their texts from --file".into(),
+                    )
+                })
+            };
             // Paying spends this node's credits, so a paid task is submitted as this node.
             let key = if as_node || pay > 0 {
                 load_or_create(&cli.key_file)?.0
@@ -328,6 +380,15 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                         ModeArg::Binary => edgenet_core::task::Quantization::Binary,
                     };
                     submit::Job::random_compression(seed, mode, n, dim)
+                }
+                KindArg::Embedding => submit::Job::embedding_of_file(&need_file()?, &model)?,
+                KindArg::SemanticMatch => {
+                    let query = query.clone().ok_or_else(|| {
+                        edgenet_node::error::NodeError::Input(
+                            "--kind semantic-match needs --query".into(),
+                        )
+                    })?;
+                    submit::Job::semantic_match_of_file(&query, &need_file()?, &model, top_k)?
                 }
                 KindArg::VectorSearch => {
                     let vectors = match vectors {
@@ -350,7 +411,12 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 pay,
             };
             let (outcome, id) = runtime()?.block_on(submit::submit(key, &options))?;
-            let report = submit::report(id, &options.job, &outcome)?;
+            // A text task is checked here too when this machine has the model.
+            let local_model = matches!(options.job, submit::Job::Embed(_) | submit::Job::Match(_))
+                .then(edgenet_embed::Embedder::default_dir)
+                .flatten()
+                .and_then(|dir| edgenet_embed::Embedder::load(&dir).ok());
+            let report = submit::report(id, &options.job, &outcome, local_model.as_ref())?;
             if json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             } else {
@@ -369,8 +435,19 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 println!("verified result: {} bytes", report.result_bytes);
                 println!(
                     "matches this machine's own computation: {}",
-                    if report.matches_local { "yes" } else { "NO" }
+                    match report.matches_local {
+                        Some(true) => "yes",
+                        Some(false) => "NO",
+                        None => "not checked (no model here)",
+                    }
                 );
+                for (i, v) in report.embeddings.iter().flatten().enumerate().take(5) {
+                    let head: Vec<String> = v.iter().take(4).map(|x| format!("{x:.4}")).collect();
+                    println!("  text {i}: [{}, …] ({} values)", head.join(", "), v.len());
+                }
+                for m in report.matches.iter().flatten().take(10) {
+                    println!("  candidate {} ({:.4})", m.index, m.score);
+                }
                 for (q, hits) in report.hits.iter().enumerate() {
                     let shown: Vec<String> = hits
                         .iter()

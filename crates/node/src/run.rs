@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, SecretKey};
+use edgenet_embed::Embedder;
 use edgenet_kernels::backend::Executor;
 use edgenet_proto::endpoint::Event;
 use edgenet_proto::reconnect::Backoff;
@@ -20,8 +21,12 @@ use crate::status::{State, Tracker};
 /// Deliberate misbehaviour, for tests of the network's defences. Never use it on a real network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Fault {
-    /// Return a wrong result (top scores off by +1; a flipped ciphertext bit).
+    /// Return a wrong result (top scores off by +1; a flipped ciphertext bit; embeddings with
+    /// noise at cosine ≈ 0.98; semantic matches with their scores lowered by 0.05).
     WrongResult,
+    /// Text tasks: answer with a cheaper model's vectors (the mean of the texts' word embeddings,
+    /// no transformer), the shortcut a lazy worker might take.
+    OtherModel,
     /// Accept payloads and never answer.
     Stall,
 }
@@ -38,6 +43,11 @@ pub struct RunOptions {
     pub max_jobs: usize,
     /// Test-only misbehaviour.
     pub fault: Option<Fault>,
+    /// The embedding model's directory; `None`: text tasks are off.
+    pub model_dir: Option<PathBuf>,
+    /// Whether a model that fails to load is an error (an explicit `--model-dir`) or only turns
+    /// the text tasks off (the default directory, which may simply not be there).
+    pub model_required: bool,
 }
 
 /// How a connection ended.
@@ -56,6 +66,14 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
     );
     let choice = executor.choice();
     tracing::info!(single = choice.single.name(), batch = choice.batch.name(), gpu = ?choice.gpu_adapter, "kernel backends chosen");
+    let model = load_model(options.model_dir.clone(), options.model_required).await?;
+    let worker = Arc::new(Worker {
+        executor: executor.clone(),
+        model,
+        // Jobs run side by side; a job's matmuls share what the others leave of the cores.
+        threads: (cores() / options.max_jobs.max(1)).max(1),
+        fault: options.fault,
+    });
     let mut status = Tracker::new(
         options.status_file.clone(),
         key.node_id().to_string(),
@@ -68,7 +86,7 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
     tokio::pin!(shutdown);
     loop {
         let profile = Profile {
-            capabilities: capabilities(Some(&executor)),
+            capabilities: capabilities(Some(&executor), worker.model.is_some()),
             max_jobs: options.max_jobs,
         };
         let attempt = Connection::open(&options.relay, key.clone(), profile);
@@ -81,7 +99,7 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
                 status.set(State::Connected, None);
                 tracing::info!(node_id = %key.node_id(), peers, "joined relay");
                 backoff.reset();
-                match serve(conn, &mut status, options.fault, &executor, &mut shutdown).await {
+                match serve(conn, &mut status, &worker, &mut shutdown).await {
                     Ended::Shutdown => break,
                     Ended::Lost(e) => {
                         status.set(State::Reconnecting, Some(format!("{}: {e}", e.code())))
@@ -117,8 +135,7 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
 async fn serve(
     mut conn: Connection,
     status: &mut Tracker,
-    fault: Option<Fault>,
-    executor: &Arc<Executor>,
+    worker: &Arc<Worker>,
     shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Ended {
     let (done_tx, mut done_rx) = mpsc::channel::<(TaskId, Result<Vec<u8>, String>)>(16);
@@ -133,13 +150,13 @@ async fn serve(
                     payload,
                 } => {
                     tracing::info!(%task, kind = kind.name(), "payload received");
-                    if fault == Some(Fault::Stall) {
+                    if worker.fault == Some(Fault::Stall) {
                         continue;
                     }
                     let tx = done_tx.clone();
-                    let executor = executor.clone();
+                    let worker = worker.clone();
                     tokio::task::spawn_blocking(move || {
-                        let result = execute(&executor, kind, &payload, fault);
+                        let result = worker.execute(kind, &payload);
                         let _ = tx.blocking_send((task, result));
                     });
                 }
@@ -201,21 +218,40 @@ async fn serve(
     }
 }
 
-fn execute(
-    executor: &Executor,
-    kind: TaskKind,
-    payload: &[u8],
+/// What runs a node's jobs: the kernels, the embedding model when it is loaded, and the
+/// test-only fault.
+struct Worker {
+    executor: Arc<Executor>,
+    model: Option<Embedder>,
+    threads: usize,
     fault: Option<Fault>,
-) -> Result<Vec<u8>, String> {
-    let result = edgenet_kernels::execute::execute_on(executor, kind, payload)
+}
+
+impl Worker {
+    fn execute(&self, kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, String> {
+        let result = match (&self.model, kind.needs_model()) {
+            (Some(model), true) => {
+                if self.fault == Some(Fault::OtherModel) {
+                    return other_model(model, kind, payload);
+                }
+                edgenet_embed::task::execute(model, kind, payload, self.threads)
+            }
+            _ => edgenet_kernels::execute::execute_on(&self.executor, kind, payload),
+        }
         .map_err(|e| format!("{}: {e}", e.code()))?;
-    if fault != Some(Fault::WrongResult) {
-        return Ok(result);
+        if self.fault != Some(Fault::WrongResult) {
+            return Ok(result);
+        }
+        wrong(kind, result)
     }
+}
+
+/// A result that still decodes but is wrong.
+fn wrong(kind: TaskKind, result: Vec<u8>) -> Result<Vec<u8>, String> {
+    use edgenet_core::task::{Embeddings, KnnResult, Matches};
     Ok(match kind {
         TaskKind::VectorSearch => {
-            let mut knn =
-                edgenet_core::task::KnnResult::decode(&result).map_err(|e| e.to_string())?;
+            let mut knn = KnnResult::decode(&result).map_err(|e| e.to_string())?;
             for hit in knn.hits.iter_mut().filter_map(|q| q.first_mut()) {
                 hit.score += 1.0;
             }
@@ -229,7 +265,96 @@ fn execute(
             }
             bytes
         }
+        // Noise of norm 0.2 on each unit vector, renormalized: cosine ≈ 1/√1.04 ≈ 0.98.
+        TaskKind::Embedding => {
+            let mut e = Embeddings::decode(&result).map_err(|e| e.to_string())?;
+            let dim = e.dim as usize;
+            let mut state = 0x2545_f491_4f6c_dd1du64;
+            for row in e.vectors.chunks_exact_mut(dim) {
+                let noise: Vec<f32> = (0..dim)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+                    })
+                    .collect();
+                let norm = noise.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-6);
+                for (v, n) in row.iter_mut().zip(&noise) {
+                    *v += 0.2 * n / norm;
+                }
+                edgenet_kernels::nn::ops::l2_normalize(row);
+            }
+            e.encode()
+        }
+        TaskKind::SemanticMatch => {
+            let mut m = Matches::decode(&result).map_err(|e| e.to_string())?;
+            for hit in &mut m.matches {
+                hit.score -= 0.05;
+            }
+            m.encode()
+        }
     })
+}
+
+/// [`Fault::OtherModel`]: the texts' static word-embedding averages instead of the encoder's.
+fn other_model(model: &Embedder, kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, String> {
+    use edgenet_core::task::{Embedding, Embeddings, Hit, Matches, SemanticMatch};
+    let texts: Vec<String> = match kind {
+        TaskKind::Embedding => Embedding::decode(payload).map_err(|e| e.to_string())?.texts,
+        _ => {
+            let t = SemanticMatch::decode(payload).map_err(|e| e.to_string())?;
+            std::iter::once(t.query).chain(t.candidates).collect()
+        }
+    };
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = model.embed_static(&refs);
+    Ok(match kind {
+        TaskKind::Embedding => Embeddings {
+            dim: u32::try_from(model.dim()).unwrap_or(u32::MAX),
+            vectors: vectors.concat(),
+        }
+        .encode(),
+        _ => {
+            let mut matches: Vec<Hit> = vectors[1..]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Hit {
+                    index: u32::try_from(i).unwrap_or(u32::MAX),
+                    score: edgenet_kernels::nn::ops::dot(&vectors[0], v),
+                })
+                .collect();
+            matches.sort_by(|a, b| b.score.total_cmp(&a.score));
+            Matches { matches }.encode()
+        }
+    })
+}
+
+/// Loads the embedding model off the async threads (a fraction of a second: 90 MB read and
+/// repacked). A missing default directory only turns the text tasks off.
+async fn load_model(dir: Option<PathBuf>, required: bool) -> Result<Option<Embedder>, NodeError> {
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
+    let shown = dir.display().to_string();
+    let loaded = tokio::task::spawn_blocking(move || Embedder::load(&dir))
+        .await
+        .map_err(|e| NodeError::Input(format!("model loading failed: {e}")))?;
+    match loaded {
+        Ok(model) => {
+            tracing::info!(dir = %shown, backend = edgenet_kernels::nn::linear::backend(), "embedding model loaded: embedding and semantic_match on");
+            Ok(Some(model))
+        }
+        Err(e) if required => Err(NodeError::Model(e)),
+        Err(e) => {
+            tracing::info!(code = e.code(), error = %e, "no embedding model: embedding and semantic_match off");
+            Ok(None)
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 async fn shutdown_signal() {

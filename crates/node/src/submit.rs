@@ -1,14 +1,16 @@
-//! `edgenet-node submit`: send a `vector_search` task, wait for the verified result, and print it
-//! with the workers that agreed and those outvoted.
+//! `edgenet-node submit`: send a task (`vector_search`, `encryption`, `compression`, `embedding`,
+//! `semantic_match`), wait for the verified result, and print it with the workers that agreed
+//! and those outvoted.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use edgenet_core::task::{
-    Compression, Encryption, KnnResult, Quantization, SearchMetric, TaskId, TaskKind, VectorSearch,
+    Compression, Embedding, Embeddings, Encryption, KnnResult, Matches, Quantization, SearchMetric,
+    SemanticMatch, TaskId, TaskKind, VectorSearch,
 };
-use edgenet_core::verify::knn_agree;
-use edgenet_core::{NodeId, SecretKey};
+use edgenet_core::verify::{embeddings_agree, knn_agree, matches_agree};
+use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::Event;
 use edgenet_proto::message::TaskSpec;
 use edgenet_proto::submit::Outcome;
@@ -48,6 +50,10 @@ pub enum Job {
     Encrypt(Encryption),
     /// A `compression`.
     Compress(Compression),
+    /// An `embedding`.
+    Embed(Embedding),
+    /// A `semantic_match`.
+    Match(SemanticMatch),
 }
 
 impl Job {
@@ -77,11 +83,42 @@ impl Job {
         Self::Compress(Compression { mode, dim, vectors })
     }
 
+    /// An `embedding` of a file's lines (one text per line; blank lines are skipped).
+    pub fn embedding_of_file(path: &std::path::Path, model: &str) -> Result<Self, NodeError> {
+        let task = Embedding {
+            model: model.to_owned(),
+            texts: read_lines(path)?,
+        };
+        task.validate()
+            .map_err(|e| NodeError::Input(format!("{}: {e}", e.code())))?;
+        Ok(Self::Embed(task))
+    }
+
+    /// A `semantic_match` of `query` against a file's lines.
+    pub fn semantic_match_of_file(
+        query: &str,
+        path: &std::path::Path,
+        model: &str,
+        top_k: u32,
+    ) -> Result<Self, NodeError> {
+        let task = SemanticMatch {
+            model: model.to_owned(),
+            query: query.to_owned(),
+            candidates: read_lines(path)?,
+            top_k,
+        };
+        task.validate()
+            .map_err(|e| NodeError::Input(format!("{}: {e}", e.code())))?;
+        Ok(Self::Match(task))
+    }
+
     fn kind(&self) -> TaskKind {
         match self {
             Self::Search(_) => TaskKind::VectorSearch,
             Self::Encrypt(_) => TaskKind::Encryption,
             Self::Compress(_) => TaskKind::Compression,
+            Self::Embed(_) => TaskKind::Embedding,
+            Self::Match(_) => TaskKind::SemanticMatch,
         }
     }
 
@@ -90,9 +127,22 @@ impl Job {
             Self::Search(t) => t.encode(),
             Self::Encrypt(t) => t.encode(),
             Self::Compress(t) => t.encode(),
+            Self::Embed(t) => t.encode(),
+            Self::Match(t) => t.encode(),
         }
         .map_err(|e| NodeError::Input(e.to_string()))
     }
+}
+
+/// A text file's non-blank lines, each a text.
+fn read_lines(path: &std::path::Path) -> Result<Vec<String>, NodeError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| NodeError::Input(format!("{}: {e}", path.display())))?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 /// Options of `submit`.
@@ -118,12 +168,32 @@ pub struct Report {
     pub agreeing: Vec<String>,
     /// Workers outvoted.
     pub outvoted: Vec<String>,
-    /// Whether the verified result equals this machine's own CPU computation.
-    pub matches_local: bool,
+    /// Whether the verified result equals this machine's own CPU computation (`null` for a text
+    /// task when this machine has no model to compare with).
+    pub matches_local: Option<bool>,
     /// The verified hits per query (vector_search).
     pub hits: Vec<Vec<(u32, f32)>>,
     /// Length of the verified result in bytes.
     pub result_bytes: usize,
+    /// Whether a majority of workers agreed on the result (always, for a result at all).
+    pub verified: bool,
+    /// The workers whose results agreed (as `agreeing`: the brief's field name).
+    pub workers: Vec<String>,
+    /// The verified embeddings, one per text (embedding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embeddings: Option<Vec<Vec<f32>>>,
+    /// The verified ranking (semantic_match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<MatchOut>>,
+}
+
+/// One ranked candidate of a semantic match.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MatchOut {
+    /// The candidate's line (0-based, blank lines skipped).
+    pub index: u32,
+    /// Its cosine with the query.
+    pub score: f32,
 }
 
 /// Builds the task from the options.
@@ -238,8 +308,16 @@ pub async fn submit(
     Ok((outcome, id))
 }
 
-/// The report for an outcome, checked against this machine's own computation of the same job.
-pub fn report(id: TaskId, job: &Job, outcome: &Outcome) -> Result<Report, NodeError> {
+/// The report for an outcome, checked against this machine's own computation of the same job
+/// (for a text task, only when `model` is loaded here).
+pub fn report(
+    id: TaskId,
+    job: &Job,
+    outcome: &Outcome,
+    model: Option<&edgenet_embed::Embedder>,
+) -> Result<Report, NodeError> {
+    let bad = |e: edgenet_core::task::TaskError| NodeError::Input(e.to_string());
+    let (mut embeddings, mut matches) = (None, None);
     let (matches_local, hits) = match job {
         Job::Search(task) => {
             let verified =
@@ -251,13 +329,48 @@ pub fn report(id: TaskId, job: &Job, outcome: &Outcome) -> Result<Report, NodeEr
                 .iter()
                 .map(|q| q.iter().map(|h| (h.index, h.score)).collect())
                 .collect();
-            (knn_agree(&verified, &local), hits)
+            (Some(knn_agree(&verified, &local)), hits)
         }
-        Job::Encrypt(task) => (outcome.result == task.run(), Vec::new()),
+        Job::Encrypt(task) => (Some(outcome.result == task.run()), Vec::new()),
         Job::Compress(task) => {
             let local = edgenet_kernels::execute::compress(task)
                 .map_err(|e| NodeError::Input(e.to_string()))?;
-            (outcome.result == local.encode(), Vec::new())
+            (Some(outcome.result == local.encode()), Vec::new())
+        }
+        Job::Embed(task) => {
+            let verified = Embeddings::decode(&outcome.result).map_err(bad)?;
+            if verified.rows() != task.texts.len() {
+                return Err(NodeError::Input(format!(
+                    "{} embeddings for {} texts",
+                    verified.rows(),
+                    task.texts.len()
+                )));
+            }
+            let local = model
+                .map(|m| embeddings_agree(&verified, &edgenet_embed::task::embedding(m, task, 1)));
+            embeddings = Some(
+                (0..verified.rows())
+                    .map(|i| verified.row(i).to_vec())
+                    .collect(),
+            );
+            (local, Vec::new())
+        }
+        Job::Match(task) => {
+            let verified = Matches::decode(&outcome.result).map_err(bad)?;
+            let local = model.map(|m| {
+                matches_agree(&verified, &edgenet_embed::task::semantic_match(m, task, 1))
+            });
+            matches = Some(
+                verified
+                    .matches
+                    .iter()
+                    .map(|h| MatchOut {
+                        index: h.index,
+                        score: h.score,
+                    })
+                    .collect(),
+            );
+            (local, Vec::new())
         }
     };
     let ids = |v: &[NodeId]| v.iter().map(ToString::to_string).collect();
@@ -268,5 +381,9 @@ pub fn report(id: TaskId, job: &Job, outcome: &Outcome) -> Result<Report, NodeEr
         matches_local,
         hits,
         result_bytes: outcome.result.len(),
+        verified: !outcome.agreeing.is_empty(),
+        workers: ids(&outcome.agreeing),
+        embeddings,
+        matches,
     })
 }

@@ -257,8 +257,15 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts a worker with its own identity under `dir`.
+    /// Starts a worker with its own identity under `dir`. It loads no embedding model unless
+    /// `extra` names one (`--model-dir`, see [`model_dir`]): most tests need none, and each
+    /// model is 90 MB of memory.
     pub fn start(dir: &Path, name: &str, relay_url: &str, extra: &[&str]) -> Self {
+        let no_model: &[&str] = if extra.contains(&"--model-dir") {
+            &[]
+        } else {
+            &["--no-model"]
+        };
         let key_file = dir.join(name).join("node.key");
         let id = node_stdout(&key_file, &["id"]);
         let log = dir.join(format!("{name}.log"));
@@ -266,6 +273,7 @@ impl Worker {
             .arg("--key-file")
             .arg(&key_file)
             .args(["run", "--relay", relay_url, "--max-backoff-ms", "400"])
+            .args(no_model)
             .args(extra)
             .env("EDGENET_LOG", "info")
             .stdout(Stdio::null())
@@ -304,6 +312,17 @@ impl Drop for Worker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The embedding model's directory (scripts/setup.sh unpacks it), as a string for `--model-dir`.
+pub fn model_dir() -> String {
+    let dir = edgenet_embed::Embedder::default_dir().expect("no model directory");
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "no model at {}: run scripts/setup.sh",
+        dir.display()
+    );
+    dir.display().to_string()
 }
 
 /// Runs `edgenet-node --key-file KEY args…`.

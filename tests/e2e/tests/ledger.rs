@@ -293,7 +293,7 @@ fn a_paid_submission_escrows_pays_the_workers_and_is_refused_without_credits() {
         ],
     ))
     .unwrap();
-    assert!(report.matches_local);
+    assert!(report.matches_local == Some(true));
     assert_eq!(report.agreeing.len(), 3);
     let after = api(&relay, &payer_id);
     // 0.1 credit for 3 workers: 33,333 micro-credits each, the last one refunded.

@@ -48,7 +48,7 @@ fn three_workers_return_the_verified_local_result() {
     wait_until(WAIT, "3 peers", || relay.peer_count() == 3);
 
     let report = submit(dir.path(), &relay.ws_url(), &["--seed", "7"]);
-    assert!(report.matches_local);
+    assert!(report.matches_local == Some(true));
     assert!(
         knn_agree(&as_result(&report.hits), &local_reference(7)),
         "the test's own computation agrees too"
@@ -81,7 +81,7 @@ fn three_workers_return_the_verified_local_result() {
     );
     let ids: Vec<u32> = report.hits[0].iter().map(|h| h.0).collect();
     assert_eq!(ids, vec![2, 1]);
-    assert!(report.matches_local);
+    assert!(report.matches_local == Some(true));
     wait_until(WAIT, "workers to count the task", || {
         workers.iter().all(|w| w.log().contains("agreed=true"))
     });
@@ -106,7 +106,7 @@ fn a_lying_worker_is_outvoted_and_named() {
     assert_eq!(report.agreeing.len(), 2);
     assert!(report.agreeing.contains(&honest_a.id) && report.agreeing.contains(&honest_b.id));
     assert!(
-        report.matches_local,
+        report.matches_local == Some(true),
         "the majority's answer is the right one"
     );
     assert_eq!(relay.get("/api/tasks")[0]["outvoted"][0], liar.id.as_str());
@@ -122,7 +122,7 @@ fn a_lying_worker_is_outvoted_and_named() {
     );
     assert_eq!(report.outvoted, vec![liar.id.clone()]);
     assert!(
-        report.matches_local,
+        report.matches_local == Some(true),
         "the majority's ciphertext is the right one"
     );
     assert_eq!(report.result_bytes, 10_000 + 16);
@@ -145,7 +145,7 @@ fn a_lying_worker_is_outvoted_and_named() {
         );
         assert_eq!(report.outvoted, vec![liar.id.clone()], "{mode}");
         assert!(
-            report.matches_local,
+            report.matches_local == Some(true),
             "{mode}: the majority's codes are right"
         );
     }
@@ -181,7 +181,7 @@ fn a_worker_killed_mid_task_is_replaced() {
     let late = Worker::start(dir.path(), "late", &relay.ws_url(), &[]);
 
     let report = submitter.join().unwrap();
-    assert!(report.matches_local);
+    assert!(report.matches_local == Some(true));
     assert!(
         report.agreeing.contains(&late.id),
         "the replacement did the work"
@@ -231,6 +231,6 @@ fn nodes_reconnect_after_the_relay_restarts() {
     );
 
     let report = submit(dir.path(), &relay.ws_url(), &["--seed", "10"]);
-    assert!(report.matches_local);
+    assert!(report.matches_local == Some(true));
     assert_eq!(report.agreeing.len(), 3);
 }

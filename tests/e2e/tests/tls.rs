@@ -57,7 +57,7 @@ fn nodes_work_through_a_relay_over_tls_with_a_private_ca() {
         std::thread::sleep(Duration::from_millis(250));
     }
     let report = report.expect("three workers over wss:// agreed");
-    assert!(report.matches_local);
+    assert!(report.matches_local == Some(true));
     // The HTTP API over HTTPS, with the same trust.
     let earnings = node_stdout(
         &workers[0].key_file,

@@ -92,7 +92,9 @@ impl PackedLinear {
         let n_panels = self.out_dim.div_ceil(NR);
         let threads = threads.clamp(1, n_panels);
         // Below a few hundred thousand multiply-adds a thread costs more than it saves.
-        if threads == 1 || cfg!(target_arch = "wasm32") || rows * self.in_dim * self.out_dim < 1 << 18
+        if threads == 1
+            || cfg!(target_arch = "wasm32")
+            || rows * self.in_dim * self.out_dim < 1 << 18
         {
             return self.forward(x, rows, out);
         }
@@ -170,7 +172,7 @@ impl PackedLinear {
 /// `acc[r][j] += Σ_i x[r·stride + i] · panel[i·NR + j]` for `r < mr`, `i < kc`.
 #[allow(unsafe_code)]
 fn tile(x: &[f32], stride: usize, mr: usize, panel: &[f32], kc: usize, acc: &mut [[f32; NR]; MR]) {
-    debug_assert!(mr >= 1 && mr <= MR && panel.len() == kc * NR);
+    debug_assert!((1..=MR).contains(&mr) && panel.len() == kc * NR);
     debug_assert!(x.len() >= (mr - 1) * stride + kc);
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
@@ -273,7 +275,12 @@ mod avx2 {
         let wp = panel.as_ptr();
         for i in 0..kc {
             // SAFETY: i * NR + 16 <= kc * NR <= panel.len().
-            let (w0, w1) = unsafe { (_mm256_loadu_ps(wp.add(i * NR)), _mm256_loadu_ps(wp.add(i * NR + 8))) };
+            let (w0, w1) = unsafe {
+                (
+                    _mm256_loadu_ps(wp.add(i * NR)),
+                    _mm256_loadu_ps(wp.add(i * NR + 8)),
+                )
+            };
             for r in 0..R {
                 // SAFETY: r * stride + i < (R - 1) * stride + kc <= x.len().
                 let xv = unsafe { _mm256_broadcast_ss(&*xp.add(r * stride + i)) };
@@ -308,7 +315,12 @@ mod wasm_simd {
         let mut c = [[f32x4_splat(0.0); 4]; R];
         for r in 0..R {
             for q in 0..4 {
-                c[r][q] = f32x4(acc[r][q * 4], acc[r][q * 4 + 1], acc[r][q * 4 + 2], acc[r][q * 4 + 3]);
+                c[r][q] = f32x4(
+                    acc[r][q * 4],
+                    acc[r][q * 4 + 1],
+                    acc[r][q * 4 + 2],
+                    acc[r][q * 4 + 3],
+                );
             }
         }
         let wp = panel.as_ptr();

@@ -59,7 +59,9 @@ pub fn layer_norm(x: &[f32], dim: usize, gamma: &[f32], beta: &[f32], eps: f32) 
             / dim as f64;
         let inv = 1.0 / (var + f64::from(eps)).sqrt();
         for (i, &v) in row.iter().enumerate() {
-            out.push(((f64::from(v) - mean) * inv * f64::from(gamma[i]) + f64::from(beta[i])) as f32);
+            out.push(
+                ((f64::from(v) - mean) * inv * f64::from(gamma[i]) + f64::from(beta[i])) as f32,
+            );
         }
     }
     out
@@ -68,7 +70,14 @@ pub fn layer_norm(x: &[f32], dim: usize, gamma: &[f32], beta: &[f32], eps: f32) 
 /// Multi-head scaled dot-product attention over one sequence, with the keys at positions
 /// `valid..seq` masked out (padding). `q`, `k`, `v` are `seq × hidden`, `hidden = heads · d`;
 /// the result is `seq × hidden`.
-pub fn attention(q: &[f32], k: &[f32], v: &[f32], seq: usize, heads: usize, valid: usize) -> Vec<f32> {
+pub fn attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    seq: usize,
+    heads: usize,
+    valid: usize,
+) -> Vec<f32> {
     let hidden = q.len() / seq.max(1);
     let d = hidden / heads;
     let scale = 1.0 / (d as f64).sqrt();
@@ -78,7 +87,10 @@ pub fn attention(q: &[f32], k: &[f32], v: &[f32], seq: usize, heads: usize, vali
             let scores: Vec<f64> = (0..valid)
                 .map(|j| {
                     (0..d)
-                        .map(|c| f64::from(q[i * hidden + h * d + c]) * f64::from(k[j * hidden + h * d + c]))
+                        .map(|c| {
+                            f64::from(q[i * hidden + h * d + c])
+                                * f64::from(k[j * hidden + h * d + c])
+                        })
                         .sum::<f64>()
                         * scale
                 })
@@ -110,14 +122,27 @@ pub fn mean_pool(x: &[f32], dim: usize, valid: usize) -> Vec<f32> {
 
 /// `v / max(‖v‖, 1e-12)` (PyTorch's `F.normalize`, which sentence-transformers' Normalize uses).
 pub fn l2_normalize(v: &[f32]) -> Vec<f32> {
-    let norm = v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt().max(1e-12);
+    let norm = v
+        .iter()
+        .map(|&x| f64::from(x).powi(2))
+        .sum::<f64>()
+        .sqrt()
+        .max(1e-12);
     v.iter().map(|&x| (f64::from(x) / norm) as f32).collect()
 }
 
 /// Cosine similarity in f64 (0 when either vector is zero).
 pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum();
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
     let na: f64 = a.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
     let nb: f64 = b.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
 }
