@@ -5,7 +5,11 @@ use crate::envelope::{self, EnvelopeHeader};
 use crate::exchange::SignedExchangeKey;
 use crate::identity::SecretKey;
 use crate::keyfile;
-use crate::task::{CompressedVectors, Compression, KnnResult, VectorSearch};
+use crate::task::{
+    CompressedVectors, Compression, Embedding, Embeddings, KnnResult, Matches, SemanticMatch,
+    VectorSearch,
+};
+use crate::verify::{embeddings_agree, matches_agree};
 
 /// Opens untrusted bytes as an envelope, and parses them as the other encodings core reads.
 pub fn decode_untrusted(data: &[u8]) {
@@ -18,10 +22,33 @@ pub fn decode_untrusted(data: &[u8]) {
     let _ = KnnResult::decode(data);
     let _ = Compression::decode(data);
     let _ = CompressedVectors::decode(data);
+    decode_text_tasks(data);
     decode_ledger(data);
     if let Ok(text) = core::str::from_utf8(data) {
         let _ = keyfile::import(text, Some(b"pw"));
         let _ = text.parse::<crate::NodeId>();
+    }
+}
+
+/// Text tasks and their results: whatever decodes is within the limits, and a result that
+/// decodes agrees with itself (the quorum never splits identical answers).
+fn decode_text_tasks(data: &[u8]) {
+    use crate::task::text;
+    if let Ok(t) = Embedding::decode(data) {
+        assert!(!t.texts.is_empty() && t.texts.len() <= text::MAX_TEXTS);
+        assert!(t.texts.iter().map(String::len).sum::<usize>() <= text::MAX_TOTAL_BYTES);
+    }
+    if let Ok(t) = SemanticMatch::decode(data) {
+        assert!(t.candidates.len() < text::MAX_TEXTS && t.returned() <= t.candidates.len());
+    }
+    if let Ok(e) = Embeddings::decode(data) {
+        assert!(
+            embeddings_agree(&e, &e),
+            "an embedding result disagrees with itself"
+        );
+    }
+    if let Ok(m) = Matches::decode(data) {
+        assert!(matches_agree(&m, &m), "a ranking disagrees with itself");
     }
 }
 

@@ -120,3 +120,156 @@ proptest! {
         prop_assert!(knn_agree(&a, &b));
     }
 }
+
+mod text_tasks {
+    use edgenet_core::ErrorCode;
+    use edgenet_core::task::{Embedding, Embeddings, Hit, Matches, SemanticMatch, TaskKind, text};
+    use edgenet_core::verify::{
+        EMBEDDING_MIN_COSINE, embeddings_agree, matches_agree, results_agree,
+    };
+
+    /// `base` turned by angle `theta` towards `other` (both unit, orthogonal): cosine = cos θ.
+    fn turned(theta: f64) -> Embeddings {
+        let (c, s) = (theta.cos() as f32, theta.sin() as f32);
+        Embeddings {
+            dim: 3,
+            vectors: vec![1.0, 0.0, 0.0, c, s, 0.0],
+        }
+    }
+
+    #[test]
+    fn embeddings_agree_at_the_threshold_and_not_below() {
+        let base = Embeddings {
+            dim: 3,
+            vectors: vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        };
+        let just_inside = (EMBEDDING_MIN_COSINE + 1e-6).acos();
+        let outside = (EMBEDDING_MIN_COSINE - 1e-5).acos();
+        assert!(embeddings_agree(&base, &turned(just_inside)));
+        assert!(!embeddings_agree(&base, &turned(outside)));
+        // A perturbed worker (cosine 0.98) and a different shape never agree.
+        assert!(!embeddings_agree(&base, &turned(0.98f64.acos())));
+        let wider = Embeddings {
+            dim: 6,
+            vectors: base.vectors.clone(),
+        };
+        assert!(!embeddings_agree(&base, &wider));
+        let fewer = Embeddings {
+            dim: 3,
+            vectors: base.vectors[..3].to_vec(),
+        };
+        assert!(!embeddings_agree(&base, &fewer));
+        let zero = Embeddings {
+            dim: 3,
+            vectors: vec![0.0; 6],
+        };
+        assert!(!embeddings_agree(&base, &zero) && embeddings_agree(&zero, &zero));
+        // Through the encoded form, as the submitter compares.
+        assert!(results_agree(
+            TaskKind::Embedding,
+            &base.encode(),
+            &turned(just_inside).encode()
+        ));
+        assert!(!results_agree(TaskKind::Embedding, &base.encode(), b"junk"));
+    }
+
+    #[test]
+    fn rankings_agree_with_score_tolerance_and_ties() {
+        let hit = |index, score| Hit { index, score };
+        let a = Matches {
+            matches: vec![hit(2, 0.90), hit(0, 0.70), hit(1, 0.6995)],
+        };
+        // A swap inside a near-tie is agreement; a swap of distinct scores is not.
+        let tie = Matches {
+            matches: vec![hit(2, 0.90), hit(1, 0.6996), hit(0, 0.6999)],
+        };
+        assert!(matches_agree(&a, &tie));
+        let swapped = Matches {
+            matches: vec![hit(0, 0.90), hit(2, 0.70), hit(1, 0.6995)],
+        };
+        assert!(!matches_agree(&a, &swapped));
+        let lowered = Matches {
+            matches: a
+                .matches
+                .iter()
+                .map(|h| hit(h.index, h.score - 0.05))
+                .collect(),
+        };
+        assert!(!matches_agree(&a, &lowered));
+        assert!(results_agree(
+            TaskKind::SemanticMatch,
+            &a.encode(),
+            &tie.encode()
+        ));
+    }
+
+    #[test]
+    fn text_tasks_refuse_what_breaks_a_limit_or_names_no_served_model() {
+        let task = |model: &str, texts: Vec<String>| Embedding {
+            model: model.into(),
+            texts,
+        };
+        assert!(task("minilm", vec!["hi".into()]).validate().is_ok());
+        assert_eq!(
+            task("bert-9000", vec!["hi".into()])
+                .validate()
+                .unwrap_err()
+                .code(),
+            "EN-143"
+        );
+        for bad in [
+            vec![],
+            vec![String::new(); text::MAX_TEXTS + 1],
+            vec!["x".repeat(text::MAX_TEXT_BYTES + 1)],
+            vec![
+                "x".repeat(text::MAX_TEXT_BYTES);
+                text::MAX_TOTAL_BYTES / text::MAX_TEXT_BYTES + 1
+            ],
+        ] {
+            assert_eq!(task("minilm", bad).validate().unwrap_err().code(), "EN-141");
+        }
+        // Decoding applies the same rules to what arrives from the network.
+        let ok = task("minilm", vec!["a".into(), "b".into()])
+            .encode()
+            .unwrap();
+        assert_eq!(Embedding::decode(&ok).unwrap().texts.len(), 2);
+        assert_eq!(
+            Embedding::decode(&ok[..ok.len() - 1]).unwrap_err().code(),
+            "EN-140"
+        );
+
+        let matching = |candidates: Vec<String>, top_k| SemanticMatch {
+            model: "minilm".into(),
+            query: "q".into(),
+            candidates,
+            top_k,
+        };
+        assert_eq!(matching(vec![], 0).validate().unwrap_err().code(), "EN-141");
+        // The query counts: 256 candidates make 257 texts.
+        assert!(
+            matching(vec!["c".into(); text::MAX_TEXTS - 1], 0)
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            matching(vec!["c".into(); text::MAX_TEXTS], 0)
+                .validate()
+                .is_err()
+        );
+        assert_eq!(matching(vec!["c".into(); 5], 0).returned(), 5);
+        assert_eq!(matching(vec!["c".into(); 5], 3).returned(), 3);
+        assert_eq!(matching(vec!["c".into(); 5], 9).returned(), 5);
+
+        // Results: a non-finite value or a ragged shape does not decode.
+        let nan = Embeddings {
+            dim: 2,
+            vectors: vec![f32::NAN, 0.0],
+        };
+        assert!(Embeddings::decode(&nan.encode()).is_err());
+        let ragged = Embeddings {
+            dim: 2,
+            vectors: vec![1.0, 0.0, 1.0],
+        };
+        assert!(Embeddings::decode(&ragged.encode()).is_err());
+    }
+}

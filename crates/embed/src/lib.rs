@@ -12,6 +12,7 @@
 pub mod bert;
 pub mod config;
 mod error;
+pub mod fuzz_targets;
 pub mod task;
 pub mod tokenizer;
 pub mod weights;

@@ -27,6 +27,8 @@ use crate::EmbedError;
 #[derive(Debug, Clone)]
 pub struct WordPiece {
     vocab: HashMap<String, u32>,
+    /// The largest id the vocabulary or an added token holds.
+    max_id: u32,
     unk: u32,
     cls: u32,
     sep: u32,
@@ -110,8 +112,15 @@ impl WordPiece {
             .filter(|t| !t.normalized && !t.content.is_empty())
             .map(|t| (t.content, t.id))
             .collect();
+        let max_id = vocab
+            .values()
+            .chain(specials.iter().map(|(_, id)| id))
+            .copied()
+            .max()
+            .unwrap_or(0);
         Ok(Self {
             vocab,
+            max_id,
             unk,
             cls,
             sep,
@@ -126,6 +135,11 @@ impl WordPiece {
                 .unwrap_or(json.normalizer.lowercase),
             lowercase: json.normalizer.lowercase,
         })
+    }
+
+    /// Whether `id` is a token of the vocabulary or an added token.
+    pub fn has_id(&self, id: u32) -> bool {
+        self.max_id >= id
     }
 
     /// The ids of `text` as the model sees it: `[CLS]`, the text's tokens, `[SEP]`, truncated to

@@ -277,3 +277,33 @@ fn bad_text_tasks_get_their_codes() {
         );
     }
 }
+
+/// A worker with the model gets an embedding canary (known answers built into the relay): an
+/// honest one earns its first credits on it, one running a cheaper model loses reputation.
+#[test]
+fn the_embedding_canary_pays_the_model_and_catches_a_cheaper_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &["--canary-reward", "2000000"],
+    );
+    let w = workers(dir.path(), &relay, &[None, Some("other-model")]);
+    let api = |id: &str| relay.get(&format!("/api/ledger/{id}"));
+    // 2 credits × the curve's 10× start, once the proof of work is in.
+    let reward = 20_000_000;
+    wait_until(WAIT, "both canaries judged", || {
+        api(&w[0].id)["balance"].as_u64() == Some(reward)
+            && api(&w[1].id)["reputation"].as_u64().is_some()
+    });
+    assert_eq!(api(&w[1].id)["balance"].as_u64(), Some(0));
+    assert_eq!(api(&w[1].id)["reputation"].as_u64(), Some(3_000));
+    let tasks = relay.get("/api/tasks");
+    let kinds: Vec<&str> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["embedding", "embedding"], "{tasks}");
+}
