@@ -1,6 +1,6 @@
 // Types of the `edgenet` package (dist/edgenet.mjs; window.EdgeNet from dist/edgenet.min.js).
 
-export type TaskType = 'vector_search' | 'encryption' | 'compression';
+export type TaskType = 'vector_search' | 'encryption' | 'compression' | 'embedding' | 'semantic_match';
 
 /** An error with a stable code (docs/errors.md): EN-5xx from the package, others from the core. */
 export class EdgeNetError extends Error {
@@ -132,6 +132,25 @@ export interface CompressionPayload {
   mode?: 'int8' | 'binary';
 }
 
+export interface EmbeddingPayload {
+  /** 1-256 texts, each at most 8192 bytes of UTF-8 (256 KiB in all). The model reads the first
+   * 256 tokens of each. */
+  texts: string[];
+  /** The served model: 'minilm' (all-MiniLM-L6-v2, 384 dimensions), the default. */
+  model?: 'minilm';
+}
+
+export interface SemanticMatchPayload {
+  /** What to match, e.g. a task's description. */
+  query: string;
+  /** What to rank, e.g. agents' descriptions: 1-255 texts (with the query, the embedding
+   * payload's limits). */
+  candidates: string[];
+  /** How many of the best to return; 0 (default) returns all, ranked. */
+  topK?: number;
+  model?: 'minilm';
+}
+
 export interface SubmitOptions {
   priority?: 'low' | 'normal' | 'high';
   /** Distinct workers that must agree, 1-7. Default 3. */
@@ -153,7 +172,9 @@ export interface SubmitOptions {
 export type Task =
   | { type: 'vector_search'; payload: VectorSearchPayload; options?: SubmitOptions }
   | { type: 'encryption'; payload: EncryptionPayload; options?: SubmitOptions }
-  | { type: 'compression'; payload: CompressionPayload; options?: SubmitOptions };
+  | { type: 'compression'; payload: CompressionPayload; options?: SubmitOptions }
+  | { type: 'embedding'; payload: EmbeddingPayload; options?: SubmitOptions }
+  | { type: 'semantic_match'; payload: SemanticMatchPayload; options?: SubmitOptions };
 
 export interface VerifiedResult {
   id: string;
@@ -163,6 +184,12 @@ export interface VerifiedResult {
   workers: string[];
   agreeing: string[];
   outvoted: string[];
+  /** Credits the task cost: maxCredits / redundancy for each agreeing worker (0 unpaid). */
+  cost: number;
+  /** embedding: one unit vector per text, in order; any two workers' agreed to cosine ≥ 0.9995. */
+  embeddings?: Float32Array[];
+  /** semantic_match: candidates by index with their cosine to the query, best first. */
+  matches?: { index: number; score: number }[];
   /** vector_search: per query, best first. */
   hits?: { index: number; score: number }[][];
   /** encryption: ciphertext and 16-byte tag. */

@@ -8,6 +8,8 @@
 #   scripts/bench.sh ledger     ledger verify+merge vs bare Ed25519 batch verification; sync bytes
 #   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
 #   scripts/bench.sh work       a proof of work (Argon2id) natively and in wasm, beside encryption
+#   scripts/bench.sh embed      sentence embeddings beside sentence-transformers and onnxruntime (not
+#                               in "all": it needs the reference virtualenv, EDGENET_REF_VENV)
 #   scripts/bench.sh gpu        the wgpu scan against the GPU's own read bandwidth (not in "all":
 #                               on a CPU-only machine it measures lavapipe, which says nothing)
 set -euo pipefail
@@ -26,6 +28,16 @@ if [ "$what" = all ] || [ "$what" = work ]; then
     cargo run --release -q -p edgenet-core --example work_bench -- 12
     [ -f "$ROOT/pkg/wasm/edgenet_bg.wasm" ] || "$ROOT/scripts/build.sh"
     node "$ROOT/scripts/bench_work.mjs" 12
+fi
+
+if [ "$what" = embed ]; then
+    step "sentence embeddings: ours beside sentence-transformers (torch) and onnxruntime, same texts and threads"
+    # The reference virtualenv (sentence-transformers, torch, onnxruntime: ~6 GB) is made once by
+    # hand, as scripts/make_embedding_fixture.py describes; that script also writes model.onnx.
+    venv="${EDGENET_REF_VENV:-$ROOT/.venv-ref}"
+    [ -x "$venv/bin/python" ] || { echo "no reference virtualenv at $venv (see scripts/make_embedding_fixture.py)" >&2; exit 1; }
+    [ -f "$(model_dir)/model.onnx" ] || "$venv/bin/python" "$ROOT/scripts/make_embedding_fixture.py" "$(model_dir)"
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" "$ROOT/scripts/bench_embed.py" "$(model_dir)" "$ROOT"
 fi
 
 if [ "$what" = all ] || [ "$what" = relay ]; then

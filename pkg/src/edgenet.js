@@ -101,7 +101,7 @@ function startCoordinator(relays, contribute, assets = null) {
         const p = c.pending.get(m.req);
         if (!p) break;
         c.pending.delete(m.req);
-        if (m.error) p.reject(fromErrorData(m.error)); else p.resolve(shapeResult(m.value));
+        if (m.error) p.reject(fromErrorData(m.error)); else p.resolve(shapeResult(m.value, p.msg.options));
         break;
       }
       default:
@@ -118,9 +118,22 @@ function startCoordinator(relays, contribute, assets = null) {
   return c;
 }
 
-// k-NN hits from flat arrays into [[{index, score}]] per query.
-function shapeResult(v) {
+// Results from the coordinator's flat arrays into the public shapes, with what the task cost: the
+// relay pays each agreeing worker maxCredits / redundancy and refunds the rest (docs/ledger.md).
+function shapeResult(raw, options) {
+  const share = Math.floor(options.maxMicroCredits / options.redundancy);
+  const v = { ...raw, cost: (share * raw.agreeing.length) / 1_000_000 };
   if (v.compressed) { const { type: _, ...compressed } = v.compressed; return { ...v, compressed }; }
+  if (v.embedded) {
+    const { embedded: { dim, vectors }, ...rest } = v;
+    const embeddings = [];
+    for (let at = 0; at < vectors.length; at += dim) embeddings.push(vectors.subarray(at, at + dim));
+    return { ...rest, embeddings };
+  }
+  if (v.ranked) {
+    const { ranked: { indices, scores }, ...rest } = v;
+    return { ...rest, matches: Array.from(indices, (index, i) => ({ index, score: scores[i] })) };
+  }
   if (!v.knn) return v;
   const { counts, indices, scores } = v.knn;
   const hits = [];

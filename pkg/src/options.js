@@ -5,7 +5,13 @@
 
 import { EdgeNetError } from './errors.js';
 
-export const TASK_KINDS = ['vector_search', 'encryption', 'compression'];
+export const TASK_KINDS = ['vector_search', 'encryption', 'compression', 'embedding', 'semantic_match'];
+
+// The text tasks' limits (core's `task::text`): checked here so a page gets EN-502 before sending.
+const MODELS = ['minilm'];
+const MAX_TEXTS = 256;
+const MAX_TEXT_BYTES = 8192;
+const MAX_TOTAL_BYTES = 256 * 1024;
 // Where vector searches may run: 'auto' times the GPU against WASM SIMD (GPU consent needed),
 // 'gpu' uses the GPU whenever it agrees with the CPU, 'cpu' never loads the GPU module.
 export const BACKENDS = ['auto', 'gpu', 'cpu'];
@@ -155,6 +161,22 @@ export function validateTask(task) {
     const k = c.num('payload.k', p.k, 10, 1, 1024, { integer: true });
     return { kind: task.type, options, onProgress, payload: { metric, dim: queries.dim, k, queries: queries.data, database: database.data } };
   }
+  if (task.type === 'embedding') {
+    c.onlyKeys('payload', p, ['texts', 'model']);
+    const model = textModel(c, p.model);
+    return { kind: task.type, options, onProgress, payload: { model, texts: texts(c, 'payload.texts', p.texts, MAX_TEXTS) } };
+  }
+  if (task.type === 'semantic_match') {
+    c.onlyKeys('payload', p, ['query', 'candidates', 'model', 'topK']);
+    const model = textModel(c, p.model);
+    const [query] = texts(c, 'payload.query', [p.query], 1);
+    const candidates = texts(c, 'payload.candidates', p.candidates, MAX_TEXTS - 1);
+    const topK = c.num('payload.topK', p.topK, 0, 0, MAX_TEXTS, { integer: true });
+    if (byteLength(query) + candidates.reduce((n, t) => n + byteLength(t), 0) > MAX_TOTAL_BYTES) {
+      c.fail('payload', `at most ${MAX_TOTAL_BYTES} bytes of text in all`, 'more');
+    }
+    return { kind: task.type, options, onProgress, payload: { model, query, candidates, topK } };
+  }
   if (task.type === 'compression') {
     c.onlyKeys('payload', p, ['vectors', 'mode', 'dim']);
     const dim = c.num('payload.dim', p.dim, 0, 1, 4096, { integer: true });
@@ -175,4 +197,29 @@ export function validateTask(task) {
       data: bytes(c, 'payload.data', p.data),
     },
   };
+}
+
+function textModel(c, model) {
+  const m = model === undefined ? MODELS[0] : model;
+  if (!MODELS.includes(m)) c.fail('payload.model', `one of ${MODELS.join(', ')}`, m);
+  return m;
+}
+
+const utf8 = new TextEncoder();
+function byteLength(s) {
+  return utf8.encode(s).length;
+}
+
+// A non-empty array of at most `max` strings within the per-text and total byte limits.
+function texts(c, name, value, max) {
+  if (!Array.isArray(value) || value.length === 0 || value.length > max) c.fail(name, `an array of 1 to ${max} strings`, value);
+  let total = 0;
+  value.forEach((t, i) => {
+    if (typeof t !== 'string') c.fail(`${name}[${i}]`, 'a string', t);
+    const n = byteLength(t);
+    if (n > MAX_TEXT_BYTES) c.fail(`${name}[${i}]`, `at most ${MAX_TEXT_BYTES} bytes of UTF-8`, `${n} bytes`);
+    total += n;
+  });
+  if (total > MAX_TOTAL_BYTES) c.fail(name, `at most ${MAX_TOTAL_BYTES} bytes of text in all`, `${total} bytes`);
+  return value.slice();
 }

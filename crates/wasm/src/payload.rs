@@ -1,7 +1,8 @@
 //! Task payloads and results between the shim's plain JS values and core's encodings.
 
 use edgenet_core::task::{
-    CompressedVectors, Compression, Encryption, KnnResult, Quantization, SearchMetric, VectorSearch,
+    CompressedVectors, Compression, Embedding, Embeddings, Encryption, KnnResult, Matches,
+    Quantization, SearchMetric, SemanticMatch, VectorSearch,
 };
 use wasm_bindgen::prelude::*;
 
@@ -102,5 +103,51 @@ pub fn decode_compressed(bytes: &[u8]) -> Result<JsValue, JsError> {
         .set("rows", c.rows)
         .set("scales", js_sys::Float32Array::from(c.scales.as_slice()))
         .set("codes", js_sys::Uint8Array::from(c.codes.as_slice()))
+        .into())
+}
+
+/// Encodes an `embedding` payload; throws EN-141 (limits) or EN-143 (a model not served).
+#[wasm_bindgen(js_name = encodeEmbedding)]
+pub fn encode_embedding(model: String, texts: Vec<String>) -> Result<Vec<u8>, JsError> {
+    Embedding { model, texts }.encode().map_err(js_error)
+}
+
+/// Decodes an `embedding` result: `{dim, vectors}` with the vectors row-major in one array.
+#[wasm_bindgen(js_name = decodeEmbeddings)]
+pub fn decode_embeddings(bytes: &[u8]) -> Result<JsValue, JsError> {
+    let e = Embeddings::decode(bytes).map_err(js_error)?;
+    Ok(Obj::new("embeddings")
+        .set("dim", e.dim)
+        .set("vectors", js_sys::Float32Array::from(e.vectors.as_slice()))
+        .into())
+}
+
+/// Encodes a `semantic_match` payload (`top_k` 0 returns every candidate).
+#[wasm_bindgen(js_name = encodeSemanticMatch)]
+pub fn encode_semantic_match(
+    model: String,
+    query: String,
+    candidates: Vec<String>,
+    top_k: u32,
+) -> Result<Vec<u8>, JsError> {
+    SemanticMatch {
+        model,
+        query,
+        candidates,
+        top_k,
+    }
+    .encode()
+    .map_err(js_error)
+}
+
+/// Decodes a `semantic_match` result: `{indices, scores}`, best first.
+#[wasm_bindgen(js_name = decodeMatches)]
+pub fn decode_matches(bytes: &[u8]) -> Result<JsValue, JsError> {
+    let m = Matches::decode(bytes).map_err(js_error)?;
+    let indices: Vec<u32> = m.matches.iter().map(|h| h.index).collect();
+    let scores: Vec<f32> = m.matches.iter().map(|h| h.score).collect();
+    Ok(Obj::new("matches")
+        .set("indices", js_sys::Uint32Array::from(indices.as_slice()))
+        .set("scores", js_sys::Float32Array::from(scores.as_slice()))
         .into())
 }

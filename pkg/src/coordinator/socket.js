@@ -3,7 +3,7 @@
 // moving frames between it and the connection (proto's endpoint), keeping the endpoint's timer,
 // and acting on the endpoint's events.
 
-import { Connection, decodeCompressed, decodeKnnResult } from '../../wasm/edgenet.js';
+import { Connection, decodeCompressed, decodeEmbeddings, decodeKnnResult, decodeMatches } from '../../wasm/edgenet.js';
 import { errorData } from '../errors.js';
 import { abortAll, applyShare, dispatch } from './pool.js';
 import { co, counts, pool, post, postStats, queue, relayUrl, report, setState, submits, waiting } from './state.js';
@@ -83,6 +83,8 @@ function onEvent(ev) {
         value = { id: ev.task, type: ev.kind, verified: true, workers: ev.agreeing, agreeing: ev.agreeing, outvoted: ev.outvoted };
         if (ev.kind === 'vector_search') value.knn = decodeKnnResult(ev.result);
         else if (ev.kind === 'compression') value.compressed = decodeCompressed(ev.result);
+        else if (ev.kind === 'embedding') value.embedded = decodeEmbeddings(ev.result);
+        else if (ev.kind === 'semantic_match') value.ranked = decodeMatches(ev.result);
         else value.ciphertext = ev.result;
       } catch (e) {
         post({ type: 'result', req, error: errorData(e) });

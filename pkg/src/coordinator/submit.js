@@ -2,7 +2,7 @@
 // The page's submissions: encoded for the connection, submitted once it is ready (paid ones in
 // this identity's turn at writing its chain), answered with their result or failure.
 
-import { encodeCompression, encodeEncryption, encodeVectorSearch, resultBackstopMs } from '../../wasm/edgenet.js';
+import { encodeCompression, encodeEmbedding, encodeEncryption, encodeSemanticMatch, encodeVectorSearch, resultBackstopMs } from '../../wasm/edgenet.js';
 import { errorData } from '../errors.js';
 import { co, counts, post, submits, turns, waiting } from './state.js';
 import { pump } from './socket.js';
@@ -14,6 +14,8 @@ const encoders = {
   vector_search: (p) => encodeVectorSearch(p.metric, p.dim, p.k, p.queries, p.database),
   encryption: (p) => encodeEncryption(p.key, p.nonce, p.aad, p.data),
   compression: (p) => encodeCompression(p.mode, p.dim, p.vectors),
+  embedding: (p) => encodeEmbedding(p.model, p.texts),
+  semantic_match: (p) => encodeSemanticMatch(p.model, p.query, p.candidates, p.topK),
 };
 
 /** @param {{ req: string, kind: string, payload: any, options: SubmitOptions }} m */
