@@ -59,6 +59,8 @@ def main():
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(os.path.join(MODEL_DIR, "tokenizer.json"))
+    # The file pads every text to 128 tokens; sentence-transformers pads to the batch's longest.
+    tokenizer.no_padding()
     tokenizer.enable_truncation(256)
     texts = corpus(tokenizer)
     rows = []

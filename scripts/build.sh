@@ -7,17 +7,20 @@
 #   edgenet-compute.js         the compute Workers
 #   edgenet-gpu.js             the optional WebGPU module's glue (pkg/wasm/edgenet_gpu_bg.wasm),
 #                              loaded by a compute Worker only after GPU consent
+#   edgenet-embed.js           the embedding module's glue (pkg/wasm/edgenet_embed_bg.wasm), loaded by
+#                              one compute Worker when a text task arrives (built for speed, not size)
 # Skips wasm-pack when nothing under crates/ changed since the last build.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-# wasm_module CRATE OUT_NAME: wasm-pack CRATE into pkg/wasm/OUT_NAME* unless it is up to date.
+# wasm_module CRATE OUT_NAME [PROFILE]: wasm-pack CRATE into pkg/wasm/OUT_NAME* unless it is up to date.
 wasm_module() {
+    local profile="${3:-wasm-release}"
     local out="$ROOT/pkg/wasm/$2_bg.wasm"
     if [ ! -f "$out" ] || [ -n "$(find crates Cargo.toml Cargo.lock -newer "$out" -type f -print -quit)" ]; then
-        step "wasm: $1 (wasm-pack, profile wasm-release)"
-        wasm-pack build "$1" --target web --profile wasm-release --out-dir ../../pkg/wasm \
+        step "wasm: $1 (wasm-pack, profile $profile)"
+        wasm-pack build "$1" --target web --profile "$profile" --out-dir ../../pkg/wasm \
             --out-name "$2" --no-pack 2>&1 | grep -vE '^\[INFO\]|wasm-pack version' || true
         [ -f "$out" ] || { echo "wasm-pack produced no $out" >&2; exit 1; }
         touch "$out"
@@ -28,9 +31,11 @@ wasm_module() {
 wasm="$ROOT/pkg/wasm/edgenet_bg.wasm"
 compute_wasm="$ROOT/pkg/wasm/edgenet_compute_bg.wasm"
 gpu_wasm="$ROOT/pkg/wasm/edgenet_gpu_bg.wasm"
+embed_wasm="$ROOT/pkg/wasm/edgenet_embed_bg.wasm"
 wasm_module crates/wasm edgenet
 wasm_module crates/wasm-compute edgenet_compute
 wasm_module crates/wasm-gpu edgenet_gpu
+wasm_module crates/wasm-embed edgenet_embed wasm-speed
 
 step "bundles (esbuild)"
 # Source maps beside each bundle (fetched by devtools only).
@@ -40,7 +45,8 @@ esbuild pkg/src/edgenet.js "${common[@]}" --format=esm --outfile=pkg/dist/edgene
 esbuild pkg/src/coordinator/index.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-coordinator.js
 esbuild pkg/src/compute.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-compute.js
 esbuild pkg/src/gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-gpu.js
-for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$compute_wasm" "$gpu_wasm"; do
+esbuild pkg/src/embed.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-embed.js
+for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$compute_wasm" "$gpu_wasm" "$embed_wasm"; do
     [ -f "$f" ] || continue
     note "$(basename "$f"): $(wc -c <"$f") bytes, $(gzip -9c "$f" | wc -c) gzip"
 done

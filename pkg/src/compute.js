@@ -10,9 +10,12 @@
 
 import initWasm, { TaskRun, Throttle } from '../wasm/edgenet_compute.js';
 import { errorData } from './errors.js';
+import { MINILM, TEXT_KINDS } from './models.js';
 
 let throttle = null;
 let gpu = null; // the WebGPU module's kernels, once open
+let modelModule = null; // where the embedding module is ({ script, wasm }): this Worker runs text tasks
+let model = null; // the embedding model, once loaded (on the first text task)
 let busyMs = 0;
 const jobs = [];
 let running = false;
@@ -66,7 +69,44 @@ async function runOnGpu(job) {
   return true;
 }
 
+const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+
+// One model file: from the Cache API when it holds it, else from the relay; either way checked
+// against the SHA-256 the package pins (models.js) before a byte of it is used, and kept.
+async function modelFile(base, { file, sha256 }) {
+  const url = new URL(file, base).href;
+  const cache = typeof caches !== 'undefined' ? await caches.open('edgenet-models-v1').catch(() => null) : null;
+  let res = cache ? await cache.match(url) : undefined;
+  const fromCache = Boolean(res);
+  if (!res) res = await fetch(url);
+  if (!res.ok) throw new Error(`EN-510: ${url} answered HTTP ${res.status}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const got = hex(await crypto.subtle.digest('SHA-256', bytes));
+  if (got !== sha256) {
+    if (fromCache) await cache.delete(url);
+    throw new Error(`EN-510: ${file} from ${base} has SHA-256 ${got}, not the published ${sha256}`);
+  }
+  if (!fromCache && cache) await cache.put(url, new Response(bytes)).catch(() => {});
+  return { bytes, fromCache };
+}
+
+// Loads the embedding module and the model (once); reports how long it took.
+async function loadModel(base) {
+  if (model) return model;
+  const start = performance.now();
+  importScripts(modelModule.script);
+  await self.EdgeNetEmbed.init({ module_or_path: modelModule.wasm });
+  const f = MINILM.files;
+  const files = [];
+  for (const spec of [f.config, f.sentence, f.tokenizer, f.weights]) files.push(await modelFile(base, spec));
+  // The bytes are copied into the module's memory and dropped there once the model is built.
+  model = new self.EdgeNetEmbed.Model(files[0].bytes, files[1].bytes, files[2].bytes, files[3].bytes);
+  postMessage({ type: 'model', loaded: true, ms: Math.round(performance.now() - start), fromCache: files.every((x) => x.fromCache) });
+  return model;
+}
+
 async function runJob(job) {
+  if (TEXT_KINDS.includes(job.kind)) return runText(job);
   if (gpu) {
     try {
       if (await runOnGpu(job)) return;
@@ -108,6 +148,42 @@ async function runJob(job) {
   }
 }
 
+// A text task, a slice of texts at a time, on the embedding model.
+async function runText(job) {
+  let run;
+  try {
+    if (!modelModule) throw new Error('EN-142: this Worker runs no text tasks');
+    await loadModel(job.modelBase || '');
+    run = new self.EdgeNetEmbed.TextRun(job.kind, job.payload);
+  } catch (e) {
+    postMessage({ type: 'failed', task: job.task, error: errorData(e) });
+    return;
+  }
+  try {
+    for (;;) {
+      await waitTurn();
+      if (aborted.has(job.task)) return;
+      const units = throttle.sliceUnits(run.unitsLeft());
+      const start = performance.now();
+      const finished = run.step(model, units);
+      const end = performance.now();
+      busyMs += end - start;
+      const pause = throttle.afterSlice(start, end, units);
+      if (finished) {
+        const result = run.result();
+        postMessage({ type: 'done', task: job.task, result, busyMs, backend: 'wasm-simd128' }, { transfer: [result.buffer] });
+      }
+      reportBusy();
+      if (pause > 0) await sleep(pause);
+      if (finished) return;
+    }
+  } catch (e) {
+    postMessage({ type: 'failed', task: job.task, error: errorData(e) });
+  } finally {
+    run.free();
+  }
+}
+
 async function loop() {
   if (running) return;
   running = true;
@@ -125,6 +201,7 @@ self.onmessage = async ({ data: m }) => {
       // The GPU Worker opens and times the GPU before its first task, so no task skews the
       // timing; the other Workers start at once.
       if (m.gpu) await openGpu(m.gpu);
+      modelModule = m.model || null;
       markReady();
       break;
     case 'limit':

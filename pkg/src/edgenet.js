@@ -42,6 +42,8 @@ function assetUrls(base) {
       wasm: at('../wasm/edgenet_bg.wasm'),
       computeWasm: at('../wasm/edgenet_compute_bg.wasm'),
       gpuWasm: at('../wasm/edgenet_gpu_bg.wasm'),
+      embed: at('edgenet-embed.js'),
+      embedWasm: at('../wasm/edgenet_embed_bg.wasm'),
     };
   }
   return {
@@ -51,6 +53,8 @@ function assetUrls(base) {
     wasm: new URL('../wasm/edgenet_bg.wasm', import.meta.url).href,
     computeWasm: new URL('../wasm/edgenet_compute_bg.wasm', import.meta.url).href,
     gpuWasm: new URL('../wasm/edgenet_gpu_bg.wasm', import.meta.url).href,
+    embed: new URL('./edgenet-embed.js', import.meta.url).href,
+    embedWasm: new URL('../wasm/edgenet_embed_bg.wasm', import.meta.url).href,
   };
 }
 
@@ -66,6 +70,8 @@ function startCoordinator(relays, contribute, assets = null) {
     computeUrl: urls.compute,
     gpuUrl: urls.gpu,
     gpuWasmUrl: urls.gpuWasm,
+    embedUrl: urls.embed,
+    embedWasmUrl: urls.embedWasm,
     contribute,
   };
   /** @type {any} */

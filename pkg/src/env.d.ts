@@ -6,6 +6,8 @@ interface Window {
   EdgeNet: Record<string, any>;
   /** The WebGPU module's glue, once a compute Worker imported it (gpu.js). */
   EdgeNetGpu: { init: (opts: { module_or_path: any }) => Promise<unknown>; openGpu: (mode: string) => Promise<any> };
+  /** The embedding module's glue, once the model's compute Worker imported it (embed.js). */
+  EdgeNetEmbed: { init: (opts: { module_or_path: any }) => Promise<unknown>; Model: any; TextRun: any };
 }
 
 interface Navigator {

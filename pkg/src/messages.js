@@ -48,6 +48,8 @@
  * @property {string} computeUrl
  * @property {string} gpuUrl
  * @property {string} gpuWasmUrl
+ * @property {string} embedUrl the embedding module's glue, loaded by one compute Worker on the first text task
+ * @property {string} embedWasmUrl
  * @property {ContributeSettings | null} contribute
  * @property {WebAssembly.Module} [module] set by the coordinator once compiled
  */
@@ -109,13 +111,15 @@
 // --- coordinator ↔ compute Workers --------------------------------------------------------------
 
 /**
- * A job the relay assigned, as a compute Worker runs it.
- * @typedef {{ task: string, kind: string, payload: Uint8Array }} Job
+ * A job the relay assigned, as a compute Worker runs it. A text task also names where the
+ * current relay serves the model's files (`…/models/minilm/`).
+ * @typedef {{ task: string, kind: string, payload: Uint8Array, modelBase?: string }} Job
  */
 
 /**
  * @typedef {{ type: 'init', module: WebAssembly.Module, limit: number, sliceMs: number,
- *     gpu: { script: string, wasm: string, mode: string } | null }
+ *     gpu: { script: string, wasm: string, mode: string } | null,
+ *     model: { script: string, wasm: string } | null }
  *   | { type: 'limit', fraction: number }
  *   | ({ type: 'run' } & Job)
  *   | { type: 'abort', running: string | null }
@@ -125,6 +129,7 @@
 /**
  * @typedef {{ type: 'busy', busyMs: number }
  *   | { type: 'backend', choice: object }
+ *   | { type: 'model', loaded: boolean, ms: number, fromCache: boolean, error?: ErrorData }
  *   | { type: 'done', task: string, result: Uint8Array, busyMs: number, backend?: string }
  *   | { type: 'failed', task: string, error: ErrorData }
  * } ComputeToCoordinator

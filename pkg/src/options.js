@@ -7,6 +7,9 @@ import { EdgeNetError } from './errors.js';
 
 export const TASK_KINDS = ['vector_search', 'encryption', 'compression', 'embedding', 'semantic_match'];
 
+// What a page contributes unless it lists tasks: the kinds that need no model.
+const LIGHT_KINDS = ['vector_search', 'encryption', 'compression'];
+
 // The text tasks' limits (core's `task::text`): checked here so a page gets EN-502 before sending.
 const MODELS = ['minilm'];
 const MAX_TEXTS = 256;
@@ -68,7 +71,8 @@ export function validateInit(opts, base) {
   if (!BACKENDS.includes(backend)) c.fail('contribution.backend', `one of ${BACKENDS.join(', ')}`, backend);
   const idle = opts.idle === undefined ? {} : opts.idle;
   c.onlyKeys('idle', idle, ['focusRequired', 'minIdleTime', 'respectBattery']);
-  let tasks = contribution.tasks === undefined ? TASK_KINDS.slice() : contribution.tasks;
+  // The text tasks are opt-in: they download the embedding model (45 MB, once, then cached).
+  let tasks = contribution.tasks === undefined ? LIGHT_KINDS.slice() : contribution.tasks;
   if (!Array.isArray(tasks) || tasks.length === 0) c.fail('contribution.tasks', `a non-empty array of ${TASK_KINDS.join(', ')}`, tasks);
   for (const t of tasks) if (!TASK_KINDS.includes(t)) c.fail('contribution.tasks[]', `one of ${TASK_KINDS.join(', ')}`, t);
   let relays = opts.relays === undefined ? [defaultRelay(base)] : opts.relays;
@@ -90,7 +94,7 @@ export function validateInit(opts, base) {
     siteId: opts.siteId,
     assets,
     cpuLimit: c.num('contribution.cpuLimit', contribution.cpuLimit, 0.3, 0, 1, { minOpen: true }),
-    memoryLimit: c.num('contribution.memoryLimit', contribution.memoryLimit, 256 * MIB, 16 * MIB, 4096 * MIB, { integer: true }),
+    memoryLimit: textMemory(c, tasks, c.num('contribution.memoryLimit', contribution.memoryLimit, 256 * MIB, 16 * MIB, 4096 * MIB, { integer: true })),
     tasks: [...new Set(tasks)],
     backend,
     focusRequired: c.bool('idle.focusRequired', idle.focusRequired, false),
@@ -222,4 +226,11 @@ function texts(c, name, value, max) {
   });
   if (total > MAX_TOTAL_BYTES) c.fail(name, `at most ${MAX_TOTAL_BYTES} bytes of text in all`, `${total} bytes`);
   return value.slice();
+}
+
+// The Worker that holds the embedding model needs 150 MiB of the memory limit.
+function textMemory(c, tasks, limit) {
+  const text = tasks.includes('embedding') || tasks.includes('semantic_match');
+  if (text && limit < 160 * MIB) c.fail('contribution.memoryLimit', 'at least 167772160 (160 MiB) to run embedding or semantic_match', limit);
+  return limit;
 }

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod client_ip;
 pub mod hub_driver;
 pub mod ledger_api;
+pub mod models;
 pub mod serve;
 pub mod store;
 mod ws;
@@ -43,6 +44,8 @@ pub struct AppConfig {
     pub ledger_store: Option<PathBuf>,
     /// Reverse proxies whose forwarding headers count for the per-IP limits.
     pub trusted_proxies: TrustedProxies,
+    /// The embedding model's directory, served to browser Workers under `/models/minilm/`.
+    pub model_dir: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -100,6 +103,10 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         .route("/api/status", get(status))
         .route("/api/peers", get(peers))
         .route("/api/tasks", get(tasks));
+    let models = Router::new()
+        .route("/{model}/{file}", get(models::serve))
+        .with_state(models::Models::new(config.model_dir));
+    router = router.nest_service("/models", models);
     router = match config.pkg {
         Some(dir) => router.nest_service("/pkg", ServeDir::new(dir)),
         None => router

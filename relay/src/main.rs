@@ -82,6 +82,11 @@ struct Args {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<Cidr>,
+    /// The embedding model's directory (all-MiniLM-L6-v2 as scripts/setup.sh unpacks it),
+    /// served to browser Workers under /models/minilm/ (the weights in f16, made on the first
+    /// request). Default: ~/.cache/edgenet/models/all-MiniLM-L6-v2.
+    #[arg(long, env = "EDGENET_MODEL_DIR")]
+    model_dir: Option<PathBuf>,
     /// Serve HTTPS and WSS with this PEM certificate chain (with `--tls-key`).
     #[arg(
         long,
@@ -160,6 +165,7 @@ async fn main() -> ExitCode {
         },
         ledger_store: Some(args.data_dir.join("ledger.redb")),
         trusted_proxies: TrustedProxies::new(args.trusted_proxies),
+        model_dir: args.model_dir.or_else(edgenet_embed::Embedder::default_dir),
     };
     let router = match app(key, config) {
         Ok(router) => router,

@@ -53,3 +53,88 @@ pub fn execute(
         _ => edgenet_kernels::execute::execute(kind, payload),
     }
 }
+
+/// A text task run in slices, so a browser's compute Worker can hold its duty cycle and stop
+/// within one slice: a unit is one text (at most 256 tokens: tens of milliseconds in wasm).
+/// Texts are embedded independently, so any slicing gives the vectors one batch gives.
+pub struct TextRun {
+    kind: TaskKind,
+    texts: Vec<String>,
+    top_k: usize,
+    done: Vec<Vec<f32>>,
+    result: Option<Vec<u8>>,
+}
+
+impl TextRun {
+    /// Decodes and checks `payload`; nothing runs yet.
+    pub fn new(kind: TaskKind, payload: &[u8]) -> Result<Self, ExecuteError> {
+        let (texts, top_k) = match kind {
+            TaskKind::Embedding => (Embedding::decode(payload)?.texts, 0),
+            TaskKind::SemanticMatch => {
+                let t = SemanticMatch::decode(payload)?;
+                let top_k = t.returned();
+                (std::iter::once(t.query).chain(t.candidates).collect(), top_k)
+            }
+            _ => return Err(ExecuteError::NeedsModel(kind)),
+        };
+        Ok(Self {
+            kind,
+            done: Vec::with_capacity(texts.len()),
+            texts,
+            top_k,
+            result: None,
+        })
+    }
+
+    /// Texts not yet embedded.
+    pub fn units_left(&self) -> u32 {
+        u32::try_from(self.texts.len() - self.done.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Embeds up to `units` more texts (at least one); the last step encodes the result.
+    pub fn step(&mut self, model: &Embedder, units: u32) {
+        if self.result.is_some() {
+            return;
+        }
+        let from = self.done.len();
+        let to = (from + units.max(1) as usize).min(self.texts.len());
+        let slice: Vec<&str> = self.texts[from..to].iter().map(String::as_str).collect();
+        self.done.extend(model.embed(&slice));
+        if self.done.len() < self.texts.len() {
+            return;
+        }
+        let dim = u32::try_from(model.dim()).unwrap_or(u32::MAX);
+        self.result = Some(match self.kind {
+            TaskKind::Embedding => Embeddings {
+                dim,
+                vectors: self.done.concat(),
+            }
+            .encode(),
+            _ => {
+                let (query, candidates) = self.done.split_at(1);
+                rank(&query[0], candidates, self.top_k).encode()
+            }
+        });
+    }
+
+    /// The encoded result, once every text is embedded (`None` before).
+    pub fn result(&self) -> Option<&[u8]> {
+        self.result.as_deref()
+    }
+}
+
+/// Candidates by cosine with `query` (dot products of unit vectors), best first, ties to the
+/// lower index, the first `top_k`.
+pub fn rank(query: &[f32], candidates: &[Vec<f32>], top_k: usize) -> Matches {
+    let mut matches: Vec<Hit> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Hit {
+            index: u32::try_from(i).unwrap_or(u32::MAX),
+            score: edgenet_kernels::nn::ops::dot(query, v),
+        })
+        .collect();
+    matches.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    matches.truncate(top_k);
+    Matches { matches }
+}

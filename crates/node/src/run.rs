@@ -299,7 +299,7 @@ fn wrong(kind: TaskKind, result: Vec<u8>) -> Result<Vec<u8>, String> {
 
 /// [`Fault::OtherModel`]: the texts' static word-embedding averages instead of the encoder's.
 fn other_model(model: &Embedder, kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, String> {
-    use edgenet_core::task::{Embedding, Embeddings, Hit, Matches, SemanticMatch};
+    use edgenet_core::task::{Embedding, Embeddings, SemanticMatch};
     let texts: Vec<String> = match kind {
         TaskKind::Embedding => Embedding::decode(payload).map_err(|e| e.to_string())?.texts,
         _ => {
@@ -316,16 +316,8 @@ fn other_model(model: &Embedder, kind: TaskKind, payload: &[u8]) -> Result<Vec<u
         }
         .encode(),
         _ => {
-            let mut matches: Vec<Hit> = vectors[1..]
-                .iter()
-                .enumerate()
-                .map(|(i, v)| Hit {
-                    index: u32::try_from(i).unwrap_or(u32::MAX),
-                    score: edgenet_kernels::nn::ops::dot(&vectors[0], v),
-                })
-                .collect();
-            matches.sort_by(|a, b| b.score.total_cmp(&a.score));
-            Matches { matches }.encode()
+            let n = vectors.len() - 1;
+            edgenet_embed::task::rank(&vectors[0], &vectors[1..], n).encode()
         }
     })
 }

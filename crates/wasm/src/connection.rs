@@ -46,18 +46,25 @@ pub(crate) fn task_kind(name: &str) -> Result<TaskKind, JsError> {
 #[wasm_bindgen]
 impl Connection {
     /// A connection for the identity `secret` with the profile `{workers, memoryMib, maxJobs,
-    /// contributing}`: it offers `workers` compute Workers and `memoryMib`, runs up to `maxJobs`
-    /// at once and claims offers only while contributing. `now` is the caller's monotonic clock
+    /// contributing, textTasks}`: it offers `workers` compute Workers and `memoryMib`, runs up to
+    /// `maxJobs` at once, claims offers only while contributing, and lists the text kinds
+    /// (`embedding`, `semantic_match`, run by the embedding module) when `textTasks` is set. `now` is the caller's monotonic clock
     /// in milliseconds (`performance.now()`), as for every call that takes one.
     #[wasm_bindgen(constructor)]
     pub fn new(secret: &[u8], profile: JsValue, now: f64) -> Result<Connection, JsError> {
         let max_jobs = number(&profile, "maxJobs")? as usize;
         let contributing = flag(&profile, "contributing");
+        let text = [TaskKind::Embedding, TaskKind::SemanticMatch];
+        let kernels = KINDS
+            .iter()
+            .copied()
+            .chain(text.into_iter().filter(|_| flag(&profile, "textTasks")))
+            .collect();
         let capabilities = Capabilities {
             cores: number(&profile, "workers")? as u16,
             memory_mib: number(&profile, "memoryMib")? as u32,
             gpu: None,
-            kernels: KINDS.to_vec(),
+            kernels,
             backends: vec![BACKEND.into()],
         };
         Ok(Self {

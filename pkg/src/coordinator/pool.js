@@ -3,6 +3,7 @@
 // idle policy applied to the page's signals), and the jobs waiting for a free one.
 
 import { spawnWorker } from '../spawn.js';
+import { TEXT_KINDS } from '../models.js';
 import { co, counts, pool, postStats, queue, report } from './state.js';
 import { pump } from './socket.js';
 
@@ -12,6 +13,11 @@ import { pump } from './socket.js';
 
 const SLICE_MS = 10;
 const WORKER_MEMORY = 32 * 1024 * 1024; // what one compute Worker may grow to (payloads ≤ 1 MiB, copies)
+// What the Worker holding the embedding model grows to (measured in Chromium: tests/browser/text-contribute.test.mjs).
+export const MODEL_WORKER_MEMORY = 150 * 1024 * 1024;
+
+/** Whether these settings run text tasks (which one Worker of the pool does, with the model). */
+export const runsText = (contribute) => Boolean(contribute) && contribute.tasks.some((t) => TEXT_KINDS.includes(t));
 
 /**
  * @param {Slot} slot
@@ -24,7 +30,10 @@ const tell = (slot, msg, transfer) => slot.worker.postMessage(msg, transfer || [
 export function startPool(module) {
   const { contribute, cfg } = co;
   if (!contribute || !cfg) return;
-  const n = Math.max(1, Math.min(contribute.workers, Math.floor(contribute.memoryLimit / WORKER_MEMORY)));
+  const text = runsText(contribute);
+  // The model's Worker takes its share of the memory first; the others divide the rest.
+  const rest = contribute.memoryLimit - (text ? MODEL_WORKER_MEMORY : 0);
+  const n = Math.max(1, Math.min(contribute.workers, (text ? 1 : 0) + Math.floor(Math.max(0, rest) / WORKER_MEMORY)));
   for (let i = 0; i < n; i += 1) {
     const worker = spawnWorker(cfg.computeUrl);
     /** @type {Slot} */
@@ -35,19 +44,23 @@ export function startPool(module) {
     const gpu = i === 0 && contribute.gpu
       ? { script: cfg.gpuUrl, wasm: cfg.gpuWasmUrl, mode: contribute.gpu }
       : null;
-    tell(slot, { type: 'init', module, limit: co.share.fraction, sliceMs: SLICE_MS, gpu });
+    // One Worker holds the embedding model (loaded on the first text task): it is 110 MB.
+    const model = i === 0 && text ? { script: cfg.embedUrl, wasm: cfg.embedWasmUrl } : null;
+    tell(slot, { type: 'init', module, limit: co.share.fraction, sliceMs: SLICE_MS, gpu, model });
     pool.push(slot);
   }
 }
 
-/** Hands queued jobs to free Workers. */
+/** Hands queued jobs to free Workers: text tasks only to the first, which holds the model. */
 export function dispatch() {
-  for (const slot of pool) {
-    const job = slot.task ? undefined : queue.shift();
-    if (!job) continue;
+  pool.forEach((slot, i) => {
+    if (slot.task) return;
+    const at = queue.findIndex((j) => i === 0 || !TEXT_KINDS.includes(j.kind));
+    if (at < 0) return;
+    const [job] = queue.splice(at, 1);
     slot.task = job.task;
     tell(slot, { type: 'run', ...job }, [job.payload.buffer]);
-  }
+  });
 }
 
 /** Every Worker drops its jobs: the connection that assigned them is gone. */
@@ -73,6 +86,7 @@ function onCompute(slot, m) {
   const { conn } = co;
   if (m.type === 'busy') { slot.busyMs = m.busyMs; return; }
   if (m.type === 'backend') { co.backend = m.choice; postStats(); return; }
+  if (m.type === 'model') { co.model = { loadMs: m.ms, fromCache: m.fromCache }; postStats(); return; }
   if (m.type === 'done') {
     slot.busyMs = m.busyMs;
     slot.task = null;

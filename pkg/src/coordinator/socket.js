@@ -5,7 +5,7 @@
 
 import { Connection, decodeCompressed, decodeEmbeddings, decodeKnnResult, decodeMatches } from '../../wasm/edgenet.js';
 import { errorData } from '../errors.js';
-import { abortAll, applyShare, dispatch } from './pool.js';
+import { abortAll, applyShare, dispatch, runsText } from './pool.js';
 import { co, counts, pool, post, postStats, queue, relayUrl, report, setState, submits, waiting } from './state.js';
 import { keepEntries, keptEntries } from './store.js';
 import { endTurn } from './submit.js';
@@ -64,7 +64,8 @@ function onEvent(ev) {
     }
     case 'execute':
       if (!co.contribute || !co.contribute.tasks.includes(ev.kind)) { co.conn?.abandon(ev.task); break; }
-      queue.push({ task: ev.task, kind: ev.kind, payload: ev.payload });
+      // A text task's Worker fetches the model from the relay that assigned it (once).
+      queue.push({ task: ev.task, kind: ev.kind, payload: ev.payload, modelBase: modelBase(relayUrl() || '') });
       post({ type: 'task', task: { id: ev.task, type: ev.kind } });
       dispatch();
       break;
@@ -117,6 +118,14 @@ function onEvent(ev) {
   }
 }
 
+/** Where a relay at the WebSocket URL `ws` serves the model's files. @param {string} ws */
+function modelBase(ws) {
+  const u = new URL(ws);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = `${u.pathname.replace(/\/ws\/?$/, '')}/models/minilm/`.replace(/^\/\//, '/');
+  return u.href;
+}
+
 /** Opens a socket to the current relay with a fresh connection. */
 export function connect() {
   const { cfg, contribute, secret } = co;
@@ -129,6 +138,8 @@ export function connect() {
     memoryMib: contribute ? Math.round(contribute.memoryLimit / 1048576) : 0,
     maxJobs: Math.max(1, pool.length * 3),
     contributing: false,
+    // The text kinds are offered only when the page runs them (one Worker, with the model).
+    textTasks: runsText(contribute),
   };
   const fresh = new Connection(secret, profile, performance.now());
   co.conn = fresh;

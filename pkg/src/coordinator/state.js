@@ -47,6 +47,8 @@ export const co = {
   share: { fraction: 0, reason: 'paused' },
   /** @type {object | null} the GPU Worker's backend choice, once known */
   backend: null,
+  /** @type {{ loadMs: number, fromCache: boolean } | null} the embedding model, once a Worker loaded it */
+  model: null,
   /** @type {{ balance: number, earned: number } | null} this node's figures from the relay */
   account: null,
 };
@@ -99,6 +101,7 @@ export function stats() {
     busyMsByWorker: pool.map((p) => p.busyMs),
     queued: queue.length,
     backend: co.backend,
+    model: co.model,
     running: pool.filter((p) => p.task).length,
     ...counts,
     uptime: Math.round((Date.now() - startedAt) / 1000),

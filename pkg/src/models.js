@@ -1,0 +1,18 @@
+// @ts-check
+// The embedding model's files as a compute Worker fetches them from the relay, with the SHA-256
+// each must have: published here, in the package, so that a relay (or anything between it and
+// the page) cannot hand a Worker other weights. The relay makes model.f16.safetensors from the
+// f32 file deterministically (relay/src/models.rs); tests/e2e/tests/models.rs checks that what
+// it serves hashes to these.
+
+export const TEXT_KINDS = ['embedding', 'semantic_match'];
+
+export const MINILM = {
+  name: 'minilm',
+  files: {
+    config: { file: 'config.json', sha256: '953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41' },
+    sentence: { file: 'sentence_bert_config.json', sha256: 'SENTENCE_SHA' },
+    tokenizer: { file: 'tokenizer.json', sha256: 'be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037' },
+    weights: { file: 'model.f16.safetensors', sha256: 'WEIGHTS_SHA' },
+  },
+};
