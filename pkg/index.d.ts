@@ -14,9 +14,12 @@ export interface InitOptions {
   contribution?: number | {
     /** Fraction of a core each compute Worker may use, in (0, 1]. Default 0.3. */
     cpuLimit?: number;
-    /** Bytes, 16 MiB to 4 GiB; bounds the number of compute Workers. Default 256 MiB. */
+    /** Bytes, 16 MiB to 4 GiB; bounds the number of compute Workers. Default 256 MiB; at least
+     * 160 MiB with a text task listed (its Worker holds the model: about 120 MiB). */
     memoryLimit?: number;
-    /** Task types to run. Default: all. */
+    /** Task types to run. Default: vector_search, encryption, compression. The text tasks
+     * (embedding, semantic_match) are opt-in: one compute Worker then downloads the embedding
+     * model from the relay (45 MB, once; kept in the Cache API) when the first one arrives. */
     tasks?: TaskType[];
     /**
      * Where vector searches run. 'auto' (default): the GPU, with GPU consent and WebGPU, for the
@@ -68,6 +71,8 @@ export interface Stats {
   running: number;
   /** The GPU Worker's choice; null without GPU consent or until the probe has run. */
   backend: BackendChoice | null;
+  /** The embedding model, once this page's Worker loaded it for a text task: how long loading took, and whether every file came from the Cache API. */
+  model: { loadMs: number; fromCache: boolean } | null;
   tasksCompleted: number;
   /** Of tasksCompleted, those that ran on the GPU. */
   tasksOnGpu: number;

@@ -82,6 +82,7 @@
  * @property {number[]} busyMsByWorker
  * @property {number} queued
  * @property {object | null} backend
+ * @property {{ loadMs: number, fromCache: boolean } | null} model the embedding model, once a Worker loaded it
  * @property {number} running
  * @property {number} tasksCompleted
  * @property {number} tasksOnGpu

@@ -11,8 +11,8 @@ export const MINILM = {
   name: 'minilm',
   files: {
     config: { file: 'config.json', sha256: '953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41' },
-    sentence: { file: 'sentence_bert_config.json', sha256: 'SENTENCE_SHA' },
+    sentence: { file: 'sentence_bert_config.json', sha256: 'fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7' },
     tokenizer: { file: 'tokenizer.json', sha256: 'be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037' },
-    weights: { file: 'model.f16.safetensors', sha256: 'WEIGHTS_SHA' },
+    weights: { file: 'model.f16.safetensors', sha256: 'e0d20df3bf952fe167a1d822e435f1d8d7a63f13e1f8c33cc3881ae1d707dfb0' },
   },
 };

@@ -48,7 +48,10 @@ impl Models {
     }
 
     async fn files(&self) -> Result<&[Served], String> {
-        let dir = self.dir.clone().ok_or("this relay serves no model (--model-dir)")?;
+        let dir = self
+            .dir
+            .clone()
+            .ok_or("this relay serves no model (--model-dir)")?;
         let loaded = self
             .loaded
             .get_or_init(|| async move {
@@ -65,14 +68,9 @@ fn load(dir: &std::path::Path) -> Result<Vec<Served>, String> {
     let read = |name: &str| {
         std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
     };
-    let weights = edgenet_embed::weights::to_f16(&read("model.safetensors")?)
-        .map_err(|e| e.to_string())?;
-    let contents = [
-        read(FILES[0])?,
-        read(FILES[1])?,
-        read(FILES[2])?,
-        weights,
-    ];
+    let weights =
+        edgenet_embed::weights::to_f16(&read("model.safetensors")?).map_err(|e| e.to_string())?;
+    let contents = [read(FILES[0])?, read(FILES[1])?, read(FILES[2])?, weights];
     let served: Vec<Served> = FILES
         .iter()
         .zip(contents)
@@ -80,7 +78,8 @@ fn load(dir: &std::path::Path) -> Result<Vec<Served>, String> {
             let sha = data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes));
             Served {
                 name,
-                etag: HeaderValue::from_str(&format!("\"{sha}\"")).unwrap_or(HeaderValue::from_static("\"\"")),
+                etag: HeaderValue::from_str(&format!("\"{sha}\""))
+                    .unwrap_or(HeaderValue::from_static("\"\"")),
                 bytes: Bytes::from(bytes),
             }
         })

@@ -192,8 +192,8 @@ impl VectorSearch {
         }
         let dim = self.dim as usize;
         if self.queries.is_empty()
-            || self.queries.len() % dim != 0
-            || self.database.len() % dim != 0
+            || !self.queries.len().is_multiple_of(dim)
+            || !self.database.len().is_multiple_of(dim)
         {
             return bad(
                 "queries and database must be non-empty multiples of dim (database may be empty)"
@@ -340,7 +340,7 @@ impl Compression {
             )));
         }
         if self.vectors.is_empty()
-            || self.vectors.len() % self.dim as usize != 0
+            || !self.vectors.len().is_multiple_of(self.dim as usize)
             || self.vectors.len() > limits::MAX_VALUES
         {
             return Err(TaskError::OutOfBounds(format!(
@@ -507,7 +507,7 @@ impl Embeddings {
     pub fn validate(&self) -> Result<(), TaskError> {
         let dim = self.dim as usize;
         let fits = (1..=text::MAX_EMBEDDING_DIM).contains(&self.dim)
-            && self.vectors.len() % dim == 0
+            && self.vectors.len().is_multiple_of(dim)
             && self.vectors.len() / dim <= text::MAX_TEXTS
             && self.vectors.iter().all(|v| v.is_finite());
         if fits {

@@ -112,7 +112,9 @@ impl Bert {
         Ok(Self {
             word: match weights.get_f16_bits("embeddings.word_embeddings.weight", &[cfg.vocab, h]) {
                 Some(bits) => WordTable::F16(bits),
-                None => WordTable::F32(weights.get("embeddings.word_embeddings.weight", &[cfg.vocab, h])?),
+                None => WordTable::F32(
+                    weights.get("embeddings.word_embeddings.weight", &[cfg.vocab, h])?,
+                ),
             },
             position: weights.get(
                 "embeddings.position_embeddings.weight",
@@ -148,10 +150,42 @@ impl Bert {
                 rows += len;
                 end += 1;
             }
-            out.extend(self.pass(&sequences[start..end], threads));
+            out.extend(self.pass_threads(&sequences[start..end], threads));
             start = end;
         }
         out
+    }
+
+    /// One pass; with several threads and several texts, the texts are split into groups of
+    /// about equal tokens, one per thread, each a pass on one thread (a text's own matmuls split
+    /// across threads gain less: attention and GELU between them stay on one). One text splits
+    /// its matmuls instead.
+    fn pass_threads(&self, sequences: &[Vec<u32>], requested: usize) -> Vec<Vec<f32>> {
+        let threads = requested.min(sequences.len());
+        if threads <= 1 || cfg!(target_arch = "wasm32") {
+            return self.pass(sequences, requested);
+        }
+        let total: usize = sequences.iter().map(Vec::len).sum();
+        let mut groups = Vec::with_capacity(threads);
+        let (mut from, mut tokens) = (0, 0);
+        for (i, s) in sequences.iter().enumerate() {
+            tokens += s.len();
+            if tokens * threads >= total * (groups.len() + 1) && groups.len() + 1 < threads {
+                groups.push(from..i + 1);
+                from = i + 1;
+            }
+        }
+        groups.push(from..sequences.len());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = groups
+                .into_iter()
+                .map(|g| scope.spawn(move || self.pass(&sequences[g], 1)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
     }
 
     /// The mean of the word embeddings of `ids` (see [`crate::Embedder::embed_static`]).
@@ -204,7 +238,6 @@ impl Bert {
         let mut context = vec![0.0f32; rows * h];
         let mut attended = vec![0.0f32; rows * h];
         let mut inter = vec![0.0f32; rows * self.cfg.intermediate];
-        let mut scores = vec![0.0f32; self.cfg.max_tokens];
         let layout = QkvLayout {
             stride: 3 * h,
             q_off: 0,
@@ -223,7 +256,6 @@ impl Bert {
                     self.cfg.head_dim(),
                     len,
                     &mut context[first * h..(first + len) * h],
-                    &mut scores,
                 );
                 first += len;
             }

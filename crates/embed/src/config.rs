@@ -87,7 +87,7 @@ impl BertConfig {
         let sane = (1..=4096).contains(&cfg.hidden)
             && (1..=48).contains(&cfg.layers)
             && cfg.heads >= 1
-            && cfg.hidden % cfg.heads == 0
+            && cfg.hidden.is_multiple_of(cfg.heads)
             && (1..=16384).contains(&cfg.intermediate)
             && (1..=1_000_000).contains(&cfg.vocab)
             && (2..=8192).contains(&cfg.max_positions)

@@ -12,6 +12,7 @@
 pub mod bert;
 pub mod config;
 mod error;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod fuzz_targets;
 pub mod task;
 pub mod tokenizer;

@@ -73,7 +73,10 @@ impl TextRun {
             TaskKind::SemanticMatch => {
                 let t = SemanticMatch::decode(payload)?;
                 let top_k = t.returned();
-                (std::iter::once(t.query).chain(t.candidates).collect(), top_k)
+                (
+                    std::iter::once(t.query).chain(t.candidates).collect(),
+                    top_k,
+                )
             }
             _ => return Err(ExecuteError::NeedsModel(kind)),
         };

@@ -91,7 +91,11 @@ pub fn to_f16(bytes: &[u8]) -> Result<Vec<u8>, EmbedError> {
                 .collect(),
             _ => view.data().to_vec(),
         };
-        let dtype = if view.dtype() == Dtype::F32 { Dtype::F16 } else { view.dtype() };
+        let dtype = if view.dtype() == Dtype::F32 {
+            Dtype::F16
+        } else {
+            view.dtype()
+        };
         converted.push((name, dtype, view.shape().to_vec(), data));
     }
     let views = converted

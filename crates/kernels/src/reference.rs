@@ -61,7 +61,7 @@ pub(crate) fn check_shape(
     if dim == 0 {
         return Err(KernelError::Shape("dimension must be at least 1".into()));
     }
-    if data.len() % dim != 0 {
+    if !data.len().is_multiple_of(dim) {
         return Err(KernelError::Shape(format!(
             "{name} has {} values, not a multiple of dimension {dim}",
             data.len()

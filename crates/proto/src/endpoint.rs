@@ -335,41 +335,41 @@ impl Endpoint {
             }
             _ => {}
         }
-        if let Some(task) = submission_task(&msg) {
-            if let Some(open) = self.submissions.get_mut(&task) {
-                let kind = open.kind;
-                let key = self.session.key().clone();
-                let progress = open.submission.handle(&msg, &key, rng);
-                let (progress, replies) = match progress {
-                    Ok(p) => p,
-                    Err(error) => (Progress::Failed(error), vec![]),
-                };
-                for reply in &replies {
-                    self.session.send(reply)?;
-                }
-                match progress {
-                    Progress::Accepted => self.events.push_back(Event::Accepted { task }),
-                    Progress::Done(outcome) => {
-                        // The last result in, then the outcome.
-                        self.events.push_back(progress_of(task, &open.submission));
-                        self.submissions.remove(&task);
-                        self.events.push_back(Event::Done {
-                            task,
-                            kind,
-                            outcome,
-                        });
-                    }
-                    Progress::Failed(error) => {
-                        self.submissions.remove(&task);
-                        self.events.push_back(Event::Failed { task, error });
-                    }
-                    Progress::Assigned(_) | Progress::ResultIn(_) => {
-                        self.events.push_back(progress_of(task, &open.submission));
-                    }
-                    Progress::Unrelated => {}
-                }
-                return Ok(());
+        if let Some(task) = submission_task(&msg)
+            && let Some(open) = self.submissions.get_mut(&task)
+        {
+            let kind = open.kind;
+            let key = self.session.key().clone();
+            let progress = open.submission.handle(&msg, &key, rng);
+            let (progress, replies) = match progress {
+                Ok(p) => p,
+                Err(error) => (Progress::Failed(error), vec![]),
+            };
+            for reply in &replies {
+                self.session.send(reply)?;
             }
+            match progress {
+                Progress::Accepted => self.events.push_back(Event::Accepted { task }),
+                Progress::Done(outcome) => {
+                    // The last result in, then the outcome.
+                    self.events.push_back(progress_of(task, &open.submission));
+                    self.submissions.remove(&task);
+                    self.events.push_back(Event::Done {
+                        task,
+                        kind,
+                        outcome,
+                    });
+                }
+                Progress::Failed(error) => {
+                    self.submissions.remove(&task);
+                    self.events.push_back(Event::Failed { task, error });
+                }
+                Progress::Assigned(_) | Progress::ResultIn(_) => {
+                    self.events.push_back(progress_of(task, &open.submission));
+                }
+                Progress::Unrelated => {}
+            }
+            return Ok(());
         }
         let key = self.session.key().clone();
         match self.worker.handle(msg, &key) {

@@ -84,21 +84,21 @@ impl Net {
             let mut moved = false;
             while let Some(out) = self.hub.poll_output() {
                 moved = true;
-                if let Some((conn, frames)) = out.into_frames() {
-                    if let Some((endpoint, ..)) = self.peers.get_mut(&conn) {
-                        for frame in frames {
-                            endpoint.handle_frame(&frame, &mut self.rng).unwrap();
-                        }
+                if let Some((conn, frames)) = out.into_frames()
+                    && let Some((endpoint, ..)) = self.peers.get_mut(&conn)
+                {
+                    for frame in frames {
+                        endpoint.handle_frame(&frame, &mut self.rng).unwrap();
                     }
                 }
             }
             for (&conn, (endpoint, run, events)) in &mut self.peers {
                 while let Some(event) = endpoint.poll_event() {
-                    if let Event::WorkWanted { challenge, bits } = event {
-                        if *run != Run::Unproven {
-                            let nonce = edgenet_core::work::solve(challenge, bits);
-                            endpoint.prove(challenge, nonce).unwrap();
-                        }
+                    if let Event::WorkWanted { challenge, bits } = event
+                        && *run != Run::Unproven
+                    {
+                        let nonce = edgenet_core::work::solve(challenge, bits);
+                        endpoint.prove(challenge, nonce).unwrap();
                     }
                     if let Event::Execute { task, payload, .. } = &event {
                         let mut result = Encryption::decode(payload).unwrap().run();
@@ -664,11 +664,11 @@ impl Net {
             let before = moved;
             if let Some(out) = self.hub.poll_output() {
                 moved += 1;
-                if let Some((conn, frames)) = out.into_frames() {
-                    if let Some((endpoint, ..)) = self.peers.get_mut(&conn) {
-                        for frame in frames {
-                            let _ = endpoint.handle_frame(&frame, &mut self.rng);
-                        }
+                if let Some((conn, frames)) = out.into_frames()
+                    && let Some((endpoint, ..)) = self.peers.get_mut(&conn)
+                {
+                    for frame in frames {
+                        let _ = endpoint.handle_frame(&frame, &mut self.rng);
                     }
                 }
             } else {

@@ -129,11 +129,11 @@ fn every_bad_input_gets_its_code_and_the_relay_keeps_serving() {
         let mut refused = None;
         for _ in 0..12 {
             let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-            if let Some(Ok(Message::Binary(b))) = ws.next().await {
-                if let Ok(RelayMsg::Error { code, .. }) = RelayMsg::decode(&b) {
-                    refused = Some(code);
-                    break;
-                }
+            if let Some(Ok(Message::Binary(b))) = ws.next().await
+                && let Ok(RelayMsg::Error { code, .. }) = RelayMsg::decode(&b)
+            {
+                refused = Some(code);
+                break;
             }
             held.push(ws);
         }

@@ -1,27 +1,39 @@
 //! A linear layer (`y = x · Wᵀ + b`) on packed weights: the matmul that is almost all of a
 //! transformer's time.
 //!
-//! The weight (`out × in`, PyTorch's layout) is repacked once, at load, into panels of
-//! [`NR`] output columns, each panel stored `in × NR` so that the inner loop reads it
-//! contiguously. A register tile of up to `MR` input rows × `NR` columns accumulates over a block
-//! of [`KC`] inputs (a panel's block is 16 KiB: it stays in L1 while every row tile uses it).
+//! The weight (`out × in`, PyTorch's layout) is repacked once, at load, into panels of [`NR`]
+//! output columns, each stored `in × NR` so that the inner loop reads it contiguously. A register
+//! tile of up to [`MR`] input rows × two panels accumulates over a block of [`KC`] inputs; blocks
+//! of [`MC`] rows keep their inputs in L2 while every panel passes over them (without that, a
+//! batch's activations were re-read from L3 for each panel).
 //!
-//! x86-64 uses AVX2 + FMA when the CPU has them (checked at run time): 4 rows × 16 columns in 8
-//! `ymm` accumulators. wasm32 with `simd128` uses 4 rows × 16 columns in 16 `v128` accumulators
-//! (multiply then add: baseline WebAssembly SIMD has no FMA). Elsewhere a portable loop of the same
-//! shape, which LLVM vectorizes for the target.
+//! x86-64 picks at run time: AVX-512 (8 rows × 32 columns in 16 `zmm` accumulators), else AVX2 +
+//! FMA (4 rows × 16 columns in 8 `ymm`), checked with `is_x86_feature_detected!`. wasm32 with
+//! `simd128` uses 4 rows × 16 columns in 16 `v128` accumulators (multiply then add: baseline
+//! WebAssembly SIMD has no FMA). Elsewhere a portable loop of the same shape, which LLVM
+//! vectorizes for the target.
 
 // Index loops over tiles, rows and lanes mirror the arithmetic more plainly than iterators.
 #![allow(clippy::needless_range_loop)]
 
 use crate::reference::KernelError;
 
-/// Output columns per panel (and per register tile).
+/// Output columns per panel.
 pub const NR: usize = 16;
+/// Panels per register tile.
+const GROUP: usize = 2;
 /// Input rows per register tile.
-const MR: usize = 4;
-/// Inputs per block: a panel's block is `KC × NR × 4` bytes = 16 KiB.
-const KC: usize = 256;
+const MR: usize = 8;
+/// Input rows per cache block (a block's inputs, `MC × KC` floats, are 64 KiB).
+const MC: usize = 64;
+/// Inputs per block. A tile's accumulators stay in registers over the whole block, so its start
+/// and end (loading the bias or the partial sums, storing the sums) happen once per block: with
+/// blocks of 256 that was 30 % of the time. Two panels' block of 2048 is 256 KiB, streamed from
+/// L2 (16 bytes per cycle at full FMA rate, well within its bandwidth).
+const KC: usize = 2048;
+
+/// A tile's accumulators: up to `MR` rows × `GROUP` panels.
+type Acc = [[f32; GROUP * NR]; MR];
 
 /// A linear layer with its weight packed for [`forward`](Self::forward).
 #[derive(Debug, Clone)]
@@ -50,6 +62,14 @@ impl PackedLinear {
                 bias.len()
             )));
         }
+        let mut layer = Self::without_bias(weight, out_dim, in_dim);
+        layer.bias = bias.to_vec();
+        Ok(layer)
+    }
+
+    /// A layer without bias (`y = x · Wᵀ`): attention's two products pack a head's keys, and
+    /// its values transposed, as such a weight.
+    pub fn without_bias(weight: &[f32], out_dim: usize, in_dim: usize) -> Self {
         let n_panels = out_dim.div_ceil(NR);
         let mut panels = vec![0.0; n_panels * in_dim * NR];
         for o in 0..out_dim {
@@ -58,12 +78,12 @@ impl PackedLinear {
                 panels[(p * in_dim + i) * NR + j] = weight[o * in_dim + i];
             }
         }
-        Ok(Self {
+        Self {
             in_dim,
             out_dim,
             panels,
-            bias: bias.to_vec(),
-        })
+            bias: vec![0.0; out_dim],
+        }
     }
 
     /// Input width.
@@ -100,7 +120,9 @@ impl PackedLinear {
         }
         assert_eq!(x.len(), rows * self.in_dim, "input shape");
         assert_eq!(out.len(), rows * self.out_dim, "output shape");
-        let per = n_panels.div_ceil(threads);
+        // Whole tiles of two panels per thread.
+        let per = n_panels.div_ceil(threads).next_multiple_of(GROUP);
+        let threads = n_panels.div_ceil(per);
         // Each thread fills its own columns of the rows, then they are copied into place.
         let parts: Vec<(usize, usize, Vec<f32>)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
@@ -140,28 +162,34 @@ impl PackedLinear {
         col0: usize,
     ) {
         let k = self.in_dim;
+        // Reused across tiles: columns past a tile's width hold stale sums that are never stored.
+        let mut acc: Acc = [[0.0; GROUP * NR]; MR];
         for kb in (0..k).step_by(KC) {
             let kc = KC.min(k - kb);
-            for p in panels.clone() {
-                let panel = &self.panels[(p * k + kb) * NR..(p * k + kb + kc) * NR];
-                let c0 = p * NR;
-                let width = NR.min(self.out_dim - c0);
-                for r0 in (0..rows).step_by(MR) {
-                    let mr = MR.min(rows - r0);
-                    let mut acc = [[0.0f32; NR]; MR];
-                    for r in 0..mr {
-                        let start = (r0 + r) * out_stride + c0 - col0;
-                        if kb == 0 {
-                            acc[r][..width].copy_from_slice(&self.bias[c0..c0 + width]);
-                        } else {
-                            acc[r][..width].copy_from_slice(&out[start..start + width]);
+            for m0 in (0..rows).step_by(MC) {
+                let m1 = (m0 + MC).min(rows);
+                for p in panels.clone().step_by(GROUP) {
+                    let group = GROUP.min(panels.end - p);
+                    let block = |q: usize| &self.panels[(q * k + kb) * NR..(q * k + kb + kc) * NR];
+                    let second = if group == 2 { block(p + 1) } else { &[][..] };
+                    let c0 = p * NR;
+                    let width = (group * NR).min(self.out_dim - c0);
+                    for r0 in (m0..m1).step_by(MR) {
+                        let mr = MR.min(m1 - r0);
+                        for r in 0..mr {
+                            let start = (r0 + r) * out_stride + c0 - col0;
+                            let from = if kb == 0 {
+                                &self.bias[c0..c0 + width]
+                            } else {
+                                &out[start..start + width]
+                            };
+                            copy_row(&mut acc[r], from);
                         }
-                    }
-                    let xs = &x[r0 * k + kb..];
-                    tile(xs, k, mr, panel, kc, &mut acc);
-                    for r in 0..mr {
-                        let start = (r0 + r) * out_stride + c0 - col0;
-                        out[start..start + width].copy_from_slice(&acc[r][..width]);
+                        tile(&x[r0 * k + kb..], k, mr, [block(p), second], kc, &mut acc);
+                        for r in 0..mr {
+                            let start = (r0 + r) * out_stride + c0 - col0;
+                            copy_back(&mut out[start..start + width], &acc[r]);
+                        }
                     }
                 }
             }
@@ -169,42 +197,104 @@ impl PackedLinear {
     }
 }
 
-/// `acc[r][j] += Σ_i x[r·stride + i] · panel[i·NR + j]` for `r < mr`, `i < kc`.
+/// `row[..from.len()] = from`, a fixed-size move for a full tile (a variable-length copy of a
+/// few dozen floats was a `memmove` call per row: 9 % of the time).
+fn copy_row(row: &mut [f32; GROUP * NR], from: &[f32]) {
+    match <&[f32; GROUP * NR]>::try_from(from) {
+        Ok(full) => *row = *full,
+        Err(_) => row[..from.len()].copy_from_slice(from),
+    }
+}
+
+/// `to = row[..to.len()]`, likewise.
+fn copy_back(to: &mut [f32], row: &[f32; GROUP * NR]) {
+    match <&mut [f32; GROUP * NR]>::try_from(&mut *to) {
+        Ok(full) => *full = *row,
+        Err(_) => to.copy_from_slice(&row[..to.len()]),
+    }
+}
+
+/// `acc[r][g·NR + j] += Σ_i x[r·stride + i] · panels[g][i·NR + j]` for `r < mr`, `i < kc`, and
+/// each panel `g` (the second may be empty: an odd panel count).
 #[allow(unsafe_code)]
-fn tile(x: &[f32], stride: usize, mr: usize, panel: &[f32], kc: usize, acc: &mut [[f32; NR]; MR]) {
-    debug_assert!((1..=MR).contains(&mr) && panel.len() == kc * NR);
+fn tile(x: &[f32], stride: usize, mr: usize, panels: [&[f32]; GROUP], kc: usize, acc: &mut Acc) {
+    debug_assert!((1..=MR).contains(&mr) && panels[0].len() == kc * NR);
+    debug_assert!(panels[1].is_empty() || panels[1].len() == kc * NR);
     debug_assert!(x.len() >= (mr - 1) * stride + kc);
     #[cfg(target_arch = "x86_64")]
-    if avx2::available() {
-        // SAFETY: AVX2 and FMA were detected; the slices' lengths are checked above (and by the
-        // caller's shapes), which is what `avx2::tile` reads.
+    if avx512::available() && !panels[1].is_empty() {
+        // SAFETY: AVX-512F was detected; the lengths are checked above (and by the caller's
+        // shapes), which is what `avx512::tile` reads.
         unsafe {
             match mr {
-                4 => avx2::tile::<4>(x, stride, panel, kc, acc),
-                3 => avx2::tile::<3>(x, stride, panel, kc, acc),
-                2 => avx2::tile::<2>(x, stride, panel, kc, acc),
-                _ => avx2::tile::<1>(x, stride, panel, kc, acc),
+                8 => avx512::tile::<8>(x, stride, panels, kc, acc),
+                7 => avx512::tile::<7>(x, stride, panels, kc, acc),
+                6 => avx512::tile::<6>(x, stride, panels, kc, acc),
+                5 => avx512::tile::<5>(x, stride, panels, kc, acc),
+                4 => avx512::tile::<4>(x, stride, panels, kc, acc),
+                3 => avx512::tile::<3>(x, stride, panels, kc, acc),
+                2 => avx512::tile::<2>(x, stride, panels, kc, acc),
+                _ => avx512::tile::<1>(x, stride, panels, kc, acc),
+            }
+        }
+        return;
+    }
+    // Four rows of one panel at a time.
+    for (g, panel) in panels.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
+        for r0 in (0..mr).step_by(4) {
+            let rows = 4.min(mr - r0);
+            let xs = &x[r0 * stride..];
+            quad(xs, stride, rows, panel, kc, acc, r0, g * NR);
+        }
+    }
+}
+
+/// Up to 4 rows × one panel into `acc[r0..][c0..c0 + NR]`.
+#[allow(unsafe_code, clippy::too_many_arguments)]
+fn quad(
+    x: &[f32],
+    stride: usize,
+    rows: usize,
+    panel: &[f32],
+    kc: usize,
+    acc: &mut Acc,
+    r0: usize,
+    c0: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: AVX2 and FMA were detected; `tile` checked the lengths.
+        unsafe {
+            match rows {
+                4 => avx2::tile::<4>(x, stride, panel, kc, acc, r0, c0),
+                3 => avx2::tile::<3>(x, stride, panel, kc, acc, r0, c0),
+                2 => avx2::tile::<2>(x, stride, panel, kc, acc, r0, c0),
+                _ => avx2::tile::<1>(x, stride, panel, kc, acc, r0, c0),
             }
         }
         return;
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        match mr {
-            4 => wasm_simd::tile::<4>(x, stride, panel, kc, acc),
-            3 => wasm_simd::tile::<3>(x, stride, panel, kc, acc),
-            2 => wasm_simd::tile::<2>(x, stride, panel, kc, acc),
-            _ => wasm_simd::tile::<1>(x, stride, panel, kc, acc),
+        match rows {
+            4 => wasm_simd::tile::<4>(x, stride, panel, kc, acc, r0, c0),
+            3 => wasm_simd::tile::<3>(x, stride, panel, kc, acc, r0, c0),
+            2 => wasm_simd::tile::<2>(x, stride, panel, kc, acc, r0, c0),
+            _ => wasm_simd::tile::<1>(x, stride, panel, kc, acc, r0, c0),
         }
         #[allow(clippy::needless_return)]
         return;
     }
     #[allow(unreachable_code)]
-    portable_tile(x, stride, mr, panel, kc, acc);
+    portable_tile(x, stride, rows, panel, kc, acc, r0, c0);
 }
 
 /// Which implementation [`PackedLinear`] uses on this machine.
 pub fn backend() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if avx512::available() {
+        return "avx512";
+    }
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         return "avx2";
@@ -223,20 +313,23 @@ pub fn backend() -> &'static str {
     ),
     allow(dead_code)
 )]
+#[allow(clippy::too_many_arguments)]
 fn portable_tile(
     x: &[f32],
     stride: usize,
-    mr: usize,
+    rows: usize,
     panel: &[f32],
     kc: usize,
-    acc: &mut [[f32; NR]; MR],
+    acc: &mut Acc,
+    r0: usize,
+    c0: usize,
 ) {
     for i in 0..kc {
         let w = &panel[i * NR..(i + 1) * NR];
-        for r in 0..mr {
+        for r in 0..rows {
             let xv = x[r * stride + i];
             for j in 0..NR {
-                acc[r][j] += xv * w[j];
+                acc[r0 + r][c0 + j] += xv * w[j];
             }
         }
     }
@@ -245,7 +338,7 @@ fn portable_tile(
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod avx2 {
-    use super::{MR, NR};
+    use super::{Acc, NR};
     use std::arch::x86_64::*;
 
     pub(super) fn available() -> bool {
@@ -253,22 +346,26 @@ mod avx2 {
     }
 
     /// # Safety
-    /// The CPU must support AVX2 and FMA; `panel.len() >= kc * NR` and
-    /// `x.len() >= (R - 1) * stride + kc`.
+    /// The CPU must support AVX2 and FMA; `panel.len() >= kc * NR`,
+    /// `x.len() >= (R - 1) * stride + kc`, `r0 + R <= MR` and `c0 + NR <= GROUP * NR`.
     #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn tile<const R: usize>(
         x: &[f32],
         stride: usize,
         panel: &[f32],
         kc: usize,
-        acc: &mut [[f32; NR]; MR],
+        acc: &mut Acc,
+        r0: usize,
+        c0: usize,
     ) {
         let mut c = [[_mm256_setzero_ps(); 2]; R];
         for r in 0..R {
-            // SAFETY: acc[r] holds 16 floats.
+            let row = acc[r0 + r][c0..c0 + NR].as_ptr();
+            // SAFETY: the row slice holds NR = 16 floats.
             unsafe {
-                c[r][0] = _mm256_loadu_ps(acc[r].as_ptr());
-                c[r][1] = _mm256_loadu_ps(acc[r].as_ptr().add(8));
+                c[r][0] = _mm256_loadu_ps(row);
+                c[r][1] = _mm256_loadu_ps(row.add(8));
             }
         }
         let xp = x.as_ptr();
@@ -289,10 +386,69 @@ mod avx2 {
             }
         }
         for r in 0..R {
-            // SAFETY: acc[r] holds 16 floats.
+            let row = acc[r0 + r][c0..c0 + NR].as_mut_ptr();
+            // SAFETY: the row slice holds 16 floats.
             unsafe {
-                _mm256_storeu_ps(acc[r].as_mut_ptr(), c[r][0]);
-                _mm256_storeu_ps(acc[r].as_mut_ptr().add(8), c[r][1]);
+                _mm256_storeu_ps(row, c[r][0]);
+                _mm256_storeu_ps(row.add(8), c[r][1]);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx512 {
+    use super::{Acc, GROUP, NR};
+    use std::arch::x86_64::*;
+
+    pub(super) fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+
+    /// `R` rows × two panels (32 columns) in `2R` accumulators.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; both panels hold `kc * NR` floats and
+    /// `x.len() >= (R - 1) * stride + kc`, `R <= MR`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn tile<const R: usize>(
+        x: &[f32],
+        stride: usize,
+        panels: [&[f32]; GROUP],
+        kc: usize,
+        acc: &mut Acc,
+    ) {
+        let mut c = [[_mm512_setzero_ps(); 2]; R];
+        for r in 0..R {
+            // SAFETY: each row holds 32 floats.
+            unsafe {
+                c[r][0] = _mm512_loadu_ps(acc[r].as_ptr());
+                c[r][1] = _mm512_loadu_ps(acc[r].as_ptr().add(NR));
+            }
+        }
+        let xp = x.as_ptr();
+        let (ap, bp) = (panels[0].as_ptr(), panels[1].as_ptr());
+        for i in 0..kc {
+            // SAFETY: i * NR + 16 <= kc * NR, each panel's length.
+            let (w0, w1) = unsafe {
+                (
+                    _mm512_loadu_ps(ap.add(i * NR)),
+                    _mm512_loadu_ps(bp.add(i * NR)),
+                )
+            };
+            for r in 0..R {
+                // SAFETY: r * stride + i < (R - 1) * stride + kc <= x.len().
+                let xv = _mm512_set1_ps(unsafe { *xp.add(r * stride + i) });
+                c[r][0] = _mm512_fmadd_ps(xv, w0, c[r][0]);
+                c[r][1] = _mm512_fmadd_ps(xv, w1, c[r][1]);
+            }
+        }
+        for r in 0..R {
+            // SAFETY: each row holds 32 floats.
+            unsafe {
+                _mm512_storeu_ps(acc[r].as_mut_ptr(), c[r][0]);
+                _mm512_storeu_ps(acc[r].as_mut_ptr().add(NR), c[r][1]);
             }
         }
     }
@@ -301,26 +457,26 @@ mod avx2 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[allow(unsafe_code)]
 mod wasm_simd {
-    use super::{MR, NR};
+    use super::{Acc, NR};
     use core::arch::wasm32::*;
 
-    /// The caller checked `panel.len() >= kc * NR` and `x.len() >= (R - 1) * stride + kc`.
+    /// The caller checked `panel.len() >= kc * NR`, `x.len() >= (R - 1) * stride + kc`,
+    /// `r0 + R <= MR` and `c0 + NR <= GROUP * NR`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn tile<const R: usize>(
         x: &[f32],
         stride: usize,
         panel: &[f32],
         kc: usize,
-        acc: &mut [[f32; NR]; MR],
+        acc: &mut Acc,
+        r0: usize,
+        c0: usize,
     ) {
         let mut c = [[f32x4_splat(0.0); 4]; R];
         for r in 0..R {
+            let a = &acc[r0 + r][c0..c0 + NR];
             for q in 0..4 {
-                c[r][q] = f32x4(
-                    acc[r][q * 4],
-                    acc[r][q * 4 + 1],
-                    acc[r][q * 4 + 2],
-                    acc[r][q * 4 + 3],
-                );
+                c[r][q] = f32x4(a[q * 4], a[q * 4 + 1], a[q * 4 + 2], a[q * 4 + 3]);
             }
         }
         let wp = panel.as_ptr();
@@ -338,11 +494,12 @@ mod wasm_simd {
             }
         }
         for r in 0..R {
+            let a = &mut acc[r0 + r][c0..c0 + NR];
             for q in 0..4 {
-                acc[r][q * 4] = f32x4_extract_lane::<0>(c[r][q]);
-                acc[r][q * 4 + 1] = f32x4_extract_lane::<1>(c[r][q]);
-                acc[r][q * 4 + 2] = f32x4_extract_lane::<2>(c[r][q]);
-                acc[r][q * 4 + 3] = f32x4_extract_lane::<3>(c[r][q]);
+                a[q * 4] = f32x4_extract_lane::<0>(c[r][q]);
+                a[q * 4 + 1] = f32x4_extract_lane::<1>(c[r][q]);
+                a[q * 4 + 2] = f32x4_extract_lane::<2>(c[r][q]);
+                a[q * 4 + 3] = f32x4_extract_lane::<3>(c[r][q]);
             }
         }
     }
