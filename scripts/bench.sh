@@ -37,7 +37,32 @@ if [ "$what" = embed ]; then
     venv="${EDGENET_REF_VENV:-$ROOT/.venv-ref}"
     [ -x "$venv/bin/python" ] || { echo "no reference virtualenv at $venv (see scripts/make_embedding_fixture.py)" >&2; exit 1; }
     [ -f "$(model_dir)/model.onnx" ] || "$venv/bin/python" "$ROOT/scripts/make_embedding_fixture.py" "$(model_dir)"
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" "$ROOT/scripts/bench_embed.py" "$(model_dir)" "$ROOT"
+    tmp="$(mktemp -d)"
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$venv/bin/python" "$ROOT/scripts/bench_embed.py" "$(model_dir)" "$ROOT" "$tmp/texts.json"
+
+    step "sentence embeddings in Chromium: our WASM SIMD module beside transformers.js (WASM, and WebGPU on SwiftShader)"
+    # transformers.js only for this benchmark, in a folder of its own (not the package's deps).
+    if [ ! -d "$ROOT/.bench-node/node_modules/@huggingface/transformers" ]; then
+        mkdir -p "$ROOT/.bench-node"
+        (cd "$ROOT/.bench-node" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error @huggingface/transformers@4.3.1)
+    fi
+    [ -f "$(model_dir)/model.f16.safetensors" ] || cargo run --release -q -p edgenet-embed --example embed_bench -- --f16 "$(model_dir)" "$(model_dir)/model.f16.safetensors"
+    "$ROOT/scripts/build.sh" >/dev/null
+    node "$ROOT/scripts/bench_embed_browser.mjs" "$ROOT/pkg/wasm" "$(model_dir)" \
+        "$ROOT/.bench-node/node_modules/@huggingface/transformers/dist" "$tmp/texts.json" | tee "$tmp/browser.jsonl"
+    python3 - "$tmp/browser.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+by = {(r["impl"], r.get("set"), r.get("batch")): r.get("per_s") for r in rows}
+print("| texts | batch | ours, WASM SIMD /s | transformers.js WASM /s | vs transformers.js | transformers.js WebGPU (SwiftShader) /s |")
+print("|---|---|---|---|---|---|")
+for s in ["short", "long"]:
+    for b in [1, 32]:
+        o, t, g = by.get(("edgenet-wasm", s, b)), by.get(("transformers.js-wasm", s, b)), by.get(("transformers.js-webgpu", s, b))
+        gs = f"{g:,.1f}" if g else "n/a"
+        print(f"| {s} | {b} | {o:,.1f} | {t:,.1f} | {o / t:.2f}× | {gs} |")
+PY
+    rm -rf "$tmp"
 fi
 
 if [ "$what" = all ] || [ "$what" = relay ]; then

@@ -17,6 +17,8 @@ import time
 import numpy as np
 
 MODEL_DIR, ROOT = sys.argv[1], sys.argv[2]
+# Where to leave the texts, for the browser benchmark that runs next on the same ones.
+TEXTS_OUT = sys.argv[3] if len(sys.argv) > 3 else None
 
 
 def corpus(tokenizer):
@@ -92,6 +94,9 @@ def main():
                                  "per_s": measure(run, texts_of, batch)})
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(texts, f)
+    if TEXTS_OUT:
+        with open(TEXTS_OUT, "w", encoding="utf-8") as out:
+            json.dump(texts, out)
     out = subprocess.run(
         ["cargo", "run", "--release", "-q", "-p", "edgenet-embed", "--example", "embed_bench", "--",
          MODEL_DIR, f.name], cwd=ROOT, check=True, capture_output=True, text=True).stdout

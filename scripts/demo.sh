@@ -53,5 +53,6 @@ note "open http://$EDGENET_LISTEN/consumer.html      (submit a search, see who v
 note "API: http://$EDGENET_LISTEN/api/status, /api/peers, /api/tasks, /api/ledger/<node id>"
 note "the first node's credits (a canary task, paid once it proved its work):  ${node[*]} earnings --relay ws://$EDGENET_LISTEN/ws"
 note "submit a search to the nodes:  target/release/edgenet-node submit --redundancy 3 --relay ws://$EDGENET_LISTEN/ws"
+note "embed texts (one per line) on the nodes' all-MiniLM-L6-v2:  target/release/edgenet-node submit --kind embedding --file TEXTS --redundancy 3 --output json --relay ws://$EDGENET_LISTEN/ws"
 note "Ctrl-C to stop"
 wait "$relay"

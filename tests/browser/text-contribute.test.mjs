@@ -132,3 +132,28 @@ test('a page that does not list the text kinds never offers them nor fetches the
   assert.ok(!peer.kernels.includes('embedding') && peer.kernels.includes('vector_search'), JSON.stringify(peer.kernels));
   assert.deepEqual(modelRequests, []);
 });
+
+test('in Chromium, the embedding module on WASM SIMD matches sentence-transformers on every fixture text', async () => {
+  const { texts, vectors } = reference();
+  const p = await stack.page();
+  await p.route('**/wasm-embed.html', (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><p>embed</p>' }));
+  await p.goto(`${stack.http}/wasm-embed.html`);
+  const out = await p.evaluate(async (all) => {
+    const mod = await import('/pkg/wasm/edgenet_embed.js');
+    await mod.default({ module_or_path: '/pkg/wasm/edgenet_embed_bg.wasm' });
+    const get = async (f) => new Uint8Array(await (await fetch(`/models/minilm/${f}`)).arrayBuffer());
+    const model = new mod.Model(await get('config.json'), await get('sentence_bert_config.json'), await get('tokenizer.json'), await get('model.f16.safetensors'));
+    const start = performance.now();
+    const got = all.map((t) => Array.from(model.embed(t)));
+    return { got, ms: performance.now() - start, backend: mod.backend() };
+  }, texts);
+  assert.equal(out.backend, 'wasm-simd128');
+  let worst = 1;
+  let at = '';
+  out.got.forEach((v, i) => {
+    const c = cosine(v, vectors[i]);
+    if (c < worst) { worst = c; at = texts[i]; }
+  });
+  console.log(`WASM SIMD, f16 weights: worst cosine ${worst.toFixed(7)} over ${texts.length} texts (${JSON.stringify(at.slice(0, 40))}), ${(out.ms / texts.length).toFixed(1)} ms per text`);
+  assert.ok(worst >= 0.999, `cosine ${worst} on ${JSON.stringify(at)}`);
+});

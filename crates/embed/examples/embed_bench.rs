@@ -3,12 +3,23 @@
 //!
 //! `cargo run --release -p edgenet-embed --example embed_bench -- MODEL_DIR TEXTS_JSON`
 //! where TEXTS_JSON is `{"short": [...], "long": [...]}`; prints one JSON line per measurement.
+//! `embed_bench --f16 MODEL_DIR OUT` writes the f16 weights the relay serves to browsers.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark tool: failing loudly is the point
 
 use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args[1] == "--f16" {
+        let dir = std::path::Path::new(&args[2]);
+        let f32_weights = std::fs::read(dir.join("model.safetensors")).unwrap();
+        std::fs::write(
+            &args[3],
+            edgenet_embed::weights::to_f16(&f32_weights).unwrap(),
+        )
+        .unwrap();
+        return;
+    }
     let model = edgenet_embed::Embedder::load(std::path::Path::new(&args[1])).unwrap();
     let corpus: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&args[2]).unwrap()).unwrap();

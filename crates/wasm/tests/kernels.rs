@@ -85,3 +85,55 @@ fn the_advertised_kinds_and_backend_are_the_kernels_own() {
     );
     assert_eq!(edgenet_wasm::connection::BACKEND, simd::backend());
 }
+
+/// The transformer kernels on WebAssembly SIMD (the packed `simd128` matmul, attention as two of
+/// them) against the f64 reference.
+#[wasm_bindgen_test]
+fn transformer_kernels_on_simd128_match_reference() {
+    use edgenet_kernels::nn::{PackedLinear, ops, ops::QkvLayout, reference as nn};
+    assert_eq!(edgenet_kernels::nn::linear::backend(), "wasm-simd128");
+    for (rows, inp, out) in [(1, 1, 1), (9, 384, 48), (33, 257, 70), (4, 1536, 384)] {
+        let x = edgenet_kernels::sample::uniform(rows * inp, 5);
+        let w = edgenet_kernels::sample::uniform(out * inp, 6);
+        let b = edgenet_kernels::sample::uniform(out, 7);
+        let want = nn::linear(&x, rows, &w, out, &b);
+        let mut got = vec![0.0; rows * out];
+        PackedLinear::new(&w, out, inp, &b)
+            .unwrap()
+            .forward(&x, rows, &mut got);
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 2e-5 * inp as f32,
+                "linear {rows}x{inp}x{out}: {g} vs {w}"
+            );
+        }
+    }
+    let (seq, heads, hd) = (21, 12, 32);
+    let h = heads * hd;
+    let s = |seed| edgenet_kernels::sample::uniform(seq * h, seed);
+    let (q, k, v) = (s(12), s(13), s(14));
+    let mut qkv = Vec::new();
+    for t in 0..seq {
+        for m in [&q, &k, &v] {
+            qkv.extend_from_slice(&m[t * h..(t + 1) * h]);
+        }
+    }
+    let layout = QkvLayout {
+        stride: 3 * h,
+        q_off: 0,
+        k_off: h,
+        v_off: 2 * h,
+    };
+    let mut got = vec![0.0; seq * h];
+    ops::attention(&qkv, layout, seq, heads, hd, 17, &mut got);
+    for (g, w) in got.iter().zip(&nn::attention(&q, &k, &v, seq, heads, 17)) {
+        assert!((g - w).abs() <= 2e-5, "attention: {g} vs {w}");
+    }
+    let mut x = edgenet_kernels::sample::uniform(300, 15);
+    let want: Vec<f32> = x.iter().map(|&v| nn::gelu(v * 4.0)).collect();
+    x.iter_mut().for_each(|v| *v *= 4.0);
+    ops::gelu(&mut x);
+    for (g, w) in x.iter().zip(&want) {
+        assert!((g - w).abs() <= 2e-5, "gelu: {g} vs {w}");
+    }
+}

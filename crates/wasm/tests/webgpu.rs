@@ -47,3 +47,79 @@ async fn webgpu_matches_reference() {
         .unwrap_err();
     assert_eq!(err.code(), "EN-401");
 }
+
+/// The WGSL transformer kernels on WebGPU against the f64 reference.
+#[wasm_bindgen_test]
+async fn webgpu_transformer_kernels_match_reference() {
+    use edgenet_kernels::nn::{ops::QkvLayout, reference as nn};
+    let Some(gpu) = Gpu::new_async().await else {
+        console_log!("SKIPPED: no WebGPU adapter");
+        return;
+    };
+    let close = |got: &[f32], want: &[f32], scale: f32, what: &str| {
+        assert_eq!(got.len(), want.len(), "{what}");
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= 3e-5 * scale.max(1.0), "{what}: {g} vs {w}");
+        }
+    };
+    for (rows, inp, out) in [(1, 1, 1), (7, 384, 48), (33, 17, 70)] {
+        let x = sample::uniform(rows * inp, 5);
+        let w = sample::uniform(out * inp, 6);
+        let b = sample::uniform(out, 7);
+        let mut want = nn::linear(&x, rows, &w, out, &b);
+        want.iter_mut().for_each(|v| *v = nn::gelu(*v));
+        let got = gpu.linear_async(&x, rows, &w, out, &b, true).await.unwrap();
+        close(&got, &want, inp as f32, "linear + GELU");
+    }
+    let (rows, dim) = (5, 384);
+    let x = sample::uniform(rows * dim, 8);
+    let r = sample::uniform(rows * dim, 9);
+    let (g, be) = (sample::uniform(dim, 10), sample::uniform(dim, 11));
+    let summed: Vec<f32> = x.iter().zip(&r).map(|(a, b)| a + b).collect();
+    let got = gpu
+        .add_layer_norm_async(&x, &r, dim, &g, &be, 1e-12)
+        .await
+        .unwrap();
+    close(
+        &got,
+        &nn::layer_norm(&summed, dim, &g, &be, 1e-12),
+        8.0,
+        "layer norm",
+    );
+    let (seq, heads, hd) = (13, 12, 32);
+    let h = heads * hd;
+    let (q, k, v) = (
+        sample::uniform(seq * h, 12),
+        sample::uniform(seq * h, 13),
+        sample::uniform(seq * h, 14),
+    );
+    let mut qkv = Vec::new();
+    for t in 0..seq {
+        for m in [&q, &k, &v] {
+            qkv.extend_from_slice(&m[t * h..(t + 1) * h]);
+        }
+    }
+    let layout = QkvLayout {
+        stride: 3 * h,
+        q_off: 0,
+        k_off: h,
+        v_off: 2 * h,
+    };
+    let got = gpu
+        .attention_async(&qkv, layout, seq, heads, hd, 11)
+        .await
+        .unwrap();
+    close(
+        &got,
+        &nn::attention(&q, &k, &v, seq, heads, 11),
+        1.0,
+        "attention",
+    );
+    let got = gpu.mean_pool_normalize_async(&x, dim, 4).await.unwrap();
+    close(
+        &got,
+        &nn::l2_normalize(&nn::mean_pool(&x, dim, 4)),
+        1.0,
+        "pooling",
+    );
+}

@@ -6,11 +6,14 @@
 //! - [`Gpu::search_async`] scores a query batch against it and selects the top k on the device
 //!   (`topk.wgsl`, the same order as [`crate::topk::TopK`]), reading back only k hits per query;
 //! - [`Gpu::top_k_async`] is that selection alone, and [`Gpu::int8_async`] /
-//!   [`Gpu::binary_async`] are the quantizers of [`crate::quantize`].
+//!   [`Gpu::binary_async`] are the quantizers of [`crate::quantize`];
+//! - [`nn`]: the transformer kernels of [`crate::nn`] (linear with GELU, layer norm, attention,
+//!   pooling).
 //!
 //! Every async method has a blocking twin natively. [`Gpu::new`] returns `None` when the machine
 //! has no adapter at all; callers (and tests) then use the CPU path and say why.
 
+pub mod nn;
 mod quantize;
 mod readback;
 mod search;
