@@ -44,7 +44,8 @@ if [ "$what" = embed ]; then
     # transformers.js only for this benchmark, in a folder of its own (not the package's deps).
     if [ ! -d "$ROOT/.bench-node/node_modules/@huggingface/transformers" ]; then
         mkdir -p "$ROOT/.bench-node"
-        (cd "$ROOT/.bench-node" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error @huggingface/transformers@4.3.1)
+        printf '{"name": "edgenet-bench", "private": true}\n' >"$ROOT/.bench-node/package.json"
+        (cd "$ROOT/.bench-node" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error @huggingface/transformers@4.3.1)
     fi
     [ -f "$(model_dir)/model.f16.safetensors" ] || cargo run --release -q -p edgenet-embed --example embed_bench -- --f16 "$(model_dir)" "$(model_dir)/model.f16.safetensors"
     "$ROOT/scripts/build.sh" >/dev/null

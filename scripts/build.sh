@@ -20,8 +20,17 @@ wasm_module() {
     local out="$ROOT/pkg/wasm/$2_bg.wasm"
     if [ ! -f "$out" ] || [ -n "$(find crates Cargo.toml Cargo.lock -newer "$out" -type f -print -quit)" ]; then
         step "wasm: $1 (wasm-pack, profile $profile)"
-        wasm-pack build "$1" --target web --profile "$profile" --out-dir ../../pkg/wasm \
-            --out-name "$2" --no-pack 2>&1 | grep -vE '^\[INFO\]|wasm-pack version' || true
+        local log
+        log="$(mktemp)"
+        # A failed build must fail here: the previous module would otherwise pass for a new one.
+        if ! wasm-pack build "$1" --target web --profile "$profile" --out-dir ../../pkg/wasm \
+            --out-name "$2" --no-pack >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            exit 1
+        fi
+        grep -vE '^\[INFO\]|wasm-pack version' "$log" || true
+        rm -f "$log"
         [ -f "$out" ] || { echo "wasm-pack produced no $out" >&2; exit 1; }
         touch "$out"
     else

@@ -6,12 +6,14 @@ source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p edgenet-embed --features gpu --all-targets -- -D warnings
 # The pure crates must also build for the browser. Their dev-dependencies (proptest) do not, so
 # only the libraries are checked there; the wasm crate's tests are wasm-only and checked in full.
 cargo clippy -p edgenet-core -p edgenet-proto -p edgenet-kernels --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgenet-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
 cargo clippy -p edgenet-wasm-gpu --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgenet-wasm-compute --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p edgenet-embed -p edgenet-wasm-embed --target wasm32-unknown-unknown -- -D warnings
 
 # The browser package's JS: every file in pkg/src is // @ts-check; tsc checks them against the
 # wasm-bindgen typings, which scripts/build.sh writes (it skips what is up to date).

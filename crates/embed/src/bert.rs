@@ -10,6 +10,7 @@ use edgenet_kernels::nn::ops::{self, QkvLayout};
 
 use crate::EmbedError;
 use crate::config::BertConfig;
+use crate::embeddings::TokenEmbeddings;
 use crate::weights::Weights;
 
 /// Token rows per pass through the encoder: bounds the activations (the feed-forward block's
@@ -33,38 +34,10 @@ struct Layer {
     ffn_norm: Norm,
 }
 
-/// The word-embedding table, kept in the file's precision: in f16 it is half of an f16 model's
-/// memory saved (23 MB for MiniLM), which is what lets a browser Worker hold the model in well
-/// under 150 MB. A row is widened to f32 as a token is looked up.
-enum WordTable {
-    F32(Vec<f32>),
-    F16(Vec<u16>),
-}
-
-impl WordTable {
-    fn add_row(&self, id: usize, h: usize, dst: &mut [f32]) {
-        match self {
-            Self::F32(t) => {
-                for (d, w) in dst.iter_mut().zip(&t[id * h..(id + 1) * h]) {
-                    *d += w;
-                }
-            }
-            Self::F16(t) => {
-                for (d, &w) in dst.iter_mut().zip(&t[id * h..(id + 1) * h]) {
-                    *d += half::f16::from_bits(w).to_f32();
-                }
-            }
-        }
-    }
-}
-
 /// A loaded BERT encoder.
 pub struct Bert {
     cfg: BertConfig,
-    word: WordTable,
-    position: Vec<f32>,
-    /// Token type 0's row: every text is a single segment.
-    token_type: Vec<f32>,
+    tokens: TokenEmbeddings,
     embed_norm: Norm,
     layers: Vec<Layer>,
 }
@@ -104,23 +77,8 @@ impl Bert {
                 ffn_norm: norm(&format!("{p}.output.LayerNorm"))?,
             });
         }
-        let token_types = weights
-            .rows("embeddings.token_type_embeddings.weight")
-            .max(1);
-        let token_type =
-            weights.get("embeddings.token_type_embeddings.weight", &[token_types, h])?;
         Ok(Self {
-            word: match weights.get_f16_bits("embeddings.word_embeddings.weight", &[cfg.vocab, h]) {
-                Some(bits) => WordTable::F16(bits),
-                None => WordTable::F32(
-                    weights.get("embeddings.word_embeddings.weight", &[cfg.vocab, h])?,
-                ),
-            },
-            position: weights.get(
-                "embeddings.position_embeddings.weight",
-                &[cfg.max_positions, h],
-            )?,
-            token_type: token_type[..h].to_vec(),
+            tokens: TokenEmbeddings::load(&cfg, weights)?,
             embed_norm: norm("embeddings.LayerNorm")?,
             layers,
             cfg,
@@ -191,16 +149,8 @@ impl Bert {
     /// The mean of the word embeddings of `ids` (see [`crate::Embedder::embed_static`]).
     pub fn static_embedding(&self, ids: &[u32]) -> Vec<f32> {
         let h = self.cfg.hidden;
-        let mut sum = vec![0.0f32; h];
-        for &id in ids {
-            let id = if (id as usize) < self.cfg.vocab {
-                id as usize
-            } else {
-                0
-            };
-            self.word.add_row(id, h, &mut sum);
-        }
-        sum
+        let _ = h;
+        self.tokens.word_sum(ids)
     }
 
     fn pass(&self, sequences: &[Vec<u32>], threads: usize) -> Vec<Vec<f32>> {
@@ -213,17 +163,9 @@ impl Bert {
         let mut x = vec![0.0f32; rows * h];
         let mut row = 0;
         for (seq, &len) in sequences.iter().zip(&lens) {
-            for pos in 0..len {
-                let id = seq.get(pos).map_or(0, |&t| t as usize);
-                let id = if id < self.cfg.vocab { id } else { 0 };
-                let dst = &mut x[row * h..(row + 1) * h];
-                let position = &self.position[pos * h..(pos + 1) * h];
-                for c in 0..h {
-                    dst[c] = position[c] + self.token_type[c];
-                }
-                self.word.add_row(id, h, dst);
-                row += 1;
-            }
+            self.tokens
+                .gather(seq, len, &mut x[row * h..(row + len) * h]);
+            row += len;
         }
         let eps = self.cfg.layer_norm_eps;
         ops::layer_norm(

@@ -11,9 +11,12 @@
 
 pub mod bert;
 pub mod config;
+mod embeddings;
 mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fuzz_targets;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod task;
 pub mod tokenizer;
 pub mod weights;

@@ -36,6 +36,8 @@ pub struct Gpu {
     topk: wgpu::ComputePipeline,
     int8: wgpu::ComputePipeline,
     binary: wgpu::ComputePipeline,
+    /// The transformer kernels' pipelines, built on first use (`nn.rs`).
+    nn: std::sync::OnceLock<nn::Pipelines>,
     adapter: String,
     max_binding: u64,
 }
@@ -86,6 +88,7 @@ impl Gpu {
             topk,
             int8,
             binary,
+            nn: std::sync::OnceLock::new(),
             adapter: format!("{} ({:?})", info.name, info.backend),
             max_binding,
         })

@@ -1,0 +1,79 @@
+//! The encoder on the GPU (WGSL, feature `gpu`) against sentence-transformers: lavapipe in CI, a
+//! real GPU elsewhere; skipped, saying why, only without any adapter. Fewer texts than the CPU
+//! test: lavapipe runs WGSL on the CPU, a few texts a second.
+#![cfg(feature = "gpu")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use edgenet_embed::gpu::GpuEmbedder;
+use edgenet_embed::{Embedder, ModelFiles};
+use edgenet_kernels::gpu::Gpu;
+use edgenet_kernels::nn::reference::cosine;
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    dim: usize,
+    texts: Vec<String>,
+    embeddings_f32le_base64: String,
+}
+
+#[test]
+fn the_gpu_encoder_matches_sentence_transformers() {
+    let Some(gpu) = Gpu::new() else {
+        eprintln!("SKIPPED: no GPU adapter at all (install mesa-vulkan-drivers for lavapipe)");
+        return;
+    };
+    let r: Reference =
+        serde_json::from_str(include_str!("fixtures/minilm_reference.json")).unwrap();
+    let bytes = data_encoding::BASE64
+        .decode(r.embeddings_f32le_base64.as_bytes())
+        .unwrap();
+    let flat: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let dir = Embedder::default_dir().unwrap();
+    let read = |name: &str| {
+        std::fs::read(dir.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e} (run scripts/setup.sh)"))
+    };
+    let (config, sentence, tokenizer, weights) = (
+        read("config.json"),
+        read("sentence_bert_config.json"),
+        read("tokenizer.json"),
+        read("model.safetensors"),
+    );
+    let files = ModelFiles {
+        config: &config,
+        sentence_config: Some(&sentence),
+        tokenizer: &tokenizer,
+        weights: &weights,
+    };
+    let model = GpuEmbedder::from_files(gpu, &files).unwrap();
+    let cpu = Embedder::from_files(&files).unwrap();
+    // Short and long (the fixture's longest are truncated at 256 tokens), several scripts.
+    let picked: Vec<usize> = (0..r.texts.len())
+        .step_by(19)
+        .chain([r.texts.len() - 6])
+        .collect();
+    let texts: Vec<&str> = picked.iter().map(|&i| r.texts[i].as_str()).collect();
+    let got = model.embed(&texts).unwrap();
+    let on_cpu = cpu.embed(&texts);
+    let mut worst = (1.0f64, 1.0f64);
+    for ((g, &i), c) in got.iter().zip(&picked).zip(&on_cpu) {
+        let want = &flat[i * r.dim..(i + 1) * r.dim];
+        let (to_reference, to_cpu) = (cosine(g, want), cosine(g, c));
+        assert!(
+            to_reference >= 0.999,
+            "cosine {to_reference} on {:?}",
+            r.texts[i]
+        );
+        worst = (worst.0.min(to_reference), worst.1.min(to_cpu));
+    }
+    eprintln!(
+        "WGSL encoder on {}: worst cosine {:.7} to sentence-transformers, {:.7} to the CPU path, over {} texts",
+        model.adapter(),
+        worst.0,
+        worst.1,
+        texts.len()
+    );
+}
