@@ -71,8 +71,8 @@ export interface Stats {
   running: number;
   /** The GPU Worker's choice; null without GPU consent or until the probe has run. */
   backend: BackendChoice | null;
-  /** The embedding model, once this page's Worker loaded it for a text task: how long loading took, and whether every file came from the Cache API. */
-  model: { loadMs: number; fromCache: boolean } | null;
+  /** The embedding model, once this page's Worker loaded it for a text task: how long loading took, whether every file came from the Cache API, and where it runs (WebGPU only with GPU consent and `backend: 'gpu'`). */
+  model: { loadMs: number; fromCache: boolean; backend: 'gpu' | 'wasm-simd128'; adapter?: string } | null;
   tasksCompleted: number;
   /** Of tasksCompleted, those that ran on the GPU. */
   tasksOnGpu: number;

@@ -55,13 +55,14 @@ if [ "$what" = embed ]; then
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 by = {(r["impl"], r.get("set"), r.get("batch")): r.get("per_s") for r in rows}
-print("| texts | batch | ours, WASM SIMD /s | transformers.js WASM /s | vs transformers.js | transformers.js WebGPU (SwiftShader) /s |")
-print("|---|---|---|---|---|---|")
+print("| texts | batch | ours, WASM SIMD /s | transformers.js WASM /s | vs transformers.js | ours, WebGPU /s | transformers.js WebGPU /s | vs transformers.js |")
+print("|---|---|---|---|---|---|---|---|")
 for s in ["short", "long"]:
     for b in [1, 32]:
-        o, t, g = by.get(("edgenet-wasm", s, b)), by.get(("transformers.js-wasm", s, b)), by.get(("transformers.js-webgpu", s, b))
-        gs = f"{g:,.1f}" if g else "n/a"
-        print(f"| {s} | {b} | {o:,.1f} | {t:,.1f} | {o / t:.2f}× | {gs} |")
+        o, t = by.get(("edgenet-wasm", s, b)), by.get(("transformers.js-wasm", s, b))
+        og, tg = by.get(("edgenet-webgpu", s, b)), by.get(("transformers.js-webgpu", s, b))
+        gpu = f"{og:,.2f} | {tg:,.2f} | {og / tg:.2f}×" if og and tg else "not run | not run |"
+        print(f"| {s} | {b} | {o:,.1f} | {t:,.1f} | {o / t:.2f}× | {gpu} |")
 PY
     rm -rf "$tmp"
 fi

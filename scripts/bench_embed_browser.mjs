@@ -2,7 +2,7 @@
 // beside transformers.js (@huggingface/transformers on onnxruntime-web's WASM backend, the fp32
 // ONNX export of the same weights), same texts, same page, one thread each (a page that is not
 // cross-origin isolated has no wasm threads); then transformers.js on WebGPU (SwiftShader here:
-// a software GPU, so that figure says nothing about real GPUs; ours has no WebGPU path yet).
+// a software GPU, so that figure says nothing about real GPUs) beside our WGSL encoder there.
 // Usage: node scripts/bench_embed_browser.mjs PKG_DIR MODEL_DIR TJS_DIST TEXTS_JSON
 // Prints one JSON line per measurement.
 import { createServer } from 'node:http';
@@ -69,6 +69,9 @@ try {
     await ours.default({ module_or_path: '/pkg/edgenet_embed_bg.wasm' });
     const get = async (f) => new Uint8Array(await (await fetch(`/model/${f}`)).arrayBuffer());
     const model = new ours.Model(await get('config.json'), await get('sentence_bert_config.json'), await get('tokenizer.json'), await get('model.f16.safetensors'));
+    const gpuMod = await import('/pkg/edgenet_embed_gpu.js');
+    await gpuMod.default({ module_or_path: '/pkg/edgenet_embed_gpu_bg.wasm' });
+    const gpuModel = await gpuMod.GpuModel.open(await get('config.json'), await get('sentence_bert_config.json'), await get('tokenizer.json'), await get('model.f16.safetensors'));
     const tjs = await import('/tjs/transformers.web.min.js').catch(() => import('/tjs/transformers.min.js'));
     tjs.env.allowRemoteModels = false;
     tjs.env.allowLocalModels = true;
@@ -83,6 +86,7 @@ try {
         log({ impl: 'edgenet-wasm', set, batch, per_s: await time(async (b) => model.embedBatch(b), list, batch) });
         log({ impl: 'transformers.js-wasm', set, batch, per_s: await time((b) => wasmPipe(b, { pooling: 'mean', normalize: true }), list, batch) });
         // SwiftShader takes minutes for a batch of 32 long texts: batch 1 says as much.
+        if (gpuModel && (set === 'short' || batch === 1)) log({ impl: 'edgenet-webgpu', set, batch, per_s: await time((b) => gpuModel.embed(b), list, batch) });
         if (gpuPipe && (set === 'short' || batch === 1)) log({ impl: 'transformers.js-webgpu', set, batch, per_s: await time((b) => gpuPipe(b, { pooling: 'mean', normalize: true }), list, batch) });
       }
     }

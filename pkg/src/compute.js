@@ -16,6 +16,8 @@ let throttle = null;
 let gpu = null; // the WebGPU module's kernels, once open
 let modelModule = null; // where the embedding module is ({ script, wasm }): this Worker runs text tasks
 let model = null; // the embedding model, once loaded (on the first text task)
+let gpuModel = null; // the same on WebGPU, when the page forces backend 'gpu' and it opened
+let textModule = null; // the loaded glue: self.EdgeNetEmbed or self.EdgeNetEmbedGpu
 let busyMs = 0;
 const jobs = [];
 let running = false;
@@ -90,19 +92,44 @@ async function modelFile(base, { file, sha256 }) {
   return { bytes, fromCache };
 }
 
-// Loads the embedding module and the model (once); reports how long it took.
+// Loads the embedding module and the model (once): on WebGPU when asked and possible, else on
+// WebAssembly SIMD; reports how long it took and where it runs.
 async function loadModel(base) {
-  if (model) return model;
+  if (model || gpuModel) return;
   const start = performance.now();
-  importScripts(modelModule.script);
-  await self.EdgeNetEmbed.init({ module_or_path: modelModule.wasm });
   const f = MINILM.files;
   const files = [];
   for (const spec of [f.config, f.sentence, f.tokenizer, f.weights]) files.push(await modelFile(base, spec));
+  const bytes = files.map((x) => x.bytes);
+  const report = (backend, adapter) => postMessage({
+    type: 'model', loaded: true, ms: Math.round(performance.now() - start),
+    fromCache: files.every((x) => x.fromCache), backend, adapter,
+  });
+  if (modelModule.gpu) {
+    importScripts(modelModule.gpu.script);
+    await self.EdgeNetEmbedGpu.init({ module_or_path: modelModule.gpu.wasm });
+    gpuModel = (await self.EdgeNetEmbedGpu.GpuModel.open(bytes[0], bytes[1], bytes[2], bytes[3])) || null;
+    if (gpuModel) {
+      textModule = self.EdgeNetEmbedGpu;
+      report('gpu', gpuModel.adapter());
+      return;
+    }
+  }
+  importScripts(modelModule.script);
+  await self.EdgeNetEmbed.init({ module_or_path: modelModule.wasm });
   // The bytes are copied into the module's memory and dropped there once the model is built.
-  model = new self.EdgeNetEmbed.Model(files[0].bytes, files[1].bytes, files[2].bytes, files[3].bytes);
-  postMessage({ type: 'model', loaded: true, ms: Math.round(performance.now() - start), fromCache: files.every((x) => x.fromCache) });
-  return model;
+  model = new self.EdgeNetEmbed.Model(bytes[0], bytes[1], bytes[2], bytes[3]);
+  textModule = self.EdgeNetEmbed;
+  report('wasm-simd128');
+}
+
+// One slice of a text task: the CPU model in place, or the GPU's answer awaited (its wall time
+// counts as busy time, as for GPU searches).
+async function textSlice(run, units) {
+  if (!gpuModel) return run.step(model, units);
+  const texts = run.nextTexts(units);
+  const vectors = await gpuModel.embed(texts);
+  return run.push(vectors, gpuModel.dim());
 }
 
 async function runJob(job) {
@@ -154,7 +181,7 @@ async function runText(job) {
   try {
     if (!modelModule) throw new Error('EN-142: this Worker runs no text tasks');
     await loadModel(job.modelBase || '');
-    run = new self.EdgeNetEmbed.TextRun(job.kind, job.payload);
+    run = new textModule.TextRun(job.kind, job.payload);
   } catch (e) {
     postMessage({ type: 'failed', task: job.task, error: errorData(e) });
     return;
@@ -165,13 +192,13 @@ async function runText(job) {
       if (aborted.has(job.task)) return;
       const units = throttle.sliceUnits(run.unitsLeft());
       const start = performance.now();
-      const finished = run.step(model, units);
+      const finished = await textSlice(run, units);
       const end = performance.now();
       busyMs += end - start;
       const pause = throttle.afterSlice(start, end, units);
       if (finished) {
         const result = run.result();
-        postMessage({ type: 'done', task: job.task, result, busyMs, backend: 'wasm-simd128' }, { transfer: [result.buffer] });
+        postMessage({ type: 'done', task: job.task, result, busyMs, backend: gpuModel ? 'gpu' : 'wasm-simd128' }, { transfer: [result.buffer] });
       }
       reportBusy();
       if (pause > 0) await sleep(pause);

@@ -44,6 +44,8 @@ function assetUrls(base) {
       gpuWasm: at('../wasm/edgenet_gpu_bg.wasm'),
       embed: at('edgenet-embed.js'),
       embedWasm: at('../wasm/edgenet_embed_bg.wasm'),
+      embedGpu: at('edgenet-embed-gpu.js'),
+      embedGpuWasm: at('../wasm/edgenet_embed_gpu_bg.wasm'),
     };
   }
   return {
@@ -55,6 +57,8 @@ function assetUrls(base) {
     gpuWasm: new URL('../wasm/edgenet_gpu_bg.wasm', import.meta.url).href,
     embed: new URL('./edgenet-embed.js', import.meta.url).href,
     embedWasm: new URL('../wasm/edgenet_embed_bg.wasm', import.meta.url).href,
+    embedGpu: new URL('./edgenet-embed-gpu.js', import.meta.url).href,
+    embedGpuWasm: new URL('../wasm/edgenet_embed_gpu_bg.wasm', import.meta.url).href,
   };
 }
 
@@ -72,6 +76,8 @@ function startCoordinator(relays, contribute, assets = null) {
     gpuWasmUrl: urls.gpuWasm,
     embedUrl: urls.embed,
     embedWasmUrl: urls.embedWasm,
+    embedGpuUrl: urls.embedGpu,
+    embedGpuWasmUrl: urls.embedGpuWasm,
     contribute,
   };
   /** @type {any} */

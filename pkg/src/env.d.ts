@@ -7,6 +7,8 @@ interface Window {
   /** The WebGPU module's glue, once a compute Worker imported it (gpu.js). */
   EdgeNetGpu: { init: (opts: { module_or_path: any }) => Promise<unknown>; openGpu: (mode: string) => Promise<any> };
   /** The embedding module's glue, once the model's compute Worker imported it (embed.js). */
+  /** The embedding module's WebGPU build's glue (embed-gpu.js). */
+  EdgeNetEmbedGpu: { init: (opts: { module_or_path: any }) => Promise<any>; GpuModel: any; TextRun: any };
   EdgeNetEmbed: { init: (opts: { module_or_path: any }) => Promise<any>; Model: any; TextRun: any; memoryBytes: () => number };
 }
 

@@ -50,6 +50,8 @@
  * @property {string} gpuWasmUrl
  * @property {string} embedUrl the embedding module's glue, loaded by one compute Worker on the first text task
  * @property {string} embedWasmUrl
+ * @property {string} embedGpuUrl the embedding module's WebGPU build, for a page forcing backend 'gpu'
+ * @property {string} embedGpuWasmUrl
  * @property {ContributeSettings | null} contribute
  * @property {WebAssembly.Module} [module] set by the coordinator once compiled
  */
@@ -82,7 +84,7 @@
  * @property {number[]} busyMsByWorker
  * @property {number} queued
  * @property {object | null} backend
- * @property {{ loadMs: number, fromCache: boolean } | null} model the embedding model, once a Worker loaded it
+ * @property {{ loadMs: number, fromCache: boolean, backend: string, adapter?: string } | null} model the embedding model, once a Worker loaded it
  * @property {number} running
  * @property {number} tasksCompleted
  * @property {number} tasksOnGpu
@@ -120,7 +122,7 @@
 /**
  * @typedef {{ type: 'init', module: WebAssembly.Module, limit: number, sliceMs: number,
  *     gpu: { script: string, wasm: string, mode: string } | null,
- *     model: { script: string, wasm: string } | null }
+ *     model: { script: string, wasm: string, gpu: { script: string, wasm: string } | null } | null }
  *   | { type: 'limit', fraction: number }
  *   | ({ type: 'run' } & Job)
  *   | { type: 'abort', running: string | null }
@@ -130,7 +132,7 @@
 /**
  * @typedef {{ type: 'busy', busyMs: number }
  *   | { type: 'backend', choice: object }
- *   | { type: 'model', loaded: boolean, ms: number, fromCache: boolean, error?: ErrorData }
+ *   | { type: 'model', loaded: boolean, ms: number, fromCache: boolean, backend: string, adapter?: string }
  *   | { type: 'done', task: string, result: Uint8Array, busyMs: number, backend?: string }
  *   | { type: 'failed', task: string, error: ErrorData }
  * } ComputeToCoordinator

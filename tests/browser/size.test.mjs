@@ -19,12 +19,15 @@ const BUDGETS = {
   'dist/edgenet-compute.js': 5 * KB,
   'dist/edgenet-gpu.js': 8 * KB,
   'dist/edgenet-embed.js': 3 * KB,
+  'dist/edgenet-embed-gpu.js': 8 * KB,
   'wasm/edgenet_bg.wasm': 150 * KB,
   'wasm/edgenet_compute_bg.wasm': 60 * KB,
   'wasm/edgenet_gpu_bg.wasm': 72 * KB,
   // The embedding module: one Worker loads it beside 45 MB of weights, when a text task arrives.
   // Most of it is the Unicode tables the tokenizer needs to give the reference's ids.
   'wasm/edgenet_embed_bg.wasm': 180 * KB,
+  // Its WebGPU build (wgpu added), for pages that force backend 'gpu'.
+  'wasm/edgenet_embed_gpu_bg.wasm': 220 * KB,
 };
 
 test('every shipped file is within its gzip budget', () => {

@@ -134,16 +134,20 @@ impl Bert {
             }
         }
         groups.push(from..sequences.len());
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = groups
-                .into_iter()
-                .map(|g| scope.spawn(move || self.pass(&sequences[g], 1)))
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use rayon::prelude::*;
+            let parts: Vec<Vec<Vec<f32>>> = groups
+                .into_par_iter()
+                .map(|g| self.pass(&sequences[g], 1))
                 .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
+            parts.into_iter().flatten().collect()
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = groups;
+            self.pass(sequences, 1)
+        }
     }
 
     /// The mean of the word embeddings of `ids` (see [`crate::Embedder::embed_static`]).
@@ -190,7 +194,7 @@ impl Bert {
             layer.qkv.forward_threads(&x, rows, &mut qkv, threads);
             let mut first = 0;
             for &len in &lens {
-                ops::attention(
+                ops::attention_threads(
                     &qkv[first * 3 * h..(first + len) * 3 * h],
                     layout,
                     len,
@@ -198,6 +202,7 @@ impl Bert {
                     self.cfg.head_dim(),
                     len,
                     &mut context[first * h..(first + len) * h],
+                    threads,
                 );
                 first += len;
             }
@@ -210,7 +215,7 @@ impl Bert {
             layer
                 .ffn_in
                 .forward_threads(&attended, rows, &mut inter, threads);
-            ops::gelu(&mut inter);
+            ops::gelu_threads(&mut inter, threads);
             layer.ffn_out.forward_threads(&inter, rows, &mut x, threads);
             let n = &layer.ffn_norm;
             ops::add_layer_norm(&mut x, &attended, h, &n.gamma, &n.beta, eps);

@@ -83,6 +83,11 @@ impl GpuEmbedder {
         })
     }
 
+    /// Width of the embeddings.
+    pub fn dim(&self) -> usize {
+        self.cfg.hidden
+    }
+
     /// The adapter it runs on.
     pub fn adapter(&self) -> &str {
         self.gpu.adapter()

@@ -94,19 +94,35 @@ impl TextRun {
         u32::try_from(self.texts.len() - self.done.len()).unwrap_or(u32::MAX)
     }
 
-    /// Embeds up to `units` more texts (at least one); the last step encodes the result.
+    /// Embeds up to `units` more texts (at least one) on the CPU; the last step encodes the
+    /// result.
     pub fn step(&mut self, model: &Embedder, units: u32) {
+        let texts = self.next_texts(units);
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let vectors = model.embed(&refs);
+        self.push(vectors, model.dim());
+    }
+
+    /// The next up to `units` texts (at least one) to embed elsewhere (the GPU); hand their
+    /// vectors to [`push`](Self::push), in order.
+    pub fn next_texts(&self, units: u32) -> Vec<String> {
+        let from = self.done.len();
+        let to = (from + units.max(1) as usize).min(self.texts.len());
+        self.texts[from..to].to_vec()
+    }
+
+    /// Takes the vectors of the texts [`next_texts`](Self::next_texts) gave (more than are left
+    /// are ignored); once every text has one, encodes the result.
+    pub fn push(&mut self, vectors: Vec<Vec<f32>>, dim: usize) {
         if self.result.is_some() {
             return;
         }
-        let from = self.done.len();
-        let to = (from + units.max(1) as usize).min(self.texts.len());
-        let slice: Vec<&str> = self.texts[from..to].iter().map(String::as_str).collect();
-        self.done.extend(model.embed(&slice));
+        let room = self.texts.len() - self.done.len();
+        self.done.extend(vectors.into_iter().take(room));
         if self.done.len() < self.texts.len() {
             return;
         }
-        let dim = u32::try_from(model.dim()).unwrap_or(u32::MAX);
+        let dim = u32::try_from(dim).unwrap_or(u32::MAX);
         self.result = Some(match self.kind {
             TaskKind::Embedding => Embeddings {
                 dim,

@@ -101,6 +101,19 @@ impl TextRun {
         self.run.result().is_some()
     }
 
+    /// The next up to `units` texts, to embed on the GPU ([`GpuModel`]).
+    #[wasm_bindgen(js_name = nextTexts)]
+    pub fn next_texts(&self, units: u32) -> Vec<String> {
+        self.run.next_texts(units)
+    }
+
+    /// The vectors of those texts, row-major, `dim` wide; returns whether the task finished.
+    pub fn push(&mut self, flat: Vec<f32>, dim: usize) -> bool {
+        let rows = flat.chunks_exact(dim.max(1)).map(<[f32]>::to_vec).collect();
+        self.run.push(rows, dim);
+        self.run.result().is_some()
+    }
+
     /// The encoded result once finished, else `undefined`.
     pub fn result(&self) -> Option<Vec<u8>> {
         self.run.result().map(<[u8]>::to_vec)
@@ -111,4 +124,61 @@ impl TextRun {
 #[wasm_bindgen]
 pub fn backend() -> String {
     edgenet_kernels::nn::linear::backend().into()
+}
+
+/// The model on WebGPU (the `webgpu` build only).
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen]
+pub struct GpuModel {
+    inner: std::rc::Rc<edgenet_embed::gpu::GpuEmbedder>,
+}
+
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen]
+impl GpuModel {
+    /// Opens WebGPU and builds the model there from its files; resolves to `undefined` when the
+    /// browser has no adapter. Throws EN-411/412/413 for bad files.
+    pub async fn open(
+        config: Vec<u8>,
+        sentence_config: Vec<u8>,
+        tokenizer: Vec<u8>,
+        weights: Vec<u8>,
+    ) -> Result<Option<GpuModel>, JsError> {
+        let Some(gpu) = edgenet_kernels::gpu::Gpu::new_async().await else {
+            return Ok(None);
+        };
+        let files = ModelFiles {
+            config: &config,
+            sentence_config: Some(&sentence_config),
+            tokenizer: &tokenizer,
+            weights: &weights,
+        };
+        let inner = edgenet_embed::gpu::GpuEmbedder::from_files(gpu, &files).map_err(js_error)?;
+        Ok(Some(Self {
+            inner: std::rc::Rc::new(inner),
+        }))
+    }
+
+    /// The adapter's name.
+    pub fn adapter(&self) -> String {
+        self.inner.adapter().into()
+    }
+
+    /// Width of the embeddings.
+    pub fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    /// The embeddings of `texts`, row-major (a promise: the GPU answers asynchronously).
+    pub fn embed(&self, texts: Vec<String>) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let vectors = inner
+                .embed_async(&refs)
+                .await
+                .map_err(|e| JsValue::from(js_error(e)))?;
+            Ok(js_sys::Float32Array::from(vectors.concat().as_slice()).into())
+        })
+    }
 }

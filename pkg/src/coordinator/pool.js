@@ -45,7 +45,10 @@ export function startPool(module) {
       ? { script: cfg.gpuUrl, wasm: cfg.gpuWasmUrl, mode: contribute.gpu }
       : null;
     // One Worker holds the embedding model (loaded on the first text task): it is 110 MB.
-    const model = i === 0 && text ? { script: cfg.embedUrl, wasm: cfg.embedWasmUrl } : null;
+    // With GPU consent and backend 'gpu' forced, its WebGPU build instead (no timing-based
+    // choice for text tasks yet: on a machine without a real GPU the CPU path is faster).
+    const gpuText = contribute.gpu === 'gpu' ? { script: cfg.embedGpuUrl, wasm: cfg.embedGpuWasmUrl } : null;
+    const model = i === 0 && text ? { script: cfg.embedUrl, wasm: cfg.embedWasmUrl, gpu: gpuText } : null;
     tell(slot, { type: 'init', module, limit: co.share.fraction, sliceMs: SLICE_MS, gpu, model });
     pool.push(slot);
   }
@@ -86,7 +89,7 @@ function onCompute(slot, m) {
   const { conn } = co;
   if (m.type === 'busy') { slot.busyMs = m.busyMs; return; }
   if (m.type === 'backend') { co.backend = m.choice; postStats(); return; }
-  if (m.type === 'model') { co.model = { loadMs: m.ms, fromCache: m.fromCache }; postStats(); return; }
+  if (m.type === 'model') { co.model = { loadMs: m.ms, fromCache: m.fromCache, backend: m.backend, adapter: m.adapter }; postStats(); return; }
   if (m.type === 'done') {
     slot.busyMs = m.busyMs;
     slot.task = null;

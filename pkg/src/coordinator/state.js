@@ -47,7 +47,7 @@ export const co = {
   share: { fraction: 0, reason: 'paused' },
   /** @type {object | null} the GPU Worker's backend choice, once known */
   backend: null,
-  /** @type {{ loadMs: number, fromCache: boolean } | null} the embedding model, once a Worker loaded it */
+  /** @type {{ loadMs: number, fromCache: boolean, backend: string, adapter?: string } | null} the embedding model, once a Worker loaded it */
   model: null,
   /** @type {{ balance: number, earned: number } | null} this node's figures from the relay */
   account: null,

@@ -106,46 +106,43 @@ impl PackedLinear {
         self.panels_into(x, rows, 0..self.out_dim.div_ceil(NR), out, self.out_dim, 0);
     }
 
-    /// Like [`forward`](Self::forward), with the panels split across `threads` threads (natively;
-    /// wasm32 has no threads to spawn and runs on one).
+    /// Like [`forward`](Self::forward), with the panels split into `threads` parts run on
+    /// rayon's pool (natively; wasm32 runs on one thread).
     pub fn forward_threads(&self, x: &[f32], rows: usize, out: &mut [f32], threads: usize) {
         let n_panels = self.out_dim.div_ceil(NR);
-        let threads = threads.clamp(1, n_panels);
-        // Below a few hundred thousand multiply-adds a thread costs more than it saves.
+        let threads = threads.clamp(1, n_panels.div_ceil(GROUP));
+        // Below about a million multiply-adds a split costs more than it saves (rayon's hand-off
+        // is microseconds; a thread of our own was tens).
         if threads == 1
             || cfg!(target_arch = "wasm32")
-            || rows * self.in_dim * self.out_dim < 1 << 18
+            || rows * self.in_dim * self.out_dim < 1 << 20
         {
             return self.forward(x, rows, out);
         }
         assert_eq!(x.len(), rows * self.in_dim, "input shape");
         assert_eq!(out.len(), rows * self.out_dim, "output shape");
-        // Whole tiles of two panels per thread.
-        let per = n_panels.div_ceil(threads).next_multiple_of(GROUP);
-        let threads = n_panels.div_ceil(per);
-        // Each thread fills its own columns of the rows, then they are copied into place.
-        let parts: Vec<(usize, usize, Vec<f32>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use rayon::prelude::*;
+            // Whole tiles of two panels per part.
+            let per = n_panels.div_ceil(threads).next_multiple_of(GROUP);
+            // Each part fills its own columns of the rows, then they are copied into place.
+            let parts: Vec<(usize, usize, Vec<f32>)> = (0..n_panels.div_ceil(per))
+                .into_par_iter()
                 .map(|t| {
-                    let first = t * per;
-                    let last = ((t + 1) * per).min(n_panels);
-                    scope.spawn(move || {
-                        let col0 = first * NR;
-                        let cols = (last * NR).min(self.out_dim) - col0;
-                        let mut part = vec![0.0; rows * cols];
-                        self.panels_into(x, rows, first..last, &mut part, cols, col0);
-                        (col0, cols, part)
-                    })
+                    let (first, last) = (t * per, ((t + 1) * per).min(n_panels));
+                    let col0 = first * NR;
+                    let cols = (last * NR).min(self.out_dim) - col0;
+                    let mut part = vec![0.0; rows * cols];
+                    self.panels_into(x, rows, first..last, &mut part, cols, col0);
+                    (col0, cols, part)
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        });
-        for (col0, cols, part) in parts {
-            for r in 0..rows {
-                out[r * self.out_dim + col0..][..cols].copy_from_slice(&part[r * cols..][..cols]);
+            for (col0, cols, part) in parts {
+                for r in 0..rows {
+                    out[r * self.out_dim + col0..][..cols]
+                        .copy_from_slice(&part[r * cols..][..cols]);
+                }
             }
         }
     }

@@ -107,6 +107,19 @@ pub fn gelu(x: &mut [f32]) {
     widest!(gelu_lanes(x: &mut [f32]))
 }
 
+/// [`gelu`] in `threads` chunks on rayon's pool (natively).
+pub fn gelu_threads(x: &mut [f32], threads: usize) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if threads > 1 && x.len() >= 1 << 15 {
+        use rayon::prelude::*;
+        let chunk = x.len().div_ceil(threads).next_multiple_of(16);
+        x.par_chunks_mut(chunk).for_each(gelu);
+        return;
+    }
+    let _ = threads;
+    gelu(x);
+}
+
 #[inline(always)]
 fn gelu_lanes(x: &mut [f32]) {
     let one = |v: f32| 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
@@ -195,7 +208,65 @@ pub fn attention(
     valid: usize,
     out: &mut [f32],
 ) {
+    attention_threads(qkv, layout, seq, heads, head_dim, valid, out, 1);
+}
+
+/// [`attention`] with the heads split across `threads` (rayon's pool, natively): each head's
+/// output columns are its own.
+#[allow(clippy::too_many_arguments)]
+pub fn attention_threads(
+    qkv: &[f32],
+    layout: QkvLayout,
+    seq: usize,
+    heads: usize,
+    head_dim: usize,
+    valid: usize,
+    out: &mut [f32],
+    threads: usize,
+) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if threads > 1 && heads > 1 && seq >= 32 {
+        use rayon::prelude::*;
+        let hidden = heads * head_dim;
+        let results: Vec<Vec<f32>> = (0..heads)
+            .into_par_iter()
+            .map(|h| {
+                let mut o = vec![0.0f32; seq * head_dim];
+                head_attention(qkv, layout, seq, head_dim, valid, h, &mut o);
+                o
+            })
+            .collect();
+        for (h, o) in results.iter().enumerate() {
+            for t in 0..seq {
+                out[t * hidden + h * head_dim..][..head_dim]
+                    .copy_from_slice(&o[t * head_dim..(t + 1) * head_dim]);
+            }
+        }
+        return;
+    }
+    let _ = threads;
     let hidden = heads * head_dim;
+    let mut o = vec![0.0f32; seq * head_dim];
+    for h in 0..heads {
+        head_attention(qkv, layout, seq, head_dim, valid, h, &mut o);
+        let col = h * head_dim;
+        for t in 0..seq {
+            out[t * hidden + col..][..head_dim]
+                .copy_from_slice(&o[t * head_dim..(t + 1) * head_dim]);
+        }
+    }
+}
+
+/// One head's attention into `o` (`seq × head_dim`).
+fn head_attention(
+    qkv: &[f32],
+    layout: QkvLayout,
+    seq: usize,
+    head_dim: usize,
+    valid: usize,
+    h: usize,
+    o: &mut [f32],
+) {
     let scale = 1.0 / (head_dim as f32).sqrt();
     let QkvLayout {
         stride,
@@ -208,31 +279,24 @@ pub fn attention(
     let mut k = vec![0.0f32; valid * head_dim];
     let mut vt = vec![0.0f32; head_dim * valid];
     let mut scores = vec![0.0f32; seq * valid];
-    let mut o = vec![0.0f32; seq * head_dim];
-    for h in 0..heads {
-        let col = h * head_dim;
-        for t in 0..seq {
-            let row = &qkv[t * stride + q_off + col..][..head_dim];
-            for (d, &v) in q[t * head_dim..(t + 1) * head_dim].iter_mut().zip(row) {
-                *d = v * scale;
-            }
-        }
-        for t in 0..valid {
-            k[t * head_dim..(t + 1) * head_dim]
-                .copy_from_slice(&qkv[t * stride + k_off + col..][..head_dim]);
-            for c in 0..head_dim {
-                vt[c * valid + t] = qkv[t * stride + v_off + col + c];
-            }
-        }
-        // Scores: row i is q_i · k_j over the valid keys j.
-        PackedLinear::without_bias(&k, valid, head_dim).forward(&q, seq, &mut scores);
-        softmax_rows(&mut scores, valid);
-        PackedLinear::without_bias(&vt, head_dim, valid).forward(&scores, seq, &mut o);
-        for t in 0..seq {
-            out[t * hidden + col..][..head_dim]
-                .copy_from_slice(&o[t * head_dim..(t + 1) * head_dim]);
+    let col = h * head_dim;
+    for t in 0..seq {
+        let row = &qkv[t * stride + q_off + col..][..head_dim];
+        for (d, &v) in q[t * head_dim..(t + 1) * head_dim].iter_mut().zip(row) {
+            *d = v * scale;
         }
     }
+    for t in 0..valid {
+        k[t * head_dim..(t + 1) * head_dim]
+            .copy_from_slice(&qkv[t * stride + k_off + col..][..head_dim]);
+        for c in 0..head_dim {
+            vt[c * valid + t] = qkv[t * stride + v_off + col + c];
+        }
+    }
+    // Scores: row i is q_i · k_j over the valid keys j.
+    PackedLinear::without_bias(&k, valid, head_dim).forward(&q, seq, &mut scores);
+    softmax_rows(&mut scores, valid);
+    PackedLinear::without_bias(&vt, head_dim, valid).forward(&scores, seq, o);
 }
 
 /// Softmax of each row of `width` in place, on the widest vectors the CPU has.
