@@ -149,19 +149,26 @@ async function runJob(job) {
     postMessage({ type: 'failed', task: job.task, error: errorData(e) });
     return;
   }
+  await runSlices(job, run, (units) => run.step(units), () => undefined);
+}
+
+// Runs `run` a slice at a time under the duty cycle: `step(units)` (sync, or a promise for the
+// GPU, whose wall time counts as busy time) returns whether it finished; then its result goes
+// back with the backend `backend()` names. Frees `run` at the end.
+async function runSlices(job, run, step, backend) {
   try {
     for (;;) {
       await waitTurn();
       if (aborted.has(job.task)) return;
       const units = throttle.sliceUnits(run.unitsLeft());
       const start = performance.now();
-      const finished = run.step(units);
+      const finished = await step(units);
       const end = performance.now();
       busyMs += end - start;
       const pause = throttle.afterSlice(start, end, units);
       if (finished) {
         const result = run.result();
-        postMessage({ type: 'done', task: job.task, result, busyMs }, { transfer: [result.buffer] });
+        postMessage({ type: 'done', task: job.task, result, busyMs, backend: backend() }, { transfer: [result.buffer] });
       }
       reportBusy();
       // Sleep even after the last slice: the next task must not start on this one's debt.
@@ -186,29 +193,7 @@ async function runText(job) {
     postMessage({ type: 'failed', task: job.task, error: errorData(e) });
     return;
   }
-  try {
-    for (;;) {
-      await waitTurn();
-      if (aborted.has(job.task)) return;
-      const units = throttle.sliceUnits(run.unitsLeft());
-      const start = performance.now();
-      const finished = await textSlice(run, units);
-      const end = performance.now();
-      busyMs += end - start;
-      const pause = throttle.afterSlice(start, end, units);
-      if (finished) {
-        const result = run.result();
-        postMessage({ type: 'done', task: job.task, result, busyMs, backend: gpuModel ? 'gpu' : 'wasm-simd128' }, { transfer: [result.buffer] });
-      }
-      reportBusy();
-      if (pause > 0) await sleep(pause);
-      if (finished) return;
-    }
-  } catch (e) {
-    postMessage({ type: 'failed', task: job.task, error: errorData(e) });
-  } finally {
-    run.free();
-  }
+  await runSlices(job, run, (units) => textSlice(run, units), () => (gpuModel ? 'gpu' : 'wasm-simd128'));
 }
 
 async function loop() {

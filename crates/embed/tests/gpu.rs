@@ -9,12 +9,7 @@ use edgenet_embed::{Embedder, ModelFiles};
 use edgenet_kernels::gpu::Gpu;
 use edgenet_kernels::nn::reference::cosine;
 
-#[derive(serde::Deserialize)]
-struct Reference {
-    dim: usize,
-    texts: Vec<String>,
-    embeddings_f32le_base64: String,
-}
+mod common;
 
 #[test]
 fn the_gpu_encoder_matches_sentence_transformers() {
@@ -22,15 +17,7 @@ fn the_gpu_encoder_matches_sentence_transformers() {
         eprintln!("SKIPPED: no GPU adapter at all (install mesa-vulkan-drivers for lavapipe)");
         return;
     };
-    let r: Reference =
-        serde_json::from_str(include_str!("fixtures/minilm_reference.json")).unwrap();
-    let bytes = data_encoding::BASE64
-        .decode(r.embeddings_f32le_base64.as_bytes())
-        .unwrap();
-    let flat: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let (r, vectors) = common::reference();
     let dir = Embedder::default_dir().unwrap();
     let read = |name: &str| {
         std::fs::read(dir.join(name))
@@ -60,7 +47,7 @@ fn the_gpu_encoder_matches_sentence_transformers() {
     let on_cpu = cpu.embed(&texts);
     let mut worst = (1.0f64, 1.0f64);
     for ((g, &i), c) in got.iter().zip(&picked).zip(&on_cpu) {
-        let want = &flat[i * r.dim..(i + 1) * r.dim];
+        let want = &vectors[i];
         let (to_reference, to_cpu) = (cosine(g, want), cosine(g, c));
         assert!(
             to_reference >= 0.999,

@@ -6,28 +6,8 @@
 use edgenet_embed::Embedder;
 use edgenet_kernels::nn::reference::cosine;
 
-#[derive(serde::Deserialize)]
-struct Reference {
-    max_seq_length: usize,
-    dim: usize,
-    texts: Vec<String>,
-    token_ids: Vec<Vec<u32>>,
-    embeddings_f32le_base64: String,
-}
-
-fn reference() -> (Reference, Vec<Vec<f32>>) {
-    let r: Reference =
-        serde_json::from_str(include_str!("fixtures/minilm_reference.json")).unwrap();
-    let bytes = data_encoding::BASE64
-        .decode(r.embeddings_f32le_base64.as_bytes())
-        .unwrap();
-    let flat: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    let vectors = flat.chunks_exact(r.dim).map(<[f32]>::to_vec).collect();
-    (r, vectors)
-}
+mod common;
+use common::reference;
 
 fn model() -> Embedder {
     let dir = Embedder::default_dir().expect("no model directory: run scripts/setup.sh");

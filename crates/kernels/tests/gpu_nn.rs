@@ -10,6 +10,13 @@ use edgenet_kernels::nn::ops::QkvLayout;
 use edgenet_kernels::nn::reference;
 use proptest::prelude::*;
 
+mod common;
+use common::values;
+
+fn close(got: &[f32], want: &[f32], scale: f32, what: &str) {
+    common::assert_close(got, want, 3e-5, scale, what);
+}
+
 fn gpu() -> Option<&'static Gpu> {
     static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
     GPU.get_or_init(|| {
@@ -23,28 +30,6 @@ fn gpu() -> Option<&'static Gpu> {
         gpu
     })
     .as_ref()
-}
-
-fn values(seed: u64, n: usize) -> Vec<f32> {
-    let mut state = seed | 1;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-fn assert_close(got: &[f32], want: &[f32], scale: f32, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 3e-5 * scale.max(1.0),
-            "{what}[{i}]: got {g}, want {w}"
-        );
-    }
 }
 
 proptest! {
@@ -69,7 +54,7 @@ proptest! {
             }
         }
         let got = gpu.linear(&x, rows, &w, out_dim, &b, gelu).unwrap();
-        assert_close(&got, &want, in_dim as f32, "linear");
+        close(&got, &want, in_dim as f32, "linear");
     }
 
     #[test]
@@ -81,7 +66,7 @@ proptest! {
         let summed: Vec<f32> = x.iter().zip(&res).map(|(a, b)| a + b).collect();
         let want = reference::layer_norm(&summed, dim, &gamma, &beta, 1e-12);
         let got = gpu.add_layer_norm(&x, &res, dim, &gamma, &beta, 1e-12).unwrap();
-        assert_close(&got, &want, 8.0, "layer norm");
+        close(&got, &want, 8.0, "layer norm");
     }
 
     #[test]
@@ -105,7 +90,7 @@ proptest! {
         }
         let layout = QkvLayout { stride: 3 * hidden, q_off: 0, k_off: hidden, v_off: 2 * hidden };
         let got = gpu.attention(&qkv, layout, seq, heads, head_dim, valid).unwrap();
-        assert_close(&got, &want, 1.0, "attention");
+        close(&got, &want, 1.0, "attention");
     }
 
     #[test]
@@ -115,7 +100,7 @@ proptest! {
         let valid = rows.saturating_sub(masked).max(1);
         let want = reference::l2_normalize(&reference::mean_pool(&x, dim, valid));
         let got = gpu.mean_pool_normalize(&x, dim, valid).unwrap();
-        assert_close(&got, &want, 1.0, "pooling");
+        close(&got, &want, 1.0, "pooling");
     }
 }
 

@@ -6,28 +6,11 @@ use edgenet_kernels::nn::ops::{self, QkvLayout};
 use edgenet_kernels::nn::{PackedLinear, reference};
 use proptest::prelude::*;
 
-/// Deterministic values in [-1, 1) from a seed (xorshift).
-fn values(seed: u64, n: usize) -> Vec<f32> {
-    let mut state = seed | 1;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+mod common;
+use common::values;
 
-/// Close to the reference relative to the magnitude of the terms that were summed.
-fn assert_close(got: &[f32], want: &[f32], scale: f32, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 2e-5 * scale.max(1.0),
-            "{what}[{i}]: got {g}, want {w} (scale {scale})"
-        );
-    }
+fn close(got: &[f32], want: &[f32], scale: f32, what: &str) {
+    common::assert_close(got, want, 2e-5, scale, what);
 }
 
 proptest! {
@@ -48,10 +31,10 @@ proptest! {
         let layer = PackedLinear::new(&w, out_dim, in_dim, &b).unwrap();
         let mut got = vec![f32::NAN; rows * out_dim];
         layer.forward(&x, rows, &mut got);
-        assert_close(&got, &want, in_dim as f32, "forward");
+        close(&got, &want, in_dim as f32, "forward");
         let mut threaded = vec![f32::NAN; rows * out_dim];
         layer.forward_threads(&x, rows, &mut threaded, threads);
-        assert_close(&threaded, &want, in_dim as f32, "forward_threads");
+        close(&threaded, &want, in_dim as f32, "forward_threads");
     }
 
     #[test]
@@ -59,7 +42,7 @@ proptest! {
         let mut x: Vec<f32> = values(seed, n).into_iter().map(|v| v * spread).collect();
         let want: Vec<f32> = x.iter().map(|&v| reference::gelu(v)).collect();
         ops::gelu(&mut x);
-        assert_close(&x, &want, spread / 4.0, "gelu");
+        close(&x, &want, spread / 4.0, "gelu");
     }
 
     #[test]
@@ -73,7 +56,7 @@ proptest! {
         let want = reference::layer_norm(&summed, dim, &gamma, &beta, 1e-12);
         ops::add_layer_norm(&mut x, &res, dim, &gamma, &beta, 1e-12);
         // A constant row normalizes to β whatever the rounding: compare with a looser bound there.
-        assert_close(&x, &want, if dim == 1 { 1.0 } else { 8.0 }, "layer_norm");
+        close(&x, &want, if dim == 1 { 1.0 } else { 8.0 }, "layer_norm");
     }
 
     #[test]
@@ -101,7 +84,7 @@ proptest! {
         let layout = QkvLayout { stride: 3 * hidden, q_off: 0, k_off: hidden, v_off: 2 * hidden };
         let mut got = vec![f32::NAN; seq * hidden];
         ops::attention(&qkv, layout, seq, heads, head_dim, valid, &mut got);
-        assert_close(&got, &want, 1.0, "attention");
+        close(&got, &want, 1.0, "attention");
     }
 
     #[test]
@@ -109,10 +92,10 @@ proptest! {
         let x = values(seed, rows * dim);
         let valid = rows.saturating_sub(masked).max(1);
         let pooled = ops::mean_pool(&x, dim, valid);
-        assert_close(&pooled, &reference::mean_pool(&x, dim, valid), 1.0, "mean_pool");
+        close(&pooled, &reference::mean_pool(&x, dim, valid), 1.0, "mean_pool");
         let mut unit = pooled.clone();
         ops::l2_normalize(&mut unit);
-        assert_close(&unit, &reference::l2_normalize(&pooled), 1.0, "l2_normalize");
+        close(&unit, &reference::l2_normalize(&pooled), 1.0, "l2_normalize");
         prop_assert!((reference::cosine(&unit, &pooled) - 1.0).abs() < 1e-5 || pooled.iter().all(|&v| v == 0.0));
     }
 }
