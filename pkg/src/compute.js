@@ -73,22 +73,35 @@ async function runOnGpu(job) {
 
 const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 
+// The page origin's key for a file with this hash (a Worker started from a blob: URL has the
+// page's origin); the relay's URL where there is no usable origin.
+function cacheKey(url, sha256) {
+  try {
+    return new URL(`/edgenet-models/${sha256}`, self.location.origin).href;
+  } catch {
+    return url;
+  }
+}
+
 // One model file: from the Cache API when it holds it, else from the relay; either way checked
-// against the SHA-256 the package pins (models.js) before a byte of it is used, and kept.
+// against the SHA-256 the package pins (models.js) before a byte of it is used, and kept. The
+// cache is keyed by that hash, not by the relay's URL: a page that rotates between relays keeps
+// one copy (four files, 45 MB), not one per relay.
 async function modelFile(base, { file, sha256 }) {
   const url = new URL(file, base).href;
+  const key = cacheKey(url, sha256);
   const cache = typeof caches !== 'undefined' ? await caches.open('edgenet-models-v1').catch(() => null) : null;
-  let res = cache ? await cache.match(url) : undefined;
+  let res = cache ? await cache.match(key) : undefined;
   const fromCache = Boolean(res);
   if (!res) res = await fetch(url);
   if (!res.ok) throw new Error(`EN-510: ${url} answered HTTP ${res.status}`);
   const bytes = new Uint8Array(await res.arrayBuffer());
   const got = hex(await crypto.subtle.digest('SHA-256', bytes));
   if (got !== sha256) {
-    if (fromCache) await cache.delete(url);
+    if (fromCache) await cache.delete(key);
     throw new Error(`EN-510: ${file} from ${base} has SHA-256 ${got}, not the published ${sha256}`);
   }
-  if (!fromCache && cache) await cache.put(url, new Response(bytes)).catch(() => {});
+  if (!fromCache && cache) await cache.put(key, new Response(bytes)).catch(() => {});
   return { bytes, fromCache };
 }
 

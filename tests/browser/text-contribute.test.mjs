@@ -117,6 +117,10 @@ test('a second page on the same origin takes the model from the Cache API, not t
   const s = await stats(again);
   assert.equal(s.model.fromCache, true);
   assert.deepEqual(modelRequests, [], 'nothing fetched: the Cache API had every file');
+  // One copy, keyed by each file's SHA-256 (the package's pins), whichever relay served it.
+  const keys = await again.evaluate(async () => (await (await caches.open('edgenet-models-v1')).keys()).map((r) => new URL(r.url).pathname).sort());
+  const pins = [...readFileSync(join(ROOT, 'pkg/src/models.js'), 'utf8').matchAll(/sha256: '([0-9a-f]{64})'/g)].map((m) => `/edgenet-models/${m[1]}`).sort();
+  assert.deepEqual(keys, pins);
 });
 
 test('a page that does not list the text kinds never offers them nor fetches the model', async () => {
