@@ -152,8 +152,6 @@ impl Bert {
 
     /// The mean of the word embeddings of `ids` (see [`crate::Embedder::embed_static`]).
     pub fn static_embedding(&self, ids: &[u32]) -> Vec<f32> {
-        let h = self.cfg.hidden;
-        let _ = h;
         self.tokens.word_sum(ids)
     }
 

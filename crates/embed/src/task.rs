@@ -22,20 +22,12 @@ pub fn semantic_match(model: &Embedder, task: &SemanticMatch, threads: usize) ->
         .chain(task.candidates.iter().map(String::as_str))
         .collect();
     let vectors = model.embed_threads(&texts, threads);
-    let (query, candidates) = vectors
-        .split_first()
-        .map_or((&[][..], &[][..]), |(q, c)| (q.as_slice(), c));
-    let mut matches: Vec<Hit> = candidates
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Hit {
-            index: u32::try_from(i).unwrap_or(u32::MAX),
-            score: edgenet_kernels::nn::ops::dot(query, v),
-        })
-        .collect();
-    matches.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-    matches.truncate(task.returned());
-    Matches { matches }
+    match vectors.split_first() {
+        Some((query, candidates)) => rank(query, candidates, task.returned()),
+        None => Matches {
+            matches: Vec::new(),
+        },
+    }
 }
 
 /// Decodes a text task's payload, runs it and encodes the result.
