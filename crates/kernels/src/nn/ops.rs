@@ -39,7 +39,8 @@ pub fn exp(x: f32) -> f32 {
     // 1.5 · 2^23: adding it rounds to an integer in the low mantissa bits (no `round` call).
     const ROUND: f32 = 12_582_912.0;
     let c = x.clamp(-87.3, 88.7);
-    let n = (c * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = c * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
     // ln 2 in two parts, so that n·ln2 is exact enough for large n.
     let r = c - n * 0.693_145_75 - n * 1.428_606_8e-6;
     let p = 1.0
@@ -47,8 +48,12 @@ pub fn exp(x: f32) -> f32 {
             + r * (0.5
                 + r * (0.166_666_67
                     + r * (0.041_666_668 + r * (0.008_333_452 + r * 0.001_388_89)))));
-    // 2^n through the exponent bits (n is in −126..=128 after the clamp).
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n through the exponent bits (n is in −126..=128 after the clamp). n is read from the
+    // low mantissa bits of `shifted` (ROUND's are zero there), not cast: `n as i32` saturates and
+    // maps NaN to 0, which LLVM cannot vectorize, so it was a scalar conversion per lane (most of
+    // GELU's and softmax's time).
+    let bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(bits.wrapping_add(127) << 23);
     if x < -87.3 { 0.0 } else { p * scale }
 }
 
@@ -311,21 +316,58 @@ fn softmax_all(scores: &mut [f32], width: usize) {
     }
 }
 
-/// Softmax of a row in place (max subtracted first, so no term overflows).
+/// Softmax of a row in place (max subtracted first, so no term overflows). The max and the sum
+/// run in 16 independent lanes: folded one value at a time they are a dependency chain LLVM may
+/// not reorder (float addition is not associative), which was a tenth of a long text's time.
 #[inline(always)]
 fn softmax(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut total = 0.0;
-    for s in row.iter_mut() {
-        *s = exp(*s - max);
+    const W: usize = 16;
+    // Not `f32::max`: its NaN rule keeps it from vectorizing; scores are never NaN.
+    let larger = |a: f32, b: f32| if a > b { a } else { b };
+    let mut lanes = [f32::NEG_INFINITY; W];
+    let mut chunks = row.chunks_exact(W);
+    for chunk in &mut chunks {
+        for l in 0..W {
+            lanes[l] = larger(chunk[l], lanes[l]);
+        }
     }
-    for s in row.iter() {
-        total += *s;
+    for (l, &v) in chunks.remainder().iter().enumerate() {
+        lanes[l] = larger(v, lanes[l]);
     }
-    let inv = 1.0 / total;
+    let max = tree(lanes, larger);
+    let mut sums = [0.0f32; W];
+    let mut exp_lanes = |chunk: &mut [f32; W]| {
+        for l in 0..W {
+            chunk[l] = exp(chunk[l] - max);
+            sums[l] += chunk[l];
+        }
+    };
+    let mut chunks = row.chunks_exact_mut(W);
+    for chunk in &mut chunks {
+        exp_lanes(chunk.try_into().unwrap_or_else(|_| unreachable!()));
+    }
+    // The last part of a row through the same vector code, padded with −∞ (e^−∞ = 0): a 127-wide
+    // row's 15 leftover values one at a time cost more than its 7 full chunks.
+    let rest = chunks.into_remainder();
+    let mut padded = [f32::NEG_INFINITY; W];
+    padded[..rest.len()].copy_from_slice(rest);
+    exp_lanes(&mut padded);
+    rest.copy_from_slice(&padded[..rest.len()]);
+    let inv = 1.0 / tree(sums, |a, b| a + b);
     for s in row.iter_mut() {
         *s *= inv;
     }
+}
+
+/// Folds 16 lanes pairwise in 4 steps (a left-to-right fold is a chain of 15 dependent steps).
+#[inline(always)]
+fn tree(mut lanes: [f32; 16], f: impl Fn(f32, f32) -> f32) -> f32 {
+    for width in [8, 4, 2, 1] {
+        for l in 0..width {
+            lanes[l] = f(lanes[l], lanes[l + width]);
+        }
+    }
+    lanes[0]
 }
 
 /// The mean of the first `valid` rows of `x` (`rows × dim`), accumulated in f64 (pooling sums up
