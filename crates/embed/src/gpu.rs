@@ -13,6 +13,30 @@ use crate::embeddings::TokenEmbeddings;
 use crate::weights::Weights;
 use crate::{EmbedError, ModelFiles, WordPiece};
 
+/// Texts of the lengths tasks carry (a phrase, a sentence, a paragraph of about 120 tokens) for
+/// [`GpuEmbedder::compare`].
+pub const PROBE_TEXTS: [&str; 3] = [
+    "Idle computers, shared.",
+    "A browser tab lends its idle processor to a network that embeds sentences for others.",
+    "Sentence embeddings map a text to a point in a space where texts that mean the same \
+     thing are close together: a search engine compares a query's point with its documents' \
+     points, a recommender compares what a reader liked with what it could show next, and a \
+     router sends a task to the agent whose description is nearest to it. The encoder that \
+     makes them reads the text as word pieces, lets every piece attend to every other one \
+     through six layers, and averages what comes out into one vector of 384 numbers.",
+];
+
+/// What [`GpuEmbedder::compare`] measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Comparison {
+    /// The lowest cosine between the GPU's and the CPU's vector for a probe text.
+    pub worst_cosine: f64,
+    /// Probe texts per second on the GPU.
+    pub gpu_per_s: f64,
+    /// Probe texts per second on the CPU.
+    pub cpu_per_s: f64,
+}
+
 struct Layer {
     qkv_w: Tensor,
     qkv_b: Tensor,
@@ -91,6 +115,43 @@ impl GpuEmbedder {
     /// The adapter it runs on.
     pub fn adapter(&self) -> &str {
         self.gpu.adapter()
+    }
+
+    /// Whether that adapter is a CPU implementation (lavapipe, SwiftShader).
+    pub fn is_software(&self) -> bool {
+        self.gpu.is_software()
+    }
+
+    /// Embeds [`PROBE_TEXTS`] here and on `cpu` (its matmuls on `threads`): how close the
+    /// vectors are, and how fast each side is (the best of three runs, after a warm-up). A native
+    /// node runs its text tasks on the GPU only when it agrees and is faster.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn compare(&self, cpu: &crate::Embedder, threads: usize) -> Result<Comparison, EmbedError> {
+        use edgenet_kernels::nn::reference::cosine;
+        let on_gpu = self.embed(&PROBE_TEXTS)?;
+        let on_cpu = cpu.embed_threads(&PROBE_TEXTS, threads);
+        let worst_cosine = on_gpu
+            .iter()
+            .zip(&on_cpu)
+            .map(|(g, c)| cosine(g, c))
+            .fold(1.0, f64::min);
+        let per_s = |run: &mut dyn FnMut() -> Result<(), EmbedError>| {
+            let mut best = f64::MAX;
+            for _ in 0..3 {
+                let start = std::time::Instant::now();
+                run()?;
+                best = best.min(start.elapsed().as_secs_f64());
+            }
+            Ok::<_, EmbedError>(PROBE_TEXTS.len() as f64 / best.max(1e-9))
+        };
+        Ok(Comparison {
+            worst_cosine,
+            gpu_per_s: per_s(&mut || self.embed(&PROBE_TEXTS).map(drop))?,
+            cpu_per_s: per_s(&mut || {
+                cpu.embed_threads(&PROBE_TEXTS, threads);
+                Ok(())
+            })?,
+        })
     }
 
     /// The embedding of each text (native; blocks).

@@ -62,25 +62,7 @@ impl Embedder {
     /// Reads the model from a directory laid out as sentence-transformers saves one.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load(dir: &std::path::Path) -> Result<Self, EmbedError> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read(&path).map_err(|e| EmbedError::Missing {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })
-        };
-        let sentence_config = read("sentence_bert_config.json").ok();
-        let (config, tokenizer, weights) = (
-            read("config.json")?,
-            read("tokenizer.json")?,
-            read("model.safetensors")?,
-        );
-        Self::from_files(&ModelFiles {
-            config: &config,
-            sentence_config: sentence_config.as_deref(),
-            tokenizer: &tokenizer,
-            weights: &weights,
-        })
+        Self::from_files(&ModelBytes::read(dir)?.files())
     }
 
     /// Where `scripts/setup.sh` puts all-MiniLM-L6-v2: `$EDGENET_MODEL_DIR`, else
@@ -136,5 +118,63 @@ impl Embedder {
     /// Width of the embeddings.
     pub fn dim(&self) -> usize {
         self.bert.config().hidden
+    }
+}
+
+/// A model directory's files read into memory (what [`Embedder::load`] and a node's GPU
+/// encoder build from).
+pub struct ModelBytes {
+    config: Vec<u8>,
+    sentence_config: Option<Vec<u8>>,
+    tokenizer: Vec<u8>,
+    weights: Vec<u8>,
+}
+
+impl ModelBytes {
+    /// Reads `config.json`, `tokenizer.json`, `model.safetensors` and, if it is there,
+    /// `sentence_bert_config.json` from `dir`.
+    pub fn read(dir: &std::path::Path) -> Result<Self, EmbedError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|e| EmbedError::Missing {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        };
+        Ok(Self {
+            sentence_config: read("sentence_bert_config.json").ok(),
+            config: read("config.json")?,
+            tokenizer: read("tokenizer.json")?,
+            weights: read("model.safetensors")?,
+        })
+    }
+
+    /// The files, borrowed.
+    pub fn files(&self) -> ModelFiles<'_> {
+        ModelFiles {
+            config: &self.config,
+            sentence_config: self.sentence_config.as_deref(),
+            tokenizer: &self.tokenizer,
+            weights: &self.weights,
+        }
+    }
+}
+
+/// What the text tasks ([`task`]) embed with: [`Embedder`] on the CPU, or a native node's
+/// encoder that runs on the GPU when that was measured faster.
+pub trait Encode: Sync {
+    /// Width of the embeddings.
+    fn dim(&self) -> usize;
+    /// The unit-length embedding of each text, the CPU's matmuls on `threads` threads.
+    fn encode(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>>;
+}
+
+impl Encode for Embedder {
+    fn dim(&self) -> usize {
+        Embedder::dim(self)
+    }
+
+    fn encode(&self, texts: &[&str], threads: usize) -> Vec<Vec<f32>> {
+        self.embed_threads(texts, threads)
     }
 }

@@ -3,12 +3,12 @@
 use edgenet_core::task::{Embedding, Embeddings, Hit, Matches, SemanticMatch, TaskKind};
 use edgenet_kernels::execute::ExecuteError;
 
-use crate::Embedder;
+use crate::{Embedder, Encode};
 
 /// An `embedding`: one unit vector per text.
-pub fn embedding(model: &Embedder, task: &Embedding, threads: usize) -> Embeddings {
+pub fn embedding(model: &dyn Encode, task: &Embedding, threads: usize) -> Embeddings {
     let texts: Vec<&str> = task.texts.iter().map(String::as_str).collect();
-    let vectors = model.embed_threads(&texts, threads);
+    let vectors = model.encode(&texts, threads);
     Embeddings {
         dim: u32::try_from(model.dim()).unwrap_or(u32::MAX),
         vectors: vectors.into_iter().flatten().collect(),
@@ -17,11 +17,11 @@ pub fn embedding(model: &Embedder, task: &Embedding, threads: usize) -> Embeddin
 
 /// A `semantic_match`: the query and candidates embedded in one batch, candidates ranked by
 /// cosine (a dot product: the vectors are unit length), best first, ties to the lower index.
-pub fn semantic_match(model: &Embedder, task: &SemanticMatch, threads: usize) -> Matches {
+pub fn semantic_match(model: &dyn Encode, task: &SemanticMatch, threads: usize) -> Matches {
     let texts: Vec<&str> = std::iter::once(task.query.as_str())
         .chain(task.candidates.iter().map(String::as_str))
         .collect();
-    let vectors = model.embed_threads(&texts, threads);
+    let vectors = model.encode(&texts, threads);
     match vectors.split_first() {
         Some((query, candidates)) => rank(query, candidates, task.returned()),
         None => Matches {
@@ -32,7 +32,7 @@ pub fn semantic_match(model: &Embedder, task: &SemanticMatch, threads: usize) ->
 
 /// Decodes a text task's payload, runs it and encodes the result.
 pub fn execute(
-    model: &Embedder,
+    model: &dyn Encode,
     kind: TaskKind,
     payload: &[u8],
     threads: usize,

@@ -28,6 +28,10 @@ pub enum NodeError {
     /// The embedding model could not be loaded (its own EN-41x code).
     #[error(transparent)]
     Model(#[from] edgenet_embed::EmbedError),
+    /// `--text-backend gpu` was asked for and cannot be had (no adapter, or its vectors
+    /// disagree with the CPU's).
+    #[error("text tasks cannot run on the GPU: {0}")]
+    TextGpu(String),
     /// A protocol error.
     #[error(transparent)]
     Proto(#[from] ProtoError),
@@ -39,7 +43,7 @@ impl NodeError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Proto(e) => e.is_retryable(),
-            Self::Model(_) => false,
+            Self::Model(_) | Self::TextGpu(_) => false,
             _ => true,
         }
     }
@@ -55,6 +59,7 @@ impl ErrorCode for NodeError {
             Self::BadAnswer(_) => "EN-156",
             Self::Tls(_) => "EN-157",
             Self::Model(e) => e.code(),
+            Self::TextGpu(_) => "EN-158",
             Self::Proto(e) => e.code(),
         }
     }

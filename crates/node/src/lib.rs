@@ -16,4 +16,5 @@ pub mod error;
 pub mod run;
 pub mod status;
 pub mod submit;
+pub mod text;
 pub mod transport;

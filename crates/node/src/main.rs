@@ -55,6 +55,10 @@ enum Command {
         /// Do not load the embedding model (no text tasks).
         #[arg(long, conflicts_with = "model_dir")]
         no_model: bool,
+        /// Where text tasks run: `auto` (the GPU when a hardware adapter agrees with the CPU
+        /// and is faster on probe texts), `cpu`, or `gpu` (software adapters too).
+        #[arg(long, value_enum, default_value_t = edgenet_node::text::TextBackend::Auto)]
+        text_backend: edgenet_node::text::TextBackend,
     },
     /// Show the connection state of the node running with this key file.
     Status,
@@ -253,6 +257,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             fault_inject,
             model_dir,
             no_model,
+            text_backend,
         } => {
             let (key, origin) = load_or_create(&cli.key_file)?;
             if origin == Origin::Created {
@@ -271,6 +276,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 } else {
                     model_dir.or_else(edgenet_embed::Embedder::default_dir)
                 },
+                text_backend,
             };
             runtime()?.block_on(run::run(key, options))?;
         }

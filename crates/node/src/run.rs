@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use crate::connection::{Connection, Profile, capabilities};
 use crate::error::NodeError;
 use crate::status::{State, Tracker};
+use crate::text::{TextBackend, TextEncoder};
 
 /// Deliberate misbehaviour, for tests of the network's defences. Never use it on a real network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,6 +49,8 @@ pub struct RunOptions {
     /// Whether a model that fails to load is an error (an explicit `--model-dir`) or only turns
     /// the text tasks off (the default directory, which may simply not be there).
     pub model_required: bool,
+    /// Where text tasks run.
+    pub text_backend: TextBackend,
 }
 
 /// How a connection ended.
@@ -66,12 +69,19 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
     );
     let choice = executor.choice();
     tracing::info!(single = choice.single.name(), batch = choice.batch.name(), gpu = ?choice.gpu_adapter, "kernel backends chosen");
-    let model = load_model(options.model_dir.clone(), options.model_required).await?;
+    // Jobs run side by side; a job's matmuls share what the others leave of the cores.
+    let threads = (cores() / options.max_jobs.max(1)).max(1);
+    let model = crate::text::load(
+        options.model_dir.clone(),
+        options.model_required,
+        options.text_backend,
+        threads,
+    )
+    .await?;
     let worker = Arc::new(Worker {
         executor: executor.clone(),
         model,
-        // Jobs run side by side; a job's matmuls share what the others leave of the cores.
-        threads: (cores() / options.max_jobs.max(1)).max(1),
+        threads,
         fault: options.fault,
     });
     let mut status = Tracker::new(
@@ -222,7 +232,7 @@ async fn serve(
 /// test-only fault.
 struct Worker {
     executor: Arc<Executor>,
-    model: Option<Embedder>,
+    model: Option<TextEncoder>,
     threads: usize,
     fault: Option<Fault>,
 }
@@ -232,7 +242,7 @@ impl Worker {
         let result = match (&self.model, kind.needs_model()) {
             (Some(model), true) => {
                 if self.fault == Some(Fault::OtherModel) {
-                    return other_model(model, kind, payload);
+                    return other_model(model.cpu(), kind, payload);
                 }
                 edgenet_embed::task::execute(model, kind, payload, self.threads)
             }
@@ -320,29 +330,6 @@ fn other_model(model: &Embedder, kind: TaskKind, payload: &[u8]) -> Result<Vec<u
             edgenet_embed::task::rank(&vectors[0], &vectors[1..], n).encode()
         }
     })
-}
-
-/// Loads the embedding model off the async threads (a fraction of a second: 90 MB read and
-/// repacked). A missing default directory only turns the text tasks off.
-async fn load_model(dir: Option<PathBuf>, required: bool) -> Result<Option<Embedder>, NodeError> {
-    let Some(dir) = dir else {
-        return Ok(None);
-    };
-    let shown = dir.display().to_string();
-    let loaded = tokio::task::spawn_blocking(move || Embedder::load(&dir))
-        .await
-        .map_err(|e| NodeError::Input(format!("model loading failed: {e}")))?;
-    match loaded {
-        Ok(model) => {
-            tracing::info!(dir = %shown, backend = edgenet_kernels::nn::linear::backend(), "embedding model loaded: embedding and semantic_match on");
-            Ok(Some(model))
-        }
-        Err(e) if required => Err(NodeError::Model(e)),
-        Err(e) => {
-            tracing::info!(code = e.code(), error = %e, "no embedding model: embedding and semantic_match off");
-            Ok(None)
-        }
-    }
 }
 
 fn cores() -> usize {

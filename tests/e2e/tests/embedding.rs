@@ -307,3 +307,76 @@ fn the_embedding_canary_pays_the_model_and_catches_a_cheaper_one() {
         .collect();
     assert_eq!(kinds, ["embedding", "embedding"], "{tasks}");
 }
+
+/// A node told to run text tasks on the GPU (`--text-backend gpu`: lavapipe in CI) embeds on the
+/// WGSL encoder, and its vectors pass the cosine quorum beside two nodes left to choose (`auto`,
+/// which leaves a software adapter alone). Skipped, saying why, only without any adapter.
+#[test]
+fn a_gpu_worker_agrees_with_cpu_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+    let model = model_dir();
+    let gpu = Worker::start(
+        dir.path(),
+        "gpu",
+        &relay.ws_url(),
+        &["--model-dir", &model, "--text-backend", "gpu"],
+    );
+    // Building the GPU encoder and probing it on lavapipe takes several seconds.
+    wait_until(
+        Duration::from_secs(120),
+        "the GPU worker to load or refuse",
+        || {
+            let log = gpu.log();
+            log.contains("embedding model loaded") || log.contains("EN-158")
+        },
+    );
+    if gpu.log().contains("no GPU adapter") {
+        eprintln!("SKIPPED: no GPU adapter at all (install mesa-vulkan-drivers for lavapipe)");
+        return;
+    }
+    let log = gpu.log();
+    let probe = log.lines().find(|l| l.contains("GPU encoder probed"));
+    eprintln!("{}", probe.unwrap_or_else(|| panic!("no probe in {log}")));
+    assert!(!log.contains("text_backend=cpu"), "{log}");
+    let cpu: Vec<Worker> = (0..2)
+        .map(|i| {
+            Worker::start(
+                dir.path(),
+                &format!("auto{i}"),
+                &relay.ws_url(),
+                &["--model-dir", &model],
+            )
+        })
+        .collect();
+    wait_until(WAIT, "three workers with the model", || {
+        relay.peer_count() == 3
+            && cpu
+                .iter()
+                .all(|w| w.log().contains("embedding model loaded"))
+    });
+    for w in &cpu {
+        let log = w.log();
+        // On a machine with a real GPU, `auto` probes it; on lavapipe it does not try.
+        assert!(
+            log.contains("software adapter") || log.contains("GPU encoder probed"),
+            "{log}"
+        );
+    }
+    let (texts, want) = line_texts(8);
+    let file = write_lines(dir.path(), "texts.txt", &texts);
+    let report = submit(
+        dir.path(),
+        &relay.ws_url(),
+        &["--kind", "embedding", "--file", &file, "--redundancy", "3"],
+    );
+    assert!(report.verified, "{report:?}");
+    assert!(
+        report.workers.contains(&gpu.id),
+        "the GPU worker agreed: {report:?}"
+    );
+    assert_eq!(report.matches_local, Some(true));
+    for (g, w) in report.embeddings.unwrap().iter().zip(&want) {
+        assert!(cosine(g, w) >= 0.999);
+    }
+}

@@ -39,6 +39,8 @@ pub struct Gpu {
     /// The transformer kernels' pipelines, built on first use (`nn.rs`).
     nn: std::sync::OnceLock<nn::Pipelines>,
     adapter: String,
+    /// The adapter is a CPU implementation (lavapipe, SwiftShader, WARP).
+    software: bool,
     max_binding: u64,
 }
 
@@ -90,6 +92,7 @@ impl Gpu {
             binary,
             nn: std::sync::OnceLock::new(),
             adapter: format!("{} ({:?})", info.name, info.backend),
+            software: info.device_type == wgpu::DeviceType::Cpu,
             max_binding,
         })
     }
@@ -97,6 +100,12 @@ impl Gpu {
     /// The adapter's name and backend, e.g. `"llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)"`.
     pub fn adapter(&self) -> &str {
         &self.adapter
+    }
+
+    /// Whether the adapter runs on the CPU (lavapipe, SwiftShader): it shares the cores the
+    /// SIMD kernels already use, so it is never faster than them for the transformer's work.
+    pub fn is_software(&self) -> bool {
+        self.software
     }
 
     /// The most bytes one storage binding holds here: a database larger than this is searched in
