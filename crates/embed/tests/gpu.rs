@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_embed::gpu::GpuEmbedder;
-use edgenet_embed::{Embedder, ModelFiles};
+use edgenet_embed::{Embedder, ModelBytes};
 use edgenet_kernels::gpu::Gpu;
 use edgenet_kernels::nn::reference::cosine;
 
@@ -19,22 +19,8 @@ fn the_gpu_encoder_matches_sentence_transformers() {
     };
     let (r, vectors) = common::reference();
     let dir = Embedder::default_dir().unwrap();
-    let read = |name: &str| {
-        std::fs::read(dir.join(name))
-            .unwrap_or_else(|e| panic!("{name}: {e} (run scripts/setup.sh)"))
-    };
-    let (config, sentence, tokenizer, weights) = (
-        read("config.json"),
-        read("sentence_bert_config.json"),
-        read("tokenizer.json"),
-        read("model.safetensors"),
-    );
-    let files = ModelFiles {
-        config: &config,
-        sentence_config: Some(&sentence),
-        tokenizer: &tokenizer,
-        weights: &weights,
-    };
+    let bytes = ModelBytes::read(&dir).unwrap_or_else(|e| panic!("{e} (run scripts/setup.sh)"));
+    let files = bytes.files();
     let model = GpuEmbedder::from_files(gpu, &files).unwrap();
     let cpu = Embedder::from_files(&files).unwrap();
     let texts: Vec<&str> = r.texts.iter().map(String::as_str).collect();
