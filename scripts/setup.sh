@@ -10,8 +10,9 @@ SUDO=""
 step "system packages (apt)"
 # chromium + chromedriver: wasm and browser tests; mesa-vulkan-drivers: Vulkan on the CPU (lavapipe)
 # for the wgpu kernels; nats-server: relay federation tests.
-# The shellcheck package: scripts/ci/lint.sh checks scripts/ with it.
-packages=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 nats-server ca-certificates openssl shellcheck)
+# The shellcheck package: scripts/ci/lint.sh checks scripts/ with it. prometheus: its promtool
+# lints the relay's /metrics in tests (the server itself is not started).
+packages=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 nats-server ca-certificates openssl shellcheck prometheus)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -56,6 +56,8 @@ struct Inner {
     senders: HashMap<ConnId, Queue>,
     per_ip: HashMap<IpAddr, usize>,
     next_conn: ConnId,
+    /// Connections refused because their address had too many (for `/metrics`).
+    refused_per_ip: u64,
 }
 
 /// The hub and the connections' queues, behind one lock.
@@ -95,6 +97,7 @@ impl HubDriver {
                 senders: HashMap::new(),
                 per_ip: HashMap::new(),
                 next_conn: 1,
+                refused_per_ip: 0,
             })),
             started: Instant::now(),
             limits,
@@ -121,6 +124,7 @@ impl HubDriver {
         let mut inner = self.lock();
         let count = inner.per_ip.entry(ip).or_insert(0);
         if *count >= self.limits.max_connections_per_ip {
+            inner.refused_per_ip += 1;
             return None;
         }
         *count += 1;
@@ -192,6 +196,11 @@ impl HubDriver {
     pub fn with_hub<T>(&self, f: impl FnOnce(&Hub, Millis) -> T) -> T {
         let now = self.now();
         f(&self.lock().hub, now)
+    }
+
+    /// Connections refused since start because their address had too many.
+    pub fn refused_per_ip(&self) -> u64 {
+        self.lock().refused_per_ip
     }
 
     /// Reads or updates hub state (the ledger evaluates lazily, so reads need `&mut`).

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod client_ip;
 pub mod hub_driver;
 pub mod ledger_api;
+mod metrics;
 pub mod models;
 pub mod serve;
 pub mod store;
@@ -53,6 +54,8 @@ pub(crate) struct AppState {
     node_id: NodeId,
     pub(crate) driver: HubDriver,
     pub(crate) proxies: std::sync::Arc<TrustedProxies>,
+    /// The ledger store's commit times, when there is a store.
+    pub(crate) commits: Option<store::CommitTimes>,
 }
 
 /// `GET /api/status`.
@@ -80,8 +83,10 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
     let mut seed = [0u8; 32];
     rand_core::Rng::fill_bytes(&mut edgenet_core::rng::os_rng(), &mut seed);
     hub.seed_randomness(seed);
+    let mut commits = None;
     if let Some(path) = &config.ledger_store {
         let store = store::LedgerStore::open(path)?;
+        commits = Some(store.commit_times());
         let entries = store.load()?;
         let count = entries.len();
         hub = hub
@@ -102,7 +107,10 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         .route("/api/ledger/{account}", get(ledger_api::account))
         .route("/api/status", get(status))
         .route("/api/peers", get(peers))
-        .route("/api/tasks", get(tasks));
+        .route("/api/tasks", get(tasks))
+        .route("/metrics", get(metrics::metrics))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz));
     let models = Router::new()
         .route("/{model}/{file}", get(models::serve))
         .with_state(models::Models::new(config.model_dir));
@@ -130,6 +138,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
             node_id,
             driver,
             proxies: std::sync::Arc::new(config.trusted_proxies),
+            commits,
         }))
 }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use edgenet_core::ErrorCode;
+use edgenet_ops::logging::LogFormat;
+use edgenet_ops::service::Scope;
 use edgenet_proto::hub::HubConfig;
 use edgenet_relay::serve::{HttpLimits, Tls};
 use edgenet_relay::{AppConfig, Cidr, SocketLimits, TrustedProxies, app};
@@ -103,19 +105,90 @@ struct Args {
         requires = "tls_cert"
     )]
     tls_key: Option<PathBuf>,
+    /// Log lines as `text` or `json` (one object per line); `EDGENET_LOG` chooses what is logged.
+    #[arg(long, value_enum, env = "EDGENET_LOG_FORMAT", default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Write a systemd unit that runs the relay with the flags after `--` (its identity and
+    /// ledger in the unit's state directory), and print how to enable it.
+    InstallService {
+        /// The user's manager (~/.config/systemd/user) instead of the system's (needs root).
+        #[arg(long)]
+        user: bool,
+        /// Print the unit instead of writing it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Relay flags for the unit's command line, e.g. `-- --listen 0.0.0.0:443 --tls-cert …`
+        /// (not `--data-dir`: the unit sets it).
+        #[arg(last = true)]
+        flags: Vec<String>,
+    },
+}
+
+/// `install-service`.
+fn install_service(user: bool, dry_run: bool, flags: Vec<String>) -> Result<String, String> {
+    if flags
+        .iter()
+        .any(|f| f == "--data-dir" || f.starts_with("--data-dir="))
+    {
+        return Err(
+            "the unit keeps the relay's data in its state directory; leave out --data-dir".into(),
+        );
+    }
+    // A port below 1024 needs the one capability the unit otherwise drops.
+    let listen = flags
+        .iter()
+        .position(|f| f == "--listen")
+        .and_then(|i| flags.get(i + 1).cloned())
+        .or_else(|| {
+            flags
+                .iter()
+                .find_map(|f| f.strip_prefix("--listen=").map(str::to_owned))
+        });
+    let low_port = listen
+        .and_then(|l| l.parse::<SocketAddr>().ok())
+        .is_some_and(|a| a.port() < 1024);
+    let service = edgenet_ops::service::Service {
+        name: "edgenet-relay".into(),
+        description: "EdgeNet relay".into(),
+        binary: std::env::current_exe().map_err(|e| format!("where is this binary? {e}"))?,
+        args: ["--data-dir".to_owned(), "%S/edgenet-relay".to_owned()]
+            .into_iter()
+            .chain(flags)
+            .collect(),
+        needs_gpu: false,
+        low_port,
+    };
+    let scope = if user { Scope::User } else { Scope::System };
+    service.install(scope, dry_run)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EDGENET_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(Command::InstallService {
+        user,
+        dry_run,
+        flags,
+    }) = args.command.take()
+    {
+        return match install_service(user, dry_run, flags) {
+            Ok(said) => {
+                print!("{said}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: EN-304: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    edgenet_ops::logging::init(args.log_format);
     let key_path = args.data_dir.join("relay.key");
     let (key, origin) = match edgenet_keystore::load_or_create(&key_path) {
         Ok(found) => found,

@@ -9,17 +9,29 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use edgenet_core::ledger::Entry;
-use edgenet_proto::hub::EntryStore;
+use edgenet_proto::hub::{EntryStore, Histogram};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 /// Entry hash → encoded entry.
 const ENTRIES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("ledger_entries");
 
+/// Upper bounds (µs) of the commit-time histogram: an fsync takes from tens of microseconds (a
+/// fast SSD) to tens of milliseconds (a network disk).
+pub const COMMIT_BUCKETS_US: [u64; 10] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, 1_000_000,
+];
+
+/// How long commits took (µs), shared with `/metrics`.
+pub type CommitTimes = Arc<Mutex<Histogram>>;
+
 /// The ledger's table in one database file.
 pub struct LedgerStore {
     db: Database,
+    commits: CommitTimes,
 }
 
 impl LedgerStore {
@@ -43,7 +55,15 @@ impl LedgerStore {
         let db = opened
             .map_err(|_| format!("{where_}: the database is damaged (redb could not read it)"))?
             .map_err(|e| format!("{where_}: {e}"))?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            commits: Arc::new(Mutex::new(Histogram::new(&COMMIT_BUCKETS_US))),
+        })
+    }
+
+    /// The commit times, which keep filling after the store is handed to the hub.
+    pub fn commit_times(&self) -> CommitTimes {
+        self.commits.clone()
     }
 
     /// Every stored entry, each checked against the hash it is stored under; the first row that
@@ -73,6 +93,7 @@ impl LedgerStore {
 
 impl EntryStore for LedgerStore {
     fn persist(&mut self, entries: &[Entry]) -> Result<(), String> {
+        let start = Instant::now();
         let txn = self.db.begin_write().map_err(|e| e.to_string())?;
         {
             let mut table = txn.open_table(ENTRIES).map_err(|e| e.to_string())?;
@@ -82,6 +103,12 @@ impl EntryStore for LedgerStore {
                     .map_err(|e| e.to_string())?;
             }
         }
-        txn.commit().map_err(|e| e.to_string())
+        txn.commit().map_err(|e| e.to_string())?;
+        let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.commits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .observe(us);
+        Ok(())
     }
 }

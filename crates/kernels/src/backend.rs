@@ -68,6 +68,8 @@ pub struct Choice {
     pub batch: Backend,
     /// The GPU adapter, if any.
     pub gpu_adapter: Option<String>,
+    /// That adapter runs on the CPU (lavapipe, SwiftShader): not a GPU to count or advertise.
+    pub gpu_software: bool,
     /// What was measured.
     pub measurements: Vec<Measurement>,
 }
@@ -89,6 +91,7 @@ impl Executor {
                 single: Backend::Simd,
                 batch: Backend::Simd,
                 gpu_adapter: None,
+                gpu_software: false,
                 measurements: Vec::new(),
             },
         }
@@ -111,6 +114,7 @@ impl Executor {
             exec.gpu = Gpu::new();
             if let Some(gpu) = &exec.gpu {
                 exec.choice.gpu_adapter = Some(gpu.adapter().to_owned());
+                exec.choice.gpu_software = gpu.is_software();
                 let reference = exec.run(Backend::Simd, &queries, &database, dim);
                 let agrees = exec
                     .run(Backend::Gpu, &queries, &database, dim)

@@ -16,8 +16,11 @@ pub struct CheckReport {
     pub cores: u16,
     /// Total memory, MiB.
     pub memory_mib: u32,
-    /// GPU adapter wgpu found (Vulkan; lavapipe counts, and is usually slower than the CPU).
+    /// The GPU wgpu found; `None` when there is none, or only a software renderer.
     pub gpu: Option<String>,
+    /// A software renderer wgpu found instead (lavapipe/llvmpipe, SwiftShader): it runs on these
+    /// same cores, so it is not counted as a GPU.
+    pub software_renderer: Option<String>,
     /// The CPU kernel backend on this machine.
     pub backend: &'static str,
     /// Backend chosen for single queries, and for batches, by the start-up micro-benchmark.
@@ -85,7 +88,8 @@ pub fn check() -> CheckReport {
     CheckReport {
         cores: caps.cores,
         memory_mib: caps.memory_mib,
-        gpu: caps.gpu,
+        gpu: caps.gpu.clone().filter(|_| !choice.gpu_software),
+        software_renderer: caps.gpu.filter(|_| choice.gpu_software),
         backend: simd::backend(),
         chosen: (choice.single.name(), choice.batch.name()),
         measured: choice

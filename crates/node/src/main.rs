@@ -27,6 +27,9 @@ struct Cli {
     /// self-signed relay); the usual web roots are always trusted.
     #[arg(long, value_name = "PEM", env = "EDGENET_CA_CERT", global = true)]
     ca_cert: Option<PathBuf>,
+    /// Log lines as `text` or `json` (one object per line); `EDGENET_LOG` chooses what is logged.
+    #[arg(long, value_enum, env = "EDGENET_LOG_FORMAT", default_value_t = edgenet_ops::logging::LogFormat::Text, global = true)]
+    log_format: edgenet_ops::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -158,6 +161,22 @@ enum Command {
         #[arg(long, value_name = "VAR")]
         passphrase_env: Option<String>,
     },
+    /// Write a systemd unit that runs `run --relay URL` with the flags after `--` (its identity
+    /// and status in the unit's state directory), and print how to enable it.
+    InstallService {
+        /// The relay to join.
+        #[arg(long, env = "EDGENET_RELAY")]
+        relay: String,
+        /// The user's manager (~/.config/systemd/user) instead of the system's (needs root).
+        #[arg(long)]
+        user: bool,
+        /// Print the unit instead of writing it.
+        #[arg(long)]
+        dry_run: bool,
+        /// More `run` flags for the unit's command line, e.g. `-- --model-dir /opt/minilm`.
+        #[arg(last = true)]
+        flags: Vec<String>,
+    },
     /// Install an exported key file as this node's identity (refuses to replace an existing one).
     Import {
         /// The exported key file.
@@ -287,13 +306,14 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             } else {
                 println!("cores:      {}", report.cores);
                 println!("memory:     {} MiB", report.memory_mib);
-                println!(
-                    "gpu:        {}",
-                    report
-                        .gpu
-                        .as_deref()
-                        .unwrap_or("none (the wgpu backend is not built yet)")
-                );
+                let gpu = match (&report.gpu, &report.software_renderer) {
+                    (Some(gpu), _) => gpu.clone(),
+                    (None, Some(soft)) => {
+                        format!("no GPU (software renderer: {soft}, which runs on these cores)")
+                    }
+                    (None, None) => "no GPU (no adapter found)".to_owned(),
+                };
+                println!("gpu:        {gpu}");
                 println!(
                     "backend:    {} (chosen: {} for single queries, {} for batches)",
                     report.backend, report.chosen.0, report.chosen.1
@@ -468,6 +488,49 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 }
             }
         }
+        Command::InstallService {
+            relay,
+            user,
+            dry_run,
+            flags,
+        } => {
+            let binary = std::env::current_exe()
+                .map_err(|e| Failure(format!("EN-159: where is this binary? {e}")))?;
+            let service = edgenet_ops::service::Service {
+                name: "edgenet-node".into(),
+                description: "EdgeNet node (shares this machine's idle compute)".into(),
+                binary,
+                args: [
+                    "--key-file",
+                    "%S/edgenet-node/node.key",
+                    "run",
+                    "--relay",
+                    &relay,
+                ]
+                .into_iter()
+                .map(str::to_owned)
+                .chain(flags)
+                .collect(),
+                needs_gpu: true,
+                low_port: false,
+            };
+            let scope = if user {
+                edgenet_ops::service::Scope::User
+            } else {
+                edgenet_ops::service::Scope::System
+            };
+            print!(
+                "{}",
+                service
+                    .install(scope, dry_run)
+                    .map_err(|e| Failure(format!("EN-159: {e}")))?
+            );
+            if !dry_run {
+                println!(
+                    "the service has an identity of its own (created on first start); to give it this one instead, before starting it: edgenet-node export | edgenet-node --key-file <state dir>/edgenet-node/node.key import /dev/stdin"
+                );
+            }
+        }
         Command::Id { short } => {
             let (key, origin) = load_or_create(&cli.key_file)?;
             if origin == Origin::Created {
@@ -512,15 +575,9 @@ fn execute(cli: Cli) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EDGENET_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match execute(Cli::parse()) {
+    let cli = Cli::parse();
+    edgenet_ops::logging::init(cli.log_format);
+    match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(message)) => {
             eprintln!("error: {message}");

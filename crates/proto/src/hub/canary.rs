@@ -321,6 +321,11 @@ impl Hub {
             }
         }
         self.stats.tasks_verified += 1;
+        if passed {
+            self.metrics.canaries_passed += 1;
+        } else {
+            self.metrics.canaries_failed += 1;
+        }
         let key = *worker.as_bytes();
         let (agreeing, outvoted) = if passed {
             (vec![key], vec![])

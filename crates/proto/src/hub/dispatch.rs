@@ -92,7 +92,7 @@ impl Hub {
                     agreeing,
                     outvoted,
                 },
-            ) => self.on_verdict(node, task, agreeing, outvoted),
+            ) => self.on_verdict(node, task, agreeing, outvoted, now),
             (Some(node), ClientMsg::WorkProof { challenge, nonce }) => {
                 self.on_work_proof(node, challenge, nonce)
             }
@@ -193,6 +193,7 @@ impl Hub {
             )));
         }
         let id = spec.id;
+        self.metrics.kind_mut(spec.kind).submitted += 1;
         let task = Task::new(spec, node, Origin::Submitter, now);
         self.tasks.insert(task, &mut self.timers);
         self.send_to(&node, &RelayMsg::Accepted { task: id });
@@ -334,6 +335,7 @@ impl Hub {
         task: TaskId,
         agreeing: Vec<NodeKey>,
         outvoted: Vec<NodeKey>,
+        now: Millis,
     ) -> Result<(), ProtoError> {
         let t = self
             .tasks
@@ -374,6 +376,9 @@ impl Hub {
         t.outvoted = lost;
         t.status = TaskStatus::Verified;
         self.stats.tasks_verified += 1;
+        let (kind, created) = (t.spec.kind, t.created);
+        self.metrics
+            .verdict(kind, created, now, agreeing.len(), outvoted.len());
         let verdict = RelayMsg::Verdict {
             task,
             agreeing,

@@ -83,9 +83,12 @@ impl Hub {
                 .map_err(|e| ProtoError::NotStored(e.to_string()))?;
             entries.push(entry);
         }
-        self.store
-            .persist(&entries)
-            .map_err(ProtoError::NotStored)?;
+        let stored = self.store.persist(&entries);
+        self.metrics.store_ok = stored.is_ok();
+        stored.map_err(ProtoError::NotStored)?;
+        for entry in &entries {
+            self.metrics.entry(&entry.body.kind);
+        }
         Ok(entries)
     }
 

@@ -37,6 +37,7 @@ mod inbound;
 #[cfg(any(test, feature = "fuzzing"))]
 mod invariants;
 mod ledger;
+mod metrics;
 mod offers;
 mod pages;
 mod peers;
@@ -50,6 +51,7 @@ mod work;
 pub use config::HubConfig;
 pub use inbound::{Decoder, Inbound};
 pub use ledger::{EntryStore, MemoryStore};
+pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
 pub use pages::EntryPage;
 pub use peers::IGNORED_OFFERS;
 pub use tasks::{TaskStatus, WorkState};
@@ -103,6 +105,7 @@ pub struct Hub {
     rates: rates::Rates,
     out: VecDeque<Output>,
     stats: HubStats,
+    metrics: HubMetrics,
     ledger: edgenet_core::ledger::Ledger,
     store: Box<dyn EntryStore + Send>,
     /// Proven online time of workers so far, network-wide, in seconds (the early-adopter
@@ -129,6 +132,7 @@ impl Hub {
             rates: rates::Rates::default(),
             out: VecDeque::new(),
             stats: HubStats::default(),
+            metrics: HubMetrics::default(),
             ledger: edgenet_core::ledger::Ledger::single_validator(&key),
             store: Box::new(MemoryStore),
             network_work_s: 0,
@@ -195,6 +199,7 @@ impl Hub {
         let result = self.dispatch(conn, inbound, now);
         if let Err(err) = &result {
             self.stats.errors += 1;
+            self.metrics.error(err.code());
             self.send(conn, &RelayMsg::error(err));
             if err.is_fatal() {
                 self.out.push_back(Output::Close(conn));
@@ -220,6 +225,7 @@ impl Hub {
 
     /// Reports that `conn`'s outgoing queue is full: it is told why and closed.
     pub fn handle_slow_consumer(&mut self, conn: ConnId, now: Millis) {
+        self.metrics.slow_consumers += 1;
         self.out.push_back(Output::Close(conn));
         self.handle_disconnect(conn, now);
     }
@@ -405,6 +411,9 @@ impl Hub {
             task.status = TaskStatus::Failed;
             task.failure = Some(format!("{}: {err}", err.code()));
             self.stats.tasks_failed += 1;
+            if task.canary().is_none() {
+                self.metrics.kind_mut(task.spec.kind).failed += 1;
+            }
             self.retire(id);
         }
     }

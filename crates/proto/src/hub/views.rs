@@ -88,6 +88,21 @@ pub struct TaskSummary {
 }
 
 impl Hub {
+    /// The operators' counters ([`HubMetrics`](super::HubMetrics)).
+    pub fn metrics(&self) -> &super::HubMetrics {
+        &self.metrics
+    }
+
+    /// Authenticated peers: (browsers, natives).
+    pub fn peers_by_role(&self) -> (usize, usize) {
+        let natives = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.info.role == Role::Native)
+            .count();
+        (self.peers.len() - natives, natives)
+    }
+
     /// Counters.
     pub fn stats(&self) -> HubStats {
         HubStats {
