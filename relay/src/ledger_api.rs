@@ -15,6 +15,11 @@ use crate::AppState;
 pub struct AccountView {
     /// The account's NodeId.
     pub account: String,
+    /// Its place by credits earned (1 is the best; `null` before it has earned anything), from
+    /// the ranking `/api/leaderboard` shows (recomputed every few seconds).
+    pub rank: Option<usize>,
+    /// How many accounts have earned anything.
+    pub contributors: usize,
     /// Its figures.
     #[serde(flatten)]
     pub figures: AccountState,
@@ -49,10 +54,13 @@ pub(crate) async fn account(
     let a = state
         .driver
         .with_hub_mut(|hub, _| hub.ledger().account(&account));
+    let ranking = state.leaderboard.get(&state);
     Ok((
         ANYONE,
         Json(AccountView {
             account: id.to_string(),
+            rank: ranking.rank(&account),
+            contributors: ranking.contributors(),
             figures: a,
         }),
     ))

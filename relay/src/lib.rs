@@ -7,6 +7,7 @@
 pub mod assets;
 pub mod client_ip;
 pub mod hub_driver;
+pub mod leaderboard;
 pub mod ledger_api;
 mod metrics;
 pub mod models;
@@ -56,6 +57,8 @@ pub(crate) struct AppState {
     pub(crate) proxies: std::sync::Arc<TrustedProxies>,
     /// The ledger store's commit times, when there is a store.
     pub(crate) commits: Option<store::CommitTimes>,
+    /// The contributors' ranking, shared for a few seconds.
+    pub(crate) leaderboard: leaderboard::Cache,
 }
 
 /// `GET /api/status`.
@@ -108,6 +111,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         .route("/api/status", get(status))
         .route("/api/peers", get(peers))
         .route("/api/tasks", get(tasks))
+        .route("/api/leaderboard", get(leaderboard::leaderboard))
         .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz));
@@ -139,6 +143,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
             driver,
             proxies: std::sync::Arc::new(config.trusted_proxies),
             commits,
+            leaderboard: leaderboard::Cache::default(),
         }))
 }
 

@@ -351,3 +351,48 @@ fn check_names_a_software_renderer_as_no_gpu() {
         (Some(_), Some(_)) => panic!("both a GPU and a software renderer: {json}"),
     }
 }
+
+#[test]
+fn the_leaderboard_ranks_contributors_by_credits_earned() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &["--uptime-period-ms", "300", "--uptime-bonus", "1000000"],
+    );
+    let workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &relay.ws_url(), &[]))
+        .collect();
+    // The ranking is shared for 5 s, so this can take that long to see all three.
+    wait_until(Duration::from_secs(30), "three contributors", || {
+        relay.get("/api/leaderboard")["contributors"] == 3
+    });
+    let board = relay.get("/api/leaderboard");
+    let top = board["top"].as_array().unwrap();
+    assert_eq!(top.len(), 3);
+    for (i, place) in top.iter().enumerate() {
+        assert_eq!(place["rank"], i + 1);
+        if i > 0 {
+            assert!(
+                top[i - 1]["earned"].as_u64() >= place["earned"].as_u64(),
+                "{board}"
+            );
+        }
+    }
+    for w in &workers {
+        let account = relay.get(&format!("/api/ledger/{}", w.id));
+        let place = top.iter().find(|p| p["account"] == w.id.as_str()).unwrap();
+        assert_eq!(account["rank"], place["rank"], "{account}");
+        assert_eq!(account["contributors"], 3);
+    }
+    assert_eq!(
+        relay.get("/api/leaderboard?limit=1")["top"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // An account that never earned has no rank.
+    let stranger = edgenet_core::SecretKey::generate(&mut edgenet_core::rng::os_rng()).node_id();
+    assert!(relay.get(&format!("/api/ledger/{stranger}"))["rank"].is_null());
+}
