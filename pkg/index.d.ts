@@ -86,7 +86,25 @@ export interface Stats {
   credits: number | null;
   /** Credits earned ever (work, uptime, bonuses); null until the relay has answered. */
   earned?: number | null;
+  /** This node's place by credits earned among the relay's contributors (1 is the best); null before it has earned anything. */
+  rank: number | null;
+  /** How many accounts have earned anything on the relay; null until it has answered. */
+  contributors: number | null;
+  /** Reputation in basis points (10,000 is perfect), once a validator has set one. */
+  reputation: number | null;
+  /** The early-adopter multiplier payments get now (10 at launch, falling towards 1). */
   multiplier: number | null;
+}
+
+export interface WidgetOptions {
+  container: Element | string;
+  theme?: 'light' | 'dark';
+  /** The credits row (default true). */
+  showCredits?: boolean;
+  /** Tasks, uptime and the CPU share (default true). */
+  showStats?: boolean;
+  /** The rank among the relay's contributors and the early-adopter multiplier (default true). */
+  showLeaderboard?: boolean;
 }
 
 export interface BackendChoice {
@@ -207,6 +225,6 @@ export interface VerifiedResult {
 export function init(options: InitOptions): Promise<EdgeNetNode>;
 export function submit(task: Task): Promise<VerifiedResult>;
 export function submitBatch(tasks: Task[]): Promise<VerifiedResult[]>;
-export function createWidget(options: { container: Element | string; theme?: 'light' | 'dark' }): HTMLElement;
+export function createWidget(options: WidgetOptions): HTMLElement;
 export const TASK_KINDS: TaskType[];
 export const version: string;

@@ -318,16 +318,24 @@ const controls = {
 };
 
 /**
- * Renders the contribution widget into `container` (an element or a selector).
- * @param {{ container?: Element | string, theme?: string }} [options]
+ * Renders the contribution widget into `container` (an element or a selector); `showCredits`,
+ * `showStats` and `showLeaderboard` (each true unless false) choose its rows.
+ * @param {{ container?: Element | string, theme?: string, showCredits?: boolean, showStats?: boolean, showLeaderboard?: boolean }} [options]
  */
-export function createWidget({ container, theme = 'light' } = {}) {
+export function createWidget({ container, theme = 'light', showCredits = true, showStats = true, showLeaderboard = true } = {}) {
   if (theme !== 'light' && theme !== 'dark') throw new EdgeNetError('EN-501', `theme must be "light" or "dark", got ${JSON.stringify(theme)}`);
+  for (const [name, v] of Object.entries({ showCredits, showStats, showLeaderboard })) {
+    if (typeof v !== 'boolean') throw new EdgeNetError('EN-501', `${name} must be true or false, got ${JSON.stringify(v)}`);
+  }
   const host = typeof container === 'string' ? document.querySelector(container) : container;
   if (!(host instanceof Element)) throw new EdgeNetError('EN-501', `container must be an element or a selector that finds one, got ${JSON.stringify(container)}`);
   defineWidget(controls);
   const el = document.createElement('edgenet-widget');
   el.setAttribute('theme', theme);
+  // Rows left out are attributes the widget reads (so a page can also toggle them later).
+  if (!showCredits) el.setAttribute('hide-credits', '');
+  if (!showStats) el.setAttribute('hide-stats', '');
+  if (!showLeaderboard) el.setAttribute('hide-leaderboard', '');
   host.append(el);
   widgets.add(el);
   return el;

@@ -95,6 +95,9 @@
  * @property {number} uptime
  * @property {number | null} credits
  * @property {number | null} earned
+ * @property {number | null} rank
+ * @property {number | null} contributors
+ * @property {number | null} reputation
  * @property {number | null} multiplier
  */
 

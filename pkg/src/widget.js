@@ -16,7 +16,8 @@ dt{color:var(--muted)} dd{margin:0;font-variant-numeric:tabular-nums}
 .share{font-size:12px;color:var(--muted)}
 .row{display:flex;gap:.5rem;margin-top:.7rem}
 button{font:inherit;font-size:13px;padding:.25rem .7rem;border-radius:6px;border:1px solid var(--line);background:transparent;color:var(--fg);cursor:pointer}
-button:focus-visible{outline:3px solid #ffb020;outline-offset:2px}`;
+button:focus-visible{outline:3px solid #ffb020;outline-offset:2px}
+:host([hide-credits]) .credits,:host([hide-stats]) .stats,:host([hide-leaderboard]) .leaderboard{display:none}`;
 
 const fmtUptime = (s) => {
   const h = Math.floor(s / 3600);
@@ -35,13 +36,16 @@ export function defineWidget(controls) {
         <section class="card" role="region" aria-label="EdgeNet contribution">
           <h2>EdgeNet contributor <span class="state" data-k="state"></span></h2>
           <dl>
-            <dt>Credits</dt><dd data-k="credits"></dd>
-            <dt>Tasks</dt><dd data-k="tasks"></dd>
-            <dt>Uptime</dt><dd data-k="uptime"></dd>
-            <dt>Multiplier</dt><dd data-k="multiplier"></dd>
+            <dt class="credits">Credits</dt><dd class="credits" data-k="credits"></dd>
+            <dt class="stats">Tasks</dt><dd class="stats" data-k="tasks"></dd>
+            <dt class="leaderboard">Rank</dt><dd class="leaderboard" data-k="rank"></dd>
+            <dt class="stats">Uptime</dt><dd class="stats" data-k="uptime"></dd>
+            <dt class="leaderboard">Multiplier</dt><dd class="leaderboard" data-k="multiplier"></dd>
           </dl>
-          <div class="bar" role="progressbar" aria-label="CPU share" aria-valuemin="0" aria-valuemax="100"><div class="fill"></div></div>
-          <div class="share" data-k="share" aria-live="polite"></div>
+          <div class="stats">
+            <div class="bar" role="progressbar" aria-label="CPU share" aria-valuemin="0" aria-valuemax="100"><div class="fill"></div></div>
+            <div class="share" data-k="share" aria-live="polite"></div>
+          </div>
           <div class="row">
             <button type="button" data-act="toggle">Pause</button>
             <button type="button" data-act="revoke">Stop sharing</button>
@@ -64,7 +68,7 @@ export function defineWidget(controls) {
       const set = (k, v) => { find(`[data-k=${k}]`).textContent = v; };
       if (!s) {
         set('state', 'not sharing');
-        for (const k of ['credits', 'tasks', 'uptime', 'multiplier']) set(k, '—');
+        for (const k of ['credits', 'tasks', 'rank', 'uptime', 'multiplier']) set(k, '—');
         set('share', 'No CPU lent');
         find('[data-act=toggle]').hidden = true;
         find('[data-act=revoke]').textContent = 'Share idle compute';
@@ -75,7 +79,8 @@ export function defineWidget(controls) {
       set('credits', s.credits === null ? '—' : s.credits.toLocaleString(undefined, { maximumFractionDigits: 6 }));
       set('tasks', `${s.tasksCompleted.toLocaleString()} completed`);
       set('uptime', fmtUptime(s.uptime));
-      set('multiplier', s.multiplier === null ? '—' : `${s.multiplier.toFixed(1)}×`);
+      set('rank', s.rank === null ? '—' : `#${s.rank.toLocaleString()} of ${s.contributors.toLocaleString()}`);
+      set('multiplier', s.multiplier === null ? '—' : `${s.multiplier.toFixed(1)}×${s.multiplier > 1 ? ' (early adopter)' : ''}`);
       const pct = Math.round(s.cpuShare * 100);
       find('.fill').style.width = `${s.cpuLimit ? (100 * s.cpuShare) / s.cpuLimit : 0}%`;
       root.querySelector('.bar').setAttribute('aria-valuenow', String(pct));

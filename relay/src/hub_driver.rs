@@ -66,6 +66,7 @@ pub struct HubDriver {
     inner: Arc<Mutex<Inner>>,
     started: Instant,
     limits: SocketLimits,
+    events: crate::events::Events,
 }
 
 /// A registered connection: its id and the queue its writer drains.
@@ -101,7 +102,13 @@ impl HubDriver {
             })),
             started: Instant::now(),
             limits,
+            events: crate::events::Events::default(),
         }
+    }
+
+    /// Where the hub's events go (`/events`).
+    pub fn events(&self) -> &crate::events::Events {
+        &self.events
     }
 
     /// Milliseconds since the relay started: the hub's clock.
@@ -216,6 +223,9 @@ impl HubDriver {
     /// a slow consumer: it is dropped (its writer sees the queue close) so that it never stalls
     /// anyone else or holds the relay's memory.
     fn flush(&self, inner: &mut Inner, now: Millis) {
+        while let Some(event) = inner.hub.poll_event() {
+            self.events.publish_hub(now, &event);
+        }
         let budget = self.limits.queue_bytes;
         while let Some(out) = inner.hub.poll_output() {
             let (conn, item) = match out {

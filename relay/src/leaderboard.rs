@@ -54,9 +54,12 @@ impl Ranking {
     }
 }
 
-/// The shared ranking and when it was made.
+/// A ranking and when it was made.
+type Made = (Instant, Arc<Ranking>);
+
+/// The shared ranking.
 #[derive(Debug, Default, Clone)]
-pub struct Cache(Arc<Mutex<Option<(Instant, Arc<Ranking>)>>>);
+pub struct Cache(Arc<Mutex<Option<Made>>>);
 
 impl Cache {
     /// The current ranking, made again when older than [`REFRESH`].

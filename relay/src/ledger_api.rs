@@ -20,6 +20,8 @@ pub struct AccountView {
     pub rank: Option<usize>,
     /// How many accounts have earned anything.
     pub contributors: usize,
+    /// The early-adopter multiplier on payments now, parts per million (1,000,000 is 1×).
+    pub multiplier_ppm: u64,
     /// Its figures.
     #[serde(flatten)]
     pub figures: AccountState,
@@ -51,9 +53,9 @@ pub(crate) async fn account(
         )
     })?;
     let account = Account::of(&id);
-    let a = state
+    let (a, multiplier_ppm) = state
         .driver
-        .with_hub_mut(|hub, _| hub.ledger().account(&account));
+        .with_hub_mut(|hub, _| (hub.ledger().account(&account), hub.multiplier_ppm()));
     let ranking = state.leaderboard.get(&state);
     Ok((
         ANYONE,
@@ -61,6 +63,7 @@ pub(crate) async fn account(
             account: id.to_string(),
             rank: ranking.rank(&account),
             contributors: ranking.contributors(),
+            multiplier_ppm,
             figures: a,
         }),
     ))

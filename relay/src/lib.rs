@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod client_ip;
+pub mod events;
 pub mod hub_driver;
 pub mod leaderboard;
 pub mod ledger_api;
@@ -112,6 +113,8 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         .route("/api/peers", get(peers))
         .route("/api/tasks", get(tasks))
         .route("/api/leaderboard", get(leaderboard::leaderboard))
+        .route("/api/rewards", get(rewards))
+        .route("/events", get(events::upgrade))
         .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz));
@@ -130,6 +133,14 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         Some(dir) => router.fallback_service(ServeDir::new(dir)),
         None => router.fallback(embedded_www),
     };
+    let state = AppState {
+        node_id,
+        driver,
+        proxies: std::sync::Arc::new(config.trusted_proxies),
+        commits,
+        leaderboard: leaderboard::Cache::default(),
+    };
+    tokio::spawn(events::stats_ticker(state.clone()));
     Ok(router
         .layer(axum::middleware::from_fn(guard))
         // Other sites embed the package and read the API: public, read-only, no credentials.
@@ -138,13 +149,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
                 .allow_origin(Any)
                 .allow_methods([Method::GET, Method::HEAD]),
         )
-        .with_state(AppState {
-            node_id,
-            driver,
-            proxies: std::sync::Arc::new(config.trusted_proxies),
-            commits,
-            leaderboard: leaderboard::Cache::default(),
-        }))
+        .with_state(state))
 }
 
 async fn embedded_www(
@@ -248,6 +253,10 @@ async fn status(State(state): State<AppState>) -> Json<Status> {
 
 async fn peers(State(state): State<AppState>) -> Json<Vec<PeerSummary>> {
     Json(state.driver.with_hub(|hub, now| hub.peers(now)))
+}
+
+async fn rewards(State(state): State<AppState>) -> Json<edgenet_proto::hub::Rewards> {
+    Json(state.driver.with_hub(|hub, _| hub.rewards()))
 }
 
 async fn tasks(State(state): State<AppState>) -> Json<Vec<TaskSummary>> {

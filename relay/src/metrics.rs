@@ -26,6 +26,8 @@ struct Snapshot {
     ledger_entries: usize,
     uptime_s: u64,
     refused_per_ip: u64,
+    events_subscribers: usize,
+    events_dropped: u64,
     commits: Option<Histogram>,
     rss_bytes: Option<u64>,
 }
@@ -33,6 +35,8 @@ struct Snapshot {
 /// `GET /metrics`.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let refused_per_ip = state.driver.refused_per_ip();
+    let events = state.driver.events();
+    let (events_subscribers, events_dropped) = (events.subscribers(), events.dropped());
     let snapshot = state.driver.with_hub_mut(|hub, now| {
         let (browsers, natives) = hub.peers_by_role();
         Snapshot {
@@ -43,6 +47,8 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
             ledger_entries: hub.ledger().len(),
             uptime_s: now / 1000,
             refused_per_ip,
+            events_subscribers,
+            events_dropped,
             commits: None,
             rss_bytes: None,
         }
@@ -356,6 +362,16 @@ impl Snapshot {
                 [("", c)],
             );
         }
+        f.gauge(
+            "edgenet_events_subscribers",
+            "Dashboards reading /events.",
+            self.events_subscribers as f64,
+        );
+        f.counter(
+            "edgenet_events_subscribers_dropped_total",
+            "/events subscribers dropped for falling behind (EN-305).",
+            self.events_dropped,
+        );
         f.gauge(
             "edgenet_uptime_seconds",
             "Time since the relay started.",

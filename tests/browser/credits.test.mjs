@@ -35,6 +35,7 @@ test('uptime credits reach stats(), the widget and onCredit, from the same ledge
         import { init, createWidget } from 'edgenet';
         window.credited = [];
         createWidget({ container: document.getElementById('w') });
+        window.EdgeNetWidget = createWidget;
         window.node = init({ siteId: 'credits-test', onCredit: (c, total) => window.credited.push([c, total]) });
       </script>`,
   }));
@@ -63,6 +64,34 @@ test('uptime credits reach stats(), the widget and onCredit, from the same ledge
     return t && t !== '—' ? t : null;
   });
   assert.ok(Number(shown.replace(/,/g, '')) >= 0.5, `widget shows ${shown}`);
+
+  // The rank among the relay's contributors (the ranking is shared for 5 s, so it can lag the
+  // first credit) and the early-adopter multiplier, as the API has them.
+  const ranked = await waitFor('a rank', async () => {
+    const v = await page.evaluate(async () => (await window.node).stats());
+    return v.rank !== null ? v : null;
+  }, { timeout: 30_000 });
+  const me = await account(ranked.nodeId);
+  assert.equal(ranked.contributors, me.contributors);
+  assert.ok(ranked.rank >= 1 && ranked.rank <= me.contributors, JSON.stringify(ranked));
+  assert.equal(ranked.multiplier, me.multiplier_ppm / 1e6);
+  assert.ok(ranked.multiplier > 1 && ranked.multiplier <= 10, `early adopters: ${ranked.multiplier}`);
+  const rankText = await waitFor('the widget to show the rank', async () => {
+    const t = await page.locator('edgenet-widget [data-k=rank]').textContent();
+    return t && t.startsWith('#') ? t : null;
+  });
+  assert.match(rankText, /^#\d+ of \d+$/);
+  assert.match(await page.locator('edgenet-widget [data-k=multiplier]').textContent(), /^\d+\.\d× \(early adopter\)$/);
+
+  // createWidget's row options: the leaderboard rows hidden, the credits kept; bad values refused.
+  const rows = await page.evaluate(() => {
+    const el = window.EdgeNetWidget({ container: 'body', showLeaderboard: false });
+    const visible = (k) => el.shadowRoot.querySelector(`[data-k=${k}]`).checkVisibility();
+    let refused = null;
+    try { window.EdgeNetWidget({ container: 'body', showCredits: 'yes' }); } catch (e) { refused = e.code; }
+    return { rank: visible('rank'), multiplier: visible('multiplier'), credits: visible('credits'), refused };
+  });
+  assert.deepEqual(rows, { rank: false, multiplier: false, credits: true, refused: 'EN-501' });
 
   // The entries the relay sent are kept in IndexedDB, keyed by their hash.
   const kept = await keptKeys(page);

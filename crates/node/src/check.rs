@@ -39,6 +39,43 @@ pub struct CheckReport {
     pub results_agree: bool,
     /// Whether sharing is worth it here, and why.
     pub verdict: String,
+    /// With `--relay`: what this machine would earn there.
+    pub estimate: Option<Estimate>,
+}
+
+/// What this machine would earn on a relay, from its `/api/rewards`.
+#[derive(Debug, Serialize)]
+pub struct Estimate {
+    /// The relay asked.
+    pub relay: String,
+    /// Idle hours a day the estimate assumes (`--idle-hours`).
+    pub idle_hours: f64,
+    /// The uptime bonus for those hours, with the early-adopter multiplier now.
+    pub uptime_per_day: u64,
+    /// What task payments came to per worker-hour there, for those hours.
+    pub tasks_per_day: u64,
+    /// Both, in micro-credits a day.
+    pub per_day: u64,
+    /// The relay's figures it came from.
+    pub rewards: edgenet_proto::hub::Rewards,
+}
+
+impl Estimate {
+    /// The estimate for `idle_hours` a day from a relay's `rewards`.
+    pub fn new(relay: &str, idle_hours: f64, rewards: edgenet_proto::hub::Rewards) -> Self {
+        let hours = idle_hours.clamp(0.0, 24.0);
+        let multiplier = rewards.multiplier_ppm as f64 / 1e6;
+        let uptime_per_day = (rewards.uptime_per_hour as f64 * multiplier * hours) as u64;
+        let tasks_per_day = (rewards.task_pay_per_worker_hour as f64 * hours) as u64;
+        Self {
+            relay: relay.to_owned(),
+            idle_hours: hours,
+            uptime_per_day,
+            tasks_per_day,
+            per_day: uptime_per_day.saturating_add(tasks_per_day),
+            rewards,
+        }
+    }
 }
 
 /// Profiles this machine.
@@ -102,6 +139,7 @@ pub fn check() -> CheckReport {
         scan_gbs: scan_qps * (n * dim * 4) as f64 / 1e9,
         reference_qps,
         results_agree,
+        estimate: None,
         verdict,
     }
 }

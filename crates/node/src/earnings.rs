@@ -13,6 +13,14 @@ const MAX_ANSWER: usize = 1 << 20;
 /// Fetches `id`'s figures from the relay (its HTTP API on the WebSocket URL's host and port,
 /// over TLS for a `wss://` relay), with hyper's HTTP/1.1 client on the node's own socket.
 pub async fn fetch(relay_ws: &str, id: &NodeId) -> Result<AccountState, NodeError> {
+    get_json(relay_ws, &format!("/api/ledger/{id}")).await
+}
+
+/// `GET path` on the relay's HTTP API, its JSON answer decoded (at most [`MAX_ANSWER`] bytes).
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    relay_ws: &str,
+    path: &str,
+) -> Result<T, NodeError> {
     use http_body_util::{BodyExt, Empty, Limited};
     use hyper::body::Bytes;
     let (tls, host, port) = transport::endpoint_of(relay_ws)?;
@@ -24,7 +32,7 @@ pub async fn fetch(relay_ws: &str, id: &NodeId) -> Result<AccountState, NodeErro
             .map_err(|e| lost(&e))?;
     // The connection runs beside the request; it ends when the answer is read.
     tokio::spawn(connection);
-    let request = hyper::Request::get(format!("/api/ledger/{id}"))
+    let request = hyper::Request::get(path)
         .header(hyper::header::HOST, format!("{host}:{port}"))
         .body(Empty::<Bytes>::new())
         .map_err(|e| NodeError::Input(e.to_string()))?;

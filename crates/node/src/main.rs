@@ -79,6 +79,12 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also estimate what this machine would earn on this relay (its `/api/rewards`).
+        #[arg(long)]
+        relay: Option<String>,
+        /// Idle hours a day the estimate assumes.
+        #[arg(long, default_value_t = 8.0)]
+        idle_hours: f64,
     },
     /// Submit a task (vector_search by default, encryption, compression, embedding or semantic-match) and print the verified result.
     Submit {
@@ -299,8 +305,25 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             };
             runtime()?.block_on(run::run(key, options))?;
         }
-        Command::Check { json } => {
-            let report = check::check();
+        Command::Check {
+            json,
+            relay,
+            idle_hours,
+        } => {
+            let mut report = check::check();
+            if let Some(relay) = relay {
+                let rewards = runtime()?
+                    .block_on(edgenet_node::earnings::get_json(&relay, "/api/rewards"))?;
+                let estimate = check::Estimate::new(&relay, idle_hours, rewards);
+                if report.results_agree && estimate.per_day == 0 {
+                    report.verdict = format!(
+                        "not worth it on {relay} now: it pays no uptime bonus and its workers have \
+                         not been paid for tasks yet ({})",
+                        report.verdict
+                    );
+                }
+                report.estimate = Some(estimate);
+            }
             if json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             } else {
@@ -332,6 +355,18 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                     report.reference_qps,
                     report.scan_qps / report.reference_qps.max(f64::MIN_POSITIVE)
                 );
+                if let Some(e) = &report.estimate {
+                    let credits = edgenet_node::earnings::credits;
+                    println!(
+                        "earnings:   about {} credits a day for {} idle hours on {}: uptime {} (at {:.1}× early-adopter multiplier) + tasks {} (what its workers were paid per hour)",
+                        credits(e.per_day),
+                        e.idle_hours,
+                        e.relay,
+                        credits(e.uptime_per_day),
+                        e.rewards.multiplier_ppm as f64 / 1e6,
+                        credits(e.tasks_per_day),
+                    );
+                }
                 println!("verdict:    {}", report.verdict);
             }
         }

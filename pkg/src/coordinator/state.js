@@ -49,7 +49,7 @@ export const co = {
   backend: null,
   /** @type {{ loadMs: number, fromCache: boolean, backend: string, adapter?: string } | null} the embedding model, once a Worker loaded it */
   model: null,
-  /** @type {{ balance: number, earned: number } | null} this node's figures from the relay */
+  /** @type {{ balance: number, earned: number, rank?: number | null, contributors?: number, reputation?: number | null, multiplier_ppm?: number } | null} this node's figures from the relay (`/api/ledger/{id}`) */
   account: null,
 };
 
@@ -105,11 +105,15 @@ export function stats() {
     running: pool.filter((p) => p.task).length,
     ...counts,
     uptime: Math.round((Date.now() - startedAt) / 1000),
-    // From the relay's ledger replica (null until the first answer); the early-adopter multiplier
-    // is not published by the relay yet.
+    // From the relay's ledger replica (null until the first answer): credits, the rank by credits
+    // earned among the relay's contributors, reputation in basis points, and the early-adopter
+    // multiplier payments get now.
     credits: account ? account.balance / 1e6 : null,
     earned: account ? account.earned / 1e6 : null,
-    multiplier: null,
+    rank: account && account.rank != null ? account.rank : null,
+    contributors: account && account.contributors != null ? account.contributors : null,
+    reputation: account && account.reputation != null ? account.reputation : null,
+    multiplier: account && account.multiplier_ppm != null ? account.multiplier_ppm / 1e6 : null,
   };
 }
 

@@ -396,3 +396,42 @@ fn the_leaderboard_ranks_contributors_by_credits_earned() {
     let stranger = edgenet_core::SecretKey::generate(&mut edgenet_core::rng::os_rng()).node_id();
     assert!(relay.get(&format!("/api/ledger/{stranger}"))["rank"].is_null());
 }
+
+#[test]
+fn check_estimates_earnings_from_a_relays_rewards() {
+    let dir = tempfile::tempdir().unwrap();
+    // 0.5 credit per 10 s online: 180 credits an hour before the multiplier.
+    let relay = Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &["--uptime-period-ms", "10000", "--uptime-bonus", "500000"],
+    );
+    let rewards = relay.get("/api/rewards");
+    assert_eq!(rewards["uptime_per_hour"], 180_000_000);
+    assert_eq!(
+        rewards["multiplier_ppm"], 10_000_000,
+        "nothing proven yet: 10×"
+    );
+    let key = dir.path().join("node.key");
+    let url = relay.ws_url();
+    let args = [
+        "check",
+        "--json",
+        "--relay",
+        url.as_str(),
+        "--idle-hours",
+        "8",
+    ];
+    let json: serde_json::Value =
+        serde_json::from_str(&edgenet_e2e::node_stdout(&key, &args)).unwrap();
+    let e = &json["estimate"];
+    assert_eq!(e["idle_hours"], 8.0);
+    assert_eq!(e["uptime_per_day"], 180_000_000u64 * 10 * 8, "{e}");
+    assert_eq!(e["tasks_per_day"], 0, "no task has been paid there yet");
+    assert_eq!(e["per_day"], e["uptime_per_day"]);
+    let text = edgenet_e2e::node_stdout(&key, &["check", "--relay", &url, "--idle-hours", "8"]);
+    assert!(
+        text.contains("earnings:   about 14400.000000 credits a day"),
+        "{text}"
+    );
+}

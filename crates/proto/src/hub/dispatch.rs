@@ -7,7 +7,7 @@ use edgenet_core::{ErrorCode, NodeId, Signature};
 use super::inbound::{Decoded, Inbound};
 use super::peers::Peer;
 use super::tasks::{Origin, Task, TaskStatus, WorkState};
-use super::{ConnId, Hub, Output};
+use super::{ConnId, Hub, HubEvent, Output};
 use crate::Millis;
 use crate::error::ProtoError;
 use crate::handshake::verify_hello;
@@ -129,6 +129,11 @@ impl Hub {
         for other in self.peers.announce_to(self.config.max_peers_announced) {
             self.send(other, &joined);
         }
+        self.event(HubEvent::PeerJoined {
+            node: node.to_string(),
+            role: super::events::role_name(info.role),
+            backends: info.capabilities.backends.clone(),
+        });
         let peer = Peer::joined(conn, info, now);
         let worker = peer.is_worker();
         self.peers.insert(node, peer);
@@ -194,6 +199,11 @@ impl Hub {
         }
         let id = spec.id;
         self.metrics.kind_mut(spec.kind).submitted += 1;
+        self.event(HubEvent::TaskSubmitted {
+            task: spec.id.to_string(),
+            kind: spec.kind.name(),
+            redundancy: spec.redundancy,
+        });
         let task = Task::new(spec, node, Origin::Submitter, now);
         self.tasks.insert(task, &mut self.timers);
         self.send_to(&node, &RelayMsg::Accepted { task: id });
@@ -241,6 +251,13 @@ impl Hub {
             p.claimed();
         }
         let (kind, submitter) = (task.spec.kind, task.submitter);
+        let role = self.peers.get(&node).map(|p| p.info.role);
+        self.event(HubEvent::TaskAssigned {
+            task: id.to_string(),
+            kind: kind.name(),
+            worker: node.to_string(),
+            role: role.map_or("unknown", super::events::role_name),
+        });
         let (Some(worker), Some(owner)) = (self.peers.get(&node), self.peers.get(&submitter))
         else {
             return;
@@ -379,6 +396,13 @@ impl Hub {
         let (kind, created) = (t.spec.kind, t.created);
         self.metrics
             .verdict(kind, created, now, agreeing.len(), outvoted.len());
+        self.event(HubEvent::TaskVerified {
+            task: task.to_string(),
+            kind: kind.name(),
+            agreeing: agreeing.len(),
+            outvoted: outvoted.len(),
+            latency_ms: now.saturating_sub(created),
+        });
         let verdict = RelayMsg::Verdict {
             task,
             agreeing,

@@ -12,7 +12,7 @@ use edgenet_core::ledger::{
 };
 
 use super::timers::Timer;
-use super::{EntryPage, Hub};
+use super::{EntryPage, Hub, HubEvent};
 use crate::Millis;
 use crate::error::ProtoError;
 use crate::message::{RelayMsg, SYNC_PAGE};
@@ -88,6 +88,15 @@ impl Hub {
         stored.map_err(ProtoError::NotStored)?;
         for entry in &entries {
             self.metrics.entry(&entry.body.kind);
+            match entry.body.kind {
+                EntryKind::Mint { amount, .. } => self.event(HubEvent::CreditsMinted {
+                    micro_credits: amount,
+                }),
+                EntryKind::Payment { amount, .. } => self.event(HubEvent::CreditsPaid {
+                    micro_credits: amount,
+                }),
+                _ => {}
+            }
         }
         Ok(entries)
     }

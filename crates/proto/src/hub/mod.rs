@@ -33,6 +33,7 @@ mod config;
 mod conns;
 mod dispatch;
 mod escrows;
+mod events;
 mod inbound;
 #[cfg(any(test, feature = "fuzzing"))]
 mod invariants;
@@ -49,13 +50,14 @@ mod views;
 mod work;
 
 pub use config::HubConfig;
+pub use events::{HubEvent, MAX_PENDING_EVENTS};
 pub use inbound::{Decoder, Inbound};
 pub use ledger::{EntryStore, MemoryStore};
 pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
 pub use pages::EntryPage;
 pub use peers::IGNORED_OFFERS;
 pub use tasks::{TaskStatus, WorkState};
-pub use views::{HubStats, PeerSummary, TaskSummary, WorkSummary};
+pub use views::{HubStats, PeerSummary, Rewards, TaskSummary, WorkSummary};
 pub use work::BANKED;
 
 use crate::error::ProtoError;
@@ -106,6 +108,8 @@ pub struct Hub {
     out: VecDeque<Output>,
     stats: HubStats,
     metrics: HubMetrics,
+    /// For `/events` ([`Hub::poll_event`]), at most [`MAX_PENDING_EVENTS`].
+    events: VecDeque<HubEvent>,
     ledger: edgenet_core::ledger::Ledger,
     store: Box<dyn EntryStore + Send>,
     /// Proven online time of workers so far, network-wide, in seconds (the early-adopter
@@ -133,6 +137,7 @@ impl Hub {
             out: VecDeque::new(),
             stats: HubStats::default(),
             metrics: HubMetrics::default(),
+            events: VecDeque::new(),
             ledger: edgenet_core::ledger::Ledger::single_validator(&key),
             store: Box::new(MemoryStore),
             network_work_s: 0,
@@ -207,6 +212,19 @@ impl Hub {
             }
         }
         result
+    }
+
+    /// The next event for `/events`, oldest first ([`HubEvent`]).
+    pub fn poll_event(&mut self) -> Option<HubEvent> {
+        self.events.pop_front()
+    }
+
+    /// Queues an event, dropping the oldest past [`MAX_PENDING_EVENTS`] (nobody is draining).
+    fn event(&mut self, event: HubEvent) {
+        if self.events.len() >= MAX_PENDING_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
     }
 
     /// The connection is gone (closed by either side, or dropped as a slow consumer).
@@ -378,6 +396,13 @@ impl Hub {
     }
 
     fn remove_peer(&mut self, node: NodeId, now: Millis) {
+        if let Some(p) = self.peers.get(&node) {
+            let role = events::role_name(p.info.role);
+            self.event(HubEvent::PeerLeft {
+                node: node.to_string(),
+                role,
+            });
+        }
         self.peers.remove(&node);
         self.timers.cancel(&Timer::Uptime(*node.as_bytes()));
         self.withdraw_canaries(&node);
@@ -413,6 +438,12 @@ impl Hub {
             self.stats.tasks_failed += 1;
             if task.canary().is_none() {
                 self.metrics.kind_mut(task.spec.kind).failed += 1;
+                let event = HubEvent::TaskFailed {
+                    task: id.to_string(),
+                    kind: task.spec.kind.name(),
+                    code: err.code(),
+                };
+                self.event(event);
             }
             self.retire(id);
         }

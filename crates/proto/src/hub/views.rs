@@ -30,6 +30,30 @@ pub struct HubStats {
     pub errors: u64,
 }
 
+/// What a worker earns on this relay, for `/api/rewards`. Micro-credits.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Rewards {
+    /// Online time in one connection that earns the uptime bonus (0: none is paid).
+    pub uptime_period_s: u64,
+    /// The bonus per period, before the multiplier.
+    pub uptime_bonus: u64,
+    /// The bonus per hour online, before the multiplier.
+    pub uptime_per_hour: u64,
+    /// The early-adopter multiplier on mints and payments now (1,000,000 = 1×).
+    pub multiplier_ppm: u64,
+    /// Paid once for passing the known-answer canary a new identity gets.
+    pub canary_reward: u64,
+    /// Whether tasks that offer no credits are refused.
+    pub paid_only: bool,
+    /// Proven worker online time, network-wide, since the ledger began.
+    pub worker_hours: f64,
+    /// Paid from escrows to verified workers since this relay started.
+    pub micro_credits_paid: u64,
+    /// What task payments came to per proven worker-hour (a rough rate: payments since start
+    /// over all proven time).
+    pub task_pay_per_worker_hour: u64,
+}
+
 /// A peer, for `/api/peers`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PeerSummary {
@@ -91,6 +115,39 @@ impl Hub {
     /// The operators' counters ([`HubMetrics`](super::HubMetrics)).
     pub fn metrics(&self) -> &super::HubMetrics {
         &self.metrics
+    }
+
+    /// The early-adopter multiplier a payment gets now, in parts per million (10,000,000 is
+    /// 10×; it falls towards 1× as proven work accumulates: `core::ledger::curve`).
+    pub fn multiplier_ppm(&self) -> u64 {
+        edgenet_core::ledger::curve::multiplier_ppm(self.network_work_s)
+    }
+
+    /// What a worker is paid here, for `/api/rewards`.
+    pub fn rewards(&self) -> Rewards {
+        let c = &self.config;
+        let per_hour = if c.pays_uptime() {
+            c.uptime_bonus.saturating_mul(3_600_000) / c.uptime_period_ms.max(1)
+        } else {
+            0
+        };
+        let worker_hours = self.network_work_s as f64 / 3600.0;
+        let paid = self.metrics.micro_credits_paid;
+        Rewards {
+            uptime_period_s: c.uptime_period_ms / 1000,
+            uptime_bonus: if c.pays_uptime() { c.uptime_bonus } else { 0 },
+            uptime_per_hour: per_hour,
+            multiplier_ppm: self.multiplier_ppm(),
+            canary_reward: c.canary_reward,
+            paid_only: c.paid_only,
+            worker_hours,
+            micro_credits_paid: paid,
+            task_pay_per_worker_hour: if worker_hours > 0.0 {
+                (paid as f64 / worker_hours) as u64
+            } else {
+                0
+            },
+        }
     }
 
     /// Authenticated peers: (browsers, natives).
