@@ -70,6 +70,8 @@ esbuild pkg/src/compute.js "${common[@]}" --format=iife --outfile=pkg/dist/edgen
 esbuild pkg/src/gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-gpu.js
 esbuild pkg/src/embed.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-embed.js
 esbuild pkg/src/embed-gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-embed-gpu.js
+# The relay dashboard (www/dashboard.html) with uPlot; not part of the npm package.
+esbuild www/src/dashboard.js --bundle --minify --format=esm --target=es2020 --outdir=www/dist --entry-names=dashboard --log-level=warning
 for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$compute_wasm" "$gpu_wasm" "$embed_wasm" "$embed_gpu_wasm"; do
     [ -f "$f" ] || continue
     note "$(basename "$f"): $(wc -c <"$f") bytes, $(gzip -9c "$f" | wc -c) gzip"

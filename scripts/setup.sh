@@ -50,10 +50,10 @@ else
     cargo install wasm-pack --version 0.15.1 --locked 2>/dev/null || cargo install wasm-pack --version 0.15.1
 fi
 
-step "npm tools (playwright-core, esbuild, binaryen's wasm-opt, typescript)"
+step "npm tools (playwright-core, esbuild, binaryen's wasm-opt, typescript, uPlot for the dashboard)"
 cd "$ROOT"
 if [ -x node_modules/.bin/wasm-opt ] && [ -x node_modules/.bin/esbuild ] && [ -d node_modules/playwright-core ] \
-    && [ -x node_modules/.bin/tsc ] \
+    && [ -x node_modules/.bin/tsc ] && [ -d node_modules/uplot ] \
     && [ node_modules/.package-lock.json -nt package-lock.json ]; then
     note "present"
 else
