@@ -143,6 +143,15 @@ pub(crate) async fn stats_ticker(state: AppState) {
 }
 
 /// `GET /events`.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "operators",
+    responses(
+        (status = 101, description = "A WebSocket of JSON events for dashboards (docs/api.md has each type)"),
+        (status = SERVICE_UNAVAILABLE, description = "64 subscribers already (EN-306)"),
+    )
+)]
 pub(crate) async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     let events = state.driver.events().clone();
     // Counted before the upgrade, so a burst of requests cannot pass the limit together.

@@ -88,7 +88,7 @@ pub(crate) struct Params {
 }
 
 /// One place on the board.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Place {
     /// 1 for the best.
     pub rank: usize,
@@ -99,7 +99,7 @@ pub struct Place {
 }
 
 /// `GET /api/leaderboard`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Board {
     /// Accounts that have earned anything.
     pub contributors: usize,
@@ -109,6 +109,13 @@ pub struct Board {
     pub refreshed_every_s: u64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/leaderboard",
+    tag = "ledger",
+    params(("limit" = Option<usize>, Query, description = "Places to list, 1-100 (default 20)")),
+    responses((status = OK, description = "Contributors by credits earned", body = Board))
+)]
 pub(crate) async fn leaderboard(
     State(state): State<AppState>,
     Query(params): Query<Params>,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::AppState;
 
 /// One account as the relay's replica evaluates it; amounts are integer micro-credits.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     /// The account's NodeId.
     pub account: String,
@@ -28,7 +28,7 @@ pub struct AccountView {
 }
 
 /// An error body: the stable code and a message.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiError {
     /// `EN-nnn`.
     pub code: &'static str,
@@ -39,6 +39,16 @@ pub struct ApiError {
 /// Public figures, read by pages on other origins (a site's script tag talks to its relay).
 const ANYONE: [(header::HeaderName, &str); 1] = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
 
+#[utoipa::path(
+    get,
+    path = "/api/ledger/{account}",
+    tag = "ledger",
+    params(("account" = String, Path, description = "The account's NodeId (52 characters)")),
+    responses(
+        (status = OK, description = "The account's figures, rank and the multiplier now", body = AccountView),
+        (status = BAD_REQUEST, description = "Not a NodeId (EN-101, EN-102)", body = ApiError),
+    )
+)]
 pub(crate) async fn account(
     State(state): State<AppState>,
     Path(text): Path<String>,

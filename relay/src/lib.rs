@@ -12,6 +12,7 @@ pub mod leaderboard;
 pub mod ledger_api;
 mod metrics;
 pub mod models;
+mod openapi;
 pub mod serve;
 pub mod store;
 mod ws;
@@ -60,10 +61,18 @@ pub(crate) struct AppState {
     pub(crate) commits: Option<store::CommitTimes>,
     /// The contributors' ranking, shared for a few seconds.
     pub(crate) leaderboard: leaderboard::Cache,
+    /// The embedding model's files (`/models/…`).
+    pub(crate) models: models::Models,
+}
+
+impl axum::extract::FromRef<AppState> for models::Models {
+    fn from_ref(state: &AppState) -> Self {
+        state.models.clone()
+    }
 }
 
 /// `GET /api/status`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Status {
     /// Always `"edgenet-relay"`.
     pub service: &'static str,
@@ -106,22 +115,17 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
             tokio::time::sleep(wait).await;
         }
     });
-    let mut router = Router::new()
-        .route("/ws", get(ws::upgrade))
-        .route("/api/ledger/{account}", get(ledger_api::account))
-        .route("/api/status", get(status))
-        .route("/api/peers", get(peers))
-        .route("/api/tasks", get(tasks))
-        .route("/api/leaderboard", get(leaderboard::leaderboard))
-        .route("/api/rewards", get(rewards))
-        .route("/events", get(events::upgrade))
-        .route("/metrics", get(metrics::metrics))
-        .route("/healthz", get(metrics::healthz))
-        .route("/readyz", get(metrics::readyz));
-    let models = Router::new()
-        .route("/{model}/{file}", get(models::serve))
-        .with_state(models::Models::new(config.model_dir));
-    router = router.nest_service("/models", models);
+    // Every route is registered with its OpenAPI description (`openapi.rs`), so the document at
+    // /api/openapi.json cannot leave one out.
+    let (api_routes, api) = openapi::routes().split_for_parts();
+    let api = std::sync::Arc::new(api);
+    let mut router = api_routes.route(
+        "/api/openapi.json",
+        get(move || {
+            let api = api.clone();
+            async move { Json(api.as_ref().clone()) }
+        }),
+    );
     router = match config.pkg {
         Some(dir) => router.nest_service("/pkg", ServeDir::new(dir)),
         None => router
@@ -139,6 +143,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         proxies: std::sync::Arc::new(config.trusted_proxies),
         commits,
         leaderboard: leaderboard::Cache::default(),
+        models: models::Models::new(config.model_dir),
     };
     tokio::spawn(events::stats_ticker(state.clone()));
     Ok(router
@@ -239,6 +244,7 @@ async fn guard(
     response
 }
 
+#[utoipa::path(get, path = "/api/status", tag = "relay", responses((status = OK, description = "The relay and its hub counters", body = Status)))]
 async fn status(State(state): State<AppState>) -> Json<Status> {
     let (stats, now) = state.driver.with_hub(|hub, now| (hub.stats(), now));
     Json(Status {
@@ -251,14 +257,17 @@ async fn status(State(state): State<AppState>) -> Json<Status> {
     })
 }
 
+#[utoipa::path(get, path = "/api/peers", tag = "relay", responses((status = OK, description = "The authenticated peers", body = [PeerSummary])))]
 async fn peers(State(state): State<AppState>) -> Json<Vec<PeerSummary>> {
     Json(state.driver.with_hub(|hub, now| hub.peers(now)))
 }
 
+#[utoipa::path(get, path = "/api/rewards", tag = "ledger", responses((status = OK, description = "What a worker earns here (micro-credits)", body = edgenet_proto::hub::Rewards)))]
 async fn rewards(State(state): State<AppState>) -> Json<edgenet_proto::hub::Rewards> {
     Json(state.driver.with_hub(|hub, _| hub.rewards()))
 }
 
+#[utoipa::path(get, path = "/api/tasks", tag = "relay", responses((status = OK, description = "Open and recent tasks", body = [TaskSummary])))]
 async fn tasks(State(state): State<AppState>) -> Json<Vec<TaskSummary>> {
     Json(state.driver.with_hub(|hub, now| hub.tasks(now)))
 }

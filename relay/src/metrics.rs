@@ -33,6 +33,7 @@ struct Snapshot {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "operators", responses((status = OK, description = "Prometheus text format (docs/relay-operators.md lists each metric)", content_type = "text/plain; version=0.0.4", body = String)))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let refused_per_ip = state.driver.refused_per_ip();
     let events = state.driver.events();
@@ -72,6 +73,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /healthz`: the process answers (it says nothing of the hub or the store).
+#[utoipa::path(get, path = "/healthz", tag = "operators", responses((status = OK, description = "The process serves HTTP", body = String)))]
 pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -79,6 +81,7 @@ pub(crate) async fn healthz() -> &'static str {
 /// `GET /readyz`: 200 when the hub answers and the ledger's last write reached the store;
 /// 503 with the reason otherwise (a relay whose disk refuses writes cannot pay anyone). A relay
 /// at its HTTP connection limit does not answer at all, which a probe also counts as not ready.
+#[utoipa::path(get, path = "/readyz", tag = "operators", responses((status = OK, description = "Ready", body = String), (status = SERVICE_UNAVAILABLE, description = "The ledger store refused the last write (EN-219)", body = String)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let store_ok = state.driver.with_hub(|hub, _| hub.metrics().store_ok);
     if store_ok {

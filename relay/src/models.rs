@@ -89,6 +89,19 @@ fn load(dir: &std::path::Path) -> Result<Vec<Served>, String> {
 }
 
 /// The handler.
+#[utoipa::path(
+    get,
+    path = "/models/{model}/{file}",
+    tag = "nodes",
+    params(
+        ("model" = String, Path, description = "`minilm`"),
+        ("file" = String, Path, description = "`config.json`, `sentence_bert_config.json`, `tokenizer.json` or `model.f16.safetensors`"),
+    ),
+    responses(
+        (status = OK, description = "The file, immutable (ETag = its SHA-256)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = NOT_FOUND, description = "No such model file, or no model on this relay (EN-410)"),
+    )
+)]
 pub async fn serve(
     State(models): State<Models>,
     Path((model, file)): Path<(String, String)>,

@@ -27,6 +27,7 @@ const SOCKET_WRITE_LIMIT: usize = SOCKET_MAX_MESSAGE + SOCKET_BUFFER;
 /// therefore ends within this even if its peer never reads again.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+#[utoipa::path(get, path = "/ws", tag = "nodes", responses((status = 101, description = "The node protocol's WebSocket (binary frames; docs/architecture.md)")))]
 pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,

@@ -28,6 +28,7 @@ pub type NodeKey = [u8; 32];
 
 /// What kind of node connects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     /// A browser tab (WASM/WebGPU workers).
     Browser,

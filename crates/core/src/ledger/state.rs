@@ -60,6 +60,7 @@ impl VoidReason {
 /// One account's figures, in micro-credits. Also the JSON of `GET /api/ledger/{account}` (with
 /// the account's id), which `edgenet-node earnings` reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountState {
     /// Spendable.
     pub balance: u64,

@@ -9,6 +9,7 @@ use crate::message::Role;
 
 /// Counters for the API and metrics.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HubStats {
     /// Open connections (authenticated or not).
     pub connections: usize,
@@ -32,6 +33,7 @@ pub struct HubStats {
 
 /// What a worker earns on this relay, for `/api/rewards`. Micro-credits.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rewards {
     /// Online time in one connection that earns the uptime bonus (0: none is paid).
     pub uptime_period_s: u64,
@@ -56,6 +58,7 @@ pub struct Rewards {
 
 /// A peer, for `/api/peers`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeerSummary {
     /// Full NodeId.
     pub node_id: String,
@@ -79,15 +82,18 @@ pub struct PeerSummary {
 
 /// A worker's part in a task, for `/api/tasks`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkSummary {
     /// Worker NodeId.
     pub worker: String,
     /// `assigned`, `returned` or `lost`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub state: WorkState,
 }
 
 /// A task, for `/api/tasks`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskSummary {
     /// Task id (hex).
     pub id: String,
@@ -98,6 +104,7 @@ pub struct TaskSummary {
     /// Workers asked for.
     pub redundancy: u8,
     /// `open`, `verified` or `failed`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: TaskStatus,
     /// Its workers.
     pub work: Vec<WorkSummary>,
