@@ -8,7 +8,6 @@ use std::time::Duration;
 use clap::Parser;
 use edgenet_core::ErrorCode;
 use edgenet_ops::logging::LogFormat;
-use edgenet_ops::service::Scope;
 use edgenet_proto::hub::HubConfig;
 use edgenet_relay::serve::{HttpLimits, Tls};
 use edgenet_relay::{AppConfig, Cidr, SocketLimits, TrustedProxies, app};
@@ -117,12 +116,8 @@ enum Command {
     /// Write a systemd unit that runs the relay with the flags after `--` (its identity and
     /// ledger in the unit's state directory), and print how to enable it.
     InstallService {
-        /// The user's manager (~/.config/systemd/user) instead of the system's (needs root).
-        #[arg(long)]
-        user: bool,
-        /// Print the unit instead of writing it.
-        #[arg(long)]
-        dry_run: bool,
+        #[command(flatten)]
+        install: edgenet_ops::service::InstallArgs,
         /// Relay flags for the unit's command line, e.g. `-- --listen 0.0.0.0:443 --tls-cert …`
         /// (not `--data-dir`: the unit sets it).
         #[arg(last = true)]
@@ -131,7 +126,10 @@ enum Command {
 }
 
 /// `install-service`.
-fn install_service(user: bool, dry_run: bool, flags: Vec<String>) -> Result<String, String> {
+fn install_service(
+    install: edgenet_ops::service::InstallArgs,
+    flags: Vec<String>,
+) -> Result<String, String> {
     if flags
         .iter()
         .any(|f| f == "--data-dir" || f.starts_with("--data-dir="))
@@ -164,20 +162,14 @@ fn install_service(user: bool, dry_run: bool, flags: Vec<String>) -> Result<Stri
         needs_gpu: false,
         low_port,
     };
-    let scope = if user { Scope::User } else { Scope::System };
-    service.install(scope, dry_run)
+    service.install(install.scope(), install.dry_run)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut args = Args::parse();
-    if let Some(Command::InstallService {
-        user,
-        dry_run,
-        flags,
-    }) = args.command.take()
-    {
-        return match install_service(user, dry_run, flags) {
+    if let Some(Command::InstallService { install, flags }) = args.command.take() {
+        return match install_service(install, flags) {
             Ok(said) => {
                 print!("{said}");
                 ExitCode::SUCCESS

@@ -107,18 +107,15 @@ fn resident_bytes() -> Option<u64> {
 #[derive(Default)]
 struct Families(Vec<MetricFamily>);
 
-fn labelled(labels: &[(&str, &str)]) -> Metric {
-    Metric::from_label(
-        labels
-            .iter()
-            .map(|(k, v)| {
-                let mut pair = LabelPair::default();
-                pair.set_name((*k).to_owned());
-                pair.set_value((*v).to_owned());
-                pair
-            })
-            .collect(),
-    )
+/// A sample labelled `label = value`, or unlabelled when `label` is empty.
+fn sample(label: &str, value: &str) -> Metric {
+    if label.is_empty() {
+        return Metric::default();
+    }
+    let mut pair = LabelPair::default();
+    pair.set_name(label.to_owned());
+    pair.set_value(value.to_owned());
+    Metric::from_label(vec![pair])
 }
 
 impl Families {
@@ -146,11 +143,7 @@ impl Families {
         let metrics = values
             .into_iter()
             .map(|(v, n)| {
-                let mut m = if label.is_empty() {
-                    Metric::default()
-                } else {
-                    labelled(&[(label, v)])
-                };
+                let mut m = sample(label, v);
                 let mut c = proto::Counter::default();
                 c.set_value(n as f64);
                 m.set_counter(c);
@@ -175,11 +168,7 @@ impl Families {
         let metrics = values
             .into_iter()
             .map(|(v, x)| {
-                let mut m = if label.is_empty() {
-                    Metric::default()
-                } else {
-                    labelled(&[(label, v)])
-                };
+                let mut m = sample(label, v);
                 let mut g = proto::Gauge::default();
                 g.set_value(x);
                 m.set_gauge(g);
@@ -205,11 +194,7 @@ impl Families {
         let metrics = values
             .into_iter()
             .map(|(v, h)| {
-                let mut m = if label.is_empty() {
-                    Metric::default()
-                } else {
-                    labelled(&[(label, v)])
-                };
+                let mut m = sample(label, v);
                 let mut cumulative = 0;
                 let buckets = h
                     .bounds

@@ -173,12 +173,8 @@ enum Command {
         /// The relay to join.
         #[arg(long, env = "EDGENET_RELAY")]
         relay: String,
-        /// The user's manager (~/.config/systemd/user) instead of the system's (needs root).
-        #[arg(long)]
-        user: bool,
-        /// Print the unit instead of writing it.
-        #[arg(long)]
-        dry_run: bool,
+        #[command(flatten)]
+        install: edgenet_ops::service::InstallArgs,
         /// More `run` flags for the unit's command line, e.g. `-- --model-dir /opt/minilm`.
         #[arg(last = true)]
         flags: Vec<String>,
@@ -525,8 +521,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::InstallService {
             relay,
-            user,
-            dry_run,
+            install,
             flags,
         } => {
             let binary = std::env::current_exe()
@@ -549,18 +544,13 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 needs_gpu: true,
                 low_port: false,
             };
-            let scope = if user {
-                edgenet_ops::service::Scope::User
-            } else {
-                edgenet_ops::service::Scope::System
-            };
             print!(
                 "{}",
                 service
-                    .install(scope, dry_run)
+                    .install(install.scope(), install.dry_run)
                     .map_err(|e| Failure(format!("EN-159: {e}")))?
             );
-            if !dry_run {
+            if !install.dry_run {
                 println!(
                     "the service has an identity of its own (created on first start); to give it this one instead, before starting it: edgenet-node export | edgenet-node --key-file <state dir>/edgenet-node/node.key import /dev/stdin"
                 );

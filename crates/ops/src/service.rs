@@ -15,6 +15,28 @@ pub enum Scope {
     User,
 }
 
+/// `install-service`'s own flags, the same on both binaries.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct InstallArgs {
+    /// The user's manager (~/.config/systemd/user) instead of the system's (needs root).
+    #[arg(long)]
+    pub user: bool,
+    /// Print the unit instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl InstallArgs {
+    /// The manager these flags name.
+    pub fn scope(&self) -> Scope {
+        if self.user {
+            Scope::User
+        } else {
+            Scope::System
+        }
+    }
+}
+
 /// What a unit runs.
 #[derive(Debug, Clone)]
 pub struct Service {
