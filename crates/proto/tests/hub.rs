@@ -1424,3 +1424,44 @@ fn a_task_that_too_few_capable_peers_could_run_fails_at_the_staffing_bound() {
     assert_eq!(code.as_deref(), Some("EN-212"));
     assert!(net.now - started >= 30_000);
 }
+
+#[test]
+fn a_store_that_refuses_a_write_marks_the_hub_not_ready_until_one_succeeds() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// A disk that fills up, then is freed.
+    struct Disk(Arc<AtomicBool>);
+    impl edgenet_proto::hub::EntryStore for Disk {
+        fn persist(&mut self, _: &[edgenet_core::ledger::Entry]) -> Result<(), String> {
+            if self.0.load(Ordering::Relaxed) {
+                Err("no space left on device".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let full = Arc::new(AtomicBool::new(true));
+    let config = HubConfig {
+        uptime_period_ms: 1_000,
+        uptime_bonus: 100_000,
+        work_bits: TEST_WORK_BITS,
+        ..HubConfig::default()
+    };
+    let mut net = Net::new(config.clone());
+    net.hub = Hub::new(SecretKey::from_seed(&[0xee; 32]), config)
+        .with_store(Box::new(Disk(full.clone())), Vec::new())
+        .unwrap();
+    assert!(net.hub.metrics().store_ok, "nothing has failed yet");
+    net.join(1, Behaviour::Honest);
+    net.tick(1_500); // a period online: the mint is written, and refused
+    assert!(!net.hub.metrics().store_ok);
+    assert_eq!(
+        net.hub.metrics().micro_credits_minted,
+        0,
+        "a refused write mints nothing"
+    );
+    full.store(false, Ordering::Relaxed);
+    net.tick(1_000); // the next period's mint reaches the store
+    assert!(net.hub.metrics().store_ok);
+    assert!(net.hub.metrics().micro_credits_minted > 0);
+}
