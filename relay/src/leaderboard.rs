@@ -52,6 +52,21 @@ impl Ranking {
     pub fn contributors(&self) -> usize {
         self.order.len()
     }
+
+    /// The best `limit` (a request's `?limit=`, at most [`MAX_LIMIT`]; default 20).
+    pub fn top(&self, limit: Option<usize>) -> Vec<Place> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+        self.order
+            .iter()
+            .take(limit)
+            .enumerate()
+            .map(|(i, (account, earned))| Place {
+                rank: i + 1,
+                account: account.to_string(),
+                earned: *earned,
+            })
+            .collect()
+    }
 }
 
 /// A ranking and when it was made.
@@ -121,18 +136,7 @@ pub(crate) async fn leaderboard(
     Query(params): Query<Params>,
 ) -> impl IntoResponse {
     let ranking = state.leaderboard.get(&state);
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
-    let top = ranking
-        .order
-        .iter()
-        .take(limit)
-        .enumerate()
-        .map(|(i, (account, earned))| Place {
-            rank: i + 1,
-            account: account.to_string(),
-            earned: *earned,
-        })
-        .collect();
+    let top = ranking.top(params.limit);
     (
         [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
         Json(Board {
@@ -156,5 +160,16 @@ mod tests {
         assert_eq!(r.rank(&a(2)), Some(2), "a tie goes to the lower account");
         assert_eq!(r.rank(&a(3)), Some(3));
         assert_eq!(r.rank(&a(4)), None, "earned nothing: not a contributor");
+    }
+
+    #[test]
+    fn a_request_gets_at_most_a_hundred_places() {
+        let many = Ranking::new((0..150u8).map(|b| (Account([b; 32]), 1 + u64::from(b))));
+        assert_eq!(many.contributors(), 150);
+        assert_eq!(many.top(Some(1000)).len(), MAX_LIMIT);
+        assert_eq!(many.top(None).len(), DEFAULT_LIMIT);
+        let top = many.top(Some(3));
+        assert_eq!((top[0].rank, top[0].earned), (1, 150));
+        assert_eq!((top[2].rank, top[2].earned), (3, 148));
     }
 }

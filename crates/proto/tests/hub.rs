@@ -1465,3 +1465,34 @@ fn a_store_that_refuses_a_write_marks_the_hub_not_ready_until_one_succeeds() {
     assert!(net.hub.metrics().store_ok);
     assert!(net.hub.metrics().micro_credits_minted > 0);
 }
+
+#[test]
+fn events_nobody_drains_are_capped_oldest_first_and_the_hub_keeps_working() {
+    use edgenet_proto::hub::{HubEvent, MAX_PENDING_EVENTS};
+    // No canaries: a new identity's known-answer task would make each join slow.
+    let mut net = Net::new(HubConfig {
+        canary_reward: 0,
+        ..HubConfig::default()
+    });
+    // Each join and leave is an event: well past the cap, with nothing draining.
+    let rounds = MAX_PENDING_EVENTS / 2 + 100;
+    for _ in 0..rounds {
+        let c = net.join(1, Behaviour::Honest);
+        net.leave(c);
+    }
+    let mut kept = Vec::new();
+    while let Some(e) = net.hub.poll_event() {
+        kept.push(e);
+    }
+    assert_eq!(kept.len(), MAX_PENDING_EVENTS, "at most the cap");
+    assert!(
+        matches!(kept.last(), Some(HubEvent::PeerLeft { .. })),
+        "the newest kept"
+    );
+    // And the hub still serves: a new peer joins and is announced as an event.
+    net.join(2, Behaviour::Honest);
+    assert!(matches!(
+        net.hub.poll_event(),
+        Some(HubEvent::PeerJoined { .. })
+    ));
+}

@@ -138,3 +138,36 @@ fn events_show_a_task_in_order_and_a_reader_that_stops_is_dropped() {
         );
     }
 }
+
+#[test]
+fn past_sixty_four_subscribers_events_answers_503_and_those_connected_keep_their_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+    let url = format!("ws://{}/events", relay.addr);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut subscribers = Vec::new();
+        for _ in 0..64 {
+            subscribers.push(tokio_tungstenite::connect_async(&url).await.unwrap().0);
+        }
+        let refused = tokio_tungstenite::connect_async(&url).await.unwrap_err();
+        let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
+            panic!("not refused with an HTTP answer: {refused}")
+        };
+        assert_eq!(response.status(), 503);
+        let body =
+            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
+        assert!(body.contains("EN-306"), "{body}");
+        // The first subscriber still gets the once-a-second stats.
+        let first = subscribers.first_mut().unwrap();
+        let message = tokio::time::timeout(Duration::from_secs(5), first.next()).await;
+        let Ok(Some(Ok(Message::Text(t)))) = message else {
+            panic!("no stats: {message:?}")
+        };
+        assert!(t.contains("\"type\":\"stats\""), "{t}");
+        // One leaves; its place is free again.
+        drop(subscribers.pop());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio_tungstenite::connect_async(&url).await.unwrap();
+    });
+}
