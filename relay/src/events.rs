@@ -17,7 +17,6 @@ use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgenet_proto::Millis;
-use edgenet_proto::hub::HubEvent;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -66,11 +65,6 @@ impl Events {
         if let Ok(text) = serde_json::to_string(&Stamped { at_ms: now, event }) {
             let _ = self.tx.send(text.into());
         }
-    }
-
-    /// [`publish`](Self::publish) for the hub's own events.
-    pub fn publish_hub(&self, now: Millis, event: &HubEvent) {
-        self.publish(now, event);
     }
 
     /// Whether anyone listens.

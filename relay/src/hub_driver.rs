@@ -224,7 +224,7 @@ impl HubDriver {
     /// anyone else or holds the relay's memory.
     fn flush(&self, inner: &mut Inner, now: Millis) {
         while let Some(event) = inner.hub.poll_event() {
-            self.events.publish_hub(now, &event);
+            self.events.publish(now, &event);
         }
         let budget = self.limits.queue_bytes;
         while let Some(out) = inner.hub.poll_output() {

@@ -132,7 +132,27 @@ impl Families {
         self.0.push(family);
     }
 
-    /// A counter with one label (none when `label` is empty), a sample per `(value, count)`.
+    /// A family of `kind` with one label (none when `label` is empty): a sample per
+    /// `(label value, x)`, `set` writing `x` into it.
+    fn family<'a, T>(
+        &mut self,
+        (name, help, kind): (&str, &str, MetricType),
+        label: &str,
+        values: impl IntoIterator<Item = (&'a str, T)>,
+        set: impl Fn(&mut Metric, T),
+    ) {
+        let metrics = values
+            .into_iter()
+            .map(|(v, x)| {
+                let mut m = sample(label, v);
+                set(&mut m, x);
+                m
+            })
+            .collect();
+        self.push(name, help, kind, metrics);
+    }
+
+    /// A counter with one label, a sample per `(value, count)`.
     fn counters<'a>(
         &mut self,
         name: &str,
@@ -140,24 +160,18 @@ impl Families {
         label: &str,
         values: impl IntoIterator<Item = (&'a str, u64)>,
     ) {
-        let metrics = values
-            .into_iter()
-            .map(|(v, n)| {
-                let mut m = sample(label, v);
-                let mut c = proto::Counter::default();
-                c.set_value(n as f64);
-                m.set_counter(c);
-                m
-            })
-            .collect();
-        self.push(name, help, MetricType::COUNTER, metrics);
+        self.family((name, help, MetricType::COUNTER), label, values, |m, n| {
+            let mut c = proto::Counter::default();
+            c.set_value(n as f64);
+            m.set_counter(c);
+        });
     }
 
     fn counter(&mut self, name: &str, help: &str, value: u64) {
         self.counters(name, help, "", [("", value)]);
     }
 
-    /// A gauge with one label (none when `label` is empty).
+    /// A gauge with one label.
     fn gauges<'a>(
         &mut self,
         name: &str,
@@ -165,17 +179,11 @@ impl Families {
         label: &str,
         values: impl IntoIterator<Item = (&'a str, f64)>,
     ) {
-        let metrics = values
-            .into_iter()
-            .map(|(v, x)| {
-                let mut m = sample(label, v);
-                let mut g = proto::Gauge::default();
-                g.set_value(x);
-                m.set_gauge(g);
-                m
-            })
-            .collect();
-        self.push(name, help, MetricType::GAUGE, metrics);
+        self.family((name, help, MetricType::GAUGE), label, values, |m, x| {
+            let mut g = proto::Gauge::default();
+            g.set_value(x);
+            m.set_gauge(g);
+        });
     }
 
     fn gauge(&mut self, name: &str, help: &str, value: f64) {
@@ -191,10 +199,11 @@ impl Families {
         per_second: f64,
         values: impl IntoIterator<Item = (&'a str, &'a Histogram)>,
     ) {
-        let metrics = values
-            .into_iter()
-            .map(|(v, h)| {
-                let mut m = sample(label, v);
+        self.family(
+            (name, help, MetricType::HISTOGRAM),
+            label,
+            values,
+            |m, h| {
                 let mut cumulative = 0;
                 let buckets = h
                     .bounds
@@ -213,10 +222,8 @@ impl Families {
                 p.set_sample_count(h.count());
                 p.set_sample_sum(h.sum as f64 / per_second);
                 m.set_histogram(p);
-                m
-            })
-            .collect();
-        self.push(name, help, MetricType::HISTOGRAM, metrics);
+            },
+        );
     }
 }
 
