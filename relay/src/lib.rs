@@ -6,7 +6,9 @@
 
 pub mod assets;
 pub mod client_ip;
+pub mod cluster;
 pub mod events;
+pub mod federation;
 pub mod hub_driver;
 pub mod leaderboard;
 pub mod ledger_api;
@@ -50,6 +52,12 @@ pub struct AppConfig {
     pub trusted_proxies: TrustedProxies,
     /// The embedding model's directory, served to browser Workers under `/models/minilm/`.
     pub model_dir: Option<PathBuf>,
+    /// The validator set when this relay is one of several (`None`: the relay alone, 1 of 1).
+    pub validators: Option<edgenet_core::ledger::LedgerConfig>,
+    /// Membership of a cluster over NATS (`None`: a relay on its own). Needs `ledger_store`.
+    pub cluster: Option<cluster::ClusterConfig>,
+    /// Anonymized statistics shared with other operators' relays (`None`: federation off).
+    pub federation: Option<federation::FederationConfig>,
 }
 
 #[derive(Clone)]
@@ -63,6 +71,12 @@ pub(crate) struct AppState {
     pub(crate) leaderboard: leaderboard::Cache,
     /// The embedding model's files (`/models/…`).
     pub(crate) models: models::Models,
+    /// This relay's cluster membership, when it has one.
+    pub(crate) cluster: Option<cluster::Cluster>,
+    /// The ledger store, when there is one (the cluster status reads its outbox).
+    pub(crate) store: Option<store::LedgerStore>,
+    /// Federation across operators (off unless configured).
+    pub(crate) federation: federation::Federation,
 }
 
 impl axum::extract::FromRef<AppState> for models::Models {
@@ -88,26 +102,47 @@ pub struct Status {
     pub stats: HubStats,
 }
 
-/// Builds the router and starts the hub's timer task (on the current tokio runtime). Fails only
-/// when the ledger store cannot be opened or read.
+/// Builds the router and starts the hub's timer task (on the current tokio runtime), and the
+/// cluster membership when configured. Fails when the ledger store cannot be opened or read, and
+/// when the validator set leaves this relay out.
 pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
     let node_id = key.node_id();
     let mut hub = Hub::new(key, config.hub);
+    if let Some(validators) = config.validators {
+        hub = hub.with_validators(validators)?;
+    }
     let mut seed = [0u8; 32];
     rand_core::Rng::fill_bytes(&mut edgenet_core::rng::os_rng(), &mut seed);
     hub.seed_randomness(seed);
     let mut commits = None;
+    let mut opened = None;
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     if let Some(path) = &config.ledger_store {
-        let store = store::LedgerStore::open(path)?;
+        let mut store = store::LedgerStore::open(path)?;
+        if config.cluster.is_some() {
+            store = store.with_outbox(wake.clone());
+        }
         commits = Some(store.commit_times());
         let entries = store.load()?;
+        let replicated = store.replicated()?;
         let count = entries.len();
         hub = hub
-            .with_store(Box::new(store), entries)
+            .with_cluster_store(Box::new(store.clone()), entries, &replicated)
             .map_err(|e| format!("{}: damaged ledger store: {e}", path.display()))?;
         tracing::info!(entries = count, path = %path.display(), "ledger loaded");
+        opened = Some(store);
     }
     let driver = HubDriver::new(hub, config.sockets);
+    let cluster = match (config.cluster, &opened) {
+        (Some(cluster), Some(store)) => Some(cluster::Cluster::start(
+            cluster,
+            driver.clone(),
+            store.clone(),
+            wake,
+        )),
+        (Some(_), None) => return Err("a cluster member needs a ledger store".into()),
+        (None, _) => None,
+    };
     let timers = driver.clone();
     tokio::spawn(async move {
         loop {
@@ -139,11 +174,17 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
     };
     let state = AppState {
         node_id,
-        driver,
         proxies: std::sync::Arc::new(config.trusted_proxies),
         commits,
         leaderboard: leaderboard::Cache::default(),
         models: models::Models::new(config.model_dir),
+        federation: match config.federation {
+            Some(f) => federation::Federation::start(f, driver.clone()),
+            None => federation::Federation::disabled(),
+        },
+        driver,
+        cluster,
+        store: opened,
     };
     tokio::spawn(events::stats_ticker(state.clone()));
     Ok(router
@@ -270,4 +311,10 @@ async fn rewards(State(state): State<AppState>) -> Json<edgenet_proto::hub::Rewa
 #[utoipa::path(get, path = "/api/tasks", tag = "relay", responses((status = OK, description = "Open and recent tasks", body = [TaskSummary])))]
 async fn tasks(State(state): State<AppState>) -> Json<Vec<TaskSummary>> {
     Json(state.driver.with_hub(|hub, now| hub.tasks(now)))
+}
+
+#[utoipa::path(get, path = "/api/federation/status", tag = "cluster", responses((status = OK, description = "Federation across operators: its mode, link, members and the aggregates they share", body = federation::FederationStatus)))]
+async fn federation_status(State(state): State<AppState>) -> Json<federation::FederationStatus> {
+    let own = state.federation.own_stats(&state.driver);
+    Json(state.federation.status(own))
 }

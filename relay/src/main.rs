@@ -104,6 +104,46 @@ struct Args {
         requires = "tls_cert"
     )]
     tls_key: Option<PathBuf>,
+    /// NATS server URLs (comma-separated) of this operator's cluster: the relay joins it, lists
+    /// itself in its directory and shares one ledger with the other relays (docs/federation.md).
+    #[arg(long = "nats", value_name = "URL", env = "EDGENET_NATS_URL")]
+    nats: Option<String>,
+    /// Copies JetStream keeps of the ledger log and the directory: 3 on a three-server NATS
+    /// cluster, at most the number of servers.
+    #[arg(long, env = "EDGENET_NATS_REPLICAS", default_value_t = 1)]
+    nats_replicas: usize,
+    /// Seconds this relay's directory entry lives without being renewed (renewed every third).
+    #[arg(long, env = "EDGENET_NATS_DIRECTORY_TTL_S", default_value_t = 15)]
+    nats_directory_ttl_s: u64,
+    /// The WebSocket URL clients reach this relay at, published in the cluster's directory.
+    /// Default: ws://LISTEN/ws (wss:// with TLS).
+    #[arg(long, value_name = "URL", env = "EDGENET_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// A validator of the ledger: a relay's NodeId (`edgenet-relay id` prints it). Repeatable or
+    /// comma-separated; in a cluster list every relay, this one included, the same on each.
+    /// Default: this relay alone.
+    #[arg(
+        long = "validator",
+        value_name = "NODE_ID",
+        env = "EDGENET_VALIDATORS",
+        value_delimiter = ','
+    )]
+    validators: Vec<String>,
+    /// Share anonymized network statistics with other operators' relays (docs/federation.md).
+    #[arg(long, env = "EDGENET_FEDERATION")]
+    federation: bool,
+    /// The federation's NATS server (default: `--nats`).
+    #[arg(long, value_name = "URL", env = "EDGENET_FEDERATION_URL")]
+    federation_url: Option<String>,
+    /// Send this relay's statistics (`false`: only read the others').
+    #[arg(long, env = "EDGENET_FEDERATION_BROADCAST_STATS", default_value_t = true, action = clap::ArgAction::Set)]
+    federation_broadcast_stats: bool,
+    /// Receive-only mode: send nothing at all, read the others' statistics.
+    #[arg(long, env = "EDGENET_FEDERATION_RECEIVE")]
+    federation_receive: bool,
+    /// Seconds between two statistics messages.
+    #[arg(long, env = "EDGENET_FEDERATION_INTERVAL_S", default_value_t = 10)]
+    federation_interval_s: u64,
     /// Log lines as `text` or `json` (one object per line); `EDGENET_LOG` chooses what is logged.
     #[arg(long, value_enum, env = "EDGENET_LOG_FORMAT", default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
@@ -113,6 +153,9 @@ struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 enum Command {
+    /// Print the relay's NodeId (creating its key in `--data-dir` if there is none): what the
+    /// other relays of a cluster list with `--validator`.
+    Id,
     /// Write a systemd unit that runs the relay with the flags after `--` (its identity and
     /// ledger in the unit's state directory), and print how to enable it.
     InstallService {
@@ -168,7 +211,8 @@ fn install_service(
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut args = Args::parse();
-    if let Some(Command::InstallService { install, flags }) = args.command.take() {
+    let command = args.command.take();
+    if let Some(Command::InstallService { install, flags }) = command {
         return match install_service(install, flags) {
             Ok(said) => {
                 print!("{said}");
@@ -189,6 +233,17 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if matches!(command, Some(Command::Id)) {
+        println!("{}", key.node_id());
+        return ExitCode::SUCCESS;
+    }
+    let validators = match validator_set(&args.validators, &key) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: EN-307: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     tracing::info!(node_id = %key.node_id(), ?origin, key_file = %key_path.display(), "relay identity");
 
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
@@ -206,6 +261,44 @@ async fn main() -> ExitCode {
                 "{flag} {}: not a folder; everything under it answers 404",
                 dir.display()
             );
+        }
+    }
+    let scheme = if args.tls_cert.is_some() { "wss" } else { "ws" };
+    let cluster = args
+        .nats
+        .clone()
+        .map(|nats_url| edgenet_relay::cluster::ClusterConfig {
+            nats_url,
+            replicas: args.nats_replicas.max(1),
+            public_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("{scheme}://{addr}/ws")),
+            directory_ttl: Duration::from_secs(args.nats_directory_ttl_s.max(1)),
+        });
+    let federation = if args.federation {
+        match args.federation_url.clone().or_else(|| args.nats.clone()) {
+            Some(url) => Some(edgenet_relay::federation::FederationConfig {
+                url,
+                broadcast_stats: args.federation_broadcast_stats,
+                receive_only: args.federation_receive,
+                interval: Duration::from_secs(args.federation_interval_s.max(1)),
+            }),
+            None => {
+                eprintln!(
+                    "error: EN-307: federation is on but has no NATS server: set \
+                     EDGENET_FEDERATION_URL (or --nats)"
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    for urls in [&args.nats, &args.federation_url].into_iter().flatten() {
+        if let Err(e) = edgenet_relay::cluster::nats_servers(urls) {
+            eprintln!("error: EN-307: not a NATS server URL: {e}");
+            return ExitCode::FAILURE;
         }
     }
     let config = AppConfig {
@@ -231,6 +324,9 @@ async fn main() -> ExitCode {
         ledger_store: Some(args.data_dir.join("ledger.redb")),
         trusted_proxies: TrustedProxies::new(args.trusted_proxies),
         model_dir: args.model_dir.or_else(edgenet_embed::Embedder::default_dir),
+        validators,
+        cluster,
+        federation,
     };
     let router = match app(key, config) {
         Ok(router) => router,
@@ -260,6 +356,35 @@ async fn main() -> ExitCode {
     edgenet_relay::serve::serve(listener, router, limits, tls, shutdown_signal()).await;
     tracing::info!("relay stopped");
     ExitCode::SUCCESS
+}
+
+/// The ledger's validators from `--validator` (none given: the relay alone, 1 of 1). The set must
+/// hold this relay, and every relay of a cluster must be given the same one.
+fn validator_set(
+    given: &[String],
+    key: &edgenet_core::SecretKey,
+) -> Result<Option<edgenet_core::ledger::LedgerConfig>, String> {
+    use edgenet_core::ledger::{Account, LedgerConfig};
+    if given.is_empty() {
+        return Ok(None);
+    }
+    let mut accounts = Vec::with_capacity(given.len());
+    for id in given {
+        let node: edgenet_core::NodeId = id
+            .trim()
+            .parse()
+            .map_err(|e| format!("--validator {id}: not a NodeId: {e}"))?;
+        accounts.push(Account::of(&node));
+    }
+    if !accounts.contains(&Account::of(&key.node_id())) {
+        return Err(format!(
+            "--validator does not list this relay ({}); every relay of a cluster lists them all",
+            key.node_id()
+        ));
+    }
+    LedgerConfig::new(accounts, 1)
+        .map(Some)
+        .map_err(|e| format!("--validator: {e}"))
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.

@@ -30,6 +30,8 @@ struct Snapshot {
     events_dropped: u64,
     commits: Option<Histogram>,
     rss_bytes: Option<u64>,
+    /// The cluster's counters, in a cluster: its status and the replication lag.
+    cluster: Option<(crate::cluster::ClusterStatus, Histogram)>,
 }
 
 /// `GET /metrics`.
@@ -52,6 +54,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
             events_dropped,
             commits: None,
             rss_bytes: None,
+            cluster: None,
         }
     });
     let snapshot = Snapshot {
@@ -61,6 +64,14 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
                 .clone()
         }),
         rss_bytes: resident_bytes(),
+        cluster: state.cluster.as_ref().map(|c| {
+            let outbox = state
+                .store
+                .as_ref()
+                .and_then(|s| s.outbox_len().ok())
+                .unwrap_or(0);
+            (c.status(outbox), c.lag())
+        }),
         ..snapshot
     };
     let mut body = String::new();
@@ -372,6 +383,45 @@ impl Snapshot {
             "Time since the relay started.",
             self.uptime_s as f64,
         );
+        if let Some((status, lag)) = &self.cluster {
+            f.gauge(
+                "edgenet_cluster_connected",
+                "1 while the cluster's NATS connection is up.",
+                f64::from(u8::from(status.connected)),
+            );
+            f.counter(
+                "edgenet_cluster_entries_published_total",
+                "Ledger entries this relay put in the cluster's log.",
+                status.published,
+            );
+            f.counter(
+                "edgenet_cluster_entries_merged_total",
+                "Ledger entries from other relays merged here.",
+                status.merged,
+            );
+            f.counter(
+                "edgenet_cluster_entries_refused_total",
+                "Ledger entries from the log that failed verification here.",
+                status.refused,
+            );
+            f.gauge(
+                "edgenet_cluster_outbox_entries",
+                "Accepted entries waiting for the log (on disk).",
+                status.outbox as f64,
+            );
+            f.gauge(
+                "edgenet_cluster_relays",
+                "Relays in the cluster's directory, this one included.",
+                status.relays as f64,
+            );
+            f.histograms(
+                "edgenet_cluster_replication_lag_seconds",
+                "Time from another relay's entry entering the log to its being stored here.",
+                "",
+                1e3,
+                [("", lag)],
+            );
+        }
         if let Some(rss) = self.rss_bytes {
             f.gauge(
                 "process_resident_memory_bytes",

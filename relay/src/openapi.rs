@@ -20,6 +20,7 @@ use crate::AppState;
         (name = "ledger", description = "Credits as the relay's ledger replica evaluates them"),
         (name = "operators", description = "Health, metrics and the live event stream"),
         (name = "nodes", description = "What nodes and browser Workers connect to"),
+        (name = "cluster", description = "The relays of this cluster and the ledger they share"),
     )
 )]
 struct ApiDoc;
@@ -40,4 +41,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::events::upgrade))
         .routes(routes!(crate::ws::upgrade))
         .routes(routes!(crate::models::serve))
+        .routes(routes!(crate::cluster::api::relays))
+        .routes(routes!(crate::cluster::api::status))
+        .routes(routes!(crate::federation_status))
 }

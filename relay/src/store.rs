@@ -6,18 +6,32 @@
 //! garbage; that is caught) are all refused, so the relay stops with EN-302 instead of starting
 //! with a ledger that silently differs from what it acknowledged. Signatures are checked when the
 //! hub takes the entries in (`Hub::with_store`).
+//!
+//! In a cluster (`cluster.rs`) the same file also holds what the ledger log needs to survive a
+//! kill: the entries this relay accepted but has not yet seen the log acknowledge (the outbox,
+//! written in the same commit as the entries), which entries came from other relays, and how far
+//! into the log this relay has read.
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use edgenet_core::ledger::Entry;
+use edgenet_core::ledger::{Entry, EntryHash};
 use edgenet_proto::hub::{EntryStore, Histogram};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// Entry hash → encoded entry.
 const ENTRIES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("ledger_entries");
+/// Outbox position (in the order accepted) → encoded entry, until the log acknowledges it.
+const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("ledger_outbox");
+/// Hashes of the entries that came from other relays through the log.
+const REPLICATED: TableDefinition<'_, &[u8; 32], ()> = TableDefinition::new("ledger_replicated");
+/// Small counters: [`LOG_POSITION`].
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+/// The last log sequence number whose entries are stored.
+const LOG_POSITION: &str = "log_position";
 
 /// Upper bounds (µs) of the commit-time histogram: an fsync takes from tens of microseconds (a
 /// fast SSD) to tens of milliseconds (a network disk).
@@ -28,10 +42,14 @@ pub const COMMIT_BUCKETS_US: [u64; 10] = [
 /// How long commits took (µs), shared with `/metrics`.
 pub type CommitTimes = Arc<Mutex<Histogram>>;
 
-/// The ledger's table in one database file.
+/// The ledger's tables in one database file. Clones share the file: the hub holds one, the
+/// cluster's log tasks another.
+#[derive(Clone)]
 pub struct LedgerStore {
-    db: Database,
+    db: Arc<Database>,
     commits: CommitTimes,
+    /// Whether entries this relay accepts also go to the outbox (in a cluster), and whom to wake.
+    outbox: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl LedgerStore {
@@ -49,6 +67,9 @@ impl LedgerStore {
             // Create the table up front so that reads of an empty store succeed.
             let txn = db.begin_write().map_err(|e| e.to_string())?;
             txn.open_table(ENTRIES).map_err(|e| e.to_string())?;
+            txn.open_table(OUTBOX).map_err(|e| e.to_string())?;
+            txn.open_table(REPLICATED).map_err(|e| e.to_string())?;
+            txn.open_table(META).map_err(|e| e.to_string())?;
             txn.commit().map_err(|e| e.to_string())?;
             Ok(db)
         }));
@@ -56,9 +77,126 @@ impl LedgerStore {
             .map_err(|_| format!("{where_}: the database is damaged (redb could not read it)"))?
             .map_err(|e| format!("{where_}: {e}"))?;
         Ok(Self {
-            db,
+            db: Arc::new(db),
             commits: Arc::new(Mutex::new(Histogram::new(&COMMIT_BUCKETS_US))),
+            outbox: None,
         })
+    }
+
+    /// From now on, every entry [`EntryStore::persist`] stores also goes to the outbox, and
+    /// `wake` is notified.
+    pub fn with_outbox(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.outbox = Some(wake);
+        self
+    }
+
+    /// The hashes of the stored entries that came from other relays.
+    pub fn replicated(&self) -> Result<HashSet<EntryHash>, String> {
+        let txn = self.db.begin_read().map_err(|e| e.to_string())?;
+        let table = txn.open_table(REPLICATED).map_err(|e| e.to_string())?;
+        let mut out = HashSet::new();
+        for row in table.iter().map_err(|e| e.to_string())? {
+            let (key, _) = row.map_err(|e| e.to_string())?;
+            out.insert(EntryHash(*key.value()));
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` outbox rows, oldest first: (position, encoded entry).
+    pub fn outbox_page(&self, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, String> {
+        let txn = self.db.begin_read().map_err(|e| e.to_string())?;
+        let table = txn.open_table(OUTBOX).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(|e| e.to_string())?.take(limit) {
+            let (key, value) = row.map_err(|e| e.to_string())?;
+            out.push((key.value(), value.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Outbox rows waiting for the log.
+    pub fn outbox_len(&self) -> Result<u64, String> {
+        let txn = self.db.begin_read().map_err(|e| e.to_string())?;
+        let table = txn.open_table(OUTBOX).map_err(|e| e.to_string())?;
+        table.len().map_err(|e| e.to_string())
+    }
+
+    /// The log acknowledged every outbox row up to `position`.
+    pub fn published(&self, position: u64) -> Result<(), String> {
+        let txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        {
+            let mut table = txn.open_table(OUTBOX).map_err(|e| e.to_string())?;
+            table
+                .retain_in(..=position, |_, _| false)
+                .map_err(|e| e.to_string())?;
+        }
+        txn.commit().map_err(|e| e.to_string())
+    }
+
+    /// The last log sequence number whose entries are stored (0: none).
+    pub fn log_position(&self) -> Result<u64, String> {
+        let txn = self.db.begin_read().map_err(|e| e.to_string())?;
+        let table = txn.open_table(META).map_err(|e| e.to_string())?;
+        Ok(table
+            .get(LOG_POSITION)
+            .map_err(|e| e.to_string())?
+            .map_or(0, |v| v.value()))
+    }
+
+    /// Records that the log's entries up to `position` are stored.
+    pub fn set_log_position(&self, position: u64) -> Result<(), String> {
+        let txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        {
+            let mut table = txn.open_table(META).map_err(|e| e.to_string())?;
+            table
+                .insert(LOG_POSITION, position)
+                .map_err(|e| e.to_string())?;
+        }
+        txn.commit().map_err(|e| e.to_string())
+    }
+
+    /// Stores `entries` in one commit; `replicated` marks them as other relays', otherwise (in a
+    /// cluster) they go to the outbox too.
+    fn write(&self, entries: &[Entry], replicated: bool) -> Result<(), String> {
+        let start = Instant::now();
+        let txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        {
+            let mut table = txn.open_table(ENTRIES).map_err(|e| e.to_string())?;
+            for entry in entries {
+                table
+                    .insert(&entry.hash().0, entry.to_bytes().as_slice())
+                    .map_err(|e| e.to_string())?;
+            }
+            if replicated {
+                let mut theirs = txn.open_table(REPLICATED).map_err(|e| e.to_string())?;
+                for entry in entries {
+                    theirs
+                        .insert(&entry.hash().0, ())
+                        .map_err(|e| e.to_string())?;
+                }
+            } else if self.outbox.is_some() {
+                let mut outbox = txn.open_table(OUTBOX).map_err(|e| e.to_string())?;
+                let first = outbox
+                    .last()
+                    .map_err(|e| e.to_string())?
+                    .map_or(1, |(k, _)| k.value() + 1);
+                for (position, entry) in (first..).zip(entries) {
+                    outbox
+                        .insert(position, entry.to_bytes().as_slice())
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        txn.commit().map_err(|e| e.to_string())?;
+        let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.commits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .observe(us);
+        if let Some(wake) = self.outbox.as_ref().filter(|_| !replicated) {
+            wake.notify_one();
+        }
+        Ok(())
     }
 
     /// The commit times, which keep filling after the store is handed to the hub.
@@ -93,22 +231,10 @@ impl LedgerStore {
 
 impl EntryStore for LedgerStore {
     fn persist(&mut self, entries: &[Entry]) -> Result<(), String> {
-        let start = Instant::now();
-        let txn = self.db.begin_write().map_err(|e| e.to_string())?;
-        {
-            let mut table = txn.open_table(ENTRIES).map_err(|e| e.to_string())?;
-            for entry in entries {
-                table
-                    .insert(&entry.hash().0, entry.to_bytes().as_slice())
-                    .map_err(|e| e.to_string())?;
-            }
-        }
-        txn.commit().map_err(|e| e.to_string())?;
-        let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.commits
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .observe(us);
-        Ok(())
+        self.write(entries, false)
+    }
+
+    fn persist_replicated(&mut self, entries: &[Entry]) -> Result<(), String> {
+        self.write(entries, true)
     }
 }

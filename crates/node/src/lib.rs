@@ -3,6 +3,7 @@
 //! - [`check`]: profiling this machine (`edgenet-node check`).
 //! - [`connection`]: one authenticated WebSocket connection to a relay.
 //! - [`run`]: the worker loop with reconnection and backoff.
+//! - [`relays`]: the relays it rotates through (given, and learned from a cluster's directory).
 //! - [`submit`]: submitting a `vector_search` and reporting the verified result.
 //! - [`earnings`]: this node's credits from the relay's ledger (`edgenet-node earnings`).
 //! - [`status`]: the connection state machine's states and the status file.
@@ -13,6 +14,7 @@ pub mod check;
 pub mod connection;
 pub mod earnings;
 pub mod error;
+pub mod relays;
 pub mod run;
 pub mod status;
 pub mod submit;

@@ -38,9 +38,15 @@ struct Cli {
 enum Command {
     /// Join a relay as a worker and run tasks until stopped (Ctrl-C or SIGTERM).
     Run {
-        /// Relay WebSocket URL.
-        #[arg(long, env = "EDGENET_RELAY", default_value = "ws://127.0.0.1:8080/ws")]
-        relay: String,
+        /// Relay WebSocket URL; repeatable (or comma-separated), tried in turn. The node also
+        /// learns a cluster's other relays from the one it joins, and moves to them when it fails.
+        #[arg(
+            long = "relay",
+            env = "EDGENET_RELAY",
+            value_delimiter = ',',
+            default_value = "ws://127.0.0.1:8080/ws"
+        )]
+        relay: Vec<String>,
         /// Longest wait between reconnection attempts, in milliseconds.
         #[arg(long, default_value_t = 30_000)]
         max_backoff_ms: u64,
@@ -285,7 +291,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 eprintln!("created a new identity in {}", cli.key_file.display());
             }
             let options = run::RunOptions {
-                relay,
+                relays: relay,
                 status_file: status_file(&cli.key_file),
                 max_backoff: Duration::from_millis(max_backoff_ms.max(100)),
                 max_jobs: max_jobs

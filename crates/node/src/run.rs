@@ -34,8 +34,8 @@ pub enum Fault {
 
 /// Options of `run`.
 pub struct RunOptions {
-    /// Relay WebSocket URL.
-    pub relay: String,
+    /// Relay WebSocket URLs, tried in turn (more are learned from a cluster's directory).
+    pub relays: Vec<String>,
     /// Where the status file goes.
     pub status_file: PathBuf,
     /// Longest wait between reconnection attempts.
@@ -84,10 +84,11 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
         threads,
         fault: options.fault,
     });
+    let mut relays = crate::relays::Relays::new(options.relays.clone());
     let mut status = Tracker::new(
         options.status_file.clone(),
         key.node_id().to_string(),
-        options.relay.clone(),
+        relays.current().to_owned(),
     );
     let cap_ms = u64::try_from(options.max_backoff.as_millis()).unwrap_or(u64::MAX);
     let mut backoff = Backoff::new(cap_ms);
@@ -99,17 +100,29 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
             capabilities: capabilities(Some(&executor), worker.model.is_some()),
             max_jobs: options.max_jobs,
         };
-        let attempt = Connection::open(&options.relay, key.clone(), profile);
+        let relay = relays.current().to_owned();
+        status.set_relay(&relay);
+        let attempt = Connection::open(&relay, key.clone(), profile);
         let result = tokio::select! {
             () = &mut shutdown => break,
             r = attempt => r,
         };
+        // Whatever happens to this connection, the next attempt goes to the next relay.
+        relays.rotate();
         match result {
             Ok((conn, peers)) => {
                 status.set(State::Connected, None);
-                tracing::info!(node_id = %key.node_id(), peers, "joined relay");
+                tracing::info!(node_id = %key.node_id(), peers, %relay, "joined relay");
                 backoff.reset();
-                match serve(conn, &mut status, &worker, &mut shutdown).await {
+                // The cluster's other relays, for when this one goes away.
+                let learn = tokio::spawn(async move { crate::relays::Relays::fetch(&relay).await });
+                let ended = serve(conn, &mut status, &worker, &mut shutdown).await;
+                if learn.is_finished()
+                    && let Ok(Ok(learned)) = learn.await
+                {
+                    relays.add(learned);
+                }
+                match ended {
                     Ended::Shutdown => break,
                     Ended::Lost(e) => {
                         status.set(State::Reconnecting, Some(format!("{}: {e}", e.code())))

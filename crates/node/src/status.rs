@@ -59,6 +59,13 @@ impl Tracker {
         Self { path, status }
     }
 
+    /// The relay it is connecting to now (a node rotates through several).
+    pub fn set_relay(&mut self, relay: &str) {
+        if self.status.relay != relay {
+            self.status.relay = relay.to_owned();
+        }
+    }
+
     /// The current state.
     pub fn state(&self) -> State {
         self.status.state

@@ -228,6 +228,20 @@ impl Relay {
         self.get("/api/peers").as_array().map_or(0, Vec::len)
     }
 
+    /// Kills the relay with SIGKILL (no goodbye to anyone); [`Relay::start_again`] brings it back.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again, on the same port, data folder and flags.
+    pub fn start_again(mut self) -> Self {
+        self.kill();
+        let port: u16 = self.addr.rsplit(':').next().unwrap().parse().unwrap();
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        Self::start(&self.data, port, &extra)
+    }
+
     /// Kills the relay with SIGKILL (no goodbye to anyone) and starts it again on the same port
     /// and data folder.
     pub fn crash_and_restart(mut self) -> Self {
@@ -473,4 +487,150 @@ impl RawClient {
             }
         }
     }
+}
+
+/// A running `nats-server` (Debian's, which `scripts/setup.sh` installs), with JetStream, alone or
+/// one of a cluster on loopback. Killed when dropped.
+pub struct NatsServer {
+    child: Option<Child>,
+    args: Vec<String>,
+    /// Its client port.
+    pub port: u16,
+    /// Its monitoring port (`/connz`, `/jsz`).
+    pub monitor: u16,
+}
+
+impl NatsServer {
+    /// One server with JetStream, its store under `dir`.
+    pub fn start(dir: &Path) -> Self {
+        let (port, monitor) = (free_port(), free_port());
+        Self::launch(Self::base_args(dir, "n0", port, monitor))
+    }
+
+    /// `n` servers forming one JetStream cluster (R3 streams need three), stores under `dir`.
+    pub fn cluster(dir: &Path, n: usize) -> Vec<Self> {
+        let routes: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let all: Vec<String> = routes
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect();
+        (0..n)
+            .map(|i| {
+                let (port, monitor) = (free_port(), free_port());
+                let mut args = Self::base_args(dir, &format!("n{i}"), port, monitor);
+                args.extend([
+                    "--cluster_name".into(),
+                    "edgenet".into(),
+                    "--cluster".into(),
+                    format!("nats://127.0.0.1:{}", routes[i]),
+                    "--routes".into(),
+                    all.join(","),
+                ]);
+                Self::launch(args)
+            })
+            .collect()
+    }
+
+    fn base_args(dir: &Path, name: &str, port: u16, monitor: u16) -> Vec<String> {
+        let store = dir.join(name);
+        std::fs::create_dir_all(&store).unwrap();
+        [
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            &monitor.to_string(),
+            "-js",
+            "-sd",
+            store.to_str().unwrap(),
+            "--server_name",
+            name,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    }
+
+    fn launch(args: Vec<String>) -> Self {
+        let port = Self::arg_after(&args, "-p");
+        let monitor = Self::arg_after(&args, "-m");
+        let mut server = Self {
+            child: None,
+            args,
+            port,
+            monitor,
+        };
+        server.spawn();
+        server
+    }
+
+    fn arg_after(args: &[String], flag: &str) -> u16 {
+        let i = args.iter().position(|a| a == flag).unwrap();
+        args[i + 1].parse().unwrap()
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("nats-server")
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server missing: run scripts/setup.sh");
+        self.child = Some(child);
+        wait_until(Duration::from_secs(10), "nats-server to listen", || {
+            TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        });
+    }
+
+    /// Its client URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops it (SIGKILL); [`NatsServer::restart`] brings it back with the same store.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again after [`NatsServer::stop`].
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// `GET path` on its monitoring port, as JSON.
+    pub fn monitor(&self, path: &str) -> serde_json::Value {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.monitor)).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `edgenet-relay --data-dir DATA id`: the NodeId a relay will have (its key is made now).
+pub fn relay_id(data: &Path) -> String {
+    let out = Command::new(bin("edgenet-relay"))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("id")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }

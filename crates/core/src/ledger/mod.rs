@@ -233,6 +233,15 @@ impl Ledger {
         self.len == 0
     }
 
+    /// Whether this replica holds `entry` (the same bytes, not only its author and seq).
+    pub fn holds(&self, entry: &Entry) -> bool {
+        let hash = entry.hash();
+        self.chains
+            .get(&entry.body.author)
+            .and_then(|chain| chain.get(&entry.body.seq))
+            .is_some_and(|slot| slot.iter().any(|s| s.hash == hash))
+    }
+
     /// The greatest clock of any entry held.
     pub fn max_clock(&self) -> u64 {
         self.max_clock

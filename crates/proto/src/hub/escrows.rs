@@ -29,13 +29,18 @@ impl Hub {
         }
     }
 
-    /// Escrows found open at start-up: due at once (module docs).
-    pub(super) fn watch_open_escrows(&mut self) {
+    /// Escrows found open at start-up: due at once (module docs), but for `theirs`, which other
+    /// relays of a cluster took (`hub/replica.rs`).
+    pub(super) fn watch_open_escrows(
+        &mut self,
+        theirs: &std::collections::HashSet<(Account, TaskId)>,
+    ) {
         let open: Vec<(Account, TaskId)> = self
             .ledger
             .state()
             .escrows()
             .map(|(payer, task, _)| (payer, task))
+            .filter(|open| !theirs.contains(open))
             .collect();
         for (payer, task) in open {
             self.timers.set(Timer::StrayEscrow(payer, task), 0);

@@ -60,8 +60,8 @@ impl Decoder {
         }
     }
 
-    /// Verifies ledger entries.
-    pub(super) fn verify(
+    /// Verifies ledger entries (a frame's, or a cluster log's: `hub/replica.rs`).
+    pub fn verify_entries(
         &mut self,
         entries: Vec<edgenet_core::ledger::Entry>,
     ) -> Vec<Result<Verified, LedgerError>> {

@@ -21,6 +21,12 @@ use crate::message::{RelayMsg, SYNC_PAGE};
 pub trait EntryStore {
     /// Stores new entries durably (all or none).
     fn persist(&mut self, entries: &[Entry]) -> Result<(), String>;
+
+    /// Stores entries that another relay of the cluster accepted (`hub/replica.rs`): durable as
+    /// [`EntryStore::persist`], but not to be published again.
+    fn persist_replicated(&mut self, entries: &[Entry]) -> Result<(), String> {
+        self.persist(entries)
+    }
 }
 
 /// Keeps nothing: for tests and for relays run without a data folder.
@@ -39,21 +45,11 @@ impl Hub {
     /// be damaged or edited; any entry that fails is an error, so a damaged store never starts a
     /// ledger that differs from what the relay acknowledged.
     pub fn with_store(
-        mut self,
+        self,
         store: Box<dyn EntryStore + Send>,
         entries: Vec<Entry>,
     ) -> Result<Self, edgenet_core::ledger::LedgerError> {
-        self.network_work_s = Self::proven_seconds(&entries);
-        // Chain by chain, in order: a store returns rows in hash order, and an entry far past
-        // the last one held of its chain would be refused as too far ahead.
-        let mut entries = entries;
-        entries.sort_by_key(|e| (e.body.author, e.body.seq));
-        for result in self.ledger.insert_batch(entries) {
-            result?;
-        }
-        self.store = store;
-        self.watch_open_escrows();
-        Ok(self)
+        self.with_cluster_store(store, entries, &std::collections::HashSet::new())
     }
 
     /// The relay's ledger replica (reads for the HTTP API; validator entries the relay writes).
@@ -132,7 +128,7 @@ impl Hub {
                 );
             }
             SyncMessage::Entries(entries) => {
-                let verified = self.decoder.verify(entries);
+                let verified = self.decoder.verify_entries(entries);
                 return self.handle_entries(node, verified, now);
             }
         }

@@ -1,0 +1,134 @@
+//! The hub's ledger as one replica of a cluster: several relays of one operator share one ledger
+//! through a log (the relay's NATS adapter carries it), and each relay is a validator.
+//!
+//! What a cluster changes here, and nothing else:
+//! - the validator set is the cluster's relay keys ([`Hub::with_validators`]), so an entry
+//!   another relay wrote as validator verifies here;
+//! - entries another relay accepted come in through [`Hub::merge_replicated`]. They are
+//!   *inserted* (the CRDT's set union), not *admitted*: admission refuses an entry that orders
+//!   before what this replica already applied, and two relays taking writes at once order their
+//!   entries differently. Union is what makes every replica holding the same set agree; the
+//!   bound admission gives still holds, because every replicated entry was admitted by the relay
+//!   it was written through. They are stored with [`EntryStore::persist_replicated`], so a relay
+//!   never publishes again what it consumed;
+//! - an escrow belongs to the relay its submitter wrote it through: only that relay refunds it
+//!   when its task never comes (`hub/escrows.rs`). Escrows that arrived replicated are not
+//!   watched here, at run time or after a restart.
+//!
+//! [`EntryStore::persist_replicated`]: super::EntryStore::persist_replicated
+
+use std::collections::HashSet;
+
+use edgenet_core::ledger::{
+    Account, Entry, EntryHash, EntryKind, Inserted, Ledger, LedgerConfig, LedgerError, Verified,
+};
+use edgenet_core::task::TaskId;
+
+use super::{Decoder, EntryStore, Hub};
+use crate::error::ProtoError;
+
+/// What [`Hub::merge_replicated`] did with a batch.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Merged {
+    /// Entries new to this replica, now stored.
+    pub new: u32,
+    /// Entries it already held (its own, echoed by the log, or a repeat).
+    pub held: u32,
+    /// Entries refused (a bad signature, not a validator, a chain gap): a sign that the relays
+    /// disagree on their configuration.
+    pub refused: u32,
+}
+
+impl Hub {
+    /// Makes this relay one of `config`'s validators. Call it on a new hub, before
+    /// [`Hub::with_cluster_store`]. Fails when the relay's own key is not in the set, and when the
+    /// set asks for more than one signature per validator entry: relays do not yet gather each
+    /// other's attestations, so such a set could never mint.
+    pub fn with_validators(mut self, config: LedgerConfig) -> Result<Self, String> {
+        if !config.is_validator(&Account::of(&self.key.node_id())) {
+            return Err(format!(
+                "this relay's key ({}) is not one of the validators",
+                self.key.node_id()
+            ));
+        }
+        if config.threshold() != 1 {
+            return Err(format!(
+                "a threshold of {} needs attestations between relays, which are not built yet; \
+                 use 1",
+                config.threshold()
+            ));
+        }
+        if !self.ledger.is_empty() {
+            return Err("the validator set is chosen before the ledger is loaded".into());
+        }
+        self.decoder = Decoder::new(config.clone());
+        self.ledger = Ledger::new(config);
+        Ok(self)
+    }
+
+    /// [`Hub::with_store`] for a cluster member: `replicated` names the loaded entries that came
+    /// from other relays, whose escrows are theirs to settle (module docs).
+    pub fn with_cluster_store(
+        mut self,
+        store: Box<dyn EntryStore + Send>,
+        entries: Vec<Entry>,
+        replicated: &HashSet<EntryHash>,
+    ) -> Result<Self, LedgerError> {
+        self.network_work_s = Self::proven_seconds(&entries);
+        let theirs: HashSet<(Account, TaskId)> = entries
+            .iter()
+            .filter(|e| replicated.contains(&e.hash()))
+            .filter_map(|e| match e.body.kind {
+                EntryKind::Escrow { task, .. } => Some((e.body.author, task)),
+                _ => None,
+            })
+            .collect();
+        // Chain by chain, in order: a store returns rows in hash order, and an entry far past
+        // the last one held of its chain would be refused as too far ahead.
+        let mut entries = entries;
+        entries.sort_by_key(|e| (e.body.author, e.body.seq));
+        for result in self.ledger.insert_batch(entries) {
+            result?;
+        }
+        self.store = store;
+        self.watch_open_escrows(&theirs);
+        Ok(self)
+    }
+
+    /// Entries from the cluster's log, verified by a [`Decoder`] outside the hub: inserted (module
+    /// docs), and stored durably first. A store that refuses the write leaves the ledger without
+    /// them too, so the caller can offer the same batch again.
+    pub fn merge_replicated(
+        &mut self,
+        entries: Vec<Result<Verified, LedgerError>>,
+    ) -> Result<Merged, ProtoError> {
+        let mut merged = Merged::default();
+        let mut candidates = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match entry {
+                Ok(v) if self.ledger.holds(v.entry()) => merged.held += 1,
+                Ok(v) => candidates.push(v.into_entry()),
+                Err(_) => merged.refused += 1,
+            }
+        }
+        // On disk before in the ledger: an entry held but not stored would be lost by a restart,
+        // while the log's position says it was taken.
+        if !candidates.is_empty() {
+            let stored = self.store.persist_replicated(&candidates);
+            self.metrics.store_ok = stored.is_ok();
+            stored.map_err(ProtoError::NotStored)?;
+        }
+        for entry in candidates {
+            let work = Self::proven_seconds(std::slice::from_ref(&entry));
+            match self.ledger.insert_verified(entry) {
+                Ok(Inserted::New) => {
+                    merged.new += 1;
+                    self.network_work_s = self.network_work_s.saturating_add(work);
+                }
+                Ok(Inserted::Duplicate | Inserted::Redundant) => merged.held += 1,
+                Err(_) => merged.refused += 1,
+            }
+        }
+        Ok(merged)
+    }
+}

@@ -1,0 +1,154 @@
+//! The hub as one replica of a cluster (`hub/replica.rs`): the validator set of several relays,
+//! entries merged from the cluster's log, and escrows settled only by the relay that took them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use std::collections::HashSet;
+
+use edgenet_core::SecretKey;
+use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig, MintReason};
+use edgenet_core::task::TaskId;
+use edgenet_proto::hub::{Hub, HubConfig, MemoryStore, Merged};
+
+fn keys() -> (SecretKey, SecretKey, SecretKey) {
+    (
+        SecretKey::from_seed(&[1; 32]),
+        SecretKey::from_seed(&[2; 32]),
+        SecretKey::from_seed(&[3; 32]),
+    )
+}
+
+fn two_relays(a: &SecretKey, b: &SecretKey) -> LedgerConfig {
+    LedgerConfig::new(
+        vec![Account::of(&a.node_id()), Account::of(&b.node_id())],
+        1,
+    )
+    .unwrap()
+}
+
+/// Relay A's ledger: a mint to alice, then alice's escrow for a task.
+fn written_at_a(a: &SecretKey, alice: &SecretKey, config: &LedgerConfig) -> Vec<Entry> {
+    let mut at_a = Ledger::new(config.clone());
+    let mint = at_a
+        .append(
+            a,
+            EntryKind::Mint {
+                to: Account::of(&alice.node_id()),
+                amount: 5_000_000,
+                reason: MintReason::Canary {
+                    task: TaskId([9; 16]),
+                },
+            },
+        )
+        .unwrap();
+    let escrow = at_a
+        .append(
+            alice,
+            EntryKind::Escrow {
+                task: TaskId([7; 16]),
+                amount: 1_000_000,
+            },
+        )
+        .unwrap();
+    vec![mint, escrow]
+}
+
+#[test]
+fn a_relay_joins_only_a_validator_set_that_holds_it_and_signs_alone() {
+    let (a, b, c) = keys();
+    let config = two_relays(&a, &b);
+    assert!(
+        Hub::new(c, HubConfig::default())
+            .with_validators(config.clone())
+            .is_err()
+    );
+    let two_of_two = LedgerConfig::new(config.validators().to_vec(), 2).unwrap();
+    let refused = Hub::new(b.clone(), HubConfig::default())
+        .with_validators(two_of_two)
+        .err()
+        .unwrap();
+    assert!(refused.contains("threshold of 2"), "{refused}");
+    assert!(
+        Hub::new(b, HubConfig::default())
+            .with_validators(config)
+            .is_ok()
+    );
+}
+
+#[test]
+fn entries_from_another_relay_merge_once_and_strangers_are_refused() {
+    let (a, b, alice) = keys();
+    let config = two_relays(&a, &b);
+    let entries = written_at_a(&a, &alice, &config);
+    let mut hub_b = Hub::new(b, HubConfig::default())
+        .with_validators(config.clone())
+        .unwrap();
+    let mut decoder = hub_b.decoder();
+    let merged = hub_b
+        .merge_replicated(decoder.verify_entries(entries.clone()))
+        .unwrap();
+    assert_eq!(
+        merged,
+        Merged {
+            new: 2,
+            held: 0,
+            refused: 0
+        }
+    );
+    let alice_at_b = hub_b.ledger().account(&Account::of(&alice.node_id()));
+    assert_eq!((alice_at_b.balance, alice_at_b.escrowed), (4_000_000, 1_000_000));
+    // The log may deliver again (a restart between storing and recording the position).
+    let again = hub_b
+        .merge_replicated(decoder.verify_entries(entries))
+        .unwrap();
+    assert_eq!((again.new, again.held), (0, 2));
+    // A mint by a key outside the validator set is refused, and changes nothing.
+    let stranger = SecretKey::from_seed(&[4; 32]);
+    let mut theirs = Ledger::single_validator(&stranger);
+    let forged = theirs
+        .append(
+            &stranger,
+            EntryKind::Mint {
+                to: Account::of(&alice.node_id()),
+                amount: 1_000_000_000,
+                reason: MintReason::Canary {
+                    task: TaskId([1; 16]),
+                },
+            },
+        )
+        .unwrap();
+    let merged = hub_b
+        .merge_replicated(decoder.verify_entries(vec![forged]))
+        .unwrap();
+    assert_eq!((merged.new, merged.refused), (0, 1));
+    let alice_at_b = hub_b.ledger().account(&Account::of(&alice.node_id()));
+    assert_eq!(alice_at_b.balance, 4_000_000);
+}
+
+#[test]
+fn only_the_relay_that_took_an_escrow_refunds_it_after_a_restart() {
+    let (a, b, alice) = keys();
+    let config = two_relays(&a, &b);
+    let entries = written_at_a(&a, &alice, &config);
+    let escrowed = |hub: &mut Hub| {
+        hub.ledger()
+            .account(&Account::of(&alice.node_id()))
+            .escrowed
+    };
+    // At B, the escrow came through the log: A's to settle, so B leaves it open.
+    let replicated: HashSet<_> = entries.iter().map(Entry::hash).collect();
+    let mut hub_b = Hub::new(b, HubConfig::default())
+        .with_validators(config.clone())
+        .unwrap()
+        .with_cluster_store(Box::new(MemoryStore), entries.clone(), &replicated)
+        .unwrap();
+    hub_b.handle_timeout(1_000_000);
+    assert_eq!(escrowed(&mut hub_b), 1_000_000);
+    // At A, restarted with the escrow it took itself and no task for it: refunded at once.
+    let mut hub_a = Hub::new(a, HubConfig::default())
+        .with_validators(config)
+        .unwrap()
+        .with_cluster_store(Box::new(MemoryStore), entries, &HashSet::new())
+        .unwrap();
+    hub_a.handle_timeout(1_000_000);
+    assert_eq!(escrowed(&mut hub_a), 0);
+}

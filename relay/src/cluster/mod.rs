@@ -1,0 +1,243 @@
+//! A relay as one member of a cluster: several relays of one operator that act as one network,
+//! joined through NATS (`--nats URL`). The hub stays sans-IO; this module is its NATS adapter,
+//! beside the WebSocket one (`ws.rs`), and holds no protocol rules of its own.
+//!
+//! - [`directory`]: a JetStream KV bucket where every relay renews its entry (id, public URL,
+//!   protocol version, peers, load); entries expire when a relay stops renewing. Clients read it
+//!   from `GET /api/relays` and rotate to the others when their relay fails.
+//! - [`ledger_log`]: a JetStream stream that is the cluster's ledger. Every entry a relay accepts
+//!   goes to it (through a durable outbox in the relay's store, so a kill never loses one), and
+//!   every relay consumes it, verifies each entry and merges it into its own replica
+//!   (`Hub::merge_replicated`). It is also the log a new relay catches up from.
+//!
+//! When NATS is away the relay keeps serving its own clients: the outbox grows on disk, the
+//! directory entry lapses, and both resume when the client reconnects (async-nats retries for
+//! ever). `docs/federation.md` gives the topology, the subjects and the failure modes.
+
+pub mod api;
+pub mod directory;
+pub mod ledger_log;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use edgenet_core::NodeId;
+use serde::Serialize;
+
+use crate::hub_driver::HubDriver;
+use crate::store::LedgerStore;
+pub use directory::RelayEntry;
+
+/// What a relay needs to join its cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// NATS server URLs, comma-separated (any of the cluster's servers; the client learns the
+    /// rest).
+    pub nats_url: String,
+    /// Copies JetStream keeps of the ledger stream and the directory (3 on a three-server NATS
+    /// cluster; at most the number of servers).
+    pub replicas: usize,
+    /// The WebSocket URL clients use to reach this relay, published in the directory.
+    pub public_url: String,
+    /// How long a directory entry lives without being renewed (renewed every third of it).
+    pub directory_ttl: Duration,
+}
+
+/// NATS server URLs, comma-separated, as the client takes them; an error names the bad one.
+pub fn nats_servers(urls: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
+    let servers: Vec<async_nats::ServerAddr> = urls
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| u.parse().map_err(|e| format!("{u}: {e}")))
+        .collect::<Result<_, _>>()?;
+    if servers.is_empty() {
+        return Err("no NATS server URL".into());
+    }
+    Ok(servers)
+}
+
+/// Upper bounds (ms) of the replication-lag histogram: the brief's target is under a second.
+pub const LAG_BUCKETS_MS: [u64; 10] = [1, 2, 5, 10, 25, 50, 100, 250, 1_000, 5_000];
+
+/// Counters of one relay's part in the cluster, for `/api/cluster` and `/metrics`.
+pub(crate) struct Counters {
+    pub connected: AtomicBool,
+    /// Entries this relay put in the log (acknowledged by JetStream).
+    pub published: AtomicU64,
+    /// Entries from other relays merged into this replica.
+    pub merged: AtomicU64,
+    /// Entries from the log that failed to decode or verify here.
+    pub refused: AtomicU64,
+    /// The last log sequence number stored here.
+    pub position: AtomicU64,
+    /// The last error talking to NATS, until the link next works.
+    pub last_error: Mutex<Option<String>>,
+    /// The directory as last read.
+    pub relays: Mutex<Vec<RelayEntry>>,
+    /// Replication lag (ms from the log's timestamp to stored here) of other relays' entries.
+    pub lag: Mutex<edgenet_proto::hub::Histogram>,
+}
+
+impl Counters {
+    fn new() -> Self {
+        Self {
+            connected: AtomicBool::new(false),
+            published: AtomicU64::new(0),
+            merged: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            position: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            relays: Mutex::new(Vec::new()),
+            lag: Mutex::new(edgenet_proto::hub::Histogram::new(&LAG_BUCKETS_MS)),
+        }
+    }
+
+    /// The link worked: the last error is history.
+    pub(crate) fn ok(&self) {
+        lock(&self.last_error).take();
+    }
+
+    pub(crate) fn failed(&self, what: &str, e: impl std::fmt::Display) {
+        let message = format!("{what}: {e}");
+        tracing::warn!(error = %message, "cluster");
+        *lock(&self.last_error) = Some(message);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A running cluster membership: cheap to clone, read by the HTTP API.
+#[derive(Clone)]
+pub struct Cluster {
+    pub(crate) counters: Arc<Counters>,
+    node_id: NodeId,
+    replicas: usize,
+}
+
+/// `GET /api/cluster`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClusterStatus {
+    /// Whether this relay was started with `--nats`.
+    pub enabled: bool,
+    /// Whether its NATS connection is up now.
+    pub connected: bool,
+    /// This relay's NodeId.
+    pub node_id: String,
+    /// Copies JetStream keeps of the stream and the directory.
+    pub replicas: usize,
+    /// Entries this relay published to the ledger log.
+    pub published: u64,
+    /// Entries this relay accepted that wait for the log (on disk).
+    pub outbox: u64,
+    /// Entries from other relays merged here.
+    pub merged: u64,
+    /// Entries from the log this relay refused (a sign of relays configured differently).
+    pub refused: u64,
+    /// The last log sequence number stored here.
+    pub position: u64,
+    /// Relays in the directory (this one included).
+    pub relays: usize,
+    /// The last error talking to NATS, if any.
+    pub last_error: Option<String>,
+}
+
+impl Cluster {
+    /// Starts the membership on the current runtime: connects in the background (a NATS that
+    /// is down is retried for ever), then runs the directory and the ledger log's tasks.
+    pub fn start(
+        config: ClusterConfig,
+        driver: HubDriver,
+        store: LedgerStore,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        let node_id = driver.with_hub(|hub, _| hub.node_id());
+        let counters = Arc::new(Counters::new());
+        let replicas = config.replicas.max(1);
+        let cluster = Self {
+            counters: counters.clone(),
+            node_id,
+            replicas,
+        };
+        tokio::spawn(async move {
+            let watched = counters.clone();
+            let connected = async_nats::ConnectOptions::new()
+                .name(format!("edgenet-relay {node_id}"))
+                .retry_on_initial_connect()
+                .max_reconnects(None)
+                .event_callback(move |event| {
+                    let watched = watched.clone();
+                    async move {
+                        match event {
+                            async_nats::Event::Connected => {
+                                watched.connected.store(true, Ordering::Relaxed);
+                                tracing::info!("cluster: connected to NATS");
+                            }
+                            async_nats::Event::Disconnected => {
+                                watched.connected.store(false, Ordering::Relaxed);
+                                tracing::warn!("cluster: NATS connection lost; retrying");
+                            }
+                            _ => {}
+                        }
+                    }
+                })
+                .connect(nats_servers(&config.nats_url).unwrap_or_default())
+                .await;
+            let client = match connected {
+                Ok(client) => client,
+                Err(e) => {
+                    counters.failed("NATS", format!("{}: {e}", config.nats_url));
+                    return;
+                }
+            };
+            let js = async_nats::jetstream::new(client);
+            tokio::spawn(directory::run(
+                js.clone(),
+                config.clone(),
+                driver.clone(),
+                counters.clone(),
+            ));
+            tokio::spawn(ledger_log::publish(
+                js.clone(),
+                replicas,
+                node_id,
+                store.clone(),
+                wake,
+                counters.clone(),
+            ));
+            ledger_log::consume(js, replicas, node_id, driver, store, counters).await;
+        });
+        cluster
+    }
+
+    /// The directory as last read.
+    pub fn relays(&self) -> Vec<RelayEntry> {
+        lock(&self.counters.relays).clone()
+    }
+
+    /// Replication lag so far.
+    pub fn lag(&self) -> edgenet_proto::hub::Histogram {
+        lock(&self.counters.lag).clone()
+    }
+
+    /// `GET /api/cluster`'s answer; `outbox` is read from the store by the caller.
+    pub fn status(&self, outbox: u64) -> ClusterStatus {
+        let c = &self.counters;
+        ClusterStatus {
+            enabled: true,
+            connected: c.connected.load(Ordering::Relaxed),
+            node_id: self.node_id.to_string(),
+            replicas: self.replicas,
+            published: c.published.load(Ordering::Relaxed),
+            outbox,
+            merged: c.merged.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+            position: c.position.load(Ordering::Relaxed),
+            relays: self.relays().len(),
+            last_error: lock(&c.last_error).clone(),
+        }
+    }
+}

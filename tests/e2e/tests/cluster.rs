@@ -1,0 +1,292 @@
+//! Three relays joined by a three-server NATS cluster (JetStream, R3) act as one network: one
+//! directory, one ledger. Credits earned at one relay are spent at the others; a relay killed
+//! with SIGKILL mid-burst loses no acknowledged entry, its workers move to the others within
+//! 5 s, and after its restart it catches up from the log. One NATS server going away and coming
+//! back changes nothing the relays serve.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use edgenet_e2e::{NatsServer, Relay, Worker, node, relay_id, wait_until};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn start_relays(dir: &Path, nats: &[NatsServer]) -> (Vec<Relay>, Vec<String>) {
+    let datas: Vec<_> = ["a", "b", "c"].iter().map(|n| dir.join(n)).collect();
+    let ids: Vec<String> = datas.iter().map(|d| relay_id(d)).collect();
+    let urls: Vec<String> = nats.iter().map(NatsServer::url).collect();
+    let (urls, validators) = (urls.join(","), ids.join(","));
+    let flags = [
+        "--nats",
+        urls.as_str(),
+        "--nats-replicas",
+        "3",
+        "--validator",
+        validators.as_str(),
+        "--nats-directory-ttl-s",
+        "3",
+        // Uptime mints every 300 ms: credits to pay with, and a steady stream of entries.
+        "--uptime-period-ms",
+        "300",
+        "--uptime-bonus",
+        "1000000",
+    ];
+    let relays = datas.iter().map(|d| Relay::start(d, 0, &flags)).collect();
+    (relays, ids)
+}
+
+/// `/api/ledger/{id}` at each relay, without the leaderboard's rank (a ranking each relay caches
+/// for 5 s, not ledger state).
+fn accounts(relays: &[&Relay], id: &str) -> Vec<serde_json::Value> {
+    relays
+        .iter()
+        .map(|r| {
+            let mut account = r.get(&format!("/api/ledger/{id}"));
+            let fields = account.as_object_mut().unwrap();
+            fields.remove("rank");
+            fields.remove("contributors");
+            account
+        })
+        .collect()
+}
+
+fn chain_len(relay: &Relay, id: &str) -> u64 {
+    relay.get(&format!("/api/ledger/{id}"))["chain_len"]
+        .as_u64()
+        .unwrap()
+}
+
+fn peers_of(relay: &Relay) -> Vec<String> {
+    relay
+        .get("/api/peers")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["node_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A paid vector search at `relay` (redundancy 1: each relay staffs its own tasks): whether it
+/// was verified, and the process's output when it was not.
+fn pay_for_task(payer_key: &Path, relay: &Relay, seed: usize) -> Result<(), String> {
+    let out = node(
+        payer_key,
+        &[
+            "submit",
+            "--relay",
+            &relay.ws_url(),
+            "--json",
+            "--seed",
+            &seed.to_string(),
+            "--pay",
+            "0.1",
+            "--redundancy",
+            "1",
+            "--timeout-s",
+            "20",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    match serde_json::from_str::<edgenet_node::submit::Report>(&text) {
+        Ok(report) if out.status.success() && report.verified => Ok(()),
+        _ => Err(format!(
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
+/// Polls until every relay's log position is the same and nothing waits in an outbox, twice
+/// in a row 300 ms apart (no entry is being written any more).
+fn wait_for_quiet_log(relays: &[&Relay]) {
+    let mut last = None;
+    wait_until(WAIT, "the relays' logs to agree and settle", || {
+        let status: Vec<serde_json::Value> = relays.iter().map(|r| r.get("/api/cluster")).collect();
+        let positions: Vec<u64> = status
+            .iter()
+            .map(|s| s["position"].as_u64().unwrap())
+            .collect();
+        let quiet =
+            status.iter().all(|s| s["outbox"] == 0) && positions.windows(2).all(|w| w[0] == w[1]);
+        let now = quiet.then_some(positions[0]);
+        let settled = now.is_some() && now == last;
+        last = now;
+        if !settled {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        settled
+    });
+}
+
+#[test]
+fn three_relays_over_a_nats_cluster_are_one_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nats = NatsServer::cluster(&dir.path().join("nats"), 3);
+    let (relays, ids) = start_relays(dir.path(), &nats);
+    let mut relays = relays.into_iter();
+    let (a, b, c) = (
+        relays.next().unwrap(),
+        relays.next().unwrap(),
+        relays.next().unwrap(),
+    );
+
+    // The directory: every relay lists all three, with the URL clients reach it at.
+    for r in [&a, &b, &c] {
+        wait_until(WAIT, "every relay in the directory", || {
+            r.get("/api/relays").as_array().unwrap().len() == 3
+        });
+    }
+    let listed = a.get("/api/relays");
+    for (r, id) in [&a, &b, &c].iter().zip(&ids) {
+        let entry = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node_id"] == id.as_str())
+            .unwrap();
+        assert_eq!(entry["url"], r.ws_url().as_str());
+    }
+
+    // Credits minted at A (the payer works there first) are known at B and C.
+    let payer = Worker::start(dir.path(), "payer", &a.ws_url(), &[]);
+    wait_until(WAIT, "the payer's first credits", || {
+        a.get(&format!("/api/ledger/{}", payer.id))["balance"]
+            .as_u64()
+            .unwrap()
+            >= 3_000_000
+    });
+    let (payer_id, payer_key) = (payer.id.clone(), payer.key_file.clone());
+    payer.kill();
+    wait_until(WAIT, "the payer's credits at every relay", || {
+        let seen = accounts(&[&a, &b, &c], &payer_id);
+        seen.windows(2).all(|w| w[0]["balance"] == w[1]["balance"])
+    });
+
+    // One worker on A and C each, two on B (they only know B; they learn the rest from it).
+    let wa = Worker::start(dir.path(), "wa", &a.ws_url(), &[]);
+    let wb: Vec<Worker> = ["wb1", "wb2"]
+        .iter()
+        .map(|n| Worker::start(dir.path(), n, &b.ws_url(), &[]))
+        .collect();
+    let wc = Worker::start(dir.path(), "wc", &c.ws_url(), &[]);
+    wait_until(WAIT, "workers on every relay", || {
+        a.peer_count() == 1 && b.peer_count() == 2 && c.peer_count() == 1
+    });
+
+    // A burst of paid tasks, in turn at A, B and C, from the credits earned at A. Before each,
+    // the relay it goes to must hold the payer's chain as the last one left it: that wait is the
+    // replication lag a client switching relays sees.
+    let mut written = 0;
+    let mut lags = Vec::new();
+    for (i, relay) in [&a, &b, &c, &a, &b, &c].iter().enumerate() {
+        let start = Instant::now();
+        wait_until(WAIT, "the payer's chain to replicate", || {
+            chain_len(relay, &payer_id) == written
+        });
+        lags.push(start.elapsed());
+        pay_for_task(&payer_key, relay, i + 1).unwrap();
+        written += 1;
+    }
+    eprintln!("chain replication waits: {lags:?}");
+
+    // Mid-burst, B dies: tasks keep going to it until it does. Their payer earned its credits
+    // at B and writes its chain only there (a client that holds no copy of its chain, as a
+    // one-shot `submit` does, must not write elsewhere what a dead relay may not have published).
+    let payer_b = Worker::start(dir.path(), "payer-b", &b.ws_url(), &[]);
+    wait_until(WAIT, "payer-b's first credits", || {
+        b.get(&format!("/api/ledger/{}", payer_b.id))["balance"]
+            .as_u64()
+            .unwrap()
+            >= 3_000_000
+    });
+    let (payer_b_id, b_key) = (payer_b.id.clone(), payer_b.key_file.clone());
+    payer_b.kill();
+    let b_url = b.ws_url();
+    let burst = std::thread::spawn(move || {
+        for (done, seed) in (100..).enumerate() {
+            let out = node(
+                &b_key,
+                &[
+                    "submit",
+                    "--relay",
+                    &b_url,
+                    "--json",
+                    "--seed",
+                    &seed.to_string(),
+                    "--pay",
+                    "0.1",
+                    "--redundancy",
+                    "1",
+                    "--timeout-s",
+                    "20",
+                ],
+            );
+            if !out.status.success() {
+                return (done as u64, String::from_utf8_lossy(&out.stderr).into_owned());
+            }
+        }
+        unreachable!()
+    });
+    wait_until(WAIT, "tasks verified at B", || {
+        chain_len(&b, &payer_b_id) >= 2
+    });
+    let mut b = b;
+    b.kill();
+    let killed = Instant::now();
+    let (done_at_b, failure) = burst.join().unwrap();
+    // The submitter is told, with a code, instead of waiting for ever.
+    assert!(failure.contains("EN-"), "{failure}");
+    assert!(done_at_b >= 1);
+    // B's workers learned A and C from B's directory and move there.
+    let moved = || {
+        let others: Vec<String> = [&a, &c].iter().flat_map(|r| peers_of(r)).collect();
+        wb.iter().all(|w| others.contains(&w.id))
+    };
+    wait_until(Duration::from_secs(5), "B's workers on A or C", moved);
+    eprintln!("B's workers moved within {:?}", killed.elapsed());
+
+    // One NATS server goes away: the relays keep serving, paid tasks included.
+    nats[1].stop();
+    let mut seed = 1_000;
+    for relay in [&a, &c] {
+        wait_until(WAIT, "the payer's chain to replicate", || {
+            chain_len(relay, &payer_id) == chain_len(&a, &payer_id)
+        });
+        seed += 1;
+        pay_for_task(&payer_key, relay, seed).unwrap();
+    }
+    nats[1].restart();
+
+    // B comes back and catches up from the log; its own entries written before the kill were
+    // in its outbox or already published, so none is lost.
+    let b = b.start_again();
+    drop(wa);
+    drop(wc);
+    drop(wb);
+    wait_until(WAIT, "no peers left", || {
+        a.peer_count() + b.peer_count() + c.peer_count() == 0
+    });
+    wait_for_quiet_log(&[&a, &b, &c]);
+
+    // One ledger: every account reads the same at every relay.
+    let workers = ["wa", "wb1", "wb2", "wc"]
+        .map(|n| edgenet_e2e::node_stdout(&dir.path().join(n).join("node.key"), &["id"]));
+    for id in workers.iter().chain(&ids).chain([&payer_id, &payer_b_id]) {
+        let seen = accounts(&[&a, &b, &c], id);
+        assert!(
+            seen.windows(2).all(|w| w[0] == w[1]),
+            "{id} differs between relays: {seen:#?}"
+        );
+    }
+    // Every escrow settled exactly once: none is left open (B refunded the one it had in flight,
+    // if any, when it restarted), and each payer spent what its verified tasks cost.
+    let payer_now = &accounts(&[&a], &payer_id)[0];
+    assert_eq!(payer_now["escrowed"], 0, "{payer_now}");
+    assert_eq!(payer_now["chain_len"], written + 2, "{payer_now}");
+    let payer_b_now = &accounts(&[&a], &payer_b_id)[0];
+    assert_eq!(payer_b_now["escrowed"], 0, "{payer_b_now}");
+    assert!(payer_b_now["chain_len"].as_u64().unwrap() >= done_at_b);
+    let stream = nats[0].monitor("/jsz");
+    eprintln!("JetStream messages: {}", stream["messages"]);
+}
