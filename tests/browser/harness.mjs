@@ -28,7 +28,7 @@ export async function waitFor(what, fn, { timeout = 20_000, every = 50 } = {}) {
   }
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });

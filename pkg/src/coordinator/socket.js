@@ -50,6 +50,7 @@ function onEvent(ev) {
       setState('connected');
       while (waiting.length) waiting.shift()?.();
       refreshCredits();
+      learnRelays();
       break;
     case 'ledger':
       keepEntries(ev.entries).then(refreshCredits);
@@ -179,6 +180,40 @@ function lost() {
   const delay = co.backoff.nextDelay(Math.random());
   co.relayIndex += 1;
   co.reconnectTimer = setTimeout(connect, delay);
+}
+
+/** Most relays a page rotates through: the configured ones and those learned from a cluster. */
+const MAX_RELAYS = 16;
+
+/**
+ * Adds the cluster's other relays (the relay's directory, GET /api/relays) to the rotation, so
+ * that when this relay fails the page moves to another. Only URLs of the current one's scheme
+ * (a page on https never learns a ws:// relay); a relay that is not in a cluster lists none.
+ */
+async function learnRelays() {
+  const current = relayUrl();
+  if (!current || !co.cfg) return;
+  const api = new URL(current);
+  const scheme = api.protocol;
+  api.protocol = scheme === 'wss:' ? 'https:' : 'http:';
+  api.pathname = '/api/relays';
+  let listed;
+  try {
+    const r = await fetch(api.href);
+    if (!r.ok) return;
+    listed = await r.json();
+  } catch {
+    return;
+  }
+  if (!Array.isArray(listed) || !co.cfg) return;
+  const relays = [...co.cfg.relays];
+  for (const entry of listed) {
+    const url = entry && typeof entry.url === 'string' ? entry.url : '';
+    let parsed;
+    try { parsed = new URL(url); } catch { continue; }
+    if (parsed.protocol === scheme && !relays.includes(url) && relays.length < MAX_RELAYS) relays.push(url);
+  }
+  co.cfg = { ...co.cfg, relays };
 }
 
 // This node's figures as the relay's ledger evaluates them (GET /api/ledger/{id}): the same ledger
