@@ -4,6 +4,8 @@
 #   scripts/bench.sh            everything
 #   scripts/bench.sh crypto     only identity and envelopes
 #   scripts/bench.sh relay      only the relay against nats-server
+#   scripts/bench.sh federation a relay alone against the same relay in a three-relay NATS
+#                               cluster: task latency, CPU per frame, replication lag
 #   scripts/bench.sh kernels    only the k-NN scan against memory bandwidth and faiss
 #   scripts/bench.sh ledger     ledger verify+merge vs bare Ed25519 batch verification; sync bytes
 #   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
@@ -65,6 +67,13 @@ for s in ["short", "long"]:
         print(f"| {s} | {b} | {o:,.1f} | {t:,.1f} | {o / t:.2f}× | {gpu} |")
 PY
     rm -rf "$tmp"
+fi
+
+if [ "$what" = all ] || [ "$what" = federation ]; then
+    step "federation: a relay alone against one of three on a NATS JetStream cluster (R3), paid tasks"
+    command -v nats-server >/dev/null || { echo "nats-server missing: run scripts/setup.sh" >&2; exit 1; }
+    cargo build --release -q -p edgenet-relay -p edgenet-node
+    cargo run --release -q -p edgenet-e2e --example federation_bench
 fi
 
 if [ "$what" = all ] || [ "$what" = relay ]; then

@@ -350,30 +350,34 @@ async fn receive(client: async_nats::Client, own_id: String, shared: Arc<Shared>
             }
         };
         while let Some(message) = messages.next().await {
-            match parse(&message.payload) {
-                Some(stats) if stats.federation_id == own_id => {}
-                Some(stats) => {
-                    let mut peers = lock(&shared.peers);
-                    expire(&mut peers);
-                    if peers.len() >= MAX_PEERS && !peers.contains_key(&stats.federation_id) {
-                        shared.rejected.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    shared.received.fetch_add(1, Ordering::Relaxed);
-                    peers.insert(
-                        stats.federation_id.clone(),
-                        Heard {
-                            at: Instant::now(),
-                            stats,
-                        },
-                    );
-                }
-                None => {
-                    shared.rejected.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+            remember(&shared, &own_id, &message.payload);
         }
     }
+}
+
+/// Keeps a message from another member (module docs: its bounds); counts what it drops.
+fn remember(shared: &Shared, own_id: &str, payload: &[u8]) {
+    let Some(stats) = parse(payload) else {
+        shared.rejected.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    if stats.federation_id == own_id {
+        return;
+    }
+    let mut peers = lock(&shared.peers);
+    expire(&mut peers);
+    if peers.len() >= MAX_PEERS && !peers.contains_key(&stats.federation_id) {
+        shared.rejected.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    shared.received.fetch_add(1, Ordering::Relaxed);
+    peers.insert(
+        stats.federation_id.clone(),
+        Heard {
+            at: Instant::now(),
+            stats,
+        },
+    );
 }
 
 /// A message from another member, checked: its size, its shape, kinds this relay knows, a
@@ -428,6 +432,55 @@ mod tests {
                 ("not_a_kind".into(), KindStats::default()),
             ]),
         }
+    }
+
+    #[test]
+    fn at_most_max_peers_are_remembered_and_known_ones_keep_reporting() {
+        let shared = Shared::default();
+        for i in 0..MAX_PEERS + 20 {
+            remember(
+                &shared,
+                "me",
+                &serde_json::to_vec(&stats(&format!("p{i}"))).unwrap(),
+            );
+        }
+        assert_eq!(lock(&shared.peers).len(), MAX_PEERS);
+        assert_eq!(shared.rejected.load(Ordering::Relaxed), 20);
+        // A member already known is still heard; this relay's own messages are not counted.
+        remember(&shared, "me", &serde_json::to_vec(&stats("p0")).unwrap());
+        remember(&shared, "me", &serde_json::to_vec(&stats("me")).unwrap());
+        assert_eq!(
+            shared.received.load(Ordering::Relaxed),
+            MAX_PEERS as u64 + 1
+        );
+        assert_eq!(lock(&shared.peers).len(), MAX_PEERS);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_are_rejected() {
+        let shared = Shared::default();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let valid = serde_json::to_vec(&stats("v")).unwrap();
+        for round in 0..5_000 {
+            let mut bytes = valid.clone();
+            // A few random byte flips of a valid message, or plain noise.
+            for _ in 0..(round % 7 + 1) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let at = (x as usize) % bytes.len();
+                bytes[at] = (x >> 32) as u8;
+            }
+            if round % 5 == 0 {
+                bytes.truncate((x as usize) % bytes.len());
+            }
+            remember(&shared, "me", &bytes);
+        }
+        let kept = lock(&shared.peers).len() as u64;
+        let counted =
+            shared.received.load(Ordering::Relaxed) + shared.rejected.load(Ordering::Relaxed);
+        assert_eq!(counted, 5_000);
+        assert!(kept <= MAX_PEERS as u64);
     }
 
     #[test]

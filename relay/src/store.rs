@@ -121,9 +121,11 @@ impl LedgerStore {
         table.len().map_err(|e| e.to_string())
     }
 
-    /// The log acknowledged every outbox row up to `position`.
+    /// The log acknowledged every outbox row up to `position`. Not synced to disk on its own
+    /// (the next entry's commit syncs it): losing it to a crash only publishes those rows again,
+    /// which the log's duplicate window drops and merging ignores.
     pub fn published(&self, position: u64) -> Result<(), String> {
-        let txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        let txn = Self::lazy_write(&self.db)?;
         {
             let mut table = txn.open_table(OUTBOX).map_err(|e| e.to_string())?;
             table
@@ -143,9 +145,10 @@ impl LedgerStore {
             .map_or(0, |v| v.value()))
     }
 
-    /// Records that the log's entries up to `position` are stored.
+    /// Records that the log's entries up to `position` are stored. Not synced on its own, as
+    /// [`LedgerStore::published`]: a crash only makes the relay read a few entries again.
     pub fn set_log_position(&self, position: u64) -> Result<(), String> {
-        let txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        let txn = Self::lazy_write(&self.db)?;
         {
             let mut table = txn.open_table(META).map_err(|e| e.to_string())?;
             table
@@ -153,6 +156,15 @@ impl LedgerStore {
                 .map_err(|e| e.to_string())?;
         }
         txn.commit().map_err(|e| e.to_string())
+    }
+
+    /// A write whose commit is not synced by itself (no fsync): for bookkeeping that is safe to
+    /// lose and redo.
+    fn lazy_write(db: &Database) -> Result<redb::WriteTransaction, String> {
+        let mut txn = db.begin_write().map_err(|e| e.to_string())?;
+        txn.set_durability(redb::Durability::None)
+            .map_err(|e| e.to_string())?;
+        Ok(txn)
     }
 
     /// Stores `entries` in one commit; `replicated` marks them as other relays', otherwise (in a

@@ -95,7 +95,10 @@ fn entries_from_another_relay_merge_once_and_strangers_are_refused() {
         }
     );
     let alice_at_b = hub_b.ledger().account(&Account::of(&alice.node_id()));
-    assert_eq!((alice_at_b.balance, alice_at_b.escrowed), (4_000_000, 1_000_000));
+    assert_eq!(
+        (alice_at_b.balance, alice_at_b.escrowed),
+        (4_000_000, 1_000_000)
+    );
     // The log may deliver again (a restart between storing and recording the position).
     let again = hub_b
         .merge_replicated(decoder.verify_entries(entries))

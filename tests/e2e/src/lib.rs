@@ -22,8 +22,11 @@ pub fn bin(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
     BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // A benchmark built with --release drives the release binaries.
+        let release = bin_dir().ends_with("release").then_some("--release");
         let ok = Command::new(cargo)
             .args(["build", "-q", "-p", "edgenet-relay", "-p", "edgenet-node"])
+            .args(release)
             .status()
             .unwrap()
             .success();
@@ -39,6 +42,17 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `n` distinct free TCP ports on 127.0.0.1: all bound at once, then released, so that no two
+/// are the same (calls to [`free_port`] one after another may return one port twice).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 /// Polls `f` every 50 ms until it is true or `within` passes.
@@ -132,6 +146,28 @@ impl Relay {
             .status()
             .unwrap();
         self.child.wait().unwrap()
+    }
+
+    /// The relay's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU time the relay process has used (user + system), from `/proc`, in clock ticks
+    /// (1/100 s on Linux).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command's closing parenthesis: utime is the 12th, stime the 13th.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let field = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        field(11) + field(12)
     }
 
     /// The relay process's resident memory, KiB (from `/proc`).
@@ -503,20 +539,22 @@ pub struct NatsServer {
 impl NatsServer {
     /// One server with JetStream, its store under `dir`.
     pub fn start(dir: &Path) -> Self {
-        let (port, monitor) = (free_port(), free_port());
-        Self::launch(Self::base_args(dir, "n0", port, monitor))
+        let ports = free_ports(2);
+        Self::launch(Self::base_args(dir, "n0", ports[0], ports[1]))
     }
 
     /// `n` servers forming one JetStream cluster (R3 streams need three), stores under `dir`.
     pub fn cluster(dir: &Path, n: usize) -> Vec<Self> {
-        let routes: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        // Every server's route, client and monitoring ports, distinct.
+        let ports = free_ports(3 * n);
+        let routes = &ports[..n];
         let all: Vec<String> = routes
             .iter()
             .map(|p| format!("nats://127.0.0.1:{p}"))
             .collect();
         (0..n)
             .map(|i| {
-                let (port, monitor) = (free_port(), free_port());
+                let (port, monitor) = (ports[n + 2 * i], ports[n + 2 * i + 1]);
                 let mut args = Self::base_args(dir, &format!("n{i}"), port, monitor);
                 args.extend([
                     "--cluster_name".into(),

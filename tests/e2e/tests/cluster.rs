@@ -223,7 +223,10 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
                 ],
             );
             if !out.status.success() {
-                return (done as u64, String::from_utf8_lossy(&out.stderr).into_owned());
+                return (
+                    done as u64,
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                );
             }
         }
         unreachable!()
