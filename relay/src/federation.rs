@@ -184,31 +184,12 @@ impl Federation {
         let (shared, id) = (federation.shared.clone(), federation.id.clone());
         tokio::spawn(async move {
             let watched = shared.clone();
+            let link = move |up: bool| watched.connected.store(up, Ordering::Relaxed);
             // A name that says what the connection is, not whose.
-            let client = async_nats::ConnectOptions::new()
-                .name("edgenet-federation")
-                .retry_on_initial_connect()
-                .max_reconnects(None)
-                .event_callback(move |event| {
-                    let watched = watched.clone();
-                    async move {
-                        match event {
-                            async_nats::Event::Connected => {
-                                watched.connected.store(true, Ordering::Relaxed);
-                            }
-                            async_nats::Event::Disconnected => {
-                                watched.connected.store(false, Ordering::Relaxed);
-                            }
-                            _ => {}
-                        }
-                    }
-                })
-                .connect(crate::cluster::nats_servers(&config.url).unwrap_or_default())
-                .await;
-            let client = match client {
+            let client = match crate::nats::connect("edgenet-federation", &config.url, link).await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(error = %e, "federation: cannot use {}", config.url);
+                    tracing::warn!(error = %e, "federation: cannot connect");
                     return;
                 }
             };

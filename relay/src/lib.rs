@@ -14,6 +14,7 @@ pub mod leaderboard;
 pub mod ledger_api;
 mod metrics;
 pub mod models;
+pub mod nats;
 mod openapi;
 pub mod serve;
 pub mod store;

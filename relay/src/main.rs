@@ -296,7 +296,7 @@ async fn main() -> ExitCode {
         None
     };
     for urls in [&args.nats, &args.federation_url].into_iter().flatten() {
-        if let Err(e) = edgenet_relay::cluster::nats_servers(urls) {
+        if let Err(e) = edgenet_relay::nats::servers(urls) {
             eprintln!("error: EN-307: not a NATS server URL: {e}");
             return ExitCode::FAILURE;
         }

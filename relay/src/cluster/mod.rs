@@ -44,20 +44,6 @@ pub struct ClusterConfig {
     pub directory_ttl: Duration,
 }
 
-/// NATS server URLs, comma-separated, as the client takes them; an error names the bad one.
-pub fn nats_servers(urls: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
-    let servers: Vec<async_nats::ServerAddr> = urls
-        .split(',')
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .map(|u| u.parse().map_err(|e| format!("{u}: {e}")))
-        .collect::<Result<_, _>>()?;
-    if servers.is_empty() {
-        return Err("no NATS server URL".into());
-    }
-    Ok(servers)
-}
-
 /// Upper bounds (ms) of the replication-lag histogram: the brief's target is under a second.
 pub const LAG_BUCKETS_MS: [u64; 10] = [1, 2, 5, 10, 25, 50, 100, 250, 1_000, 5_000];
 
@@ -164,32 +150,19 @@ impl Cluster {
         };
         tokio::spawn(async move {
             let watched = counters.clone();
-            let connected = async_nats::ConnectOptions::new()
-                .name(format!("edgenet-relay {node_id}"))
-                .retry_on_initial_connect()
-                .max_reconnects(None)
-                .event_callback(move |event| {
-                    let watched = watched.clone();
-                    async move {
-                        match event {
-                            async_nats::Event::Connected => {
-                                watched.connected.store(true, Ordering::Relaxed);
-                                tracing::info!("cluster: connected to NATS");
-                            }
-                            async_nats::Event::Disconnected => {
-                                watched.connected.store(false, Ordering::Relaxed);
-                                tracing::warn!("cluster: NATS connection lost; retrying");
-                            }
-                            _ => {}
-                        }
-                    }
-                })
-                .connect(nats_servers(&config.nats_url).unwrap_or_default())
-                .await;
-            let client = match connected {
+            let link = move |up: bool| {
+                watched.connected.store(up, Ordering::Relaxed);
+                if up {
+                    tracing::info!("cluster: connected to NATS");
+                } else {
+                    tracing::warn!("cluster: NATS connection lost; retrying");
+                }
+            };
+            let name = format!("edgenet-relay {node_id}");
+            let client = match crate::nats::connect(&name, &config.nats_url, link).await {
                 Ok(client) => client,
                 Err(e) => {
-                    counters.failed("NATS", format!("{}: {e}", config.nats_url));
+                    counters.failed("NATS", e);
                     return;
                 }
             };

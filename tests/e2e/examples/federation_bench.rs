@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use edgenet_e2e::{NatsServer, Relay, Worker, relay_id, wait_until};
+use edgenet_e2e::{NatsServer, Relay, Worker, relay_cluster, wait_until};
 use edgenet_node::submit::{Job, SubmitOptions};
 
 const TASKS: usize = 100;
@@ -63,35 +63,17 @@ fn run(cluster: bool) -> Run {
     } else {
         Vec::new()
     };
-    let datas: Vec<_> = ["a", "b", "c"].iter().map(|n| dir.path().join(n)).collect();
-    let ids: Vec<String> = datas.iter().map(|d| relay_id(d)).collect();
-    let urls = nats
-        .iter()
-        .map(NatsServer::url)
-        .collect::<Vec<_>>()
-        .join(",");
-    let validators = ids.join(",");
     // One payer submits every task: its chain sync would pass the per-identity message rate.
-    let mut flags = vec![
+    let flags = [
         "--canary-reward",
         "100000000",
         "--max-messages-per-minute",
         "1000000",
     ];
-    if cluster {
-        flags.extend([
-            "--nats",
-            urls.as_str(),
-            "--nats-replicas",
-            "3",
-            "--validator",
-            validators.as_str(),
-        ]);
-    }
     let relays: Vec<Relay> = if cluster {
-        datas.iter().map(|d| Relay::start(d, 0, &flags)).collect()
+        relay_cluster(dir.path(), &nats, &flags).0
     } else {
-        vec![Relay::start(&datas[0], 0, &flags)]
+        vec![Relay::start(&dir.path().join("a"), 0, &flags)]
     };
     let a = &relays[0];
     if cluster {

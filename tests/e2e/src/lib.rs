@@ -672,3 +672,28 @@ pub fn relay_id(data: &Path) -> String {
     assert!(out.status.success(), "{out:?}");
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// Three relays (`a`, `b`, `c` under `dir`) joined through `nats` as one cluster: JetStream
+/// streams with as many copies as there are servers, each relay's NodeId in everyone's
+/// `--validator` list, then `extra`. Returns them with their NodeIds.
+pub fn relay_cluster(dir: &Path, nats: &[NatsServer], extra: &[&str]) -> (Vec<Relay>, Vec<String>) {
+    let datas: Vec<PathBuf> = ["a", "b", "c"].iter().map(|n| dir.join(n)).collect();
+    let ids: Vec<String> = datas.iter().map(|d| relay_id(d)).collect();
+    let urls = nats
+        .iter()
+        .map(NatsServer::url)
+        .collect::<Vec<_>>()
+        .join(",");
+    let (replicas, validators) = (nats.len().to_string(), ids.join(","));
+    let mut flags = vec![
+        "--nats",
+        urls.as_str(),
+        "--nats-replicas",
+        replicas.as_str(),
+        "--validator",
+        validators.as_str(),
+    ];
+    flags.extend(extra);
+    let relays = datas.iter().map(|d| Relay::start(d, 0, &flags)).collect();
+    (relays, ids)
+}

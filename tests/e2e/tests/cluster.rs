@@ -8,32 +8,24 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use edgenet_e2e::{NatsServer, Relay, Worker, node, relay_id, wait_until};
+use edgenet_e2e::{NatsServer, Relay, Worker, node, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 fn start_relays(dir: &Path, nats: &[NatsServer]) -> (Vec<Relay>, Vec<String>) {
-    let datas: Vec<_> = ["a", "b", "c"].iter().map(|n| dir.join(n)).collect();
-    let ids: Vec<String> = datas.iter().map(|d| relay_id(d)).collect();
-    let urls: Vec<String> = nats.iter().map(NatsServer::url).collect();
-    let (urls, validators) = (urls.join(","), ids.join(","));
-    let flags = [
-        "--nats",
-        urls.as_str(),
-        "--nats-replicas",
-        "3",
-        "--validator",
-        validators.as_str(),
-        "--nats-directory-ttl-s",
-        "3",
-        // Uptime mints every 300 ms: credits to pay with, and a steady stream of entries.
-        "--uptime-period-ms",
-        "300",
-        "--uptime-bonus",
-        "1000000",
-    ];
-    let relays = datas.iter().map(|d| Relay::start(d, 0, &flags)).collect();
-    (relays, ids)
+    edgenet_e2e::relay_cluster(
+        dir,
+        nats,
+        &[
+            "--nats-directory-ttl-s",
+            "3",
+            // Uptime mints every 300 ms: credits to pay with, and a steady stream of entries.
+            "--uptime-period-ms",
+            "300",
+            "--uptime-bonus",
+            "1000000",
+        ],
+    )
 }
 
 /// `/api/ledger/{id}` at each relay, without the leaderboard's rank (a ranking each relay caches
@@ -67,18 +59,19 @@ fn peers_of(relay: &Relay) -> Vec<String> {
         .collect()
 }
 
-/// A paid vector search at `relay` (redundancy 1: each relay staffs its own tasks): whether it
-/// was verified, and the process's output when it was not.
-fn pay_for_task(payer_key: &Path, relay: &Relay, seed: usize) -> Result<(), String> {
-    let out = node(
+/// `edgenet-node submit` of a paid vector search at the relay `url` (redundancy 1: each relay
+/// staffs its own tasks).
+fn paid_task(payer_key: &Path, url: &str, seed: usize) -> std::process::Output {
+    let seed = seed.to_string();
+    node(
         payer_key,
         &[
             "submit",
             "--relay",
-            &relay.ws_url(),
+            url,
             "--json",
             "--seed",
-            &seed.to_string(),
+            &seed,
             "--pay",
             "0.1",
             "--redundancy",
@@ -86,7 +79,12 @@ fn pay_for_task(payer_key: &Path, relay: &Relay, seed: usize) -> Result<(), Stri
             "--timeout-s",
             "20",
         ],
-    );
+    )
+}
+
+/// [`paid_task`] at `relay`: whether it was verified, and the process's output when it was not.
+fn pay_for_task(payer_key: &Path, relay: &Relay, seed: usize) -> Result<(), String> {
+    let out = paid_task(payer_key, &relay.ws_url(), seed);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     match serde_json::from_str::<edgenet_node::submit::Report>(&text) {
         Ok(report) if out.status.success() && report.verified => Ok(()),
@@ -205,23 +203,7 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
     let b_url = b.ws_url();
     let burst = std::thread::spawn(move || {
         for (done, seed) in (100..).enumerate() {
-            let out = node(
-                &b_key,
-                &[
-                    "submit",
-                    "--relay",
-                    &b_url,
-                    "--json",
-                    "--seed",
-                    &seed.to_string(),
-                    "--pay",
-                    "0.1",
-                    "--redundancy",
-                    "1",
-                    "--timeout-s",
-                    "20",
-                ],
-            );
+            let out = paid_task(&b_key, &b_url, seed);
             if !out.status.success() {
                 return (
                     done as u64,
