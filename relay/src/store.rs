@@ -12,12 +12,13 @@
 //! written in the same commit as the entries), which entries came from other relays, and how far
 //! into the log this relay has read.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use edgenet_core::NodeId;
 use edgenet_core::ledger::{Entry, EntryHash};
 use edgenet_proto::hub::{EntryStore, Histogram};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -26,8 +27,10 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 const ENTRIES: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("ledger_entries");
 /// Outbox position (in the order accepted) → encoded entry, until the log acknowledges it.
 const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("ledger_outbox");
-/// Hashes of the entries that came from other relays through the log.
-const REPLICATED: TableDefinition<'_, &[u8; 32], ()> = TableDefinition::new("ledger_replicated");
+/// Hashes of the entries that came from other relays through the log → the relay (NodeId bytes)
+/// each came through.
+const REPLICATED: TableDefinition<'_, &[u8; 32], &[u8; 32]> =
+    TableDefinition::new("ledger_replicated");
 /// Small counters: [`LOG_POSITION`].
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 /// The last log sequence number whose entries are stored.
@@ -90,14 +93,16 @@ impl LedgerStore {
         self
     }
 
-    /// The hashes of the stored entries that came from other relays.
-    pub fn replicated(&self) -> Result<HashSet<EntryHash>, String> {
+    /// The stored entries that came from other relays, and the relay each came through.
+    pub fn replicated(&self) -> Result<HashMap<EntryHash, NodeId>, String> {
         let txn = self.db.begin_read().map_err(|e| e.to_string())?;
         let table = txn.open_table(REPLICATED).map_err(|e| e.to_string())?;
-        let mut out = HashSet::new();
+        let mut out = HashMap::new();
         for row in table.iter().map_err(|e| e.to_string())? {
-            let (key, _) = row.map_err(|e| e.to_string())?;
-            out.insert(EntryHash(*key.value()));
+            let (key, from) = row.map_err(|e| e.to_string())?;
+            let from = NodeId::from_bytes(from.value())
+                .map_err(|e| format!("damaged ledger store: a replicated entry's relay: {e}"))?;
+            out.insert(EntryHash(*key.value()), from);
         }
         Ok(out)
     }
@@ -167,9 +172,9 @@ impl LedgerStore {
         Ok(txn)
     }
 
-    /// Stores `entries` in one commit; `replicated` marks them as other relays', otherwise (in a
+    /// Stores `entries` in one commit; `replicated` marks them as that relay's, otherwise (in a
     /// cluster) they go to the outbox too.
-    fn write(&self, entries: &[Entry], replicated: bool) -> Result<(), String> {
+    fn write(&self, entries: &[Entry], replicated: Option<&NodeId>) -> Result<(), String> {
         let start = Instant::now();
         let txn = self.db.begin_write().map_err(|e| e.to_string())?;
         {
@@ -179,11 +184,11 @@ impl LedgerStore {
                     .insert(&entry.hash().0, entry.to_bytes().as_slice())
                     .map_err(|e| e.to_string())?;
             }
-            if replicated {
+            if let Some(from) = replicated {
                 let mut theirs = txn.open_table(REPLICATED).map_err(|e| e.to_string())?;
                 for entry in entries {
                     theirs
-                        .insert(&entry.hash().0, ())
+                        .insert(&entry.hash().0, from.as_bytes())
                         .map_err(|e| e.to_string())?;
                 }
             } else if self.outbox.is_some() {
@@ -205,7 +210,7 @@ impl LedgerStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .observe(us);
-        if let Some(wake) = self.outbox.as_ref().filter(|_| !replicated) {
+        if let Some(wake) = self.outbox.as_ref().filter(|_| replicated.is_none()) {
             wake.notify_one();
         }
         Ok(())
@@ -243,10 +248,10 @@ impl LedgerStore {
 
 impl EntryStore for LedgerStore {
     fn persist(&mut self, entries: &[Entry]) -> Result<(), String> {
-        self.write(entries, false)
+        self.write(entries, None)
     }
 
-    fn persist_replicated(&mut self, entries: &[Entry]) -> Result<(), String> {
-        self.write(entries, true)
+    fn persist_replicated(&mut self, from: &NodeId, entries: &[Entry]) -> Result<(), String> {
+        self.write(entries, Some(from))
     }
 }

@@ -1,8 +1,9 @@
 //! The hub as one replica of a cluster (`hub/replica.rs`): the validator set of several relays,
-//! entries merged from the cluster's log, and escrows settled only by the relay that took them.
+//! entries merged from the cluster's log, and escrows settled only by the relay that took them,
+//! or by the one that takes over when that relay is gone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use edgenet_core::SecretKey;
 use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig, MintReason};
@@ -84,7 +85,7 @@ fn entries_from_another_relay_merge_once_and_strangers_are_refused() {
         .unwrap();
     let mut decoder = hub_b.decoder();
     let merged = hub_b
-        .merge_replicated(decoder.verify_entries(entries.clone()))
+        .merge_replicated(a.node_id(), decoder.verify_entries(entries.clone()))
         .unwrap();
     assert_eq!(
         merged,
@@ -101,7 +102,7 @@ fn entries_from_another_relay_merge_once_and_strangers_are_refused() {
     );
     // The log may deliver again (a restart between storing and recording the position).
     let again = hub_b
-        .merge_replicated(decoder.verify_entries(entries))
+        .merge_replicated(a.node_id(), decoder.verify_entries(entries))
         .unwrap();
     assert_eq!((again.new, again.held), (0, 2));
     // A mint by a key outside the validator set is refused, and changes nothing.
@@ -120,7 +121,7 @@ fn entries_from_another_relay_merge_once_and_strangers_are_refused() {
         )
         .unwrap();
     let merged = hub_b
-        .merge_replicated(decoder.verify_entries(vec![forged]))
+        .merge_replicated(a.node_id(), decoder.verify_entries(vec![forged]))
         .unwrap();
     assert_eq!((merged.new, merged.refused), (0, 1));
     let alice_at_b = hub_b.ledger().account(&Account::of(&alice.node_id()));
@@ -128,7 +129,7 @@ fn entries_from_another_relay_merge_once_and_strangers_are_refused() {
 }
 
 #[test]
-fn only_the_relay_that_took_an_escrow_refunds_it_after_a_restart() {
+fn an_escrow_is_refunded_by_the_relay_that_took_it_or_by_the_one_that_took_over() {
     let (a, b, alice) = keys();
     let config = two_relays(&a, &b);
     let entries = written_at_a(&a, &alice, &config);
@@ -138,7 +139,7 @@ fn only_the_relay_that_took_an_escrow_refunds_it_after_a_restart() {
             .escrowed
     };
     // At B, the escrow came through the log: A's to settle, so B leaves it open.
-    let replicated: HashSet<_> = entries.iter().map(Entry::hash).collect();
+    let replicated: HashMap<_, _> = entries.iter().map(|e| (e.hash(), a.node_id())).collect();
     let mut hub_b = Hub::new(b, HubConfig::default())
         .with_validators(config.clone())
         .unwrap()
@@ -146,11 +147,25 @@ fn only_the_relay_that_took_an_escrow_refunds_it_after_a_restart() {
         .unwrap();
     hub_b.handle_timeout(1_000_000);
     assert_eq!(escrowed(&mut hub_b), 1_000_000);
+    // Another relay leaving takes nothing; A leaving makes the escrow B's, refunded after the
+    // grace (no task for it turned up at B).
+    assert_eq!(
+        hub_b.relay_gone(SecretKey::from_seed(&[8; 32]).node_id(), 1_000_000),
+        0
+    );
+    assert_eq!(hub_b.relay_gone(a.node_id(), 1_000_000), 1);
+    let grace = HubConfig::default().escrow_grace_ms;
+    hub_b.handle_timeout(1_000_000 + grace - 1);
+    assert_eq!(escrowed(&mut hub_b), 1_000_000);
+    hub_b.handle_timeout(1_000_000 + grace);
+    assert_eq!(escrowed(&mut hub_b), 0);
+    // A second time, nothing is left to take.
+    assert_eq!(hub_b.relay_gone(a.node_id(), 2_000_000), 0);
     // At A, restarted with the escrow it took itself and no task for it: refunded at once.
     let mut hub_a = Hub::new(a, HubConfig::default())
         .with_validators(config)
         .unwrap()
-        .with_cluster_store(Box::new(MemoryStore), entries, &HashSet::new())
+        .with_cluster_store(Box::new(MemoryStore), entries, &HashMap::new())
         .unwrap();
     hub_a.handle_timeout(1_000_000);
     assert_eq!(escrowed(&mut hub_a), 0);

@@ -3,7 +3,7 @@
 //! removes the entry of a relay that stopped renewing (killed, or cut off from NATS); readers
 //! also skip entries older than it, which covers the time before the server purges them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -131,6 +131,7 @@ pub(crate) async fn run(
 ) {
     let renew = (config.directory_ttl / 3).max(Duration::from_millis(100));
     let mut store = None;
+    let mut alive = BTreeSet::new();
     loop {
         if store.is_none() {
             match bucket(&js, &config).await {
@@ -153,6 +154,7 @@ pub(crate) async fn run(
                 Ok(_) => match read(bucket, config.directory_ttl).await {
                     Ok(relays) => {
                         counters.ok();
+                        take_over(&driver, &own.node_id, &mut alive, &relays);
                         *counters
                             .relays
                             .lock()
@@ -165,6 +167,23 @@ pub(crate) async fn run(
         }
         tokio::time::sleep(renew).await;
     }
+}
+
+/// Relays listed at the last read that the directory no longer lists are gone. The lowest
+/// NodeId still listed takes over their open escrows (`Hub::relay_gone`): one relay, chosen the
+/// same way by all, so that the others write no second refund.
+fn take_over(driver: &HubDriver, me: &str, alive: &mut BTreeSet<String>, relays: &[RelayEntry]) {
+    let now: BTreeSet<String> = relays.iter().map(|r| r.node_id.clone()).collect();
+    let gone: Vec<&String> = alive.difference(&now).collect();
+    if !gone.is_empty() && now.first().is_some_and(|first| first == me) {
+        for id in gone {
+            if let Ok(node) = id.parse() {
+                let taken = driver.with_hub_mut(|hub, at| hub.relay_gone(node, at));
+                tracing::warn!(relay = %id, escrows = taken, "cluster: a relay left the directory; its open escrows are this relay's to settle");
+            }
+        }
+    }
+    *alive = now;
 }
 
 /// Every live entry, at most [`MAX_RELAYS`], sorted by NodeId.

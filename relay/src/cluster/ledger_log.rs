@@ -38,6 +38,8 @@ const BATCH: usize = 256;
 /// Largest message the stream takes: an entry is a few hundred bytes, a slash with evidence a
 /// few kilobytes.
 const MAX_MESSAGE: i32 = 64 * 1024;
+/// Longest a relay that reads only its own entries goes without recording its position.
+const POSITION_EVERY: Duration = Duration::from_secs(1);
 /// Quiet time after which the consumer is checked against the stream.
 const WATCHDOG: Duration = Duration::from_secs(2);
 /// Wait before trying NATS again after a failure.
@@ -147,6 +149,7 @@ pub(crate) async fn consume(
     let me = node_id.to_string();
     let mut decoder = driver.with_hub(|hub, _| hub.decoder());
     let mut position = store.log_position().unwrap_or(0);
+    let mut recorded = std::time::Instant::now();
     counters.position.store(position, Ordering::Relaxed);
     loop {
         let (stream, messages) = match open(&js, replicas, position).await {
@@ -181,7 +184,8 @@ pub(crate) async fn consume(
                     _ => break,
                 }
             }
-            let mut entries = Vec::new();
+            // The batch's entries from other relays, in runs by publisher; its last sequence.
+            let mut runs: Vec<(NodeId, Vec<Entry>)> = Vec::new();
             let mut lags = Vec::new();
             let mut last = position;
             let mut failed = false;
@@ -198,37 +202,56 @@ pub(crate) async fn consume(
                 last = info.stream_sequence;
                 let published_ms =
                     u64::try_from(info.published.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-                let own = m
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get(RELAY_HEADER))
-                    .is_some_and(|v| v.as_str() == me);
-                if own {
+                let publisher = m.headers.as_ref().and_then(|h| h.get(RELAY_HEADER));
+                if publisher.is_some_and(|v| v.as_str() == me) {
                     continue;
                 }
-                match Entry::from_bytes(&m.payload) {
-                    Ok(entry) => {
-                        entries.push(entry);
+                // An entry with no relay to own it, or that does not decode, is refused.
+                let from = publisher.and_then(|v| v.as_str().parse::<NodeId>().ok());
+                match (from, Entry::from_bytes(&m.payload)) {
+                    (Some(from), Ok(entry)) => {
+                        match runs.last_mut() {
+                            Some((run, entries)) if *run == from => entries.push(entry),
+                            _ => runs.push((from, vec![entry])),
+                        }
                         lags.push(published_ms);
                     }
-                    Err(_) => {
+                    _ => {
                         counters.refused.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
             if last != position {
-                let verified = decoder.verify_entries(entries);
-                match driver.with_hub_mut(|hub, _| hub.merge_replicated(verified)) {
-                    Ok(merged) => {
+                // A batch of this relay's own entries changes nothing here.
+                let theirs = !runs.is_empty();
+                let mut merged = Ok(());
+                for (from, entries) in runs {
+                    let verified = decoder.verify_entries(entries);
+                    match driver.with_hub_mut(|hub, _| hub.merge_replicated(from, verified)) {
+                        Ok(m) => {
+                            counters
+                                .merged
+                                .fetch_add(u64::from(m.new), Ordering::Relaxed);
+                            counters
+                                .refused
+                                .fetch_add(u64::from(m.refused), Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            merged = Err(e);
+                            break;
+                        }
+                    }
+                }
+                match merged {
+                    Ok(()) => {
                         counters.ok();
-                        counters
-                            .merged
-                            .fetch_add(u64::from(merged.new), Ordering::Relaxed);
-                        counters
-                            .refused
-                            .fetch_add(u64::from(merged.refused), Ordering::Relaxed);
-                        if let Err(e) = store.set_log_position(last) {
-                            counters.failed("log position", e);
+                        // After only its own entries, recording the position can wait: a restart
+                        // reads them again and skips them.
+                        if theirs || recorded.elapsed() >= POSITION_EVERY {
+                            if let Err(e) = store.set_log_position(last) {
+                                counters.failed("log position", e);
+                            }
+                            recorded = std::time::Instant::now();
                         }
                         position = last;
                         counters.position.store(position, Ordering::Relaxed);
@@ -242,7 +265,8 @@ pub(crate) async fn consume(
                         }
                     }
                     Err(e) => {
-                        // Not stored: read this batch again from the position before it.
+                        // Not stored: read this batch again from the position before it (what
+                        // was merged of it is held, and skipped the second time).
                         counters.failed("ledger merge", e);
                         failed = true;
                     }

@@ -24,6 +24,9 @@ fn start_relays(dir: &Path, nats: &[NatsServer]) -> (Vec<Relay>, Vec<String>) {
             "300",
             "--uptime-bonus",
             "1000000",
+            // A relay that takes over a dead one's escrows refunds them after this.
+            "--escrow-grace-ms",
+            "2000",
         ],
     )
 }
@@ -191,15 +194,45 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
     // Mid-burst, B dies: tasks keep going to it until it does. Their payer earned its credits
     // at B and writes its chain only there (a client that holds no copy of its chain, as a
     // one-shot `submit` does, must not write elsewhere what a dead relay may not have published).
+    // A second payer's task at B waits for a third worker B does not have: its escrow is open
+    // when B dies, and B never comes back in time, so another relay must refund it.
     let payer_b = Worker::start(dir.path(), "payer-b", &b.ws_url(), &[]);
-    wait_until(WAIT, "payer-b's first credits", || {
-        b.get(&format!("/api/ledger/{}", payer_b.id))["balance"]
-            .as_u64()
-            .unwrap()
-            >= 3_000_000
-    });
+    let stuck = Worker::start(dir.path(), "stuck", &b.ws_url(), &[]);
+    for p in [&payer_b, &stuck] {
+        wait_until(WAIT, "payer-b's and stuck's first credits", || {
+            b.get(&format!("/api/ledger/{}", p.id))["balance"]
+                .as_u64()
+                .unwrap()
+                >= 3_000_000
+        });
+    }
     let (payer_b_id, b_key) = (payer_b.id.clone(), payer_b.key_file.clone());
+    let (stuck_id, stuck_key) = (stuck.id.clone(), stuck.key_file.clone());
     payer_b.kill();
+    stuck.kill();
+    let stuck_url = b.ws_url();
+    let waiting = std::thread::spawn(move || {
+        node(
+            &stuck_key,
+            &[
+                "submit",
+                "--relay",
+                &stuck_url,
+                "--json",
+                "--pay",
+                "0.5",
+                "--redundancy",
+                "3",
+                "--timeout-s",
+                "20",
+            ],
+        )
+    });
+    wait_until(WAIT, "stuck's escrow at every relay", || {
+        accounts(&[&a, &b, &c], &stuck_id)
+            .iter()
+            .all(|s| s["escrowed"] == 500_000)
+    });
     let b_url = b.ws_url();
     let burst = std::thread::spawn(move || {
         for (done, seed) in (100..).enumerate() {
@@ -216,6 +249,8 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
     wait_until(WAIT, "tasks verified at B", || {
         chain_len(&b, &payer_b_id) >= 2
     });
+    // Still open when B dies: only another relay can refund it now.
+    assert_eq!(accounts(&[&b], &stuck_id)[0]["escrowed"], 500_000);
     let mut b = b;
     b.kill();
     let killed = Instant::now();
@@ -230,6 +265,18 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
     };
     wait_until(Duration::from_secs(5), "B's workers on A or C", moved);
     eprintln!("B's workers moved within {:?}", killed.elapsed());
+    assert!(!waiting.join().unwrap().status.success());
+    // B is gone from the directory: the relay that takes over refunds the escrow B held open,
+    // once, and every relay sees it.
+    wait_until(WAIT, "stuck's escrow refunded while B is down", || {
+        accounts(&[&a, &c], &stuck_id)
+            .iter()
+            .all(|s| s["escrowed"] == 0)
+    });
+    eprintln!(
+        "B's open escrow refunded by a survivor {:?} after the kill",
+        killed.elapsed()
+    );
 
     // One NATS server goes away: the relays keep serving, paid tasks included.
     nats[1].stop();
@@ -257,7 +304,11 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
     // One ledger: every account reads the same at every relay.
     let workers = ["wa", "wb1", "wb2", "wc"]
         .map(|n| edgenet_e2e::node_stdout(&dir.path().join(n).join("node.key"), &["id"]));
-    for id in workers.iter().chain(&ids).chain([&payer_id, &payer_b_id]) {
+    for id in workers
+        .iter()
+        .chain(&ids)
+        .chain([&payer_id, &payer_b_id, &stuck_id])
+    {
         let seen = accounts(&[&a, &b, &c], id);
         assert!(
             seen.windows(2).all(|w| w[0] == w[1]),
@@ -272,6 +323,10 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
     let payer_b_now = &accounts(&[&a], &payer_b_id)[0];
     assert_eq!(payer_b_now["escrowed"], 0, "{payer_b_now}");
     assert!(payer_b_now["chain_len"].as_u64().unwrap() >= done_at_b);
+    // Refunded once: B's own refund after its restart found the escrow closed.
+    let stuck_now = &accounts(&[&a], &stuck_id)[0];
+    assert_eq!(stuck_now["escrowed"], 0);
+    assert_eq!(stuck_now["balance"], stuck_now["earned"], "{stuck_now}");
     let stream = nats[0].monitor("/jsz");
     eprintln!("JetStream messages: {}", stream["messages"]);
 }

@@ -22,9 +22,10 @@ pub trait EntryStore {
     /// Stores new entries durably (all or none).
     fn persist(&mut self, entries: &[Entry]) -> Result<(), String>;
 
-    /// Stores entries that another relay of the cluster accepted (`hub/replica.rs`): durable as
-    /// [`EntryStore::persist`], but not to be published again.
-    fn persist_replicated(&mut self, entries: &[Entry]) -> Result<(), String> {
+    /// Stores entries that the relay `from` of the cluster accepted (`hub/replica.rs`): durable
+    /// as [`EntryStore::persist`], but not to be published again, and remembered as `from`'s.
+    fn persist_replicated(&mut self, from: &NodeId, entries: &[Entry]) -> Result<(), String> {
+        let _ = from;
         self.persist(entries)
     }
 }
@@ -49,7 +50,7 @@ impl Hub {
         store: Box<dyn EntryStore + Send>,
         entries: Vec<Entry>,
     ) -> Result<Self, edgenet_core::ledger::LedgerError> {
-        self.with_cluster_store(store, entries, &std::collections::HashSet::new())
+        self.with_cluster_store(store, entries, &std::collections::HashMap::new())
     }
 
     /// The relay's ledger replica (reads for the HTTP API; validator entries the relay writes).

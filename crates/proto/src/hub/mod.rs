@@ -117,6 +117,9 @@ pub struct Hub {
     /// Proven online time of workers so far, network-wide, in seconds (the early-adopter
     /// curve's input: the uptime mints' `seconds`, each period backed by a proof of work).
     network_work_s: u64,
+    /// In a cluster: the relay each open escrow learned from the log was written through
+    /// (`hub/replica.rs`), to take over when that relay is gone.
+    escrow_owners: replica::EscrowOwners,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
     /// For [`Hub::handle_frame`], which decodes in place.
@@ -143,6 +146,7 @@ impl Hub {
             ledger: edgenet_core::ledger::Ledger::single_validator(&key),
             store: Box::new(MemoryStore),
             network_work_s: 0,
+            escrow_owners: replica::EscrowOwners::default(),
             rng: rand_core::SeedableRng::from_seed([0; 32]),
             decoder: Decoder::new(Self::ledger_config(&key)),
             #[cfg(any(test, feature = "fuzzing"))]
