@@ -170,3 +170,63 @@ fn an_escrow_is_refunded_by_the_relay_that_took_it_or_by_the_one_that_took_over(
     hub_a.handle_timeout(1_000_000);
     assert_eq!(escrowed(&mut hub_a), 0);
 }
+
+#[test]
+fn owners_of_closed_escrows_are_forgotten_past_the_bound() {
+    let (a, b, alice) = keys();
+    let config = two_relays(&a, &b);
+    let mut at_a = Ledger::new(config.clone());
+    let mut entries = vec![
+        at_a.append(
+            &a,
+            EntryKind::Mint {
+                to: Account::of(&alice.node_id()),
+                amount: 1_000_000_000,
+                reason: MintReason::Canary {
+                    task: TaskId([9; 16]),
+                },
+            },
+        )
+        .unwrap(),
+    ];
+    // 300 escrows, each refunded at once; then 10 left open.
+    for i in 0..310u16 {
+        let mut id = [0u8; 16];
+        id[..2].copy_from_slice(&i.to_le_bytes());
+        let task = TaskId(id);
+        entries.push(
+            at_a.append(
+                &alice,
+                EntryKind::Escrow {
+                    task,
+                    amount: 1_000,
+                },
+            )
+            .unwrap(),
+        );
+        if i < 300 {
+            entries.push(
+                at_a.append(
+                    &a,
+                    EntryKind::Refund {
+                        payer: Account::of(&alice.node_id()),
+                        task,
+                    },
+                )
+                .unwrap(),
+            );
+        }
+    }
+    let mut hub_b = Hub::new(b, HubConfig::default())
+        .with_validators(config)
+        .unwrap();
+    let mut decoder = hub_b.decoder();
+    for batch in entries.chunks(16) {
+        hub_b
+            .merge_replicated(a.node_id(), decoder.verify_entries(batch.to_vec()))
+            .unwrap();
+        assert!(hub_b.escrows_owned_elsewhere() <= 2 * 10 + 64 + 16);
+    }
+    // The 10 open ones are still A's to settle, and B takes them over when A is gone.
+    assert_eq!(hub_b.relay_gone(a.node_id(), 0), 10);
+}

@@ -151,7 +151,7 @@ pub(crate) async fn run(
                     .map_err(|e| e.to_string())
             };
             match put.await {
-                Ok(_) => match read(bucket, config.directory_ttl).await {
+                Ok(_) => match read(bucket, config.directory_ttl, &own).await {
                     Ok(relays) => {
                         counters.ok();
                         take_over(&driver, &own.node_id, &mut alive, &relays);
@@ -186,8 +186,11 @@ fn take_over(driver: &HubDriver, me: &str, alive: &mut BTreeSet<String>, relays:
     *alive = now;
 }
 
-/// Every live entry, at most [`MAX_RELAYS`], sorted by NodeId.
-async fn read(bucket: &Stream, ttl: Duration) -> Result<Vec<RelayEntry>, String> {
+/// This relay's entry and every other live one, at most [`MAX_RELAYS`] in all, sorted by NodeId.
+/// The relay's own entry is always there: entries others wrote (junk included) cannot crowd it
+/// out of what its clients learn.
+async fn read(bucket: &Stream, ttl: Duration, own: &RelayEntry) -> Result<Vec<RelayEntry>, String> {
+    let own_key = format!("$KV.{BUCKET}.{}", own.node_id);
     let mut subjects = bucket
         .info_with_subjects(format!("$KV.{BUCKET}.>"))
         .await
@@ -195,13 +198,12 @@ async fn read(bucket: &Stream, ttl: Duration) -> Result<Vec<RelayEntry>, String>
     let mut keys = Vec::new();
     while let Some(subject) = subjects.next().await {
         let (subject, _) = subject.map_err(|e| e.to_string())?;
-        if keys.len() >= MAX_RELAYS {
-            break;
+        if subject != own_key && keys.len() < MAX_RELAYS - 1 {
+            keys.push(subject);
         }
-        keys.push(subject);
     }
     let oldest = unix_ms().saturating_sub(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
-    let mut out = Vec::new();
+    let mut out = vec![own.clone()];
     for subject in keys {
         // Gone since the listing (expired): skipped.
         let Ok(message) = bucket.direct_get_last_for_subject(subject).await else {
@@ -212,6 +214,7 @@ async fn read(bucket: &Stream, ttl: Duration) -> Result<Vec<RelayEntry>, String>
         }
         if let Ok(entry) = serde_json::from_slice::<RelayEntry>(&message.payload)
             && entry.updated_unix_ms >= oldest
+            && entry.node_id != own.node_id
         {
             out.push(entry);
         }

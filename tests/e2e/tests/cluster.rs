@@ -330,3 +330,62 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
     let stream = nats[0].monitor("/jsz");
     eprintln!("JetStream messages: {}", stream["messages"]);
 }
+
+#[test]
+fn the_directory_lists_at_most_64_relays_and_always_this_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(&dir.path().join("nats"));
+    let (relays, ids) = edgenet_e2e::relay_cluster(
+        dir.path(),
+        std::slice::from_ref(&nats),
+        &["--nats-directory-ttl-s", "15"],
+    );
+    // One relay is enough here: the other two only make the validator list.
+    let relay = &relays[0];
+    wait_until(WAIT, "the relay in the directory", || {
+        relay.get("/api/relays").as_array().unwrap().len() == 3
+    });
+    // Seventy made-up relays and some junk, written straight into the bucket.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = async_nats::connect(nats.url().as_str()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        for i in 0..70 {
+            let entry = serde_json::json!({
+                "node_id": format!("{i:0>52}"), "url": format!("ws://10.0.0.{i}/ws"),
+                "protocol_version": 2, "version": "0", "peers": {}, "kernels": {},
+                "open_tasks": 0, "updated_unix_ms": now,
+            });
+            js.publish(
+                format!("$KV.edgenet_relays.fake{i}"),
+                entry.to_string().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+        js.publish("$KV.edgenet_relays.junk", "{not json".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    });
+    wait_until(WAIT, "the directory at its bound", || {
+        relay.get("/api/relays").as_array().unwrap().len() == 64
+    });
+    let listed = relay.get("/api/relays");
+    let listed = listed.as_array().unwrap();
+    assert!(listed.iter().any(|r| r["node_id"] == ids[0].as_str()));
+    assert!(
+        listed
+            .iter()
+            .all(|r| r["url"].as_str().unwrap().starts_with("ws://"))
+    );
+    // The relay keeps serving.
+    assert_eq!(relay.get("/api/status")["service"], "edgenet-relay");
+}

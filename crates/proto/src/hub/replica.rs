@@ -182,6 +182,12 @@ impl Hub {
         open
     }
 
+    /// Escrows learned from the log whose owner this relay remembers (at most twice the open
+    /// escrows, plus 64).
+    pub fn escrows_owned_elsewhere(&self) -> usize {
+        self.escrow_owners.0.len()
+    }
+
     /// Drops the owners of closed escrows once they outnumber twice the open ones.
     fn prune_escrow_owners(&mut self) {
         let open = self.ledger.state().escrows().count();
