@@ -17,8 +17,10 @@ use crate::hub_driver::HubDriver;
 
 /// The bucket's name.
 pub const BUCKET: &str = "edgenet_relays";
-/// Most relays read from the directory; entries past it are not listed.
+/// Most relays listed from the directory (this one included); entries past it are not listed.
 pub const MAX_RELAYS: usize = 64;
+/// Most directory keys read in one round, valid or not.
+pub const MAX_SCANNED: usize = 4 * MAX_RELAYS;
 /// Largest entry read; a bigger value is skipped.
 const MAX_ENTRY_BYTES: usize = 4 * 1024;
 
@@ -187,8 +189,9 @@ fn take_over(driver: &HubDriver, me: &str, alive: &mut BTreeSet<String>, relays:
 }
 
 /// This relay's entry and every other live one, at most [`MAX_RELAYS`] in all, sorted by NodeId.
-/// The relay's own entry is always there: entries others wrote (junk included) cannot crowd it
-/// out of what its clients learn.
+/// The relay's own entry is always there, and others are counted only when they parse: what
+/// else is written into the bucket (junk included) cannot crowd it out of what its clients learn.
+/// At most [`MAX_SCANNED`] keys are read per round.
 async fn read(bucket: &Stream, ttl: Duration, own: &RelayEntry) -> Result<Vec<RelayEntry>, String> {
     let own_key = format!("$KV.{BUCKET}.{}", own.node_id);
     let mut subjects = bucket
@@ -198,13 +201,19 @@ async fn read(bucket: &Stream, ttl: Duration, own: &RelayEntry) -> Result<Vec<Re
     let mut keys = Vec::new();
     while let Some(subject) = subjects.next().await {
         let (subject, _) = subject.map_err(|e| e.to_string())?;
-        if subject != own_key && keys.len() < MAX_RELAYS - 1 {
+        if keys.len() >= MAX_SCANNED {
+            break;
+        }
+        if subject != own_key {
             keys.push(subject);
         }
     }
     let oldest = unix_ms().saturating_sub(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
     let mut out = vec![own.clone()];
     for subject in keys {
+        if out.len() >= MAX_RELAYS {
+            break;
+        }
         // Gone since the listing (expired): skipped.
         let Ok(message) = bucket.direct_get_last_for_subject(subject).await else {
             continue;
