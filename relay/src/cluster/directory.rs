@@ -53,30 +53,27 @@ pub(crate) fn unix_ms() -> u64 {
 
 /// This relay's entry now.
 pub(crate) fn own_entry(driver: &HubDriver, url: &str) -> RelayEntry {
-    let (peers, open_tasks, node_id) =
-        driver.with_hub(|hub, now| (hub.peers(now), hub.stats().open_tasks, hub.node_id()));
+    let (peers, (browsers, natives), open_tasks, node_id) = driver.with_hub(|hub, now| {
+        (
+            hub.peers(now),
+            hub.peers_by_role(),
+            hub.stats().open_tasks,
+            hub.node_id(),
+        )
+    });
     RelayEntry {
         node_id: node_id.to_string(),
         url: url.to_owned(),
         protocol_version: edgenet_proto::PROTOCOL_VERSION,
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        peers: by_role(&peers),
+        peers: BTreeMap::from([
+            ("browser".to_owned(), browsers as u64),
+            ("native".to_owned(), natives as u64),
+        ]),
         kernels: by_kernel(&peers),
         open_tasks: u64::try_from(open_tasks).unwrap_or(u64::MAX),
         updated_unix_ms: unix_ms(),
     }
-}
-
-fn by_role(peers: &[PeerSummary]) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    for p in peers {
-        let role = serde_json::to_value(p.role)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        *out.entry(role).or_insert(0) += 1;
-    }
-    out
 }
 
 fn by_kernel(peers: &[PeerSummary]) -> BTreeMap<String, u64> {
