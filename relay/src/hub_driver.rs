@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use edgenet_proto::Millis;
-use edgenet_proto::hub::{ConnId, Decoder, EntryPage, Hub, Output};
+use edgenet_proto::hub::{ConnId, Decoder, EntryPage, Forward, Hub, Output};
 use tokio::sync::mpsc;
 
 /// Limits enforced at the socket layer.
@@ -51,9 +51,22 @@ struct Queue {
     bytes: Arc<AtomicUsize>,
 }
 
+/// What the hub sends the cluster's other relays, on its way to NATS.
+pub enum ToCluster {
+    /// A task frame for a worker lent or borrowed (`hub/remote.rs`).
+    Forward(Box<Forward>),
+    /// An entry of this relay's to be attested (`hub/attest.rs`).
+    Attest(Box<edgenet_core::ledger::Entry>),
+}
+
 struct Inner {
     hub: Hub,
     senders: HashMap<ConnId, Queue>,
+    /// Where frames and attestation requests for other relays go (the cluster's adapter), when
+    /// in a cluster.
+    forward: Option<mpsc::Sender<ToCluster>>,
+    /// Frames for other relays dropped because that queue was full.
+    forward_dropped: u64,
     per_ip: HashMap<IpAddr, usize>,
     next_conn: ConnId,
     /// Connections refused because their address had too many (for `/metrics`).
@@ -96,6 +109,8 @@ impl HubDriver {
             inner: Arc::new(Mutex::new(Inner {
                 hub,
                 senders: HashMap::new(),
+                forward: None,
+                forward_dropped: 0,
                 per_ip: HashMap::new(),
                 next_conn: 1,
                 refused_per_ip: 0,
@@ -205,6 +220,19 @@ impl HubDriver {
         f(&self.lock().hub, now)
     }
 
+    /// Sends the hub's frames and attestation requests for other relays to `tx` from now on
+    /// (the cluster's adapter). A full queue drops them (frames counted): the task's relay then
+    /// times the work out and offers it again, as it does for a worker that went quiet, and an
+    /// entry's attestations are asked for again.
+    pub fn forward_to(&self, tx: mpsc::Sender<ToCluster>) {
+        self.lock().forward = Some(tx);
+    }
+
+    /// Frames for other relays dropped since start because their queue was full.
+    pub fn forward_dropped(&self) -> u64 {
+        self.lock().forward_dropped
+    }
+
     /// Connections refused since start because their address had too many.
     pub fn refused_per_ip(&self) -> u64 {
         self.lock().refused_per_ip
@@ -233,6 +261,23 @@ impl HubDriver {
                 Output::SendEntries(conn, page) => (conn, Outgoing::Entries(page)),
                 Output::Close(conn) => {
                     inner.senders.remove(&conn);
+                    continue;
+                }
+                Output::Forward(forward) => {
+                    let sent = inner
+                        .forward
+                        .as_ref()
+                        .map(|tx| tx.try_send(ToCluster::Forward(forward)));
+                    if !matches!(sent, Some(Ok(()))) {
+                        inner.forward_dropped += 1;
+                    }
+                    continue;
+                }
+                // A request lost here is asked again (`ATTEST_RETRY_MS`).
+                Output::Attest(entry) => {
+                    if let Some(tx) = &inner.forward {
+                        let _ = tx.try_send(ToCluster::Attest(entry));
+                    }
                     continue;
                 }
             };

@@ -130,6 +130,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         hub = hub
             .with_cluster_store(Box::new(store.clone()), entries, &replicated)
             .map_err(|e| format!("{}: damaged ledger store: {e}", path.display()))?;
+        hub.resume_awaiting(store.awaiting()?);
         tracing::info!(entries = count, path = %path.display(), "ledger loaded");
         opened = Some(store);
     }

@@ -129,6 +129,20 @@ struct Args {
         value_delimiter = ','
     )]
     validators: Vec<String>,
+    /// Signatures each validator entry (mint, payment, refund, slash) needs, of the relays in
+    /// `--validator`: above 1, an entry takes effect once that many relays signed it (this one
+    /// and others that attested it, docs/ledger.md).
+    #[arg(
+        long,
+        value_name = "K",
+        env = "EDGENET_VALIDATOR_THRESHOLD",
+        default_value_t = 1
+    )]
+    validator_threshold: u8,
+    /// Attest no other relay's entries (with `--validator-threshold` above 1): this relay then
+    /// only writes its own, which the others must attest.
+    #[arg(long, env = "EDGENET_NO_ATTEST")]
+    no_attest: bool,
     /// Share anonymized network statistics with other operators' relays (docs/federation.md).
     #[arg(long, env = "EDGENET_FEDERATION")]
     federation: bool,
@@ -237,7 +251,7 @@ async fn main() -> ExitCode {
         println!("{}", key.node_id());
         return ExitCode::SUCCESS;
     }
-    let validators = match validator_set(&args.validators, &key) {
+    let validators = match validator_set(&args.validators, args.validator_threshold, &key) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: EN-307: {e}");
@@ -314,6 +328,7 @@ async fn main() -> ExitCode {
             canary_reward: args.canary_reward,
             escrow_grace_ms: args.escrow_grace_ms,
             work_bits: args.work_bits,
+            attests: !args.no_attest,
             ..HubConfig::default()
         },
         sockets: SocketLimits {
@@ -362,11 +377,16 @@ async fn main() -> ExitCode {
 /// hold this relay, and every relay of a cluster must be given the same one.
 fn validator_set(
     given: &[String],
+    threshold: u8,
     key: &edgenet_core::SecretKey,
 ) -> Result<Option<edgenet_core::ledger::LedgerConfig>, String> {
     use edgenet_core::ledger::{Account, LedgerConfig};
     if given.is_empty() {
-        return Ok(None);
+        return if threshold == 1 {
+            Ok(None)
+        } else {
+            Err("--validator-threshold needs --validator (the relays that attest)".into())
+        };
     }
     let mut accounts = Vec::with_capacity(given.len());
     for id in given {
@@ -382,7 +402,7 @@ fn validator_set(
             key.node_id()
         ));
     }
-    LedgerConfig::new(accounts, 1)
+    LedgerConfig::new(accounts, threshold)
         .map(Some)
         .map_err(|e| format!("--validator: {e}"))
 }

@@ -414,6 +414,36 @@ impl Snapshot {
                 "Relays in the cluster's directory, this one included.",
                 status.relays as f64,
             );
+            f.gauge(
+                "edgenet_cluster_borrowed_workers",
+                "Workers of other relays this relay may offer its tasks to.",
+                status.borrowed_workers as f64,
+            );
+            f.gauge(
+                "edgenet_cluster_lent_routes",
+                "Routes kept for other relays' tasks through this relay's workers.",
+                status.lent_routes as f64,
+            );
+            f.counter(
+                "edgenet_cluster_frames_forwarded_total",
+                "Task frames sent to other relays (cross-relay tasks).",
+                status.forwarded_out,
+            );
+            f.counter(
+                "edgenet_cluster_frames_received_total",
+                "Task frames received from other relays.",
+                status.forwarded_in,
+            );
+            f.counter(
+                "edgenet_cluster_frames_refused_total",
+                "Announcements and task frames from other relays refused here.",
+                status.forward_refused,
+            );
+            f.counter(
+                "edgenet_cluster_frames_dropped_total",
+                "Task frames for other relays dropped because the queue to NATS was full.",
+                status.forward_dropped,
+            );
             f.histograms(
                 "edgenet_cluster_replication_lag_seconds",
                 "Time from another relay's entry entering the log to its being stored here.",

@@ -33,6 +33,10 @@ const REPLICATED: TableDefinition<'_, &[u8; 32], &[u8; 32]> =
     TableDefinition::new("ledger_replicated");
 /// Small counters: [`LOG_POSITION`].
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+/// This relay's entries signed and waiting for other relays' attestations (`hub/attest.rs`), by
+/// hash: reloaded at start, so a restart asks for the same entries again instead of signing
+/// others at their places. A row goes in the same commit as its entry, once attested.
+const AWAITING: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("ledger_awaiting");
 /// The last log sequence number whose entries are stored.
 const LOG_POSITION: &str = "log_position";
 
@@ -73,6 +77,7 @@ impl LedgerStore {
             txn.open_table(OUTBOX).map_err(|e| e.to_string())?;
             txn.open_table(REPLICATED).map_err(|e| e.to_string())?;
             txn.open_table(META).map_err(|e| e.to_string())?;
+            txn.open_table(AWAITING).map_err(|e| e.to_string())?;
             txn.commit().map_err(|e| e.to_string())?;
             Ok(db)
         }));
@@ -184,6 +189,14 @@ impl LedgerStore {
                     .insert(&entry.hash().0, entry.to_bytes().as_slice())
                     .map_err(|e| e.to_string())?;
             }
+            let mut awaiting = txn.open_table(AWAITING).map_err(|e| e.to_string())?;
+            if !awaiting.is_empty().map_err(|e| e.to_string())? {
+                for entry in entries {
+                    awaiting
+                        .remove(&entry.hash().0)
+                        .map_err(|e| e.to_string())?;
+                }
+            }
             if let Some(from) = replicated {
                 let mut theirs = txn.open_table(REPLICATED).map_err(|e| e.to_string())?;
                 for entry in entries {
@@ -221,6 +234,22 @@ impl LedgerStore {
         self.commits.clone()
     }
 
+    /// This relay's entries that wait for attestations, in chain order (the hub checks them
+    /// again as it takes them back).
+    pub fn awaiting(&self) -> Result<Vec<Entry>, String> {
+        let txn = self.db.begin_read().map_err(|e| e.to_string())?;
+        let table = txn.open_table(AWAITING).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(|e| e.to_string())? {
+            let (_, value) = row.map_err(|e| e.to_string())?;
+            let entry = Entry::from_bytes(value.value())
+                .map_err(|e| format!("damaged ledger store: an awaiting entry: {e}"))?;
+            out.push(entry);
+        }
+        out.sort_by_key(|e| e.body.seq);
+        Ok(out)
+    }
+
     /// Every stored entry, each checked against the hash it is stored under; the first row that
     /// does not decode or does not match is an error naming it.
     pub fn load(&self) -> Result<Vec<Entry>, String> {
@@ -253,5 +282,18 @@ impl EntryStore for LedgerStore {
 
     fn persist_replicated(&mut self, from: &NodeId, entries: &[Entry]) -> Result<(), String> {
         self.write(entries, Some(from))
+    }
+
+    fn await_attestations(&mut self, entries: &[Entry]) -> Result<(), String> {
+        let txn = self.db.begin_write().map_err(|e| e.to_string())?;
+        {
+            let mut table = txn.open_table(AWAITING).map_err(|e| e.to_string())?;
+            for entry in entries {
+                table
+                    .insert(&entry.hash().0, entry.to_bytes().as_slice())
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        txn.commit().map_err(|e| e.to_string())
     }
 }

@@ -1,4 +1,5 @@
-// A page on one relay of a cluster learns the others from its directory and, when its relay is
+// A page on one relay of a cluster submits a task that a native worker on the other relay runs
+// (cross-relay tasks); a page learns the others from its directory and, when its relay is
 // killed, moves to another by itself: the contributor keeps its identity and keeps working.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { Stack, allow, bin, freePort, stats, waitFor } from './harness.mjs';
 const stack = new Stack();
 let relayB;
 let apiB;
+let wsB;
 
 const relayId = (dir) => execFileSync(bin('edgenet-relay'), ['--data-dir', dir, 'id']).toString().trim();
 
@@ -28,6 +30,7 @@ before(async () => {
     '--www', '/nonexistent', '--pkg', '/nonexistent', ...cluster,
   ]);
   apiB = async (path) => (await fetch(`http://127.0.0.1:${portB}${path}`)).json();
+  wsB = `ws://127.0.0.1:${portB}/ws`;
   await waitFor('both relays in the directory', async () => {
     const listed = await stack.api('/api/relays').catch(() => []);
     return listed.length === 2 && listed.every((r) => r.url.startsWith('ws://'));
@@ -35,6 +38,40 @@ before(async () => {
   await stack.launch();
 });
 after(() => stack.stop());
+
+test('a search submitted from a page at relay A is run by a native worker on relay B', async () => {
+  const worker = stack.spawn('edgenet-node', ['--key-file', join(stack.dir, 'wb.key'), ...stack.nodeFlags, 'run', '--relay', wsB, '--no-model']);
+  const [wb] = await waitFor('the worker on B', async () => {
+    const ids = (await apiB('/api/peers')).map((p) => p.node_id);
+    return ids.length === 1 ? ids : null;
+  });
+  await waitFor('A to borrow it', async () => (await stack.api('/api/cluster')).borrowed_workers === 1);
+  assert.equal((await stack.peers()).length, 0, 'A has no worker of its own');
+  const page = await stack.page();
+  await page.route('**/cross-relay.html', (route) => route.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><script type="importmap">{"imports":{"edgenet":"/pkg/dist/edgenet.mjs"}}</script>
+      <script type="module">import { submit } from 'edgenet'; window.submit = submit;</script>`,
+  }));
+  await page.goto(`${stack.http}/cross-relay.html`);
+  await waitFor('the module', () => page.evaluate(() => Boolean(window.submit)));
+  const out = await page.evaluate(async () => {
+    const rand = (n, s) => Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + s) * 0.5);
+    const database = Array.from({ length: 200 }, (_, i) => rand(8, i));
+    const query = rand(8, 1000);
+    const r = await window.submit({ type: 'vector_search', payload: { query, database, k: 3, metric: 'dot' }, options: { redundancy: 1 } });
+    const want = database.map((row, i) => [i, row.reduce((a, x, j) => a + x * query[j], 0)])
+      .sort((a, b) => b[1] - a[1]).slice(0, 3).map(([i]) => i);
+    return { got: r.hits[0].map((h) => h.index), want, verified: r.verified, workers: r.workers };
+  });
+  assert.deepEqual(out.got, out.want);
+  assert.equal(out.verified, true);
+  assert.deepEqual(out.workers, [wb], 'run by the worker on relay B');
+  const routed = await apiB('/api/cluster');
+  assert.ok(routed.forwarded_in >= 4, JSON.stringify(routed));
+  worker.kill('SIGKILL');
+  await page.close();
+});
 
 test('a page moves to the cluster\'s other relay when its own is killed', async () => {
   const page = await stack.page('/contributor.html');

@@ -33,6 +33,16 @@ fn hub_frames_cases() {
 }
 
 #[test]
+fn cluster_frames_cases() {
+    assert!(
+        each_case(
+            "cluster_frames",
+            edgenet_proto::fuzz_targets::cluster_frames
+        ) > 0
+    );
+}
+
+#[test]
 fn hub_actions_cases() {
     assert!(each_case("hub_actions", edgenet_proto::fuzz_targets::hub_actions) > 0);
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use edgenet_core::task::{Hit, KnnResult, SearchMetric, TaskId, TaskKind, VectorSearch};
+use edgenet_core::task::{KnnResult, TaskId, TaskKind, VectorSearch};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{ConnId, Hub, HubConfig, Output};
@@ -13,18 +13,11 @@ use edgenet_proto::message::{
 use edgenet_proto::submit::{Progress, Submission};
 use edgenet_proto::worker::{Action, Worker};
 use rand_chacha::rand_core::SeedableRng;
+use support::{caps, reference_knn, search};
+
+mod support;
 
 type Rng = rand_chacha::ChaCha20Rng;
-
-fn caps() -> Capabilities {
-    Capabilities {
-        cores: 2,
-        memory_mib: 1024,
-        gpu: None,
-        kernels: vec![TaskKind::VectorSearch],
-        backends: vec!["cpu".into()],
-    }
-}
 
 /// How a simulated worker answers.
 #[derive(Clone, Copy, PartialEq)]
@@ -220,39 +213,6 @@ impl Net {
         let r = self.hub.handle_frame(conn, frame, self.now);
         self.pump();
         r
-    }
-}
-
-fn reference_knn(t: &VectorSearch) -> KnnResult {
-    let dim = t.dim as usize;
-    let hits = t
-        .queries
-        .chunks(dim)
-        .map(|q| {
-            let mut scored: Vec<Hit> = t
-                .database
-                .chunks(dim)
-                .enumerate()
-                .map(|(i, v)| Hit {
-                    index: i as u32,
-                    score: q.iter().zip(v).map(|(a, b)| a * b).sum(),
-                })
-                .collect();
-            scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-            scored.truncate(t.k as usize);
-            scored
-        })
-        .collect();
-    KnnResult { hits }
-}
-
-fn search() -> VectorSearch {
-    VectorSearch {
-        metric: SearchMetric::Dot,
-        dim: 3,
-        k: 2,
-        queries: vec![1.0, 0.0, 0.5],
-        database: vec![0.1, 0.2, 0.3, 1.0, 1.0, 1.0, -1.0, 0.0, 2.0, 0.3, 0.3, 0.3],
     }
 }
 

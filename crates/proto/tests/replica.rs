@@ -54,7 +54,7 @@ fn written_at_a(a: &SecretKey, alice: &SecretKey, config: &LedgerConfig) -> Vec<
 }
 
 #[test]
-fn a_relay_joins_only_a_validator_set_that_holds_it_and_signs_alone() {
+fn a_relay_joins_only_a_validator_set_that_holds_it() {
     let (a, b, c) = keys();
     let config = two_relays(&a, &b);
     assert!(
@@ -62,12 +62,13 @@ fn a_relay_joins_only_a_validator_set_that_holds_it_and_signs_alone() {
             .with_validators(config.clone())
             .is_err()
     );
+    // Two of two: entries wait for the other's attestation (tests/attest.rs).
     let two_of_two = LedgerConfig::new(config.validators().to_vec(), 2).unwrap();
-    let refused = Hub::new(b.clone(), HubConfig::default())
-        .with_validators(two_of_two)
-        .err()
-        .unwrap();
-    assert!(refused.contains("threshold of 2"), "{refused}");
+    assert!(
+        Hub::new(b.clone(), HubConfig::default())
+            .with_validators(two_of_two)
+            .is_ok()
+    );
     assert!(
         Hub::new(b, HubConfig::default())
             .with_validators(config)

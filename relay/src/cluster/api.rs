@@ -40,6 +40,14 @@ pub(crate) async fn status(State(state): State<AppState>) -> Json<ClusterStatus>
             position: 0,
             relays: 1,
             last_error: None,
+            borrowed_workers: 0,
+            lent_routes: 0,
+            forwarded_out: 0,
+            forwarded_in: 0,
+            forward_refused: 0,
+            forward_dropped: 0,
+            threshold: 1,
+            attestations: super::AttestationStatus::default(),
         }),
     }
 }

@@ -9,14 +9,21 @@
 //!   goes to it (through a durable outbox in the relay's store, so a kill never loses one), and
 //!   every relay consumes it, verifies each entry and merges it into its own replica
 //!   (`Hub::merge_replicated`). It is also the log a new relay catches up from.
+//! - [`remote_work`]: cross-relay tasks. Each relay announces the workers it lends; a task a
+//!   relay's own peers cannot staff is offered to the others' workers, its frames forwarded
+//!   through their relays (the rules are the hub's, `hub/remote.rs`).
+//! - [`attest`]: with `--validator-threshold` above 1, the relays attest each other's validator
+//!   entries before they take effect (`hub/attest.rs`).
 //!
 //! When NATS is away the relay keeps serving its own clients: the outbox grows on disk, the
 //! directory entry lapses, and both resume when the client reconnects (async-nats retries for
 //! ever). `docs/federation.md` gives the topology, the subjects and the failure modes.
 
 pub mod api;
+pub mod attest;
 pub mod directory;
 pub mod ledger_log;
+pub mod remote_work;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,6 +71,11 @@ pub(crate) struct Counters {
     pub relays: Mutex<Vec<RelayEntry>>,
     /// Replication lag (ms from the log's timestamp to stored here) of other relays' entries.
     pub lag: Mutex<edgenet_proto::hub::Histogram>,
+    /// Frames forwarded to other relays (cross-relay tasks), and received from them.
+    pub forwarded_out: AtomicU64,
+    pub forwarded_in: AtomicU64,
+    /// Announcements and forwarded frames refused here.
+    pub forward_refused: AtomicU64,
 }
 
 impl Counters {
@@ -77,6 +89,9 @@ impl Counters {
             last_error: Mutex::new(None),
             relays: Mutex::new(Vec::new()),
             lag: Mutex::new(edgenet_proto::hub::Histogram::new(&LAG_BUCKETS_MS)),
+            forwarded_out: AtomicU64::new(0),
+            forwarded_in: AtomicU64::new(0),
+            forward_refused: AtomicU64::new(0),
         }
     }
 
@@ -102,6 +117,7 @@ pub struct Cluster {
     pub(crate) counters: Arc<Counters>,
     node_id: NodeId,
     replicas: usize,
+    driver: HubDriver,
 }
 
 /// `GET /api/cluster`.
@@ -129,6 +145,46 @@ pub struct ClusterStatus {
     pub relays: usize,
     /// The last error talking to NATS, if any.
     pub last_error: Option<String>,
+    /// Workers of other relays this relay may offer its tasks to now.
+    pub borrowed_workers: usize,
+    /// Routes kept for other relays' tasks through this relay's workers.
+    pub lent_routes: usize,
+    /// Task frames sent to other relays, and received from them.
+    pub forwarded_out: u64,
+    pub forwarded_in: u64,
+    /// Announcements and frames from other relays refused here.
+    pub forward_refused: u64,
+    /// Frames for other relays dropped because the queue to NATS was full.
+    pub forward_dropped: u64,
+    /// Signatures each validator entry needs (`--validator-threshold`).
+    pub threshold: u8,
+    /// Attestations: this relay's entries awaiting them and applied once attested, and other
+    /// relays' entries it attested or refused.
+    pub attestations: AttestationStatus,
+}
+
+/// `/api/cluster`'s `attestations` (`hub/attest.rs`).
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct AttestationStatus {
+    /// This relay's entries waiting for other relays' attestations now.
+    pub awaiting: usize,
+    /// This relay's entries applied once attested.
+    pub applied: u64,
+    /// Other relays' entries this relay attested.
+    pub given: u64,
+    /// Other relays' entries this relay refused to attest.
+    pub refused: u64,
+}
+
+impl From<edgenet_proto::hub::AttestStats> for AttestationStatus {
+    fn from(s: edgenet_proto::hub::AttestStats) -> Self {
+        Self {
+            awaiting: s.awaiting,
+            applied: s.applied,
+            given: s.given,
+            refused: s.refused,
+        }
+    }
 }
 
 impl Cluster {
@@ -147,7 +203,11 @@ impl Cluster {
             counters: counters.clone(),
             node_id,
             replicas,
+            driver: driver.clone(),
         };
+        // Set before any task can be forwarded, so that none is dropped for want of a queue.
+        let (forward_tx, forward_rx) = remote_work::queue();
+        driver.forward_to(forward_tx);
         tokio::spawn(async move {
             let watched = counters.clone();
             let link = move |up: bool| {
@@ -166,6 +226,8 @@ impl Cluster {
                     return;
                 }
             };
+            remote_work::spawn(&client, node_id, &driver, forward_rx, &counters);
+            attest::spawn(&client, node_id, &driver, &counters);
             let js = async_nats::jetstream::new(client);
             tokio::spawn(directory::run(
                 js.clone(),
@@ -199,6 +261,10 @@ impl Cluster {
     /// `GET /api/cluster`'s answer; `outbox` is read from the store by the caller.
     pub fn status(&self, outbox: u64) -> ClusterStatus {
         let c = &self.counters;
+        let (remote, attestations, threshold) = self.driver.with_hub_mut(|hub, _| {
+            let threshold = hub.ledger().config().threshold();
+            (hub.remote_counts(), hub.attest_stats(), threshold)
+        });
         ClusterStatus {
             enabled: true,
             connected: c.connected.load(Ordering::Relaxed),
@@ -211,6 +277,14 @@ impl Cluster {
             position: c.position.load(Ordering::Relaxed),
             relays: self.relays().len(),
             last_error: lock(&c.last_error).clone(),
+            borrowed_workers: remote.0,
+            lent_routes: remote.1,
+            forwarded_out: c.forwarded_out.load(Ordering::Relaxed),
+            forwarded_in: c.forwarded_in.load(Ordering::Relaxed),
+            forward_refused: c.forward_refused.load(Ordering::Relaxed),
+            forward_dropped: self.driver.forward_dropped(),
+            threshold,
+            attestations: attestations.into(),
         }
     }
 }

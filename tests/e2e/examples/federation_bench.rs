@@ -1,7 +1,8 @@
 //! `scripts/bench.sh federation`: a relay alone against the same relay as one of three on a
 //! three-server NATS JetStream cluster, same machine, same traffic: paid tasks submitted to it
-//! and run by its own worker. Prints submit→verdict latency (p50/p99), the relay's CPU per routed
-//! frame, and the replication lag the other relays measured (from their `/metrics` histogram).
+//! and run by its own worker, then by a worker on another relay of the cluster (cross-relay).
+//! Prints submit→verdict latency (p50/p99), the relay's CPU per routed frame, and the
+//! replication lag the other relays measured (from their `/metrics` histogram).
 //! Run with the release binaries built (`cargo build --release -p edgenet-relay -p edgenet-node`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark: failing loudly is the point
 
@@ -56,7 +57,17 @@ fn lag_from_metrics(relay: &Relay) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-fn run(cluster: bool) -> Run {
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Alone,
+    /// One of three relays; its worker is its own.
+    Cluster,
+    /// One of three relays; its only worker is on another relay.
+    CrossRelay,
+}
+
+fn run(mode: Mode) -> Run {
+    let cluster = mode != Mode::Alone;
     let dir = tempfile::tempdir().unwrap();
     let nats = if cluster {
         NatsServer::cluster(&dir.path().join("nats"), 3)
@@ -92,8 +103,18 @@ fn run(cluster: bool) -> Run {
     });
     let key_file = payer.key_file.clone();
     payer.kill();
-    let _worker = Worker::start(dir.path(), "w", &a.ws_url(), &[]);
-    wait_until(WAIT, "the worker", || a.peer_count() == 1);
+    let home = if mode == Mode::CrossRelay {
+        &relays[1]
+    } else {
+        a
+    };
+    let _worker = Worker::start(dir.path(), "w", &home.ws_url(), &[]);
+    wait_until(WAIT, "the worker", || home.peer_count() == 1);
+    if mode == Mode::CrossRelay {
+        wait_until(WAIT, "the worker, borrowed", || {
+            a.peer_count() == 0 && a.get("/api/cluster")["borrowed_workers"] == 1
+        });
+    }
     std::thread::sleep(Duration::from_secs(2));
     let (key, _) = edgenet_keystore::load_or_create(&key_file).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -128,14 +149,19 @@ fn run(cluster: bool) -> Run {
 }
 
 fn main() {
-    let off = run(false);
-    let on = run(true);
+    let off = run(Mode::Alone);
+    let on = run(Mode::Cluster);
+    let cross = run(Mode::CrossRelay);
     let cpu_per_frame = |r: &Run| r.cpu_ticks as f64 * 10_000.0 / r.frames.max(1) as f64;
     println!(
         "| relay | submit→verdict p50 | p99 | relay CPU per routed frame | replication lag p50 / p99 |"
     );
     println!("|---|---|---|---|---|");
-    for (name, r) in [("alone", &off), ("one of 3, NATS cluster R3", &on)] {
+    for (name, r) in [
+        ("alone", &off),
+        ("one of 3, NATS cluster R3", &on),
+        ("one of 3, its worker on another relay", &cross),
+    ] {
         let lag = r.lag.map_or("—".to_owned(), |(p50, p99)| {
             format!("≤ {p50} ms / ≤ {p99} ms")
         });
@@ -151,5 +177,10 @@ fn main() {
         percentile(&on.latencies_ms, 0.5) / percentile(&off.latencies_ms, 0.5),
         percentile(&on.latencies_ms, 0.99) / percentile(&off.latencies_ms, 0.99),
         cpu_per_frame(&on) / cpu_per_frame(&off),
+    );
+    println!(
+        "ratios (cross-relay / same-relay, both in the cluster): p50 {:.2}×, p99 {:.2}×",
+        percentile(&cross.latencies_ms, 0.5) / percentile(&on.latencies_ms, 0.5),
+        percentile(&cross.latencies_ms, 0.99) / percentile(&on.latencies_ms, 0.99),
     );
 }

@@ -46,6 +46,20 @@ fn accounts(relays: &[&Relay], id: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A node works at `relay` until it holds 3 credits there, then stops: its id and key file.
+fn earn(dir: &Path, name: &str, relay: &Relay) -> (String, std::path::PathBuf) {
+    let node = Worker::start(dir, name, &relay.ws_url(), &[]);
+    wait_until(WAIT, &format!("{name}'s first credits"), || {
+        relay.get(&format!("/api/ledger/{}", node.id))["balance"]
+            .as_u64()
+            .unwrap()
+            >= 3_000_000
+    });
+    let earned = (node.id.clone(), node.key_file.clone());
+    node.kill();
+    earned
+}
+
 fn chain_len(relay: &Relay, id: &str) -> u64 {
     relay.get(&format!("/api/ledger/{id}"))["chain_len"]
         .as_u64()
@@ -62,8 +76,8 @@ fn peers_of(relay: &Relay) -> Vec<String> {
         .collect()
 }
 
-/// `edgenet-node submit` of a paid vector search at the relay `url` (redundancy 1: each relay
-/// staffs its own tasks).
+/// `edgenet-node submit` of a paid vector search at the relay `url` (redundancy 1: a relay
+/// offers its own workers first).
 fn paid_task(payer_key: &Path, url: &str, seed: usize) -> std::process::Output {
     let seed = seed.to_string();
     node(
@@ -150,15 +164,7 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
     }
 
     // Credits minted at A (the payer works there first) are known at B and C.
-    let payer = Worker::start(dir.path(), "payer", &a.ws_url(), &[]);
-    wait_until(WAIT, "the payer's first credits", || {
-        a.get(&format!("/api/ledger/{}", payer.id))["balance"]
-            .as_u64()
-            .unwrap()
-            >= 3_000_000
-    });
-    let (payer_id, payer_key) = (payer.id.clone(), payer.key_file.clone());
-    payer.kill();
+    let (payer_id, payer_key) = earn(dir.path(), "payer", &a);
     wait_until(WAIT, "the payer's credits at every relay", || {
         let seen = accounts(&[&a, &b, &c], &payer_id);
         seen.windows(2).all(|w| w[0]["balance"] == w[1]["balance"])
@@ -194,8 +200,8 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
     // Mid-burst, B dies: tasks keep going to it until it does. Their payer earned its credits
     // at B and writes its chain only there (a client that holds no copy of its chain, as a
     // one-shot `submit` does, must not write elsewhere what a dead relay may not have published).
-    // A second payer's task at B waits for a third worker B does not have: its escrow is open
-    // when B dies, and B never comes back in time, so another relay must refund it.
+    // A second payer's task at B waits for a fifth worker the cluster does not have (B may
+    // borrow A's and C's): its escrow is open when B dies, and B never comes back in time, so another relay must refund it.
     let payer_b = Worker::start(dir.path(), "payer-b", &b.ws_url(), &[]);
     let stuck = Worker::start(dir.path(), "stuck", &b.ws_url(), &[]);
     for p in [&payer_b, &stuck] {
@@ -222,7 +228,7 @@ fn three_relays_over_a_nats_cluster_are_one_network() {
                 "--pay",
                 "0.5",
                 "--redundancy",
-                "3",
+                "5",
                 "--timeout-s",
                 "20",
             ],
@@ -388,4 +394,181 @@ fn the_directory_lists_at_most_64_relays_and_always_this_one() {
     );
     // The relay keeps serving.
     assert_eq!(relay.get("/api/status")["service"], "edgenet-relay");
+}
+
+#[test]
+fn a_task_submitted_at_one_relay_is_verified_by_workers_on_the_other_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::cluster(&dir.path().join("nats"), 3);
+    let (relays, _) = start_relays(dir.path(), &nats);
+    let [a, b, c]: [Relay; 3] = relays.try_into().ok().unwrap();
+
+    // The payer earns its credits at A, then goes; A has no worker left.
+    let (payer_id, payer_key) = earn(dir.path(), "payer", &a);
+    let wb = Worker::start(dir.path(), "wb", &b.ws_url(), &[]);
+    let wc = Worker::start(dir.path(), "wc", &c.ws_url(), &[]);
+    wait_until(WAIT, "A borrows B's and C's workers", || {
+        a.peer_count() == 0 && a.get("/api/cluster")["borrowed_workers"] == 2
+    });
+
+    // Redundancy 2 at A: only B's and C's workers can run it.
+    let out = node(
+        &payer_key,
+        &[
+            "submit",
+            "--relay",
+            &a.ws_url(),
+            "--json",
+            "--seed",
+            "7",
+            "--pay",
+            "0.2",
+            "--redundancy",
+            "2",
+            "--timeout-s",
+            "30",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: edgenet_node::submit::Report = serde_json::from_str(&text).unwrap();
+    assert!(
+        report.verified && report.matches_local == Some(true),
+        "{text}"
+    );
+    let mut workers = report.workers.clone();
+    workers.sort();
+    let mut expected = vec![wb.id.clone(), wc.id.clone()];
+    expected.sort();
+    assert_eq!(workers, expected);
+    // A's task record names them; B and C routed the frames and kept no route afterwards.
+    let task = &a.get("/api/tasks")[0];
+    assert_eq!(task["status"], "verified", "{task}");
+    for r in [&b, &c] {
+        wait_until(WAIT, "routes to end", || {
+            r.get("/api/cluster")["lent_routes"] == 0
+        });
+        // At least the offer, the assignment, the payload and the verdict came through.
+        let status = r.get("/api/cluster");
+        assert!(status["forwarded_in"].as_u64().unwrap() >= 4, "{status}");
+        assert_eq!(status["forward_refused"], 0, "{status}");
+    }
+    assert_eq!(a.get("/api/cluster")["forward_dropped"], 0);
+
+    // A paid them: every relay's ledger says so, the same way.
+    drop(wb);
+    drop(wc);
+    wait_until(WAIT, "no peers left", || {
+        a.peer_count() + b.peer_count() + c.peer_count() == 0
+    });
+    wait_for_quiet_log(&[&a, &b, &c]);
+    for id in [&payer_id, &expected[0], &expected[1]] {
+        let seen = accounts(&[&a, &b, &c], id);
+        assert!(
+            seen.windows(2).all(|w| w[0] == w[1]),
+            "{id} differs between relays: {seen:#?}"
+        );
+    }
+    let paid = &accounts(&[&c], &payer_id)[0];
+    assert_eq!(paid["spent"], 200_000, "{paid}");
+    assert_eq!(paid["escrowed"], 0, "{paid}");
+}
+
+#[test]
+fn two_of_three_relays_sign_every_validator_entry_and_one_that_refuses_cannot_stop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(&dir.path().join("nats"));
+    let datas: Vec<std::path::PathBuf> =
+        ["a", "b", "c"].iter().map(|n| dir.path().join(n)).collect();
+    let ids: Vec<String> = datas.iter().map(|d| edgenet_e2e::relay_id(d)).collect();
+    let (url, validators) = (nats.url(), ids.join(","));
+    let flags = [
+        "--nats",
+        url.as_str(),
+        "--nats-replicas",
+        "1",
+        "--validator",
+        validators.as_str(),
+        "--validator-threshold",
+        "2",
+        "--nats-directory-ttl-s",
+        "3",
+        "--uptime-period-ms",
+        "1000",
+        "--uptime-bonus",
+        "1000000",
+    ];
+    let with = |more: &[&'static str]| [&flags[..], more].concat();
+    let a = Relay::start(&datas[0], 0, &flags);
+    let mut b = Relay::start(&datas[1], 0, &flags);
+    // C attests nothing: every entry needs B (or A) besides its author.
+    let c = Relay::start(&datas[2], 0, &with(&["--no-attest"]));
+    for r in [&a, &b, &c] {
+        wait_until(WAIT, "every relay in the directory", || {
+            r.get("/api/relays").as_array().unwrap().len() == 3
+        });
+    }
+    assert_eq!(a.get("/api/cluster")["threshold"], 2);
+
+    // A worker at A earns uptime mints; each takes effect once B attested it.
+    let wa = Worker::start(dir.path(), "wa", &a.ws_url(), &[]);
+    let balance = |r: &Relay, id: &str| {
+        r.get(&format!("/api/ledger/{id}"))["balance"]
+            .as_u64()
+            .unwrap()
+    };
+    let at = |r: &Relay| r.get("/api/cluster")["attestations"].clone();
+    wait_until(WAIT, "three of A's mints attested", || {
+        at(&a)["applied"].as_u64().unwrap() >= 3
+    });
+    wait_until(WAIT, "wa's mints at every relay", || {
+        let seen: Vec<u64> = [&a, &b, &c].iter().map(|r| balance(r, &wa.id)).collect();
+        seen[0] > 0 && seen.windows(2).all(|w| w[0] == w[1])
+    });
+    assert!(at(&b)["given"].as_u64().unwrap() >= 3, "{}", at(&b));
+    assert_eq!(at(&c)["given"], 0, "{}", at(&c));
+    assert!(at(&c)["refused"].as_u64().unwrap() >= 3, "{}", at(&c));
+
+    // B goes: A's entries wait (no credit is made meanwhile), and take effect when B is back.
+    // C, which attests nothing, cannot stand in for it.
+    b.kill();
+    wait_until(WAIT, "A's mints to wait", || {
+        at(&a)["awaiting"].as_u64().unwrap() >= 2
+    });
+    let held = balance(&a, &wa.id);
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(
+        balance(&a, &wa.id),
+        held,
+        "nothing applied without a second signature"
+    );
+    // A restarts meanwhile: it asks for the same entries again (its store kept them).
+    let waiting = at(&a)["awaiting"].as_u64().unwrap();
+    let a = a.start_again();
+    assert!(
+        at(&a)["awaiting"].as_u64().unwrap() >= waiting,
+        "{}",
+        at(&a)
+    );
+    let b = b.start_again();
+    wait_until(WAIT, "A's waiting mints applied", || {
+        at(&a)["awaiting"] == 0 && balance(&a, &wa.id) > held
+    });
+    drop(wa);
+    wait_until(WAIT, "no peers left", || {
+        a.peer_count() + b.peer_count() + c.peer_count() == 0
+    });
+    wait_for_quiet_log(&[&a, &b, &c]);
+    let wa_id = edgenet_e2e::node_stdout(&dir.path().join("wa").join("node.key"), &["id"]);
+    for id in [&wa_id, &ids[0]] {
+        let seen = accounts(&[&a, &b, &c], id);
+        assert!(
+            seen.windows(2).all(|w| w[0] == w[1]),
+            "{id} differs between relays: {seen:#?}"
+        );
+    }
 }

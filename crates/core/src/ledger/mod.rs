@@ -28,7 +28,7 @@ use thiserror::Error;
 
 pub use account::Account;
 pub use config::LedgerConfig;
-pub use entry::{Entry, EntryBody, EntryHash, EntryKind, Evidence, MintReason};
+pub use entry::{Attestation, Entry, EntryBody, EntryHash, EntryKind, Evidence, MintReason};
 pub use state::{AccountState, EntryStatus, LedgerState, VoidReason};
 pub use verified::{Verified, Verifier};
 
@@ -240,6 +240,16 @@ impl Ledger {
             .get(&entry.body.author)
             .and_then(|chain| chain.get(&entry.body.seq))
             .is_some_and(|slot| slot.iter().any(|s| s.hash == hash))
+    }
+
+    /// Whether this replica holds another entry at `entry`'s place in its author's chain (the
+    /// same author and seq, a different body): with `entry`, an equivocation.
+    pub fn conflicts(&self, entry: &Entry) -> bool {
+        let hash = entry.hash();
+        self.chains
+            .get(&entry.body.author)
+            .and_then(|chain| chain.get(&entry.body.seq))
+            .is_some_and(|slot| slot.iter().any(|s| s.hash != hash))
     }
 
     /// The greatest clock of any entry held.

@@ -44,6 +44,9 @@ pub struct HubConfig {
     /// digests of 4 MiB on average. 0 asks for none (the mints are then free, as in tests of
     /// other things). Why 12 is in docs/ledger.md.
     pub work_bits: u8,
+    /// In a cluster with a threshold above 1: whether this relay attests other relays' validator
+    /// entries (`hub/attest.rs`); false refuses every request.
+    pub attests: bool,
 }
 
 impl Default for HubConfig {
@@ -66,6 +69,7 @@ impl Default for HubConfig {
             canary_reward: 1_000_000,
             escrow_grace_ms: 60_000,
             work_bits: 12,
+            attests: true,
         }
     }
 }

@@ -37,6 +37,16 @@ impl Conn {
         }
     }
 
+    /// The virtual connection of a worker another relay lends (`hub/remote.rs`): authenticated
+    /// by that relay, which did the handshake.
+    pub(super) fn borrowed(node: NodeId, now: Millis) -> Self {
+        Self {
+            state: ConnState::Ready { node },
+            window_start: now,
+            window_count: 0,
+        }
+    }
+
     /// Counts one message against the window; refuses the one past `limit` per minute.
     pub(super) fn count_message(&mut self, now: Millis, limit: u32) -> Result<(), ProtoError> {
         if now.saturating_sub(self.window_start) >= RATE_WINDOW_MS {

@@ -48,6 +48,12 @@ impl Hub {
             }
             (_, Decoded::Msg(msg)) => msg,
         };
+        // A lent worker's claim or result about another relay's task goes to that relay.
+        if let Some(node) = node
+            && self.route_back(node, &msg)
+        {
+            return Ok(());
+        }
         match (node, msg) {
             (None, ClientMsg::Hello { body, signature }) => {
                 self.on_hello(conn, body, &signature, now)
@@ -191,7 +197,8 @@ impl Hub {
             return Err(ProtoError::DuplicateTask(spec.id.to_string()));
         }
         self.check_escrow(&node, &spec)?;
-        let open = self.tasks.open_of(&node);
+        // In a cluster, its open tasks at the other relays count too (`hub/remote.rs`).
+        let open = self.tasks.open_of(&node) + self.remote.open_elsewhere(&node);
         if open >= self.config.max_open_tasks_per_submitter {
             return Err(ProtoError::InvalidTask(format!(
                 "{open} tasks already open; wait for some to finish"

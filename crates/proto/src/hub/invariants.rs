@@ -92,7 +92,7 @@ impl Hub {
             }
         }
         for (node, peer) in self.peers.iter() {
-            let held = jobs.get(node).copied().unwrap_or(0);
+            let held = jobs.get(node).copied().unwrap_or(0) + self.remote.lent_jobs(node);
             if peer.jobs() != held {
                 return Err(format!(
                     "{node} counts {} jobs but holds {held}",
@@ -158,7 +158,9 @@ impl Hub {
                     .peers
                     .iter()
                     .any(|(n, p)| n.as_bytes() == node && p.is_worker()),
-                Timer::StrayEscrow(..) => true,
+                // Set at each announcement, however many workers it listed.
+                Timer::StrayEscrow(..) | Timer::Lender(_) => true,
+                Timer::Lent(task, worker) => self.remote.routes(task, worker),
                 Timer::RateWindow(node) => self
                     .rates
                     .contains(&edgenet_core::NodeId::from_bytes(node).map_err(|e| e.to_string())?),
@@ -195,6 +197,13 @@ impl Hub {
                     "escrow for task {task} backs no open task and is never refunded"
                 ));
             }
+        }
+        // An entry waiting for attestations has no effect anywhere yet (`hub/attest.rs`).
+        if let Some(e) = self.attest.awaiting().find(|e| self.ledger.holds(e)) {
+            return Err(format!(
+                "entry {:?} is applied while it awaits attestations",
+                e.hash()
+            ));
         }
         let state = self.ledger.state();
         let held: u128 = state

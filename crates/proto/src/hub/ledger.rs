@@ -12,7 +12,7 @@ use edgenet_core::ledger::{
 };
 
 use super::timers::Timer;
-use super::{EntryPage, Hub, HubEvent};
+use super::{EntryPage, Hub};
 use crate::Millis;
 use crate::error::ProtoError;
 use crate::message::{RelayMsg, SYNC_PAGE};
@@ -27,6 +27,14 @@ pub trait EntryStore {
     fn persist_replicated(&mut self, from: &NodeId, entries: &[Entry]) -> Result<(), String> {
         let _ = from;
         self.persist(entries)
+    }
+
+    /// Keeps the relay's own entries that wait for attestations (`hub/attest.rs`), so that a
+    /// restart asks for the same ones again; [`EntryStore::persist`] of an entry forgets it
+    /// there. A store that keeps nothing loses them with the process.
+    fn await_attestations(&mut self, entries: &[Entry]) -> Result<(), String> {
+        let _ = entries;
+        Ok(())
     }
 }
 
@@ -58,20 +66,24 @@ impl Hub {
         &mut self.ledger
     }
 
-    /// Appends an entry the relay itself writes (as validator) and stores it durably.
-    pub fn write_ledger(&mut self, kind: EntryKind) -> Result<Entry, ProtoError> {
-        let mut written = self.write_entries(vec![kind])?;
-        written
-            .pop()
-            .ok_or_else(|| ProtoError::NotStored("nothing written".into()))
+    /// Appends an entry the relay itself writes (as validator) and stores it durably; `None`
+    /// when it waits for other relays' attestations first (`hub/attest.rs`).
+    pub fn write_ledger(&mut self, kind: EntryKind) -> Result<Option<Entry>, ProtoError> {
+        Ok(self.write_entries(vec![kind])?.pop())
     }
 
     /// Appends the relay's entries to its chain and stores them in one commit; nothing is to be
-    /// announced unless this returns `Ok`.
+    /// announced unless this returns `Ok`. With a validator threshold above 1 they wait for
+    /// attestations instead, and this returns none of them: they are stored, applied and sent to
+    /// the accounts they name once attested.
     pub(super) fn write_entries(
         &mut self,
         kinds: Vec<EntryKind>,
     ) -> Result<Vec<Entry>, ProtoError> {
+        if self.needs_attestations() {
+            self.write_awaiting(kinds)?;
+            return Ok(Vec::new());
+        }
         let mut entries = Vec::with_capacity(kinds.len());
         for kind in kinds {
             let entry = self
@@ -83,18 +95,7 @@ impl Hub {
         let stored = self.store.persist(&entries);
         self.metrics.store_ok = stored.is_ok();
         stored.map_err(ProtoError::NotStored)?;
-        for entry in &entries {
-            self.metrics.entry(&entry.body.kind);
-            match entry.body.kind {
-                EntryKind::Mint { amount, .. } => self.event(HubEvent::CreditsMinted {
-                    micro_credits: amount,
-                }),
-                EntryKind::Payment { amount, .. } => self.event(HubEvent::CreditsPaid {
-                    micro_credits: amount,
-                }),
-                _ => {}
-            }
-        }
+        self.note_written(&entries);
         Ok(entries)
     }
 
@@ -225,12 +226,14 @@ impl Hub {
                 reason: MintReason::Uptime { seconds },
             };
             // Not stored, not paid: the period stays unpaid and is tried again next time.
-            if let Ok(entry) = self.write_ledger(kind) {
+            if let Ok(written) = self.write_ledger(kind) {
                 self.network_work_s = self.network_work_s.saturating_add(u64::from(seconds));
                 for _ in 0..proven {
                     self.spend_work(&id);
                 }
-                self.send_to(&id, &RelayMsg::Ledger(SyncMessage::Entries(vec![entry])));
+                if let Some(entry) = written {
+                    self.send_to(&id, &RelayMsg::Ledger(SyncMessage::Entries(vec![entry])));
+                }
             } else {
                 self.timers.set(Timer::Uptime(*node), next);
                 return;
@@ -250,8 +253,15 @@ impl Hub {
         }
         if let Some(conn) = self.peers.conn(node) {
             self.stats.frames_out += 1;
-            self.out
-                .push_back(super::Output::SendEntries(conn, EntryPage::new(entries)));
+            let page = EntryPage::new(entries);
+            match self.remote.borrowed_on(conn) {
+                Some((relay, worker)) => {
+                    for frame in page.frames() {
+                        self.forward_to_worker(relay, worker, frame);
+                    }
+                }
+                None => self.out.push_back(super::Output::SendEntries(conn, page)),
+            }
         }
     }
 }

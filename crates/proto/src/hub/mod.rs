@@ -28,6 +28,7 @@ use std::collections::{BTreeSet, VecDeque};
 use edgenet_core::task::TaskId;
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 
+mod attest;
 mod canary;
 mod config;
 mod conns;
@@ -43,6 +44,7 @@ mod offers;
 mod pages;
 mod peers;
 mod rates;
+mod remote;
 mod replica;
 mod settle;
 mod tasks;
@@ -50,6 +52,10 @@ mod timers;
 mod views;
 mod work;
 
+pub use attest::{
+    ATTEST_RETRY_MS, AttestStats, MAX_ATTESTED_REMEMBERED, MAX_AWAITING, decode_attested,
+    encode_attested,
+};
 pub use config::HubConfig;
 pub use events::{HubEvent, MAX_PENDING_EVENTS};
 pub use inbound::{Decoder, Inbound};
@@ -57,6 +63,11 @@ pub use ledger::{EntryStore, MemoryStore};
 pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
 pub use pages::EntryPage;
 pub use peers::IGNORED_OFFERS;
+pub use remote::{
+    ANNOUNCE_INTERVAL_MS, Announcement, BORROWED_TTL_MS, Direction, Forward,
+    MAX_ANNOUNCED_SUBMITTERS, MAX_ANNOUNCED_WORKERS, MAX_ANNOUNCEMENT_LEN, MAX_BORROWED, MAX_LENT,
+    MAX_LENT_PER_WORKER, OFFER_ROUTE_MS,
+};
 pub use replica::Merged;
 pub use tasks::{TaskStatus, WorkState};
 pub use views::{HubStats, PeerSummary, Rewards, TaskSummary, WorkSummary};
@@ -84,6 +95,11 @@ pub enum Output {
     SendEntries(ConnId, EntryPage),
     /// Close this connection (after sending what was queued before).
     Close(ConnId),
+    /// Send this frame to another relay of the cluster (`hub/remote.rs`).
+    Forward(Box<Forward>),
+    /// Ask the cluster's other relays to attest this entry of this relay's (`hub/attest.rs`);
+    /// hand their answers to [`Hub::handle_attestation`].
+    Attest(Box<edgenet_core::ledger::Entry>),
 }
 
 impl Output {
@@ -93,7 +109,7 @@ impl Output {
         match self {
             Self::Send(conn, frame) => Some((conn, vec![frame])),
             Self::SendEntries(conn, page) => Some((conn, page.frames())),
-            Self::Close(_) => None,
+            Self::Close(_) | Self::Forward(_) | Self::Attest(_) => None,
         }
     }
 }
@@ -120,6 +136,12 @@ pub struct Hub {
     /// In a cluster: the relay each open escrow learned from the log was written through
     /// (`hub/replica.rs`), to take over when that relay is gone.
     escrow_owners: replica::EscrowOwners,
+    /// In a cluster: workers borrowed from other relays, and routes for the tasks of the
+    /// relays that borrowed this relay's workers (`hub/remote.rs`).
+    remote: remote::Remote,
+    /// With a validator threshold above 1: this relay's entries waiting for attestations, and
+    /// what it attested for others (`hub/attest.rs`).
+    attest: attest::Attestations,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
     /// For [`Hub::handle_frame`], which decodes in place.
@@ -147,6 +169,8 @@ impl Hub {
             store: Box::new(MemoryStore),
             network_work_s: 0,
             escrow_owners: replica::EscrowOwners::default(),
+            remote: remote::Remote::default(),
+            attest: attest::Attestations::default(),
             rng: rand_core::SeedableRng::from_seed([0; 32]),
             decoder: Decoder::new(Self::ledger_config(&key)),
             #[cfg(any(test, feature = "fuzzing"))]
@@ -238,6 +262,7 @@ impl Hub {
         let Some(c) = self.conns.remove(conn) else {
             return;
         };
+        self.remote.forget_borrowed(conn);
         self.timers.cancel(&Timer::Handshake(conn));
         let Some(node) = c.node() else {
             return;
@@ -277,12 +302,17 @@ impl Hub {
                         reoffer.insert(id);
                     }
                 }
-                Timer::Uptime(_) | Timer::StrayEscrow(..) | Timer::RateWindow(_) => {}
+                Timer::Uptime(_)
+                | Timer::StrayEscrow(..)
+                | Timer::RateWindow(_)
+                | Timer::Lender(_)
+                | Timer::Lent(..) => {}
             }
         }
         for id in reoffer {
             self.offer(id, now);
         }
+        self.retry_attestations(now);
         for timer in due {
             match timer {
                 Timer::Uptime(node) => self.pay_uptime(&node, now),
@@ -292,6 +322,16 @@ impl Hub {
                         self.rates.expire(&node);
                     }
                 }
+                Timer::Lender(relay) => {
+                    if let Ok(relay) = NodeId::from_bytes(&relay) {
+                        self.lender_silent(relay, now);
+                    }
+                }
+                Timer::Lent(task, worker) => {
+                    if let Ok(worker) = NodeId::from_bytes(&worker) {
+                        self.end_route(task, &worker, None);
+                    }
+                }
                 _ => {}
             }
         }
@@ -299,7 +339,10 @@ impl Hub {
 
     /// The earliest time [`Hub::handle_timeout`] has work to do.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.timers.next()
+        match (self.timers.next(), self.attest.retry_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next thing to do.
@@ -402,7 +445,7 @@ impl Hub {
     }
 
     fn remove_peer(&mut self, node: NodeId, now: Millis) {
-        if let Some(p) = self.peers.get(&node) {
+        if let Some(p) = self.peers.get(&node).filter(|p| p.is_local()) {
             let role = events::role_name(p.info.role);
             self.event(HubEvent::PeerLeft {
                 node: node.to_string(),
@@ -410,6 +453,7 @@ impl Hub {
             });
         }
         self.peers.remove(&node);
+        self.end_routes_of(&node);
         self.timers.cancel(&Timer::Uptime(*node.as_bytes()));
         self.withdraw_canaries(&node);
         let left = RelayMsg::PeerLeft {
@@ -487,7 +531,10 @@ impl Hub {
         let frame = msg.encode().or_else(|e| RelayMsg::error(&e).encode());
         if let Ok(frame) = frame {
             self.stats.frames_out += 1;
-            self.out.push_back(Output::Send(conn, frame));
+            match self.remote.borrowed_on(conn) {
+                Some((relay, worker)) => self.forward_to_worker(relay, worker, frame),
+                None => self.out.push_back(Output::Send(conn, frame)),
+            }
         }
     }
 }

@@ -31,6 +31,10 @@ pub(super) struct Peer {
     unanswered: u32,
     /// Its proofs of work (`hub/work.rs`).
     pub(super) work: super::work::WorkAccount,
+    /// The relay it is connected to, when that is another relay of the cluster that lends it
+    /// (`hub/remote.rs`): such a peer is offered work after this relay's own, and is none of
+    /// this relay's to announce, pay for uptime or test with canaries.
+    pub(super) via: Option<NodeId>,
 }
 
 /// Offers in a row a peer may let pass before it is offered work only after everyone else.
@@ -49,7 +53,21 @@ impl Peer {
             claims: 0,
             unanswered: 0,
             work: super::work::WorkAccount::default(),
+            via: None,
         }
+    }
+
+    /// A worker `relay` lends, on the virtual connection `conn`.
+    pub(super) fn borrowed(conn: ConnId, info: PeerInfo, relay: NodeId, now: Millis) -> Self {
+        Self {
+            via: Some(relay),
+            ..Self::joined(conn, info, now)
+        }
+    }
+
+    /// Whether it is connected to this relay (not lent by another).
+    pub(super) fn is_local(&self) -> bool {
+        self.via.is_none()
     }
 
     /// Where it stands in the offer order: 0 answers offers, 1 not tried yet, 2 ignores them.
@@ -129,12 +147,19 @@ impl Peers {
         self.map.remove(node)
     }
 
-    pub(super) fn len(&self) -> usize {
-        self.map.len()
+    /// Peers connected to this relay.
+    pub(super) fn local_len(&self) -> usize {
+        self.local().count()
     }
 
+    /// Every peer, borrowed ones included.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&NodeId, &Peer)> {
         self.map.iter()
+    }
+
+    /// Peers connected to this relay.
+    pub(super) fn local(&self) -> impl Iterator<Item = (&NodeId, &Peer)> {
+        self.map.iter().filter(|(_, p)| p.is_local())
     }
 
     /// Every peer's id.
@@ -160,7 +185,7 @@ impl Peers {
     /// routes tasks itself, so lists only inform, and full lists would cost O(n²) frames as a
     /// network grows.
     pub(super) fn welcome_sample(&self, limit: usize) -> Vec<PeerInfo> {
-        let mut sample: Vec<&Peer> = self.map.values().collect();
+        let mut sample: Vec<&Peer> = self.map.values().filter(|p| p.is_local()).collect();
         sample.sort_by_key(|p| (p.info.role != Role::Native, p.since));
         sample
             .into_iter()
@@ -171,24 +196,43 @@ impl Peers {
 
     /// The connections that hear about joins and leaves: at most `limit` of them.
     pub(super) fn announce_to(&self, limit: usize) -> Vec<ConnId> {
-        self.map.values().take(limit).map(|p| p.conn).collect()
+        self.map
+            .values()
+            .filter(|p| p.is_local())
+            .take(limit)
+            .map(|p| p.conn)
+            .collect()
     }
 
-    /// Up to `limit` peers that run `kind` and pass `eligible`: those that answer offers first
-    /// (module docs), then the least loaded, then the longest online.
+    /// Up to `limit` of this relay's own workers, the least loaded first (what it lends).
+    pub(super) fn least_loaded_workers(&self, limit: usize) -> Vec<NodeId> {
+        let mut workers: Vec<(u32, Millis, NodeId)> = self
+            .local()
+            .filter(|(_, p)| p.is_worker())
+            .map(|(n, p)| (p.jobs, p.since, *n))
+            .collect();
+        workers.sort_unstable_by_key(|&(jobs, since, _)| (jobs, since));
+        workers.truncate(limit);
+        workers.into_iter().map(|(.., n)| n).collect()
+    }
+
+    /// Up to `limit` peers that run `kind` and pass `eligible`: this relay's own before borrowed
+    /// ones, then those that answer offers (module docs), then the least loaded, then the
+    /// longest online.
     pub(super) fn least_loaded(
         &self,
         kind: TaskKind,
         limit: usize,
         eligible: impl Fn(&NodeId) -> bool,
     ) -> Vec<NodeId> {
-        let mut candidates: Vec<(u8, u32, Millis, NodeId)> = self
+        let mut candidates: Vec<(bool, u8, u32, Millis, NodeId)> = self
             .map
             .iter()
             .filter(|(n, p)| p.runs(kind) && eligible(n))
-            .map(|(n, p)| (p.offer_rank(), p.jobs, p.since, *n))
+            .map(|(n, p)| (!p.is_local(), p.offer_rank(), p.jobs, p.since, *n))
             .collect();
-        candidates.sort_unstable_by_key(|&(rank, jobs, since, _)| (rank, jobs, since));
+        candidates
+            .sort_unstable_by_key(|&(remote, rank, jobs, since, _)| (remote, rank, jobs, since));
         candidates.truncate(limit);
         candidates.into_iter().map(|(.., n)| n).collect()
     }

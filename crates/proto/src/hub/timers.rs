@@ -36,6 +36,10 @@ pub(super) enum Timer {
     StrayEscrow(Account, TaskId),
     /// An identity's message-rate window ends.
     RateWindow(NodeKey),
+    /// A relay that lends workers here must announce again by then, or they are dropped.
+    Lender(NodeKey),
+    /// A route for another relay's task through one of this relay's workers ends.
+    Lent(TaskId, NodeKey),
 }
 
 /// Deadlines by timer, and timers by deadline.

@@ -161,17 +161,18 @@ impl Hub {
     pub fn peers_by_role(&self) -> (usize, usize) {
         let natives = self
             .peers
-            .iter()
+            .local()
             .filter(|(_, p)| p.info.role == Role::Native)
             .count();
-        (self.peers.len() - natives, natives)
+        (self.peers.local_len() - natives, natives)
     }
 
     /// Counters.
     pub fn stats(&self) -> HubStats {
         HubStats {
-            connections: self.conns.len(),
-            peers: self.peers.len(),
+            // Sockets: not the virtual connections of workers borrowed from other relays.
+            connections: self.conns.len() - self.remote.counts().0,
+            peers: self.peers.local_len(),
             open_tasks: self.tasks.open().count(),
             ..self.stats.clone()
         }
@@ -181,7 +182,7 @@ impl Hub {
     pub fn peers(&self, now: Millis) -> Vec<PeerSummary> {
         let mut peers: Vec<PeerSummary> = self
             .peers
-            .iter()
+            .local()
             .map(|(id, p)| {
                 let caps = &p.info.capabilities;
                 PeerSummary {

@@ -134,7 +134,7 @@ impl Hub {
             reason: MintReason::Canary { task },
         };
         // Not durable: not announced (and the worker gets a fresh canary when it returns).
-        if let Ok(entry) = self.write_ledger(kind) {
+        if let Ok(Some(entry)) = self.write_ledger(kind) {
             self.send_to(
                 &worker,
                 &RelayMsg::Ledger(SyncMessage::Entries(vec![entry])),

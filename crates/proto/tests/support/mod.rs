@@ -1,0 +1,52 @@
+//! What the in-memory hub tests share: a worker's capabilities, one small search and the CPU
+//! reference result a worker answers it with.
+#![allow(dead_code)] // each test file uses its part
+
+use edgenet_core::task::{Hit, KnnResult, SearchMetric, TaskKind, VectorSearch};
+use edgenet_proto::message::Capabilities;
+
+/// A native worker of vector searches.
+pub(crate) fn caps() -> Capabilities {
+    Capabilities {
+        cores: 2,
+        memory_mib: 1024,
+        gpu: None,
+        kernels: vec![TaskKind::VectorSearch],
+        backends: vec!["cpu".into()],
+    }
+}
+
+/// Brute-force k-NN: what an honest worker returns.
+pub(crate) fn reference_knn(t: &VectorSearch) -> KnnResult {
+    let dim = t.dim as usize;
+    let hits = t
+        .queries
+        .chunks(dim)
+        .map(|q| {
+            let mut scored: Vec<Hit> = t
+                .database
+                .chunks(dim)
+                .enumerate()
+                .map(|(i, v)| Hit {
+                    index: i as u32,
+                    score: q.iter().zip(v).map(|(a, b)| a * b).sum(),
+                })
+                .collect();
+            scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+            scored.truncate(t.k as usize);
+            scored
+        })
+        .collect();
+    KnnResult { hits }
+}
+
+/// A search of four 3-d vectors.
+pub(crate) fn search() -> VectorSearch {
+    VectorSearch {
+        metric: SearchMetric::Dot,
+        dim: 3,
+        k: 2,
+        queries: vec![1.0, 0.0, 0.5],
+        database: vec![0.1, 0.2, 0.3, 1.0, 1.0, 1.0, -1.0, 0.0, 2.0, 0.3, 0.3, 0.3],
+    }
+}
