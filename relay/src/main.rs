@@ -251,6 +251,13 @@ async fn main() -> ExitCode {
         println!("{}", key.node_id());
         return ExitCode::SUCCESS;
     }
+    // Attestations travel over the cluster's NATS: without it, entries would wait for ever.
+    if args.validator_threshold > 1 && args.nats.is_none() {
+        eprintln!(
+            "error: EN-307: --validator-threshold above 1 needs --nats (the relays attest there)"
+        );
+        return ExitCode::FAILURE;
+    }
     let validators = match validator_set(&args.validators, args.validator_threshold, &key) {
         Ok(v) => v,
         Err(e) => {

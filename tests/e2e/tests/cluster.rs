@@ -532,6 +532,18 @@ fn two_of_three_relays_sign_every_validator_entry_and_one_that_refuses_cannot_st
     assert!(at(&b)["given"].as_u64().unwrap() >= 3, "{}", at(&b));
     assert_eq!(at(&c)["given"], 0, "{}", at(&c));
     assert!(at(&c)["refused"].as_u64().unwrap() >= 3, "{}", at(&c));
+    // A paid task at A: its payment and refund take effect once B attested them too (B holds
+    // the escrow by then, from the log).
+    let (payer_id, payer_key) = earn(dir.path(), "payer", &a);
+    wait_until(WAIT, "the payer's credits at B", || {
+        balance(&b, &payer_id) == balance(&a, &payer_id)
+    });
+    pay_for_task(&payer_key, &a, 1).unwrap();
+    wait_until(WAIT, "the task settled at every relay", || {
+        accounts(&[&a, &b, &c], &payer_id)
+            .iter()
+            .all(|s| s["escrowed"] == 0 && s["spent"].as_u64().unwrap() > 0)
+    });
 
     // B goes: A's entries wait (no credit is made meanwhile), and take effect when B is back.
     // C, which attests nothing, cannot stand in for it.
@@ -564,7 +576,7 @@ fn two_of_three_relays_sign_every_validator_entry_and_one_that_refuses_cannot_st
     });
     wait_for_quiet_log(&[&a, &b, &c]);
     let wa_id = edgenet_e2e::node_stdout(&dir.path().join("wa").join("node.key"), &["id"]);
-    for id in [&wa_id, &ids[0]] {
+    for id in [&wa_id, &ids[0], &payer_id] {
         let seen = accounts(&[&a, &b, &c], id);
         assert!(
             seen.windows(2).all(|w| w[0] == w[1]),

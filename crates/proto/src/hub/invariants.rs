@@ -192,7 +192,18 @@ impl Hub {
         for (payer, task, _) in escrows {
             let backing = paid.iter().any(|(p, id, _)| *p == payer && *id == task);
             let watched = self.timers.get(&Timer::StrayEscrow(payer, task)).is_some();
-            if !backing && !watched {
+            // Settled or refunded by an entry still waiting for attestations (`hub/attest.rs`).
+            let settling = self.attest.awaiting().any(|e| {
+                use edgenet_core::ledger::EntryKind::{Payment, Refund};
+                match e.body.kind {
+                    Payment {
+                        payer: p, task: t, ..
+                    }
+                    | Refund { payer: p, task: t } => p == payer && t == task,
+                    _ => false,
+                }
+            });
+            if !backing && !watched && !settling {
                 return Err(format!(
                     "escrow for task {task} backs no open task and is never refunded"
                 ));
