@@ -248,3 +248,28 @@ fn a_restarted_relay_asks_again_for_the_entries_it_had_waiting() {
     }
     assert_eq!(balance(&mut again), 3_000_000);
 }
+
+#[test]
+fn an_attester_remembers_the_last_places_it_signed_and_keeps_attesting() {
+    use edgenet_proto::hub::MAX_ATTESTED_REMEMBERED;
+    let mut r = cluster();
+    let me = Account::of(&key(0).node_id());
+    let at = |seq: u64, task: u8| {
+        let body = EntryBody {
+            author: me,
+            seq,
+            prev: edgenet_core::ledger::EntryHash([u8::from(seq != 0); 32]),
+            clock: seq + 1,
+            kind: mint(1, task),
+        };
+        Entry::sign(body, &key(0))
+    };
+    let places = MAX_ATTESTED_REMEMBERED as u64 + 1;
+    for seq in 0..places {
+        r[1].attest(&at(seq, 1)).unwrap();
+    }
+    // The newest places are held against a second body; the oldest one is forgotten.
+    assert!(r[1].attest(&at(places - 1, 2)).is_err());
+    assert!(r[1].attest(&at(0, 2)).is_ok());
+    assert_eq!(r[1].attest_stats().given, places + 1);
+}
