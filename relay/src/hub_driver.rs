@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use edgenet_proto::Millis;
-use edgenet_proto::hub::{ConnId, Decoder, EntryPage, Forward, Hub, Output};
+use edgenet_proto::hub::{ConnId, Decoder, EntryPage, Forward, Hub, Output, TaskRecord};
 use tokio::sync::mpsc;
 
 /// Limits enforced at the socket layer.
@@ -67,6 +67,11 @@ struct Inner {
     forward: Option<mpsc::Sender<ToCluster>>,
     /// Frames for other relays dropped because that queue was full.
     forward_dropped: u64,
+    /// Where task records go, to the cluster's task stream, when in a cluster.
+    records: Option<mpsc::Sender<Box<TaskRecord>>>,
+    /// Records dropped because that queue was full (their tasks run, but would not survive
+    /// this relay).
+    records_dropped: u64,
     per_ip: HashMap<IpAddr, usize>,
     next_conn: ConnId,
     /// Connections refused because their address had too many (for `/metrics`).
@@ -111,6 +116,8 @@ impl HubDriver {
                 senders: HashMap::new(),
                 forward: None,
                 forward_dropped: 0,
+                records: None,
+                records_dropped: 0,
                 per_ip: HashMap::new(),
                 next_conn: 1,
                 refused_per_ip: 0,
@@ -228,6 +235,17 @@ impl HubDriver {
         self.lock().forward = Some(tx);
     }
 
+    /// Sends the hub's task records to `tx` (the cluster's task stream). A full queue drops them
+    /// (counted).
+    pub fn records_to(&self, tx: mpsc::Sender<Box<TaskRecord>>) {
+        self.lock().records = Some(tx);
+    }
+
+    /// Task records dropped since start because their queue was full.
+    pub fn records_dropped(&self) -> u64 {
+        self.lock().records_dropped
+    }
+
     /// Frames for other relays dropped since start because their queue was full.
     pub fn forward_dropped(&self) -> u64 {
         self.lock().forward_dropped
@@ -270,6 +288,13 @@ impl HubDriver {
                         .map(|tx| tx.try_send(ToCluster::Forward(forward)));
                     if !matches!(sent, Some(Ok(()))) {
                         inner.forward_dropped += 1;
+                    }
+                    continue;
+                }
+                Output::TaskRecord(record) => {
+                    let sent = inner.records.as_ref().map(|tx| tx.try_send(record));
+                    if !matches!(sent, Some(Ok(()))) {
+                        inner.records_dropped += 1;
                     }
                     continue;
                 }

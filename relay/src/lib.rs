@@ -108,7 +108,13 @@ pub struct Status {
 /// when the validator set leaves this relay out.
 pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
     let node_id = key.node_id();
-    let mut hub = Hub::new(key, config.hub);
+    let mut hub_config = config.hub;
+    if config.cluster.is_some() {
+        // Tasks outlive this relay through the cluster's task records (`hub/records.rs`).
+        hub_config.task_records = true;
+        hub_config.epoch_unix_ms = cluster::directory::unix_ms();
+    }
+    let mut hub = Hub::new(key, hub_config);
     if let Some(validators) = config.validators {
         hub = hub.with_validators(validators)?;
     }

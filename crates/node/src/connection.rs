@@ -17,6 +17,7 @@ use crate::error::NodeError;
 use crate::transport::{self, Io};
 
 /// What the endpoint runs as: a worker (task kinds, jobs at once) or a submitter only.
+#[derive(Debug, Clone)]
 pub struct Profile {
     /// What this node offers (no kernels: a submitter that is offered no work).
     pub capabilities: Capabilities,

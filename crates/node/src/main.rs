@@ -94,9 +94,16 @@ enum Command {
     },
     /// Submit a task (vector_search by default, encryption, compression, embedding or semantic-match) and print the verified result.
     Submit {
-        /// Relay WebSocket URL.
-        #[arg(long, env = "EDGENET_RELAY", default_value = "ws://127.0.0.1:8080/ws")]
-        relay: String,
+        /// Relay WebSocket URL; repeatable (or comma-separated). The task goes to the first; if
+        /// that connection drops, it is resumed at the next that answers (and at the cluster's
+        /// other relays, learned from the first).
+        #[arg(
+            long = "relay",
+            env = "EDGENET_RELAY",
+            value_delimiter = ',',
+            default_value = "ws://127.0.0.1:8080/ws"
+        )]
+        relay: Vec<String>,
         /// JSON file {"queries": [[...]], "database": [[...]]}; without it, random vectors are used.
         #[arg(long)]
         vectors: Option<PathBuf>,

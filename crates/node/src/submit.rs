@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::{Connection, Profile, local_capabilities};
 use crate::error::NodeError;
+use crate::relays::Relays;
 
 /// Where the vectors come from.
 pub enum Vectors {
@@ -147,8 +148,9 @@ fn read_lines(path: &std::path::Path) -> Result<Vec<String>, NodeError> {
 
 /// Options of `submit`.
 pub struct SubmitOptions {
-    /// Relay WebSocket URL.
-    pub relay: String,
+    /// Relay WebSocket URLs, tried in turn: the first takes the task; should its connection
+    /// drop, the task is resumed at the next that answers.
+    pub relay: Vec<String>,
     /// What to run.
     pub job: Job,
     /// Distinct workers.
@@ -257,6 +259,11 @@ pub fn build_task(
 /// Submits and waits for the verified outcome. A paid task (`pay` > 0) is escrowed first by the
 /// endpoint's chain writer (`edgenet_proto::chain`, as in the browser); whether the balance
 /// covers it, the relay decides when the task is submitted.
+///
+/// A connection lost once the task went out does not end it: the task is resumed at the next
+/// relay of `options.relay` (and of the cluster's directory) that answers, where a relay that
+/// knows the task picks it up (`hub/records.rs` in edgenet-proto) or says how it ended. Only
+/// when no relay answers before the task's backstop does it fail with EN-218.
 pub async fn submit(
     key: SecretKey,
     options: &SubmitOptions,
@@ -279,13 +286,30 @@ pub async fn submit(
         },
         max_jobs: 0,
     };
-    let (mut conn, _) = Connection::open(&options.relay, key, profile).await?;
+    let mut relays = Relays::new(options.relay.clone());
+    let (mut conn, _) = Connection::open(relays.current(), key.clone(), profile.clone()).await?;
     let id = conn.submit(spec, payload).await?;
+    let deadline = tokio::time::Instant::now() + options.timeout + BACKSTOP;
     tracing::info!(task = %id, redundancy = options.redundancy, "submitted");
     // The relay fails the task at its timeout; the endpoint's backstop covers a relay that never
     // answers.
     let outcome = loop {
-        match conn.next_event().await? {
+        let event = match conn.next_event().await {
+            Ok(event) => event,
+            Err(NodeError::ConnectionLost(why)) => {
+                let now = conn.now();
+                let detached = conn.endpoint().detach(now);
+                if detached.is_empty() {
+                    return Err(NodeError::ConnectionLost(why));
+                }
+                tracing::warn!(task = %id, error = %why, "relay lost; resuming the task elsewhere");
+                learn_relays(&mut relays).await;
+                conn = resume_elsewhere(&mut relays, &key, &profile, detached, deadline).await?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match event {
             Event::Accepted { task } if task == id => tracing::info!(%task, "accepted"),
             Event::Progress {
                 task,
@@ -306,6 +330,55 @@ pub async fn submit(
     };
     conn.close().await;
     Ok((outcome, id))
+}
+
+/// The endpoint's backstop past a task's timeout, as a duration.
+const BACKSTOP: Duration = Duration::from_millis(edgenet_proto::endpoint::RESULT_BACKSTOP_MS);
+/// Wait between two rounds of trying every relay.
+const RESUME_RETRY: Duration = Duration::from_millis(250);
+
+/// Adds the cluster's relays, as the directory of the first given relay that answers lists them
+/// (asked only once a relay is lost, so that a task that never needs them costs nothing).
+async fn learn_relays(relays: &mut Relays) {
+    for url in relays.all().to_vec() {
+        let asked = tokio::time::timeout(Duration::from_secs(2), Relays::fetch(&url)).await;
+        if let Ok(Ok(learned)) = asked {
+            relays.add(learned);
+            return;
+        }
+    }
+}
+
+/// Connects to the next relay that answers (the one just lost last, so a restarted relay is
+/// tried too) and resumes `detached` there; gives up with EN-218 at `deadline`.
+async fn resume_elsewhere(
+    relays: &mut Relays,
+    key: &SecretKey,
+    profile: &Profile,
+    detached: Vec<edgenet_proto::endpoint::Detached>,
+    deadline: tokio::time::Instant,
+) -> Result<Connection, NodeError> {
+    while tokio::time::Instant::now() < deadline {
+        relays.rotate();
+        let url = relays.current().to_owned();
+        match Connection::open(&url, key.clone(), profile.clone()).await {
+            Ok((mut conn, _)) => {
+                let now = conn.now();
+                for d in detached {
+                    let task = d.id();
+                    conn.endpoint().resume(d, now)?;
+                    tracing::info!(%task, relay = %url, "resumed");
+                }
+                conn.flush().await?;
+                return Ok(conn);
+            }
+            Err(e) => {
+                tracing::debug!(relay = %url, error = %e, "relay not reachable");
+                tokio::time::sleep(RESUME_RETRY).await;
+            }
+        }
+    }
+    Err(NodeError::Proto(edgenet_proto::ProtoError::ConnectionLost))
 }
 
 /// The report for an outcome, checked against this machine's own computation of the same job

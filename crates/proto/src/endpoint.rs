@@ -121,6 +121,38 @@ struct Open {
     submission: Submission,
     /// When it fails if the relay has not answered ([`RESULT_BACKSTOP_MS`]).
     backstop: Millis,
+    /// Whether the task itself went out (a paid one waits for its escrow first).
+    submitted: bool,
+}
+
+/// A submission carried from a lost connection to the next: its task, its payload (plaintext,
+/// held by this node only), and the time left before its backstop. [`Endpoint::detach`] takes
+/// them from the old endpoint and [`Endpoint::resume`] submits them again through the new one;
+/// a relay of the cluster that knows the task picks it up (`hub/records.rs`). Serializable, for
+/// drivers that keep it outside Rust between the two (the page's coordinator).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Detached {
+    spec: TaskSpec,
+    payload: Vec<u8>,
+    left_ms: Millis,
+}
+
+impl Detached {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.spec.id
+    }
+
+    /// Several, as bytes (postcard), for a driver that keeps them outside Rust.
+    pub fn encode_all(list: &[Detached]) -> Vec<u8> {
+        postcard::to_allocvec(list).unwrap_or_default()
+    }
+
+    /// What [`Detached::encode_all`] wrote.
+    pub fn decode_all(bytes: &[u8]) -> Result<Vec<Detached>, ProtoError> {
+        postcard::from_bytes(bytes)
+            .map_err(|e| ProtoError::Malformed(format!("detached submissions: {e}")))
+    }
 }
 
 /// One connection's protocol state.
@@ -216,7 +248,8 @@ impl Endpoint {
         let (kind, amount) = (spec.kind, spec.max_credits);
         let backstop = now + Millis::from(spec.timeout_ms) + RESULT_BACKSTOP_MS;
         let submission = Submission::new(spec, payload);
-        if amount == 0 {
+        let submitted = amount == 0;
+        if submitted {
             self.session.send(&submission.submit_message())?;
         } else {
             let write = self.chain.write(EntryKind::Escrow { task: id, amount });
@@ -228,9 +261,64 @@ impl Endpoint {
                 kind,
                 submission,
                 backstop,
+                submitted,
             },
         );
         self.drain_chain()?;
+        Ok(id)
+    }
+
+    /// Takes the submissions that went out and are not finished, for [`Endpoint::resume`] on
+    /// the next connection; call it before [`Endpoint::handle_disconnect`], which fails the
+    /// rest (a paid one whose escrow was not yet acknowledged may or may not exist, so it is
+    /// not carried over).
+    pub fn detach(&mut self, now: Millis) -> Vec<Detached> {
+        let ids: Vec<TaskId> = self
+            .submissions
+            .iter()
+            .filter(|(_, o)| o.submitted)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(open) = self.submissions.remove(&id) {
+                let left_ms = open.backstop.saturating_sub(now);
+                let (spec, payload) = open.submission.into_parts();
+                out.push(Detached {
+                    spec,
+                    payload,
+                    left_ms,
+                });
+            }
+        }
+        out.sort_unstable_by_key(Detached::id);
+        out
+    }
+
+    /// Submits a detached submission again, as it was (its escrow, if paid, is already in the
+    /// ledger), with what was left of its backstop. Workers assigned before are forgotten: the
+    /// relay that picks the task up assigns it afresh.
+    pub fn resume(&mut self, detached: Detached, now: Millis) -> Result<TaskId, ProtoError> {
+        let id = detached.spec.id;
+        if !self.is_ready() {
+            return Err(ProtoError::Unexpected(
+                "cannot resume before the handshake completes".into(),
+            ));
+        }
+        if self.submissions.contains_key(&id) {
+            return Err(ProtoError::DuplicateTask(id.to_string()));
+        }
+        let submission = Submission::new(detached.spec, detached.payload);
+        self.session.send(&submission.submit_message())?;
+        self.submissions.insert(
+            id,
+            Open {
+                kind: submission.spec().kind,
+                submission,
+                backstop: now.saturating_add(detached.left_ms),
+                submitted: true,
+            },
+        );
         Ok(id)
     }
 
@@ -246,8 +334,9 @@ impl Endpoint {
                         entries: vec![*entry],
                     });
                     let task = self.escrows.remove(&id);
-                    if let Some(open) = task.and_then(|t| self.submissions.get(&t)) {
+                    if let Some(open) = task.and_then(|t| self.submissions.get_mut(&t)) {
                         self.session.send(&open.submission.submit_message())?;
+                        open.submitted = true;
                     }
                 }
                 ChainEvent::Refused { id, error } => {

@@ -89,6 +89,13 @@ pub enum ProtoError {
     /// prove the work (`edgenet_core::work`). The connection stays open; a new challenge follows.
     #[error("bad proof of work: {0}")]
     BadWork(String),
+    /// A task submitted again (its submitter resuming it on another connection) had already
+    /// finished with a verdict.
+    #[error("the task already finished: {0}")]
+    TaskFinished(String),
+    /// A task submitted again is still open at another relay that is up (`hub/records.rs`).
+    #[error("the task lives at another relay: {0}")]
+    TaskElsewhere(String),
     /// This node could not write a ledger entry of its own (its chain is frozen, a number
     /// overflows): the ledger's own error and code.
     #[error(transparent)]
@@ -122,6 +129,8 @@ impl ErrorCode for ProtoError {
             Self::PaymentRequired => "EN-221",
             Self::BadWork(_) => "EN-222",
             Self::NotEnoughWorkers(_) => "EN-223",
+            Self::TaskFinished(_) => "EN-224",
+            Self::TaskElsewhere(_) => "EN-225",
             Self::Ledger(e) => e.code(),
         }
     }

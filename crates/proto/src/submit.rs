@@ -74,6 +74,11 @@ impl Submission {
         &self.spec
     }
 
+    /// The task and its plaintext payload, to submit again elsewhere.
+    pub fn into_parts(self) -> (TaskSpec, Vec<u8>) {
+        (self.spec, self.payload)
+    }
+
     /// The message that submits the task.
     pub fn submit_message(&self) -> ClientMsg {
         ClientMsg::Submit(self.spec.clone())

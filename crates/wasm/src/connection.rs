@@ -5,7 +5,7 @@
 //! compute Workers are the coordinator's; what a frame means is the endpoint's.
 
 use edgenet_core::task::{TaskId, TaskKind};
-use edgenet_proto::endpoint::{Endpoint, Event};
+use edgenet_proto::endpoint::{Detached, Endpoint, Event};
 use edgenet_proto::message::{Capabilities, Role, TaskSpec};
 use wasm_bindgen::prelude::*;
 
@@ -195,6 +195,29 @@ impl Connection {
         self.endpoint
             .prove(challenge, nonce as u64)
             .map_err(js_error)
+    }
+
+    /// The socket closed and the page reconnects: the submissions that went out are taken from
+    /// this connection (no `failed` event for them), as bytes for [`Connection::resume`] on the
+    /// next one. Call it before `handleDisconnect`.
+    pub fn detach(&mut self, now: f64) -> Vec<u8> {
+        let detached = self.endpoint.detach(millis(now));
+        if detached.is_empty() {
+            return Vec::new();
+        }
+        Detached::encode_all(&detached)
+    }
+
+    /// Submits again, through this connection once it is connected, what [`Connection::detach`]
+    /// took from the last one: a relay of the cluster that knows a task picks it up or says how
+    /// it ended. Returns how many were resumed.
+    pub fn resume(&mut self, detached: &[u8], now: f64) -> Result<u32, JsError> {
+        let list = Detached::decode_all(detached).map_err(js_error)?;
+        let count = list.len() as u32;
+        for d in list {
+            self.endpoint.resume(d, millis(now)).map_err(js_error)?;
+        }
+        Ok(count)
     }
 
     #[wasm_bindgen(js_name = handleDisconnect)]

@@ -106,6 +106,7 @@ self.onmessage = async (/** @type {MessageEvent<PageToCoordinator>} */ { data: m
     case 'stats': postStats(); break;
     case 'stop':
       co.stopped = true;
+      co.detached = [];
       clearTimeout(co.reconnectTimer);
       stopPool();
       if (co.ws) co.ws.close();

@@ -48,6 +48,9 @@ function onEvent(ev) {
       co.everConnected = true;
       if (co.backoff) co.backoff.reset();
       setState('connected');
+      for (const kept of co.detached.splice(0)) {
+        try { co.conn?.resume(kept, performance.now()); } catch (e) { report(e, 'relay'); }
+      }
       while (waiting.length) waiting.shift()?.();
       refreshCredits();
       learnRelays();
@@ -167,6 +170,12 @@ export function connect() {
 function lost() {
   co.ws = null;
   if (co.conn) {
+    // Open submissions go on at the next relay (a cluster's relay that knows the task picks it
+    // up); stopping fails them instead.
+    if (!co.stopped) {
+      const kept = co.conn.detach(performance.now());
+      if (kept.length) co.detached.push(kept);
+    }
     co.conn.handleDisconnect();
     pump();
     co.conn.free();

@@ -34,6 +34,8 @@ export const co = {
   /** @type {import('../messages.js').ErrorData | null} why the module did not load */
   bootError: null,
   relayIndex: 0,
+  /** @type {Uint8Array[]} submissions taken from lost connections, to resume on the next */
+  detached: [],
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   reconnectTimer: undefined,
   /** @type {ReturnType<typeof setTimeout> | undefined} the connection's next deadline */

@@ -48,6 +48,7 @@ pub(crate) async fn status(State(state): State<AppState>) -> Json<ClusterStatus>
             forward_dropped: 0,
             threshold: 1,
             attestations: super::AttestationStatus::default(),
+            task_records: super::TaskRecordStatus::default(),
         }),
     }
 }

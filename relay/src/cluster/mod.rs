@@ -12,6 +12,9 @@
 //! - [`remote_work`]: cross-relay tasks. Each relay announces the workers it lends; a task a
 //!   relay's own peers cannot staff is offered to the others' workers, its frames forwarded
 //!   through their relays (the rules are the hub's, `hub/remote.rs`).
+//! - [`task_records`]: a JetStream stream of the latest record of each task, so that a task
+//!   outlives its relay: a submitter resuming it at another relay (or at its own, restarted)
+//!   has it picked up there (`hub/records.rs`).
 //! - [`attest`]: with `--validator-threshold` above 1, the relays attest each other's validator
 //!   entries before they take effect (`hub/attest.rs`).
 //!
@@ -24,6 +27,7 @@ pub mod attest;
 pub mod directory;
 pub mod ledger_log;
 pub mod remote_work;
+pub mod task_records;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -76,6 +80,11 @@ pub(crate) struct Counters {
     pub forwarded_in: AtomicU64,
     /// Announcements and forwarded frames refused here.
     pub forward_refused: AtomicU64,
+    /// Task records this relay put in the task stream, lost on the way (NATS failed), and
+    /// refused when read back (bad signature, not a relay of the cluster).
+    pub records_published: AtomicU64,
+    pub records_lost: AtomicU64,
+    pub records_refused: AtomicU64,
 }
 
 impl Counters {
@@ -92,6 +101,9 @@ impl Counters {
             forwarded_out: AtomicU64::new(0),
             forwarded_in: AtomicU64::new(0),
             forward_refused: AtomicU64::new(0),
+            records_published: AtomicU64::new(0),
+            records_lost: AtomicU64::new(0),
+            records_refused: AtomicU64::new(0),
         }
     }
 
@@ -161,6 +173,24 @@ pub struct ClusterStatus {
     /// Attestations: this relay's entries awaiting them and applied once attested, and other
     /// relays' entries it attested or refused.
     pub attestations: AttestationStatus,
+    /// Task records (`hub/records.rs`): what lets a task outlive its relay.
+    pub task_records: TaskRecordStatus,
+}
+
+/// `/api/cluster`'s `task_records`.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct TaskRecordStatus {
+    /// Records this relay knows now (its own and the others', at most 16,384).
+    pub known: usize,
+    /// Records this relay published to the task stream.
+    pub published: u64,
+    /// Records that did not reach the stream (queue full, NATS failed): those tasks run, but
+    /// would not survive this relay.
+    pub lost: u64,
+    /// Records read from the stream and refused.
+    pub refused: u64,
+    /// Tasks this relay took over when their submitters resumed them here.
+    pub resumed: u64,
 }
 
 /// `/api/cluster`'s `attestations` (`hub/attest.rs`).
@@ -208,6 +238,8 @@ impl Cluster {
         // Set before any task can be forwarded, so that none is dropped for want of a queue.
         let (forward_tx, forward_rx) = remote_work::queue();
         driver.forward_to(forward_tx);
+        let (records_tx, records_rx) = task_records::queue();
+        driver.records_to(records_tx);
         tokio::spawn(async move {
             let watched = counters.clone();
             let link = move |up: bool| {
@@ -229,6 +261,18 @@ impl Cluster {
             remote_work::spawn(&client, node_id, &driver, forward_rx, &counters);
             attest::spawn(&client, node_id, &driver, &counters);
             let js = async_nats::jetstream::new(client);
+            tokio::spawn(task_records::publish(
+                js.clone(),
+                replicas,
+                records_rx,
+                counters.clone(),
+            ));
+            tokio::spawn(task_records::consume(
+                js.clone(),
+                replicas,
+                driver.clone(),
+                counters.clone(),
+            ));
             tokio::spawn(directory::run(
                 js.clone(),
                 config.clone(),
@@ -261,9 +305,10 @@ impl Cluster {
     /// `GET /api/cluster`'s answer; `outbox` is read from the store by the caller.
     pub fn status(&self, outbox: u64) -> ClusterStatus {
         let c = &self.counters;
-        let (remote, attestations, threshold) = self.driver.with_hub_mut(|hub, _| {
+        let (remote, attestations, threshold, records) = self.driver.with_hub_mut(|hub, _| {
             let threshold = hub.ledger().config().threshold();
-            (hub.remote_counts(), hub.attest_stats(), threshold)
+            let records = (hub.task_records(), hub.stats().tasks_resumed);
+            (hub.remote_counts(), hub.attest_stats(), threshold, records)
         });
         ClusterStatus {
             enabled: true,
@@ -285,6 +330,13 @@ impl Cluster {
             forward_dropped: self.driver.forward_dropped(),
             threshold,
             attestations: attestations.into(),
+            task_records: TaskRecordStatus {
+                known: records.0,
+                published: c.records_published.load(Ordering::Relaxed),
+                lost: c.records_lost.load(Ordering::Relaxed) + self.driver.records_dropped(),
+                refused: c.records_refused.load(Ordering::Relaxed),
+                resumed: records.1,
+            },
         }
     }
 }

@@ -122,7 +122,7 @@ fn run(mode: Mode) -> Run {
     let mut latencies_ms = Vec::with_capacity(TASKS);
     for seed in 0..TASKS {
         let options = SubmitOptions {
-            relay: a.ws_url(),
+            relay: vec![a.ws_url()],
             job: Job::random_encryption(seed as u64, 1024),
             redundancy: 1,
             timeout: Duration::from_secs(20),

@@ -584,3 +584,123 @@ fn two_of_three_relays_sign_every_validator_entry_and_one_that_refuses_cannot_st
         );
     }
 }
+
+#[test]
+fn a_paid_task_outlives_its_relay_and_is_settled_once_where_it_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::cluster(&dir.path().join("nats"), 3);
+    let (relays, _) = edgenet_e2e::relay_cluster(
+        dir.path(),
+        &nats,
+        &[
+            "--nats-directory-ttl-s",
+            "3",
+            "--uptime-period-ms",
+            "300",
+            "--uptime-bonus",
+            "1000000",
+            // Longer than the submitter needs to come back: the takeover must not refund it.
+            "--escrow-grace-ms",
+            "10000",
+        ],
+    );
+    let [a, b, c]: [Relay; 3] = relays.try_into().ok().unwrap();
+    let (payer_id, payer_key) = earn(dir.path(), "payer", &a);
+    wait_until(WAIT, "the payer's credits at B", || {
+        accounts(&[&a, &b], &payer_id)
+            .windows(2)
+            .all(|w| w[0]["balance"] == w[1]["balance"])
+    });
+    let before = accounts(&[&b], &payer_id).remove(0);
+
+    // One worker in the cluster, on C: a task at A that needs two stays open.
+    let wc1 = Worker::start(dir.path(), "wc1", &c.ws_url(), &[]);
+    wait_until(WAIT, "A borrows C's worker", || {
+        a.get("/api/cluster")["borrowed_workers"] == 1
+    });
+    let relays_arg = format!("{},{}", a.ws_url(), b.ws_url());
+    let submitter = std::thread::spawn(move || {
+        node(
+            &payer_key,
+            &[
+                "submit",
+                "--relay",
+                &relays_arg,
+                "--json",
+                "--seed",
+                "11",
+                "--pay",
+                "0.4",
+                "--redundancy",
+                "2",
+                "--timeout-s",
+                "60",
+            ],
+        )
+    });
+    wait_until(
+        WAIT,
+        "the task's record at B and its escrow everywhere",
+        || {
+            b.get("/api/cluster")["task_records"]["known"] == 1
+                && accounts(&[&b, &c], &payer_id)
+                    .iter()
+                    .all(|s| s["escrowed"] == 400_000)
+        },
+    );
+
+    // A dies with the task open. The submitter resumes it at B, which takes it over once A has
+    // gone quiet, and a second worker comes.
+    let mut a = a;
+    a.kill();
+    let killed = Instant::now();
+    let wc2 = Worker::start(dir.path(), "wc2", &c.ws_url(), &[]);
+    let out = submitter.join().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: edgenet_node::submit::Report = serde_json::from_str(&text).unwrap();
+    assert!(
+        report.verified && report.matches_local == Some(true),
+        "{text}"
+    );
+    eprintln!("verified at B {:?} after A was killed", killed.elapsed());
+    let mut workers = report.workers.clone();
+    workers.sort();
+    let mut expected = vec![wc1.id.clone(), wc2.id.clone()];
+    expected.sort();
+    assert_eq!(workers, expected);
+    let status = b.get("/api/cluster");
+    assert_eq!(status["task_records"]["resumed"], 1, "{status}");
+    assert_eq!(b.get("/api/tasks")[0]["status"], "verified");
+
+    // A comes back and catches up. The escrow was settled once, by B: the payer spent what
+    // the task cost and nothing came back twice, at every relay.
+    let a = a.start_again();
+    drop(wc1);
+    drop(wc2);
+    wait_until(WAIT, "no peers left", || {
+        a.peer_count() + b.peer_count() + c.peer_count() == 0
+    });
+    // Past A's own grace after its restart: a refund it wrote would have shown by now.
+    std::thread::sleep(Duration::from_secs(11));
+    wait_for_quiet_log(&[&a, &b, &c]);
+    for id in [&payer_id, &expected[0], &expected[1]] {
+        let seen = accounts(&[&a, &b, &c], id);
+        assert!(
+            seen.windows(2).all(|w| w[0] == w[1]),
+            "{id} differs between relays: {seen:#?}"
+        );
+    }
+    let after = &accounts(&[&a], &payer_id)[0];
+    assert_eq!(after["escrowed"], 0, "{after}");
+    let spent = |s: &serde_json::Value| s["spent"].as_u64().unwrap();
+    assert_eq!(spent(after) - spent(&before), 400_000, "{after}");
+    for w in &expected {
+        let earned = &accounts(&[&a], w)[0];
+        assert!(earned["earned"].as_u64().unwrap() >= 200_000, "{earned}");
+    }
+}

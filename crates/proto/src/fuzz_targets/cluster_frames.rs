@@ -1,7 +1,8 @@
 //! What another relay of a cluster can send a hub (`hub/remote.rs`, `hub/attest.rs`):
 //! announcements, frames for one of its own workers, frames from a worker it borrowed, the local
 //! worker's own frames (which may have to be routed back), entries to attest, and attestations
-//! (made-up bytes, or the other relay's real signature on what the hub last asked for), in any
+//! (made-up bytes, or the other relay's real signature on what the hub last asked for), task
+//! records (made-up bytes, and the hub's own read back as the task stream returns them), in any
 //! order with the clock moving, under a threshold of 2. The hub's invariants must hold after each.
 
 use edgenet_core::SecretKey;
@@ -9,7 +10,9 @@ use edgenet_core::ledger::{Account, Attestation, Entry, EntryBody, LedgerConfig}
 use edgenet_core::task::TaskKind;
 
 use crate::client::ClientSession;
-use crate::hub::{Announcement, ConnId, Direction, Hub, HubConfig, Output, decode_attested};
+use crate::hub::{
+    Announcement, ConnId, Direction, Hub, HubConfig, Output, SignedRecord, decode_attested,
+};
 use crate::message::{Capabilities, PeerInfo, Role};
 
 const WORKER_CONN: ConnId = 1;
@@ -35,6 +38,12 @@ fn pump(hub: &mut Hub, worker: &mut ClientSession, asked: &mut Option<Entry>, no
                     let _ = worker.handle_frame(&frame);
                 }
                 Output::Attest(entry) => *asked = Some(*entry),
+                // The task stream hands every relay's records back, this one's too.
+                Output::TaskRecord(record) => {
+                    if let Ok(signed) = SignedRecord::decode(&record.bytes) {
+                        let _ = hub.merge_task_record(signed, now);
+                    }
+                }
                 _ => {}
             }
         }
@@ -62,6 +71,7 @@ pub fn cluster_frames(data: &[u8]) {
     let hub_config = HubConfig {
         work_bits: 0,
         uptime_period_ms: 1_000,
+        task_records: true,
         ..HubConfig::default()
     };
     let Ok(mut hub) = Hub::new(me, hub_config).with_validators(config) else {
@@ -114,6 +124,9 @@ pub fn cluster_frames(data: &[u8]) {
             5 => {
                 if let Ok((hash, attestation)) = decode_attested(bytes) {
                     let _ = hub.handle_attestation(hash, attestation);
+                }
+                if let Ok(record) = SignedRecord::decode(bytes) {
+                    let _ = hub.merge_task_record(record, now);
                 }
             }
             6 => {

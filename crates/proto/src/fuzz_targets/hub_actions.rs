@@ -416,7 +416,7 @@ mod sim {
                     },
                     Output::Close(conn) => closed.push(conn),
                     // One relay: nothing is borrowed or lent or attested by others.
-                    Output::Forward(_) | Output::Attest(_) => {}
+                    Output::Forward(_) | Output::Attest(_) | Output::TaskRecord(_) => {}
                     // Encoded as the relay's writer would; nothing in them is learned here.
                     Output::SendEntries(_, page) => {
                         let _ = page.frames();

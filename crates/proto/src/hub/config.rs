@@ -47,6 +47,12 @@ pub struct HubConfig {
     /// In a cluster with a threshold above 1: whether this relay attests other relays' validator
     /// entries (`hub/attest.rs`); false refuses every request.
     pub attests: bool,
+    /// In a cluster: write a record of each submitted task for the other relays, so that a
+    /// task outlives this relay (`hub/records.rs`), and give this relay's own escrows found
+    /// open at start-up the escrow grace, in which their submitters may resume their tasks.
+    pub task_records: bool,
+    /// The Unix time (ms) of this hub's clock's zero: task records carry wall-clock deadlines.
+    pub epoch_unix_ms: u64,
 }
 
 impl Default for HubConfig {
@@ -70,6 +76,8 @@ impl Default for HubConfig {
             escrow_grace_ms: 60_000,
             work_bits: 12,
             attests: true,
+            task_records: false,
+            epoch_unix_ms: 0,
         }
     }
 }

@@ -2,10 +2,11 @@
 //! kind. A refusal is returned as a [`ProtoError`]; [`Hub::handle_frame`] answers it.
 
 use edgenet_core::task::{TaskId, result_signing_message};
-use edgenet_core::{ErrorCode, NodeId, Signature};
+use edgenet_core::{NodeId, Signature};
 
 use super::inbound::{Decoded, Inbound};
 use super::peers::Peer;
+use super::records::Resumed;
 use super::tasks::{Origin, Task, TaskStatus, WorkState};
 use super::{ConnId, Hub, HubEvent, Output};
 use crate::Millis;
@@ -67,7 +68,7 @@ impl Hub {
             }
             (Some(node), ClientMsg::Ledger(sync)) => self.handle_ledger(node, sync, now),
             (Some(node), ClientMsg::Submit(spec)) => {
-                self.on_submit(node, spec, now);
+                self.on_submit(node, spec, now, true);
                 Ok(())
             }
             (Some(node), ClientMsg::Claim { task }) => {
@@ -164,23 +165,36 @@ impl Hub {
 
     /// A refusal is about that task, so it is answered as the task's failure: a node with several
     /// submissions open learns which one was refused.
-    fn on_submit(&mut self, node: NodeId, spec: TaskSpec, now: Millis) {
+    /// `may_park`: a resumed task recorded open at a relay that looks alive may wait for that
+    /// relay's next announcement before it is answered (`hub/records.rs`).
+    pub(super) fn on_submit(&mut self, node: NodeId, spec: TaskSpec, now: Millis, may_park: bool) {
         let task = spec.id;
-        match self.accept_task(node, spec, now) {
+        match self.accept_task(node, spec, now, may_park) {
             Ok(()) => self.escrow_claimed(&node, &task),
             Err(err) => {
                 self.stats.errors += 1;
+                // A resumed task that failed before carries its own code (`hub/records.rs`).
+                let message = match &err {
+                    ProtoError::Remote { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
                 let failed = RelayMsg::TaskFailed {
                     task,
-                    code: err.code().into(),
-                    message: err.to_string(),
+                    code: err.reported_code().into(),
+                    message,
                 };
                 self.send_to(&node, &failed);
             }
         }
     }
 
-    fn accept_task(&mut self, node: NodeId, spec: TaskSpec, now: Millis) -> Result<(), ProtoError> {
+    fn accept_task(
+        &mut self,
+        node: NodeId,
+        spec: TaskSpec,
+        now: Millis,
+        may_park: bool,
+    ) -> Result<(), ProtoError> {
         if spec.redundancy == 0 || spec.redundancy > self.config.max_redundancy {
             return Err(ProtoError::InvalidTask(format!(
                 "redundancy {} not in 1..={}",
@@ -193,9 +207,15 @@ impl Hub {
                 spec.timeout_ms, self.config.max_task_timeout_ms
             )));
         }
-        if self.tasks.contains(&spec.id) {
-            return Err(ProtoError::DuplicateTask(spec.id.to_string()));
-        }
+        // The same id again: a submitter resuming a task its relay lost, or a mistake.
+        let (spec, adopted) = match self.resumed(&node, &spec, now) {
+            Resumed::New => (spec, None),
+            Resumed::Adopt(spec, expires) => (spec, Some(expires)),
+            Resumed::Elsewhere(_) if may_park && self.park(node, spec.clone(), now) => {
+                return Ok(());
+            }
+            Resumed::Elsewhere(err) | Resumed::Answer(err) => return Err(err),
+        };
         self.check_escrow(&node, &spec)?;
         // In a cluster, its open tasks at the other relays count too (`hub/remote.rs`).
         let open = self.tasks.open_of(&node) + self.remote.open_elsewhere(&node);
@@ -211,8 +231,14 @@ impl Hub {
             kind: spec.kind.name(),
             redundancy: spec.redundancy,
         });
-        let task = Task::new(spec, node, Origin::Submitter, now);
+        let mut task = Task::new(spec, node, Origin::Submitter, now);
+        if let Some(expires) = adopted {
+            // Its original deadline: resuming does not buy a task more time.
+            task.expires = expires;
+            self.stats.tasks_resumed += 1;
+        }
         self.tasks.insert(task, &mut self.timers);
+        self.record_task(id);
         self.send_to(&node, &RelayMsg::Accepted { task: id });
         self.offer(id, now);
         Ok(())

@@ -5,7 +5,10 @@
 //! loses the tasks those escrows paid for.
 //!
 //! Only the relay that took the escrow tracks it; with several validators this becomes one more
-//! attested refund (the rule is the same: no open task of that payer with that id).
+//! attested refund (the rule is the same: no open task of that payer with that id). In a cluster
+//! with task records (`hub/records.rs`) a restarted relay gives its open escrows the grace
+//! instead, in which their submitters may resume the tasks, and no relay refunds an escrow whose
+//! task another relay that is up has adopted.
 
 use edgenet_core::NodeId;
 use edgenet_core::ledger::{Account, Entry, EntryKind};
@@ -42,8 +45,14 @@ impl Hub {
             .map(|(payer, task, _)| (payer, task))
             .filter(|open| !theirs.contains(open))
             .collect();
+        // Hub time starts at zero: the grace from now.
+        let due = if self.config.task_records {
+            self.config.escrow_grace_ms
+        } else {
+            0
+        };
         for (payer, task) in open {
-            self.timers.set(Timer::StrayEscrow(payer, task), 0);
+            self.timers.set(Timer::StrayEscrow(payer, task), due);
         }
     }
 
@@ -59,6 +68,13 @@ impl Hub {
     /// Refunds an escrow past its grace whose task never came.
     pub(super) fn refund_stray_escrow(&mut self, payer: Account, task: TaskId, now: Millis) {
         if self.is_task_of(&payer, &task) || self.ledger.state().escrow(&payer, &task).is_none() {
+            return;
+        }
+        // Its task lives at another relay now, which settles it; asked again after the grace in
+        // case that relay dies too.
+        if self.adopted_elsewhere(&task) {
+            let again = now.saturating_add(self.config.escrow_grace_ms);
+            self.timers.set(Timer::StrayEscrow(payer, task), again);
             return;
         }
         let to = payer.node_id().ok().filter(|n| self.peers.contains(n));

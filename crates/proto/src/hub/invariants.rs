@@ -161,6 +161,7 @@ impl Hub {
                 // Set at each announcement, however many workers it listed.
                 Timer::StrayEscrow(..) | Timer::Lender(_) => true,
                 Timer::Lent(task, worker) => self.remote.routes(task, worker),
+                Timer::Resume(task) => self.records.is_parked(task),
                 Timer::RateWindow(node) => self
                     .rates
                     .contains(&edgenet_core::NodeId::from_bytes(node).map_err(|e| e.to_string())?),

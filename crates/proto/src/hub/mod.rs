@@ -44,6 +44,7 @@ mod offers;
 mod pages;
 mod peers;
 mod rates;
+mod records;
 mod remote;
 mod replica;
 mod settle;
@@ -63,6 +64,10 @@ pub use ledger::{EntryStore, MemoryStore};
 pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
 pub use pages::EntryPage;
 pub use peers::IGNORED_OFFERS;
+pub use records::{
+    MAX_PARKED, MAX_RECORD_LEN, MAX_TASK_RECORDS, RECORD_LINGER_MS, RecordState, SignedRecord,
+    TaskRecord,
+};
 pub use remote::{
     ANNOUNCE_INTERVAL_MS, Announcement, BORROWED_TTL_MS, Direction, Forward,
     MAX_ANNOUNCED_SUBMITTERS, MAX_ANNOUNCED_WORKERS, MAX_ANNOUNCEMENT_LEN, MAX_BORROWED, MAX_LENT,
@@ -100,6 +105,9 @@ pub enum Output {
     /// Ask the cluster's other relays to attest this entry of this relay's (`hub/attest.rs`);
     /// hand their answers to [`Hub::handle_attestation`].
     Attest(Box<edgenet_core::ledger::Entry>),
+    /// Keep this record as its task's latest in the cluster's task stream, and hand it to every
+    /// relay's [`Hub::merge_task_record`] (`hub/records.rs`).
+    TaskRecord(Box<TaskRecord>),
 }
 
 impl Output {
@@ -109,7 +117,7 @@ impl Output {
         match self {
             Self::Send(conn, frame) => Some((conn, vec![frame])),
             Self::SendEntries(conn, page) => Some((conn, page.frames())),
-            Self::Close(_) | Self::Forward(_) | Self::Attest(_) => None,
+            Self::Close(_) | Self::Forward(_) | Self::Attest(_) | Self::TaskRecord(_) => None,
         }
     }
 }
@@ -142,6 +150,8 @@ pub struct Hub {
     /// With a validator threshold above 1: this relay's entries waiting for attestations, and
     /// what it attested for others (`hub/attest.rs`).
     attest: attest::Attestations,
+    /// In a cluster: the latest record of each task the relays were given (`hub/records.rs`).
+    records: records::Records,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
     /// For [`Hub::handle_frame`], which decodes in place.
@@ -171,6 +181,7 @@ impl Hub {
             escrow_owners: replica::EscrowOwners::default(),
             remote: remote::Remote::default(),
             attest: attest::Attestations::default(),
+            records: records::Records::default(),
             rng: rand_core::SeedableRng::from_seed([0; 32]),
             decoder: Decoder::new(Self::ledger_config(&key)),
             #[cfg(any(test, feature = "fuzzing"))]
@@ -306,7 +317,8 @@ impl Hub {
                 | Timer::StrayEscrow(..)
                 | Timer::RateWindow(_)
                 | Timer::Lender(_)
-                | Timer::Lent(..) => {}
+                | Timer::Lent(..)
+                | Timer::Resume(_) => {}
             }
         }
         for id in reoffer {
@@ -332,6 +344,7 @@ impl Hub {
                         self.end_route(task, &worker, None);
                     }
                 }
+                Timer::Resume(task) => self.unpark(task, now),
                 _ => {}
             }
         }
@@ -511,6 +524,7 @@ impl Hub {
         for worker in running {
             self.tell_worker(worker, id, &ended);
         }
+        self.record_task(id);
         self.tasks.retire(
             id,
             self.config.finished_history,

@@ -274,6 +274,12 @@ impl Remote {
             .sum()
     }
 
+    /// Whether `relay` announced within [`BORROWED_TTL_MS`]: every relay of a cluster announces
+    /// each interval, its list empty or not.
+    pub(super) fn is_alive(&self, relay: &NodeId) -> bool {
+        self.open_elsewhere.contains_key(relay)
+    }
+
     /// (borrowed workers, lent routes), for the API.
     pub(super) fn counts(&self) -> (usize, usize) {
         (self.borrowed.len(), self.lent.len())
@@ -586,9 +592,25 @@ impl Hub {
         })));
     }
 
-    /// A lender stopped announcing: its workers are dropped (their assignments offered again).
+    /// A relay stopped announcing: the workers it lent are dropped (their assignments offered
+    /// again), and the routes kept for its tasks end, freeing the job slots they held (its tasks
+    /// are gone, or taken over by a relay that offers them anew: `hub/records.rs`).
     pub(super) fn lender_silent(&mut self, relay: NodeId, now: Millis) {
         self.remote.open_elsewhere.remove(&relay);
+        let routes: Vec<(TaskId, NodeId)> = self
+            .remote
+            .lent
+            .iter()
+            .filter(|(_, l)| l.relay == relay)
+            .map(|(key, _)| *key)
+            .collect();
+        // The worker is told, as when a task of this relay ends: an assignment whose payload
+        // never came would otherwise hold its slot, and keep it from the same task taken over.
+        let gone = ProtoError::UnknownTask(format!("{relay}: the task's relay went quiet"));
+        for (task, worker) in routes {
+            self.end_route(task, &worker, Some(relay));
+            self.tell_worker(worker, task, &gone);
+        }
         let workers: Vec<NodeId> = self
             .remote
             .borrowed

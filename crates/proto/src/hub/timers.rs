@@ -40,6 +40,9 @@ pub(super) enum Timer {
     Lender(NodeKey),
     /// A route for another relay's task through one of this relay's workers ends.
     Lent(TaskId, NodeKey),
+    /// A resumed task recorded open at a relay that still looked alive is looked at again
+    /// (after [`Timer::Lender`], so that a relay gone silent is known by then).
+    Resume(TaskId),
 }
 
 /// Deadlines by timer, and timers by deadline.

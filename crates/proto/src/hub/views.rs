@@ -23,6 +23,9 @@ pub struct HubStats {
     pub tasks_failed: u64,
     /// Assignments lost to disconnects or deadlines, and offered again.
     pub reassignments: u64,
+    /// Tasks another relay (or this one, before a restart) accepted and this relay took over
+    /// when their submitters resumed them here (`hub/records.rs`).
+    pub tasks_resumed: u64,
     /// Frames received.
     pub frames_in: u64,
     /// Frames queued to send.
