@@ -9,8 +9,9 @@ use edgenet_core::task::{KnnResult, TaskId, TaskKind, VectorSearch};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{
-    Announcement, BORROWED_TTL_MS, ConnId, Direction, Hub, HubConfig, MAX_ANNOUNCED_SUBMITTERS,
-    MAX_ANNOUNCED_WORKERS, MAX_BORROWED, MAX_LENT, MAX_LENT_PER_WORKER, OFFER_ROUTE_MS, Output,
+    Announcement, BORROWED_TTL_MS, ConnId, Direction, Hub, HubConfig, MAX_ANNOUNCED_BUSY,
+    MAX_ANNOUNCED_SUBMITTERS, MAX_ANNOUNCED_WORKERS, MAX_BORROWED, MAX_LENT, MAX_LENT_PER_WORKER,
+    OFFER_ROUTE_MS, Output,
 };
 use edgenet_proto::message::{PeerInfo, RelayMsg, Role, TaskSpec};
 use edgenet_proto::submit::{Progress, Submission};
@@ -423,13 +424,13 @@ fn announcements_are_signed_bounded_and_taken_only_from_the_cluster() {
     };
     // A relay that is not a validator of this cluster lends nothing.
     let stranger = SecretKey::from_seed(&[0x55; 32]);
-    let bytes = Announcement::encode(&stranger, vec![worker(1)], &[]).unwrap();
+    let bytes = Announcement::encode(&stranger, vec![worker(1)], &[], &[]).unwrap();
     let err = c.relays[0]
         .borrow_workers(Announcement::decode(&bytes).unwrap(), c.now)
         .unwrap_err();
     assert_eq!(err.code(), "EN-209");
     // A changed byte breaks the signature.
-    let mut bytes = Announcement::encode(&relay_key(1), vec![worker(1)], &[]).unwrap();
+    let mut bytes = Announcement::encode(&relay_key(1), vec![worker(1)], &[], &[]).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     assert!(Announcement::decode(&bytes).is_err());
@@ -437,15 +438,20 @@ fn announcements_are_signed_bounded_and_taken_only_from_the_cluster() {
     let many: Vec<PeerInfo> = (0..=MAX_ANNOUNCED_WORKERS)
         .map(|i| worker(u16::try_from(i).unwrap()))
         .collect();
-    let bytes = Announcement::encode(&relay_key(1), many, &[]).unwrap();
+    let bytes = Announcement::encode(&relay_key(1), many, &[], &[]).unwrap();
     assert_eq!(Announcement::decode(&bytes).unwrap_err().code(), "EN-204");
     let crowd: Vec<([u8; 32], u16)> = (0..=MAX_ANNOUNCED_SUBMITTERS)
         .map(|i| (*id(u8::try_from(i % 256).unwrap()).as_bytes(), 1))
         .collect();
-    let bytes = Announcement::encode(&relay_key(1), vec![], &crowd).unwrap();
+    let bytes = Announcement::encode(&relay_key(1), vec![], &crowd, &[]).unwrap();
+    assert_eq!(Announcement::decode(&bytes).unwrap_err().code(), "EN-204");
+    let counts: Vec<([u8; 32], u32)> = (0..=MAX_ANNOUNCED_BUSY)
+        .map(|i| (*id(u8::try_from(i % 256).unwrap()).as_bytes(), 1))
+        .collect();
+    let bytes = Announcement::encode(&relay_key(1), vec![], &[], &counts).unwrap();
     assert_eq!(Announcement::decode(&bytes).unwrap_err().code(), "EN-204");
     // Cut short anywhere, it is refused, never read in part.
-    let bytes = Announcement::encode(&relay_key(1), vec![worker(1)], &crowd[..3]).unwrap();
+    let bytes = Announcement::encode(&relay_key(1), vec![worker(1)], &crowd[..3], &[]).unwrap();
     for cut in [0, 50, 99, 100, 140, bytes.len() - 1] {
         assert!(Announcement::decode(&bytes[..cut]).is_err(), "cut at {cut}");
     }
@@ -458,7 +464,7 @@ fn announcements_are_signed_bounded_and_taken_only_from_the_cluster() {
                 worker(n)
             })
             .collect();
-        let bytes = Announcement::encode(&relay_key(lender), workers, &[]).unwrap();
+        let bytes = Announcement::encode(&relay_key(lender), workers, &[], &[]).unwrap();
         c.relays[0]
             .borrow_workers(Announcement::decode(&bytes).unwrap(), c.now)
             .unwrap();
@@ -467,7 +473,7 @@ fn announcements_are_signed_bounded_and_taken_only_from_the_cluster() {
     assert_eq!(c.relays[0].remote_counts().0, MAX_BORROWED);
     // A lender announcing again keeps what it lends: the table is full, not refreshed away.
     let again: Vec<PeerInfo> = (1..=64).map(worker).collect();
-    let bytes = Announcement::encode(&relay_key(1), again, &[]).unwrap();
+    let bytes = Announcement::encode(&relay_key(1), again, &[], &[]).unwrap();
     let lent = c.relays[0]
         .borrow_workers(Announcement::decode(&bytes).unwrap(), c.now)
         .unwrap();
@@ -600,5 +606,44 @@ fn a_submitters_open_tasks_count_against_its_bound_at_every_relay() {
     c.advance(60_001);
     c.announce();
     assert_eq!(submit(&mut c, 1, at_b, 3), Ok(()));
+    c.check();
+}
+
+#[test]
+fn an_identity_connected_to_two_relays_has_one_message_rate_across_them() {
+    let limit = 60;
+    let base = HubConfig {
+        max_messages_per_minute: limit,
+        ..HubConfig::default()
+    };
+    let mut c = Cluster::configured(2, 2, base);
+    // One identity on both relays at once, and an honest one on the second.
+    let at_a = c.join(0, 7);
+    let at_b = c.join(1, 7);
+    let honest = c.join(1, 8);
+    let chatty = |c: &mut Cluster, relay: usize, conn: ConnId, n: usize| {
+        let heads = edgenet_proto::message::ClientMsg::Ledger(
+            edgenet_core::ledger::sync::SyncMessage::Heads(Vec::new()),
+        );
+        for i in 0..n {
+            if c.nodes[&(relay, conn)].closed {
+                return i;
+            }
+            c.send(relay, conn, &heads);
+        }
+        n
+    };
+    // Two thirds of the minute's messages at A, which B learns from A's announcement.
+    assert_eq!(chatty(&mut c, 0, at_a, 40), 40);
+    assert!(!c.nodes[&(0, at_a)].closed);
+    c.announce();
+    // At B the identity has only the last third left: past it, EN-207 closes its connection
+    // (alone, B would have let all 40 through).
+    let sent = chatty(&mut c, 1, at_b, 40);
+    assert!(c.nodes[&(1, at_b)].closed, "the cluster-wide rate held");
+    assert!(sent < 25, "{sent} messages at B");
+    // The honest identity at B is not touched.
+    assert_eq!(chatty(&mut c, 1, honest, 30), 30);
+    assert!(!c.nodes[&(1, honest)].closed);
     c.check();
 }

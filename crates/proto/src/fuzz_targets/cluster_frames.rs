@@ -92,7 +92,7 @@ pub fn cluster_frames(data: &[u8]) {
         capabilities: caps(),
     };
     if let Ok(Ok(lender)) =
-        Announcement::encode(&other, vec![info], &[]).map(|bytes| Announcement::decode(&bytes))
+        Announcement::encode(&other, vec![info], &[], &[]).map(|bytes| Announcement::decode(&bytes))
     {
         let _ = hub.borrow_workers(lender, 0);
     }

@@ -33,9 +33,17 @@ impl Hub {
             c.count_message(now, limit)?;
         }
         let decoded = inbound.0?;
-        if let Some(node) = node {
-            self.rates
-                .count(node, decoded.cost(), now, limit, &mut self.timers)?;
+        // A worker another relay lends is counted there, where it is connected (`hub/rates.rs`).
+        if let Some(node) = node.filter(|_| self.remote.borrowed_on(conn).is_none()) {
+            let elsewhere = self.remote.messages_elsewhere(&node);
+            self.rates.count(
+                node,
+                decoded.cost(),
+                elsewhere,
+                now,
+                limit,
+                &mut self.timers,
+            )?;
         }
         let msg = match (node, decoded) {
             (Some(node), Decoded::Entries(entries)) => {

@@ -148,7 +148,9 @@ impl Hub {
     ) -> Result<(), ProtoError> {
         let limit = self.config.max_messages_per_minute;
         let cost = u64::try_from(entries).unwrap_or(u64::MAX);
-        self.rates.count(node, cost, now, limit, &mut self.timers)
+        let elsewhere = self.remote.messages_elsewhere(&node);
+        self.rates
+            .count(node, cost, elsewhere, now, limit, &mut self.timers)
     }
 
     /// Entries from `node`, verified (outside the hub, by a [`super::Decoder`]): admitted as

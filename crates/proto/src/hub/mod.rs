@@ -69,7 +69,7 @@ pub use records::{
     TaskRecord,
 };
 pub use remote::{
-    ANNOUNCE_INTERVAL_MS, Announcement, BORROWED_TTL_MS, Direction, Forward,
+    ANNOUNCE_INTERVAL_MS, Announcement, BORROWED_TTL_MS, Direction, Forward, MAX_ANNOUNCED_BUSY,
     MAX_ANNOUNCED_SUBMITTERS, MAX_ANNOUNCED_WORKERS, MAX_ANNOUNCEMENT_LEN, MAX_BORROWED, MAX_LENT,
     MAX_LENT_PER_WORKER, OFFER_ROUTE_MS,
 };

@@ -2,6 +2,10 @@
 //! and a message that carries many items (ledger entries, heads, wants) counts each of them. A
 //! window lasts its own length, whether its identity is still connected or not: a
 //! [`Timer::RateWindow`] drops it then, so identities that come and go leave nothing behind.
+//!
+//! In a cluster an identity's messages are counted at the relay it is connected to, and each
+//! relay adds what the others announce of theirs (`hub/remote.rs`): one bound across the
+//! cluster, late by at most an announcement interval.
 
 use std::collections::HashMap;
 
@@ -26,11 +30,13 @@ pub(super) struct Rates {
 }
 
 impl Rates {
-    /// Counts `msg` against `node`'s window; refuses what goes past `limit` per minute.
+    /// Counts `msg` against `node`'s window; refuses what goes past `limit` per minute, with
+    /// `elsewhere` messages of its counted at the cluster's other relays.
     pub(super) fn count(
         &mut self,
         node: NodeId,
         cost: u64,
+        elsewhere: u64,
         now: Millis,
         limit: u32,
         timers: &mut TimerTable,
@@ -52,10 +58,23 @@ impl Rates {
             );
         }
         window.count = window.count.saturating_add(cost);
-        if window.count > u64::from(limit) {
+        if window.count.saturating_add(elsewhere) > u64::from(limit) {
             return Err(ProtoError::RateLimited { limit });
         }
         Ok(())
+    }
+
+    /// The `n` identities with the most messages in their windows, and how many: what this
+    /// relay announces to the others.
+    pub(super) fn busiest(&self, n: usize) -> Vec<(crate::message::NodeKey, u32)> {
+        let mut all: Vec<(crate::message::NodeKey, u32)> = self
+            .windows
+            .iter()
+            .map(|(node, w)| (*node.as_bytes(), u32::try_from(w.count).unwrap_or(u32::MAX)))
+            .collect();
+        all.sort_unstable_by_key(|&(key, count)| (std::cmp::Reverse(count), key));
+        all.truncate(n);
+        all
     }
 
     /// `node`'s window ended: it is dropped (its next message opens a new one).

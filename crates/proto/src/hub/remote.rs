@@ -56,6 +56,9 @@ pub const OFFER_ROUTE_MS: Millis = 5_000;
 /// Submitters with open tasks one announcement lists (those with the most first): what lets
 /// every relay hold the bound on open tasks per submitter across the cluster.
 pub const MAX_ANNOUNCED_SUBMITTERS: usize = 256;
+/// Identities one announcement lists with their messages in the current rate window (the most
+/// first): what lets every relay hold the message rate per identity across the cluster.
+pub const MAX_ANNOUNCED_BUSY: usize = 256;
 /// Largest announcement taken (64 workers of a few hundred bytes each fit well inside).
 pub const MAX_ANNOUNCEMENT_LEN: usize = 64 * 1024;
 /// How often a relay announces its workers (the adapter's clock).
@@ -120,23 +123,30 @@ pub struct Announcement {
     pub workers: Vec<PeerInfo>,
     /// Submitters with open tasks there, and how many, at most [`MAX_ANNOUNCED_SUBMITTERS`].
     pub open_tasks: Vec<(NodeKey, u16)>,
+    /// Identities connected there with the messages in their current rate window, at most
+    /// [`MAX_ANNOUNCED_BUSY`].
+    pub busy: Vec<(NodeKey, u32)>,
 }
 
 impl Announcement {
-    /// `key`'s relay lends `workers` and has `open_tasks` open: its key (32 bytes), the
-    /// signature (64), the length of the worker list (4, little-endian), the list as a `Welcome`
-    /// frame (the protocol's own checked encoding of peer lists), then the open tasks (postcard).
+    /// `key`'s relay lends `workers`, has `open_tasks` open and counted `busy` messages: its key
+    /// (32 bytes), the signature (64), the length of the worker list (4, little-endian), the
+    /// list as a `Welcome` frame (the protocol's own checked encoding of peer lists), then the
+    /// open tasks and the message counts (postcard).
     pub fn encode(
         key: &SecretKey,
         workers: Vec<PeerInfo>,
         open_tasks: &[(NodeKey, u16)],
+        busy: &[(NodeKey, u32)],
     ) -> Result<Vec<u8>, ProtoError> {
         let frame = RelayMsg::Welcome { peers: workers }.encode()?;
         let open = postcard::to_allocvec(open_tasks)
             .map_err(|e| ProtoError::Malformed(format!("open tasks: {e}")))?;
+        let busy = postcard::to_allocvec(busy)
+            .map_err(|e| ProtoError::Malformed(format!("message counts: {e}")))?;
         let len = u32::try_from(frame.len())
             .map_err(|_| ProtoError::LimitExceeded("announcement".into()))?;
-        let body = [&len.to_le_bytes()[..], &frame, &open].concat();
+        let body = [&len.to_le_bytes()[..], &frame, &open, &busy].concat();
         let relay = key.node_id();
         let signature = key.sign(&Self::signed(&relay, &body));
         Ok([relay.as_bytes(), &signature.to_bytes()[..], &body].concat())
@@ -185,6 +195,14 @@ impl Announcement {
         }
         let (open_tasks, left) = postcard::take_from_bytes::<Vec<(NodeKey, u16)>>(open)
             .map_err(|e| ProtoError::Malformed(format!("announcement open tasks: {e}")))?;
+        let (busy, left) = postcard::take_from_bytes::<Vec<(NodeKey, u32)>>(left)
+            .map_err(|e| ProtoError::Malformed(format!("announcement message counts: {e}")))?;
+        if busy.len() > MAX_ANNOUNCED_BUSY {
+            return Err(ProtoError::LimitExceeded(format!(
+                "{} message counts announced (at most {MAX_ANNOUNCED_BUSY})",
+                busy.len()
+            )));
+        }
         if !left.is_empty() {
             return Err(ProtoError::Malformed("bytes after the announcement".into()));
         }
@@ -198,6 +216,7 @@ impl Announcement {
             relay,
             workers: peers,
             open_tasks,
+            busy,
         })
     }
 
@@ -225,6 +244,8 @@ pub(super) struct Remote {
     lent_per_worker: HashMap<NodeId, usize>,
     /// Open tasks per submitter at each other relay, as its last announcement said.
     open_elsewhere: HashMap<NodeId, HashMap<NodeKey, u16>>,
+    /// Messages per identity in its rate window at each other relay, likewise.
+    busy_elsewhere: HashMap<NodeId, HashMap<NodeKey, u32>>,
 }
 
 impl Remote {
@@ -274,6 +295,16 @@ impl Remote {
             .sum()
     }
 
+    /// Messages `node` sent in its current rate windows at the other relays, as they last
+    /// announced (`hub/rates.rs`).
+    pub(super) fn messages_elsewhere(&self, node: &NodeId) -> u64 {
+        self.busy_elsewhere
+            .values()
+            .filter_map(|busy| busy.get(node.as_bytes()))
+            .map(|&n| u64::from(n))
+            .sum()
+    }
+
     /// Whether `relay` announced within [`BORROWED_TTL_MS`]: every relay of a cluster announces
     /// each interval, its list empty or not.
     pub(super) fn is_alive(&self, relay: &NodeId) -> bool {
@@ -304,7 +335,8 @@ impl Hub {
         let mut open: Vec<(NodeKey, u16)> = open.into_iter().collect();
         open.sort_unstable_by_key(|&(key, n)| (std::cmp::Reverse(n), key));
         open.truncate(MAX_ANNOUNCED_SUBMITTERS);
-        Announcement::encode(&self.key, workers, &open)
+        let busy = self.rates.busiest(MAX_ANNOUNCED_BUSY);
+        Announcement::encode(&self.key, workers, &open, &busy)
     }
 
     /// Another relay's announcement (decoded and verified, [`Announcement::decode`]): its
@@ -329,6 +361,9 @@ impl Hub {
         self.remote
             .open_elsewhere
             .insert(relay, lender.open_tasks.into_iter().collect());
+        self.remote
+            .busy_elsewhere
+            .insert(relay, lender.busy.into_iter().collect());
         let listed: Vec<(NodeId, PeerInfo)> = lender
             .workers
             .into_iter()
@@ -597,6 +632,7 @@ impl Hub {
     /// are gone, or taken over by a relay that offers them anew: `hub/records.rs`).
     pub(super) fn lender_silent(&mut self, relay: NodeId, now: Millis) {
         self.remote.open_elsewhere.remove(&relay);
+        self.remote.busy_elsewhere.remove(&relay);
         let routes: Vec<(TaskId, NodeId)> = self
             .remote
             .lent
