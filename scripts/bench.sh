@@ -7,6 +7,8 @@
 #   scripts/bench.sh federation a relay alone against the same relay in a three-relay NATS
 #                               cluster: task latency, CPU per frame, replication lag
 #   scripts/bench.sh kernels    only the k-NN scan against memory bandwidth and faiss
+#   scripts/bench.sh index      our HNSW against hnswlib (same data, M, ef_construction, ef, one
+#                               thread): build rate, and QPS at recall@10 0.9 / 0.95 / 0.99
 #   scripts/bench.sh ledger     ledger verify+merge vs bare Ed25519 batch verification; sync bytes
 #   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
 #   scripts/bench.sh work       a proof of work (Argon2id) natively and in wasm, beside encryption
@@ -132,6 +134,32 @@ print(f"| 1 | {o['scan_nq1_qps']:.0f} | {o['scan_nq1_gbs']:.1f} | {o['scan_nq1_g
 print(f"| 64 | {o['scan_nq64_qps']:.0f} | | | {f['nq64_qps']:.0f} | {o['scan_nq64_qps'] / f['nq64_qps']:.2f}x | |")
 print(f"browser (WebAssembly SIMD, 1 thread): {b['browser_nq1_qps']:.1f} q/s = "
       f"{b['browser_nq1_qps'] / o['scan_nq1_one_thread_qps']:.2f}x native on 1 thread ({o['scan_nq1_one_thread_qps']:.1f} q/s)")
+PY
+fi
+
+if [ "$what" = all ] || [ "$what" = index ]; then
+    step "index: HNSW vs hnswlib 0.8.0 (n=100k, d=384 clustered unit vectors, M=16, ef_construction=200, 1 thread)"
+    python3 -c "import hnswlib, numpy" 2>/dev/null || pip install -q hnswlib==0.8.0 numpy
+    data="$ROOT/target/bench-index"
+    cargo run --release -q -p edgenet-kernels --example index_bench -- "$data" > "$data.ours.json"
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        python3 "$ROOT/scripts/bench_hnswlib.py" "$data" 384 16 200 10 16 24 32 48 64 96 128 256 > "$data.hnswlib.json"
+    python3 - "$data.ours.json" "$data.hnswlib.json" <<'PY'
+import json, sys
+o, h = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"build: ours {o['build_per_s']:.0f} vectors/s, hnswlib {h['build_per_s']:.0f} vectors/s: "
+      f"{o['build_per_s'] / h['build_per_s']:.2f}x")
+print("| ef | ours q/s | ours recall@10 | hnswlib q/s | hnswlib recall@10 | q/s ratio |")
+print("|---|---|---|---|---|---|")
+for a, b in zip(o["points"], h["points"]):
+    print(f"| {a['ef']} | {a['qps']:.0f} | {a['recall']:.4f} | {b['qps']:.0f} | {b['recall']:.4f} | {a['qps'] / b['qps']:.2f}x |")
+def at(points, target):
+    ok = [p for p in points if p["recall"] >= target]
+    return max(ok, key=lambda p: p["qps"]) if ok else None
+for target in (0.9, 0.95, 0.99):
+    a, b = at(o["points"], target), at(h["points"], target)
+    if a and b:
+        print(f"recall >= {target}: ours {a['qps']:.0f} q/s (ef {a['ef']}), hnswlib {b['qps']:.0f} q/s (ef {b['ef']}): {a['qps'] / b['qps']:.2f}x")
 PY
 fi
 

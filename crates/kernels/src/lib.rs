@@ -6,8 +6,10 @@
 
 pub mod backend;
 pub mod execute;
+pub mod fuzz_targets;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod hnsw;
 pub mod nn;
 pub mod quantize;
 pub mod reference;

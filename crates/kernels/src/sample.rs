@@ -51,3 +51,51 @@ pub fn compression_fixture(
         vectors,
     }
 }
+
+/// `n` vectors of `dim` around 20 random centres, each spread along 8 random directions: like
+/// real embeddings, which fill few of their dimensions (uniform noise in every dimension would
+/// make all distances alike, and no index could tell neighbours apart).
+pub fn clustered(n: usize, dim: usize, seed: u32) -> Vec<f32> {
+    const CENTRES: usize = 20;
+    const SPREAD: usize = 8;
+    let centres = uniform(CENTRES * dim, seed);
+    let directions = uniform(SPREAD * dim, seed ^ 0xd1d1);
+    let weights = uniform(n * SPREAD, seed ^ 0x5eed);
+    let noise = uniform(n * dim, seed ^ 0x7a17);
+    let mut out = Vec::with_capacity(n * dim);
+    for row in 0..n {
+        let c = (row * 7919) % CENTRES;
+        for d in 0..dim {
+            let along: f32 = (0..SPREAD)
+                .map(|s| weights[row * SPREAD + s] * directions[s * dim + d])
+                .sum();
+            out.push(2.0 * centres[c * dim + d] + along + 0.02 * noise[row * dim + d]);
+        }
+    }
+    out
+}
+
+/// The index whose encoding is pinned by [`HNSW_FINGERPRINT`]: 1,500 cosine vectors of dim 24
+/// from [`clustered`], m 8, ef_construction 64, the default seed, ids 0, 1, 2, …
+pub fn hnsw_fixture() -> crate::hnsw::Hnsw {
+    let dim = 24;
+    let params = crate::hnsw::HnswParams {
+        dim,
+        metric: crate::Metric::Cosine,
+        m: 8,
+        ef_construction: 64,
+        ..crate::hnsw::HnswParams::default()
+    };
+    let mut index = crate::hnsw::Hnsw::new(params).unwrap_or_else(|e| unreachable!("{e}"));
+    for (i, v) in clustered(1_500, dim, 3).chunks_exact(dim).enumerate() {
+        index
+            .insert(i as u64, v)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+    }
+    index
+}
+
+/// The length and [`fnv1a`] of [`hnsw_fixture`]'s encoding, committed: the native test
+/// (`tests/hnsw.rs`) and the browser test (`crates/wasm/tests/kernels.rs`) both check them, so
+/// every platform builds the same graph from the same inserts.
+pub const HNSW_FINGERPRINT: (usize, u64) = (219_433, 0x82fb_12d9_f5f3_320c);

@@ -74,6 +74,15 @@ fn compression_gives_the_native_bytes() {
     }
 }
 
+/// The HNSW index built in the browser is the native one, byte for byte: replicas of a shard on
+/// pages and on native nodes answer alike.
+#[wasm_bindgen_test]
+fn an_hnsw_index_built_here_has_the_native_bytes() {
+    use edgenet_kernels::sample::{HNSW_FINGERPRINT, fnv1a, hnsw_fixture};
+    let bytes = hnsw_fixture().encode();
+    assert_eq!((bytes.len(), fnv1a(&bytes)), HNSW_FINGERPRINT);
+}
+
 /// The protocol module advertises what the compute module runs: the same kinds and backend as
 /// the kernels say (the protocol module does not link the kernels, so the lists are written
 /// twice and must agree).
