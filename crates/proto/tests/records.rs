@@ -12,7 +12,7 @@ use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::{Endpoint, Event};
 use edgenet_proto::hub::{
     Announcement, BORROWED_TTL_MS, ConnId, Hub, HubConfig, MAX_PARKED, MAX_RECORD_LEN,
-    MAX_TASK_RECORDS, Output, RecordState, SignedRecord, TaskRecord,
+    MAX_TASK_RECORDS, Output, PARK_ROUNDS, RecordState, SignedRecord, TaskRecord,
 };
 use edgenet_proto::message::{ClientMsg, Role, TaskSpec};
 use rand_chacha::rand_core::SeedableRng;
@@ -396,6 +396,29 @@ fn a_resume_while_the_dead_relay_still_looks_alive_waits_until_it_has_gone_quiet
 }
 
 #[test]
+fn an_announcement_the_dead_relay_sent_before_it_died_arriving_late_does_not_lose_the_task() {
+    let (mut net, submitter) = task_on_a_dying_relay();
+    // Relay 0's last announcement, still on its way when it died.
+    let late = net.relays[0].announcement();
+    net.join(1, 2, true);
+    net.join(1, 3, true);
+    let at_b = net.resume_at(0, submitter, 1, 9);
+    net.advance(BORROWED_TTL_MS - 500);
+    // It arrives now, after the resume: relay 0 looks alive for another time-to-live.
+    let lender = Announcement::decode(&late.unwrap_or_default()).unwrap();
+    net.relays[1].borrow_workers(lender, net.now).unwrap();
+    net.advance(1_000);
+    assert!(
+        net.done(1, at_b).is_none(),
+        "no EN-225 for a relay that only looks alive"
+    );
+    net.advance(u64::from(PARK_ROUNDS) * BORROWED_TTL_MS);
+    assert_eq!(net.relays[1].stats().tasks_resumed, 1);
+    assert!(matches!(net.done(1, at_b), Some(Event::Done { .. })));
+    net.check();
+}
+
+#[test]
 fn a_restarted_relay_picks_up_its_own_task() {
     let (mut net, submitter) = task_on_a_dying_relay();
     net.restart(0);
@@ -447,7 +470,10 @@ fn a_task_open_at_a_relay_that_is_up_is_not_taken_from_it() {
         net.done(1, at_b).is_none(),
         "parked while relay 0 may be dying"
     );
+    // One wait is not enough to tell (an announcement may arrive late); two are.
     net.advance(BORROWED_TTL_MS + 500);
+    assert!(net.done(1, at_b).is_none(), "still waiting");
+    net.advance(u64::from(PARK_ROUNDS - 1) * BORROWED_TTL_MS);
     assert_eq!(failure_code(net.done(1, at_b)), "EN-225");
     assert_eq!(net.relays[1].stats().tasks_resumed, 0);
     net.check();
@@ -536,7 +562,7 @@ fn parked_resumes_are_bounded_and_an_honest_one_still_goes_through() {
     net.submit(1, honest, spec(200, 1));
     assert!(matches!(net.done(1, honest), Some(Event::Done { .. })));
     // Relay 0 stays up: each parked resume is answered in turn.
-    net.advance(BORROWED_TTL_MS + 500);
+    net.advance(u64::from(PARK_ROUNDS) * BORROWED_TTL_MS + 500);
     let failed = net
         .events(1, at_b)
         .iter()

@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer, stream};
+use async_nats::jetstream::{self, stream};
 use edgenet_core::NodeId;
 use edgenet_core::ledger::Entry;
-use futures_util::{FutureExt, StreamExt};
 
 use super::Counters;
 use super::directory::unix_ms;
+use super::ordered::{Reader, start_after};
 use crate::hub_driver::HubDriver;
 use crate::store::LedgerStore;
 
@@ -40,8 +40,6 @@ const BATCH: usize = 256;
 const MAX_MESSAGE: i32 = 64 * 1024;
 /// Longest a relay that reads only its own entries goes without recording its position.
 const POSITION_EVERY: Duration = Duration::from_secs(1);
-/// Quiet time after which the consumer is checked against the stream.
-const WATCHDOG: Duration = Duration::from_secs(2);
 /// Wait before trying NATS again after a failure.
 const RETRY: Duration = Duration::from_millis(500);
 
@@ -152,38 +150,20 @@ pub(crate) async fn consume(
     let mut recorded = std::time::Instant::now();
     counters.position.store(position, Ordering::Relaxed);
     loop {
-        let (stream, messages) = match open(&js, replicas, position).await {
-            Ok(m) => m,
+        let opened = match ledger_stream(&js, replicas).await {
+            Ok(stream) => Reader::open(stream, start_after(position, false), SUBJECT).await,
+            Err(e) => Err(e),
+        };
+        let mut reader = match opened {
+            Ok(r) => r,
             Err(e) => {
                 counters.failed("ledger consumer", e);
                 tokio::time::sleep(RETRY).await;
                 continue;
             }
         };
-        tokio::pin!(messages);
-        loop {
-            // One message, then whatever else has already arrived, up to a batch. A consumer
-            // lost with its NATS server goes quiet while the stream grows: after a quiet
-            // [`WATCHDOG`] the stream is asked how far it is, and a consumer behind it is replaced.
-            let first = match tokio::time::timeout(WATCHDOG, messages.next()).await {
-                Ok(Some(first)) => first,
-                Ok(None) => break,
-                Err(_) => match stream.get_info().await {
-                    Ok(info) if info.state.last_sequence > position => break,
-                    Ok(_) => continue,
-                    Err(e) => {
-                        counters.failed("ledger stream", e);
-                        break;
-                    }
-                },
-            };
-            let mut batch = vec![first];
-            while batch.len() < BATCH {
-                match messages.next().now_or_never() {
-                    Some(Some(m)) => batch.push(m),
-                    _ => break,
-                }
-            }
+        // A batch at a time (`cluster/ordered.rs`: a consumer lost with its server is replaced).
+        while let Some(batch) = reader.next_batch(BATCH, position).await {
             // The batch's entries from other relays, in runs by publisher; its last sequence.
             let mut runs: Vec<(NodeId, Vec<Entry>)> = Vec::new();
             let mut lags = Vec::new();
@@ -278,31 +258,4 @@ pub(crate) async fn consume(
         }
         tokio::time::sleep(RETRY).await;
     }
-}
-
-/// The stream, and an ordered consumer of it from just after `position`.
-async fn open(
-    js: &jetstream::Context,
-    replicas: usize,
-    position: u64,
-) -> Result<(stream::Stream, consumer::pull::Ordered), String> {
-    let stream = ledger_stream(js, replicas).await?;
-    let deliver_policy = if position == 0 {
-        consumer::DeliverPolicy::All
-    } else {
-        consumer::DeliverPolicy::ByStartSequence {
-            start_sequence: position + 1,
-        }
-    };
-    let messages = stream
-        .create_consumer(consumer::pull::OrderedConfig {
-            deliver_policy,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .messages()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((stream, messages))
 }

@@ -15,6 +15,8 @@
 //! - [`task_records`]: a JetStream stream of the latest record of each task, so that a task
 //!   outlives its relay: a submitter resuming it at another relay (or at its own, restarted)
 //!   has it picked up there (`hub/records.rs`).
+//! - `ordered`: reading a stream in order, in batches, with a watchdog that replaces a consumer
+//!   lost with its server (the ledger log and the task records both read this way).
 //! - [`attest`]: with `--validator-threshold` above 1, the relays attest each other's validator
 //!   entries before they take effect (`hub/attest.rs`).
 //!
@@ -26,6 +28,7 @@ pub mod api;
 pub mod attest;
 pub mod directory;
 pub mod ledger_log;
+mod ordered;
 pub mod remote_work;
 pub mod task_records;
 

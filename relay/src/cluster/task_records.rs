@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer, stream};
+use async_nats::jetstream::{self, stream};
 use edgenet_proto::hub::{MAX_RECORD_LEN, SignedRecord, TaskRecord};
-use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::Counters;
+use super::ordered::{Reader, start_after};
 use crate::hub_driver::HubDriver;
 
 /// The stream's name.
@@ -31,10 +31,10 @@ pub const RECORD_TTL: Duration = Duration::from_secs(30 * 60);
 /// Most records the stream holds; past it the oldest go (each relay's hub keeps at most
 /// `MAX_TASK_RECORDS` of them).
 const MAX_RECORDS: i64 = 65_536;
-/// Records published per round before their acknowledgements are awaited.
+/// Records published, or read, per round.
 const BATCH: usize = 256;
-/// Quiet time after which the consumer is checked against the stream.
-const WATCHDOG: Duration = Duration::from_secs(2);
+/// Every task's subject.
+const SUBJECTS: &str = "edgenet.tasks.*";
 /// Wait before trying NATS again after a failure.
 const RETRY: Duration = Duration::from_millis(500);
 
@@ -58,7 +58,7 @@ async fn tasks_stream(js: &jetstream::Context, replicas: usize) -> Result<stream
              (docs/federation.md)"
                 .into(),
         ),
-        subjects: vec!["edgenet.tasks.*".into()],
+        subjects: vec![SUBJECTS.into()],
         max_messages_per_subject: 1,
         max_messages: MAX_RECORDS,
         max_age: RECORD_TTL,
@@ -141,39 +141,22 @@ pub(crate) async fn consume(
 ) {
     let mut position = 0u64;
     loop {
-        let (stream, messages) = match open(&js, replicas, position).await {
-            Ok(m) => m,
+        let opened = match tasks_stream(&js, replicas).await {
+            Ok(stream) => Reader::open(stream, start_after(position, true), SUBJECTS).await,
+            Err(e) => Err(e),
+        };
+        let mut reader = match opened {
+            Ok(r) => r,
             Err(e) => {
                 counters.failed("task consumer", e);
                 tokio::time::sleep(RETRY).await;
                 continue;
             }
         };
-        tokio::pin!(messages);
-        loop {
-            let first = match tokio::time::timeout(WATCHDOG, messages.next()).await {
-                Ok(Some(first)) => first,
-                Ok(None) => break,
-                Err(_) => match stream.get_info().await {
-                    Ok(info) if info.state.last_sequence > position => break,
-                    Ok(_) => continue,
-                    Err(e) => {
-                        counters.failed("task stream", e);
-                        break;
-                    }
-                },
-            };
-            // One message, then whatever else has already arrived, under one lock.
-            let mut batch = vec![first];
-            while batch.len() < BATCH {
-                match messages.next().now_or_never() {
-                    Some(Some(m)) => batch.push(m),
-                    _ => break,
-                }
-            }
-            let mut failed = false;
+        while let Some(batch) = reader.next_batch(BATCH, position).await {
             let mut refused = 0u64;
             let mut records = Vec::with_capacity(batch.len());
+            let mut failed = false;
             for m in batch {
                 match m {
                     Ok(m) => {
@@ -189,7 +172,6 @@ pub(crate) async fn consume(
                     Err(e) => {
                         counters.failed("task consumer", e);
                         failed = true;
-                        break;
                     }
                 }
             }
@@ -211,33 +193,4 @@ pub(crate) async fn consume(
         }
         tokio::time::sleep(RETRY).await;
     }
-}
-
-/// The stream, and an ordered consumer of it: the latest record of each task the first time,
-/// then from just after `position`.
-async fn open(
-    js: &jetstream::Context,
-    replicas: usize,
-    position: u64,
-) -> Result<(stream::Stream, consumer::pull::Ordered), String> {
-    let stream = tasks_stream(js, replicas).await?;
-    let deliver_policy = if position == 0 {
-        consumer::DeliverPolicy::LastPerSubject
-    } else {
-        consumer::DeliverPolicy::ByStartSequence {
-            start_sequence: position + 1,
-        }
-    };
-    let messages = stream
-        .create_consumer(consumer::pull::OrderedConfig {
-            deliver_policy,
-            filter_subject: "edgenet.tasks.*".into(),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .messages()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((stream, messages))
 }

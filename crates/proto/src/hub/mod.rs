@@ -65,8 +65,8 @@ pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
 pub use pages::EntryPage;
 pub use peers::IGNORED_OFFERS;
 pub use records::{
-    MAX_PARKED, MAX_RECORD_LEN, MAX_TASK_RECORDS, RECORD_LINGER_MS, RecordState, SignedRecord,
-    TaskRecord,
+    MAX_PARKED, MAX_RECORD_LEN, MAX_TASK_RECORDS, PARK_ROUNDS, RECORD_LINGER_MS, RecordState,
+    SignedRecord, TaskRecord,
 };
 pub use remote::{
     ANNOUNCE_INTERVAL_MS, Announcement, BORROWED_TTL_MS, Direction, Forward, MAX_ANNOUNCED_BUSY,

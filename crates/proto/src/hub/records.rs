@@ -45,6 +45,10 @@ pub const MAX_TASK_RECORDS: usize = 16_384;
 pub const MAX_RECORD_LEN: usize = 2_048;
 /// Resumes waiting to learn whether the relay their task is recorded at is still up.
 pub const MAX_PARKED: usize = 1_024;
+/// Times a resume waits [`BORROWED_TTL_MS`] for its task's relay to go quiet. Twice: an
+/// announcement the dead relay sent just before it died may reach this relay after the resume
+/// did, and keeps it looking alive for one more time-to-live.
+pub const PARK_ROUNDS: u8 = 2;
 /// How long past its deadline a record is kept: a submitter reconnecting late still learns
 /// how its task ended.
 pub const RECORD_LINGER_MS: Millis = 600_000;
@@ -128,8 +132,8 @@ pub(super) struct Known {
 pub(super) struct Records {
     map: HashMap<TaskId, Known>,
     by_expiry: BTreeSet<(Millis, TaskId)>,
-    /// Resumes waiting for a [`Timer::Resume`]: their submitter and spec.
-    parked: HashMap<TaskId, (NodeId, TaskSpec)>,
+    /// Resumes waiting for a [`Timer::Resume`]: their submitter, spec, and rounds waited.
+    parked: HashMap<TaskId, (NodeId, TaskSpec, u8)>,
 }
 
 impl Records {
@@ -244,7 +248,8 @@ pub(super) enum Resumed {
     Adopt(TaskSpec, Millis),
     /// Recorded open at another relay that still announces: that relay may have just died
     /// (its announcements stop counting after `BORROWED_TTL_MS`), so the resume waits that
-    /// long and is looked at again; if it is still up then, this is the answer.
+    /// long, [`PARK_ROUNDS`] times, and is looked at again; if it is still up then, this is
+    /// the answer.
     Elsewhere(ProtoError),
     /// Known finished: the answer.
     Answer(ProtoError),
@@ -392,7 +397,7 @@ impl Hub {
         if self.records.parked.len() >= MAX_PARKED || self.records.parked.contains_key(&id) {
             return false;
         }
-        self.records.parked.insert(id, (node, spec));
+        self.records.parked.insert(id, (node, spec, 1));
         self.timers
             .set(Timer::Resume(id), now.saturating_add(BORROWED_TTL_MS));
         true
@@ -401,12 +406,23 @@ impl Hub {
     /// A parked resume's time: answered now, adopted if its relay went silent meanwhile. One
     /// whose submitter left is dropped.
     pub(super) fn unpark(&mut self, task: TaskId, now: Millis) {
-        let Some((node, spec)) = self.records.parked.remove(&task) else {
+        let Some((node, spec, rounds)) = self.records.parked.remove(&task) else {
             return;
         };
-        if self.peers.get(&node).is_some_and(|p| p.is_local()) {
-            self.on_submit(node, spec, now, false);
+        if !self.peers.get(&node).is_some_and(|p| p.is_local()) {
+            return;
         }
+        let owner_up = self
+            .records
+            .get(&task)
+            .is_some_and(|k| k.state == RecordState::Open && self.remote.is_alive(&k.owner));
+        if owner_up && rounds < PARK_ROUNDS {
+            self.records.parked.insert(task, (node, spec, rounds + 1));
+            self.timers
+                .set(Timer::Resume(task), now.saturating_add(BORROWED_TTL_MS));
+            return;
+        }
+        self.on_submit(node, spec, now, false);
     }
 
     /// Whether a relay that is up has adopted `task` and holds it open: then its escrow is that
