@@ -112,6 +112,23 @@ fn pay_for_task(payer_key: &Path, relay: &Relay, seed: usize) -> Result<(), Stri
     }
 }
 
+/// The report of an `edgenet-node submit --json` that succeeded, verified and matching this
+/// machine's own computation; fails the test with its output otherwise.
+fn verified_report(out: &std::process::Output) -> edgenet_node::submit::Report {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: edgenet_node::submit::Report = serde_json::from_str(&text).unwrap();
+    assert!(
+        report.verified && report.matches_local == Some(true),
+        "{text}"
+    );
+    report
+}
+
 /// Polls until every relay's log position is the same and nothing waits in an outbox, twice
 /// in a row 300 ms apart (no entry is being written any more).
 fn wait_for_quiet_log(relays: &[&Relay]) {
@@ -429,17 +446,7 @@ fn a_task_submitted_at_one_relay_is_verified_by_workers_on_the_other_two() {
             "30",
         ],
     );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: edgenet_node::submit::Report = serde_json::from_str(&text).unwrap();
-    assert!(
-        report.verified && report.matches_local == Some(true),
-        "{text}"
-    );
+    let report = verified_report(&out);
     let mut workers = report.workers.clone();
     workers.sort();
     let mut expected = vec![wb.id.clone(), wc.id.clone()];
@@ -656,17 +663,7 @@ fn a_paid_task_outlives_its_relay_and_is_settled_once_where_it_resumed() {
     let killed = Instant::now();
     let wc2 = Worker::start(dir.path(), "wc2", &c.ws_url(), &[]);
     let out = submitter.join().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: edgenet_node::submit::Report = serde_json::from_str(&text).unwrap();
-    assert!(
-        report.verified && report.matches_local == Some(true),
-        "{text}"
-    );
+    let report = verified_report(&out);
     eprintln!("verified at B {:?} after A was killed", killed.elapsed());
     let mut workers = report.workers.clone();
     workers.sort();
