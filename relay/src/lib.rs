@@ -7,6 +7,7 @@
 pub mod assets;
 pub mod client_ip;
 pub mod cluster;
+mod collections_api;
 pub mod events;
 pub mod federation;
 pub mod hub_driver;

@@ -57,6 +57,10 @@ struct Args {
     /// Milliseconds an escrow waits for its task before it is refunded (the submitter went away).
     #[arg(long, env = "EDGENET_ESCROW_GRACE_MS", default_value_t = 60_000)]
     escrow_grace_ms: u64,
+    /// Milliseconds a collection shard's holder may be away (a restart) before another node
+    /// takes its place and copies the shard.
+    #[arg(long, env = "EDGENET_HANDOVER_GRACE_MS", default_value_t = 10_000)]
+    handover_grace_ms: u64,
     /// Refuse tasks that offer no credits (EN-221).
     #[arg(long, env = "EDGENET_PAID_ONLY")]
     paid_only: bool,
@@ -334,6 +338,7 @@ async fn main() -> ExitCode {
             paid_only: args.paid_only,
             canary_reward: args.canary_reward,
             escrow_grace_ms: args.escrow_grace_ms,
+            handover_grace_ms: args.handover_grace_ms,
             work_bits: args.work_bits,
             attests: !args.no_attest,
             ..HubConfig::default()

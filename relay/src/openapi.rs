@@ -34,6 +34,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::tasks))
         .routes(routes!(crate::rewards))
         .routes(routes!(crate::ledger_api::account))
+        .routes(routes!(crate::collections_api::collection))
         .routes(routes!(crate::leaderboard::leaderboard))
         .routes(routes!(crate::metrics::metrics))
         .routes(routes!(crate::metrics::healthz))

@@ -23,10 +23,44 @@ pub fn decode_untrusted(data: &[u8]) {
     let _ = Compression::decode(data);
     let _ = CompressedVectors::decode(data);
     decode_text_tasks(data);
+    decode_collections(data);
     decode_ledger(data);
     if let Ok(text) = core::str::from_utf8(data) {
         let _ = keyfile::import(text, Some(b"pw"));
         let _ = text.parse::<crate::NodeId>();
+    }
+}
+
+/// Collection specs, batches, searches and answers: whatever decodes is within its limits, a
+/// spec or batch that opens was signed by its owner, and an answer agrees with itself.
+fn decode_collections(data: &[u8]) {
+    use crate::collection::{
+        MAX_BATCH_VALUES, MAX_BATCH_VECTORS, ShardAnswer, ShardSearch, SignedBatch,
+        SignedCollection, VectorInsert,
+    };
+    let owner = SecretKey::from_seed(&[3; 32]).node_id();
+    if let Ok(signed) = postcard::from_bytes::<SignedCollection>(data)
+        && let Ok((id, spec)) = signed.open()
+    {
+        assert_eq!(id, spec.id());
+        assert!(spec.validate().is_ok());
+    }
+    if let Ok(batch) = SignedBatch::decode(data) {
+        assert!(
+            batch.open(owner.as_bytes()).is_err(),
+            "a batch nobody signed opened"
+        );
+    }
+    if let Ok(insert) = VectorInsert::decode(data) {
+        assert!(!insert.ids.is_empty() && insert.ids.len() <= MAX_BATCH_VECTORS);
+        assert!(insert.vectors.len() <= MAX_BATCH_VALUES);
+    }
+    if let Ok(search) = ShardSearch::decode(data) {
+        assert!(search.ef() >= 1 && search.queries.len() <= MAX_BATCH_VALUES);
+    }
+    if let Ok(answer) = ShardAnswer::decode(data) {
+        let total: usize = answer.hits.iter().map(Vec::len).sum();
+        assert!(total <= MAX_BATCH_VALUES);
     }
 }
 

@@ -11,6 +11,8 @@
 //! - [`envelope`]: sealed envelopes (X25519 + HKDF-SHA256 + ChaCha20-Poly1305).
 //! - [`keyfile`]: the documented export/import format for secret keys, optionally passphrase-encrypted.
 //! - [`ledger`]: the signed credit ledger: per-account chains, deterministic evaluation, sync.
+//! - [`collection`]: shared vector collections: specs signed by their owner, shards, placement
+//!   scores, the insert and shard-search payloads.
 //! - [`task`]: the task model: ids, kinds, and the `vector_search` payload and result encodings.
 //! - [`verify`]: comparing redundant results (float-tolerant) and finding the majority.
 //! - [`throttle`]: the browser's idle policy and the compute workers' duty cycle.
@@ -19,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod aead;
+pub mod collection;
 pub mod envelope;
 pub mod error;
 pub mod exchange;

@@ -58,6 +58,10 @@ pub enum TaskKind {
     Embedding,
     /// A query text's candidates ranked by the cosine of their embeddings.
     SemanticMatch,
+    /// Vectors added to one shard of a collection, on each of its holders (`collection`).
+    VectorInsert,
+    /// A `vector_search` over one shard of a collection, run by its holders (`collection`).
+    ShardSearch,
 }
 
 impl TaskKind {
@@ -69,6 +73,8 @@ impl TaskKind {
             Self::Compression => "compression",
             Self::Embedding => "embedding",
             Self::SemanticMatch => "semantic_match",
+            Self::VectorInsert => "vector_insert",
+            Self::ShardSearch => "shard_search",
         }
     }
 
@@ -78,17 +84,25 @@ impl TaskKind {
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::VectorSearch,
         Self::Encryption,
         Self::Compression,
         Self::Embedding,
         Self::SemanticMatch,
+        Self::VectorInsert,
+        Self::ShardSearch,
     ];
 
     /// Whether the kind needs a model's weights (a node lists it only once the model is loaded).
     pub fn needs_model(self) -> bool {
         matches!(self, Self::Embedding | Self::SemanticMatch)
+    }
+
+    /// Whether the kind runs on a collection's shard, by its holders only (not offered to
+    /// others; a node lists it when it offers storage).
+    pub fn needs_shard(self) -> bool {
+        matches!(self, Self::VectorInsert | Self::ShardSearch)
     }
 }
 

@@ -132,6 +132,10 @@ pub fn results_agree(kind: TaskKind, a: &[u8], b: &[u8]) -> bool {
         // Deterministic: honest workers return identical bytes (a compression's codes come from
         // IEEE division and rounding only, so they are the same on every platform).
         TaskKind::Encryption => a == b,
+        // A shard's index is built deterministically: replicas in the same state answer with
+        // the same bytes (`collection`). The bytes are compared, not decoded: the submitter
+        // decodes the winner, and a page's protocol module then carries no collection decoder.
+        TaskKind::VectorInsert | TaskKind::ShardSearch => a == b,
         TaskKind::Compression => a == b && CompressedVectors::decode(a).is_ok(),
         TaskKind::Embedding => match (Embeddings::decode(a), Embeddings::decode(b)) {
             (Ok(a), Ok(b)) => embeddings_agree(&a, &b),

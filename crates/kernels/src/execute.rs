@@ -23,6 +23,10 @@ pub enum ExecuteError {
     /// A text task reached an executor without the model (`edgenet-embed` runs those).
     #[error("{} needs a model, which this executor does not hold", .0.name())]
     NeedsModel(TaskKind),
+    /// A collection task reached an executor without the shard (holders run those on their
+    /// stored shards).
+    #[error("{} runs on a stored shard, which this executor does not hold", .0.name())]
+    NeedsShard(TaskKind),
 }
 
 impl ErrorCode for ExecuteError {
@@ -31,6 +35,7 @@ impl ErrorCode for ExecuteError {
             Self::Task(e) => e.code(),
             Self::Kernel(e) => e.code(),
             Self::NeedsModel(_) => "EN-414",
+            Self::NeedsShard(_) => "EN-193",
         }
     }
 }
@@ -151,6 +156,7 @@ pub fn execute_on(
         TaskKind::Encryption => Ok(Encryption::decode(payload)?.run()),
         TaskKind::Compression => Ok(compress(&Compression::decode(payload)?)?.encode()),
         TaskKind::Embedding | TaskKind::SemanticMatch => Err(ExecuteError::NeedsModel(kind)),
+        TaskKind::VectorInsert | TaskKind::ShardSearch => Err(ExecuteError::NeedsShard(kind)),
     }
 }
 
@@ -191,6 +197,9 @@ impl SlicedRun {
             TaskKind::Compression => Sliced::Compress(Compression::decode(payload)?),
             TaskKind::Embedding | TaskKind::SemanticMatch => {
                 return Err(ExecuteError::NeedsModel(kind));
+            }
+            TaskKind::VectorInsert | TaskKind::ShardSearch => {
+                return Err(ExecuteError::NeedsShard(kind));
             }
         };
         Ok(Self { state })

@@ -1,8 +1,10 @@
 //! `edgenet-node` as a library: what the CLI in `main.rs` runs, usable from tests.
 //!
 //! - [`check`]: profiling this machine (`edgenet-node check`).
+//! - [`collection`]: creating, filling and searching shared vector collections (`edgenet-node collection`).
 //! - [`connection`]: one authenticated WebSocket connection to a relay.
 //! - [`run`]: the worker loop with reconnection and backoff.
+//! - [`shards`]: the collection shards a node holds on disk (`run --data-dir --storage`).
 //! - [`relays`]: the relays it rotates through (given, and learned from a cluster's directory).
 //! - [`submit`]: submitting a `vector_search` and reporting the verified result.
 //! - [`earnings`]: this node's credits from the relay's ledger (`edgenet-node earnings`).
@@ -11,11 +13,13 @@
 //! - [`error`]: the node's errors and codes.
 
 pub mod check;
+pub mod collection;
 pub mod connection;
 pub mod earnings;
 pub mod error;
 pub mod relays;
 pub mod run;
+pub mod shards;
 pub mod status;
 pub mod submit;
 pub mod text;

@@ -16,8 +16,10 @@ use tokio::sync::mpsc;
 
 use crate::connection::{Connection, Profile, capabilities};
 use crate::error::NodeError;
+use crate::shards::ShardStore;
 use crate::status::{State, Tracker};
 use crate::text::{TextBackend, TextEncoder};
+use edgenet_proto::message::{ClientMsg, CollectionDown};
 
 /// Deliberate misbehaviour, for tests of the network's defences. Never use it on a real network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -30,6 +32,8 @@ pub enum Fault {
     OtherModel,
     /// Accept payloads and never answer.
     Stall,
+    /// Shard searches: drop the last hit of each query (a holder that hides a vector).
+    DropHit,
 }
 
 /// Options of `run`.
@@ -51,6 +55,10 @@ pub struct RunOptions {
     pub model_required: bool,
     /// Where text tasks run.
     pub text_backend: TextBackend,
+    /// Where collection shards are kept (`shards`).
+    pub data_dir: PathBuf,
+    /// Bytes offered for shards; 0 holds none.
+    pub storage: u64,
 }
 
 /// How a connection ended.
@@ -78,11 +86,23 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
         threads,
     )
     .await?;
+    let shards = if options.storage > 0 {
+        let (dir, bytes) = (options.data_dir.clone(), options.storage);
+        let store = tokio::task::spawn_blocking(move || ShardStore::open(&dir, bytes))
+            .await
+            .map_err(|e| NodeError::Input(format!("shard store: {e}")))?
+            .map_err(NodeError::Input)?;
+        tracing::info!(dir = %options.data_dir.display(), offered = options.storage, "shard storage offered");
+        Some(Arc::new(store))
+    } else {
+        None
+    };
     let worker = Arc::new(Worker {
         executor: executor.clone(),
         model,
         threads,
         fault: options.fault,
+        shards,
     });
     let mut relays = crate::relays::Relays::new(options.relays.clone());
     let mut status = Tracker::new(
@@ -96,8 +116,13 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
+        let mut caps = capabilities(Some(&executor), worker.model.is_some());
+        if worker.shards.is_some() {
+            caps.kernels
+                .extend([TaskKind::VectorInsert, TaskKind::ShardSearch]);
+        }
         let profile = Profile {
-            capabilities: capabilities(Some(&executor), worker.model.is_some()),
+            capabilities: caps,
             max_jobs: options.max_jobs,
         };
         let relay = relays.current().to_owned();
@@ -162,6 +187,13 @@ async fn serve(
     shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Ended {
     let (done_tx, mut done_rx) = mpsc::channel::<(TaskId, Result<Vec<u8>, String>)>(16);
+    // Collection messages made on blocking threads (shard reports, copies).
+    let (coll_tx, mut coll_rx) = mpsc::channel::<ClientMsg>(16);
+    if let Some(store) = &worker.shards
+        && let Err(e) = conn.endpoint().send(&store.storage_message())
+    {
+        return Ended::Lost(e.into());
+    }
     // Proofs of work, solved on blocking threads (the relay asks at most a few at a time).
     let (work_tx, mut work_rx) = mpsc::channel::<([u8; 32], u64)>(4);
     loop {
@@ -178,9 +210,51 @@ async fn serve(
                     }
                     let tx = done_tx.clone();
                     let worker = worker.clone();
+                    let coll = coll_tx.clone();
                     tokio::task::spawn_blocking(move || {
-                        let result = worker.execute(kind, &payload);
+                        let result = match kind.needs_shard() {
+                            true => worker.execute_on_shard(kind, &payload, &coll),
+                            false => worker.execute(kind, &payload),
+                        };
                         let _ = tx.blocking_send((task, result));
+                    });
+                }
+                // A holder's message. A hold opens an empty shard (or one already open): done
+                // here, in order, so that the shard exists before the first task on it arrives;
+                // copies run on blocking threads.
+                Event::Collection(bytes) => {
+                    let Some(store) = worker.shards.clone() else {
+                        continue;
+                    };
+                    let msg = match CollectionDown::decode(&bytes) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "holder message");
+                            continue;
+                        }
+                    };
+                    let key = conn.endpoint().key().clone();
+                    if matches!(msg, CollectionDown::Hold { .. }) {
+                        match crate::shards::answer(&store, &key, msg) {
+                            Ok(Some(reply)) => {
+                                if let Err(e) = conn.endpoint().send(&reply) {
+                                    return Ended::Lost(e.into());
+                                }
+                            }
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(error = %e, "cannot hold shard"),
+                        }
+                        continue;
+                    }
+                    let coll = coll_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        match crate::shards::answer(&store, &key, msg) {
+                            Ok(Some(reply)) => {
+                                let _ = coll.blocking_send(reply);
+                            }
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(error = %e, "collection message"),
+                        }
                     });
                 }
                 Event::WorkWanted { challenge, bits } => {
@@ -206,6 +280,11 @@ async fn serve(
             () = shutdown.as_mut() => {
                 conn.close().await;
                 return Ended::Shutdown;
+            }
+            Some(msg) = coll_rx.recv() => {
+                if let Err(e) = conn.endpoint().send(&msg) {
+                    return Ended::Lost(e.into());
+                }
             }
             Some((challenge, nonce)) = work_rx.recv() => {
                 if let Err(e) = conn.endpoint().prove(challenge, nonce) {
@@ -248,9 +327,34 @@ struct Worker {
     model: Option<TextEncoder>,
     threads: usize,
     fault: Option<Fault>,
+    /// The shards held, when the node offers storage.
+    shards: Option<Arc<ShardStore>>,
 }
 
 impl Worker {
+    /// Runs a collection task on its shard; the shard's new state goes to the relay by `report`.
+    fn execute_on_shard(
+        &self,
+        kind: TaskKind,
+        payload: &[u8],
+        report: &mpsc::Sender<ClientMsg>,
+    ) -> Result<Vec<u8>, String> {
+        let store = self
+            .shards
+            .as_ref()
+            .ok_or_else(|| format!("EN-193: {} needs shard storage", kind.name()))?;
+        let (result, state) = store.execute(kind, payload)?;
+        if let Some(state) = state {
+            let _ = report.blocking_send(state);
+        }
+        match self.fault {
+            Some(Fault::WrongResult) | Some(Fault::DropHit) if kind == TaskKind::ShardSearch => {
+                lie_about_shard(self.fault, &result)
+            }
+            _ => Ok(result),
+        }
+    }
+
     fn execute(&self, kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, String> {
         let result = match (&self.model, kind.needs_model()) {
             (Some(model), true) => {
@@ -267,6 +371,25 @@ impl Worker {
         }
         wrong(kind, result)
     }
+}
+
+/// A shard search's answer with its scores changed or a hit dropped.
+fn lie_about_shard(fault: Option<Fault>, result: &[u8]) -> Result<Vec<u8>, String> {
+    let mut answer =
+        edgenet_core::collection::ShardAnswer::decode(result).map_err(|e| e.to_string())?;
+    for hits in &mut answer.hits {
+        match fault {
+            Some(Fault::DropHit) => {
+                hits.pop();
+            }
+            _ => {
+                if let Some(h) = hits.first_mut() {
+                    h.score += 1.0;
+                }
+            }
+        }
+    }
+    Ok(answer.encode())
 }
 
 /// A result that still decodes but is wrong.
@@ -317,6 +440,8 @@ fn wrong(kind: TaskKind, result: Vec<u8>) -> Result<Vec<u8>, String> {
             }
             m.encode()
         }
+        // Run by `Worker::execute_on_shard`, which lies for itself.
+        TaskKind::VectorInsert | TaskKind::ShardSearch => result,
     })
 }
 

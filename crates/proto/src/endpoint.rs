@@ -20,7 +20,7 @@ use rand_core::CryptoRng;
 use crate::chain::{ChainEvent, ChainWriter, WriteId};
 use crate::client::{ClientSession, ClientState};
 use crate::error::ProtoError;
-use crate::message::{Capabilities, RelayMsg, Role, TaskSpec};
+use crate::message::{Capabilities, ClientMsg, RelayMsg, Role, ShardTarget, TaskSpec};
 use crate::submit::{Outcome, Progress, Submission};
 use crate::worker::{Action, Job, Worker};
 
@@ -97,6 +97,10 @@ pub enum Event {
         /// Leading zero bits asked (at most `edgenet_core::work::MAX_BITS`).
         bits: u8,
     },
+    /// A collection message for this node, encoded: decode it with `CollectionDown::decode` (an
+    /// owner's answer, a holder's orders and copies: `hub/collections.rs`). Answer with
+    /// [`Endpoint::send`].
+    Collection(Vec<u8>),
     /// The relay reported an error not tied to a task of ours (it may close the connection).
     RelayError {
         /// Stable code.
@@ -236,6 +240,38 @@ impl Endpoint {
         payload: Vec<u8>,
         now: Millis,
     ) -> Result<TaskId, ProtoError> {
+        self.submit_submission(Submission::new(spec, payload), now)
+    }
+
+    /// Submits a task on a collection's shard, as [`Endpoint::submit`] does (`spec.redundancy`
+    /// 0: every live replica, as the relay answers). It is not carried to another relay by
+    /// [`Endpoint::detach`]: the shard's placement lives at this one.
+    pub fn submit_shard(
+        &mut self,
+        spec: TaskSpec,
+        target: ShardTarget,
+        payload: Vec<u8>,
+        now: Millis,
+    ) -> Result<TaskId, ProtoError> {
+        self.submit_submission(Submission::on_shard(spec, target, payload), now)
+    }
+
+    /// This node's identity (a holder seals shard copies with it).
+    pub fn key(&self) -> &SecretKey {
+        self.session.key()
+    }
+
+    /// Sends a message as it is: a holder's shard reports and copies, an owner's collection.
+    pub fn send(&mut self, msg: &ClientMsg) -> Result<(), ProtoError> {
+        self.session.send(msg)
+    }
+
+    fn submit_submission(
+        &mut self,
+        submission: Submission,
+        now: Millis,
+    ) -> Result<TaskId, ProtoError> {
+        let spec = submission.spec().clone();
         let id = spec.id;
         if !self.is_ready() {
             return Err(ProtoError::Unexpected(
@@ -247,7 +283,6 @@ impl Endpoint {
         }
         let (kind, amount) = (spec.kind, spec.max_credits);
         let backstop = now + Millis::from(spec.timeout_ms) + RESULT_BACKSTOP_MS;
-        let submission = Submission::new(spec, payload);
         let submitted = amount == 0;
         if submitted {
             self.session.send(&submission.submit_message())?;
@@ -276,7 +311,7 @@ impl Endpoint {
         let ids: Vec<TaskId> = self
             .submissions
             .iter()
-            .filter(|(_, o)| o.submitted)
+            .filter(|(_, o)| o.submitted && o.submission.target().is_none())
             .map(|(id, _)| *id)
             .collect();
         let mut out = Vec::with_capacity(ids.len());
@@ -413,6 +448,10 @@ impl Endpoint {
                     challenge: *challenge,
                     bits: *bits,
                 });
+                return Ok(());
+            }
+            RelayMsg::Collection(bytes) => {
+                self.events.push_back(Event::Collection(bytes.clone()));
                 return Ok(());
             }
             RelayMsg::Error { code, message } => {
@@ -567,6 +606,7 @@ impl Endpoint {
 fn submission_task(msg: &RelayMsg) -> Option<TaskId> {
     match msg {
         RelayMsg::Accepted { task }
+        | RelayMsg::ShardAccepted { task, .. }
         | RelayMsg::Assigned { task, .. }
         | RelayMsg::Result { task, .. }
         | RelayMsg::TaskFailed { task, .. } => Some(*task),

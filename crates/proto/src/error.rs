@@ -102,6 +102,79 @@ pub enum ProtoError {
     Ledger(#[from] edgenet_core::ledger::LedgerError),
 }
 
+/// Why the relay refuses a collection request: each is about that request only (the connection
+/// stays open), and nothing stored changes. It reaches clients as the code and text of a
+/// [`ProtoError::Remote`] (not a variant of its own, so that a page's protocol module, which
+/// makes no collection requests, carries none of these texts).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CollectionRefusal {
+    /// The spec, its signature or a field of the request is invalid (the collection's own code).
+    #[error(transparent)]
+    Spec(#[from] edgenet_core::collection::CollectionError),
+    /// A collection with this id exists with another spec.
+    #[error("collection {0} exists with another spec")]
+    Exists(String),
+    /// The relay holds its most collections.
+    #[error("the relay holds its {0} collections")]
+    TooMany(usize),
+    /// Fewer storage nodes are online than the collection's replicas.
+    #[error("{have} storage nodes online, the collection needs {need} per shard")]
+    TooFewHolders {
+        /// Replicas the collection asks for.
+        need: usize,
+        /// Nodes that offer storage, online and not the owner.
+        have: usize,
+    },
+    /// The shard is being copied to a new holder that has caught up but for the inserts in
+    /// flight; a new insert waits until they end.
+    #[error("shard {0} is re-replicating: submit the insert again in a moment")]
+    Busy(u16),
+    /// No collection with this id is known here.
+    #[error("unknown collection {0}")]
+    Unknown(String),
+    /// A holder of the shard has no room for the batch in the storage it offered.
+    #[error("a holder of shard {shard} offers {offered} bytes and would need {needed}")]
+    StorageFull {
+        /// The shard.
+        shard: u16,
+        /// What the fullest holder offered.
+        offered: u64,
+        /// What it would hold with the batch.
+        needed: u64,
+    },
+    /// The shard has no replica online that holds it in full.
+    #[error("shard {0} has no replica online")]
+    NoReplica(u16),
+    /// A holder of the task left before it answered; submitting again reaches the others.
+    #[error("a holder of shard {0} left before it answered: submit again")]
+    HolderLeft(u16),
+}
+
+impl From<CollectionRefusal> for ProtoError {
+    fn from(e: CollectionRefusal) -> Self {
+        Self::Remote {
+            code: e.code().into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl ErrorCode for CollectionRefusal {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Spec(e) => e.code(),
+            Self::Exists(_) => "EN-226",
+            Self::TooMany(_) => "EN-227",
+            Self::TooFewHolders { .. } => "EN-228",
+            Self::Busy(_) => "EN-229",
+            Self::Unknown(_) => "EN-230",
+            Self::StorageFull { .. } => "EN-231",
+            Self::NoReplica(_) => "EN-232",
+            Self::HolderLeft(_) => "EN-233",
+        }
+    }
+}
+
 impl ErrorCode for ProtoError {
     fn code(&self) -> &'static str {
         match self {

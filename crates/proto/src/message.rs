@@ -4,6 +4,7 @@
 //! 32) and their lengths are checked by [`ClientMsg::decode`]/[`RelayMsg::decode`], together with
 //! every string and list limit, before anything else looks at them.
 
+use edgenet_core::collection::{CollectionId, ShardState, SignedCollection};
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::work;
@@ -90,6 +91,32 @@ pub struct TaskSpec {
     pub timeout_ms: u32,
 }
 
+/// The shard a collection task runs on (its holders run it, nobody else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardTarget {
+    /// The collection.
+    pub collection: CollectionId,
+    /// The shard.
+    pub shard: u16,
+    /// Vectors the task inserts (0 for a search): what the relay checks against the holders'
+    /// offered storage.
+    pub vectors: u32,
+}
+
+/// A shard a node holds, as it reports it on connecting (`hub/collections.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    /// The collection, signed by its owner (a relay that never saw it learns it from this).
+    pub collection: SignedCollection,
+    /// The shard.
+    pub shard: u16,
+    /// What the node holds of it.
+    pub state: ShardState,
+}
+
+/// Most shards one node reports holding.
+pub const MAX_HOLDINGS: usize = 256;
+
 /// Client → relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientMsg {
@@ -147,6 +174,18 @@ pub enum ClientMsg {
         /// The nonce found.
         nonce: u64,
     },
+    /// Submit a task on a collection's shard. `spec.redundancy` 0 asks for every live replica;
+    /// the relay answers [`RelayMsg::ShardAccepted`] with the number it gave.
+    SubmitShard {
+        /// The task.
+        spec: TaskSpec,
+        /// Its shard.
+        target: ShardTarget,
+    },
+    /// A collection message (a [`CollectionUp`], encoded: an owner's creation, a holder's
+    /// reports and copies), opaque here so that clients that neither create collections nor hold
+    /// shards (pages) carry none of its encoding.
+    Collection(Vec<u8>),
 }
 
 /// Relay → client.
@@ -279,6 +318,16 @@ pub enum RelayMsg {
         /// Leading zero bits the digest must have.
         bits: u8,
     },
+    /// The relay accepted a shard task with this many holders to run it.
+    ShardAccepted {
+        /// The task.
+        task: TaskId,
+        /// Holders it runs on (the results the submitter waits for).
+        redundancy: u8,
+    },
+    /// A collection message (a [`CollectionDown`], encoded: an owner's answer, a holder's
+    /// orders and copies), opaque for the same reason as [`ClientMsg::Collection`].
+    Collection(Vec<u8>),
 }
 
 fn check_len(what: &str, len: usize, max: usize) -> Result<(), ProtoError> {
@@ -339,6 +388,8 @@ impl ClientMsg {
             Self::Verdict { .. } => "Verdict",
             Self::Ledger(_) => "Ledger",
             Self::WorkProof { .. } => "WorkProof",
+            Self::SubmitShard { .. } => "SubmitShard",
+            Self::Collection(_) => "Collection",
         }
     }
 
@@ -355,7 +406,13 @@ impl ClientMsg {
                 check_peer(&body.peer)?;
                 check_exact("signature", signature.len(), 64)?;
             }
-            Self::Submit(_) | Self::Claim { .. } | Self::WorkProof { .. } => {}
+            Self::Submit(_)
+            | Self::Claim { .. }
+            | Self::WorkProof { .. }
+            | Self::SubmitShard { .. } => {}
+            Self::Collection(bytes) => {
+                check_len("collection message", bytes.len(), MAX_COLLECTION_MSG)?
+            }
             Self::Payload { envelope, .. } => check_len("envelope", envelope.len(), MAX_ENVELOPE)?,
             Self::Result {
                 envelope,
@@ -369,6 +426,15 @@ impl ClientMsg {
         }
         Ok(msg)
     }
+}
+
+fn check_signed(c: &SignedCollection) -> Result<(), ProtoError> {
+    check_len(
+        "collection spec",
+        c.spec.len(),
+        edgenet_core::collection::MAX_SPEC_LEN,
+    )?;
+    check_exact("signature", c.signature.len(), 64)
 }
 
 fn check_sync(sync: &SyncMessage) -> Result<(), ProtoError> {
@@ -417,9 +483,13 @@ impl RelayMsg {
             Self::WorkWanted { bits, .. } => {
                 check_len("work bits", usize::from(*bits), usize::from(work::MAX_BITS))?
             }
+            Self::Collection(bytes) => {
+                check_len("collection message", bytes.len(), MAX_COLLECTION_MSG)?
+            }
             Self::Challenge { .. }
             | Self::PeerLeft { .. }
             | Self::Accepted { .. }
+            | Self::ShardAccepted { .. }
             | Self::Offer { .. } => {}
         }
         Ok(msg)
@@ -430,7 +500,7 @@ impl RelayMsg {
         let mut message = err.to_string();
         truncate(&mut message, MAX_STRING);
         Self::Error {
-            code: edgenet_core::ErrorCode::code(err).to_owned(),
+            code: err.reported_code().to_owned(),
             message,
         }
     }
@@ -470,4 +540,156 @@ fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ProtoError> {
         )));
     }
     Ok(msg)
+}
+
+/// Largest encoded collection message (a chunk's envelope and its framing).
+pub const MAX_COLLECTION_MSG: usize = MAX_ENVELOPE + 1024;
+
+/// What an owner or a shard holder sends the relay, inside [`ClientMsg::Collection`]
+/// (`hub/collections.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CollectionUp {
+    /// Create a collection owned by the sender (answered with [`CollectionDown::Created`]).
+    Create(SignedCollection),
+    /// A native node offers storage for shards, and lists the shards it already holds.
+    Storage {
+        /// Bytes it offers in all.
+        offered: u64,
+        /// The shards on its disk.
+        holding: Vec<Holding>,
+    },
+    /// A holder's shard changed (an insert applied, a copy caught up).
+    ShardState {
+        /// The collection.
+        collection: CollectionId,
+        /// The shard.
+        shard: u16,
+        /// Its state now.
+        state: ShardState,
+    },
+    /// A new holder asks its source for the shard's insert batches from `from_batch` on.
+    Fetch {
+        /// The collection.
+        collection: CollectionId,
+        /// The shard.
+        shard: u16,
+        /// The first batch it lacks.
+        from_batch: u64,
+    },
+    /// A source's answer to a fetch: batches sealed to the new holder.
+    Chunk {
+        /// The collection.
+        collection: CollectionId,
+        /// The shard.
+        shard: u16,
+        /// The new holder.
+        to: NodeKey,
+        /// The sealed batches.
+        envelope: Vec<u8>,
+        /// Whether the source holds batches past these.
+        more: bool,
+    },
+}
+
+/// What the relay sends an owner or a shard holder, inside [`RelayMsg::Collection`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CollectionDown {
+    /// The answer to [`CollectionUp::Create`]: `code` is `None` when it exists now.
+    Created {
+        /// The collection.
+        collection: CollectionId,
+        /// The refusal's code, if refused.
+        code: Option<String>,
+        /// The refusal's text, or empty.
+        message: String,
+    },
+    /// To a native node: hold this shard; with a `source`, fetch its batches from there.
+    Hold {
+        /// The collection, signed by its owner.
+        collection: SignedCollection,
+        /// The shard.
+        shard: u16,
+        /// The holder to copy from.
+        source: Option<PeerInfo>,
+    },
+    /// To a source: a new holder asks for batches from `from_batch` on; seal them to `to`.
+    Fetch {
+        /// The collection.
+        collection: CollectionId,
+        /// The shard.
+        shard: u16,
+        /// The first batch it lacks.
+        from_batch: u64,
+        /// The new holder.
+        to: PeerInfo,
+    },
+    /// To a new holder: batches from its source.
+    Chunk {
+        /// The collection.
+        collection: CollectionId,
+        /// The shard.
+        shard: u16,
+        /// The source, with the exchange key it sealed with.
+        from: PeerInfo,
+        /// The sealed batches.
+        envelope: Vec<u8>,
+        /// Whether the source holds batches past these.
+        more: bool,
+    },
+}
+
+impl CollectionUp {
+    /// Encodes, as the payload of a [`ClientMsg::Collection`].
+    pub fn to_msg(&self) -> ClientMsg {
+        ClientMsg::Collection(postcard::to_allocvec(self).unwrap_or_default())
+    }
+
+    /// Decodes untrusted bytes and checks every limit.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
+        let msg: Self =
+            postcard::from_bytes(bytes).map_err(|e| ProtoError::Malformed(e.to_string()))?;
+        match &msg {
+            Self::Storage { holding, .. } => {
+                check_len("holdings", holding.len(), MAX_HOLDINGS)?;
+                holding
+                    .iter()
+                    .try_for_each(|h| check_signed(&h.collection))?;
+            }
+            Self::Chunk { envelope, .. } => check_len("envelope", envelope.len(), MAX_ENVELOPE)?,
+            Self::Create(signed) => check_signed(signed)?,
+            Self::ShardState { .. } | Self::Fetch { .. } => {}
+        }
+        Ok(msg)
+    }
+}
+
+impl CollectionDown {
+    /// Encodes, as the payload of a [`RelayMsg::Collection`].
+    pub fn to_msg(&self) -> RelayMsg {
+        RelayMsg::Collection(postcard::to_allocvec(self).unwrap_or_default())
+    }
+
+    /// Decodes untrusted bytes and checks every limit.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
+        let msg: Self =
+            postcard::from_bytes(bytes).map_err(|e| ProtoError::Malformed(e.to_string()))?;
+        match &msg {
+            Self::Hold {
+                collection, source, ..
+            } => {
+                check_signed(collection)?;
+                source.iter().try_for_each(check_peer)?;
+            }
+            Self::Fetch { to, .. } => check_peer(to)?,
+            Self::Chunk { from, envelope, .. } => {
+                check_peer(from)?;
+                check_len("envelope", envelope.len(), MAX_ENVELOPE)?;
+            }
+            Self::Created { code, message, .. } => {
+                check_len("code", code.as_ref().map_or(0, String::len), 16)?;
+                check_len("message", message.len(), MAX_STRING)?;
+            }
+        }
+        Ok(msg)
+    }
 }

@@ -13,7 +13,7 @@ use edgenet_core::{NodeId, SecretKey, Signature, SignedExchangeKey, envelope};
 use rand_core::CryptoRng;
 
 use crate::error::ProtoError;
-use crate::message::{ClientMsg, RelayMsg, TaskSpec};
+use crate::message::{ClientMsg, RelayMsg, ShardTarget, TaskSpec};
 
 /// How a finished task came out.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +46,8 @@ pub enum Progress {
 /// One submitted task.
 pub struct Submission {
     spec: TaskSpec,
+    /// The shard it runs on, for a collection task.
+    target: Option<ShardTarget>,
     payload: Vec<u8>,
     workers: HashMap<NodeId, SignedExchangeKey>,
     results: Vec<(NodeId, Option<Vec<u8>>)>,
@@ -57,11 +59,25 @@ impl Submission {
     pub fn new(spec: TaskSpec, payload: Vec<u8>) -> Self {
         Self {
             spec,
+            target: None,
             payload,
             workers: HashMap::new(),
             results: Vec::new(),
             finished: false,
         }
+    }
+
+    /// A submission of a task on a collection's shard; `spec.redundancy` 0 asks the relay for
+    /// every live replica.
+    pub fn on_shard(spec: TaskSpec, target: ShardTarget, payload: Vec<u8>) -> Self {
+        let mut s = Self::new(spec, payload);
+        s.target = Some(target);
+        s
+    }
+
+    /// The shard it runs on, for a collection task.
+    pub fn target(&self) -> Option<ShardTarget> {
+        self.target
     }
 
     /// The task's id.
@@ -81,7 +97,13 @@ impl Submission {
 
     /// The message that submits the task.
     pub fn submit_message(&self) -> ClientMsg {
-        ClientMsg::Submit(self.spec.clone())
+        match self.target {
+            Some(target) => ClientMsg::SubmitShard {
+                spec: self.spec.clone(),
+                target,
+            },
+            None => ClientMsg::Submit(self.spec.clone()),
+        }
     }
 
     /// Workers assigned so far (replacements included) and results in.
@@ -104,6 +126,13 @@ impl Submission {
         let id = self.spec.id;
         match msg {
             RelayMsg::Accepted { task } if *task == id => Ok((Progress::Accepted, vec![])),
+            // The relay gave a shard task its live replicas: their results decide it.
+            RelayMsg::ShardAccepted { task, redundancy }
+                if *task == id && self.target.is_some() && *redundancy > 0 =>
+            {
+                self.spec.redundancy = *redundancy;
+                Ok((Progress::Accepted, vec![]))
+            }
             RelayMsg::Assigned { task, worker } if *task == id => {
                 let exchange = SignedExchangeKey::decode(&worker.exchange_key)
                     .map_err(|e| ProtoError::NotAllowed(format!("worker key: {e}")))?;

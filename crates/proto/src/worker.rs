@@ -82,7 +82,10 @@ impl Worker {
     pub fn handle(&mut self, msg: RelayMsg, key: &SecretKey) -> Result<Action, ProtoError> {
         match msg {
             RelayMsg::Offer { task, kind, .. } => {
-                let busy = self.jobs.len() + self.claimed.len() >= self.max_jobs;
+                // A shard's holders are the only nodes it can run on: they always take its tasks
+                // (the node runs a shard's tasks one after another, in order).
+                let busy =
+                    self.jobs.len() + self.claimed.len() >= self.max_jobs && !kind.needs_shard();
                 if !self.kinds.contains(&kind) || busy || self.jobs.contains_key(&task) {
                     return Ok(Action::None);
                 }

@@ -326,6 +326,8 @@ fn event(e: Event) -> JsValue {
         Event::RelayError { code, message } => Obj::new("relay-error")
             .set("code", code)
             .set("message", message),
+        // A page neither holds shards nor creates collections (yet): nothing for it.
+        Event::Collection(_) => Obj::new("ignored"),
     }
     .into()
 }

@@ -53,6 +53,9 @@ pub struct HubConfig {
     pub task_records: bool,
     /// The Unix time (ms) of this hub's clock's zero: task records carry wall-clock deadlines.
     pub epoch_unix_ms: u64,
+    /// Time a shard's holder may be away (a restart) before another node takes its place and
+    /// copies the shard (`hub/collections.rs`).
+    pub handover_grace_ms: Millis,
 }
 
 impl Default for HubConfig {
@@ -78,6 +81,7 @@ impl Default for HubConfig {
             attests: true,
             task_records: false,
             epoch_unix_ms: 0,
+            handover_grace_ms: 10_000,
         }
     }
 }

@@ -111,6 +111,11 @@ impl Hub {
             (Some(node), ClientMsg::WorkProof { challenge, nonce }) => {
                 self.on_work_proof(node, challenge, nonce)
             }
+            (Some(node), ClientMsg::SubmitShard { spec, target }) => {
+                self.on_submit_shard(node, spec, target, now);
+                Ok(())
+            }
+            (Some(node), ClientMsg::Collection(bytes)) => self.on_collection_msg(node, &bytes),
         }
     }
 
@@ -266,10 +271,14 @@ impl Hub {
             }
             return;
         }
-        let runs = self
-            .peers
-            .get(&node)
-            .is_some_and(|p| p.runs(task.spec.kind));
+        // A shard task runs on its holders only, whatever else they list.
+        let runs = match task.shard() {
+            Some(s) => s.holders.contains(&node),
+            None => self
+                .peers
+                .get(&node)
+                .is_some_and(|p| p.runs(task.spec.kind)),
+        };
         let refusal = if !task.needs_workers() {
             Some("the task has all its workers")
         } else if !runs || !task.offered.contains(&node) || task.has_had(&node) {

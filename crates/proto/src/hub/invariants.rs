@@ -162,6 +162,7 @@ impl Hub {
                 Timer::StrayEscrow(..) | Timer::Lender(_) => true,
                 Timer::Lent(task, worker) => self.remote.routes(task, worker),
                 Timer::Resume(task) => self.records.is_parked(task),
+                Timer::Handover(id, shard, node) => self.holder_away(id, *shard, node),
                 Timer::RateWindow(node) => self
                     .rates
                     .contains(&edgenet_core::NodeId::from_bytes(node).map_err(|e| e.to_string())?),
@@ -177,7 +178,7 @@ impl Hub {
         let paid: Vec<(Account, edgenet_core::task::TaskId, u64)> = self
             .tasks
             .open()
-            .filter(|(_, t)| matches!(t.origin, Origin::Submitter) && t.spec.max_credits > 0)
+            .filter(|(_, t)| t.canary().is_none() && t.spec.max_credits > 0)
             .map(|(id, t)| (Account::of(&t.submitter), *id, t.spec.max_credits))
             .collect();
         let state = self.ledger.state();

@@ -30,6 +30,7 @@ use edgenet_core::{ErrorCode, NodeId, SecretKey};
 
 mod attest;
 mod canary;
+mod collections;
 mod config;
 mod conns;
 mod dispatch;
@@ -57,6 +58,7 @@ pub use attest::{
     ATTEST_RETRY_MS, AttestStats, MAX_ATTESTED_REMEMBERED, MAX_AWAITING, decode_attested,
     encode_attested,
 };
+pub use collections::{CollectionView, HolderView, MAX_COLLECTIONS, ShardView};
 pub use config::HubConfig;
 pub use events::{HubEvent, MAX_PENDING_EVENTS};
 pub use inbound::{Decoder, Inbound};
@@ -152,6 +154,8 @@ pub struct Hub {
     attest: attest::Attestations,
     /// In a cluster: the latest record of each task the relays were given (`hub/records.rs`).
     records: records::Records,
+    /// Collections and where their shards live (`hub/collections.rs`).
+    collections: collections::Collections,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
     /// For [`Hub::handle_frame`], which decodes in place.
@@ -182,6 +186,7 @@ impl Hub {
             remote: remote::Remote::default(),
             attest: attest::Attestations::default(),
             records: records::Records::default(),
+            collections: collections::Collections::default(),
             rng: rand_core::SeedableRng::from_seed([0; 32]),
             decoder: Decoder::new(Self::ledger_config(&key)),
             #[cfg(any(test, feature = "fuzzing"))]
@@ -318,7 +323,8 @@ impl Hub {
                 | Timer::RateWindow(_)
                 | Timer::Lender(_)
                 | Timer::Lent(..)
-                | Timer::Resume(_) => {}
+                | Timer::Resume(_)
+                | Timer::Handover(..) => {}
             }
         }
         for id in reoffer {
@@ -345,6 +351,7 @@ impl Hub {
                     }
                 }
                 Timer::Resume(task) => self.unpark(task, now),
+                Timer::Handover(id, shard, node) => self.handover(id, shard, node, now),
                 _ => {}
             }
         }
@@ -387,10 +394,14 @@ impl Hub {
     /// Fails an open task (refunding its escrow) and tells its submitter why.
     fn fail_and_tell(&mut self, id: TaskId, submitter: NodeId, err: &ProtoError) {
         self.fail_task(id, err);
+        let message = match err {
+            ProtoError::Remote { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
         let failed = RelayMsg::TaskFailed {
             task: id,
-            code: err.code().into(),
-            message: err.to_string(),
+            code: err.reported_code().into(),
+            message,
         };
         self.send_to(&submitter, &failed);
     }
@@ -403,7 +414,7 @@ impl Hub {
         let Some(task) = self
             .tasks
             .get(&id)
-            .filter(|t| t.is_open() && t.canary().is_none())
+            .filter(|t| t.is_open() && t.canary().is_none() && t.shard().is_none())
         else {
             return false;
         };
@@ -486,18 +497,28 @@ impl Hub {
                 );
                 continue;
             }
+            let shard = task.shard().map(|s| s.target.shard);
             if task.lose(&node, &mut self.peers, &mut self.timers) {
                 self.stats.reassignments += 1;
-                self.offer(id, now);
+                match shard {
+                    // Its other holders are all assigned: none is left to take its part.
+                    Some(shard) => {
+                        let submitter = task.submitter;
+                        let err = crate::error::CollectionRefusal::HolderLeft(shard).into();
+                        self.fail_and_tell(id, submitter, &err);
+                    }
+                    None => self.offer(id, now),
+                }
             }
         }
+        self.storage_node_left(&node, now);
     }
 
     fn fail_task(&mut self, id: TaskId, err: &ProtoError) {
         self.refund(id);
         if let Some(task) = self.tasks.get_mut(&id) {
             task.status = TaskStatus::Failed;
-            task.failure = Some(format!("{}: {err}", err.code()));
+            task.failure = Some(format!("{}: {err}", err.reported_code()));
             self.stats.tasks_failed += 1;
             if task.canary().is_none() {
                 self.metrics.kind_mut(task.spec.kind).failed += 1;
@@ -525,12 +546,19 @@ impl Hub {
             self.tell_worker(worker, id, &ended);
         }
         self.record_task(id);
+        let shard = self
+            .tasks
+            .get(&id)
+            .and_then(|t| t.shard().map(|s| s.target));
         self.tasks.retire(
             id,
             self.config.finished_history,
             &mut self.peers,
             &mut self.timers,
         );
+        if let Some(target) = shard {
+            self.shard_task_ended(target);
+        }
     }
 
     fn send_to(&mut self, node: &NodeId, msg: &RelayMsg) {

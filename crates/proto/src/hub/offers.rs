@@ -32,6 +32,23 @@ impl Hub {
             self.send_to(&worker, &offer);
             return;
         }
+        // A shard task is offered to the shard's live replicas, each once.
+        if let Some(holders) = task.shard().map(|s| s.holders.clone()) {
+            let offer = RelayMsg::Offer {
+                task: id,
+                kind: task.spec.kind,
+                submitter: *task.submitter.as_bytes(),
+            };
+            let fresh: Vec<NodeId> = holders
+                .into_iter()
+                .filter(|n| !task.has_had(n) && !task.offered.contains(n))
+                .collect();
+            task.offered.extend(fresh.iter().copied());
+            for node in fresh {
+                self.send_to(&node, &offer);
+            }
+            return;
+        }
         let candidates =
             self.peers
                 .least_loaded(task.spec.kind, self.config.offers_per_round, |n| {
@@ -60,6 +77,7 @@ impl Hub {
             || task.submitter == node
             || task.has_had(&node)
             || !peer.runs(task.spec.kind)
+            || task.shard().is_some()
         {
             return;
         }

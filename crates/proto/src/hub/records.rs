@@ -329,7 +329,12 @@ impl Hub {
         if !self.config.task_records {
             return;
         }
-        let Some(task) = self.tasks.get(&id).filter(|t| t.canary().is_none()) else {
+        // A shard task lives with its shard's placement at this relay: it is not resumed elsewhere.
+        let Some(task) = self
+            .tasks
+            .get(&id)
+            .filter(|t| t.canary().is_none() && t.shard().is_none())
+        else {
             return;
         };
         let known = Known {

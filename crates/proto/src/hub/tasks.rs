@@ -73,10 +73,19 @@ pub(super) struct Work {
     pub(super) commitment: Option<SignedCommitment>,
 }
 
+/// A task on a collection's shard: where it runs.
+pub(super) struct ShardTask {
+    pub(super) target: crate::message::ShardTarget,
+    /// The shard's live replicas when it was accepted: the only nodes it is offered to.
+    pub(super) holders: Vec<NodeId>,
+}
+
 /// Who asked for a task.
 pub(super) enum Origin {
     /// A node, through `Submit`.
     Submitter,
+    /// A node, through `SubmitShard` (`hub/collections.rs`).
+    Shard(Box<ShardTask>),
     /// The relay itself: a known-answer canary for one worker.
     Canary(Box<Canary>),
 }
@@ -125,7 +134,15 @@ impl Task {
     pub(super) fn canary(&self) -> Option<&Canary> {
         match &self.origin {
             Origin::Canary(c) => Some(c),
-            Origin::Submitter => None,
+            Origin::Submitter | Origin::Shard(_) => None,
+        }
+    }
+
+    /// The shard this task runs on, if it is a collection task.
+    pub(super) fn shard(&self) -> Option<&ShardTask> {
+        match &self.origin {
+            Origin::Shard(s) => Some(s),
+            Origin::Submitter | Origin::Canary(_) => None,
         }
     }
 

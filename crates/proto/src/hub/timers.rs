@@ -43,6 +43,8 @@ pub(super) enum Timer {
     /// A resumed task recorded open at a relay that still looked alive is looked at again
     /// (after [`Timer::Lender`], so that a relay gone silent is known by then).
     Resume(TaskId),
+    /// A shard's holder that went away is replaced unless it is back by then.
+    Handover(edgenet_core::collection::CollectionId, u16, NodeKey),
 }
 
 /// Deadlines by timer, and timers by deadline.

@@ -26,6 +26,8 @@ pub struct HubStats {
     /// Tasks another relay (or this one, before a restart) accepted and this relay took over
     /// when their submitters resumed them here (`hub/records.rs`).
     pub tasks_resumed: u64,
+    /// Shards handed to a new holder after one stayed away (`hub/collections.rs`).
+    pub handovers: u64,
     /// Frames received.
     pub frames_in: u64,
     /// Frames queued to send.

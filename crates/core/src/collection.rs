@@ -1,0 +1,623 @@
+//! Shared vector collections: what a collection is, where its vectors live, and the payloads of
+//! the two tasks that use it (`vector_insert`, and `vector_search` over a shard, the wire kind
+//! `shard_search`).
+//!
+//! ```
+//! use edgenet_core::collection::{CollectionSpec, SignedCollection, shard_of};
+//! use edgenet_core::task::SearchMetric;
+//! use edgenet_core::SecretKey;
+//!
+//! let owner = SecretKey::from_seed(&[7; 32]);
+//! let spec = CollectionSpec::new(&owner.node_id(), "docs", 384, SearchMetric::Cosine, 4, 3);
+//! let signed = SignedCollection::sign(&owner, &spec)?;
+//! // Anyone can check who owns it; the id binds the owner and the name.
+//! let (id, opened) = signed.open()?;
+//! assert_eq!(opened, spec);
+//! assert_eq!(id, spec.id());
+//! // Every vector id has one shard, the same for everyone.
+//! assert!(shard_of(42, spec.shards) < 4);
+//! # Ok::<(), edgenet_core::collection::CollectionError>(())
+//! ```
+//!
+//! A collection is owned by the identity that signed its [`CollectionSpec`]: only that identity
+//! inserts. Its vectors are split into `shards` by [`shard_of`], and each shard is held by
+//! `replicas` native nodes that the relay picks by rendezvous hashing ([`rendezvous`]) among
+//! those that offer storage. Holders build the shard's HNSW index from the inserts in the order
+//! they came; construction is deterministic, so honest replicas answer a search with identical
+//! bytes and the submitter compares them exactly.
+//!
+//! A shard's state is summed up by a [`ShardState`]: vectors, insert batches, and a digest that
+//! chains every batch applied (`digest' = SHA-256(tag, digest, batch)`). Two replicas with the same
+//! state hold the same vectors in the same order, hence the same graph.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::error::ErrorCode;
+use crate::identity::{NodeId, SecretKey, Signature};
+use crate::task::SearchMetric;
+
+/// Longest collection name.
+pub const MAX_NAME: usize = 64;
+/// Most shards in a collection.
+pub const MAX_SHARDS: u16 = 64;
+/// Most replicas of a shard.
+pub const MAX_REPLICAS: u8 = 7;
+/// Largest dimension.
+pub const MAX_DIM: u32 = 4096;
+/// Most f32 values in one insert batch or one search's queries (a sealed payload fits one
+/// 1 MiB frame: 200,000 × 4 bytes plus the ids).
+pub const MAX_BATCH_VALUES: usize = 200_000;
+/// Most vectors in one insert batch.
+pub const MAX_BATCH_VECTORS: usize = 4096;
+/// Largest `k` of a search.
+pub const MAX_K: u32 = 1024;
+/// Largest `ef` of a search or of construction.
+pub const MAX_EF: u16 = 4096;
+/// The `ef` a search uses unless it names one (recall@10 above 0.95 on 100k × 384 clustered
+/// vectors at M 16: docs/BENCHMARKS.md).
+pub const DEFAULT_EF: u16 = 64;
+
+/// What a `vector_insert` costs: the brief's 0.5 credit per 100 vectors, in micro-credits,
+/// per replica that stores them.
+pub const INSERT_PRICE_PER_VECTOR: u64 = 5_000;
+/// What a `vector_search` costs: the brief's 1 credit per 1,000 vectors, counted as query
+/// vectors, in micro-credits, per replica that answers.
+pub const SEARCH_PRICE_PER_QUERY: u64 = 1_000;
+
+/// A collection's id: the first 16 bytes of SHA-256 over a tag, the owner and the name, so that
+/// an id names one owner's collection and nobody else can claim it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CollectionId(pub [u8; 16]);
+
+impl CollectionId {
+    /// The id of `owner`'s collection `name`.
+    pub fn of(owner: &NodeId, name: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"edgenet/collection-id/v1");
+        h.update(owner.as_bytes());
+        h.update(name.as_bytes());
+        let digest: [u8; 32] = h.finalize().into();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        Self(id)
+    }
+}
+
+impl core::fmt::Display for CollectionId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&data_encoding::HEXLOWER.encode(&self.0))
+    }
+}
+
+impl core::str::FromStr for CollectionId {
+    type Err = CollectionError;
+
+    /// Parses the 32-character lowercase hex form that `Display` writes.
+    fn from_str(s: &str) -> Result<Self, CollectionError> {
+        data_encoding::HEXLOWER
+            .decode(s.as_bytes())
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .map(Self)
+            .ok_or_else(|| {
+                CollectionError::Invalid(format!("a collection id is 32 hex characters, got {s:?}"))
+            })
+    }
+}
+
+/// What a collection is, as its owner signs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionSpec {
+    /// The owner's node id (the only identity that inserts).
+    pub owner: [u8; 32],
+    /// Its name, unique per owner: `a-z`, `0-9`, `-`, `_`, `.`, 1 to 64 characters.
+    pub name: String,
+    /// Vector dimension.
+    pub dim: u32,
+    /// How vectors compare.
+    pub metric: SearchMetric,
+    /// Shards the ids are split into.
+    pub shards: u16,
+    /// Holders of each shard.
+    pub replicas: u8,
+    /// The index's links per node (HNSW `M`).
+    pub m: u16,
+    /// Candidates kept while inserting.
+    pub ef_construction: u16,
+    /// The seed of the index's level draws.
+    pub seed: u64,
+}
+
+impl CollectionSpec {
+    /// A spec with the usual index parameters (M 16, ef_construction 200).
+    pub fn new(
+        owner: &NodeId,
+        name: &str,
+        dim: u32,
+        metric: SearchMetric,
+        shards: u16,
+        replicas: u8,
+    ) -> Self {
+        Self {
+            owner: *owner.as_bytes(),
+            name: name.to_owned(),
+            dim,
+            metric,
+            shards,
+            replicas,
+            m: 16,
+            ef_construction: 200,
+            seed: 0x00ed_9e7e,
+        }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> CollectionId {
+        match NodeId::from_bytes(&self.owner) {
+            Ok(owner) => CollectionId::of(&owner, &self.name),
+            // An invalid owner never passes `validate`; give it an id nobody else has.
+            Err(_) => CollectionId([0; 16]),
+        }
+    }
+
+    /// Checks every field against its range.
+    pub fn validate(&self) -> Result<(), CollectionError> {
+        let bad = |m: String| Err(CollectionError::Invalid(m));
+        NodeId::from_bytes(&self.owner)
+            .map_err(|e| CollectionError::Invalid(format!("owner: {e}")))?;
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= MAX_NAME
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+        if !name_ok {
+            return bad(format!(
+                "name {:?}: 1 to {MAX_NAME} of a-z 0-9 - _ .",
+                self.name
+            ));
+        }
+        if self.dim == 0 || self.dim > MAX_DIM {
+            return bad(format!("dimension {} not in 1..={MAX_DIM}", self.dim));
+        }
+        if self.shards == 0 || self.shards > MAX_SHARDS {
+            return bad(format!("shards {} not in 1..={MAX_SHARDS}", self.shards));
+        }
+        if self.replicas == 0 || self.replicas > MAX_REPLICAS {
+            return bad(format!(
+                "replicas {} not in 1..={MAX_REPLICAS}",
+                self.replicas
+            ));
+        }
+        if !(2..=64).contains(&self.m) {
+            return bad(format!("m {} not in 2..=64", self.m));
+        }
+        if self.ef_construction == 0 || self.ef_construction > MAX_EF {
+            return bad(format!(
+                "ef_construction {} not in 1..={MAX_EF}",
+                self.ef_construction
+            ));
+        }
+        Ok(())
+    }
+
+    /// Bytes one stored vector takes on a holder (its values, its id, its links at level 0 and
+    /// their share above, and the insert log's copy): what storage offers are counted in.
+    pub fn bytes_per_vector(&self) -> u64 {
+        let dim = u64::from(self.dim);
+        let m = u64::from(self.m);
+        // values twice (index and log), id twice, norm, 2m level-0 links + ~m/(m-1) above.
+        8 * dim + 16 + 4 + 4 * (2 * m + 2)
+    }
+}
+
+/// A spec with its owner's signature: what holders keep and relays check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedCollection {
+    /// The postcard-encoded [`CollectionSpec`].
+    pub spec: Vec<u8>,
+    /// The owner's Ed25519 signature over a tag and `spec`.
+    pub signature: Vec<u8>,
+}
+
+/// Largest encoded spec.
+pub const MAX_SPEC_LEN: usize = 256;
+
+const SPEC_TAG: &[u8] = b"edgenet/collection-spec/v1";
+
+impl SignedCollection {
+    /// Signs `spec` with its owner's key.
+    pub fn sign(owner: &SecretKey, spec: &CollectionSpec) -> Result<Self, CollectionError> {
+        spec.validate()?;
+        if owner.node_id().as_bytes() != &spec.owner {
+            return Err(CollectionError::NotOwner);
+        }
+        let bytes =
+            postcard::to_allocvec(spec).map_err(|e| CollectionError::Invalid(e.to_string()))?;
+        let signature = owner.sign(&[SPEC_TAG, &bytes].concat()).to_bytes().to_vec();
+        Ok(Self {
+            spec: bytes,
+            signature,
+        })
+    }
+
+    /// Decodes and checks the spec and its owner's signature.
+    pub fn open(&self) -> Result<(CollectionId, CollectionSpec), CollectionError> {
+        if self.spec.len() > MAX_SPEC_LEN {
+            return Err(CollectionError::Invalid(format!(
+                "spec of {} bytes (max {MAX_SPEC_LEN})",
+                self.spec.len()
+            )));
+        }
+        let spec: CollectionSpec = postcard::from_bytes(&self.spec)
+            .map_err(|e| CollectionError::Invalid(format!("spec does not decode: {e}")))?;
+        spec.validate()?;
+        let owner = NodeId::from_bytes(&spec.owner)
+            .map_err(|e| CollectionError::Invalid(format!("owner: {e}")))?;
+        let signature =
+            Signature::from_slice(&self.signature).map_err(|_| CollectionError::BadSignature)?;
+        owner
+            .verify(&[SPEC_TAG, &self.spec].concat(), &signature)
+            .map_err(|_| CollectionError::BadSignature)?;
+        Ok((spec.id(), spec))
+    }
+}
+
+/// The shard a vector id belongs to: SplitMix64's finalizer over the id, modulo the shards.
+/// Integer-only, so every platform agrees.
+pub fn shard_of(id: u64, shards: u16) -> u16 {
+    let mut z = id.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z % u64::from(shards.max(1))) as u16
+}
+
+/// A node's rendezvous score for holding `shard` of `collection`: the highest scores hold it.
+/// Each (shard, node) pair scores independently, so a node joining or leaving moves only the
+/// shards it wins or held.
+pub fn rendezvous(collection: &CollectionId, shard: u16, node: &[u8; 32]) -> u64 {
+    let mut h = Sha256::new();
+    h.update(b"edgenet/rendezvous/v1");
+    h.update(collection.0);
+    h.update(shard.to_le_bytes());
+    h.update(node);
+    let digest: [u8; 32] = h.finalize().into();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// A shard's state on one holder: two holders with equal states hold the same index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ShardState {
+    /// Vectors held.
+    pub vectors: u64,
+    /// Insert batches applied.
+    pub batches: u64,
+    /// The chain of every batch applied, from 32 zero bytes.
+    pub digest: [u8; 32],
+}
+
+impl ShardState {
+    /// The state after applying `batch` (the encoded [`VectorInsert`]) of `vectors` vectors.
+    pub fn after(&self, batch: &[u8], vectors: u64) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"edgenet/shard-chain/v1");
+        h.update(self.digest);
+        h.update(batch);
+        Self {
+            vectors: self.vectors + vectors,
+            batches: self.batches + 1,
+            digest: h.finalize().into(),
+        }
+    }
+}
+
+/// A `vector_insert` task: vectors for one shard, sent sealed to each of its holders. Every id
+/// must belong to `shard` ([`shard_of`]) and be new to it, or the whole batch is refused and
+/// nothing changes (EN-405 for an id already there; a batch applied before, resent after a lost
+/// answer, is recognized by its digest and answered with the current state).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorInsert {
+    /// The collection.
+    pub collection: CollectionId,
+    /// The shard.
+    pub shard: u16,
+    /// The vectors' ids.
+    pub ids: Vec<u64>,
+    /// Row-major, `ids.len()` rows of the collection's dimension.
+    pub vectors: Vec<f32>,
+}
+
+impl VectorInsert {
+    /// Checks the limits (the dimension is the holder's check, against the spec).
+    pub fn validate(&self) -> Result<(), CollectionError> {
+        let n = self.ids.len();
+        if n == 0 || n > MAX_BATCH_VECTORS || self.vectors.len() > MAX_BATCH_VALUES {
+            return Err(CollectionError::Invalid(format!(
+                "a batch holds 1 to {MAX_BATCH_VECTORS} vectors and at most \
+                 {MAX_BATCH_VALUES} values, got {n} and {}",
+                self.vectors.len()
+            )));
+        }
+        if !self.vectors.len().is_multiple_of(n) {
+            return Err(CollectionError::Invalid(format!(
+                "{} values do not split into {n} vectors",
+                self.vectors.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Encodes after validating.
+    pub fn encode(&self) -> Result<Vec<u8>, CollectionError> {
+        self.validate()?;
+        postcard::to_allocvec(self).map_err(|e| CollectionError::Invalid(e.to_string()))
+    }
+
+    /// Decodes untrusted bytes and validates.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
+        let value: Self = postcard::from_bytes(bytes)
+            .map_err(|e| CollectionError::Invalid(format!("insert does not decode: {e}")))?;
+        value.validate()?;
+        Ok(value)
+    }
+}
+
+/// A [`VectorInsert`] signed by the collection's owner: what an insert task carries and what
+/// holders log and copy to each other, so that no holder can make up vectors for another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedBatch {
+    /// The encoded [`VectorInsert`].
+    pub insert: Vec<u8>,
+    /// The owner's Ed25519 signature over a tag and `insert`.
+    pub signature: Vec<u8>,
+}
+
+const BATCH_TAG: &[u8] = b"edgenet/collection-batch/v1";
+
+/// Largest encoded batch (its values, ids and framing).
+pub const MAX_BATCH_LEN: usize = MAX_BATCH_VALUES * 4 + MAX_BATCH_VECTORS * 10 + 64;
+
+impl SignedBatch {
+    /// Signs `insert` with the owner's key.
+    pub fn sign(owner: &SecretKey, insert: &VectorInsert) -> Result<Self, CollectionError> {
+        let bytes = insert.encode()?;
+        let signature = owner
+            .sign(&[BATCH_TAG, &bytes].concat())
+            .to_bytes()
+            .to_vec();
+        Ok(Self {
+            insert: bytes,
+            signature,
+        })
+    }
+
+    /// Encodes.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes untrusted bytes (the signature is checked by [`SignedBatch::open`]).
+    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
+        let value: Self = postcard::from_bytes(bytes)
+            .map_err(|e| CollectionError::Invalid(format!("batch does not decode: {e}")))?;
+        if value.insert.len() > MAX_BATCH_LEN || value.signature.len() != 64 {
+            return Err(CollectionError::Invalid(format!(
+                "a batch of {} bytes (max {MAX_BATCH_LEN}) with a {}-byte signature",
+                value.insert.len(),
+                value.signature.len()
+            )));
+        }
+        Ok(value)
+    }
+
+    /// Checks the owner's signature and decodes the insert.
+    pub fn open(&self, owner: &[u8; 32]) -> Result<VectorInsert, CollectionError> {
+        let owner = NodeId::from_bytes(owner).map_err(|_| CollectionError::BadSignature)?;
+        let signature =
+            Signature::from_slice(&self.signature).map_err(|_| CollectionError::BadSignature)?;
+        owner
+            .verify(&[BATCH_TAG, &self.insert].concat(), &signature)
+            .map_err(|_| CollectionError::NotOwner)?;
+        VectorInsert::decode(&self.insert)
+    }
+}
+
+/// A search of one shard (wire kind `shard_search`): the submitter sends one per shard and merges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardSearch {
+    /// The collection.
+    pub collection: CollectionId,
+    /// The shard.
+    pub shard: u16,
+    /// Neighbours per query.
+    pub k: u32,
+    /// Candidates kept while searching (0: [`DEFAULT_EF`]).
+    pub ef: u16,
+    /// Row-major queries of the collection's dimension.
+    pub queries: Vec<f32>,
+}
+
+impl ShardSearch {
+    /// Checks the limits.
+    pub fn validate(&self) -> Result<(), CollectionError> {
+        if self.k == 0 || self.k > MAX_K {
+            return Err(CollectionError::Invalid(format!(
+                "k {} not in 1..={MAX_K}",
+                self.k
+            )));
+        }
+        if self.ef > MAX_EF {
+            return Err(CollectionError::Invalid(format!(
+                "ef {} above {MAX_EF}",
+                self.ef
+            )));
+        }
+        if self.queries.is_empty() || self.queries.len() > MAX_BATCH_VALUES {
+            return Err(CollectionError::Invalid(format!(
+                "queries hold 1 to {MAX_BATCH_VALUES} values, got {}",
+                self.queries.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Encodes after validating.
+    pub fn encode(&self) -> Result<Vec<u8>, CollectionError> {
+        self.validate()?;
+        postcard::to_allocvec(self).map_err(|e| CollectionError::Invalid(e.to_string()))
+    }
+
+    /// Decodes untrusted bytes and validates.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
+        let value: Self = postcard::from_bytes(bytes)
+            .map_err(|e| CollectionError::Invalid(format!("search does not decode: {e}")))?;
+        value.validate()?;
+        Ok(value)
+    }
+
+    /// The `ef` to search with.
+    pub fn ef(&self) -> usize {
+        usize::from(if self.ef == 0 { DEFAULT_EF } else { self.ef })
+    }
+}
+
+/// One hit of a collection search: the vector's id and its score (higher is closer).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct IdHit {
+    /// The id given at insert.
+    pub id: u64,
+    /// Its score.
+    pub score: f32,
+}
+
+/// A holder's answer to a [`ShardSearch`], or to a [`VectorInsert`] (with no hits). A request
+/// the shard refuses (a wrong dimension, an id already there) is answered too, with the
+/// refusal's code: every honest replica refuses alike, so the refusal is verified like a result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardAnswer {
+    /// The shard's state it answered from (after the insert, for an insert).
+    pub state: ShardState,
+    /// Per query, its hits, best first.
+    pub hits: Vec<Vec<IdHit>>,
+    /// Why the request was refused (`EN-nnn` and its text); nothing changed.
+    pub refused: Option<(String, String)>,
+}
+
+impl ShardAnswer {
+    /// Encodes.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes untrusted bytes, bounded.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
+        let value: Self = postcard::from_bytes(bytes)
+            .map_err(|e| CollectionError::Invalid(format!("answer does not decode: {e}")))?;
+        let total: usize = value.hits.iter().map(Vec::len).sum();
+        if value.hits.len() > MAX_BATCH_VALUES || total > MAX_BATCH_VALUES {
+            return Err(CollectionError::Invalid("too many hits".into()));
+        }
+        if let Some((code, message)) = &value.refused
+            && (code.len() > 16 || message.len() > 512)
+        {
+            return Err(CollectionError::Invalid("refusal text too long".into()));
+        }
+        Ok(value)
+    }
+}
+
+/// The best `k` of several shards' hits for one query, closest first; ties by id, so every
+/// submitter merges the same way.
+pub fn merge_top_k<'a>(shards: impl IntoIterator<Item = &'a [IdHit]>, k: usize) -> Vec<IdHit> {
+    let mut all: Vec<IdHit> = shards.into_iter().flatten().copied().collect();
+    all.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    all.truncate(k);
+    all
+}
+
+/// Errors about collections.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CollectionError {
+    /// A spec, id or payload breaks a rule or a limit.
+    #[error("collection: {0}")]
+    Invalid(String),
+    /// The spec's signature does not verify against its owner.
+    #[error("the collection's signature does not verify against its owner")]
+    BadSignature,
+    /// Someone other than the owner signs or inserts.
+    #[error("only the collection's owner may do this")]
+    NotOwner,
+}
+
+impl ErrorCode for CollectionError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "EN-190",
+            Self::BadSignature => "EN-191",
+            Self::NotOwner => "EN-192",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> SecretKey {
+        SecretKey::from_seed(&[9; 32])
+    }
+
+    #[test]
+    fn a_tampered_spec_does_not_open() {
+        let spec = CollectionSpec::new(&owner().node_id(), "c", 8, SearchMetric::L2, 2, 2);
+        let mut signed = SignedCollection::sign(&owner(), &spec).unwrap();
+        signed.spec[40] ^= 1;
+        assert!(signed.open().is_err());
+    }
+
+    #[test]
+    fn only_the_owner_signs() {
+        let other = SecretKey::from_seed(&[3; 32]);
+        let spec = CollectionSpec::new(&owner().node_id(), "c", 8, SearchMetric::L2, 2, 2);
+        assert_eq!(
+            SignedCollection::sign(&other, &spec),
+            Err(CollectionError::NotOwner)
+        );
+    }
+
+    #[test]
+    fn shards_split_ids_evenly() {
+        let mut counts = [0u32; 4];
+        for id in 0..40_000u64 {
+            counts[usize::from(shard_of(id, 4))] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (9_500..10_500).contains(&c)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for name in ["", "Upper", "a b", &"x".repeat(65)] {
+            let spec = CollectionSpec::new(&owner().node_id(), name, 8, SearchMetric::L2, 2, 2);
+            assert!(spec.validate().is_err(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn merge_keeps_the_best_across_shards() {
+        let a = [IdHit { id: 1, score: 0.9 }, IdHit { id: 2, score: 0.5 }];
+        let b = [IdHit { id: 3, score: 0.7 }, IdHit { id: 4, score: 0.5 }];
+        let ids: Vec<u64> = merge_top_k([&a[..], &b[..]], 3)
+            .iter()
+            .map(|h| h.id)
+            .collect();
+        assert_eq!(ids, [1, 3, 2]);
+    }
+}

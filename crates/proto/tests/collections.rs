@@ -1,0 +1,450 @@
+//! Collections in the hub, driven in memory: placement by rendezvous score, who may do what, the
+//! bounds, and the handover of a shard whose holder stays away.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use std::collections::HashMap;
+
+use edgenet_core::SecretKey;
+use edgenet_core::collection::{
+    CollectionId, CollectionSpec, ShardState, SignedCollection, rendezvous,
+};
+use edgenet_core::task::{SearchMetric, TaskId, TaskKind};
+use edgenet_proto::client::ClientSession;
+use edgenet_proto::hub::{ConnId, Hub, HubConfig, MAX_COLLECTIONS, Output};
+use edgenet_proto::message::{
+    Capabilities, ClientMsg, CollectionDown, CollectionUp, RelayMsg, Role, ShardTarget, TaskSpec,
+};
+use support::caps;
+
+mod support;
+
+struct Net {
+    hub: Hub,
+    sessions: HashMap<ConnId, ClientSession>,
+    inbox: HashMap<ConnId, Vec<RelayMsg>>,
+    now: u64,
+}
+
+impl Net {
+    fn new() -> Self {
+        let config = HubConfig {
+            work_bits: 0,
+            handover_grace_ms: 1_000,
+            ..HubConfig::default()
+        };
+        Self {
+            hub: Hub::new(SecretKey::from_seed(&[0xee; 32]), config),
+            sessions: HashMap::new(),
+            inbox: HashMap::new(),
+            now: 1_000,
+        }
+    }
+
+    /// A native node (seed `seed`), offering `storage` bytes when it is not 0.
+    fn join(&mut self, seed: u8, storage: u64) -> ConnId {
+        let conn = ConnId::from(seed);
+        let kernels = if storage > 0 {
+            vec![TaskKind::VectorInsert, TaskKind::ShardSearch]
+        } else {
+            vec![]
+        };
+        let session = ClientSession::new(
+            SecretKey::from_seed(&[seed; 32]),
+            Role::Native,
+            Capabilities { kernels, ..caps() },
+            Some(self.hub.node_id()),
+        );
+        self.sessions.insert(conn, session);
+        self.hub.handle_connect(conn, self.now, [seed; 32]);
+        self.pump();
+        if storage > 0 {
+            self.send(
+                conn,
+                &CollectionUp::Storage {
+                    offered: storage,
+                    holding: vec![],
+                }
+                .to_msg(),
+            );
+        }
+        conn
+    }
+
+    fn send(&mut self, conn: ConnId, msg: &ClientMsg) {
+        self.sessions.get_mut(&conn).unwrap().send(msg).unwrap();
+        self.pump();
+    }
+
+    fn leave(&mut self, conn: ConnId) {
+        self.sessions.remove(&conn);
+        self.hub.handle_disconnect(conn, self.now);
+        self.pump();
+    }
+
+    fn tick(&mut self, ms: u64) {
+        self.now += ms;
+        self.hub.handle_timeout(self.now);
+        self.pump();
+    }
+
+    fn pump(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(out) = self.hub.poll_output() {
+                moved = true;
+                if let Output::Close(_) = out {
+                    continue;
+                }
+                let Some((conn, frames)) = out.into_frames() else {
+                    continue;
+                };
+                let Some(session) = self.sessions.get_mut(&conn) else {
+                    continue;
+                };
+                for f in frames {
+                    session.handle_frame(&f).unwrap();
+                }
+            }
+            for (conn, session) in &mut self.sessions {
+                while let Some(ev) = session.poll_event() {
+                    self.inbox.entry(*conn).or_default().push(ev);
+                }
+                while let Some(frame) = session.poll_outgoing() {
+                    moved = true;
+                    let _ = self.hub.handle_frame(*conn, &frame, self.now);
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        self.hub.check_invariants().unwrap();
+    }
+
+    /// Takes what `conn` was sent.
+    fn take(&mut self, conn: ConnId) -> Vec<RelayMsg> {
+        self.inbox.remove(&conn).unwrap_or_default()
+    }
+}
+
+fn key(seed: u8) -> SecretKey {
+    SecretKey::from_seed(&[seed; 32])
+}
+
+fn spec_of(owner: u8, name: &str, shards: u16, replicas: u8) -> CollectionSpec {
+    CollectionSpec::new(
+        &key(owner).node_id(),
+        name,
+        8,
+        SearchMetric::L2,
+        shards,
+        replicas,
+    )
+}
+
+fn created(msgs: &[RelayMsg]) -> Option<(CollectionId, Option<String>)> {
+    down(msgs).into_iter().find_map(|m| match m {
+        CollectionDown::Created {
+            collection, code, ..
+        } => Some((collection, code)),
+        _ => None,
+    })
+}
+
+fn create_msg(signed: SignedCollection) -> ClientMsg {
+    CollectionUp::Create(signed).to_msg()
+}
+
+/// The holder messages among `msgs`, decoded.
+fn down(msgs: &[RelayMsg]) -> Vec<CollectionDown> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            RelayMsg::Collection(bytes) => Some(CollectionDown::decode(bytes).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn holds(msgs: &[RelayMsg]) -> Vec<(u16, bool)> {
+    down(msgs)
+        .into_iter()
+        .filter_map(|m| match m {
+            CollectionDown::Hold { shard, source, .. } => Some((shard, source.is_some())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn failed_code(msgs: &[RelayMsg], task: TaskId) -> Option<String> {
+    msgs.iter().find_map(|m| match m {
+        RelayMsg::TaskFailed { task: t, code, .. } if *t == task => Some(code.clone()),
+        _ => None,
+    })
+}
+
+fn shard_task(
+    id: u8,
+    kind: TaskKind,
+    collection: CollectionId,
+    shard: u16,
+    vectors: u32,
+) -> ClientMsg {
+    ClientMsg::SubmitShard {
+        spec: TaskSpec {
+            id: TaskId([id; 16]),
+            kind,
+            redundancy: 0,
+            max_credits: 0,
+            priority: 0,
+            timeout_ms: 10_000,
+        },
+        target: ShardTarget {
+            collection,
+            shard,
+            vectors,
+        },
+    }
+}
+
+const OWNER: u8 = 100;
+
+#[test]
+fn shards_go_to_the_top_scores_and_the_owner_is_told() {
+    let mut net = Net::new();
+    let holders: Vec<ConnId> = (1..=5).map(|s| net.join(s, 1 << 30)).collect();
+    let owner = net.join(OWNER, 0);
+    let spec = spec_of(OWNER, "docs", 4, 3);
+    let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
+    net.send(owner, &create_msg(signed.clone()));
+    let (id, code) = created(&net.take(owner)).unwrap();
+    assert_eq!((id, code), (spec.id(), None));
+    // Each shard at the three best scores among the five.
+    let mut held: HashMap<u16, Vec<u8>> = HashMap::new();
+    for (&conn, seed) in holders.iter().zip(1u8..) {
+        for (shard, copy) in holds(&net.take(conn)) {
+            assert!(!copy);
+            held.entry(shard).or_default().push(seed);
+        }
+    }
+    for shard in 0..4u16 {
+        let mut ranked: Vec<u8> = (1..=5).collect();
+        ranked.sort_by_key(|s| {
+            std::cmp::Reverse(rendezvous(&id, shard, key(*s).node_id().as_bytes()))
+        });
+        let mut want = ranked[..3].to_vec();
+        want.sort();
+        let mut got = held[&shard].clone();
+        got.sort();
+        assert_eq!(got, want, "shard {shard}");
+    }
+    // The same spec again is a no-op; another spec under the same id is refused.
+    net.send(owner, &create_msg(signed));
+    assert_eq!(created(&net.take(owner)).unwrap().1, None);
+    let mut other = spec_of(OWNER, "docs", 4, 3);
+    other.dim = 16;
+    let other = SignedCollection::sign(&key(OWNER), &other).unwrap();
+    net.send(owner, &create_msg(other));
+    assert_eq!(
+        created(&net.take(owner)).unwrap().1.as_deref(),
+        Some("EN-226")
+    );
+    let view = net.hub.collection_view(&id).unwrap();
+    assert_eq!(view.shards.len(), 4);
+    assert!(view.shards.iter().all(|s| s.live_replicas == 3));
+}
+
+#[test]
+fn refusals_have_their_codes_and_change_nothing() {
+    let mut net = Net::new();
+    let owner = net.join(OWNER, 0);
+    let stranger = net.join(101, 0);
+    let h1 = net.join(1, 1 << 30);
+    // One storage node for three replicas.
+    let spec = spec_of(OWNER, "c", 1, 3);
+    let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
+    net.send(owner, &create_msg(signed.clone()));
+    assert_eq!(
+        created(&net.take(owner)).unwrap().1.as_deref(),
+        Some("EN-228")
+    );
+    // Someone else's signed spec, sent by a stranger.
+    net.join(2, 1 << 30);
+    // Room for about 100 vectors of dimension 8 (8 × 8 + 156 = 220 bytes each).
+    net.join(3, 22_000);
+    net.send(stranger, &create_msg(signed.clone()));
+    assert_eq!(
+        created(&net.take(stranger)).unwrap().1.as_deref(),
+        Some("EN-192")
+    );
+    net.send(owner, &create_msg(signed));
+    assert_eq!(created(&net.take(owner)).unwrap().1, None);
+    let id = spec.id();
+    // An insert by a stranger, into an unknown collection, past a holder's storage.
+    net.send(stranger, &shard_task(1, TaskKind::VectorInsert, id, 0, 10));
+    assert_eq!(
+        failed_code(&net.take(stranger), TaskId([1; 16])).as_deref(),
+        Some("EN-192")
+    );
+    net.send(
+        owner,
+        &shard_task(2, TaskKind::VectorInsert, CollectionId([9; 16]), 0, 10),
+    );
+    assert_eq!(
+        failed_code(&net.take(owner), TaskId([2; 16])).as_deref(),
+        Some("EN-230")
+    );
+    net.send(owner, &shard_task(3, TaskKind::VectorInsert, id, 0, 1_000));
+    assert_eq!(
+        failed_code(&net.take(owner), TaskId([3; 16])).as_deref(),
+        Some("EN-231")
+    );
+    net.send(owner, &shard_task(4, TaskKind::VectorInsert, id, 5, 1));
+    assert_eq!(
+        failed_code(&net.take(owner), TaskId([4; 16])).as_deref(),
+        Some("EN-190")
+    );
+    // What fits is accepted, on all three replicas; a search by anyone too.
+    net.send(owner, &shard_task(5, TaskKind::VectorInsert, id, 0, 50));
+    let accepted = net.take(owner);
+    assert!(
+        accepted
+            .iter()
+            .any(|m| matches!(m, RelayMsg::ShardAccepted { redundancy: 3, .. })),
+        "{accepted:?}"
+    );
+    net.send(stranger, &shard_task(6, TaskKind::ShardSearch, id, 0, 0));
+    assert!(
+        net.take(stranger)
+            .iter()
+            .any(|m| matches!(m, RelayMsg::ShardAccepted { .. }))
+    );
+    // Offered to the holders only.
+    assert!(
+        net.take(h1)
+            .iter()
+            .any(|m| matches!(m, RelayMsg::Offer { .. }))
+    );
+}
+
+#[test]
+fn a_holder_that_stays_away_is_replaced_by_a_copy() {
+    let mut net = Net::new();
+    let owner = net.join(OWNER, 0);
+    let conns: Vec<ConnId> = (1..=3).map(|s| net.join(s, 1 << 30)).collect();
+    let spec = spec_of(OWNER, "c", 1, 2);
+    let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
+    net.send(owner, &create_msg(signed.clone()));
+    let id = spec.id();
+    let holding: Vec<ConnId> = conns
+        .iter()
+        .copied()
+        .filter(|c| !holds(&net.take(*c)).is_empty())
+        .collect();
+    assert_eq!(holding.len(), 2);
+    let spare = *conns.iter().find(|c| !holding.contains(c)).unwrap();
+    // The holders applied one batch.
+    let state = ShardState::default().after(b"batch", 10);
+    for &h in &holding {
+        net.send(
+            h,
+            &CollectionUp::ShardState {
+                collection: id,
+                shard: 0,
+                state,
+            }
+            .to_msg(),
+        );
+    }
+    // One leaves and comes back within the grace: nothing moves.
+    net.leave(holding[0]);
+    net.tick(500);
+    assert!(holds(&net.take(spare)).is_empty());
+    // It leaves for good: past the grace, the spare copies from the survivor.
+    net.tick(1_000);
+    assert_eq!(holds(&net.take(spare)), vec![(0, true)]);
+    assert_eq!(net.hub.stats().handovers, 1);
+    net.send(
+        spare,
+        &CollectionUp::Fetch {
+            collection: id,
+            shard: 0,
+            from_batch: 0,
+        }
+        .to_msg(),
+    );
+    let asked = net.take(holding[1]);
+    assert!(
+        down(&asked)
+            .iter()
+            .any(|m| matches!(m, CollectionDown::Fetch { from_batch: 0, .. })),
+        "{asked:?}"
+    );
+    // A chunk goes only from its source to the copier.
+    let chunk = CollectionUp::Chunk {
+        collection: id,
+        shard: 0,
+        to: *key(3).node_id().as_bytes(),
+        envelope: vec![1, 2, 3],
+        more: false,
+    }
+    .to_msg();
+    net.send(holding[1], &chunk);
+    assert!(
+        down(&net.take(spare))
+            .iter()
+            .any(|m| matches!(m, CollectionDown::Chunk { .. }))
+    );
+    // Not from someone else.
+    net.send(owner, &chunk);
+    assert!(down(&net.take(spare)).is_empty());
+    // While it copies it takes no searches; once it has the state, it does.
+    let view = net.hub.collection_view(&id).unwrap();
+    assert_eq!(view.shards[0].live_replicas, 1);
+    net.send(
+        spare,
+        &CollectionUp::ShardState {
+            collection: id,
+            shard: 0,
+            state,
+        }
+        .to_msg(),
+    );
+    let view = net.hub.collection_view(&id).unwrap();
+    assert_eq!(view.shards[0].live_replicas, 2);
+}
+
+#[test]
+fn the_collection_bound_holds_while_others_keep_working() {
+    let mut net = Net::new();
+    let owner = net.join(OWNER, 0);
+    for s in 1..=2 {
+        net.join(s, u64::MAX);
+    }
+    for i in 0..MAX_COLLECTIONS {
+        let spec = spec_of(OWNER, &format!("c{i}"), 1, 2);
+        let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
+        // Straight to the hub: the session's pump checks invariants at every step, which
+        // would make this loop quadratic.
+        let frame = create_msg(signed).encode().unwrap();
+        let _ = net.hub.handle_frame(ConnId::from(OWNER), &frame, net.now);
+        while net.hub.poll_output().is_some() {}
+        net.now += 20;
+    }
+    net.pump();
+    assert_eq!(net.hub.collection_count(), MAX_COLLECTIONS);
+    let spec = spec_of(OWNER, "one-more", 1, 2);
+    let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
+    net.send(owner, &create_msg(signed));
+    assert_eq!(
+        created(&net.take(owner)).unwrap().1.as_deref(),
+        Some("EN-227")
+    );
+    // An existing collection still takes inserts.
+    let first = spec_of(OWNER, "c0", 1, 2).id();
+    net.send(owner, &shard_task(7, TaskKind::VectorInsert, first, 0, 1));
+    assert!(
+        net.take(owner)
+            .iter()
+            .any(|m| matches!(m, RelayMsg::ShardAccepted { .. }))
+    );
+}
