@@ -96,14 +96,9 @@ impl core::str::FromStr for CollectionId {
 
     /// Parses the 32-character lowercase hex form that `Display` writes.
     fn from_str(s: &str) -> Result<Self, CollectionError> {
-        data_encoding::HEXLOWER
-            .decode(s.as_bytes())
-            .ok()
-            .and_then(|b| <[u8; 16]>::try_from(b).ok())
-            .map(Self)
-            .ok_or_else(|| {
-                CollectionError::Invalid(format!("a collection id is 32 hex characters, got {s:?}"))
-            })
+        crate::task::hex16(s).map(Self).ok_or_else(|| {
+            CollectionError::Invalid(format!("a collection id is 32 hex characters, got {s:?}"))
+        })
     }
 }
 
@@ -354,16 +349,12 @@ impl VectorInsert {
 
     /// Encodes after validating.
     pub fn encode(&self) -> Result<Vec<u8>, CollectionError> {
-        self.validate()?;
-        postcard::to_allocvec(self).map_err(|e| CollectionError::Invalid(e.to_string()))
+        encode_valid(self, Self::validate)
     }
 
     /// Decodes untrusted bytes and validates.
     pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
-        let value: Self = postcard::from_bytes(bytes)
-            .map_err(|e| CollectionError::Invalid(format!("insert does not decode: {e}")))?;
-        value.validate()?;
-        Ok(value)
+        decode_valid(bytes, "insert", Self::validate)
     }
 }
 
@@ -468,16 +459,12 @@ impl ShardSearch {
 
     /// Encodes after validating.
     pub fn encode(&self) -> Result<Vec<u8>, CollectionError> {
-        self.validate()?;
-        postcard::to_allocvec(self).map_err(|e| CollectionError::Invalid(e.to_string()))
+        encode_valid(self, Self::validate)
     }
 
     /// Decodes untrusted bytes and validates.
     pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
-        let value: Self = postcard::from_bytes(bytes)
-            .map_err(|e| CollectionError::Invalid(format!("search does not decode: {e}")))?;
-        value.validate()?;
-        Ok(value)
+        decode_valid(bytes, "search", Self::validate)
     }
 
     /// The `ef` to search with.
@@ -529,6 +516,25 @@ impl ShardAnswer {
         }
         Ok(value)
     }
+}
+
+fn encode_valid<T: Serialize>(
+    value: &T,
+    validate: impl FnOnce(&T) -> Result<(), CollectionError>,
+) -> Result<Vec<u8>, CollectionError> {
+    validate(value)?;
+    postcard::to_allocvec(value).map_err(|e| CollectionError::Invalid(e.to_string()))
+}
+
+fn decode_valid<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    what: &str,
+    validate: impl FnOnce(&T) -> Result<(), CollectionError>,
+) -> Result<T, CollectionError> {
+    let value: T = postcard::from_bytes(bytes)
+        .map_err(|e| CollectionError::Invalid(format!("{what} does not decode: {e}")))?;
+    validate(&value)?;
+    Ok(value)
 }
 
 /// The best `k` of several shards' hits for one query, closest first; ties by id, so every

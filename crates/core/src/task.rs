@@ -27,15 +27,18 @@ impl core::str::FromStr for TaskId {
 
     /// Parses the 32-character lowercase hex form that `Display` writes.
     fn from_str(s: &str) -> Result<Self, TaskError> {
-        data_encoding::HEXLOWER
-            .decode(s.as_bytes())
-            .ok()
-            .and_then(|b| <[u8; 16]>::try_from(b).ok())
-            .map(Self)
-            .ok_or_else(|| {
-                TaskError::Malformed(format!("a task id is 32 hex characters, got {s:?}"))
-            })
+        hex16(s).map(Self).ok_or_else(|| {
+            TaskError::Malformed(format!("a task id is 32 hex characters, got {s:?}"))
+        })
     }
+}
+
+/// 16 bytes from their 32-character lowercase hex form (task and collection ids).
+pub(crate) fn hex16(s: &str) -> Option<[u8; 16]> {
+    data_encoding::HEXLOWER
+        .decode(s.as_bytes())
+        .ok()
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
 }
 
 impl core::fmt::Display for TaskId {

@@ -253,7 +253,7 @@ impl Client {
         }
         while !flying.is_empty() {
             let (task, outcome) = self.next_outcome(&flying).await?;
-            let Some(mut f) = flying.remove(&task) else {
+            let Some(f) = flying.remove(&task) else {
                 continue;
             };
             match outcome {
@@ -272,11 +272,8 @@ impl Client {
                 }
                 Err(e) if passing(&e) && f.attempts < RETRIES => {
                     tracing::info!(shard = f.shard, error = %e, "insert batch submitted again");
-                    f.attempts += 1;
                     report.retries += 1;
-                    tokio::time::sleep(RETRY_WAIT).await;
-                    let id = self.send(collection, &f).await?;
-                    flying.insert(id, f);
+                    self.resend(collection, f, &mut flying).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -348,7 +345,7 @@ impl Client {
         };
         while !flying.is_empty() {
             let (task, outcome) = self.next_outcome(&flying).await?;
-            let Some(mut f) = flying.remove(&task) else {
+            let Some(f) = flying.remove(&task) else {
                 continue;
             };
             match outcome {
@@ -366,11 +363,8 @@ impl Client {
                 }
                 Err(e) if passing(&e) && f.attempts < RETRIES => {
                     tracing::info!(shard = f.shard, error = %e, "shard search submitted again");
-                    f.attempts += 1;
                     report.retries += 1;
-                    tokio::time::sleep(RETRY_WAIT).await;
-                    let id = self.send(collection, &f).await?;
-                    flying.insert(id, f);
+                    self.resend(collection, f, &mut flying).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -388,6 +382,20 @@ impl Client {
             .collect();
         report.ms = started.elapsed().as_secs_f64() * 1e3;
         Ok(report)
+    }
+
+    /// Submits a task that failed for a passing reason again, after a moment.
+    async fn resend(
+        &mut self,
+        collection: CollectionId,
+        mut f: Flight,
+        flying: &mut HashMap<TaskId, Flight>,
+    ) -> Result<(), NodeError> {
+        f.attempts += 1;
+        tokio::time::sleep(RETRY_WAIT).await;
+        let id = self.send(collection, &f).await?;
+        flying.insert(id, f);
+        Ok(())
     }
 
     async fn send(&mut self, collection: CollectionId, f: &Flight) -> Result<TaskId, NodeError> {

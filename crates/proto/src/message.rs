@@ -495,6 +495,21 @@ impl RelayMsg {
         Ok(msg)
     }
 
+    /// The failure of `task` for `err`: a relay's own refusal (a [`ProtoError::Remote`]) keeps
+    /// its code and text, anything else its code and its display.
+    pub fn task_failed(task: TaskId, err: &ProtoError) -> Self {
+        let mut message = match err {
+            ProtoError::Remote { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        truncate(&mut message, MAX_STRING);
+        Self::TaskFailed {
+            task,
+            code: err.reported_code().into(),
+            message,
+        }
+    }
+
     /// An error message for `err`, its text cut to the string limit.
     pub fn error(err: &ProtoError) -> Self {
         let mut message = err.to_string();

@@ -309,21 +309,12 @@ impl ShardStore {
             s.apply(b, true)
                 .map_err(|(code, m)| format!("{code}: {m}"))?;
         }
-        let state = s.state();
-        Ok(if more && !batches.is_empty() {
-            CollectionUp::Fetch {
-                collection,
-                shard,
-                from_batch: state.batches,
-            }
-        } else {
-            CollectionUp::ShardState {
-                collection,
-                shard,
-                state,
-            }
-        }
-        .to_msg())
+        Ok(next_step(
+            collection,
+            shard,
+            s.state(),
+            more && !batches.is_empty(),
+        ))
     }
 
     /// The message that starts a copy from a source, or reports the shard without one.
@@ -334,21 +325,25 @@ impl ShardStore {
         copying: bool,
     ) -> Option<ClientMsg> {
         let state = self.get(&collection, shard)?.read().ok()?.state();
-        Some(
-            if copying {
-                CollectionUp::Fetch {
-                    collection,
-                    shard,
-                    from_batch: state.batches,
-                }
-            } else {
-                CollectionUp::ShardState {
-                    collection,
-                    shard,
-                    state,
-                }
-            }
-            .to_msg(),
-        )
+        Some(next_step(collection, shard, state, copying))
     }
+}
+
+/// A copying holder's next message: a fetch from where its shard ends, or (`fetch` false) the
+/// shard's state for the relay.
+fn next_step(collection: CollectionId, shard: u16, state: ShardState, fetch: bool) -> ClientMsg {
+    if fetch {
+        CollectionUp::Fetch {
+            collection,
+            shard,
+            from_batch: state.batches,
+        }
+    } else {
+        CollectionUp::ShardState {
+            collection,
+            shard,
+            state,
+        }
+    }
+    .to_msg()
 }

@@ -29,7 +29,7 @@ use edgenet_core::NodeId;
 use edgenet_core::collection::{
     CollectionId, CollectionSpec, ShardState, SignedCollection, rendezvous,
 };
-use edgenet_core::task::{TaskId, TaskKind};
+use edgenet_core::task::TaskKind;
 use serde::Serialize;
 
 use super::Hub;
@@ -611,20 +611,6 @@ impl Hub {
         }
     }
 
-    fn refuse_task(&mut self, node: NodeId, task: TaskId, err: &ProtoError) {
-        self.stats.errors += 1;
-        let message = match err {
-            ProtoError::Remote { message, .. } => message.clone(),
-            other => other.to_string(),
-        };
-        let failed = RelayMsg::TaskFailed {
-            task,
-            code: err.reported_code().into(),
-            message,
-        };
-        self.send_to(&node, &failed);
-    }
-
     /// The holders a shard task runs on; sets its redundancy to their number when it asks for 0.
     fn check_shard_task(
         &self,
@@ -711,22 +697,12 @@ impl Hub {
         holders: Vec<NodeId>,
         now: Millis,
     ) -> Result<(), ProtoError> {
-        if spec.timeout_ms == 0 || spec.timeout_ms > self.config.max_task_timeout_ms {
-            return Err(ProtoError::InvalidTask(format!(
-                "timeout {} ms not in 1..={}",
-                spec.timeout_ms, self.config.max_task_timeout_ms
-            )));
-        }
+        self.check_timeout(&spec)?;
         if self.tasks.contains(&spec.id) {
             return Err(ProtoError::DuplicateTask(spec.id.to_string()));
         }
         self.check_escrow(&node, &spec)?;
-        let open = self.tasks.open_of(&node) + self.remote.open_elsewhere(&node);
-        if open >= self.config.max_open_tasks_per_submitter {
-            return Err(ProtoError::InvalidTask(format!(
-                "{open} tasks already open; wait for some to finish"
-            )));
-        }
+        self.check_open(&node)?;
         self.metrics.kind_mut(spec.kind).submitted += 1;
         let origin = Origin::Shard(Box::new(super::tasks::ShardTask { target, holders }));
         let task = Task::new(spec, node, origin, now);

@@ -184,21 +184,38 @@ impl Hub {
         let task = spec.id;
         match self.accept_task(node, spec, now, may_park) {
             Ok(()) => self.escrow_claimed(&node, &task),
-            Err(err) => {
-                self.stats.errors += 1;
-                // A resumed task that failed before carries its own code (`hub/records.rs`).
-                let message = match &err {
-                    ProtoError::Remote { message, .. } => message.clone(),
-                    other => other.to_string(),
-                };
-                let failed = RelayMsg::TaskFailed {
-                    task,
-                    code: err.reported_code().into(),
-                    message,
-                };
-                self.send_to(&node, &failed);
-            }
+            // A resumed task that failed before carries its own code (`hub/records.rs`).
+            Err(err) => self.refuse_task(node, task, &err),
         }
+    }
+
+    /// Answers a submission the hub will not take with the task's failure.
+    pub(super) fn refuse_task(&mut self, node: NodeId, task: TaskId, err: &ProtoError) {
+        self.stats.errors += 1;
+        self.send_to(&node, &RelayMsg::task_failed(task, err));
+    }
+
+    /// A submission's timeout is in range.
+    pub(super) fn check_timeout(&self, spec: &TaskSpec) -> Result<(), ProtoError> {
+        if spec.timeout_ms == 0 || spec.timeout_ms > self.config.max_task_timeout_ms {
+            return Err(ProtoError::InvalidTask(format!(
+                "timeout {} ms not in 1..={}",
+                spec.timeout_ms, self.config.max_task_timeout_ms
+            )));
+        }
+        Ok(())
+    }
+
+    /// Its submitter has room among its open tasks (in a cluster, its open tasks at the other
+    /// relays count too: `hub/remote.rs`).
+    pub(super) fn check_open(&self, node: &NodeId) -> Result<(), ProtoError> {
+        let open = self.tasks.open_of(node) + self.remote.open_elsewhere(node);
+        if open >= self.config.max_open_tasks_per_submitter {
+            return Err(ProtoError::InvalidTask(format!(
+                "{open} tasks already open; wait for some to finish"
+            )));
+        }
+        Ok(())
     }
 
     fn accept_task(
@@ -214,12 +231,7 @@ impl Hub {
                 spec.redundancy, self.config.max_redundancy
             )));
         }
-        if spec.timeout_ms == 0 || spec.timeout_ms > self.config.max_task_timeout_ms {
-            return Err(ProtoError::InvalidTask(format!(
-                "timeout {} ms not in 1..={}",
-                spec.timeout_ms, self.config.max_task_timeout_ms
-            )));
-        }
+        self.check_timeout(&spec)?;
         // The same id again: a submitter resuming a task its relay lost, or a mistake.
         let (spec, adopted) = match self.resumed(&node, &spec, now) {
             Resumed::New => (spec, None),
@@ -230,13 +242,7 @@ impl Hub {
             Resumed::Elsewhere(err) | Resumed::Answer(err) => return Err(err),
         };
         self.check_escrow(&node, &spec)?;
-        // In a cluster, its open tasks at the other relays count too (`hub/remote.rs`).
-        let open = self.tasks.open_of(&node) + self.remote.open_elsewhere(&node);
-        if open >= self.config.max_open_tasks_per_submitter {
-            return Err(ProtoError::InvalidTask(format!(
-                "{open} tasks already open; wait for some to finish"
-            )));
-        }
+        self.check_open(&node)?;
         let id = spec.id;
         self.metrics.kind_mut(spec.kind).submitted += 1;
         self.event(HubEvent::TaskSubmitted {

@@ -394,16 +394,7 @@ impl Hub {
     /// Fails an open task (refunding its escrow) and tells its submitter why.
     fn fail_and_tell(&mut self, id: TaskId, submitter: NodeId, err: &ProtoError) {
         self.fail_task(id, err);
-        let message = match err {
-            ProtoError::Remote { message, .. } => message.clone(),
-            other => other.to_string(),
-        };
-        let failed = RelayMsg::TaskFailed {
-            task: id,
-            code: err.reported_code().into(),
-            message,
-        };
-        self.send_to(&submitter, &failed);
+        self.send_to(&submitter, &RelayMsg::task_failed(id, err));
     }
 
     /// A task still short of workers past the staffing bound, with fewer peers online that run
