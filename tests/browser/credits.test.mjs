@@ -135,7 +135,11 @@ test('a paid submit() escrows from the page\'s own credits and pays the workers 
 
   // The page's chain holds the escrow; the relay released it to the two agreeing workers (a
   // share each; `spent` counts only payments, not refunds): half a credit spent, nothing held.
-  const mine = await account(me);
+  // The payment follows the page's verdict, which may reach the relay after this request.
+  const mine = await waitFor('the payment from the escrow', async () => {
+    const a = await account(me);
+    return a.spent > 0 ? a : null;
+  });
   assert.equal(mine.chain_len, 1, 'one entry the page signed');
   assert.equal(mine.spent, 500_000);
   assert.equal(mine.escrowed, 0);
