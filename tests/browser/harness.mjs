@@ -172,6 +172,36 @@ export class Stack {
   }
 }
 
+// Records every task on `page`'s main thread from now until the returned `stop()`, which resolves
+// to [{ start, wallMs, cpuMs }] (start in trace µs). A long task (the browser's > 50 ms of wall
+// time) can be the OS running something else on a busy 2-core machine; `cpuMs` is the main
+// thread's own CPU time in that task (the trace's `tdur`), which is what page code can cause.
+// The page marks itself (a user-timing mark) so that its thread can be told from other tabs'.
+export async function traceMainThread(browser, page) {
+  const cdp = await browser.newBrowserCDPSession();
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => { for (const ev of e.value) events.push(ev); });
+  await cdp.send('Tracing.start', {
+    transferMode: 'ReportEvents',
+    traceConfig: { includedCategories: ['toplevel', 'blink.user_timing'], recordMode: 'recordAsMuchAsPossible' },
+  });
+  const MARK = 'edgenet-traced-main-thread';
+  const mark = () => page.evaluate((name) => performance.mark(name), MARK);
+  await mark();
+  return async function stop() {
+    await mark();
+    const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+    await cdp.send('Tracing.end');
+    await complete;
+    await cdp.detach().catch(() => {});
+    const marked = events.find((ev) => ev.name === MARK);
+    if (!marked) throw new Error('the page\'s mark is not in the trace');
+    return events
+      .filter((ev) => ev.ph === 'X' && ev.cat === 'toplevel' && ev.pid === marked.pid && ev.tid === marked.tid && typeof ev.dur === 'number')
+      .map((ev) => ({ start: ev.ts, wallMs: ev.dur / 1000, cpuMs: typeof ev.tdur === 'number' ? ev.tdur / 1000 : ev.dur / 1000 }));
+  };
+}
+
 export function artifact(name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);

@@ -12,7 +12,8 @@ use edgenet_core::task::{SearchMetric, TaskId, TaskKind};
 use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{ConnId, Hub, HubConfig, MAX_COLLECTIONS, Output};
 use edgenet_proto::message::{
-    Capabilities, ClientMsg, CollectionDown, CollectionUp, RelayMsg, Role, ShardTarget, TaskSpec,
+    Capabilities, ClientMsg, CollectionDown, CollectionUp, Holding, MAX_HOLDINGS, RelayMsg, Role,
+    ShardTarget, TaskSpec,
 };
 use support::caps;
 
@@ -447,4 +448,60 @@ fn the_collection_bound_holds_while_others_keep_working() {
             .iter()
             .any(|m| matches!(m, RelayMsg::ShardAccepted { .. }))
     );
+}
+
+#[test]
+fn a_storage_report_past_the_holdings_bound_is_refused_whole() {
+    let mut net = Net::new();
+    let owner = net.join(OWNER, 0);
+    net.join(1, u64::MAX);
+    net.join(2, u64::MAX);
+    let reporter = net.join(3, 0);
+    let holdings = |n: usize| -> Vec<Holding> {
+        (0..n)
+            .map(|i| Holding {
+                collection: SignedCollection::sign(
+                    &key(OWNER),
+                    &spec_of(OWNER, &format!("held{i}"), 1, 2),
+                )
+                .unwrap(),
+                shard: 0,
+                state: ShardState::default(),
+            })
+            .collect()
+    };
+    let report = |holding| {
+        CollectionUp::Storage {
+            offered: u64::MAX,
+            holding,
+        }
+        .to_msg()
+    };
+
+    net.send(reporter, &report(holdings(MAX_HOLDINGS + 1)));
+    let refused = net.take(reporter);
+    assert!(
+        refused
+            .iter()
+            .any(|m| matches!(m, RelayMsg::Error { code, .. } if code == "EN-204")),
+        "{refused:?}"
+    );
+    assert_eq!(net.hub.collection_count(), 0, "nothing of it was learned");
+
+    // The reporter is cut off; the owner's own work goes on, and a report at the bound (from a
+    // node that reports honestly) is taken whole.
+    let spec = spec_of(OWNER, "meanwhile", 1, 2);
+    net.send(
+        owner,
+        &create_msg(SignedCollection::sign(&key(OWNER), &spec).unwrap()),
+    );
+    assert_eq!(created(&net.take(owner)).unwrap().1, None);
+    let honest = net.join(4, 0);
+    net.send(honest, &report(holdings(MAX_HOLDINGS)));
+    let answer = net.take(honest);
+    assert!(
+        !answer.iter().any(|m| matches!(m, RelayMsg::Error { .. })),
+        "{answer:?}"
+    );
+    assert_eq!(net.hub.collection_count(), 1 + MAX_HOLDINGS);
 }
