@@ -174,6 +174,42 @@ export interface SemanticMatchPayload {
   model?: 'minilm';
 }
 
+/** A shared collection, held by native nodes that offer storage (docs/collections.md). The page's
+ * identity owns what it creates; only the owner inserts; anyone may search. */
+export interface CollectionCreatePayload {
+  /** 1-64 bytes; the id is derived from the owner and the name. */
+  name: string;
+  /** 1-4096. */
+  dim: number;
+  /** Default 'cosine'. */
+  metric?: 'dot' | 'cosine' | 'l2';
+  /** 1-64. Default 1. */
+  shards?: number;
+  /** Holders of each shard, 1-7. Default 3. */
+  replicas?: number;
+}
+
+export interface VectorInsertPayload {
+  /** The collection's id (32 hex characters). */
+  collection: string;
+  /** Integers in [0, 2^53), none twice; an id already stored is refused (EN-405). */
+  ids: number[];
+  /** One vector per id: rows as arrays, or a flat Float32Array with `dim`. */
+  vectors: number[][] | Float32Array;
+  dim?: number;
+}
+
+export interface CollectionSearchPayload {
+  collection: string;
+  /** One query, or several (rows). */
+  query?: number[] | Float32Array;
+  queries?: number[][];
+  /** 1-1024. Default 10. */
+  k?: number;
+  /** Candidates each shard keeps while searching, 0-4096; 0 (default): 64. */
+  ef?: number;
+}
+
 export interface SubmitOptions {
   priority?: 'low' | 'normal' | 'high';
   /** Distinct workers that must agree, 1-7. Default 3. */
@@ -190,6 +226,43 @@ export interface SubmitOptions {
   timeout?: number;
   /** Called as the task moves on: workers assigned so far, results in, results needed. */
   onProgress?: (progress: { assigned: number; results: number; needed: number }) => void;
+}
+
+/** A collection's tasks: redundancy does not apply (every live replica of a shard runs its
+ * tasks and they must agree); maxCredits is the most the whole call may escrow at the published
+ * prices (0.5 credit per 100 vectors inserted, 1 credit per 1,000 queries, per replica). */
+export type CollectionTask =
+  | { type: 'collection_create'; payload: CollectionCreatePayload; options?: SubmitOptions }
+  | { type: 'vector_insert'; payload: VectorInsertPayload; options?: SubmitOptions }
+  | { type: 'vector_search'; payload: CollectionSearchPayload; options?: SubmitOptions };
+
+export interface ShardReplicas {
+  /** Holders whose answers agreed, and those outvoted. */
+  agreeing: string[];
+  outvoted: string[];
+  /** vector_insert: what the shard holds now. */
+  vectors?: number;
+  batches?: number;
+}
+
+export interface CollectionResult {
+  type: 'collection_create' | 'vector_insert' | 'vector_search';
+  collection: string;
+  /** vector_insert, vector_search: every shard's answer agreed across its replicas. A creation
+   * is the relay's acknowledgement of the signed spec (false). */
+  verified: boolean;
+  /** Credits paid at the published prices (0 unpaid). */
+  cost: number;
+  /** Shard tasks submitted again after a passing failure (a holder left, a shard re-replicating). */
+  retries?: number;
+  /** collection_create: the spec. */
+  spec?: Required<CollectionCreatePayload>;
+  /** vector_insert: vectors stored, in how many batches. */
+  inserted?: number;
+  batches?: number;
+  /** vector_search: per query, the k nearest over all shards, closest first. */
+  hits?: { id: number; score: number }[][];
+  shards?: Record<number, ShardReplicas>;
 }
 
 export type Task =
@@ -223,6 +296,7 @@ export interface VerifiedResult {
 }
 
 export function init(options: InitOptions): Promise<EdgeNetNode>;
+export function submit(task: CollectionTask): Promise<CollectionResult>;
 export function submit(task: Task): Promise<VerifiedResult>;
 export function submitBatch(tasks: Task[]): Promise<VerifiedResult[]>;
 export function createWidget(options: WidgetOptions): HTMLElement;

@@ -8,7 +8,9 @@
 #                               cluster: task latency, CPU per frame, replication lag
 #   scripts/bench.sh kernels    only the k-NN scan against memory bandwidth and faiss
 #   scripts/bench.sh index      our HNSW against hnswlib (same data, M, ef_construction, ef, one
-#                               thread): build rate, and QPS at recall@10 0.9 / 0.95 / 0.99
+#                               thread): build rate, and QPS at recall@10 0.9 / 0.95 / 0.99; then
+#                               a collection through the network (relay + holders) against one
+#                               in-process index: insert rate, search QPS and p50/p99
 #   scripts/bench.sh ledger     ledger verify+merge vs bare Ed25519 batch verification; sync bytes
 #   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
 #   scripts/bench.sh work       a proof of work (Argon2id) natively and in wasm, beside encryption
@@ -160,6 +162,18 @@ for target in (0.9, 0.95, 0.99):
     a, b = at(o["points"], target), at(h["points"], target)
     if a and b:
         print(f"recall >= {target}: ours {a['qps']:.0f} q/s (ef {a['ef']}), hnswlib {b['qps']:.0f} q/s (ef {b['ef']}): {a['qps'] / b['qps']:.2f}x")
+PY
+    step "index: a collection through the network (release relay and holders on 127.0.0.1) vs one in-process index (n=${INDEX_NET_N:-50000}, d=384, ef 64, k 10)"
+    cargo run --release -q -p edgenet-e2e --example collection_bench -- "${INDEX_NET_N:-50000}" | tee "$data.network.json"
+    python3 - "$data.network.json" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+base = rows[0]
+print("| path | insert vectors/s | vs in-process build | q/s, one at a time | p50 / p99 ms | recall@10 | q/s, one batch | vs in-process |")
+print("|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print(f"| {r['path']} | {r['insert_per_s']:,.0f} | {r['insert_per_s'] / base['insert_per_s']:.2f}x | {r['qps_one']:,.0f} "
+          f"| {r['p50_ms']:.2f} / {r['p99_ms']:.2f} | {r['recall']:.4f} | {r['qps_batch']:,.0f} | {r['qps_batch'] / base['qps_batch']:.2f}x |")
 PY
 fi
 

@@ -11,6 +11,8 @@
 #                              one compute Worker when a text task arrives (built for speed, not size)
 #   edgenet-embed-gpu.js       its WebGPU build's glue (edgenet_embed_gpu_bg.wasm), instead, for a page
 #                              that forces backend 'gpu' and has GPU consent
+#   edgenet-collections.js     the collections client with its glue (edgenet_collections_bg.wasm),
+#                              loaded by the coordinator on a page's first collection task
 # Skips wasm-pack when nothing under crates/ changed since the last build.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -54,11 +56,13 @@ compute_wasm="$ROOT/pkg/wasm/edgenet_compute_bg.wasm"
 gpu_wasm="$ROOT/pkg/wasm/edgenet_gpu_bg.wasm"
 embed_wasm="$ROOT/pkg/wasm/edgenet_embed_bg.wasm"
 embed_gpu_wasm="$ROOT/pkg/wasm/edgenet_embed_gpu_bg.wasm"
+collections_wasm="$ROOT/pkg/wasm/edgenet_collections_bg.wasm"
 wasm_module crates/wasm edgenet
 wasm_module crates/wasm-compute edgenet_compute
 wasm_module crates/wasm-gpu edgenet_gpu
 wasm_module crates/wasm-embed edgenet_embed wasm-speed
 wasm_module crates/wasm-embed edgenet_embed_gpu wasm-speed --features webgpu
+wasm_module crates/wasm-collections edgenet_collections
 
 step "bundles (esbuild)"
 # Source maps beside each bundle (fetched by devtools only).
@@ -70,9 +74,10 @@ esbuild pkg/src/compute.js "${common[@]}" --format=iife --outfile=pkg/dist/edgen
 esbuild pkg/src/gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-gpu.js
 esbuild pkg/src/embed.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-embed.js
 esbuild pkg/src/embed-gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-embed-gpu.js
+esbuild pkg/src/collections.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-collections.js
 # The relay dashboard (www/dashboard.html) with uPlot; not part of the npm package.
 esbuild www/src/dashboard.js --bundle --minify --format=esm --target=es2020 --outdir=www/dist --entry-names=dashboard --log-level=warning
-for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$compute_wasm" "$gpu_wasm" "$embed_wasm" "$embed_gpu_wasm"; do
+for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$compute_wasm" "$gpu_wasm" "$embed_wasm" "$embed_gpu_wasm" "$collections_wasm"; do
     [ -f "$f" ] || continue
     note "$(basename "$f"): $(wc -c <"$f") bytes, $(gzip -9c "$f" | wc -c) gzip"
 done

@@ -46,6 +46,8 @@ function assetUrls(base) {
       embedWasm: at('../wasm/edgenet_embed_bg.wasm'),
       embedGpu: at('edgenet-embed-gpu.js'),
       embedGpuWasm: at('../wasm/edgenet_embed_gpu_bg.wasm'),
+      collections: at('edgenet-collections.js'),
+      collectionsWasm: at('../wasm/edgenet_collections_bg.wasm'),
     };
   }
   return {
@@ -59,6 +61,8 @@ function assetUrls(base) {
     embedWasm: new URL('../wasm/edgenet_embed_bg.wasm', import.meta.url).href,
     embedGpu: new URL('./edgenet-embed-gpu.js', import.meta.url).href,
     embedGpuWasm: new URL('../wasm/edgenet_embed_gpu_bg.wasm', import.meta.url).href,
+    collections: new URL('./edgenet-collections.js', import.meta.url).href,
+    collectionsWasm: new URL('../wasm/edgenet_collections_bg.wasm', import.meta.url).href,
   };
 }
 
@@ -78,6 +82,8 @@ function startCoordinator(relays, contribute, assets = null) {
     embedWasmUrl: urls.embedWasm,
     embedGpuUrl: urls.embedGpu,
     embedGpuWasmUrl: urls.embedGpuWasm,
+    collectionsUrl: urls.collections,
+    collectionsWasmUrl: urls.collectionsWasm,
     contribute,
   };
   /** @type {any} */
@@ -133,6 +139,8 @@ function startCoordinator(relays, contribute, assets = null) {
 // Results from the coordinator's flat arrays into the public shapes, with what the task cost: the
 // relay pays each agreeing worker maxCredits / redundancy and refunds the rest (docs/ledger.md).
 function shapeResult(raw, options) {
+  // A collection's results come shaped, with their cost (the collections module).
+  if (raw.collection) return raw;
   const share = Math.floor(options.maxMicroCredits / options.redundancy);
   const v = { ...raw, cost: (share * raw.agreeing.length) / 1_000_000 };
   if (v.compressed) { const { type: _, ...compressed } = v.compressed; return { ...v, compressed }; }

@@ -10,6 +10,8 @@ interface Window {
   /** The embedding module's WebGPU build's glue (embed-gpu.js). */
   EdgeNetEmbedGpu: { init: (opts: { module_or_path: any }) => Promise<any>; GpuModel: any; TextRun: any };
   EdgeNetEmbed: { init: (opts: { module_or_path: any }) => Promise<any>; Model: any; TextRun: any; memoryBytes: () => number };
+  /** The collections client, once the coordinator imported it (collections.js). */
+  EdgeNetCollections: { init: (opts: { module_or_path: any }) => Promise<any>; run: (kind: string, payload: any, options: any, lent: any) => Promise<any> };
 }
 
 interface Navigator {

@@ -52,6 +52,8 @@
  * @property {string} embedWasmUrl
  * @property {string} embedGpuUrl the embedding module's WebGPU build, for a page forcing backend 'gpu'
  * @property {string} embedGpuWasmUrl
+ * @property {string} collectionsUrl the collections client, loaded by the coordinator on the first collection task
+ * @property {string} collectionsWasmUrl
  * @property {ContributeSettings | null} contribute
  * @property {WebAssembly.Module} [module] set by the coordinator once compiled
  */

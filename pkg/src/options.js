@@ -6,6 +6,9 @@
 import { EdgeNetError } from './errors.js';
 
 export const TASK_KINDS = ['vector_search', 'encryption', 'compression', 'embedding', 'semantic_match'];
+// What a page may submit besides: a shared collection's creation and inserts (and vector_search
+// with a `collection`), run by native holders only.
+const SUBMIT_KINDS = [...TASK_KINDS, 'collection_create', 'vector_insert'];
 
 // What a page contributes unless it lists tasks: the kinds that need no model.
 const LIGHT_KINDS = ['vector_search', 'encryption', 'compression'];
@@ -21,9 +24,9 @@ export const BACKENDS = ['auto', 'gpu', 'cpu'];
 export const PRIORITIES = { low: 0, normal: 1, high: 2 };
 const MIB = 1024 * 1024;
 
-const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function checker(code) {
+export function checker(code) {
   const fail = (field, want, got) => {
     const shown = typeof got === 'string' ? JSON.stringify(got) : Array.isArray(got) ? 'an array' : String(got);
     throw new EdgeNetError(code, `${field} must be ${want}, got ${shown}`);
@@ -109,7 +112,7 @@ export function validateInit(opts, base) {
 }
 
 // Rows as one row-major Float32Array: accepts number[][], a flat Float32Array/number[] with `dim`.
-function matrix(c, field, v, dim) {
+export function matrix(c, field, v, dim) {
   if (v instanceof Float32Array || (Array.isArray(v) && (v.length === 0 || typeof v[0] === 'number'))) {
     if (!dim) c.fail('payload.dim', 'given when vectors are flat arrays', dim);
     if (v.length % dim !== 0) c.fail(field, `a multiple of dim (${dim}) values long`, v.length);
@@ -140,7 +143,7 @@ function bytes(c, field, v, length) {
 export function validateTask(task) {
   const c = checker('EN-502');
   c.onlyKeys('task', task, ['type', 'payload', 'options']);
-  if (!TASK_KINDS.includes(task.type)) c.fail('type', `one of ${TASK_KINDS.join(', ')}`, task.type);
+  if (!SUBMIT_KINDS.includes(task.type)) c.fail('type', `one of ${SUBMIT_KINDS.join(', ')}`, task.type);
   const o = task.options === undefined ? {} : task.options;
   c.onlyKeys('options', o, ['priority', 'redundancy', 'maxCredits', 'timeout', 'onProgress']);
   // Called as the task moves on: ({ assigned, results, needed }). Stays in the page.
@@ -154,6 +157,12 @@ export function validateTask(task) {
     timeout: c.num('options.timeout', o.timeout, 30_000, 1, 600_000, { integer: true }),
   };
   const p = task.payload;
+  // A collection's tasks go as they are: the collections module checks them (`collectionTask`),
+  // so that their rules are not in every page's script.
+  if (task.type === 'collection_create' || task.type === 'vector_insert' || (task.type === 'vector_search' && isObject(p) && p.collection !== undefined)) {
+    if (!isObject(p)) c.fail('payload', 'an object', p);
+    return { kind: task.type, options, onProgress, payload: p };
+  }
   if (task.type === 'vector_search') {
     c.onlyKeys('payload', p, ['query', 'queries', 'database', 'k', 'metric', 'dim']);
     if ((p.query === undefined) === (p.queries === undefined)) c.fail('payload', 'given exactly one of query or queries', 'both or neither');
@@ -233,4 +242,44 @@ function textMemory(c, tasks, limit) {
   const text = tasks.includes('embedding') || tasks.includes('semantic_match');
   if (text && limit < 160 * MIB) c.fail('contribution.memoryLimit', 'at least 167772160 (160 MiB) to run embedding or semantic_match', limit);
   return limit;
+}
+
+// A collection's task, checked (EN-502) in the collections module, which loads only for them:
+// the shapes here, the rest (the collection's dimension, finite values, an id twice) where the
+// collection is known. The form the collections module runs.
+export function collectionTask(type, p) {
+  const c = checker('EN-502');
+  const id = (v) => (typeof v === 'string' && /^[0-9a-f]{32}$/.test(v) ? v : c.fail('payload.collection', 'a collection id (32 lowercase hex characters)', v));
+  if (type === 'collection_create') {
+    c.onlyKeys('payload', p, ['name', 'dim', 'metric', 'shards', 'replicas']);
+    if (typeof p.name !== 'string' || p.name === '') c.fail('payload.name', 'a non-empty string', p.name);
+    const metric = p.metric === undefined ? 'cosine' : p.metric;
+    if (!['dot', 'cosine', 'l2'].includes(metric)) c.fail('payload.metric', '"dot", "cosine" or "l2"', metric);
+    return {
+      name: p.name,
+      dim: c.num('payload.dim', p.dim, undefined, 1, 4096, { integer: true }) ?? c.fail('payload.dim', 'given', p.dim),
+      metric,
+      shards: c.num('payload.shards', p.shards, 1, 1, 64, { integer: true }),
+      replicas: c.num('payload.replicas', p.replicas, 3, 1, 7, { integer: true }),
+    };
+  }
+  if (type === 'vector_insert') {
+    c.onlyKeys('payload', p, ['collection', 'ids', 'vectors', 'dim']);
+    const collection = id(p.collection);
+    if (!Array.isArray(p.ids) || p.ids.length === 0) c.fail('payload.ids', 'a non-empty array of ids', p.ids);
+    p.ids.forEach((v, i) => { if (!Number.isSafeInteger(v) || v < 0) c.fail(`payload.ids[${i}]`, 'an integer in [0, 2^53)', v); });
+    const vectors = matrix(c, 'payload.vectors', p.vectors, p.dim);
+    if (vectors.data.length !== p.ids.length * vectors.dim) c.fail('payload.vectors', `one vector per id (${p.ids.length})`, `${vectors.data.length / vectors.dim} vectors`);
+    return { collection, ids: Float64Array.from(p.ids), vectors: vectors.data };
+  }
+  c.onlyKeys('payload', p, ['collection', 'query', 'queries', 'k', 'ef']);
+  const collection = id(p.collection);
+  if ((p.query === undefined) === (p.queries === undefined)) c.fail('payload', 'given exactly one of query or queries', 'both or neither');
+  const queries = p.query !== undefined ? matrix(c, 'payload.query', [p.query]) : matrix(c, 'payload.queries', p.queries);
+  return {
+    collection,
+    queries: queries.data,
+    k: c.num('payload.k', p.k, 10, 1, 1024, { integer: true }),
+    ef: c.num('payload.ef', p.ef, 0, 0, 4096, { integer: true }),
+  };
 }

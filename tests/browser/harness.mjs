@@ -121,11 +121,12 @@ export class Stack {
   }
 
   // A native worker node (`edgenet-node run`) with its own key; resolves once the relay lists it.
-  // With `model`, it loads the embedding model (setup.sh's copy) and runs the text tasks too.
-  async nativeNode(name, { model = false } = {}) {
+  // With `model`, it loads the embedding model (setup.sh's copy) and runs the text tasks too;
+  // `args` go to `run` (`--storage` for a collections holder).
+  async nativeNode(name, { model = false, args = [] } = {}) {
     const key = join(this.dir, `${name}.key`);
     const before = (await this.peers()).length;
-    const p = this.spawn('edgenet-node', ['--key-file', key, ...this.nodeFlags, 'run', '--relay', this.ws, ...(model ? [] : ['--no-model'])]);
+    const p = this.spawn('edgenet-node', ['--key-file', key, ...this.nodeFlags, 'run', '--relay', this.ws, ...(model ? [] : ['--no-model']), ...args]);
     await waitFor(`node ${name} to join`, async () => (await this.peers()).length > before);
     return p;
   }

@@ -65,6 +65,8 @@ after(() => { site?.close(); viteSite?.close(); return stack.stop(); });
 test('npm pack ships every file the package loads, with source maps', () => {
   for (const f of ['package/dist/edgenet.mjs', 'package/dist/edgenet-coordinator.js', 'package/dist/edgenet-compute.js',
     'package/dist/edgenet-gpu.js', 'package/wasm/edgenet_bg.wasm', 'package/wasm/edgenet_gpu_bg.wasm',
+    'package/dist/edgenet-embed.js', 'package/wasm/edgenet_embed_bg.wasm',
+    'package/dist/edgenet-collections.js', 'package/wasm/edgenet_collections_bg.wasm',
     'package/dist/edgenet.mjs.map', 'package/index.d.ts']) {
     assert.ok(packed.includes(f), `${f} is in the package: ${packed.join(' ')}`);
   }

@@ -28,6 +28,9 @@ const BUDGETS = {
   'wasm/edgenet_embed_bg.wasm': 190 * KB,
   // Its WebGPU build (wgpu added), for pages that force backend 'gpu'.
   'wasm/edgenet_embed_gpu_bg.wasm': 232 * KB,
+  // The collections client: the coordinator loads it on a page's first collection task.
+  'dist/edgenet-collections.js': 6 * KB,
+  'wasm/edgenet_collections_bg.wasm': 75 * KB,
 };
 
 test('every shipped file is within its gzip budget', () => {

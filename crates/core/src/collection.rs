@@ -546,6 +546,64 @@ pub fn merge_top_k<'a>(shards: impl IntoIterator<Item = &'a [IdHit]>, k: usize) 
     all
 }
 
+/// An owner's inserts cut into batches: each id to its shard ([`shard_of`]), ids in the order
+/// given within a shard, each batch as large as one payload allows. Checked whole first, so that
+/// a batch is refused by its holders only for what only they know (an id already stored): the
+/// values are whole vectors of `dim` (EN-404), finite (EN-401), and no id comes twice (EN-405).
+pub fn plan_inserts(
+    collection: CollectionId,
+    shards: u16,
+    dim: usize,
+    ids: &[u64],
+    vectors: &[f32],
+) -> Result<Vec<VectorInsert>, CollectionError> {
+    if ids.is_empty() || dim == 0 || vectors.len() != ids.len() * dim {
+        return Err(CollectionError::Refused(
+            "EN-404",
+            format!(
+                "{} ids and {} values: the collection's vectors have {dim} values each",
+                ids.len(),
+                vectors.len()
+            ),
+        ));
+    }
+    if let Some(at) = vectors.iter().position(|x| !x.is_finite()) {
+        return Err(CollectionError::Refused(
+            "EN-401",
+            format!("vector {} holds NaN or infinity", at / dim),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for &id in ids {
+        if !seen.insert(id) {
+            return Err(CollectionError::Refused(
+                "EN-405",
+                format!("id {id} is given twice"),
+            ));
+        }
+    }
+    let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); usize::from(shards.max(1))];
+    for (row, &id) in ids.iter().enumerate() {
+        by_shard[usize::from(shard_of(id, shards))].push(row);
+    }
+    let per_batch = (MAX_BATCH_VALUES / dim).clamp(1, MAX_BATCH_VECTORS);
+    let mut batches = Vec::new();
+    for (shard, rows) in by_shard.iter().enumerate() {
+        for chunk in rows.chunks(per_batch) {
+            batches.push(VectorInsert {
+                collection,
+                shard: shard as u16,
+                ids: chunk.iter().map(|&r| ids[r]).collect(),
+                vectors: chunk
+                    .iter()
+                    .flat_map(|&r| vectors[r * dim..(r + 1) * dim].iter().copied())
+                    .collect(),
+            });
+        }
+    }
+    Ok(batches)
+}
+
 /// Errors about collections.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CollectionError {
@@ -558,6 +616,9 @@ pub enum CollectionError {
     /// Someone other than the owner signs or inserts.
     #[error("only the collection's owner may do this")]
     NotOwner,
+    /// Vectors refused before any is sent, with the code a holder would give.
+    #[error("{1}")]
+    Refused(&'static str, String),
 }
 
 impl ErrorCode for CollectionError {
@@ -566,6 +627,7 @@ impl ErrorCode for CollectionError {
             Self::Invalid(_) => "EN-190",
             Self::BadSignature => "EN-191",
             Self::NotOwner => "EN-192",
+            Self::Refused(code, _) => code,
         }
     }
 }
@@ -614,6 +676,48 @@ mod tests {
             let spec = CollectionSpec::new(&owner().node_id(), name, 8, SearchMetric::L2, 2, 2);
             assert!(spec.validate().is_err(), "{name:?}");
         }
+    }
+
+    #[test]
+    fn inserts_are_planned_by_shard_in_order_within_the_batch_limits() {
+        let collection = CollectionId([5; 16]);
+        let dim = 100; // 2,000 vectors per batch (200,000 values)
+        let ids: Vec<u64> = (0..9_000).map(|i| i * 7 + 3).collect();
+        let vectors: Vec<f32> = ids
+            .iter()
+            .flat_map(|&id| (0..dim).map(move |j| (id as f32) + j as f32 / 1000.0))
+            .collect();
+        let plan = plan_inserts(collection, 3, dim, &ids, &vectors).unwrap();
+        let mut seen = Vec::new();
+        for batch in &plan {
+            assert!(batch.ids.len() <= MAX_BATCH_VALUES / dim);
+            batch.validate().unwrap();
+            for (row, &id) in batch.ids.iter().enumerate() {
+                assert_eq!(shard_of(id, 3), batch.shard);
+                // Each row travels with its own vector.
+                assert_eq!(batch.vectors[row * dim], id as f32);
+            }
+            seen.extend(batch.ids.iter().map(|&id| (batch.shard, id)));
+        }
+        // Every id once, and within a shard in the order given.
+        let mut want: Vec<(u16, u64)> = ids.iter().map(|&id| (shard_of(id, 3), id)).collect();
+        want.sort_by_key(|&(shard, _)| shard);
+        assert_eq!(seen, want);
+
+        let code = |r: Result<Vec<VectorInsert>, CollectionError>| r.unwrap_err().code();
+        assert_eq!(
+            code(plan_inserts(collection, 3, dim, &ids, &vectors[1..])),
+            "EN-404"
+        );
+        let mut bad = vectors.clone();
+        bad[dim * 5] = f32::NAN;
+        assert_eq!(code(plan_inserts(collection, 3, dim, &ids, &bad)), "EN-401");
+        let twice = [1, 2, 1];
+        assert_eq!(
+            code(plan_inserts(collection, 3, 1, &twice, &[0.0; 3])),
+            "EN-405"
+        );
+        assert_eq!(code(plan_inserts(collection, 3, 1, &[], &[])), "EN-404");
     }
 
     #[test]

@@ -34,7 +34,7 @@ impl core::str::FromStr for TaskId {
 }
 
 /// 16 bytes from their 32-character lowercase hex form (task and collection ids).
-pub(crate) fn hex16(s: &str) -> Option<[u8; 16]> {
+pub fn hex16(s: &str) -> Option<[u8; 16]> {
     data_encoding::HEXLOWER
         .decode(s.as_bytes())
         .ok()

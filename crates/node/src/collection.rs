@@ -8,12 +8,12 @@
 //! re-replicating, a deadline missed) is submitted again, up to [`RETRIES`] times; a batch sent
 //! twice is applied once (holders know it by its digest).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use edgenet_core::collection::{
     self as col, CollectionId, CollectionSpec, IdHit, ShardAnswer, ShardSearch, ShardState,
-    SignedBatch, SignedCollection, VectorInsert, shard_of,
+    SignedBatch, SignedCollection,
 };
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, SecretKey};
@@ -196,45 +196,26 @@ impl Client {
     ) -> Result<InsertReport, NodeError> {
         let started = Instant::now();
         let collection = info.collection()?;
-        let dim = info.dim as usize;
-        check_vectors(ids, vectors, dim)?;
         let shards = u16::try_from(info.shards.len()).unwrap_or(u16::MAX);
-        // Each shard's ids in the order given; batches as large as one payload allows.
-        let mut by_shard: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
-        for (row, &id) in ids.iter().enumerate() {
-            by_shard.entry(shard_of(id, shards)).or_default().push(row);
-        }
-        let per_batch = (col::MAX_BATCH_VALUES / dim.max(1)).clamp(1, col::MAX_BATCH_VECTORS);
+        let planned = col::plan_inserts(collection, shards, info.dim as usize, ids, vectors)
+            .map_err(refused)?;
+        let batches = planned.len();
         let mut queues: BTreeMap<u16, VecDeque<Flight>> = BTreeMap::new();
-        let mut batches = 0;
-        for (&shard, rows) in &by_shard {
-            for chunk in rows.chunks(per_batch) {
-                let insert = VectorInsert {
-                    collection,
-                    shard,
-                    ids: chunk.iter().map(|&r| ids[r]).collect(),
-                    vectors: chunk
-                        .iter()
-                        .flat_map(|&r| vectors[r * dim..(r + 1) * dim].iter().copied())
-                        .collect(),
-                };
-                let signed = SignedBatch::sign(&self.key, &insert)
-                    .map_err(|e| NodeError::Input(format!("{}: {e}", e.code())))?;
-                let n = chunk.len() as u64;
-                queues.entry(shard).or_default().push_back(Flight {
-                    shard,
-                    kind: TaskKind::VectorInsert,
-                    payload: signed.encode(),
-                    vectors: n as u32,
-                    max_credits: if pay {
-                        n * col::INSERT_PRICE_PER_VECTOR * u64::from(info.replicas)
-                    } else {
-                        0
-                    },
-                    attempts: 0,
-                });
-                batches += 1;
-            }
+        for insert in planned {
+            let signed = SignedBatch::sign(&self.key, &insert).map_err(refused)?;
+            let n = insert.ids.len() as u64;
+            queues.entry(insert.shard).or_default().push_back(Flight {
+                shard: insert.shard,
+                kind: TaskKind::VectorInsert,
+                payload: signed.encode(),
+                vectors: n as u32,
+                max_credits: if pay {
+                    n * col::INSERT_PRICE_PER_VECTOR * u64::from(info.replicas)
+                } else {
+                    0
+                },
+                attempts: 0,
+            });
         }
         let mut report = InsertReport {
             collection: collection.to_string(),
@@ -258,9 +239,7 @@ impl Client {
             };
             match outcome {
                 Ok((answer, agreeing, outvoted)) => {
-                    if let Some((code, message)) = answer.refused {
-                        return Err(NodeError::Proto(ProtoError::Remote { code, message }));
-                    }
+                    not_refused(&answer)?;
                     report.inserted += f.vectors as usize;
                     report
                         .shards
@@ -350,12 +329,7 @@ impl Client {
             };
             match outcome {
                 Ok((answer, agreeing, outvoted)) => {
-                    if let Some((code, message)) = &answer.refused {
-                        return Err(NodeError::Proto(ProtoError::Remote {
-                            code: code.clone(),
-                            message: message.clone(),
-                        }));
-                    }
+                    not_refused(&answer)?;
                     report
                         .shards
                         .insert(f.shard, summary(answer.state, &agreeing, &outvoted));
@@ -479,36 +453,23 @@ fn passing(e: &NodeError) -> bool {
     }
 }
 
-/// What a holder would refuse that the submitter can see: a wrong dimension (EN-404), a
-/// non-finite value (EN-401), an id twice in the input (EN-405).
-fn check_vectors(ids: &[u64], vectors: &[f32], dim: usize) -> Result<(), NodeError> {
-    let refuse = |code: &str, message: String| {
-        Err(NodeError::Proto(ProtoError::Remote {
-            code: code.into(),
-            message,
-        }))
-    };
-    if ids.is_empty() || vectors.len() != ids.len() * dim {
-        return refuse(
-            "EN-404",
-            format!(
-                "{} ids and {} values: the collection's vectors have {dim} values each",
-                ids.len(),
-                vectors.len()
-            ),
-        );
+/// A verified answer that is a refusal (the same from every replica), as its error.
+fn not_refused(answer: &col::ShardAnswer) -> Result<(), NodeError> {
+    match &answer.refused {
+        Some((code, message)) => Err(NodeError::Proto(ProtoError::Remote {
+            code: code.clone(),
+            message: message.clone(),
+        })),
+        None => Ok(()),
     }
-    if let Some(at) = vectors.iter().position(|x| !x.is_finite()) {
-        return refuse(
-            "EN-401",
-            format!("vector {} holds NaN or infinity", at / dim.max(1)),
-        );
-    }
-    let mut seen = HashSet::with_capacity(ids.len());
-    if let Some(id) = ids.iter().find(|id| !seen.insert(**id)) {
-        return refuse("EN-405", format!("id {id} is given twice"));
-    }
-    Ok(())
+}
+
+/// A collection rule broken before anything is sent, as the error a holder would give.
+fn refused(e: col::CollectionError) -> NodeError {
+    NodeError::Proto(ProtoError::Remote {
+        code: e.code().into(),
+        message: e.to_string(),
+    })
 }
 
 /// The JSON an insert reads: `{ "ids": [...], "vectors": [[...], ...] }`.

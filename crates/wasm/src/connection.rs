@@ -6,10 +6,10 @@
 
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_proto::endpoint::{Detached, Endpoint, Event};
-use edgenet_proto::message::{Capabilities, Role, TaskSpec};
+use edgenet_proto::message::{Capabilities, ClientMsg, Role, ShardTarget, TaskSpec};
 use wasm_bindgen::prelude::*;
 
-use crate::js::{Obj, flag, number};
+use crate::js::{Obj, flag, number, optional_string};
 use crate::{js_error, secret_key};
 
 /// The task kinds the compute module runs (`edgenet_kernels::execute::KINDS`; the kernels are
@@ -149,7 +149,10 @@ impl Connection {
     /// `{redundancy, maxMicroCredits, priority, timeout}`. With `maxMicroCredits` above 0 it first
     /// escrows that much from this page's account (a `ledger` event carries the entry); a refused
     /// escrow or submission, or no answer by the timeout and the backstop, comes back as a
-    /// `failed` event.
+    /// `failed` event. With `collection` (hex), `shard` and `vectors` in `options`, it is a task
+    /// on that shard of a collection (`vector_insert` or `shard_search`, its payload made by the
+    /// collections module), run by every live replica of the shard; `vectors` is how many it
+    /// inserts (0 for a search), which the relay checks against its holders' storage.
     pub fn submit(
         &mut self,
         kind: &str,
@@ -157,20 +160,48 @@ impl Connection {
         options: JsValue,
         now: f64,
     ) -> Result<String, JsError> {
+        let target = optional_string(&options, "collection");
         let spec = TaskSpec {
             id: TaskId::random(&mut edgenet_core::rng::os_rng()),
             kind: task_kind(kind)?,
-            redundancy: number(&options, "redundancy")? as u8,
+            // A shard task goes to every live replica.
+            redundancy: if target.is_some() {
+                0
+            } else {
+                number(&options, "redundancy")? as u8
+            },
             // Checked by the shim to be a non-negative integer within 2^53.
             max_credits: number(&options, "maxMicroCredits")? as u64,
             priority: number(&options, "priority")? as u8,
             timeout_ms: number(&options, "timeout")? as u32,
         };
-        Ok(self
-            .endpoint
-            .submit(spec, payload, millis(now))
-            .map_err(js_error)?
-            .to_string())
+        let id = match target {
+            None => self.endpoint.submit(spec, payload, millis(now)),
+            Some(collection) => {
+                let target = ShardTarget {
+                    // Parsed as bytes: the collection type's error text would weigh on this module.
+                    collection: edgenet_core::task::hex16(&collection)
+                        .map(edgenet_core::collection::CollectionId)
+                        .ok_or_else(|| {
+                            JsError::new("EN-502: a collection id is 32 hex characters")
+                        })?,
+                    shard: number(&options, "shard")? as u16,
+                    vectors: number(&options, "vectors")? as u32,
+                };
+                self.endpoint
+                    .submit_shard(spec, target, payload, millis(now))
+            }
+        };
+        Ok(id.map_err(js_error)?.to_string())
+    }
+
+    /// Sends a collection message (the collections module's bytes: a creation); the relay's
+    /// answer comes back as a `collection` event.
+    #[wasm_bindgen(js_name = sendCollection)]
+    pub fn send_collection(&mut self, message: Vec<u8>) -> Result<(), JsError> {
+        self.endpoint
+            .send(&ClientMsg::Collection(message))
+            .map_err(js_error)
     }
 
     /// Returns a job's result (sealed, committed and signed here).
@@ -326,8 +357,11 @@ fn event(e: Event) -> JsValue {
         Event::RelayError { code, message } => Obj::new("relay-error")
             .set("code", code)
             .set("message", message),
-        // A page neither holds shards nor creates collections (yet): nothing for it.
-        Event::Collection(_) => Obj::new("ignored"),
+        // The answer to a page's creation (the collections module reads it); a page holds no
+        // shards, so nothing else comes.
+        Event::Collection(bytes) => {
+            Obj::new("collection").set("bytes", js_sys::Uint8Array::from(bytes.as_slice()))
+        }
     }
     .into()
 }

@@ -40,6 +40,11 @@ pub(crate) fn optional_number(obj: &JsValue, key: &str) -> Option<f64> {
     field(obj, key).as_f64()
 }
 
+/// A string field that may be absent.
+pub(crate) fn optional_string(obj: &JsValue, key: &str) -> Option<String> {
+    field(obj, key).as_string()
+}
+
 /// A boolean field (absent counts as false).
 pub(crate) fn flag(obj: &JsValue, key: &str) -> bool {
     field(obj, key).as_bool().unwrap_or(false)

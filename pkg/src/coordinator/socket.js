@@ -4,9 +4,10 @@
 // and acting on the endpoint's events.
 
 import { Connection, decodeCompressed, decodeEmbeddings, decodeKnnResult, decodeMatches } from '../../wasm/edgenet.js';
-import { errorData } from '../errors.js';
+import { EdgeNetError, errorData } from '../errors.js';
 import { abortAll, applyShare, dispatch, runsText } from './pool.js';
-import { co, counts, pool, post, postStats, queue, relayUrl, report, setState, submits, waiting } from './state.js';
+import { onCollectionMessage } from './collections.js';
+import { apiUrl, co, counts, pool, post, postStats, queue, relayUrl, report, setState, shardTasks, submits, waiting } from './state.js';
 import { keepEntries, keptEntries } from './store.js';
 import { endTurn } from './submit.js';
 import { solveWork } from './work.js';
@@ -79,6 +80,9 @@ function onEvent(ev) {
       break;
     case 'done': {
       endTurn(ev.task);
+      const shard = shardTasks.get(ev.task);
+      shardTasks.delete(ev.task);
+      if (shard) { shard.resolve(ev); break; }
       const req = submits.get(ev.task);
       submits.delete(ev.task);
       if (req === undefined) break;
@@ -100,6 +104,9 @@ function onEvent(ev) {
     }
     case 'failed': {
       endTurn(ev.task);
+      const shard = shardTasks.get(ev.task);
+      shardTasks.delete(ev.task);
+      if (shard) { shard.reject(new EdgeNetError(ev.code, ev.message)); break; }
       const req = submits.get(ev.task);
       submits.delete(ev.task);
       if (req !== undefined) post({ type: 'result', req, error: { code: ev.code, message: ev.message } });
@@ -114,6 +121,9 @@ function onEvent(ev) {
       });
       break;
     }
+    case 'collection':
+      onCollectionMessage(ev.bytes);
+      break;
     case 'relay-error':
       report({ message: `${ev.code}: ${ev.message}` }, 'relay');
       break;
@@ -202,13 +212,10 @@ const MAX_RELAYS = 16;
 async function learnRelays() {
   const current = relayUrl();
   if (!current || !co.cfg) return;
-  const api = new URL(current);
-  const scheme = api.protocol;
-  api.protocol = scheme === 'wss:' ? 'https:' : 'http:';
-  api.pathname = '/api/relays';
+  const scheme = new URL(current).protocol;
   let listed;
   try {
-    const r = await fetch(api.href);
+    const r = await fetch(apiUrl('/api/relays'));
     if (!r.ok) return;
     listed = await r.json();
   } catch {
@@ -227,12 +234,7 @@ async function learnRelays() {
 
 // This node's figures as the relay's ledger evaluates them (GET /api/ledger/{id}): the same ledger
 // the HTTP API and `edgenet-node earnings` read. Integers, in micro-credits.
-function ledgerUrl() {
-  const ws = new URL(relayUrl() || '');
-  ws.protocol = ws.protocol === 'wss:' ? 'https:' : 'http:';
-  ws.pathname = `/api/ledger/${co.myId}`;
-  return ws.href;
-}
+const ledgerUrl = () => apiUrl(`/api/ledger/${co.myId}`);
 
 async function refreshCredits() {
   let fresh;

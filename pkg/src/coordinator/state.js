@@ -61,6 +61,8 @@ export const pool = [];
 export const queue = [];
 /** @type {Map<string, string>} task id -> request id from the page (unique across its tabs) */
 export const submits = new Map();
+/** @type {Map<string, { resolve: (done: any) => void, reject: (e: Error) => void }>} a collection's shard task id -> its settling */
+export const shardTasks = new Map();
 /** @type {Map<string, () => void>} paid task id -> ends this tab's turn at writing the chain */
 export const turns = new Map();
 /** @type {Array<() => void>} submissions made before the connection was ready */
@@ -83,6 +85,14 @@ export const report = (e, context) => post({ type: 'error', error: errorData(e),
 
 /** The relay this connection uses now. */
 export const relayUrl = () => (co.cfg ? co.cfg.relays[co.relayIndex % co.cfg.relays.length] : null);
+
+/** The relay's HTTP API at `path` (its socket's host, http(s) for ws(s)). @param {string} path */
+export function apiUrl(path) {
+  const u = new URL(relayUrl() || '');
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = path;
+  return u.href;
+}
 
 /** @returns {import('../messages.js').Stats} */
 export function stats() {

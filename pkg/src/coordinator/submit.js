@@ -3,7 +3,8 @@
 // this identity's turn at writing its chain), answered with their result or failure.
 
 import { encodeCompression, encodeEmbedding, encodeEncryption, encodeSemanticMatch, encodeVectorSearch, resultBackstopMs } from '../../wasm/edgenet.js';
-import { errorData } from '../errors.js';
+import { EdgeNetError, errorData } from '../errors.js';
+import { submitCollection } from './collections.js';
 import { co, counts, post, submits, turns, waiting } from './state.js';
 import { pump } from './socket.js';
 
@@ -19,7 +20,10 @@ const encoders = {
 };
 
 /** @param {{ req: string, kind: string, payload: any, options: SubmitOptions }} m */
-export function submit({ req, kind, payload, options }) {
+export function submit(m) {
+  const { req, kind, payload, options } = m;
+  // A collection's tasks (and a search of one) are planned by the collections module.
+  if (kind === 'collection_create' || kind === 'vector_insert' || payload.collection) { submitCollection(m); return; }
   /** @type {Uint8Array} */
   let bytes;
   try {
@@ -28,36 +32,50 @@ export function submit({ req, kind, payload, options }) {
     post({ type: 'result', req, error: errorData(e) });
     return;
   }
+  enqueue(() => co.conn?.submit(kind, bytes, options, performance.now()) || '', options, (id) => {
+    counts.submitted += 1;
+    submits.set(id, req);
+  }, (e) => post({ type: 'result', req, error: errorData(e) }));
+}
+
+/**
+ * Runs `start` on the connection once it is ready (a paid submission in this identity's turn at
+ * its chain), then hands its task id to `started`; `failed` gets what went wrong instead.
+ * @param {() => string} start
+ * @param {SubmitOptions} options
+ * @param {(id: string) => void} started
+ * @param {(e: unknown) => void} failed
+ */
+export function enqueue(start, options, started, failed) {
   const send = (done = () => {}) => {
     try {
       if (!co.conn) throw new Error('EN-218: the connection to the relay dropped');
-      const id = co.conn.submit(kind, bytes, options, performance.now());
-      submits.set(id, req);
+      const id = start();
+      started(id);
       if (options.maxMicroCredits > 0) turns.set(id, done); else done();
-      counts.submitted += 1;
       pump();
     } catch (e) {
       done();
-      post({ type: 'result', req, error: errorData(e) });
+      failed(e);
     }
   };
   const go = options.maxMicroCredits > 0 ? () => inTurn(send) : send;
-  if (co.conn && co.conn.isReady()) go(); else whenConnected(go, req, options.timeout);
+  if (co.conn && co.conn.isReady()) go(); else whenConnected(go, failed, options.timeout);
 }
 
 /**
  * A submission made before any relay answered waits for one, but no longer than the connection
  * would wait for its result (its timeout and the same backstop).
  * @param {() => void} go
- * @param {string} req
+ * @param {(e: unknown) => void} failed
  * @param {number} timeout
  */
-function whenConnected(go, req, timeout) {
+function whenConnected(go, failed, timeout) {
   const run = () => { clearTimeout(timer); go(); };
   const timer = setTimeout(() => {
     const at = waiting.indexOf(run);
     if (at >= 0) waiting.splice(at, 1);
-    post({ type: 'result', req, error: { code: 'EN-505', message: `no verified result within ${timeout} ms: no relay reached` } });
+    failed(new EdgeNetError('EN-505', `no verified result within ${timeout} ms: no relay reached`));
   }, timeout + resultBackstopMs());
   waiting.push(run);
 }
