@@ -33,7 +33,10 @@ impl Hnsw {
     /// The index as bytes ([`Hnsw::decode`] reads them back).
     pub fn encode(&self) -> Vec<u8> {
         let p = &self.params;
-        let links: usize = self.links.iter().flatten().map(|l| 2 + 4 * l.len()).sum();
+        let links: usize = (0..self.len() as u32)
+            .flat_map(|node| (0..=self.links.level(node)).map(move |l| (node, l)))
+            .map(|(node, l)| 2 + 4 * self.links.get(node, l).len())
+            .sum();
         let mut out = Vec::with_capacity(40 + 9 * self.len() + links + 4 * self.vectors.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(p.dim as u32).to_le_bytes());
@@ -43,10 +46,12 @@ impl Hnsw {
         out.extend_from_slice(&p.seed.to_le_bytes());
         out.extend_from_slice(&(self.len() as u32).to_le_bytes());
         out.extend_from_slice(&self.entry.unwrap_or(NO_ENTRY).to_le_bytes());
-        for (node, levels) in self.links.iter().enumerate() {
-            out.extend_from_slice(&self.ids[node].to_le_bytes());
-            out.push((levels.len() - 1) as u8);
-            for links in levels {
+        for node in 0..self.len() as u32 {
+            out.extend_from_slice(&self.ids[node as usize].to_le_bytes());
+            let level = self.links.level(node);
+            out.push(level as u8);
+            for l in 0..=level {
+                let links = self.links.get(node, l);
                 out.extend_from_slice(&(links.len() as u16).to_le_bytes());
                 for l in links {
                     out.extend_from_slice(&l.to_le_bytes());
@@ -162,7 +167,7 @@ impl Hnsw {
         index.norms = norms;
         index.ids = ids;
         index.by_id = by_id;
-        index.links = links;
+        index.links = super::links::Links::from_levels(params.m, links);
         index.entry = entry;
         Ok(index)
     }

@@ -55,6 +55,29 @@ pub(super) fn level_of(seed: u64, node: u32, m: usize) -> u8 {
     level
 }
 
+/// Asks the CPU to start loading the cache lines of `data` (at most 2 KiB of them; a hint, with
+/// no effect on any result).
+#[inline]
+fn prefetch_lines<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let bytes = std::mem::size_of_val(data).min(2048);
+        let start = data.as_ptr().cast::<u8>();
+        for offset in (0..bytes).step_by(64) {
+            // SAFETY: `offset` is within `data`; a prefetch reads nothing and cannot fault; SSE is
+            // baseline on x86-64.
+            #[allow(unsafe_code)]
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    start.add(offset).cast(),
+                );
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
 /// Which nodes a search has visited: a stamp per node, so that starting a search costs
 /// nothing. One per thread, grown to the largest index searched, shared by every index: a stamp
 /// equals `now` only if this search set it.
@@ -111,7 +134,7 @@ impl Hnsw {
     }
 
     fn top_level(&self) -> Option<(u32, usize)> {
-        self.entry.map(|e| (e, self.links[e as usize].len() - 1))
+        self.entry.map(|e| (e, self.links.level(e)))
     }
 
     /// Links the new `node` (its vector already stored) into every level up to `level`.
@@ -133,9 +156,8 @@ impl Hnsw {
                 self.search_layer(&q, q_norm, &[entry], ef, l, visited)
             });
             let chosen = self.select(&found, self.params.m);
-            for &Near(_, other) in &chosen {
-                self.links[node as usize][l].push(other);
-            }
+            let to: Vec<u32> = chosen.iter().map(|&Near(_, other)| other).collect();
+            self.links.set(node, l, &to);
             for &Near(_, other) in &chosen {
                 self.add_link(other, node, l);
             }
@@ -152,9 +174,9 @@ impl Hnsw {
     /// Adds `to` to `from`'s links at `level`, pruning them with the heuristic when full.
     fn add_link(&mut self, from: u32, to: u32, level: usize) {
         let max = self.max_links(level);
-        let links = &self.links[from as usize][level];
+        let links = self.links.get(from, level);
         if links.len() < max {
-            self.links[from as usize][level].push(to);
+            self.links.push(from, level, to);
             return;
         }
         let q = self.row(from).to_vec();
@@ -165,8 +187,12 @@ impl Hnsw {
             .map(|&n| Near(self.score(&q, q_norm, n), n))
             .collect();
         candidates.sort_unstable_by(|a, b| b.cmp(a));
-        let kept = self.select(&candidates, max);
-        self.links[from as usize][level] = kept.into_iter().map(|Near(_, n)| n).collect();
+        let kept: Vec<u32> = self
+            .select(&candidates, max)
+            .into_iter()
+            .map(|Near(_, n)| n)
+            .collect();
+        self.links.set(from, level, &kept);
     }
 
     /// The heuristic: from candidates sorted closest first, keep one only if it is closer to the
@@ -198,7 +224,7 @@ impl Hnsw {
         let mut best = Near(self.score(q, q_norm, entry), entry);
         loop {
             let mut moved = false;
-            for &n in &self.links[best.1 as usize][level] {
+            for &n in self.links.get(best.1, level) {
                 let near = Near(self.score(q, q_norm, n), n);
                 if near > best {
                     best = near;
@@ -241,7 +267,7 @@ impl Hnsw {
             // The neighbours not seen yet, their vectors asked for before the first is read:
             // the scan is bound by memory, not arithmetic.
             fresh.clear();
-            for &n in &self.links[current.1 as usize][level] {
+            for &n in self.links.get(current.1, level) {
                 if visited.visit(n) {
                     self.prefetch(n);
                     fresh.push(n);
@@ -251,6 +277,9 @@ impl Hnsw {
                 let near = Near(self.score(q, q_norm, n), n);
                 let worst = best.peek().map(|r| r.0);
                 if best.len() < ef || worst.is_some_and(|w| near > w) {
+                    if level == 0 {
+                        self.prefetch_links(n);
+                    }
                     frontier.push(near);
                     best.push(Reverse(near));
                     if best.len() > ef {
@@ -267,22 +296,14 @@ impl Hnsw {
     /// Asks the CPU to start loading `node`'s vector (a hint: no effect on any result).
     #[inline]
     fn prefetch(&self, node: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let d = self.params.dim;
-            let row = &self.vectors[node as usize * d..(node as usize + 1) * d];
-            for line in row.chunks(16).take(32) {
-                // SAFETY: a prefetch reads nothing and cannot fault; SSE is baseline on x86-64.
-                #[allow(unsafe_code)]
-                unsafe {
-                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                        line.as_ptr().cast(),
-                    );
-                }
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = node;
+        let d = self.params.dim;
+        prefetch_lines(&self.vectors[node as usize * d..(node as usize + 1) * d]);
+    }
+
+    /// Asks the CPU to start loading `node`'s level-0 links, read when it leaves the frontier.
+    #[inline]
+    fn prefetch_links(&self, node: u32) {
+        prefetch_lines(self.links.level0_block(node));
     }
 
     /// The `k` closest to a prepared query, with `ef` candidates at level 0: (score, node).

@@ -33,6 +33,7 @@
 mod codec;
 mod distance;
 mod graph;
+mod links;
 
 pub use codec::MAX_ENCODED_LEN;
 
@@ -140,8 +141,8 @@ pub struct Hnsw {
     ids: Vec<u64>,
     /// Node by id, to refuse duplicates.
     by_id: std::collections::HashMap<u64, u32>,
-    /// Links of each node at each of its levels (`links[node][level]`).
-    links: Vec<Vec<Vec<u32>>>,
+    /// Links of each node at each of its levels.
+    links: links::Links,
     /// The node searches start from, on the top level.
     entry: Option<u32>,
 }
@@ -173,7 +174,7 @@ impl Hnsw {
             norms: Vec::new(),
             ids: Vec::new(),
             by_id: std::collections::HashMap::new(),
-            links: Vec::new(),
+            links: links::Links::new(params.m),
             entry: None,
         })
     }
@@ -213,7 +214,7 @@ impl Hnsw {
         self.vectors.extend_from_slice(&v);
         self.ids.push(id);
         self.by_id.insert(id, node);
-        self.links.push(vec![Vec::new(); usize::from(level) + 1]);
+        self.links.add_node(usize::from(level));
         self.link(node, level);
         Ok(())
     }
