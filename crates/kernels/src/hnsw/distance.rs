@@ -163,18 +163,13 @@ fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    /// Random floats of mixed sign and magnitude (xorshift; no dependency), so that rounding
+    /// Random floats of mixed sign and magnitude (four scales, cycling), so that rounding
     /// differs between summation orders and a wrong order shows in the bits.
     fn random(seed: u64, n: usize) -> Vec<f32> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let unit = (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-                unit * [1e-3, 1.0, 37.0, 1e4][(x & 3) as usize]
-            })
+        crate::sample::uniform(n, seed as u32)
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| x * [1e-3, 1.0, 37.0, 1e4][i % 4])
             .collect()
     }
 
