@@ -120,7 +120,7 @@ fn network(
         })
         .collect();
     wait_until(Duration::from_secs(60), "the holders", || {
-        relay.peer_count() == holders
+        relay.storage_peer_count() == holders
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -264,6 +264,17 @@ impl Relay {
         self.get("/api/peers").as_array().map_or(0, Vec::len)
     }
 
+    /// Number of peers whose storage report has arrived, offering disk for shards: what a
+    /// collection's placement counts (a peer is authenticated a moment before its report).
+    pub fn storage_peer_count(&self) -> usize {
+        self.get("/api/peers").as_array().map_or(0, |peers| {
+            peers
+                .iter()
+                .filter(|p| p["storage_bytes"].as_u64().is_some_and(|b| b > 0))
+                .count()
+        })
+    }
+
     /// Kills the relay with SIGKILL (no goodbye to anyone); [`Relay::start_again`] brings it back.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

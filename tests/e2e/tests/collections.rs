@@ -126,7 +126,7 @@ fn a_collection_fills_answers_and_survives_its_holders() {
     let mut holders: Vec<Option<Worker>> = (0..5)
         .map(|i| Some(holder(dir.path(), &format!("h{i}"), &relay, &[])))
         .collect();
-    wait_until(WAIT, "5 holders", || relay.peer_count() == 5);
+    wait_until(WAIT, "5 holders", || relay.storage_peer_count() == 5);
     let rt = rt();
     let info = create(&rt, &relay, dir.path(), "docs", dim as u32, 4, 3);
     // Queries from the same distribution as the data, held out of it (as the index benchmark).
@@ -260,7 +260,7 @@ fn a_lying_holder_is_outvoted_and_named() {
             .map(|i| holder(dir.path(), &format!("h{i}"), &relay, &[]))
             .collect();
         let liar = holder(dir.path(), "liar", &relay, &["--fault-inject", fault]);
-        wait_until(WAIT, "3 holders", || relay.peer_count() == 3);
+        wait_until(WAIT, "3 holders", || relay.storage_peer_count() == 3);
         let rt = rt();
         let info = create(&rt, &relay, dir.path(), "lies", 16, 1, 3);
         let data = edgenet_kernels::sample::clustered(2_000, 16, 3);
@@ -308,7 +308,7 @@ fn the_cli_creates_fills_searches_and_refuses_bad_input() {
     };
     // Too few storage nodes for three replicas.
     let _one = holder(dir.path(), "h0", &relay, &[]);
-    wait_until(WAIT, "1 holder", || relay.peer_count() == 1);
+    wait_until(WAIT, "1 holder", || relay.storage_peer_count() == 1);
     refused(
         cli(
             &owner,
@@ -328,7 +328,7 @@ fn the_cli_creates_fills_searches_and_refuses_bad_input() {
     let _more: Vec<Worker> = (1..3)
         .map(|i| holder(dir.path(), &format!("h{i}"), &relay, &[]))
         .collect();
-    wait_until(WAIT, "3 holders", || relay.peer_count() == 3);
+    wait_until(WAIT, "3 holders", || relay.storage_peer_count() == 3);
     refused(
         cli(
             &owner,
@@ -508,7 +508,7 @@ fn an_insert_past_the_offered_storage_is_refused() {
             )
         })
         .collect();
-    wait_until(WAIT, "2 holders", || relay.peer_count() == 2);
+    wait_until(WAIT, "2 holders", || relay.storage_peer_count() == 2);
     let rt = rt();
     let info = create(&rt, &relay, dir.path(), "small", 64, 1, 2);
     let vectors = edgenet_kernels::sample::clustered(1_000, 64, 1);

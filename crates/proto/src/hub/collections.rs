@@ -94,6 +94,11 @@ pub(super) struct Collections {
 }
 
 impl Collections {
+    /// Bytes `node` offers (0 for a node that sent no storage report).
+    pub(super) fn offered_by(&self, node: &NodeId) -> u64 {
+        self.offered.get(node).copied().unwrap_or(0)
+    }
+
     /// Bytes `node` holds, by the states its shards last reported.
     fn used(&self, node: &NodeId) -> u64 {
         self.map
@@ -110,11 +115,7 @@ impl Collections {
     }
 
     fn room(&self, node: &NodeId) -> u64 {
-        self.offered
-            .get(node)
-            .copied()
-            .unwrap_or(0)
-            .saturating_sub(self.used(node))
+        self.offered_by(node).saturating_sub(self.used(node))
     }
 }
 
@@ -659,7 +660,7 @@ impl Hub {
             let per = placed.spec.bytes_per_vector();
             let batch = u64::from(target.vectors).saturating_mul(per);
             for h in &live {
-                let offered = self.collections.offered.get(h).copied().unwrap_or(0);
+                let offered = self.collections.offered_by(h);
                 let needed = self.collections.used(h).saturating_add(batch);
                 if needed > offered {
                     return Err(CollectionRefusal::StorageFull {

@@ -83,6 +83,9 @@ pub struct PeerSummary {
     pub connected_ms: Millis,
     /// Results returned in this session.
     pub results: u64,
+    /// Disk it offers for collections' shards, bytes (0 until its storage report arrives, and
+    /// for nodes that offer none).
+    pub storage_bytes: u64,
 }
 
 /// A worker's part in a task, for `/api/tasks`.
@@ -200,6 +203,7 @@ impl Hub {
                     backends: caps.backends.clone(),
                     connected_ms: now.saturating_sub(p.since),
                     results: p.results,
+                    storage_bytes: self.collections.offered_by(id),
                 }
             })
             .collect();
