@@ -296,14 +296,19 @@ impl Hnsw {
     /// Asks the CPU to start loading `node`'s vector (a hint: no effect on any result).
     #[inline]
     fn prefetch(&self, node: u32) {
-        let d = self.params.dim;
-        prefetch_lines(&self.vectors[node as usize * d..(node as usize + 1) * d]);
+        // Only where a prefetch exists: elsewhere not even the slice's bounds check runs.
+        if cfg!(target_arch = "x86_64") {
+            let d = self.params.dim;
+            prefetch_lines(&self.vectors[node as usize * d..(node as usize + 1) * d]);
+        }
     }
 
     /// Asks the CPU to start loading `node`'s level-0 links, read when it leaves the frontier.
     #[inline]
     fn prefetch_links(&self, node: u32) {
-        prefetch_lines(self.links.level0_block(node));
+        if cfg!(target_arch = "x86_64") {
+            prefetch_lines(self.links.level0_block(node));
+        }
     }
 
     /// The `k` closest to a prepared query, with `ef` candidates at level 0: (score, node).
