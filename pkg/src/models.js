@@ -5,7 +5,10 @@
 // f32 file deterministically (relay/src/models.rs); tests/e2e/tests/models.rs checks that what
 // it serves hashes to these.
 
-export const TEXT_KINDS = ['embedding', 'semantic_match'];
+import { KINDS } from './kinds.generated.js';
+
+// The kinds the embedding module runs: the registry's kinds that need the model.
+export const TEXT_KINDS = KINDS.filter((k) => k.needs === 'model').map((k) => k.name);
 
 export const MINILM = {
   name: 'minilm',

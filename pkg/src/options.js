@@ -4,14 +4,17 @@
 // silently defaulted except fields that are absent.
 
 import { EdgeNetError } from './errors.js';
+import { KINDS } from './kinds.generated.js';
 
-export const TASK_KINDS = ['vector_search', 'encryption', 'compression', 'embedding', 'semantic_match'];
+// What a page can contribute: the registry's kinds that run on the kernels or the embedding model
+// (shard kinds run on native holders only).
+export const TASK_KINDS = KINDS.filter((k) => k.needs !== 'shard').map((k) => k.name);
 // What a page may submit besides: a shared collection's creation and inserts (and vector_search
 // with a `collection`), run by native holders only.
 const SUBMIT_KINDS = [...TASK_KINDS, 'collection_create', 'vector_insert'];
 
 // What a page contributes unless it lists tasks: the kinds that need no model.
-const LIGHT_KINDS = ['vector_search', 'encryption', 'compression'];
+const LIGHT_KINDS = KINDS.filter((k) => k.needs === 'kernels').map((k) => k.name);
 
 // The text tasks' limits (core's `task::text`): checked here so a page gets EN-502 before sending.
 const MODELS = ['minilm'];

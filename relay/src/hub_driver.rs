@@ -417,7 +417,7 @@ mod tests {
             task[..8].copy_from_slice(&id.to_le_bytes());
             let spec = TaskSpec {
                 id: TaskId(task),
-                kind: TaskKind::VectorSearch,
+                kind: TaskKind::VECTOR_SEARCH,
                 redundancy: 1,
                 max_credits: 0,
                 priority: 0,
@@ -463,7 +463,7 @@ mod tests {
             node: *SecretKey::from_seed(&[0xd3; 32]).node_id().as_bytes(),
             exchange_key: vec![0; 128],
             role: Role::Native,
-            capabilities: caps(vec![TaskKind::VectorSearch]),
+            capabilities: caps(vec![TaskKind::VECTOR_SEARCH]),
         };
         let bytes = Announcement::encode(&other, vec![lent], &[], &[]).unwrap();
         let lender = Announcement::decode(&bytes).unwrap();

@@ -4,9 +4,11 @@
 // derives the per-minute rates and latency percentiles from the task events of the last minute.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { KINDS as REGISTRY } from '../../pkg/src/kinds.generated.js';
 
 const WINDOW_S = 600;
-const KINDS = ['vector_search', 'encryption', 'compression', 'embedding', 'semantic_match'];
+// The kinds pages and nodes run for submitters (a collection's shard kinds have their own view).
+const KINDS = REGISTRY.filter((k) => k.needs !== 'shard').map((k) => k.name);
 const COLORS = ['#1f5eff', '#e8590c', '#2b8a3e', '#9c36b5', '#c2255c'];
 const params = new URLSearchParams(location.search);
 // Another relay's dashboard: ?relay=https://relay.example.org

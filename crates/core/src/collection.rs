@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use edgenet_core::collection::{CollectionSpec, SignedCollection, shard_of};
-//! use edgenet_core::task::SearchMetric;
+//! use edgenet_core::kinds::vector_search::SearchMetric;
 //! use edgenet_core::SecretKey;
 //!
 //! let owner = SecretKey::from_seed(&[7; 32]);
@@ -36,7 +36,7 @@ use thiserror::Error;
 
 use crate::error::ErrorCode;
 use crate::identity::{NodeId, SecretKey, Signature};
-use crate::task::SearchMetric;
+use crate::kinds::vector_search::SearchMetric;
 
 /// Longest collection name.
 pub const MAX_NAME: usize = 64;

@@ -5,11 +5,12 @@ use crate::envelope::{self, EnvelopeHeader};
 use crate::exchange::SignedExchangeKey;
 use crate::identity::SecretKey;
 use crate::keyfile;
-use crate::task::{
-    CompressedVectors, Compression, Embedding, Embeddings, KnnResult, Matches, SemanticMatch,
-    VectorSearch,
-};
-use crate::verify::{embeddings_agree, matches_agree};
+use crate::kinds::compression::{CompressedVectors, Compression};
+use crate::kinds::embedding::embeddings_agree;
+use crate::kinds::embedding::{Embedding, Embeddings};
+use crate::kinds::semantic_match::matches_agree;
+use crate::kinds::semantic_match::{Matches, SemanticMatch};
+use crate::kinds::vector_search::{KnnResult, VectorSearch};
 
 /// Opens untrusted bytes as an envelope, and parses them as the other encodings core reads.
 pub fn decode_untrusted(data: &[u8]) {
@@ -67,7 +68,7 @@ fn decode_collections(data: &[u8]) {
 /// Text tasks and their results: whatever decodes is within the limits, and a result that
 /// decodes agrees with itself (the quorum never splits identical answers).
 fn decode_text_tasks(data: &[u8]) {
-    use crate::task::text;
+    use crate::kinds::text;
     if let Ok(t) = Embedding::decode(data) {
         assert!(!t.texts.is_empty() && t.texts.len() <= text::MAX_TEXTS);
         assert!(t.texts.iter().map(String::len).sum::<usize>() <= text::MAX_TOTAL_BYTES);

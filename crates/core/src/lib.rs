@@ -29,6 +29,7 @@ pub mod exchange;
 pub mod fuzz_targets;
 pub mod identity;
 pub mod keyfile;
+pub mod kinds;
 pub mod ledger;
 #[cfg(feature = "os-rng")]
 pub mod rng;

@@ -2,8 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_core::ErrorCode;
-use edgenet_core::task::{Hit, KnnResult, SearchMetric, TaskId, VectorSearch, result_commitment};
-use edgenet_core::verify::{Majority, knn_agree, majority};
+use edgenet_core::kinds::vector_search::knn_agree;
+use edgenet_core::kinds::vector_search::{Hit, KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::task::{TaskId, result_commitment};
+use edgenet_core::verify::{Majority, majority};
 use proptest::prelude::*;
 
 fn r(hits: &[(u32, f32)]) -> KnnResult {
@@ -123,10 +125,14 @@ proptest! {
 
 mod text_tasks {
     use edgenet_core::ErrorCode;
-    use edgenet_core::task::{Embedding, Embeddings, Hit, Matches, SemanticMatch, TaskKind, text};
-    use edgenet_core::verify::{
-        EMBEDDING_MIN_COSINE, embeddings_agree, matches_agree, results_agree,
-    };
+    use edgenet_core::kinds::embedding::{EMBEDDING_MIN_COSINE, embeddings_agree};
+    use edgenet_core::kinds::embedding::{Embedding, Embeddings};
+    use edgenet_core::kinds::semantic_match::matches_agree;
+    use edgenet_core::kinds::semantic_match::{Matches, SemanticMatch};
+    use edgenet_core::kinds::text;
+    use edgenet_core::kinds::vector_search::Hit;
+    use edgenet_core::task::TaskKind;
+    use edgenet_core::verify::results_agree;
 
     /// `base` turned by angle `theta` towards `other` (both unit, orthogonal): cosine = cos θ.
     fn turned(theta: f64) -> Embeddings {
@@ -166,11 +172,11 @@ mod text_tasks {
         assert!(!embeddings_agree(&base, &zero) && embeddings_agree(&zero, &zero));
         // Through the encoded form, as the submitter compares.
         assert!(results_agree(
-            TaskKind::Embedding,
+            TaskKind::EMBEDDING,
             &base.encode(),
             &turned(just_inside).encode()
         ));
-        assert!(!results_agree(TaskKind::Embedding, &base.encode(), b"junk"));
+        assert!(!results_agree(TaskKind::EMBEDDING, &base.encode(), b"junk"));
     }
 
     #[test]
@@ -197,7 +203,7 @@ mod text_tasks {
         };
         assert!(!matches_agree(&a, &lowered));
         assert!(results_agree(
-            TaskKind::SemanticMatch,
+            TaskKind::SEMANTIC_MATCH,
             &a.encode(),
             &tie.encode()
         ));

@@ -1,6 +1,10 @@
 //! The text tasks on a loaded model: what a worker runs for `embedding` and `semantic_match`.
 
-use edgenet_core::task::{Embedding, Embeddings, Hit, Matches, SemanticMatch, TaskKind};
+use edgenet_core::kinds::KindError;
+use edgenet_core::kinds::embedding::{Embedding, Embeddings};
+use edgenet_core::kinds::semantic_match::{Matches, SemanticMatch};
+use edgenet_core::kinds::vector_search::Hit;
+use edgenet_core::task::TaskKind;
 use edgenet_kernels::execute::ExecuteError;
 
 use crate::{Embedder, Encode};
@@ -38,11 +42,52 @@ pub fn execute(
     threads: usize,
 ) -> Result<Vec<u8>, ExecuteError> {
     match kind {
-        TaskKind::Embedding => Ok(embedding(model, &Embedding::decode(payload)?, threads).encode()),
-        TaskKind::SemanticMatch => {
+        TaskKind::EMBEDDING => Ok(embedding(model, &Embedding::decode(payload)?, threads).encode()),
+        TaskKind::SEMANTIC_MATCH => {
             Ok(semantic_match(model, &SemanticMatch::decode(payload)?, threads).encode())
         }
-        _ => edgenet_kernels::execute::execute(kind, payload),
+        other => Err(ExecuteError::NotRunHere(other)),
+    }
+}
+
+/// Fault injection for tests: a text task answered with the texts' static word-embedding
+/// averages instead of the encoder's (the shortcut a lazy worker might take).
+pub fn execute_static(
+    model: &Embedder,
+    kind: TaskKind,
+    payload: &[u8],
+) -> Result<Vec<u8>, ExecuteError> {
+    let (texts, _) = TextRun::texts_of(kind, payload)?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = model.embed_static(&refs);
+    Ok(match kind {
+        TaskKind::EMBEDDING => Embeddings {
+            dim: u32::try_from(model.dim()).unwrap_or(u32::MAX),
+            vectors: vectors.concat(),
+        }
+        .encode(),
+        _ => rank(&vectors[0], &vectors[1..], vectors.len() - 1).encode(),
+    })
+}
+
+/// The kinds a loaded model runs.
+pub const KINDS: &[TaskKind] = &[TaskKind::EMBEDDING, TaskKind::SEMANTIC_MATCH];
+
+/// A loaded model as an executor of the text kinds.
+pub struct TextExecutor<'a> {
+    /// The model.
+    pub model: &'a dyn Encode,
+    /// Threads one task may use.
+    pub threads: usize,
+}
+
+impl edgenet_core::kinds::Executor for TextExecutor<'_> {
+    fn kinds(&self) -> Vec<TaskKind> {
+        KINDS.to_vec()
+    }
+
+    fn run(&self, kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, KindError> {
+        execute(self.model, kind, payload, self.threads).map_err(KindError::of)
     }
 }
 
@@ -60,9 +105,21 @@ pub struct TextRun {
 impl TextRun {
     /// Decodes and checks `payload`; nothing runs yet.
     pub fn new(kind: TaskKind, payload: &[u8]) -> Result<Self, ExecuteError> {
-        let (texts, top_k) = match kind {
-            TaskKind::Embedding => (Embedding::decode(payload)?.texts, 0),
-            TaskKind::SemanticMatch => {
+        let (texts, top_k) = Self::texts_of(kind, payload)?;
+        Ok(Self {
+            kind,
+            done: Vec::with_capacity(texts.len()),
+            texts,
+            top_k,
+            result: None,
+        })
+    }
+
+    /// A text task's texts (a match's query first) and the matches it returns.
+    fn texts_of(kind: TaskKind, payload: &[u8]) -> Result<(Vec<String>, usize), ExecuteError> {
+        Ok(match kind {
+            TaskKind::EMBEDDING => (Embedding::decode(payload)?.texts, 0),
+            TaskKind::SEMANTIC_MATCH => {
                 let t = SemanticMatch::decode(payload)?;
                 let top_k = t.returned();
                 (
@@ -70,14 +127,7 @@ impl TextRun {
                     top_k,
                 )
             }
-            _ => return Err(ExecuteError::NeedsModel(kind)),
-        };
-        Ok(Self {
-            kind,
-            done: Vec::with_capacity(texts.len()),
-            texts,
-            top_k,
-            result: None,
+            other => return Err(ExecuteError::NotRunHere(other)),
         })
     }
 
@@ -116,7 +166,7 @@ impl TextRun {
         }
         let dim = u32::try_from(dim).unwrap_or(u32::MAX);
         self.result = Some(match self.kind {
-            TaskKind::Embedding => Embeddings {
+            TaskKind::EMBEDDING => Embeddings {
                 dim,
                 vectors: self.done.concat(),
             }

@@ -2,10 +2,11 @@
 //! the native node and the browser's compute workers share.
 
 use edgenet_core::ErrorCode;
-use edgenet_core::task::{
-    CompressedVectors, Compression, Encryption, Hit, KnnResult, Quantization, SearchMetric,
-    TaskError, TaskKind, VectorSearch,
-};
+use edgenet_core::kinds::KindError;
+use edgenet_core::kinds::compression::{CompressedVectors, Compression, Quantization};
+use edgenet_core::kinds::encryption::Encryption;
+use edgenet_core::kinds::vector_search::{Hit, KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::task::{TaskError, TaskKind};
 use thiserror::Error;
 
 use crate::backend::Executor;
@@ -20,13 +21,10 @@ pub enum ExecuteError {
     /// The kernel refused the input.
     #[error(transparent)]
     Kernel(#[from] KernelError),
-    /// A text task reached an executor without the model (`edgenet-embed` runs those).
-    #[error("{} needs a model, which this executor does not hold", .0.name())]
-    NeedsModel(TaskKind),
-    /// A collection task reached an executor without the shard (holders run those on their
-    /// stored shards).
-    #[error("{} runs on a stored shard, which this executor does not hold", .0.name())]
-    NeedsShard(TaskKind),
+    /// The kind is not one the kernels run ([`KINDS`]); its own executor runs it (a model, a
+    /// shard store).
+    #[error("{} is not run by the kernels", .0.name())]
+    NotRunHere(TaskKind),
 }
 
 impl ErrorCode for ExecuteError {
@@ -34,8 +32,7 @@ impl ErrorCode for ExecuteError {
         match self {
             Self::Task(e) => e.code(),
             Self::Kernel(e) => e.code(),
-            Self::NeedsModel(_) => "EN-414",
-            Self::NeedsShard(_) => "EN-193",
+            Self::NotRunHere(_) => "EN-414",
         }
     }
 }
@@ -130,12 +127,23 @@ pub fn compress(task: &Compression) -> Result<CompressedVectors, KernelError> {
     })
 }
 
-/// Every task kind this crate can run (what nodes list in their capabilities).
+/// Every task kind the kernels run (what nodes list in their capabilities): the registry's kinds
+/// that need nothing but the kernels.
 pub const KINDS: &[TaskKind] = &[
-    TaskKind::VectorSearch,
-    TaskKind::Encryption,
-    TaskKind::Compression,
+    TaskKind::VECTOR_SEARCH,
+    TaskKind::ENCRYPTION,
+    TaskKind::COMPRESSION,
 ];
+
+impl edgenet_core::kinds::Executor for Executor {
+    fn kinds(&self) -> Vec<TaskKind> {
+        KINDS.to_vec()
+    }
+
+    fn run(&self, kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, KindError> {
+        execute_on(self, kind, payload).map_err(KindError::of)
+    }
+}
 
 /// Decodes `payload` for `kind`, runs it on the SIMD CPU path and encodes the result.
 pub fn execute(kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, ExecuteError> {
@@ -149,14 +157,13 @@ pub fn execute_on(
     payload: &[u8],
 ) -> Result<Vec<u8>, ExecuteError> {
     match kind {
-        TaskKind::VectorSearch => {
+        TaskKind::VECTOR_SEARCH => {
             Ok(vector_search_on(executor, &VectorSearch::decode(payload)?)?.encode())
         }
         // Runs core's AEAD, the same code that seals envelopes.
-        TaskKind::Encryption => Ok(Encryption::decode(payload)?.run()),
-        TaskKind::Compression => Ok(compress(&Compression::decode(payload)?)?.encode()),
-        TaskKind::Embedding | TaskKind::SemanticMatch => Err(ExecuteError::NeedsModel(kind)),
-        TaskKind::VectorInsert | TaskKind::ShardSearch => Err(ExecuteError::NeedsShard(kind)),
+        TaskKind::ENCRYPTION => Ok(Encryption::decode(payload)?.run()),
+        TaskKind::COMPRESSION => Ok(compress(&Compression::decode(payload)?)?.encode()),
+        other => Err(ExecuteError::NotRunHere(other)),
     }
 }
 
@@ -185,7 +192,7 @@ impl SlicedRun {
     /// Decodes and checks `payload` for `kind`; nothing runs yet.
     pub fn new(kind: TaskKind, payload: &[u8]) -> Result<Self, ExecuteError> {
         let state = match kind {
-            TaskKind::VectorSearch => {
+            TaskKind::VECTOR_SEARCH => {
                 let task = VectorSearch::decode(payload)?;
                 Sliced::Search {
                     hits: Vec::with_capacity(task.query_count()),
@@ -193,14 +200,9 @@ impl SlicedRun {
                     done_queries: 0,
                 }
             }
-            TaskKind::Encryption => Sliced::Encrypt(Encryption::decode(payload)?),
-            TaskKind::Compression => Sliced::Compress(Compression::decode(payload)?),
-            TaskKind::Embedding | TaskKind::SemanticMatch => {
-                return Err(ExecuteError::NeedsModel(kind));
-            }
-            TaskKind::VectorInsert | TaskKind::ShardSearch => {
-                return Err(ExecuteError::NeedsShard(kind));
-            }
+            TaskKind::ENCRYPTION => Sliced::Encrypt(Encryption::decode(payload)?),
+            TaskKind::COMPRESSION => Sliced::Compress(Compression::decode(payload)?),
+            other => return Err(ExecuteError::NotRunHere(other)),
         };
         Ok(Self { state })
     }

@@ -2,10 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_core::ErrorCode;
-use edgenet_core::task::{
-    CompressedVectors, Compression, Encryption, KnnResult, Quantization, SearchMetric, TaskKind,
-    VectorSearch,
-};
+use edgenet_core::kinds::compression::{CompressedVectors, Compression, Quantization};
+use edgenet_core::kinds::encryption::Encryption;
+use edgenet_core::kinds::vector_search::{KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::task::TaskKind;
 use edgenet_core::verify::results_agree;
 use edgenet_kernels::execute::{KINDS, execute};
 use edgenet_kernels::sample::fnv1a;
@@ -18,7 +18,7 @@ fn encryption_runs_core_aead_and_opens_with_the_key() {
         aad: b"hdr".to_vec(),
         plaintext: b"secret payload".to_vec(),
     };
-    let sealed = execute(TaskKind::Encryption, &task.encode().unwrap()).unwrap();
+    let sealed = execute(TaskKind::ENCRYPTION, &task.encode().unwrap()).unwrap();
     assert_eq!(
         sealed.len(),
         task.plaintext.len() + edgenet_core::aead::TAG_LEN
@@ -29,7 +29,7 @@ fn encryption_runs_core_aead_and_opens_with_the_key() {
     );
     assert!(edgenet_core::aead::open(&task.key, &task.nonce, b"other", &sealed).is_none());
     assert_eq!(
-        execute(TaskKind::Encryption, &task.encode().unwrap()).unwrap(),
+        execute(TaskKind::ENCRYPTION, &task.encode().unwrap()).unwrap(),
         sealed,
         "deterministic"
     );
@@ -39,7 +39,7 @@ fn encryption_runs_core_aead_and_opens_with_the_key() {
     };
     assert_eq!(too_big.encode().unwrap_err().code(), "EN-141");
     assert_eq!(
-        execute(TaskKind::Encryption, &[1, 2, 3])
+        execute(TaskKind::ENCRYPTION, &[1, 2, 3])
             .unwrap_err()
             .code(),
         "EN-140"
@@ -56,7 +56,7 @@ fn vector_search_runs_and_refuses_bad_values() {
         database: vec![3.0, 4.0, 1.0, 1.0],
     };
     let result =
-        KnnResult::decode(&execute(TaskKind::VectorSearch, &task.encode().unwrap()).unwrap())
+        KnnResult::decode(&execute(TaskKind::VECTOR_SEARCH, &task.encode().unwrap()).unwrap())
             .unwrap();
     assert_eq!(result.hits[0][0].index, 1);
     assert_eq!(result.hits[0][0].score, -2.0);
@@ -65,7 +65,7 @@ fn vector_search_runs_and_refuses_bad_values() {
         ..task
     };
     assert_eq!(
-        execute(TaskKind::VectorSearch, &nan.encode().unwrap())
+        execute(TaskKind::VECTOR_SEARCH, &nan.encode().unwrap())
             .unwrap_err()
             .code(),
         "EN-401"
@@ -73,9 +73,9 @@ fn vector_search_runs_and_refuses_bad_values() {
     assert_eq!(
         KINDS,
         &[
-            TaskKind::VectorSearch,
-            TaskKind::Encryption,
-            TaskKind::Compression
+            TaskKind::VECTOR_SEARCH,
+            TaskKind::ENCRYPTION,
+            TaskKind::COMPRESSION
         ]
     );
 }
@@ -87,7 +87,7 @@ fn compression_quantizes_within_half_a_step_and_is_byte_exact() {
         dim: 3,
         vectors: vec![1.0, -0.5, 0.25, 0.0, 0.0, 0.0, -2.0, 4.0, 1e-3],
     };
-    let bytes = execute(TaskKind::Compression, &task.encode().unwrap()).unwrap();
+    let bytes = execute(TaskKind::COMPRESSION, &task.encode().unwrap()).unwrap();
     let c = CompressedVectors::decode(&bytes).unwrap();
     assert_eq!((c.rows, c.dim, c.scales.len(), c.codes.len()), (3, 3, 3, 9));
     for (row, (scale, codes)) in task
@@ -104,10 +104,10 @@ fn compression_quantizes_within_half_a_step_and_is_byte_exact() {
         c.codes[0] as i8, 127,
         "the row's largest magnitude maps to 127"
     );
-    assert!(results_agree(TaskKind::Compression, &bytes, &bytes));
+    assert!(results_agree(TaskKind::COMPRESSION, &bytes, &bytes));
     let mut other = bytes.clone();
     *other.last_mut().unwrap() ^= 1;
-    assert!(!results_agree(TaskKind::Compression, &bytes, &other));
+    assert!(!results_agree(TaskKind::COMPRESSION, &bytes, &other));
 
     let binary = Compression {
         mode: Quantization::Binary,
@@ -117,7 +117,7 @@ fn compression_quantizes_within_half_a_step_and_is_byte_exact() {
             .collect(),
     };
     let c = CompressedVectors::decode(
-        &execute(TaskKind::Compression, &binary.encode().unwrap()).unwrap(),
+        &execute(TaskKind::COMPRESSION, &binary.encode().unwrap()).unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -136,7 +136,7 @@ fn compression_quantizes_within_half_a_step_and_is_byte_exact() {
 fn compression_bytes_match_the_committed_fingerprints() {
     for (mode, want) in edgenet_kernels::sample::COMPRESSION_FINGERPRINTS {
         let task = edgenet_kernels::sample::compression_fixture(mode);
-        let got = fnv1a(&execute(TaskKind::Compression, &task.encode().unwrap()).unwrap());
+        let got = fnv1a(&execute(TaskKind::COMPRESSION, &task.encode().unwrap()).unwrap());
         assert_eq!(got, want, "{mode:?}: 0x{got:016x}");
     }
 }
@@ -149,7 +149,7 @@ fn compression_refuses_nan_and_ragged_input() {
         vectors: vec![1.0, f32::NAN],
     };
     assert_eq!(
-        execute(TaskKind::Compression, &nan.encode().unwrap())
+        execute(TaskKind::COMPRESSION, &nan.encode().unwrap())
             .unwrap_err()
             .code(),
         "EN-401"

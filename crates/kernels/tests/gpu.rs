@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_core::ErrorCode;
-use edgenet_core::verify::knn_agree;
+use edgenet_core::kinds::vector_search::knn_agree;
 use edgenet_kernels::Metric;
 use edgenet_kernels::execute::to_knn_result;
 use edgenet_kernels::gpu::Gpu;

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_core::ErrorCode;
-use edgenet_core::verify::knn_agree;
+use edgenet_core::kinds::vector_search::knn_agree;
 use edgenet_kernels::execute::to_knn_result;
 use edgenet_kernels::reference::{self, Neighbor};
 use edgenet_kernels::topk::TopK;

@@ -2,8 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
 use edgenet_core::ErrorCode;
-use edgenet_core::task::{Encryption, KnnResult, SearchMetric, TaskKind, VectorSearch};
-use edgenet_core::verify::knn_agree;
+use edgenet_core::kinds::encryption::Encryption;
+use edgenet_core::kinds::vector_search::knn_agree;
+use edgenet_core::kinds::vector_search::{KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::task::TaskKind;
 use edgenet_kernels::backend::Executor;
 use edgenet_kernels::execute::{SlicedRun, execute};
 use proptest::prelude::*;
@@ -29,9 +31,9 @@ proptest! {
             database: edgenet_kernels::sample::uniform(n * d, seed ^ 0x9e37),
         };
         let payload = task.encode().unwrap();
-        let whole = KnnResult::decode(&execute(TaskKind::VectorSearch, &payload).unwrap()).unwrap();
+        let whole = KnnResult::decode(&execute(TaskKind::VECTOR_SEARCH, &payload).unwrap()).unwrap();
         let exec = Executor::cpu_only();
-        let mut run = SlicedRun::new(TaskKind::VectorSearch, &payload).unwrap();
+        let mut run = SlicedRun::new(TaskKind::VECTOR_SEARCH, &payload).unwrap();
         prop_assert_eq!(run.units_left() as usize, nq);
         let mut i = 0;
         while run.result().is_none() {
@@ -55,20 +57,20 @@ fn encryption_is_one_unit_with_identical_bytes() {
         plaintext: vec![5; 10_000],
     };
     let payload = task.encode().unwrap();
-    let mut run = SlicedRun::new(TaskKind::Encryption, &payload).unwrap();
+    let mut run = SlicedRun::new(TaskKind::ENCRYPTION, &payload).unwrap();
     assert_eq!(run.units_left(), 1);
     run.step(&Executor::cpu_only(), 1).unwrap();
     assert_eq!(run.units_left(), 0);
     assert_eq!(
         run.result().unwrap(),
-        execute(TaskKind::Encryption, &payload).unwrap()
+        execute(TaskKind::ENCRYPTION, &payload).unwrap()
     );
 }
 
 #[test]
 fn bad_payloads_and_values_have_codes() {
     assert_eq!(
-        SlicedRun::new(TaskKind::VectorSearch, b"junk")
+        SlicedRun::new(TaskKind::VECTOR_SEARCH, b"junk")
             .err()
             .unwrap()
             .code(),
@@ -81,7 +83,7 @@ fn bad_payloads_and_values_have_codes() {
         queries: vec![1.0, 2.0],
         database: vec![f32::NAN, 0.0],
     };
-    let mut run = SlicedRun::new(TaskKind::VectorSearch, &task.encode().unwrap()).unwrap();
+    let mut run = SlicedRun::new(TaskKind::VECTOR_SEARCH, &task.encode().unwrap()).unwrap();
     assert_eq!(
         run.step(&Executor::cpu_only(), 1).unwrap_err().code(),
         "EN-401"

@@ -206,7 +206,7 @@ impl Client {
             let n = insert.ids.len() as u64;
             queues.entry(insert.shard).or_default().push_back(Flight {
                 shard: insert.shard,
-                kind: TaskKind::VectorInsert,
+                kind: TaskKind::VECTOR_INSERT,
                 payload: signed.encode(),
                 vectors: n as u32,
                 max_credits: if pay {
@@ -299,7 +299,7 @@ impl Client {
             };
             let f = Flight {
                 shard,
-                kind: TaskKind::ShardSearch,
+                kind: TaskKind::SHARD_SEARCH,
                 payload: search
                     .encode()
                     .map_err(|e| NodeError::Input(format!("{}: {e}", e.code())))?,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use edgenet_core::ErrorCode;
 use edgenet_core::keyfile::{self, KdfCost};
-use edgenet_core::task::SearchMetric;
+use edgenet_core::kinds::vector_search::SearchMetric;
 use edgenet_keystore::{Origin, load, load_or_create, save};
 
 #[derive(Parser)]
@@ -540,8 +540,8 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 KindArg::Encryption => submit::Job::random_encryption(seed, bytes),
                 KindArg::Compression => {
                     let mode = match mode {
-                        ModeArg::Int8 => edgenet_core::task::Quantization::Int8,
-                        ModeArg::Binary => edgenet_core::task::Quantization::Binary,
+                        ModeArg::Int8 => edgenet_core::kinds::compression::Quantization::Int8,
+                        ModeArg::Binary => edgenet_core::kinds::compression::Quantization::Binary,
                     };
                     submit::Job::random_compression(seed, mode, n, dim)
                 }

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use edgenet_core::kinds::{Executor as KindExecutor, KindError, Lie};
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, SecretKey};
-use edgenet_embed::Embedder;
+use edgenet_embed::task::TextExecutor;
 use edgenet_kernels::backend::Executor;
 use edgenet_proto::endpoint::Event;
 use edgenet_proto::reconnect::Backoff;
@@ -118,8 +119,7 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
     loop {
         let mut caps = capabilities(Some(&executor), worker.model.is_some());
         if worker.shards.is_some() {
-            caps.kernels
-                .extend([TaskKind::VectorInsert, TaskKind::ShardSearch]);
+            caps.kernels.extend(ShardStore::KINDS);
         }
         let profile = Profile {
             capabilities: caps,
@@ -347,127 +347,53 @@ impl Worker {
         if let Some(state) = state {
             let _ = report.blocking_send(state);
         }
+        // Inserts are answered truthfully: the shard changed, and its state goes to the relay.
         match self.fault {
-            Some(Fault::WrongResult) | Some(Fault::DropHit) if kind == TaskKind::ShardSearch => {
-                lie_about_shard(self.fault, &result)
+            Some(Fault::WrongResult) if ShardStore::only_reads(kind) => {
+                lie(kind, &result, Lie::Wrong)
+            }
+            Some(Fault::DropHit) if ShardStore::only_reads(kind) => {
+                lie(kind, &result, Lie::DropHit)
             }
             _ => Ok(result),
         }
     }
 
     fn execute(&self, kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, String> {
-        let result = match (&self.model, kind.needs_model()) {
-            (Some(model), true) => {
-                if self.fault == Some(Fault::OtherModel) {
-                    return other_model(model.cpu(), kind, payload);
-                }
-                edgenet_embed::task::execute(model, kind, payload, self.threads)
-            }
-            _ => edgenet_kernels::execute::execute_on(&self.executor, kind, payload),
+        let text = self.model.as_ref().map(|model| TextExecutor {
+            model,
+            threads: self.threads,
+        });
+        if self.fault == Some(Fault::OtherModel)
+            && let Some(model) = &self.model
+            && text.as_ref().is_some_and(|t| t.kinds().contains(&kind))
+        {
+            return edgenet_embed::task::execute_static(model.cpu(), kind, payload)
+                .map_err(|e| format!("{}: {e}", e.code()));
         }
-        .map_err(|e| format!("{}: {e}", e.code()))?;
+        let executors: [Option<&dyn KindExecutor>; 2] = [
+            text.as_ref().map(|t| t as &dyn KindExecutor),
+            Some(&*self.executor as &dyn KindExecutor),
+        ];
+        let executor = executors
+            .into_iter()
+            .flatten()
+            .find(|e| e.kinds().contains(&kind))
+            .ok_or_else(|| KindError::not_run_here(kind).to_string())?;
+        let result = executor
+            .run(kind, payload)
+            .map_err(|e| format!("{}: {e}", e.code))?;
         if self.fault != Some(Fault::WrongResult) {
             return Ok(result);
         }
-        wrong(kind, result)
+        lie(kind, &result, Lie::Wrong)
     }
 }
 
-/// A shard search's answer with its scores changed or a hit dropped.
-fn lie_about_shard(fault: Option<Fault>, result: &[u8]) -> Result<Vec<u8>, String> {
-    let mut answer =
-        edgenet_core::collection::ShardAnswer::decode(result).map_err(|e| e.to_string())?;
-    for hits in &mut answer.hits {
-        match fault {
-            Some(Fault::DropHit) => {
-                hits.pop();
-            }
-            _ => {
-                if let Some(h) = hits.first_mut() {
-                    h.score += 1.0;
-                }
-            }
-        }
-    }
-    Ok(answer.encode())
-}
-
-/// A result that still decodes but is wrong.
-fn wrong(kind: TaskKind, result: Vec<u8>) -> Result<Vec<u8>, String> {
-    use edgenet_core::task::{Embeddings, KnnResult, Matches};
-    Ok(match kind {
-        TaskKind::VectorSearch => {
-            let mut knn = KnnResult::decode(&result).map_err(|e| e.to_string())?;
-            for hit in knn.hits.iter_mut().filter_map(|q| q.first_mut()) {
-                hit.score += 1.0;
-            }
-            knn.encode()
-        }
-        // Flips a bit of the last byte (the tag, or the last code): still decodes, but differs.
-        TaskKind::Encryption | TaskKind::Compression => {
-            let mut bytes = result;
-            if let Some(b) = bytes.last_mut() {
-                *b ^= 1;
-            }
-            bytes
-        }
-        // Noise of norm 0.2 on each unit vector, renormalized: cosine ≈ 1/√1.04 ≈ 0.98.
-        TaskKind::Embedding => {
-            let mut e = Embeddings::decode(&result).map_err(|e| e.to_string())?;
-            let dim = e.dim as usize;
-            let mut state = 0x2545_f491_4f6c_dd1du64;
-            for row in e.vectors.chunks_exact_mut(dim) {
-                let noise: Vec<f32> = (0..dim)
-                    .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-                    })
-                    .collect();
-                let norm = noise.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-6);
-                for (v, n) in row.iter_mut().zip(&noise) {
-                    *v += 0.2 * n / norm;
-                }
-                edgenet_kernels::nn::ops::l2_normalize(row);
-            }
-            e.encode()
-        }
-        TaskKind::SemanticMatch => {
-            let mut m = Matches::decode(&result).map_err(|e| e.to_string())?;
-            for hit in &mut m.matches {
-                hit.score -= 0.05;
-            }
-            m.encode()
-        }
-        // Run by `Worker::execute_on_shard`, which lies for itself.
-        TaskKind::VectorInsert | TaskKind::ShardSearch => result,
-    })
-}
-
-/// [`Fault::OtherModel`]: the texts' static word-embedding averages instead of the encoder's.
-fn other_model(model: &Embedder, kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, String> {
-    use edgenet_core::task::{Embedding, Embeddings, SemanticMatch};
-    let texts: Vec<String> = match kind {
-        TaskKind::Embedding => Embedding::decode(payload).map_err(|e| e.to_string())?.texts,
-        _ => {
-            let t = SemanticMatch::decode(payload).map_err(|e| e.to_string())?;
-            std::iter::once(t.query).chain(t.candidates).collect()
-        }
-    };
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let vectors = model.embed_static(&refs);
-    Ok(match kind {
-        TaskKind::Embedding => Embeddings {
-            dim: u32::try_from(model.dim()).unwrap_or(u32::MAX),
-            vectors: vectors.concat(),
-        }
-        .encode(),
-        _ => {
-            let n = vectors.len() - 1;
-            edgenet_embed::task::rank(&vectors[0], &vectors[1..], n).encode()
-        }
-    })
+/// A result that still decodes but is wrong: the kind's own fault injection.
+fn lie(kind: TaskKind, result: &[u8], how: Lie) -> Result<Vec<u8>, String> {
+    let info = kind.known().map_err(|e| e.to_string())?;
+    info.rules.lie(result, how).map_err(|e| e.to_string())
 }
 
 fn cores() -> usize {

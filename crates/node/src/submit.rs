@@ -5,11 +5,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use edgenet_core::task::{
-    Compression, Embedding, Embeddings, Encryption, KnnResult, Matches, Quantization, SearchMetric,
-    SemanticMatch, TaskId, TaskKind, VectorSearch,
-};
-use edgenet_core::verify::{embeddings_agree, knn_agree, matches_agree};
+use edgenet_core::kinds::compression::{Compression, Quantization};
+use edgenet_core::kinds::embedding::embeddings_agree;
+use edgenet_core::kinds::embedding::{Embedding, Embeddings};
+use edgenet_core::kinds::encryption::Encryption;
+use edgenet_core::kinds::semantic_match::matches_agree;
+use edgenet_core::kinds::semantic_match::{Matches, SemanticMatch};
+use edgenet_core::kinds::vector_search::knn_agree;
+use edgenet_core::kinds::vector_search::{KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::Event;
 use edgenet_proto::message::TaskSpec;
@@ -115,11 +119,11 @@ impl Job {
 
     fn kind(&self) -> TaskKind {
         match self {
-            Self::Search(_) => TaskKind::VectorSearch,
-            Self::Encrypt(_) => TaskKind::Encryption,
-            Self::Compress(_) => TaskKind::Compression,
-            Self::Embed(_) => TaskKind::Embedding,
-            Self::Match(_) => TaskKind::SemanticMatch,
+            Self::Search(_) => TaskKind::VECTOR_SEARCH,
+            Self::Encrypt(_) => TaskKind::ENCRYPTION,
+            Self::Compress(_) => TaskKind::COMPRESSION,
+            Self::Embed(_) => TaskKind::EMBEDDING,
+            Self::Match(_) => TaskKind::SEMANTIC_MATCH,
         }
     }
 

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use edgenet_core::ErrorCode;
-use edgenet_core::verify::EMBEDDING_MIN_COSINE;
+use edgenet_core::kinds::embedding::EMBEDDING_MIN_COSINE;
 use edgenet_embed::gpu::GpuEmbedder;
 use edgenet_embed::{Embedder, Encode, ModelBytes};
 use edgenet_kernels::gpu::Gpu;

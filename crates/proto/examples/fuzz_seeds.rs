@@ -2,7 +2,8 @@
 //! both fuzzing and the regression tests start from meaningful bytes:
 //! `cargo run -p edgenet-proto --example fuzz_seeds`
 
-use edgenet_core::task::{SearchMetric, TaskId, TaskKind, VectorSearch};
+use edgenet_core::kinds::vector_search::{SearchMetric, VectorSearch};
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{SecretKey, SignedExchangeKey};
 use edgenet_proto::handshake::hello_transcript;
 use edgenet_proto::message::{
@@ -23,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 cores: 4,
                 memory_mib: 512,
                 gpu: Some("SwiftShader".into()),
-                kernels: vec![TaskKind::VectorSearch],
+                kernels: vec![TaskKind::VECTOR_SEARCH],
                 backends: vec!["wasm-simd".into()],
             },
         },
@@ -36,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hello = ClientMsg::Hello { body, signature }.encode()?;
     let submit = ClientMsg::Submit(TaskSpec {
         id: TaskId([9; 16]),
-        kind: TaskKind::VectorSearch,
+        kind: TaskKind::VECTOR_SEARCH,
         redundancy: 3,
         max_credits: 10,
         priority: 1,

@@ -45,6 +45,9 @@ pub enum ProtoError {
     /// The task's parameters are out of range.
     #[error("invalid task parameters: {0}")]
     InvalidTask(String),
+    /// The task's kind is not one this relay's release knows (EN-144).
+    #[error(transparent)]
+    UnknownKind(#[from] edgenet_core::kinds::UnknownKind),
     /// The task expired before enough workers returned results.
     #[error("task expired: {0}")]
     TaskExpired(String),
@@ -190,6 +193,7 @@ impl ErrorCode for ProtoError {
             Self::NotAllowed(_) => "EN-209",
             Self::DuplicateTask(_) => "EN-210",
             Self::InvalidTask(_) => "EN-211",
+            Self::UnknownKind(e) => e.code(),
             Self::TaskExpired(_) => "EN-212",
             Self::HandshakeTimeout => "EN-213",
             Self::SlowConsumer => "EN-214",

@@ -10,7 +10,8 @@
 //!
 //! ```
 //! use edgenet_core::SecretKey;
-//! use edgenet_core::task::{Encryption, TaskId, TaskKind};
+//! use edgenet_core::task::{TaskId, TaskKind};
+//! use edgenet_core::kinds::encryption::Encryption;
 //! use edgenet_proto::endpoint::{Endpoint, Event};
 //! use edgenet_proto::hub::{Hub, HubConfig, Output};
 //! use edgenet_proto::message::{Capabilities, Role, TaskSpec};
@@ -20,7 +21,7 @@
 //! let config = HubConfig { canary_reward: 0, ..HubConfig::default() };
 //! let mut hub = Hub::new(SecretKey::from_seed(&[1; 32]), config);
 //! let caps = |kernels| Capabilities { cores: 1, memory_mib: 64, gpu: None, kernels, backends: vec![] };
-//! let worker = Endpoint::new(SecretKey::from_seed(&[2; 32]), Role::Native, caps(vec![TaskKind::Encryption]), 1, true, 0);
+//! let worker = Endpoint::new(SecretKey::from_seed(&[2; 32]), Role::Native, caps(vec![TaskKind::ENCRYPTION]), 1, true, 0);
 //! let submitter = Endpoint::new(SecretKey::from_seed(&[3; 32]), Role::Browser, caps(vec![]), 0, false, 0);
 //! let mut nodes = [worker, submitter]; // on connections 0 and 1
 //! for conn in 0..2 {
@@ -46,7 +47,7 @@
 //!                     nodes[conn].finish(&task, &result, &mut rng)?;
 //!                 }
 //!                 Event::Connected { .. } if conn == 1 => {
-//!                     let spec = TaskSpec { id: TaskId([9; 16]), kind: TaskKind::Encryption,
+//!                     let spec = TaskSpec { id: TaskId([9; 16]), kind: TaskKind::ENCRYPTION,
 //!                         redundancy: 1, max_credits: 0, priority: 0, timeout_ms: 10_000 };
 //!                     submitted = Some(nodes[1].submit(spec, job.encode()?, 0)?);
 //!                 }

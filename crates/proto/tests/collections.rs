@@ -8,7 +8,8 @@ use edgenet_core::SecretKey;
 use edgenet_core::collection::{
     CollectionId, CollectionSpec, ShardState, SignedCollection, rendezvous,
 };
-use edgenet_core::task::{SearchMetric, TaskId, TaskKind};
+use edgenet_core::kinds::vector_search::SearchMetric;
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{ConnId, Hub, HubConfig, MAX_COLLECTIONS, Output};
 use edgenet_proto::message::{
@@ -45,7 +46,7 @@ impl Net {
     fn join(&mut self, seed: u8, storage: u64) -> ConnId {
         let conn = ConnId::from(seed);
         let kernels = if storage > 0 {
-            vec![TaskKind::VectorInsert, TaskKind::ShardSearch]
+            vec![TaskKind::VECTOR_INSERT, TaskKind::SHARD_SEARCH]
         } else {
             vec![]
         };
@@ -281,31 +282,31 @@ fn refusals_have_their_codes_and_change_nothing() {
     assert_eq!(created(&net.take(owner)).unwrap().1, None);
     let id = spec.id();
     // An insert by a stranger, into an unknown collection, past a holder's storage.
-    net.send(stranger, &shard_task(1, TaskKind::VectorInsert, id, 0, 10));
+    net.send(stranger, &shard_task(1, TaskKind::VECTOR_INSERT, id, 0, 10));
     assert_eq!(
         failed_code(&net.take(stranger), TaskId([1; 16])).as_deref(),
         Some("EN-192")
     );
     net.send(
         owner,
-        &shard_task(2, TaskKind::VectorInsert, CollectionId([9; 16]), 0, 10),
+        &shard_task(2, TaskKind::VECTOR_INSERT, CollectionId([9; 16]), 0, 10),
     );
     assert_eq!(
         failed_code(&net.take(owner), TaskId([2; 16])).as_deref(),
         Some("EN-230")
     );
-    net.send(owner, &shard_task(3, TaskKind::VectorInsert, id, 0, 1_000));
+    net.send(owner, &shard_task(3, TaskKind::VECTOR_INSERT, id, 0, 1_000));
     assert_eq!(
         failed_code(&net.take(owner), TaskId([3; 16])).as_deref(),
         Some("EN-231")
     );
-    net.send(owner, &shard_task(4, TaskKind::VectorInsert, id, 5, 1));
+    net.send(owner, &shard_task(4, TaskKind::VECTOR_INSERT, id, 5, 1));
     assert_eq!(
         failed_code(&net.take(owner), TaskId([4; 16])).as_deref(),
         Some("EN-190")
     );
     // What fits is accepted, on all three replicas; a search by anyone too.
-    net.send(owner, &shard_task(5, TaskKind::VectorInsert, id, 0, 50));
+    net.send(owner, &shard_task(5, TaskKind::VECTOR_INSERT, id, 0, 50));
     let accepted = net.take(owner);
     assert!(
         accepted
@@ -313,7 +314,7 @@ fn refusals_have_their_codes_and_change_nothing() {
             .any(|m| matches!(m, RelayMsg::ShardAccepted { redundancy: 3, .. })),
         "{accepted:?}"
     );
-    net.send(stranger, &shard_task(6, TaskKind::ShardSearch, id, 0, 0));
+    net.send(stranger, &shard_task(6, TaskKind::SHARD_SEARCH, id, 0, 0));
     assert!(
         net.take(stranger)
             .iter()
@@ -442,7 +443,7 @@ fn the_collection_bound_holds_while_others_keep_working() {
     );
     // An existing collection still takes inserts.
     let first = spec_of(OWNER, "c0", 1, 2).id();
-    net.send(owner, &shard_task(7, TaskKind::VectorInsert, first, 0, 1));
+    net.send(owner, &shard_task(7, TaskKind::VECTOR_INSERT, first, 0, 1));
     assert!(
         net.take(owner)
             .iter()

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use edgenet_core::task::{Encryption, TaskId, TaskKind};
+use edgenet_core::kinds::encryption::Encryption;
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::{Endpoint, Event};
 use edgenet_proto::hub::{ConnId, Hub, HubConfig};
@@ -17,7 +18,7 @@ fn caps() -> Capabilities {
         cores: 1,
         memory_mib: 256,
         gpu: None,
-        kernels: vec![TaskKind::Encryption],
+        kernels: vec![TaskKind::ENCRYPTION],
         backends: vec!["wasm-simd128".into()],
     }
 }
@@ -138,7 +139,7 @@ impl Net {
         };
         let spec = TaskSpec {
             id: TaskId::random(&mut self.rng),
-            kind: TaskKind::Encryption,
+            kind: TaskKind::ENCRYPTION,
             redundancy,
             max_credits,
             priority: 1,
@@ -460,7 +461,7 @@ fn escrows_of_several_paid_submissions_are_written_one_after_another() {
     let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
     let spec = |i: u8| TaskSpec {
         id: TaskId([i; 16]),
-        kind: TaskKind::Encryption,
+        kind: TaskKind::ENCRYPTION,
         redundancy: 1,
         max_credits: 1_000_000,
         priority: 1,
@@ -614,7 +615,7 @@ fn a_connection_lost_during_an_escrow_fails_the_submission_once() {
     let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
     let spec = TaskSpec {
         id: TaskId([8; 16]),
-        kind: TaskKind::Encryption,
+        kind: TaskKind::ENCRYPTION,
         redundancy: 1,
         max_credits: 1_000_000,
         priority: 1,
@@ -773,7 +774,7 @@ proptest::proptest! {
                     task_seed += 1;
                     let spec = TaskSpec {
                         id: TaskId([task_seed; 16]),
-                        kind: TaskKind::Encryption,
+                        kind: TaskKind::ENCRYPTION,
                         redundancy: 1,
                         max_credits: credits * 1_000_000,
                         priority: 1,
@@ -872,7 +873,7 @@ fn a_submission_the_relay_never_answers_fails_after_its_timeout_and_the_backstop
     );
     let spec = TaskSpec {
         id: TaskId([5; 16]),
-        kind: TaskKind::Encryption,
+        kind: TaskKind::ENCRYPTION,
         redundancy: 1,
         max_credits: 0,
         priority: 1,

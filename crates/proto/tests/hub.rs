@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use edgenet_core::task::{KnnResult, TaskId, TaskKind, VectorSearch};
+use edgenet_core::kinds::vector_search::{KnnResult, VectorSearch};
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{ConnId, Hub, HubConfig, Output};
@@ -64,7 +65,7 @@ impl Net {
     }
 
     fn join(&mut self, seed: u8, behaviour: Behaviour) -> ConnId {
-        self.join_with(&[seed; 32], behaviour, vec![TaskKind::VectorSearch])
+        self.join_with(&[seed; 32], behaviour, vec![TaskKind::VECTOR_SEARCH])
     }
 
     /// A node with its own key seed, running `kernels`.
@@ -219,7 +220,7 @@ impl Net {
 fn spec(id: u8, redundancy: u8, timeout_ms: u32) -> TaskSpec {
     TaskSpec {
         id: TaskId([id; 16]),
-        kind: TaskKind::VectorSearch,
+        kind: TaskKind::VECTOR_SEARCH,
         redundancy,
         max_credits: 0, // unpaid; the paid flow has its own test
         priority: 0,
@@ -599,6 +600,35 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     // Refusals are the refused task's failure, so a node knows which submission it was.
     assert_eq!(codes, vec!["EN-211", "EN-210"]);
     assert!(!net.nodes[&s].closed);
+}
+
+#[test]
+fn a_kind_this_release_does_not_know_is_refused_alone() {
+    let mut net = Net::new(HubConfig::default());
+    for seed in 1..=3 {
+        net.join(seed, Behaviour::Honest);
+    }
+    let s = net.join(6, Behaviour::Honest);
+    // A newer peer's kind: the frame decodes, the task is refused with its own code.
+    let unknown = TaskSpec {
+        kind: TaskKind::from_wire(4_000),
+        ..spec(7, 1, 1000)
+    };
+    net.send(s, &ClientMsg::Submit(unknown));
+    let refused: Vec<(String, String)> = net.nodes[&s]
+        .inbox
+        .iter()
+        .filter_map(|m| match m {
+            RelayMsg::TaskFailed { code, message, .. } => Some((code.clone(), message.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, "EN-144");
+    assert!(refused[0].1.contains("4000"), "{}", refused[0].1);
+    assert!(!net.nodes[&s].closed, "the connection stays open");
+    // The same submitter's known task still runs.
+    honest_task_completes(&mut net, s);
 }
 
 #[test]
@@ -1091,7 +1121,7 @@ fn identities_that_never_claim_do_not_keep_honest_workers_out_of_the_offers() {
     for i in 0..200u16 {
         let mut seed = [0xA0; 32];
         seed[..2].copy_from_slice(&i.to_le_bytes());
-        net.join_with(&seed, Behaviour::Idle, vec![TaskKind::VectorSearch]);
+        net.join_with(&seed, Behaviour::Idle, vec![TaskKind::VECTOR_SEARCH]);
     }
     for seed in 1..=3 {
         net.join(seed, Behaviour::Honest);

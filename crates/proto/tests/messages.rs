@@ -50,7 +50,7 @@ fn spec_strategy() -> impl Strategy<Value = TaskSpec> {
         .prop_map(
             |(id, redundancy, max_credits, priority, timeout_ms)| TaskSpec {
                 id: TaskId(id),
-                kind: TaskKind::VectorSearch,
+                kind: TaskKind::VECTOR_SEARCH,
                 redundancy,
                 max_credits,
                 priority,

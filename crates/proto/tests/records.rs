@@ -6,8 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use edgenet_core::kinds::vector_search::VectorSearch;
 use edgenet_core::ledger::{Account, LedgerConfig};
-use edgenet_core::task::{TaskId, TaskKind, VectorSearch};
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::{Endpoint, Event};
 use edgenet_proto::hub::{
@@ -277,7 +278,7 @@ impl Net {
 fn spec(id: u8, redundancy: u8) -> TaskSpec {
     TaskSpec {
         id: TaskId([id; 16]),
-        kind: TaskKind::VectorSearch,
+        kind: TaskKind::VECTOR_SEARCH,
         redundancy,
         max_credits: 0,
         priority: 0,

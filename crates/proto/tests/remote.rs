@@ -4,8 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use edgenet_core::kinds::vector_search::{KnnResult, VectorSearch};
 use edgenet_core::ledger::{Account, LedgerConfig};
-use edgenet_core::task::{KnnResult, TaskId, TaskKind, VectorSearch};
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{
@@ -107,7 +108,7 @@ impl Cluster {
         );
         let node = Node {
             session,
-            worker: Worker::new(vec![TaskKind::VectorSearch], 4),
+            worker: Worker::new(vec![TaskKind::VECTOR_SEARCH], 4),
             inbox: vec![],
             closed: false,
         };
@@ -295,7 +296,7 @@ impl Cluster {
 fn spec(id: u8, redundancy: u8) -> TaskSpec {
     TaskSpec {
         id: TaskId([id; 16]),
-        kind: TaskKind::VectorSearch,
+        kind: TaskKind::VECTOR_SEARCH,
         redundancy,
         max_credits: 0,
         priority: 0,
@@ -495,7 +496,7 @@ fn a_flood_of_offers_for_lent_workers_is_bounded_and_an_honest_task_still_runs()
         id[15] = 0xff;
         RelayMsg::Offer {
             task: TaskId(id),
-            kind: TaskKind::VectorSearch,
+            kind: TaskKind::VECTOR_SEARCH,
             submitter: *a.as_bytes(),
         }
         .encode()
@@ -543,7 +544,7 @@ fn the_lenders_route_table_is_bounded_in_all() {
             task[..8].copy_from_slice(&((w * per_worker + t) as u64).to_le_bytes());
             let frame = RelayMsg::Offer {
                 task: TaskId(task),
-                kind: TaskKind::VectorSearch,
+                kind: TaskKind::VECTOR_SEARCH,
                 submitter: *a.as_bytes(),
             }
             .encode()

@@ -16,7 +16,7 @@ use edgenet_core::collection::{
     self as col, CollectionId, CollectionSpec, ShardAnswer, ShardSearch, SignedBatch,
     SignedCollection,
 };
-use edgenet_core::task::SearchMetric;
+use edgenet_core::kinds::vector_search::SearchMetric;
 use edgenet_core::{ErrorCode, SecretKey};
 use edgenet_proto::message::{ClientMsg, CollectionDown, CollectionUp};
 use wasm_bindgen::prelude::*;

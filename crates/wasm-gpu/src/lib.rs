@@ -6,7 +6,8 @@
 //! Everything here is async: the browser never blocks on the GPU.
 
 use edgenet_core::ErrorCode as _;
-use edgenet_core::task::{TaskKind, VectorSearch};
+use edgenet_core::kinds::vector_search::VectorSearch;
+use edgenet_core::task::TaskKind;
 use edgenet_kernels::backend::{self, BATCH_FROM, PROBE_DIM, PROBE_QUERIES, same_ids};
 use edgenet_kernels::gpu::Gpu;
 use edgenet_kernels::{Metric, execute, simd};
@@ -110,7 +111,7 @@ impl GpuKernels {
         kind: String,
         payload: Vec<u8>,
     ) -> Result<Option<Vec<u8>>, JsError> {
-        if TaskKind::from_name(&kind) != Some(TaskKind::VectorSearch) {
+        if TaskKind::from_name(&kind) != Some(TaskKind::VECTOR_SEARCH) {
             return Ok(None);
         }
         let task = VectorSearch::decode(&payload).map_err(|e| coded(e.code(), &e))?;

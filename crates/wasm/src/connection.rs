@@ -4,6 +4,7 @@
 //! plain objects (`{type: 'execute', task, kind, payload}`, …). The socket, reconnects and the
 //! compute Workers are the coordinator's; what a frame means is the endpoint's.
 
+use edgenet_core::kinds::{Needs, REGISTRY};
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_proto::endpoint::{Detached, Endpoint, Event};
 use edgenet_proto::message::{Capabilities, ClientMsg, Role, ShardTarget, TaskSpec};
@@ -12,13 +13,15 @@ use wasm_bindgen::prelude::*;
 use crate::js::{Obj, flag, number, optional_string};
 use crate::{js_error, secret_key};
 
-/// The task kinds the compute module runs (`edgenet_kernels::execute::KINDS`; the kernels are
-/// not in this module, and the Chromium tests check that the two lists agree).
-pub const KINDS: &[TaskKind] = &[
-    TaskKind::VectorSearch,
-    TaskKind::Encryption,
-    TaskKind::Compression,
-];
+/// The registry's kinds that need `needs`: with [`Needs::Kernels`], what the compute module runs
+/// (`edgenet_kernels::execute::KINDS`; the kernels are not in this module, and the Chromium
+/// tests check that the two lists agree); with [`Needs::Model`], what the embedding module runs.
+pub fn kinds_needing(needs: Needs) -> impl Iterator<Item = TaskKind> {
+    REGISTRY
+        .into_iter()
+        .filter(move |k| k.needs == needs)
+        .map(|k| k.kind)
+}
 
 /// The compute module's CPU backend (`edgenet_kernels::simd::backend()` in wasm, checked
 /// alike).
@@ -48,17 +51,15 @@ impl Connection {
     /// A connection for the identity `secret` with the profile `{workers, memoryMib, maxJobs,
     /// contributing, textTasks}`: it offers `workers` compute Workers and `memoryMib`, runs up to
     /// `maxJobs` at once, claims offers only while contributing, and lists the text kinds
-    /// (`embedding`, `semantic_match`, run by the embedding module) when `textTasks` is set. `now` is the caller's monotonic clock
+    /// (the registry's kinds that need the model, run by the embedding module) when `textTasks` is set. `now` is the caller's monotonic clock
     /// in milliseconds (`performance.now()`), as for every call that takes one.
     #[wasm_bindgen(constructor)]
     pub fn new(secret: &[u8], profile: JsValue, now: f64) -> Result<Connection, JsError> {
         let max_jobs = number(&profile, "maxJobs")? as usize;
         let contributing = flag(&profile, "contributing");
-        let text = [TaskKind::Embedding, TaskKind::SemanticMatch];
-        let kernels = KINDS
-            .iter()
-            .copied()
-            .chain(text.into_iter().filter(|_| flag(&profile, "textTasks")))
+        let text = flag(&profile, "textTasks");
+        let kernels = kinds_needing(Needs::Kernels)
+            .chain(kinds_needing(Needs::Model).filter(|_| text))
             .collect();
         let capabilities = Capabilities {
             cores: number(&profile, "workers")? as u16,

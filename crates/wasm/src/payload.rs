@@ -1,9 +1,10 @@
 //! Task payloads and results between the shim's plain JS values and core's encodings.
 
-use edgenet_core::task::{
-    CompressedVectors, Compression, Embedding, Embeddings, Encryption, KnnResult, Matches,
-    Quantization, SearchMetric, SemanticMatch, VectorSearch,
-};
+use edgenet_core::kinds::compression::{CompressedVectors, Compression, Quantization};
+use edgenet_core::kinds::embedding::{Embedding, Embeddings};
+use edgenet_core::kinds::encryption::Encryption;
+use edgenet_core::kinds::semantic_match::{Matches, SemanticMatch};
+use edgenet_core::kinds::vector_search::{KnnResult, SearchMetric, VectorSearch};
 use wasm_bindgen::prelude::*;
 
 use crate::js::Obj;

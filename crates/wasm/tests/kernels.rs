@@ -3,8 +3,9 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
-use edgenet_core::task::{Encryption, KnnResult, SearchMetric, VectorSearch};
-use edgenet_core::verify::knn_agree;
+use edgenet_core::kinds::encryption::Encryption;
+use edgenet_core::kinds::vector_search::knn_agree;
+use edgenet_core::kinds::vector_search::{KnnResult, SearchMetric, VectorSearch};
 use edgenet_kernels::execute::to_knn_result;
 use edgenet_kernels::reference;
 use edgenet_kernels::{Metric, simd};
@@ -84,14 +85,13 @@ fn an_hnsw_index_built_here_has_the_native_bytes() {
 }
 
 /// The protocol module advertises what the compute module runs: the same kinds and backend as
-/// the kernels say (the protocol module does not link the kernels, so the lists are written
-/// twice and must agree).
+/// the kernels say (the protocol module does not link the kernels: it lists the registry's
+/// kinds that need only kernels, and the kernels register what they run).
 #[wasm_bindgen_test]
 fn the_advertised_kinds_and_backend_are_the_kernels_own() {
-    assert_eq!(
-        edgenet_wasm::connection::KINDS,
-        edgenet_kernels::execute::KINDS
-    );
+    let advertised: Vec<_> =
+        edgenet_wasm::connection::kinds_needing(edgenet_core::kinds::Needs::Kernels).collect();
+    assert_eq!(advertised, edgenet_kernels::execute::KINDS);
     assert_eq!(edgenet_wasm::connection::BACKEND, simd::backend());
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use edgenet_core::collection::{CollectionSpec, DEFAULT_EF};
-use edgenet_core::task::SearchMetric;
+use edgenet_core::kinds::vector_search::SearchMetric;
 use edgenet_e2e::{Relay, Worker, wait_until};
 use edgenet_kernels::hnsw::{Hnsw, HnswParams};
 use edgenet_kernels::{Metric, sample, simd};

@@ -462,7 +462,7 @@ pub fn hello(
                 cores: 1,
                 memory_mib: 1,
                 gpu: None,
-                kernels: vec![edgenet_core::task::TaskKind::VectorSearch],
+                kernels: vec![edgenet_core::task::TaskKind::VECTOR_SEARCH],
                 backends: vec![],
             },
         },

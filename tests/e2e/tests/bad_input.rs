@@ -87,7 +87,7 @@ fn every_bad_input_gets_its_code_and_the_relay_keeps_serving() {
         let (mut ws, ..) = connect(&url).await;
         let submit = ClientMsg::Submit(TaskSpec {
             id: TaskId([1; 16]),
-            kind: TaskKind::VectorSearch,
+            kind: TaskKind::VECTOR_SEARCH,
             redundancy: 3,
             max_credits: 1,
             priority: 0,

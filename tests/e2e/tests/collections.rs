@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use edgenet_core::collection::{CollectionId, CollectionSpec};
-use edgenet_core::task::SearchMetric;
+use edgenet_core::kinds::vector_search::SearchMetric;
 use edgenet_e2e::{Relay, Worker, node, node_stdout, wait_until};
 use edgenet_node::collection::{Client, Info, info};
 

@@ -222,7 +222,7 @@ fn a_worker_that_stops_reading_is_dropped_at_its_byte_budget_not_its_frame_count
         let task = TaskId([6; 16]);
         let spec = TaskSpec {
             id: task,
-            kind: TaskKind::VectorSearch,
+            kind: TaskKind::VECTOR_SEARCH,
             redundancy: 1,
             max_credits: 0,
             priority: 0,

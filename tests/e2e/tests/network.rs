@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use edgenet_core::task::{KnnResult, SearchMetric};
-use edgenet_core::verify::knn_agree;
+use edgenet_core::kinds::vector_search::knn_agree;
+use edgenet_core::kinds::vector_search::{KnnResult, SearchMetric};
 use edgenet_e2e::{Relay, Worker, free_port, submit, wait_until};
 use edgenet_node::submit::{Vectors, build_task};
 
@@ -31,7 +31,7 @@ fn as_result(hits: &[Vec<(u32, f32)>]) -> KnnResult {
             .iter()
             .map(|q| {
                 q.iter()
-                    .map(|&(index, score)| edgenet_core::task::Hit { index, score })
+                    .map(|&(index, score)| edgenet_core::kinds::vector_search::Hit { index, score })
                     .collect()
             })
             .collect(),

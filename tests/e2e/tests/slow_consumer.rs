@@ -23,7 +23,7 @@ fn a_slow_consumer_is_disconnected_and_never_stalls_others() {
         submitter
             .send(&ClientMsg::Submit(TaskSpec {
                 id: task,
-                kind: TaskKind::VectorSearch,
+                kind: TaskKind::VECTOR_SEARCH,
                 redundancy: 1,
                 max_credits: 0,
                 priority: 0,

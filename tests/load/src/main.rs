@@ -160,7 +160,7 @@ async fn relay_client(
         cores: 1,
         memory_mib: 1,
         gpu: None,
-        kernels: vec![TaskKind::VectorSearch],
+        kernels: vec![TaskKind::VECTOR_SEARCH],
         backends: vec![],
     };
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(&url, None, true)
@@ -180,7 +180,7 @@ async fn relay_client(
     let task = TaskId(id);
     s.send(&ClientMsg::Submit(TaskSpec {
         id: task,
-        kind: TaskKind::VectorSearch,
+        kind: TaskKind::VECTOR_SEARCH,
         redundancy: 1,
         max_credits: 0,
         priority: 0,

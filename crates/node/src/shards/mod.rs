@@ -202,6 +202,15 @@ impl ShardStore {
         Ok(state)
     }
 
+    /// The kinds a shard store runs (a node lists them when it offers storage).
+    pub const KINDS: [TaskKind; 2] = [TaskKind::VECTOR_INSERT, TaskKind::SHARD_SEARCH];
+
+    /// Whether `kind` only reads a shard (a search), so that a lying holder's answer changes
+    /// nothing stored.
+    pub fn only_reads(kind: TaskKind) -> bool {
+        kind == TaskKind::SHARD_SEARCH
+    }
+
     /// Runs a `vector_insert` or `shard_search` payload on the shard it names; the result, and
     /// the shard's state for the relay after an insert.
     pub fn execute(
@@ -213,7 +222,7 @@ impl ShardStore {
             format!("{}: {e}", edgenet_core::ErrorCode::code(&e))
         };
         match kind {
-            TaskKind::VectorInsert => {
+            TaskKind::VECTOR_INSERT => {
                 let batch = edgenet_core::collection::SignedBatch::decode(payload).map_err(code)?;
                 // Which shard: read from the batch (its signature is the shard's check).
                 let insert =
@@ -234,7 +243,7 @@ impl ShardStore {
                 .to_msg();
                 Ok((answer.encode(), Some(report)))
             }
-            TaskKind::ShardSearch => {
+            TaskKind::SHARD_SEARCH => {
                 let search = ShardSearch::decode(payload).map_err(code)?;
                 let shard = self.get(&search.collection, search.shard).ok_or_else(|| {
                     format!(

@@ -11,7 +11,7 @@ use edgenet_core::collection::{
     CollectionError, CollectionId, CollectionSpec, IdHit, ShardAnswer, ShardSearch, ShardState,
     SignedBatch, VectorInsert, shard_of,
 };
-use edgenet_core::task::SearchMetric;
+use edgenet_core::kinds::vector_search::SearchMetric;
 use edgenet_kernels::Metric;
 use edgenet_kernels::hnsw::{Hnsw, HnswParams};
 use sha2::{Digest, Sha256};

@@ -22,7 +22,7 @@ fn caps() -> Capabilities {
         cores: 1,
         memory_mib: 256,
         gpu: None,
-        kernels: vec![TaskKind::VectorSearch, TaskKind::Encryption],
+        kernels: vec![TaskKind::VECTOR_SEARCH, TaskKind::ENCRYPTION],
         backends: vec!["cpu".into()],
     }
 }

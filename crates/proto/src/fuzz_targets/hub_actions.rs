@@ -101,11 +101,15 @@ mod sim {
     use crate::message::{Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec};
 
     const UPTIME_BONUS: u64 = 100_000;
-    const KINDS: [TaskKind; 3] = [
-        TaskKind::VectorSearch,
-        TaskKind::Encryption,
-        TaskKind::Compression,
-    ];
+    /// The kinds the simulated workers run: the registry's kernel kinds, in its order (so a
+    /// kept input picks the same kind as when it was found).
+    fn kinds() -> Vec<TaskKind> {
+        edgenet_core::kinds::REGISTRY
+            .into_iter()
+            .filter(|k| k.needs == edgenet_core::kinds::Needs::Kernels)
+            .map(|k| k.kind)
+            .collect()
+    }
 
     pub(super) struct Sim {
         pub(super) hub: Hub,
@@ -211,7 +215,7 @@ mod sim {
                     let id = TaskId(id);
                     let spec = TaskSpec {
                         id,
-                        kind: KINDS[usize::from(*kind) % KINDS.len()],
+                        kind: kinds()[usize::from(*kind) % kinds().len()],
                         redundancy: *redundancy % 5,
                         max_credits: u64::from(*pay),
                         priority: 0,
@@ -369,9 +373,11 @@ mod sim {
                         cores: 1,
                         memory_mib: 1,
                         gpu: None,
-                        kernels: (0..KINDS.len())
-                            .filter(|i| kinds & (1 << i) != 0)
-                            .map(|i| KINDS[i])
+                        kernels: self::kinds()
+                            .into_iter()
+                            .enumerate()
+                            .filter(|(i, _)| kinds & (1 << i) != 0)
+                            .map(|(_, k)| k)
                             .collect(),
                         backends: Vec::new(),
                     },

@@ -4,19 +4,17 @@
 //! failing one costs reputation, and stake if it has any (slashed
 //! with the worker's own signed commitment as evidence).
 //!
-//! The relay knows two kinds of answer without running kernels:
-//! - `encryption` (ChaCha20-Poly1305 over random bytes with a random key): exact, computed here.
-//!   A worker cannot tell it from a submitter's encryption task: same sizes, same sealing, a
-//!   fresh task id.
-//! - `embedding`, for a worker that lists it: four texts drawn at random, in random order, from a
-//!   table of sixteen whose sentence-transformers embeddings are built in
-//!   (`canary_embeddings.bin`, from the reference fixture), compared with the cosine quorum's τ.
-//!   A fixed table can be learnt by a worker that sees enough canaries; what it proves is that a
-//!   new worker's model gives the reference's vectors before that worker earns anything.
+//! Each kind with canaries draws its own known answers (`KindRules::canary` in its module under
+//! `edgenet_core::kinds`): today `encryption` (random bytes, key and nonce, computed exactly) and
+//! `embedding` (four texts of a table of sixteen whose reference embeddings are built in,
+//! compared with the cosine quorum's τ; a fixed table can be learnt by a worker that sees enough
+//! canaries; what it proves is that a new worker's model gives the reference's vectors before
+//! that worker earns anything). The hub only picks the kind and seals the task.
 
+use edgenet_core::kinds::KnownAnswer;
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{Account, EntryKind, Evidence};
-use edgenet_core::task::{Embedding, Embeddings, Encryption, TaskId, TaskKind};
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{NodeId, SignedExchangeKey, envelope};
 use rand_core::Rng;
 
@@ -30,7 +28,7 @@ use crate::submit::Submission;
 pub(super) struct Canary {
     /// The worker it is for.
     pub(super) worker: NodeId,
-    /// `encryption` or `embedding`.
+    /// A kind with canaries.
     kind: TaskKind,
     /// Its payload (sealed to the worker when it claims).
     payload: Vec<u8>,
@@ -38,33 +36,6 @@ pub(super) struct Canary {
     expected: Vec<u8>,
 }
 
-/// Bytes a canary encrypts.
-const CANARY_BYTES: usize = 4096;
-
-/// The embedding canary's texts; row i of `canary_embeddings.bin` (384 little-endian f32) is
-/// sentence-transformers' all-MiniLM-L6-v2 embedding of text i.
-const CANARY_TEXTS: [&str; 16] = [
-    "How do I reset my password?",
-    "Where can I find the nearest train station?",
-    "Translate this contract into German before Friday.",
-    "Summarize the quarterly revenue report for the board.",
-    "An agent that books flights and hotels for business travel.",
-    "An agent that writes SQL queries against a data warehouse.",
-    "An agent that reviews pull requests for security issues.",
-    "An agent that transcribes meetings and extracts action items.",
-    "Find me a vegetarian restaurant open after 10pm.",
-    "I love this product, it works perfectly!",
-    "This is the worst customer service I have ever experienced.",
-    "It's fine, I guess. Nothing special.",
-    "Don't you think it's a bit late?",
-    "e-mail, co-operate, well-known, state-of-the-art",
-    "U.S.A. vs. U.K.: a comparison (2024 edition).",
-    "#hashtag @mention $100 %50 ^caret &and *star",
-];
-const CANARY_VECTORS: &[u8] = include_bytes!("canary_embeddings.bin");
-const CANARY_DIM: usize = 384;
-/// Texts one embedding canary asks for.
-const CANARY_PICK: usize = 4;
 /// What failing a canary costs in reputation (basis points), and the stake slashed.
 const CANARY_PENALTY: u16 = 2_000;
 const CANARY_SLASH: u64 = 1_000_000;
@@ -76,9 +47,9 @@ impl Hub {
         self.rng = rand_core::SeedableRng::from_seed(seed);
     }
 
-    /// Sends `node` a canary if it is a worker that runs `encryption` (or `embedding`), has
-    /// earned nothing yet, and has none open. A worker that lists `embedding` gets an embedding
-    /// canary: it is the kind whose shortcut (no model at all) pays most.
+    /// Sends `node` a canary if it is a worker that runs a kind with canaries, has earned nothing
+    /// yet, and has none open. Of the kinds it lists, the one with the lowest canary rank (the
+    /// kind whose shortcut pays most) is tested; its module draws the known answer.
     pub(super) fn maybe_canary(&mut self, node: NodeId, now: Millis) {
         if self.config.canary_reward == 0 {
             return;
@@ -86,14 +57,18 @@ impl Hub {
         let Some(peer) = self.peers.get(&node) else {
             return;
         };
-        let kinds = &peer.info.capabilities.kernels;
-        let kind = if kinds.contains(&TaskKind::Embedding) {
-            TaskKind::Embedding
-        } else if kinds.contains(&TaskKind::Encryption) {
-            TaskKind::Encryption
-        } else {
+        let Some(info) = peer
+            .info
+            .capabilities
+            .kernels
+            .iter()
+            .filter_map(|k| k.info())
+            .filter(|k| k.canary_rank.is_some())
+            .min_by_key(|k| k.canary_rank)
+        else {
             return;
         };
+        let kind = info.kind;
         if self.ledger.account(&Account::of(&node)).earned > 0 {
             return;
         }
@@ -103,10 +78,7 @@ impl Hub {
         let mut id = [0u8; 16];
         self.rng.fill_bytes(&mut id);
         let id = TaskId(id);
-        let Some((payload, expected)) = (match kind {
-            TaskKind::Embedding => self.embedding_canary(),
-            _ => self.encryption_canary(),
-        }) else {
+        let Some(KnownAnswer { payload, expected }) = info.rules.canary(&mut self.rng) else {
             return;
         };
         let timeout_ms =
@@ -134,49 +106,6 @@ impl Hub {
         self.tasks.insert(task, &mut self.timers);
         // Offered like any task: a paused or busy worker simply does not claim it yet.
         self.offer(id, now);
-    }
-
-    /// An encryption canary's payload and answer.
-    fn encryption_canary(&mut self) -> Option<(Vec<u8>, Vec<u8>)> {
-        let mut job = Encryption {
-            key: [0; 32],
-            nonce: [0; 12],
-            aad: Vec::new(),
-            plaintext: vec![0; CANARY_BYTES],
-        };
-        self.rng.fill_bytes(&mut job.key);
-        self.rng.fill_bytes(&mut job.nonce);
-        self.rng.fill_bytes(&mut job.plaintext);
-        let expected = job.run();
-        Some((job.encode().ok()?, expected))
-    }
-
-    /// An embedding canary's payload (four table texts in random order) and answer (their
-    /// reference vectors, compared with tolerance).
-    fn embedding_canary(&mut self) -> Option<(Vec<u8>, Vec<u8>)> {
-        let mut rows: Vec<usize> = (0..CANARY_TEXTS.len()).collect();
-        // Fisher–Yates over the first CANARY_PICK places.
-        for i in 0..CANARY_PICK {
-            let j = i + (self.rng.next_u32() as usize) % (rows.len() - i);
-            rows.swap(i, j);
-        }
-        rows.truncate(CANARY_PICK);
-        let job = Embedding {
-            model: edgenet_core::task::text::MODELS[0].into(),
-            texts: rows.iter().map(|&r| CANARY_TEXTS[r].to_owned()).collect(),
-        };
-        let vectors = rows
-            .iter()
-            .flat_map(|&r| {
-                CANARY_VECTORS[r * CANARY_DIM * 4..(r + 1) * CANARY_DIM * 4].chunks_exact(4)
-            })
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let expected = Embeddings {
-            dim: CANARY_DIM as u32,
-            vectors,
-        };
-        Some((job.encode().ok()?, expected.encode()))
     }
 
     /// The worker left: its unfinished canary goes too (it was for that worker alone, and nobody

@@ -175,8 +175,8 @@ pub struct HolderView {
     pub digest: String,
 }
 
-fn metric_name(m: edgenet_core::task::SearchMetric) -> &'static str {
-    use edgenet_core::task::SearchMetric;
+fn metric_name(m: edgenet_core::kinds::vector_search::SearchMetric) -> &'static str {
+    use edgenet_core::kinds::vector_search::SearchMetric;
     match m {
         SearchMetric::Dot => "dot",
         SearchMetric::Cosine => "cosine",
@@ -467,7 +467,7 @@ impl Hub {
     fn open_insert(&self, id: CollectionId, shard: u16) -> bool {
         self.tasks.open().any(|(_, t)| {
             matches!(&t.origin, Origin::Shard(s) if s.target.collection == id
-                && s.target.shard == shard && t.spec.kind == TaskKind::VectorInsert)
+                && s.target.shard == shard && t.spec.kind == TaskKind::VECTOR_INSERT)
         })
     }
 
@@ -638,7 +638,7 @@ impl Hub {
                     format!("shard {} of {}", target.shard, placed.spec.shards),
                 ))
             })?;
-        let insert = spec.kind == TaskKind::VectorInsert;
+        let insert = spec.kind == TaskKind::VECTOR_INSERT;
         if insert && placed.spec.owner != *node.as_bytes() {
             return Err(CollectionRefusal::Spec(
                 edgenet_core::collection::CollectionError::NotOwner,

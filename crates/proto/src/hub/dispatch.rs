@@ -225,6 +225,8 @@ impl Hub {
         now: Millis,
         may_park: bool,
     ) -> Result<(), ProtoError> {
+        // A newer peer's kind decodes (a number on the wire) and is refused here, alone.
+        spec.kind.known()?;
         if spec.redundancy == 0 || spec.redundancy > self.config.max_redundancy {
             return Err(ProtoError::InvalidTask(format!(
                 "redundancy {} not in 1..={}",

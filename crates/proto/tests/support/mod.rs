@@ -2,7 +2,8 @@
 //! reference result a worker answers it with.
 #![allow(dead_code)] // each test file uses its part
 
-use edgenet_core::task::{Hit, KnnResult, SearchMetric, TaskKind, VectorSearch};
+use edgenet_core::kinds::vector_search::{Hit, KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::task::TaskKind;
 use edgenet_proto::message::Capabilities;
 
 /// A native worker of vector searches.
@@ -11,7 +12,7 @@ pub(crate) fn caps() -> Capabilities {
         cores: 2,
         memory_mib: 1024,
         gpu: None,
-        kernels: vec![TaskKind::VectorSearch],
+        kernels: vec![TaskKind::VECTOR_SEARCH],
         backends: vec!["cpu".into()],
     }
 }

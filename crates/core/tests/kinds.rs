@@ -1,0 +1,115 @@
+//! Each kind's module: its canaries are answered by their own expected result, its injected lies
+//! are caught by its own comparison, and its wire number is the one earlier releases sent.
+
+use edgenet_core::kinds::vector_search::{Hit, KnnResult};
+use edgenet_core::kinds::{Lie, REGISTRY, TaskKind, results_agree};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+#[test]
+fn every_canary_agrees_with_its_answer_and_not_with_a_lie() {
+    let mut rng = ChaCha20Rng::from_seed([3; 32]);
+    let with_canaries: Vec<_> = REGISTRY
+        .iter()
+        .filter(|k| k.canary_rank.is_some())
+        .collect();
+    assert!(
+        with_canaries.len() >= 2,
+        "encryption and embedding have canaries"
+    );
+    for info in with_canaries {
+        for _ in 0..8 {
+            let canary = info.rules.canary(&mut rng).expect("a canary");
+            info.rules.check_payload(&canary.payload).unwrap();
+            assert!(
+                info.rules.agree(&canary.expected, &canary.expected),
+                "{}",
+                info.name
+            );
+            for lie in [Lie::Wrong, Lie::DropHit] {
+                let lied = info.rules.lie(&canary.expected, lie).unwrap();
+                assert!(
+                    !results_agree(info.kind, &canary.expected, &lied),
+                    "{}",
+                    info.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn two_canaries_differ() {
+    let mut rng = ChaCha20Rng::from_seed([4; 32]);
+    for info in REGISTRY.iter().filter(|k| k.canary_rank.is_some()) {
+        let a = info.rules.canary(&mut rng).unwrap();
+        let b = info.rules.canary(&mut rng).unwrap();
+        assert_ne!(a.payload, b.payload, "{}", info.name);
+    }
+}
+
+#[test]
+fn a_search_lie_is_caught_and_a_result_that_does_not_decode_agrees_with_nothing() {
+    let honest = KnnResult {
+        hits: vec![vec![
+            Hit {
+                index: 3,
+                score: 0.9,
+            },
+            Hit {
+                index: 7,
+                score: 0.5,
+            },
+        ]],
+    }
+    .encode();
+    let rules = TaskKind::VECTOR_SEARCH.known().unwrap().rules;
+    assert!(rules.agree(&honest, &honest));
+    for lie in [Lie::Wrong, Lie::DropHit] {
+        assert!(!rules.agree(&honest, &rules.lie(&honest, lie).unwrap()));
+    }
+    for info in REGISTRY {
+        assert!(
+            !info.rules.agree(&[0xff; 3], &[0xfe; 3]),
+            "{}: garbage agrees",
+            info.name
+        );
+    }
+}
+
+#[test]
+fn wire_numbers_are_the_ones_earlier_releases_sent() {
+    // The kind was a serde enum: postcard wrote its variant index, one byte for these.
+    let names = [
+        "vector_search",
+        "encryption",
+        "compression",
+        "embedding",
+        "semantic_match",
+        "vector_insert",
+        "shard_search",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let kind = TaskKind::from_name(name).unwrap();
+        assert_eq!(
+            postcard::to_allocvec(&kind).unwrap(),
+            vec![i as u8],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn prices_follow_the_brief_per_unit() {
+    use edgenet_core::kinds::encryption::Encryption;
+    let info = TaskKind::ENCRYPTION.known().unwrap();
+    let job = Encryption {
+        key: [1; 32],
+        nonce: [2; 12],
+        aad: Vec::new(),
+        plaintext: vec![0; 1 << 19],
+    };
+    // 0.1 credit per MB: half a MB costs 0.05.
+    assert_eq!(info.price_of(&job.encode().unwrap()).unwrap(), 50_000);
+    assert_eq!(info.price_of(b"not a payload").unwrap_err().code, "EN-140");
+}
