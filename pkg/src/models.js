@@ -10,6 +10,9 @@ import { KINDS } from './kinds.generated.js';
 // The kinds the embedding module runs: the registry's kinds that need the model.
 export const TEXT_KINDS = KINDS.filter((k) => k.needs === 'model').map((k) => k.name);
 
+/** Whether these contribution settings run text tasks (which one compute Worker does, with the model). */
+export const runsText = (contribute) => Boolean(contribute) && contribute.tasks.some((t) => TEXT_KINDS.includes(t));
+
 export const MINILM = {
   name: 'minilm',
   files: {

@@ -2,15 +2,13 @@
 //! result types are in its module under [`crate::kinds`]; this module holds what all share.
 //!
 //! Payloads and results are postcard-encoded plaintexts; they travel only inside sealed envelopes.
-//! Decoding checks every size against the limits below before a kernel sees the data.
+//! Decoding checks every size against its kind's limits before a kernel sees the data.
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::kinds::TaskKind;
+pub use crate::kinds::codec::TaskError;
 use sha2::{Digest, Sha256};
-use thiserror::Error;
-
-use crate::error::ErrorCode;
 
 /// A task's id, chosen at random by its submitter (16 bytes; collisions are refused by the relay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -48,57 +46,6 @@ impl core::fmt::Display for TaskId {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&data_encoding::HEXLOWER.encode(&self.0))
     }
-}
-
-/// Errors from encoding and decoding task data.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum TaskError {
-    /// The bytes are not a valid encoding.
-    #[error("task data does not decode: {0}")]
-    Malformed(String),
-    /// The data breaks a limit or a shape rule.
-    #[error("task data out of bounds: {0}")]
-    OutOfBounds(String),
-    /// The task names a model the network does not serve.
-    #[error("model {0:?} is not served (served: {models})", models = crate::kinds::text::MODELS.join(", "))]
-    UnknownModel(String),
-}
-
-impl ErrorCode for TaskError {
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Malformed(_) => "EN-140",
-            Self::OutOfBounds(_) => "EN-141",
-            Self::UnknownModel(_) => "EN-143",
-        }
-    }
-}
-
-/// Validates, then encodes.
-pub(crate) fn encode_checked<T: Serialize>(
-    value: &T,
-    validate: impl FnOnce(&T) -> Result<(), TaskError>,
-) -> Result<Vec<u8>, TaskError> {
-    validate(value)?;
-    to_bytes(value)
-}
-
-/// Decodes untrusted bytes, then validates.
-pub(crate) fn decode_checked<'a, T: Deserialize<'a>>(
-    bytes: &'a [u8],
-    validate: impl FnOnce(&T) -> Result<(), TaskError>,
-) -> Result<T, TaskError> {
-    let value = from_bytes(bytes)?;
-    validate(&value)?;
-    Ok(value)
-}
-
-pub(crate) fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, TaskError> {
-    postcard::to_allocvec(value).map_err(|e| TaskError::Malformed(e.to_string()))
-}
-
-pub(crate) fn from_bytes<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, TaskError> {
-    postcard::from_bytes(bytes).map_err(|e| TaskError::Malformed(e.to_string()))
 }
 
 /// The public commitment a worker publishes with its sealed result: SHA-256 over a domain tag, the

@@ -6,7 +6,7 @@
 
 import { EdgeNetError, errorData } from '../errors.js';
 import { apiUrl, co, counts, post, shardTasks } from './state.js';
-import { enqueue } from './submit.js';
+import { onSocket } from './socket.js';
 
 /** Listeners for collection messages from the relay (creations waiting for their answer). */
 const listeners = new Set();
@@ -29,12 +29,16 @@ function load() {
 }
 
 /** A collection message from the relay. @param {Uint8Array} bytes */
-export function onCollectionMessage(bytes) {
+function onCollectionMessage(bytes) {
   for (const l of [...listeners]) l(bytes);
 }
+onSocket('collectionMessage', onCollectionMessage);
 
-/** @param {{ req: string, kind: string, payload: any, options: any }} m */
-export async function submitCollection({ req, kind, payload, options }) {
+/**
+ * @param {{ req: string, kind: string, payload: any, options: any }} m
+ * @param {Function} enqueue the submission queue's `enqueue` (lent to the collections module)
+ */
+export async function submitCollection({ req, kind, payload, options }, enqueue) {
   try {
     const lent = { secret: co.secret, conn: () => co.conn, enqueue, shardTasks, listeners, apiUrl, counts };
     post({ type: 'result', req, value: await (await load()).run(kind, payload, options, lent) });

@@ -3,9 +3,9 @@
 // idle policy applied to the page's signals), and the jobs waiting for a free one.
 
 import { spawnWorker } from '../spawn.js';
-import { TEXT_KINDS } from '../models.js';
+import { TEXT_KINDS, runsText } from '../models.js';
 import { co, counts, pool, postStats, queue, report } from './state.js';
-import { pump } from './socket.js';
+import { onSocket, pump } from './socket.js';
 
 /** @typedef {import('../messages.js').CoordinatorToCompute} CoordinatorToCompute */
 /** @typedef {import('../messages.js').ComputeToCoordinator} ComputeToCoordinator */
@@ -16,8 +16,6 @@ const WORKER_MEMORY = 32 * 1024 * 1024; // what one compute Worker may grow to (
 // What the Worker holding the embedding model grows to (measured in Chromium: tests/browser/text-contribute.test.mjs).
 export const MODEL_WORKER_MEMORY = 150 * 1024 * 1024;
 
-/** Whether these settings run text tasks (which one Worker of the pool does, with the model). */
-export const runsText = (contribute) => Boolean(contribute) && contribute.tasks.some((t) => TEXT_KINDS.includes(t));
 
 /**
  * @param {Slot} slot
@@ -126,3 +124,8 @@ export function applyShare() {
     postStats();
   }
 }
+
+// The socket queues jobs, and a new connection takes the current share, a lost one ends the jobs.
+onSocket('jobsQueued', dispatch);
+onSocket('connected', applyShare);
+onSocket('disconnected', abortAll);

@@ -1,16 +1,38 @@
 // @ts-check
 // The relay socket: opening it (rotating through the configured relays with proto's backoff),
 // moving frames between it and the connection (proto's endpoint), keeping the endpoint's timer,
-// and acting on the endpoint's events.
+// and acting on the endpoint's events. The other rooms import this one and register what they do
+// on its events with `onSocket`; this room imports none of them, so there is no import circle.
 
 import { Connection, decodeCompressed, decodeEmbeddings, decodeKnnResult, decodeMatches } from '../../wasm/edgenet.js';
 import { EdgeNetError, errorData } from '../errors.js';
-import { abortAll, applyShare, dispatch, runsText } from './pool.js';
-import { onCollectionMessage } from './collections.js';
+import { runsText } from '../models.js';
 import { apiUrl, co, counts, pool, post, postStats, queue, relayUrl, report, setState, shardTasks, submits, waiting } from './state.js';
 import { keepEntries, keptEntries } from './store.js';
-import { endTurn } from './submit.js';
 import { solveWork } from './work.js';
+
+/**
+ * What the other rooms do on the socket's events: the pool runs queued jobs and follows the
+ * connection, the submission queue ends a task's turn, the collections room reads its messages.
+ * @type {{ jobsQueued: () => void, taskEnded: (task: string) => void, collectionMessage: (bytes: Uint8Array) => void, connected: () => void, disconnected: () => void }}
+ */
+const handlers = {
+  jobsQueued: () => {},
+  taskEnded: () => {},
+  collectionMessage: () => {},
+  connected: () => {},
+  disconnected: () => {},
+};
+
+/**
+ * Registers what a room does on one of the socket's events (one handler each).
+ * @template {keyof typeof handlers} K
+ * @param {K} event
+ * @param {(typeof handlers)[K]} handler
+ */
+export function onSocket(event, handler) {
+  handlers[event] = handler;
+}
 
 /** Sends what the connection queued and acts on its events; then re-arms its timer. */
 export function pump() {
@@ -60,7 +82,7 @@ function onEvent(ev) {
       keepEntries(ev.entries).then(refreshCredits);
       break;
     case 'accepted':
-      endTurn(ev.task);
+      handlers.taskEnded(ev.task);
       break;
     case 'progress': {
       const req = submits.get(ev.task);
@@ -72,14 +94,14 @@ function onEvent(ev) {
       // A text task's Worker fetches the model from the relay that assigned it (once).
       queue.push({ task: ev.task, kind: ev.kind, payload: ev.payload, modelBase: modelBase(relayUrl() || '') });
       post({ type: 'task', task: { id: ev.task, type: ev.kind } });
-      dispatch();
+      handlers.jobsQueued();
       break;
     case 'verdict':
       if (ev.agreed) counts.tasksVerified += 1; else counts.tasksRejected += 1;
       postStats();
       break;
     case 'done': {
-      endTurn(ev.task);
+      handlers.taskEnded(ev.task);
       const shard = shardTasks.get(ev.task);
       shardTasks.delete(ev.task);
       if (shard) { shard.resolve(ev); break; }
@@ -103,7 +125,7 @@ function onEvent(ev) {
       break;
     }
     case 'failed': {
-      endTurn(ev.task);
+      handlers.taskEnded(ev.task);
       const shard = shardTasks.get(ev.task);
       shardTasks.delete(ev.task);
       if (shard) { shard.reject(new EdgeNetError(ev.code, ev.message)); break; }
@@ -122,7 +144,7 @@ function onEvent(ev) {
       break;
     }
     case 'collection':
-      onCollectionMessage(ev.bytes);
+      handlers.collectionMessage(ev.bytes);
       break;
     case 'relay-error':
       report({ message: `${ev.code}: ${ev.message}` }, 'relay');
@@ -158,7 +180,7 @@ export function connect() {
   const fresh = new Connection(secret, profile, performance.now());
   co.conn = fresh;
   keptEntries().then((kept) => { if (co.conn === fresh) fresh.knowEntries(kept); });
-  applyShare();
+  handlers.connected();
   armTimeout();
   const socket = new WebSocket(url);
   co.ws = socket;
@@ -192,7 +214,7 @@ function lost() {
     co.conn = null;
   }
   clearTimeout(co.timeoutTimer);
-  abortAll();
+  handlers.disconnected();
   if (co.stopped || !co.backoff) return;
   setState('reconnecting');
   // Proto's backoff (exponential, with jitter), rotating through the configured relays.

@@ -6,7 +6,7 @@ import { encodeCompression, encodeEmbedding, encodeEncryption, encodeSemanticMat
 import { EdgeNetError, errorData } from '../errors.js';
 import { submitCollection } from './collections.js';
 import { co, counts, post, submits, turns, waiting } from './state.js';
-import { pump } from './socket.js';
+import { onSocket, pump } from './socket.js';
 
 /** @typedef {import('../messages.js').SubmitOptions} SubmitOptions */
 
@@ -23,7 +23,7 @@ const encoders = {
 export function submit(m) {
   const { req, kind, payload, options } = m;
   // A collection's tasks (and a search of one) are planned by the collections module.
-  if (kind === 'collection_create' || kind === 'vector_insert' || payload.collection) { submitCollection(m); return; }
+  if (kind === 'collection_create' || kind === 'vector_insert' || payload.collection) { submitCollection(m, enqueue); return; }
   /** @type {Uint8Array} */
   let bytes;
   try {
@@ -101,3 +101,6 @@ export function endTurn(task) {
   turns.delete(task);
   if (done) done();
 }
+
+// A finished task frees its submitter's turn.
+onSocket('taskEnded', endTurn);

@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codec::{TaskError, decode_checked, encode_checked};
 use super::vector_search::limits;
 use super::{KindError, KindInfo, KindRules, Lie, Needs, Price, TaskKind};
-use crate::task::{TaskError, decode_checked, encode_checked};
 
 impl TaskKind {
     /// `compression`.

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codec::{TaskError, decode_checked, encode_checked};
 use super::text::{self, validate_texts};
 use super::{KindError, KindInfo, KindRules, KnownAnswer, Lie, Needs, Price, TaskKind};
-use crate::task::{TaskError, decode_checked, encode_checked};
 
 impl TaskKind {
     /// `embedding`.

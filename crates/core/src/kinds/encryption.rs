@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codec::{TaskError, decode_checked, encode_checked};
 use super::{KindError, KindInfo, KindRules, KnownAnswer, Lie, Needs, Price, TaskKind};
-use crate::task::{TaskError, decode_checked, encode_checked};
 
 impl TaskKind {
     /// `encryption`.

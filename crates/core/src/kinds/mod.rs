@@ -13,6 +13,7 @@
 //!
 //! Adding a kind: `docs/architecture.md`, "A new task kind".
 
+pub mod codec;
 pub mod compression;
 pub mod embedding;
 pub mod encryption;

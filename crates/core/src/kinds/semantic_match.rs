@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codec::{TaskError, decode_checked, encode_checked};
 use super::text::{self, validate_texts};
 use super::vector_search::{Hit, hits_agree};
 use super::{KindError, KindInfo, KindRules, Lie, Needs, Price, TaskKind};
-use crate::task::{TaskError, decode_checked, encode_checked};
 
 impl TaskKind {
     /// `semantic_match`.

@@ -3,7 +3,7 @@
 //! [`MAX_TEXT_BYTES`] only bounds what travels; the result of the largest payload (256 vectors
 //! of 384 floats) is 384 KiB.
 
-use crate::task::TaskError;
+use super::codec::TaskError;
 
 /// Models the network serves, by the name tasks use (all-MiniLM-L6-v2).
 pub const MODELS: &[&str] = &["minilm"];
@@ -22,7 +22,11 @@ pub(crate) fn validate_texts<'a>(
     texts: impl ExactSizeIterator<Item = &'a String>,
 ) -> Result<(), TaskError> {
     if !MODELS.contains(&model) {
-        return Err(TaskError::UnknownModel(model.chars().take(64).collect()));
+        return Err(TaskError::UnknownModel(format!(
+            "model {:?} is not served (served: {})",
+            model.chars().take(64).collect::<String>(),
+            MODELS.join(", ")
+        )));
     }
     let count = texts.len();
     if count == 0 || count > MAX_TEXTS {

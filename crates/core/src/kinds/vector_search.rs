@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codec::{TaskError, decode_checked, encode_checked, from_bytes};
 use super::{KindError, KindInfo, KindRules, Lie, Needs, Price, TaskKind};
-use crate::task::{TaskError, decode_checked, encode_checked, from_bytes};
 
 impl TaskKind {
     /// `vector_search`.
