@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use edgenet_proto::Millis;
-use edgenet_proto::hub::{ConnId, Decoder, EntryPage, Forward, Hub, Output, TaskRecord};
+use edgenet_proto::hub::{ConnId, Decoder, EntryPage, Forward, Hub, Input, Output, TaskRecord};
 use tokio::sync::mpsc;
 
 /// Limits enforced at the socket layer.
@@ -166,7 +166,7 @@ impl HubDriver {
             bytes: queued.clone(),
         };
         inner.senders.insert(conn, queue);
-        inner.hub.handle_connect(conn, now, nonce);
+        let _ = inner.hub.handle(now, Input::Connect { conn, nonce });
         self.flush(&mut inner, now);
         Some(Registered {
             conn,
@@ -188,7 +188,10 @@ impl HubDriver {
         let inbound = decoder.decode(bytes);
         let now = self.now();
         let mut inner = self.lock();
-        let result = inner.hub.handle_inbound(conn, inbound, now);
+        let result = inner
+            .hub
+            .handle(now, Input::Inbound { conn, inbound })
+            .map(drop);
         self.flush(&mut inner, now);
         result
     }
@@ -204,7 +207,7 @@ impl HubDriver {
                 inner.per_ip.remove(&ip);
             }
         }
-        inner.hub.handle_disconnect(conn, now);
+        let _ = inner.hub.handle(now, Input::Disconnect(conn));
         self.flush(&mut inner, now);
     }
 
@@ -212,7 +215,7 @@ impl HubDriver {
     pub fn tick(&self) -> Duration {
         let now = self.now();
         let mut inner = self.lock();
-        inner.hub.handle_timeout(now);
+        let _ = inner.hub.handle(now, Input::Timeout);
         self.flush(&mut inner, now);
         let next = inner
             .hub
@@ -327,7 +330,7 @@ impl HubDriver {
                 Err(false) => {
                     tracing::warn!(conn, "slow consumer dropped (EN-214)");
                     inner.senders.remove(&conn);
-                    inner.hub.handle_slow_consumer(conn, now);
+                    let _ = inner.hub.handle(now, Input::SlowConsumer(conn));
                 }
                 // Its reader reports the disconnect.
                 Err(true) => {
@@ -468,7 +471,10 @@ mod tests {
         let bytes = Announcement::encode(&other, vec![lent], &[], &[]).unwrap();
         let lender = Announcement::decode(&bytes).unwrap();
         driver
-            .with_hub_mut(|hub, now| hub.borrow_workers(lender, now))
+            .with_hub_mut(|hub, now| {
+                hub.handle(now, Input::Announcement(lender))
+                    .map(|h| h.count())
+            })
             .unwrap();
         // More tasks than either queue holds: 64 submitters of 65 tasks' worth.
         let per_submitter = 64;

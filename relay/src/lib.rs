@@ -29,7 +29,7 @@ use axum::http::Method;
 use axum::routing::get;
 use axum::{Json, Router};
 use edgenet_core::{NodeId, SecretKey};
-use edgenet_proto::hub::{Hub, HubConfig, HubStats, PeerSummary, TaskSummary};
+use edgenet_proto::hub::{Hub, HubConfig, HubStats, Input, PeerSummary, TaskSummary};
 use serde::Serialize;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
@@ -137,7 +137,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         hub = hub
             .with_cluster_store(Box::new(store.clone()), entries, &replicated)
             .map_err(|e| format!("{}: damaged ledger store: {e}", path.display()))?;
-        hub.resume_awaiting(store.awaiting()?);
+        let _ = hub.handle(0, Input::AwaitingAttestation(store.awaiting()?));
         tracing::info!(entries = count, path = %path.display(), "ledger loaded");
         opened = Some(store);
     }

@@ -1,10 +1,11 @@
 //! `edgenet-proto`: EdgeNet's wire protocol, without IO.
 //!
 //! Bytes in, bytes out, time passed in (milliseconds on any monotonic clock), in the manner of
-//! quinn-proto: the relay feeds received frames to [`hub::Hub::handle_frame`] and carries out what
-//! [`hub::Hub::poll_output`] returns; a node feeds frames to [`endpoint::Endpoint::handle_frame`]
-//! and sends what [`endpoint::Endpoint::poll_outgoing`] returns; both expire their deadlines with
-//! `handle_timeout(now)` at `poll_timeout()`.
+//! quinn-proto: the relay feeds everything that happens to [`hub::Hub::handle`] as one
+//! [`hub::Input`] and carries out what [`hub::Hub::poll_output`] returns; a node feeds frames to
+//! [`endpoint::Endpoint::handle_frame`] and sends what [`endpoint::Endpoint::poll_outgoing`]
+//! returns; both expire their deadlines at `poll_timeout()` (`Input::Timeout`,
+//! `Endpoint::handle_timeout(now)`).
 //!
 //! A relay and two nodes in memory: one node runs an encryption task the other submits.
 //!
@@ -13,7 +14,7 @@
 //! use edgenet_core::task::{TaskId, TaskKind};
 //! use edgenet_core::kinds::encryption::Encryption;
 //! use edgenet_proto::endpoint::{Endpoint, Event};
-//! use edgenet_proto::hub::{Hub, HubConfig, Output};
+//! use edgenet_proto::hub::{Hub, HubConfig, Input, Output};
 //! use edgenet_proto::message::{Capabilities, Role, TaskSpec};
 //! use rand_core::SeedableRng;
 //!
@@ -25,7 +26,7 @@
 //! let submitter = Endpoint::new(SecretKey::from_seed(&[3; 32]), Role::Browser, caps(vec![]), 0, false, 0);
 //! let mut nodes = [worker, submitter]; // on connections 0 and 1
 //! for conn in 0..2 {
-//!     hub.handle_connect(conn, 0, [conn as u8; 32]); // the relay's fresh nonce
+//!     hub.handle(0, Input::Connect { conn, nonce: [conn as u8; 32] })?; // the relay's fresh nonce
 //! }
 //!
 //! let job = Encryption { key: [4; 32], nonce: [5; 12], aad: vec![], plaintext: b"hello".to_vec() };
@@ -57,7 +58,7 @@
 //!         }
 //!         // Nodes to relay.
 //!         while let Some(frame) = nodes[conn].poll_outgoing() {
-//!             hub.handle_frame(conn as u64, &frame, 0)?;
+//!             hub.handle(0, Input::Frame { conn: conn as u64, bytes: &frame })?;
 //!         }
 //!     }
 //! }

@@ -10,7 +10,7 @@ use edgenet_core::ledger::{
     Account, Entry, EntryBody, EntryKind, Ledger, LedgerConfig, MintReason,
 };
 use edgenet_core::task::TaskId;
-use edgenet_proto::hub::{ATTEST_RETRY_MS, Hub, HubConfig, MAX_AWAITING, Output};
+use edgenet_proto::hub::{ATTEST_RETRY_MS, Hub, HubConfig, Input, MAX_AWAITING, Output};
 
 fn key(i: u8) -> SecretKey {
     SecretKey::from_seed(&[0xb0 + i; 32])
@@ -72,13 +72,26 @@ fn an_entry_takes_effect_once_another_relay_attests_it() {
     assert_eq!(asked.len(), 1);
     let entry = &asked[0];
     // Relay 2 refuses; relay 1 attests.
-    let refused = r[2].attest(entry).unwrap_err();
+    let refused = r[2]
+        .handle(0, Input::AttestRequest(entry))
+        .map(|h| h.attestation().expect("an attestation"))
+        .unwrap_err();
     assert_eq!(refused.code(), "EN-209");
     assert!(refused.to_string().contains("attests nothing"), "{refused}");
-    let attestation = r[1].attest(entry).unwrap();
+    let attestation = r[1]
+        .handle(0, Input::AttestRequest(entry))
+        .map(|h| h.attestation().expect("an attestation"))
+        .unwrap();
     assert!(
-        r[0].handle_attestation(entry.hash(), attestation.clone())
-            .unwrap()
+        r[0].handle(
+            0,
+            Input::Attestation {
+                hash: entry.hash(),
+                attestation: attestation.clone()
+            }
+        )
+        .map(|h| h.applied())
+        .unwrap()
     );
     assert_eq!(balance(&mut r[0]), 1_000_000);
     let stats = r[0].attest_stats();
@@ -86,7 +99,14 @@ fn an_entry_takes_effect_once_another_relay_attests_it() {
     // A repeated answer changes nothing.
     assert!(
         !r[0]
-            .handle_attestation(entry.hash(), attestation.clone())
+            .handle(
+                0,
+                Input::Attestation {
+                    hash: entry.hash(),
+                    attestation: attestation.clone()
+                }
+            )
+            .map(|h| h.applied())
             .unwrap()
     );
     assert_eq!(balance(&mut r[0]), 1_000_000);
@@ -97,7 +117,14 @@ fn an_entry_takes_effect_once_another_relay_attests_it() {
     for (i, e, new) in [(2, entry.clone(), 0), (2, full.clone(), 1), (1, full, 1)] {
         let mut decoder = r[i].decoder();
         let merged = r[i]
-            .merge_replicated(key(0).node_id(), decoder.verify_entries(vec![e]))
+            .handle(
+                0,
+                Input::Replicated {
+                    from: key(0).node_id(),
+                    entries: decoder.verify_entries(vec![e]),
+                },
+            )
+            .map(|h| h.merged().expect("merged"))
             .unwrap();
         assert_eq!(merged.new, new);
     }
@@ -117,18 +144,45 @@ fn without_attestations_nothing_takes_effect_and_the_relay_asks_again() {
     // Chained: the second is built on the first, though neither is applied.
     assert_eq!(asked[1].body.seq, asked[0].body.seq + 1);
     assert_eq!(asked[1].body.prev, asked[0].hash());
-    r[0].handle_timeout(1_000);
+    let _ = r[0].handle(1_000, Input::Timeout);
     let at = r[0].poll_timeout().unwrap();
     assert!(at <= 1_000 + ATTEST_RETRY_MS);
-    r[0].handle_timeout(at);
+    let _ = r[0].handle(at, Input::Timeout);
     assert_eq!(requests(&mut r[0]).len(), 2, "asked again");
     assert_eq!(balance(&mut r[0]), 0);
     // The second attested first waits for the first: effects follow the chain.
-    let second = r[1].attest(&asked[1]).unwrap();
-    assert!(!r[0].handle_attestation(asked[1].hash(), second).unwrap());
+    let second = r[1]
+        .handle(0, Input::AttestRequest(&asked[1]))
+        .map(|h| h.attestation().expect("an attestation"))
+        .unwrap();
+    assert!(
+        !r[0]
+            .handle(
+                0,
+                Input::Attestation {
+                    hash: asked[1].hash(),
+                    attestation: second
+                }
+            )
+            .map(|h| h.applied())
+            .unwrap()
+    );
     assert_eq!(balance(&mut r[0]), 0);
-    let first = r[1].attest(&asked[0]).unwrap();
-    assert!(r[0].handle_attestation(asked[0].hash(), first).unwrap());
+    let first = r[1]
+        .handle(0, Input::AttestRequest(&asked[0]))
+        .map(|h| h.attestation().expect("an attestation"))
+        .unwrap();
+    assert!(
+        r[0].handle(
+            0,
+            Input::Attestation {
+                hash: asked[0].hash(),
+                attestation: first
+            }
+        )
+        .map(|h| h.applied())
+        .unwrap()
+    );
     assert_eq!(balance(&mut r[0]), 3_000_000);
     assert_eq!(r[0].ledger().state().minted, 3_000_000);
 }
@@ -138,8 +192,15 @@ fn an_attester_refuses_what_its_replica_does_not_allow() {
     let mut r = cluster();
     r[0].write_ledger(mint(1_000_000, 1)).unwrap();
     let entry = requests(&mut r[0]).remove(0);
-    r[1].attest(&entry).unwrap();
-    let code = |hub: &mut Hub, e: &Entry| hub.attest(e).unwrap_err().to_string();
+    r[1].handle(0, Input::AttestRequest(&entry))
+        .map(|h| h.attestation().expect("an attestation"))
+        .unwrap();
+    let code = |hub: &mut Hub, e: &Entry| {
+        hub.handle(0, Input::AttestRequest(e))
+            .map(|h| h.attestation().expect("an attestation"))
+            .unwrap_err()
+            .to_string()
+    };
     // Another body at the same place of relay 0's chain: an equivocation it will not sign.
     let twin = Entry::sign(
         EntryBody {
@@ -190,15 +251,45 @@ fn an_attester_refuses_what_its_replica_does_not_allow() {
     let stranger = SecretKey::from_seed(&[0x55; 32]);
     let mut theirs = Ledger::single_validator(&stranger);
     let forged = theirs.append(&stranger, mint(1, 6)).unwrap();
-    assert!(r[1].attest(&forged).is_err());
+    assert!(
+        r[1].handle(0, Input::AttestRequest(&forged))
+            .map(|h| h.attestation().expect("an attestation"))
+            .is_err()
+    );
     assert_eq!(r[1].attest_stats().refused, 6);
     // An attestation that does not verify, or by the author itself, is refused.
-    let mut wrong = r[1].attest(&entry).unwrap();
+    let mut wrong = r[1]
+        .handle(0, Input::AttestRequest(&entry))
+        .map(|h| h.attestation().expect("an attestation"))
+        .unwrap();
     wrong.signature[0] ^= 1;
-    assert!(r[0].handle_attestation(entry.hash(), wrong).is_err());
-    let mut by_author = r[1].attest(&entry).unwrap();
+    assert!(
+        r[0].handle(
+            0,
+            Input::Attestation {
+                hash: entry.hash(),
+                attestation: wrong
+            }
+        )
+        .map(|h| h.applied())
+        .is_err()
+    );
+    let mut by_author = r[1]
+        .handle(0, Input::AttestRequest(&entry))
+        .map(|h| h.attestation().expect("an attestation"))
+        .unwrap();
     by_author.validator = me;
-    assert!(r[0].handle_attestation(entry.hash(), by_author).is_err());
+    assert!(
+        r[0].handle(
+            0,
+            Input::Attestation {
+                hash: entry.hash(),
+                attestation: by_author
+            }
+        )
+        .map(|h| h.applied())
+        .is_err()
+    );
     assert_eq!(balance(&mut r[0]), 0);
 }
 
@@ -214,8 +305,19 @@ fn the_entries_waiting_for_attestations_are_bounded() {
     // Attested, they drain, and writing works again.
     let asked = requests(&mut r[0]);
     for entry in &asked {
-        let a = r[1].attest(entry).unwrap();
-        r[0].handle_attestation(entry.hash(), a).unwrap();
+        let a = r[1]
+            .handle(0, Input::AttestRequest(entry))
+            .map(|h| h.attestation().expect("an attestation"))
+            .unwrap();
+        r[0].handle(
+            0,
+            Input::Attestation {
+                hash: entry.hash(),
+                attestation: a,
+            },
+        )
+        .map(|h| h.applied())
+        .unwrap();
     }
     assert_eq!(r[0].attest_stats().awaiting, 0);
     assert_eq!(balance(&mut r[0]), MAX_AWAITING as u64);
@@ -238,13 +340,28 @@ fn a_restarted_relay_asks_again_for_the_entries_it_had_waiting() {
         .unwrap();
     let mut gap = kept[1].clone();
     gap.body.seq += 5;
-    again.resume_awaiting(vec![kept[0].clone(), foreign, kept[1].clone(), gap]);
+    let _ = again.handle(
+        0,
+        Input::AwaitingAttestation(vec![kept[0].clone(), foreign, kept[1].clone(), gap]),
+    );
     assert_eq!(again.attest_stats().awaiting, 2);
     let asked = requests(&mut again);
     assert_eq!(asked, kept, "the same entries, asked for again");
     for entry in &asked {
-        let a = r[1].attest(entry).unwrap();
-        again.handle_attestation(entry.hash(), a).unwrap();
+        let a = r[1]
+            .handle(0, Input::AttestRequest(entry))
+            .map(|h| h.attestation().expect("an attestation"))
+            .unwrap();
+        again
+            .handle(
+                0,
+                Input::Attestation {
+                    hash: entry.hash(),
+                    attestation: a,
+                },
+            )
+            .map(|h| h.applied())
+            .unwrap();
     }
     assert_eq!(balance(&mut again), 3_000_000);
 }
@@ -266,10 +383,20 @@ fn an_attester_remembers_the_last_places_it_signed_and_keeps_attesting() {
     };
     let places = MAX_ATTESTED_REMEMBERED as u64 + 1;
     for seq in 0..places {
-        r[1].attest(&at(seq, 1)).unwrap();
+        r[1].handle(0, Input::AttestRequest(&at(seq, 1)))
+            .map(|h| h.attestation().expect("an attestation"))
+            .unwrap();
     }
     // The newest places are held against a second body; the oldest one is forgotten.
-    assert!(r[1].attest(&at(places - 1, 2)).is_err());
-    assert!(r[1].attest(&at(0, 2)).is_ok());
+    assert!(
+        r[1].handle(0, Input::AttestRequest(&at(places - 1, 2)))
+            .map(|h| h.attestation().expect("an attestation"))
+            .is_err()
+    );
+    assert!(
+        r[1].handle(0, Input::AttestRequest(&at(0, 2)))
+            .map(|h| h.attestation().expect("an attestation"))
+            .is_ok()
+    );
     assert_eq!(r[1].attest_stats().given, places + 1);
 }

@@ -11,7 +11,7 @@ use edgenet_core::collection::{
 use edgenet_core::kinds::vector_search::SearchMetric;
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_proto::client::ClientSession;
-use edgenet_proto::hub::{ConnId, Hub, HubConfig, MAX_COLLECTIONS, Output};
+use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input, MAX_COLLECTIONS, Output};
 use edgenet_proto::message::{
     Capabilities, ClientMsg, CollectionDown, CollectionUp, Holding, MAX_HOLDINGS, RelayMsg, Role,
     ShardTarget, TaskSpec,
@@ -57,7 +57,13 @@ impl Net {
             Some(self.hub.node_id()),
         );
         self.sessions.insert(conn, session);
-        self.hub.handle_connect(conn, self.now, [seed; 32]);
+        let _ = self.hub.handle(
+            self.now,
+            Input::Connect {
+                conn,
+                nonce: [seed; 32],
+            },
+        );
         self.pump();
         if storage > 0 {
             self.send(
@@ -79,13 +85,13 @@ impl Net {
 
     fn leave(&mut self, conn: ConnId) {
         self.sessions.remove(&conn);
-        self.hub.handle_disconnect(conn, self.now);
+        let _ = self.hub.handle(self.now, Input::Disconnect(conn));
         self.pump();
     }
 
     fn tick(&mut self, ms: u64) {
         self.now += ms;
-        self.hub.handle_timeout(self.now);
+        let _ = self.hub.handle(self.now, Input::Timeout);
         self.pump();
     }
 
@@ -113,7 +119,13 @@ impl Net {
                 }
                 while let Some(frame) = session.poll_outgoing() {
                     moved = true;
-                    let _ = self.hub.handle_frame(*conn, &frame, self.now);
+                    let _ = self.hub.handle(
+                        self.now,
+                        Input::Frame {
+                            conn: *conn,
+                            bytes: &frame,
+                        },
+                    );
                 }
             }
             if !moved {
@@ -428,7 +440,13 @@ fn the_collection_bound_holds_while_others_keep_working() {
         // Straight to the hub: the session's pump checks invariants at every step, which
         // would make this loop quadratic.
         let frame = create_msg(signed).encode().unwrap();
-        let _ = net.hub.handle_frame(ConnId::from(OWNER), &frame, net.now);
+        let _ = net.hub.handle(
+            net.now,
+            Input::Frame {
+                conn: ConnId::from(OWNER),
+                bytes: &frame,
+            },
+        );
         while net.hub.poll_output().is_some() {}
         net.now += 20;
     }

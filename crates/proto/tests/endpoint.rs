@@ -7,7 +7,7 @@ use edgenet_core::kinds::encryption::Encryption;
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::{Endpoint, Event};
-use edgenet_proto::hub::{ConnId, Hub, HubConfig};
+use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input};
 use edgenet_proto::message::{Capabilities, Role, TaskSpec};
 use rand_chacha::rand_core::SeedableRng;
 
@@ -68,14 +68,20 @@ impl Net {
             self.now,
         );
         self.peers.insert(conn, (endpoint, run, vec![]));
-        self.hub.handle_connect(conn, self.now, [seed; 32]);
+        let _ = self.hub.handle(
+            self.now,
+            Input::Connect {
+                conn,
+                nonce: [seed; 32],
+            },
+        );
         self.pump();
         conn
     }
 
     fn tick(&mut self, ms: u64) {
         self.now += ms;
-        self.hub.handle_timeout(self.now);
+        let _ = self.hub.handle(self.now, Input::Timeout);
         self.pump();
     }
 
@@ -112,7 +118,13 @@ impl Net {
                 }
                 while let Some(frame) = endpoint.poll_outgoing() {
                     moved = true;
-                    let _ = self.hub.handle_frame(conn, &frame, self.now);
+                    let _ = self.hub.handle(
+                        self.now,
+                        Input::Frame {
+                            conn,
+                            bytes: &frame,
+                        },
+                    );
                 }
             }
             if !moved {
@@ -538,7 +550,13 @@ fn a_fresh_endpoint_of_the_same_identity_continues_the_chain_instead_of_forking_
         net.now,
     );
     net.peers.insert(second, (endpoint, Run::Honest, vec![]));
-    net.hub.handle_connect(second, net.now, [101; 32]);
+    let _ = net.hub.handle(
+        net.now,
+        Input::Connect {
+            conn: second,
+            nonce: [101; 32],
+        },
+    );
     net.pump();
     let (task, _) = net.submit_paid(second, 1, 1_000_000);
     assert!(
@@ -584,7 +602,13 @@ fn a_relay_that_lost_the_chain_is_sent_it_again_with_the_next_escrow() {
     );
     endpoint.know_entries(kept);
     net.peers.insert(page, (endpoint, Run::Honest, vec![]));
-    net.hub.handle_connect(page, net.now, [1; 32]);
+    let _ = net.hub.handle(
+        net.now,
+        Input::Connect {
+            conn: page,
+            nonce: [1; 32],
+        },
+    );
     net.pump();
     net.join(2, Run::Honest, true);
     mint(&mut net, page, 5_000_000);
@@ -687,7 +711,13 @@ impl Net {
                     }
                     if let Some(frame) = endpoint.poll_outgoing() {
                         moved += 1;
-                        let _ = self.hub.handle_frame(conn, &frame, self.now);
+                        let _ = self.hub.handle(
+                            self.now,
+                            Input::Frame {
+                                conn,
+                                bytes: &frame,
+                            },
+                        );
                         break;
                     }
                 }
@@ -709,7 +739,7 @@ impl Net {
         keeps_store: bool,
     ) -> ConnId {
         let (mut endpoint, _, events) = self.peers.remove(&old).unwrap();
-        self.hub.handle_disconnect(old, self.now);
+        let _ = self.hub.handle(self.now, Input::Disconnect(old));
         endpoint.handle_disconnect();
         keep(kept, &events);
         *tabs += 1;
@@ -728,7 +758,13 @@ impl Net {
             kept.clear();
         }
         self.peers.insert(conn, (fresh, Run::Honest, vec![]));
-        self.hub.handle_connect(conn, self.now, [100 + *tabs; 32]);
+        let _ = self.hub.handle(
+            self.now,
+            Input::Connect {
+                conn,
+                nonce: [100 + *tabs; 32],
+            },
+        );
         self.pump();
         conn
     }
@@ -820,7 +856,7 @@ fn a_canary_leaves_with_its_worker_and_a_returning_worker_gets_a_fresh_one() {
     net.tick(1_000);
     assert_eq!(net.hub.stats().open_tasks, 1, "its canary waits for it");
     let (mut endpoint, ..) = net.peers.remove(&paused).unwrap();
-    net.hub.handle_disconnect(paused, net.now);
+    let _ = net.hub.handle(net.now, Input::Disconnect(paused));
     endpoint.handle_disconnect();
     let stats = net.hub.stats();
     assert_eq!(

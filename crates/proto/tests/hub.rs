@@ -7,7 +7,7 @@ use edgenet_core::kinds::vector_search::{KnnResult, VectorSearch};
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::client::ClientSession;
-use edgenet_proto::hub::{ConnId, Hub, HubConfig, Output};
+use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input, Output};
 use edgenet_proto::message::{
     Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec,
 };
@@ -96,20 +96,22 @@ impl Net {
                 closed: false,
             },
         );
-        self.hub.handle_connect(conn, self.now, *seed);
+        let _ = self
+            .hub
+            .handle(self.now, Input::Connect { conn, nonce: *seed });
         self.pump();
         conn
     }
 
     fn leave(&mut self, conn: ConnId) {
         self.nodes.get_mut(&conn).unwrap().closed = true;
-        self.hub.handle_disconnect(conn, self.now);
+        let _ = self.hub.handle(self.now, Input::Disconnect(conn));
         self.pump();
     }
 
     fn tick(&mut self, ms: u64) {
         self.now += ms;
-        self.hub.handle_timeout(self.now);
+        let _ = self.hub.handle(self.now, Input::Timeout);
         self.pump();
     }
 
@@ -120,7 +122,7 @@ impl Net {
             return false;
         };
         self.now = self.now.max(at);
-        self.hub.handle_timeout(self.now);
+        let _ = self.hub.handle(self.now, Input::Timeout);
         self.pump();
         true
     }
@@ -201,7 +203,13 @@ impl Net {
                 }
                 while let Some(frame) = node.session.poll_outgoing() {
                     moved = true;
-                    let _ = self.hub.handle_frame(conn, &frame, self.now);
+                    let _ = self.hub.handle(
+                        self.now,
+                        Input::Frame {
+                            conn,
+                            bytes: &frame,
+                        },
+                    );
                 }
             }
             if !moved {
@@ -211,7 +219,10 @@ impl Net {
     }
 
     fn raw(&mut self, conn: ConnId, frame: &[u8]) -> Result<(), edgenet_proto::ProtoError> {
-        let r = self.hub.handle_frame(conn, frame, self.now);
+        let r = self
+            .hub
+            .handle(self.now, Input::Frame { conn, bytes: frame })
+            .map(drop);
         self.pump();
         r
     }
@@ -505,7 +516,13 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     let raw = |net: &mut Net, frame: &[u8]| -> String {
         let conn = 100 + net.next;
         net.next += 1;
-        net.hub.handle_connect(conn, net.now, [7; 32]);
+        let _ = net.hub.handle(
+            net.now,
+            Input::Connect {
+                conn,
+                nonce: [7; 32],
+            },
+        );
         let err = net.raw(conn, frame).unwrap_err();
         err.code().to_owned()
     };
@@ -564,7 +581,14 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     for _ in 0..25 {
         if let Err(e) = net
             .hub
-            .handle_frame(flood, &claim.encode().unwrap(), net.now)
+            .handle(
+                net.now,
+                Input::Frame {
+                    conn: flood,
+                    bytes: &claim.encode().unwrap(),
+                },
+            )
+            .map(drop)
         {
             codes.push(e.code());
         }
@@ -572,7 +596,13 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     assert_eq!(codes.first(), Some(&"EN-207"));
 
     // Handshake timeout.
-    net.hub.handle_connect(999, net.now, [8; 32]);
+    let _ = net.hub.handle(
+        net.now,
+        Input::Connect {
+            conn: 999,
+            nonce: [8; 32],
+        },
+    );
     while net.hub.stats().connections > 1 && net.drive() {}
     assert_eq!(
         net.hub.stats().connections,
@@ -890,7 +920,7 @@ fn escrows_open_when_the_relay_starts_are_refunded_at_its_first_timer() {
     let payer = Account::of(&id(9));
     assert_eq!(restarted.ledger().account(&payer).escrowed, 2_000_000);
     assert_eq!(restarted.poll_timeout(), Some(0), "due at once");
-    restarted.handle_timeout(5);
+    let _ = restarted.handle(5, Input::Timeout);
     let a = restarted.ledger().account(&payer);
     assert_eq!((a.balance, a.escrowed), (5_000_000, 0));
     assert_eq!(restarted.poll_timeout(), None);
@@ -1288,7 +1318,16 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
     }]))
     .encode()
     .unwrap();
-    net.hub.handle_frame(asker, &again, net.now).unwrap();
+    net.hub
+        .handle(
+            net.now,
+            Input::Frame {
+                conn: asker,
+                bytes: &again,
+            },
+        )
+        .map(drop)
+        .unwrap();
     let out: Vec<Output> = std::iter::from_fn(|| net.hub.poll_output()).collect();
     assert!(
         matches!(&out[0], Output::SendEntries(c, page) if *c == asker && page.len() == SYNC_PAGE),

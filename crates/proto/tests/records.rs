@@ -12,7 +12,7 @@ use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::{Endpoint, Event};
 use edgenet_proto::hub::{
-    Announcement, BORROWED_TTL_MS, ConnId, Hub, HubConfig, MAX_PARKED, MAX_RECORD_LEN,
+    Announcement, BORROWED_TTL_MS, ConnId, Hub, HubConfig, Input, MAX_PARKED, MAX_RECORD_LEN,
     MAX_TASK_RECORDS, Output, PARK_ROUNDS, RecordState, SignedRecord, TaskRecord,
 };
 use edgenet_proto::message::{ClientMsg, Role, TaskSpec};
@@ -97,7 +97,13 @@ impl Net {
         }
         let ep = Endpoint::new(node_key(seed), Role::Native, caps, 4, worker, self.now);
         self.nodes.insert((relay, conn), ep);
-        self.relays[relay].handle_connect(conn, self.now, [seed; 32]);
+        let _ = self.relays[relay].handle(
+            self.now,
+            Input::Connect {
+                conn,
+                nonce: [seed; 32],
+            },
+        );
         self.pump();
         assert!(self.nodes[&(relay, conn)].is_ready(), "handshake");
         conn
@@ -117,7 +123,8 @@ impl Net {
         for bytes in self.stream.values() {
             let record = SignedRecord::decode(bytes).unwrap();
             self.relays[relay]
-                .merge_task_record(record, self.now)
+                .handle(self.now, Input::TaskRecord(record))
+                .map(drop)
                 .unwrap();
         }
     }
@@ -131,7 +138,10 @@ impl Net {
         for (from, bytes) in &all {
             for to in (0..self.relays.len()).filter(|&t| self.up[t] && t != *from) {
                 let lender = Announcement::decode(bytes).unwrap();
-                self.relays[to].borrow_workers(lender, self.now).unwrap();
+                self.relays[to]
+                    .handle(self.now, Input::Announcement(lender))
+                    .map(|h| h.count())
+                    .unwrap();
             }
         }
         self.pump();
@@ -173,19 +183,24 @@ impl Net {
                     .unwrap();
                 if self.up[to] {
                     let from = self.relays[from].node_id();
-                    let _ = self.relays[to].handle_forwarded(
-                        from,
-                        f.worker,
-                        f.direction,
-                        &f.frame,
+                    let _ = self.relays[to].handle(
                         self.now,
+                        Input::Forwarded {
+                            relay: from,
+                            worker: f.worker,
+                            direction: f.direction,
+                            frame: &f.frame,
+                        },
                     );
                 }
             }
             for TaskRecord { task, bytes } in records {
                 for r in (0..self.relays.len()).filter(|&r| self.up[r]) {
                     let record = SignedRecord::decode(&bytes).unwrap();
-                    self.relays[r].merge_task_record(record, self.now).unwrap();
+                    self.relays[r]
+                        .handle(self.now, Input::TaskRecord(record))
+                        .map(drop)
+                        .unwrap();
                 }
                 self.stream.insert(task, bytes);
             }
@@ -210,7 +225,13 @@ impl Net {
                     if self.lose_payloads && payload {
                         continue;
                     }
-                    let _ = self.relays[r].handle_frame(conn, &frame, self.now);
+                    let _ = self.relays[r].handle(
+                        self.now,
+                        Input::Frame {
+                            conn,
+                            bytes: &frame,
+                        },
+                    );
                 }
             }
             if !moved {
@@ -225,7 +246,7 @@ impl Net {
         while self.now < end {
             self.now = (self.now + 500).min(end);
             for r in (0..self.relays.len()).filter(|&r| self.up[r]) {
-                self.relays[r].handle_timeout(self.now);
+                let _ = self.relays[r].handle(self.now, Input::Timeout);
             }
             self.announce();
         }
@@ -245,7 +266,7 @@ impl Net {
         let detached = old.detach(self.now);
         old.handle_disconnect();
         if self.up[from] {
-            self.relays[from].handle_disconnect(conn, self.now);
+            let _ = self.relays[from].handle(self.now, Input::Disconnect(conn));
         }
         let fresh = self.join(to, seed, false);
         let ep = self.nodes.get_mut(&(to, fresh)).unwrap();
@@ -352,7 +373,13 @@ fn a_worker_assigned_by_a_relay_that_died_before_its_payload_came_is_freed_for_t
     net.next += 1;
     let ep = Endpoint::new(node_key(1), Role::Native, caps(), 1, true, net.now);
     net.nodes.insert((2, worker), ep);
-    net.relays[2].handle_connect(worker, net.now, [1; 32]);
+    let _ = net.relays[2].handle(
+        net.now,
+        Input::Connect {
+            conn: worker,
+            nonce: [1; 32],
+        },
+    );
     net.pump();
     net.announce();
     net.lose_payloads = true;
@@ -407,7 +434,10 @@ fn an_announcement_the_dead_relay_sent_before_it_died_arriving_late_does_not_los
     net.advance(BORROWED_TTL_MS - 500);
     // It arrives now, after the resume: relay 0 looks alive for another time-to-live.
     let lender = Announcement::decode(&late.unwrap_or_default()).unwrap();
-    net.relays[1].borrow_workers(lender, net.now).unwrap();
+    net.relays[1]
+        .handle(net.now, Input::Announcement(lender))
+        .map(|h| h.count())
+        .unwrap();
     net.advance(1_000);
     assert!(
         net.done(1, at_b).is_none(),
@@ -504,7 +534,10 @@ fn records_are_bounded_and_the_newest_still_resume() {
         let deadline = 100_000 + u64::try_from(i).unwrap();
         let r = TaskRecord::signed(&owner, &s, &submitter, deadline, RecordState::Open).unwrap();
         let signed = SignedRecord::decode(&r.bytes).unwrap();
-        net.relays[1].merge_task_record(signed, net.now).unwrap();
+        net.relays[1]
+            .handle(net.now, Input::TaskRecord(signed))
+            .map(drop)
+            .unwrap();
     }
     assert_eq!(net.relays[1].task_records(), MAX_TASK_RECORDS);
     // The newest is kept and resumes; the first, forgotten, is taken as a new task.
@@ -543,7 +576,10 @@ fn parked_resumes_are_bounded_and_an_honest_one_still_goes_through() {
         s.id = TaskId(u128::try_from(i + 1).unwrap().to_le_bytes());
         let r = TaskRecord::signed(&owner, &s, &submitter, deadline, RecordState::Open).unwrap();
         let signed = SignedRecord::decode(&r.bytes).unwrap();
-        net.relays[1].merge_task_record(signed, net.now).unwrap();
+        net.relays[1]
+            .handle(net.now, Input::TaskRecord(signed))
+            .map(drop)
+            .unwrap();
         net.submit(1, at_b, s);
     }
     // Past the bound, answered at once.
@@ -595,7 +631,8 @@ fn bad_records_are_refused_with_a_code() {
     let r = TaskRecord::signed(&stranger, &s, &submitter, 1, RecordState::Open).unwrap();
     let signed = SignedRecord::decode(&r.bytes).unwrap();
     let err = net.relays[1]
-        .merge_task_record(signed, net.now)
+        .handle(net.now, Input::TaskRecord(signed))
+        .map(drop)
         .unwrap_err();
     assert_eq!(err.code(), "EN-209");
     assert_eq!(net.relays[1].task_records(), 0);

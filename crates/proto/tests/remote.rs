@@ -10,7 +10,7 @@ use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{
-    Announcement, BORROWED_TTL_MS, ConnId, Direction, Hub, HubConfig, MAX_ANNOUNCED_BUSY,
+    Announcement, BORROWED_TTL_MS, ConnId, Direction, Hub, HubConfig, Input, MAX_ANNOUNCED_BUSY,
     MAX_ANNOUNCED_SUBMITTERS, MAX_ANNOUNCED_WORKERS, MAX_BORROWED, MAX_LENT, MAX_LENT_PER_WORKER,
     OFFER_ROUTE_MS, Output,
 };
@@ -113,14 +113,20 @@ impl Cluster {
             closed: false,
         };
         self.nodes.insert((relay, conn), node);
-        self.relays[relay].handle_connect(conn, self.now, [seed; 32]);
+        let _ = self.relays[relay].handle(
+            self.now,
+            Input::Connect {
+                conn,
+                nonce: [seed; 32],
+            },
+        );
         self.pump();
         conn
     }
 
     fn leave(&mut self, relay: usize, conn: ConnId) {
         self.nodes.get_mut(&(relay, conn)).unwrap().closed = true;
-        self.relays[relay].handle_disconnect(conn, self.now);
+        let _ = self.relays[relay].handle(self.now, Input::Disconnect(conn));
         self.pump();
     }
 
@@ -138,7 +144,10 @@ impl Cluster {
             }
             for to in 0..self.relays.len() {
                 let lender = Announcement::decode(bytes).unwrap();
-                self.relays[to].borrow_workers(lender, self.now).unwrap();
+                self.relays[to]
+                    .handle(self.now, Input::Announcement(lender))
+                    .map(|h| h.count())
+                    .unwrap();
             }
         }
         self.pump();
@@ -190,8 +199,17 @@ impl Cluster {
             }
             for f in forwarded {
                 let hub = &mut self.relays[f.to];
-                if let Err(e) =
-                    hub.handle_forwarded(f.from, f.worker, f.direction, &f.frame, self.now)
+                if let Err(e) = hub
+                    .handle(
+                        self.now,
+                        Input::Forwarded {
+                            relay: f.from,
+                            worker: f.worker,
+                            direction: f.direction,
+                            frame: &f.frame,
+                        },
+                    )
+                    .map(drop)
                 {
                     self.refused.push((f.to, e.code().to_string()));
                 }
@@ -221,7 +239,13 @@ impl Cluster {
                 }
                 while let Some(frame) = node.session.poll_outgoing() {
                     moved = true;
-                    let _ = self.relays[r].handle_frame(conn, &frame, self.now);
+                    let _ = self.relays[r].handle(
+                        self.now,
+                        Input::Frame {
+                            conn,
+                            bytes: &frame,
+                        },
+                    );
                 }
             }
             if !moved {
@@ -242,7 +266,7 @@ impl Cluster {
     fn advance(&mut self, ms: u64) {
         self.now += ms;
         for r in &mut self.relays {
-            r.handle_timeout(self.now);
+            let _ = r.handle(self.now, Input::Timeout);
         }
         self.pump();
     }
@@ -427,7 +451,11 @@ fn announcements_are_signed_bounded_and_taken_only_from_the_cluster() {
     let stranger = SecretKey::from_seed(&[0x55; 32]);
     let bytes = Announcement::encode(&stranger, vec![worker(1)], &[], &[]).unwrap();
     let err = c.relays[0]
-        .borrow_workers(Announcement::decode(&bytes).unwrap(), c.now)
+        .handle(
+            c.now,
+            Input::Announcement(Announcement::decode(&bytes).unwrap()),
+        )
+        .map(|h| h.count())
         .unwrap_err();
     assert_eq!(err.code(), "EN-209");
     // A changed byte breaks the signature.
@@ -467,7 +495,11 @@ fn announcements_are_signed_bounded_and_taken_only_from_the_cluster() {
             .collect();
         let bytes = Announcement::encode(&relay_key(lender), workers, &[], &[]).unwrap();
         c.relays[0]
-            .borrow_workers(Announcement::decode(&bytes).unwrap(), c.now)
+            .handle(
+                c.now,
+                Input::Announcement(Announcement::decode(&bytes).unwrap()),
+            )
+            .map(|h| h.count())
             .unwrap();
     }
     const { assert!(6 * MAX_ANNOUNCED_WORKERS > MAX_BORROWED) };
@@ -476,7 +508,11 @@ fn announcements_are_signed_bounded_and_taken_only_from_the_cluster() {
     let again: Vec<PeerInfo> = (1..=64).map(worker).collect();
     let bytes = Announcement::encode(&relay_key(1), again, &[], &[]).unwrap();
     let lent = c.relays[0]
-        .borrow_workers(Announcement::decode(&bytes).unwrap(), c.now)
+        .handle(
+            c.now,
+            Input::Announcement(Announcement::decode(&bytes).unwrap()),
+        )
+        .map(|h| h.count())
         .unwrap();
     assert_eq!(lent, MAX_ANNOUNCED_WORKERS);
     c.check();
@@ -504,7 +540,17 @@ fn a_flood_of_offers_for_lent_workers_is_bounded_and_an_honest_task_still_runs()
     };
     let mut codes = Vec::new();
     for task in 0..100 {
-        let r = c.relays[1].handle_forwarded(a, flooded, Direction::ToWorker, &offer(task), c.now);
+        let r = c.relays[1]
+            .handle(
+                c.now,
+                Input::Forwarded {
+                    relay: a,
+                    worker: flooded,
+                    direction: Direction::ToWorker,
+                    frame: &offer(task),
+                },
+            )
+            .map(drop);
         codes.push(r.err().map(|e| e.code().to_string()));
     }
     let taken = codes.iter().filter(|c| c.is_none()).count();
@@ -550,7 +596,16 @@ fn the_lenders_route_table_is_bounded_in_all() {
             .encode()
             .unwrap();
             if c.relays[1]
-                .handle_forwarded(a, id(s), Direction::ToWorker, &frame, c.now)
+                .handle(
+                    c.now,
+                    Input::Forwarded {
+                        relay: a,
+                        worker: id(s),
+                        direction: Direction::ToWorker,
+                        frame: &frame,
+                    },
+                )
+                .map(drop)
                 .is_err()
             {
                 refused += 1;
@@ -562,12 +617,30 @@ fn the_lenders_route_table_is_bounded_in_all() {
     // Only task frames go to a lent worker, and only from another relay of the cluster.
     let welcome = RelayMsg::Welcome { peers: vec![] }.encode().unwrap();
     let err = c.relays[1]
-        .handle_forwarded(a, id(1), Direction::ToWorker, &welcome, c.now)
+        .handle(
+            c.now,
+            Input::Forwarded {
+                relay: a,
+                worker: id(1),
+                direction: Direction::ToWorker,
+                frame: &welcome,
+            },
+        )
+        .map(drop)
         .unwrap_err();
     assert_eq!(err.code(), "EN-209");
     let stranger = SecretKey::from_seed(&[0x55; 32]).node_id();
     let err = c.relays[1]
-        .handle_forwarded(stranger, id(1), Direction::ToWorker, &welcome, c.now)
+        .handle(
+            c.now,
+            Input::Forwarded {
+                relay: stranger,
+                worker: id(1),
+                direction: Direction::ToWorker,
+                frame: &welcome,
+            },
+        )
+        .map(drop)
         .unwrap_err();
     assert_eq!(err.code(), "EN-209");
     c.pump();

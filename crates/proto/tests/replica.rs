@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use edgenet_core::SecretKey;
 use edgenet_core::ledger::{Account, Entry, EntryKind, Ledger, LedgerConfig, MintReason};
 use edgenet_core::task::TaskId;
-use edgenet_proto::hub::{Hub, HubConfig, MemoryStore, Merged};
+use edgenet_proto::hub::{Hub, HubConfig, Input, MemoryStore, Merged};
 
 fn keys() -> (SecretKey, SecretKey, SecretKey) {
     (
@@ -86,7 +86,14 @@ fn entries_from_another_relay_merge_once_and_strangers_are_refused() {
         .unwrap();
     let mut decoder = hub_b.decoder();
     let merged = hub_b
-        .merge_replicated(a.node_id(), decoder.verify_entries(entries.clone()))
+        .handle(
+            0,
+            Input::Replicated {
+                from: a.node_id(),
+                entries: decoder.verify_entries(entries.clone()),
+            },
+        )
+        .map(|h| h.merged().expect("merged"))
         .unwrap();
     assert_eq!(
         merged,
@@ -103,7 +110,14 @@ fn entries_from_another_relay_merge_once_and_strangers_are_refused() {
     );
     // The log may deliver again (a restart between storing and recording the position).
     let again = hub_b
-        .merge_replicated(a.node_id(), decoder.verify_entries(entries))
+        .handle(
+            0,
+            Input::Replicated {
+                from: a.node_id(),
+                entries: decoder.verify_entries(entries),
+            },
+        )
+        .map(|h| h.merged().expect("merged"))
         .unwrap();
     assert_eq!((again.new, again.held), (0, 2));
     // A mint by a key outside the validator set is refused, and changes nothing.
@@ -122,7 +136,14 @@ fn entries_from_another_relay_merge_once_and_strangers_are_refused() {
         )
         .unwrap();
     let merged = hub_b
-        .merge_replicated(a.node_id(), decoder.verify_entries(vec![forged]))
+        .handle(
+            0,
+            Input::Replicated {
+                from: a.node_id(),
+                entries: decoder.verify_entries(vec![forged]),
+            },
+        )
+        .map(|h| h.merged().expect("merged"))
         .unwrap();
     assert_eq!((merged.new, merged.refused), (0, 1));
     let alice_at_b = hub_b.ledger().account(&Account::of(&alice.node_id()));
@@ -146,29 +167,44 @@ fn an_escrow_is_refunded_by_the_relay_that_took_it_or_by_the_one_that_took_over(
         .unwrap()
         .with_cluster_store(Box::new(MemoryStore), entries.clone(), &replicated)
         .unwrap();
-    hub_b.handle_timeout(1_000_000);
+    let _ = hub_b.handle(1_000_000, Input::Timeout);
     assert_eq!(escrowed(&mut hub_b), 1_000_000);
     // Another relay leaving takes nothing; A leaving makes the escrow B's, refunded after the
     // grace (no task for it turned up at B).
     assert_eq!(
-        hub_b.relay_gone(SecretKey::from_seed(&[8; 32]).node_id(), 1_000_000),
+        hub_b
+            .handle(
+                1_000_000,
+                Input::RelayGone(SecretKey::from_seed(&[8; 32]).node_id())
+            )
+            .map_or(0, |h| h.count()),
         0
     );
-    assert_eq!(hub_b.relay_gone(a.node_id(), 1_000_000), 1);
+    assert_eq!(
+        hub_b
+            .handle(1_000_000, Input::RelayGone(a.node_id()))
+            .map_or(0, |h| h.count()),
+        1
+    );
     let grace = HubConfig::default().escrow_grace_ms;
-    hub_b.handle_timeout(1_000_000 + grace - 1);
+    let _ = hub_b.handle(1_000_000 + grace - 1, Input::Timeout);
     assert_eq!(escrowed(&mut hub_b), 1_000_000);
-    hub_b.handle_timeout(1_000_000 + grace);
+    let _ = hub_b.handle(1_000_000 + grace, Input::Timeout);
     assert_eq!(escrowed(&mut hub_b), 0);
     // A second time, nothing is left to take.
-    assert_eq!(hub_b.relay_gone(a.node_id(), 2_000_000), 0);
+    assert_eq!(
+        hub_b
+            .handle(2_000_000, Input::RelayGone(a.node_id()))
+            .map_or(0, |h| h.count()),
+        0
+    );
     // At A, restarted with the escrow it took itself and no task for it: refunded at once.
     let mut hub_a = Hub::new(a, HubConfig::default())
         .with_validators(config)
         .unwrap()
         .with_cluster_store(Box::new(MemoryStore), entries, &HashMap::new())
         .unwrap();
-    hub_a.handle_timeout(1_000_000);
+    let _ = hub_a.handle(1_000_000, Input::Timeout);
     assert_eq!(escrowed(&mut hub_a), 0);
 }
 
@@ -224,10 +260,22 @@ fn owners_of_closed_escrows_are_forgotten_past_the_bound() {
     let mut decoder = hub_b.decoder();
     for batch in entries.chunks(16) {
         hub_b
-            .merge_replicated(a.node_id(), decoder.verify_entries(batch.to_vec()))
+            .handle(
+                0,
+                Input::Replicated {
+                    from: a.node_id(),
+                    entries: decoder.verify_entries(batch.to_vec()),
+                },
+            )
+            .map(|h| h.merged().expect("merged"))
             .unwrap();
         assert!(hub_b.escrows_owned_elsewhere() <= 2 * 10 + 64 + 16);
     }
     // The 10 open ones are still A's to settle, and B takes them over when A is gone.
-    assert_eq!(hub_b.relay_gone(a.node_id(), 0), 10);
+    assert_eq!(
+        hub_b
+            .handle(0, Input::RelayGone(a.node_id()))
+            .map_or(0, |h| h.count()),
+        10
+    );
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use async_nats::Client;
 use edgenet_core::NodeId;
 use edgenet_core::ledger::{Account, Entry};
-use edgenet_proto::hub::{decode_attested, encode_attested};
+use edgenet_proto::hub::{Handled, Input, decode_attested, encode_attested};
 use futures_util::StreamExt;
 
 use super::Counters;
@@ -65,15 +65,18 @@ async fn serve(client: Client, me: NodeId, driver: HubDriver, counters: Arc<Coun
         if entry.body.author == own {
             continue;
         }
-        let answer = driver.with_hub_mut(|hub, _| hub.attest(&entry));
+        let answer = driver.with_hub_mut(|hub, at| {
+            hub.handle(at, Input::AttestRequest(&entry))
+                .map(Handled::attestation)
+        });
         match (answer, msg.reply) {
-            (Ok(attestation), Some(reply)) => {
+            (Ok(Some(attestation)), Some(reply)) => {
                 let bytes = encode_attested(&entry.hash(), &attestation);
                 if let Err(e) = client.publish(reply, bytes.into()).await {
                     counters.failed("attestation", e);
                 }
             }
-            (Ok(_), None) => {}
+            (Ok(_), _) => {}
             (Err(e), _) => tracing::debug!(error = %e, "attestation refused"),
         }
     }
@@ -86,7 +89,7 @@ async fn collect(client: Client, me: NodeId, driver: HubDriver, counters: Arc<Co
     };
     while let Some(msg) = sub.next().await {
         let taken = decode_attested(&msg.payload).and_then(|(hash, attestation)| {
-            driver.with_hub_mut(|hub, _| hub.handle_attestation(hash, attestation))
+            driver.with_hub_mut(|hub, at| hub.handle(at, Input::Attestation { hash, attestation }))
         });
         if let Err(e) = taken {
             counters.forward_refused.fetch_add(1, Ordering::Relaxed);

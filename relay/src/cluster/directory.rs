@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::{self, stream::Stream};
-use edgenet_proto::hub::PeerSummary;
+use edgenet_proto::hub::{Input, PeerSummary};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
@@ -177,7 +177,10 @@ fn take_over(driver: &HubDriver, me: &str, alive: &mut BTreeSet<String>, relays:
     if !gone.is_empty() && now.first().is_some_and(|first| first == me) {
         for id in gone {
             if let Ok(node) = id.parse() {
-                let taken = driver.with_hub_mut(|hub, at| hub.relay_gone(node, at));
+                let taken = driver.with_hub_mut(|hub, at| {
+                    hub.handle(at, Input::RelayGone(node))
+                        .map_or(0, |h| h.count())
+                });
                 tracing::warn!(relay = %id, escrows = taken, "cluster: a relay left the directory; its open escrows are this relay's to settle");
             }
         }

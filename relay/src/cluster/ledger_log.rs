@@ -13,6 +13,7 @@
 //! last sequence number. A relay killed between the two reads a few entries twice, which costs a
 //! lookup each. An entry that does not decode or verify is refused and counted, never applied.
 
+use edgenet_proto::hub::{Handled, Input};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -207,8 +208,14 @@ pub(crate) async fn consume(
                 let mut merged = Ok(());
                 for (from, entries) in runs {
                     let verified = decoder.verify_entries(entries);
-                    match driver.with_hub_mut(|hub, _| hub.merge_replicated(from, verified)) {
+                    let input = Input::Replicated {
+                        from,
+                        entries: verified,
+                    };
+                    match driver.with_hub_mut(|hub, at| hub.handle(at, input).map(Handled::merged))
+                    {
                         Ok(m) => {
+                            let m = m.unwrap_or_default();
                             counters
                                 .merged
                                 .fetch_add(u64::from(m.new), Ordering::Relaxed);

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use async_nats::{Client, HeaderMap};
 use edgenet_core::NodeId;
-use edgenet_proto::hub::{ANNOUNCE_INTERVAL_MS, Announcement, Direction, MAX_ANNOUNCEMENT_LEN};
+use edgenet_proto::hub::{
+    ANNOUNCE_INTERVAL_MS, Announcement, Direction, Input, MAX_ANNOUNCEMENT_LEN,
+};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
@@ -101,7 +103,10 @@ async fn borrow(client: Client, driver: HubDriver, counters: Arc<Counters>) {
                 continue;
             }
         };
-        if let Err(e) = driver.with_hub_mut(|hub, now| hub.borrow_workers(lender, now)) {
+        if let Err(e) = driver.with_hub_mut(|hub, now| {
+            hub.handle(now, Input::Announcement(lender))
+                .map(|h| h.count())
+        }) {
             counters.forward_refused.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(error = %e, "announcement refused");
         }
@@ -164,7 +169,16 @@ async fn receive(client: Client, me: NodeId, driver: HubDriver, counters: Arc<Co
         };
         counters.forwarded_in.fetch_add(1, Ordering::Relaxed);
         let handled = driver.with_hub_mut(|hub, now| {
-            hub.handle_forwarded(relay, worker, direction, &msg.payload, now)
+            hub.handle(
+                now,
+                Input::Forwarded {
+                    relay,
+                    worker,
+                    direction,
+                    frame: &msg.payload,
+                },
+            )
+            .map(drop)
         });
         if let Err(e) = handled {
             counters.forward_refused.fetch_add(1, Ordering::Relaxed);

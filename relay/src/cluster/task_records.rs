@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
-use edgenet_proto::hub::{MAX_RECORD_LEN, SignedRecord, TaskRecord};
+use edgenet_proto::hub::{Input, MAX_RECORD_LEN, SignedRecord, TaskRecord};
 use tokio::sync::mpsc;
 
 use super::Counters;
@@ -179,7 +179,7 @@ pub(crate) async fn consume(
                 refused += driver.with_hub_mut(|hub, now| {
                     records
                         .into_iter()
-                        .map(|r| hub.merge_task_record(r, now))
+                        .map(|r| hub.handle(now, Input::TaskRecord(r)).map(drop))
                         .filter(Result::is_err)
                         .count() as u64
                 });

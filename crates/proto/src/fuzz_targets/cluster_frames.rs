@@ -11,7 +11,7 @@ use edgenet_core::task::TaskKind;
 
 use crate::client::ClientSession;
 use crate::hub::{
-    Announcement, ConnId, Direction, Hub, HubConfig, Output, SignedRecord, decode_attested,
+    Announcement, ConnId, Direction, Hub, HubConfig, Input, Output, SignedRecord, decode_attested,
 };
 use crate::message::{Capabilities, PeerInfo, Role};
 
@@ -41,7 +41,7 @@ fn pump(hub: &mut Hub, worker: &mut ClientSession, asked: &mut Option<Entry>, no
                 // The task stream hands every relay's records back, this one's too.
                 Output::TaskRecord(record) => {
                     if let Ok(signed) = SignedRecord::decode(&record.bytes) {
-                        let _ = hub.merge_task_record(signed, now);
+                        let _ = hub.handle(now, Input::TaskRecord(signed));
                     }
                 }
                 _ => {}
@@ -50,7 +50,13 @@ fn pump(hub: &mut Hub, worker: &mut ClientSession, asked: &mut Option<Entry>, no
         while worker.poll_event().is_some() {}
         while let Some(frame) = worker.poll_outgoing() {
             moved = true;
-            let _ = hub.handle_frame(WORKER_CONN, &frame, now);
+            let _ = hub.handle(
+                now,
+                Input::Frame {
+                    conn: WORKER_CONN,
+                    bytes: &frame,
+                },
+            );
         }
         if !moved {
             break;
@@ -82,7 +88,13 @@ pub fn cluster_frames(data: &[u8]) {
     let local_id = local.node_id();
     let mut worker = ClientSession::new(local, Role::Native, caps(), Some(hub.node_id()));
     let mut asked = None;
-    hub.handle_connect(WORKER_CONN, 0, [2; 32]);
+    let _ = hub.handle(
+        0,
+        Input::Connect {
+            conn: WORKER_CONN,
+            nonce: [2; 32],
+        },
+    );
     pump(&mut hub, &mut worker, &mut asked, 0);
     let borrowed = SecretKey::from_seed(&[6; 32]).node_id();
     let info = PeerInfo {
@@ -94,7 +106,7 @@ pub fn cluster_frames(data: &[u8]) {
     if let Ok(Ok(lender)) =
         Announcement::encode(&other, vec![info], &[], &[]).map(|bytes| Announcement::decode(&bytes))
     {
-        let _ = hub.borrow_workers(lender, 0);
+        let _ = hub.handle(0, Input::Announcement(lender));
     }
     let from = other.node_id();
     let mut rest = data;
@@ -108,30 +120,54 @@ pub fn cluster_frames(data: &[u8]) {
         match tag % 8 {
             0 => {
                 if let Ok(lender) = Announcement::decode(bytes) {
-                    let _ = hub.borrow_workers(lender, now);
+                    let _ = hub.handle(now, Input::Announcement(lender));
                 }
             }
             1 => {
-                let _ = hub.handle_forwarded(from, local_id, Direction::ToWorker, bytes, now);
+                let _ = hub.handle(
+                    now,
+                    Input::Forwarded {
+                        relay: from,
+                        worker: local_id,
+                        direction: Direction::ToWorker,
+                        frame: bytes,
+                    },
+                );
             }
             2 => {
-                let _ = hub.handle_forwarded(from, borrowed, Direction::FromWorker, bytes, now);
+                let _ = hub.handle(
+                    now,
+                    Input::Forwarded {
+                        relay: from,
+                        worker: borrowed,
+                        direction: Direction::FromWorker,
+                        frame: bytes,
+                    },
+                );
             }
             3 => {
-                let _ = hub.handle_frame(WORKER_CONN, bytes, now);
+                let _ = hub.handle(
+                    now,
+                    Input::Frame {
+                        conn: WORKER_CONN,
+                        bytes,
+                    },
+                );
             }
-            4 => hub.handle_timeout(now),
+            4 => {
+                let _ = hub.handle(now, Input::Timeout);
+            }
             5 => {
                 if let Ok((hash, attestation)) = decode_attested(bytes) {
-                    let _ = hub.handle_attestation(hash, attestation);
+                    let _ = hub.handle(now, Input::Attestation { hash, attestation });
                 }
                 if let Ok(record) = SignedRecord::decode(bytes) {
-                    let _ = hub.merge_task_record(record, now);
+                    let _ = hub.handle(now, Input::TaskRecord(record));
                 }
             }
             6 => {
                 if let Ok(entry) = Entry::from_bytes(bytes) {
-                    let _ = hub.attest(&entry);
+                    let _ = hub.handle(now, Input::AttestRequest(&entry));
                 }
             }
             _ => {
@@ -142,7 +178,13 @@ pub fn cluster_frames(data: &[u8]) {
                         validator: Account::of(&other.node_id()),
                         signature: other.sign(&message).to_bytes().to_vec(),
                     };
-                    let _ = hub.handle_attestation(entry.hash(), attestation);
+                    let _ = hub.handle(
+                        0,
+                        Input::Attestation {
+                            hash: entry.hash(),
+                            attestation,
+                        },
+                    );
                 }
             }
         }

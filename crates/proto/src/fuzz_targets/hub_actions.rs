@@ -97,7 +97,7 @@ mod sim {
     use super::{HubAction, NODES};
     use crate::Millis;
     use crate::handshake::sign_hello;
-    use crate::hub::{ConnId, Hub, HubConfig, Output};
+    use crate::hub::{ConnId, Hub, HubConfig, Input, Output};
     use crate::message::{Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec};
 
     const UPTIME_BONUS: u64 = 100_000;
@@ -169,7 +169,13 @@ mod sim {
                 return;
             };
             if let Ok(frame) = msg.encode() {
-                let _ = self.hub.handle_frame(conn, &frame, self.now);
+                let _ = self.hub.handle(
+                    self.now,
+                    Input::Frame {
+                        conn,
+                        bytes: &frame,
+                    },
+                );
             }
         }
 
@@ -189,16 +195,22 @@ mod sim {
                 HubAction::Join { node, kinds } => self.join(Self::node(*node), *kinds),
                 HubAction::Connect => {
                     let conn = self.fresh_conn();
-                    self.hub.handle_connect(conn, self.now, [9; 32]);
+                    let _ = self.hub.handle(
+                        self.now,
+                        Input::Connect {
+                            conn,
+                            nonce: [9; 32],
+                        },
+                    );
                 }
                 HubAction::Leave { node } => {
                     if let Some(conn) = self.conns.remove(&Self::node(*node)) {
-                        self.hub.handle_disconnect(conn, self.now);
+                        let _ = self.hub.handle(self.now, Input::Disconnect(conn));
                     }
                 }
                 HubAction::SlowConsumer { node } => {
                     if let Some(conn) = self.conns.remove(&Self::node(*node)) {
-                        self.hub.handle_slow_consumer(conn, self.now);
+                        let _ = self.hub.handle(self.now, Input::SlowConsumer(conn));
                     }
                 }
                 HubAction::Submit {
@@ -336,17 +348,17 @@ mod sim {
                 }
                 HubAction::Raw { node, bytes } => {
                     if let Some(&conn) = self.conns.get(&Self::node(*node)) {
-                        let _ = self.hub.handle_frame(conn, bytes, self.now);
+                        let _ = self.hub.handle(self.now, Input::Frame { conn, bytes });
                     }
                 }
                 HubAction::Advance { ms } => {
                     self.now += Millis::from(*ms);
-                    self.hub.handle_timeout(self.now);
+                    let _ = self.hub.handle(self.now, Input::Timeout);
                 }
                 HubAction::NextDeadline => {
                     if let Some(at) = self.hub.poll_timeout() {
                         self.now = self.now.max(at);
-                        self.hub.handle_timeout(self.now);
+                        let _ = self.hub.handle(self.now, Input::Timeout);
                     }
                 }
             }
@@ -361,7 +373,7 @@ mod sim {
         fn join(&mut self, node: usize, kinds: u8) {
             let conn = self.fresh_conn();
             let nonce = [conn as u8; 32];
-            self.hub.handle_connect(conn, self.now, nonce);
+            let _ = self.hub.handle(self.now, Input::Connect { conn, nonce });
             let key = &self.keys[node];
             let body = HelloBody {
                 version: crate::PROTOCOL_VERSION,
@@ -400,7 +412,7 @@ mod sim {
                 }
                 for conn in closed {
                     self.conns.retain(|_, c| *c != conn);
-                    self.hub.handle_disconnect(conn, self.now);
+                    let _ = self.hub.handle(self.now, Input::Disconnect(conn));
                 }
             }
         }

@@ -4,7 +4,7 @@
 
 use edgenet_core::SecretKey;
 
-use crate::hub::{Hub, HubConfig};
+use crate::hub::{Hub, HubConfig, Input};
 use crate::message::{ClientMsg, RelayMsg};
 
 /// Decodes untrusted bytes as either direction's message; a message that decodes must re-encode to
@@ -32,8 +32,20 @@ pub fn decode_messages(data: &[u8]) {
 /// into a hub, with the clock moving, as a hostile client could.
 pub fn hub_frames(data: &[u8]) {
     let mut hub = Hub::new(SecretKey::from_seed(&[1; 32]), HubConfig::default());
-    hub.handle_connect(1, 0, [2; 32]);
-    hub.handle_connect(2, 0, [3; 32]);
+    let _ = hub.handle(
+        0,
+        Input::Connect {
+            conn: 1,
+            nonce: [2; 32],
+        },
+    );
+    let _ = hub.handle(
+        0,
+        Input::Connect {
+            conn: 2,
+            nonce: [3; 32],
+        },
+    );
     let mut rest = data;
     let mut i = 0u64;
     while rest.len() >= 2 {
@@ -41,8 +53,14 @@ pub fn hub_frames(data: &[u8]) {
         let frame = &rest[2..2 + len];
         rest = &rest[2 + len..];
         let now = i * 1_000;
-        let _ = hub.handle_frame(1 + i % 2, frame, now);
-        hub.handle_timeout(now);
+        let _ = hub.handle(
+            now,
+            Input::Frame {
+                conn: 1 + i % 2,
+                bytes: frame,
+            },
+        );
+        let _ = hub.handle(now, Input::Timeout);
         while hub.poll_output().is_some() {}
         i += 1;
     }

@@ -2,13 +2,13 @@
 //! validator entry (a threshold k > 1), an entry this relay writes (a mint, a payment from an
 //! escrow, a refund, a slash, a reputation) takes effect only once k validators have signed it:
 //! the relay signs it as its author, asks the other relays to attest it ([`Output::Attest`]),
-//! and stores and applies it when enough have ([`Hub::handle_attestation`]). Until then it is in
+//! and stores and applies it when enough have ([`Input::Attestation`](super::Input::Attestation)). Until then it is in
 //! no replica, so no credit exists before k relays agreed to it.
 //!
 //! ```text
 //! A: write_entries(Mint) --> signed by A, awaiting --Output::Attest--> B, C
 //! B: Hub::attest(entry)  --> checks it against B's replica --> Attestation
-//! A: handle_attestation  --> k signatures: stored, applied, published, sent to its accounts
+//! A: Input::Attestation --> k signatures: stored, applied, published, sent to its accounts
 //! ```
 //!
 //! What an attester checks before it signs is in `docs/ledger.md` ("Attestations"): the entry
@@ -22,7 +22,7 @@
 //! after every earlier one. At most [`MAX_AWAITING`] wait: past that a write is refused as one
 //! the store refused (EN-219), and its caller tries again later. Waiting entries are kept in the
 //! store ([`EntryStore::await_attestations`]) before anyone is asked, so a restarted relay asks
-//! for the same entries again ([`Hub::resume_awaiting`]) and never signs another at their places.
+//! for the same entries again ([`Input::AwaitingAttestation`](super::Input::AwaitingAttestation)) and never signs another at their places.
 //!
 //! [`EntryStore::await_attestations`]: super::EntryStore::await_attestations
 
@@ -82,7 +82,7 @@ pub fn encode_attested(hash: &EntryHash, attestation: &Attestation) -> Vec<u8> {
     [&hash.0[..], &tail].concat()
 }
 
-/// Reads an attester's answer ([`encode_attested`]) from untrusted bytes; [`Hub::handle_attestation`]
+/// Reads an attester's answer ([`encode_attested`]) from untrusted bytes; [`Input::Attestation`](super::Input::Attestation)
 /// checks it.
 pub fn decode_attested(bytes: &[u8]) -> Result<(EntryHash, Attestation), ProtoError> {
     if bytes.len() > 256 {
@@ -190,7 +190,7 @@ impl Hub {
     /// After a restart: this relay's entries that were waiting for attestations when it
     /// stopped (its store's), asked for again. Entries the ledger holds by now, and any that
     /// do not continue the relay's chain, are dropped.
-    pub fn resume_awaiting(&mut self, entries: Vec<Entry>) {
+    pub(super) fn resume_awaiting(&mut self, entries: Vec<Entry>) {
         let me = Account::of(&self.key.node_id());
         for entry in entries {
             if entry.body.author != me || self.ledger.holds(&entry) {
@@ -230,7 +230,7 @@ impl Hub {
     /// Another relay's entry to attest: checked against this replica (module docs), then
     /// signed. This relay remembers the place in the author's chain, and never attests another
     /// body for it.
-    pub fn attest(&mut self, entry: &Entry) -> Result<Attestation, ProtoError> {
+    pub(super) fn attest(&mut self, entry: &Entry) -> Result<Attestation, ProtoError> {
         let refused = self.check_attestable(entry);
         if let Err(e) = refused {
             self.attest.stats.refused += 1;
@@ -314,7 +314,7 @@ impl Hub {
     }
 
     /// Another relay's attestation of an entry this relay wrote. True once it took effect.
-    pub fn handle_attestation(
+    pub(super) fn on_attestation(
         &mut self,
         hash: EntryHash,
         attestation: Attestation,

@@ -1,5 +1,5 @@
 //! One frame in: the rate window, decoding, the handshake state, then one function per message
-//! kind. A refusal is returned as a [`ProtoError`]; [`Hub::handle_frame`] answers it.
+//! kind. A refusal is returned as a [`ProtoError`]; [`Hub::handle`] answers it.
 
 use edgenet_core::task::{TaskId, result_signing_message};
 use edgenet_core::{NodeId, Signature};
@@ -137,7 +137,7 @@ impl Hub {
         // A node that reconnects before its old socket was noticed dead replaces it.
         if let Some(old) = self.peers.conn(&node) {
             self.out.push_back(Output::Close(old));
-            self.handle_disconnect(old, now);
+            self.on_disconnect(old, now);
         }
         self.conns.authenticate(conn, node);
         self.timers.cancel(&super::Timer::Handshake(conn));

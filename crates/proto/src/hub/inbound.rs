@@ -1,11 +1,11 @@
 //! The part of handling a frame that needs no hub state: decoding it, and checking the
 //! signatures of the ledger entries it carries. A relay does this in each connection's own task
-//! with a [`Decoder`], then takes the lock around the hub only for [`Hub::handle_inbound`], so a
+//! with a [`Decoder`], then takes the lock around the hub only for [`Input::Inbound`], so a
 //! flood of forged entries costs the flooding connection's task, not everyone's handshakes.
-//! [`Hub::handle_frame`] does both steps in one call (tests, and adapters without a lock).
+//! [`Input::Frame`] does both steps in one call (tests, and adapters without a lock).
 //!
-//! [`Hub::handle_inbound`]: super::Hub::handle_inbound
-//! [`Hub::handle_frame`]: super::Hub::handle_frame
+//! [`Input::Inbound`]: super::Input::Inbound
+//! [`Input::Frame`]: super::Input::Frame
 
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{LedgerConfig, LedgerError, Verified, Verifier};

@@ -37,6 +37,7 @@ mod dispatch;
 mod escrows;
 mod events;
 mod inbound;
+mod input;
 #[cfg(any(test, feature = "fuzzing"))]
 mod invariants;
 mod ledger;
@@ -62,6 +63,7 @@ pub use collections::{CollectionView, HolderView, MAX_COLLECTIONS, ShardView};
 pub use config::HubConfig;
 pub use events::{HubEvent, MAX_PENDING_EVENTS};
 pub use inbound::{Decoder, Inbound};
+pub use input::{Handled, Input};
 pub use ledger::{EntryStore, MemoryStore};
 pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
 pub use pages::EntryPage;
@@ -105,7 +107,7 @@ pub enum Output {
     /// Send this frame to another relay of the cluster (`hub/remote.rs`).
     Forward(Box<Forward>),
     /// Ask the cluster's other relays to attest this entry of this relay's (`hub/attest.rs`);
-    /// hand their answers to [`Hub::handle_attestation`].
+    /// hand their answers to [`Input::Attestation`].
     Attest(Box<edgenet_core::ledger::Entry>),
     /// Keep this record as its task's latest in the cluster's task stream, and hand it to every
     /// relay's [`Hub::merge_task_record`] (`hub/records.rs`).
@@ -158,7 +160,7 @@ pub struct Hub {
     collections: collections::Collections,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
-    /// For [`Hub::handle_frame`], which decodes in place.
+    /// For [`Input::Frame`], decoded in place.
     decoder: Decoder,
     /// Proofs of work accepted per account, ever (for the credit invariant).
     #[cfg(any(test, feature = "fuzzing"))]
@@ -195,7 +197,7 @@ impl Hub {
         }
     }
 
-    /// A decoder for this hub's frames, for a connection's own task ([`Hub::handle_inbound`]).
+    /// A decoder for this hub's frames, for a connection's own task ([`Input::Inbound`]).
     pub fn decoder(&self) -> Decoder {
         Decoder::new(self.ledger.config().clone())
     }
@@ -213,7 +215,7 @@ impl Hub {
     }
 
     /// A new connection: sends it a challenge built on `nonce` (fresh randomness from the caller).
-    pub fn handle_connect(&mut self, conn: ConnId, now: Millis, nonce: [u8; 32]) {
+    fn on_connect(&mut self, conn: ConnId, now: Millis, nonce: [u8; 32]) {
         let deadline = now + self.config.handshake_timeout_ms;
         self.conns.insert(conn, Conn::challenged(nonce, now));
         self.timers.set(Timer::Handshake(conn), deadline);
@@ -226,21 +228,9 @@ impl Hub {
         self.send(conn, &challenge);
     }
 
-    /// A frame from `conn`. Errors are answered on the connection (and fatal ones close it); the
-    /// returned error is for the caller's logs.
-    pub fn handle_frame(
-        &mut self,
-        conn: ConnId,
-        bytes: &[u8],
-        now: Millis,
-    ) -> Result<(), ProtoError> {
-        let inbound = self.decoder.decode(bytes);
-        self.handle_inbound(conn, inbound, now)
-    }
-
-    /// A frame from `conn` that a [`Decoder`] (from [`Hub::decoder`]) already decoded and
-    /// verified, outside whatever guards the hub. Answered as [`Hub::handle_frame`] answers.
-    pub fn handle_inbound(
+    /// A decoded frame from `conn` ([`Input::Frame`], [`Input::Inbound`]). Errors are answered
+    /// on the connection (and fatal ones close it); the returned error is for the caller's logs.
+    fn on_inbound(
         &mut self,
         conn: ConnId,
         inbound: Inbound,
@@ -254,7 +244,7 @@ impl Hub {
             self.send(conn, &RelayMsg::error(err));
             if err.is_fatal() {
                 self.out.push_back(Output::Close(conn));
-                self.handle_disconnect(conn, now);
+                self.on_disconnect(conn, now);
             }
         }
         result
@@ -274,7 +264,7 @@ impl Hub {
     }
 
     /// The connection is gone (closed by either side, or dropped as a slow consumer).
-    pub fn handle_disconnect(&mut self, conn: ConnId, now: Millis) {
+    pub(super) fn on_disconnect(&mut self, conn: ConnId, now: Millis) {
         let Some(c) = self.conns.remove(conn) else {
             return;
         };
@@ -289,15 +279,15 @@ impl Hub {
     }
 
     /// Reports that `conn`'s outgoing queue is full: it is told why and closed.
-    pub fn handle_slow_consumer(&mut self, conn: ConnId, now: Millis) {
+    fn on_slow_consumer(&mut self, conn: ConnId, now: Millis) {
         self.metrics.slow_consumers += 1;
         self.out.push_back(Output::Close(conn));
-        self.handle_disconnect(conn, now);
+        self.on_disconnect(conn, now);
     }
 
     /// Expires handshakes, assignments and tasks whose time has come, sends the offer rounds that
     /// are due, pays uptime and refunds stray escrows.
-    pub fn handle_timeout(&mut self, now: Millis) {
+    fn on_timeout(&mut self, now: Millis) {
         // Tasks that lost a worker or whose round is due get one round of offers each, after
         // every expiry (so an expired task is not offered again); credits come after the offers.
         let due = self.timers.take_due(now);
@@ -357,7 +347,7 @@ impl Hub {
         }
     }
 
-    /// The earliest time [`Hub::handle_timeout`] has work to do.
+    /// The earliest time [`Input::Timeout`] has work to do.
     pub fn poll_timeout(&self) -> Option<Millis> {
         match (self.timers.next(), self.attest.retry_at()) {
             (Some(a), Some(b)) => Some(a.min(b)),

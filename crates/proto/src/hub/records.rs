@@ -287,7 +287,7 @@ fn state_of(task: &Task) -> RecordState {
 impl Hub {
     /// Another relay's record of a task (or this relay's own, read back from the stream),
     /// verified here: kept as the task's latest. Only the cluster's validators write records.
-    pub fn merge_task_record(
+    pub(super) fn merge_task_record(
         &mut self,
         record: SignedRecord,
         now: Millis,

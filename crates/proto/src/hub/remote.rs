@@ -22,7 +22,7 @@
 //! jobs, so that it does not offer a busy worker more than its own tasks would.
 //!
 //! The transport between relays (NATS in the relay) is the adapter's; it carries
-//! [`Output::Forward`] to the named relay and hands what arrives to [`Hub::handle_forwarded`].
+//! [`Output::Forward`] to the named relay and hands what arrives to [`Input::Forwarded`](super::Input::Forwarded).
 //!
 //! [`Output::Forward`]: super::Output::Forward
 
@@ -279,7 +279,7 @@ impl Remote {
         u32::try_from(held).unwrap_or(u32::MAX)
     }
 
-    /// A virtual connection is gone (from [`Hub::handle_disconnect`]).
+    /// A virtual connection is gone (from [`Input::Disconnect`](super::Input::Disconnect)).
     pub(super) fn forget_borrowed(&mut self, conn: ConnId) {
         if let Some(worker) = self.by_conn.remove(&conn) {
             self.borrowed.remove(&worker);
@@ -344,7 +344,7 @@ impl Hub {
     /// relay's own; those it no longer lists are dropped, and their assignments offered again.
     /// Its open tasks count against their submitters' bound here.
     /// Returns how many it lends now; only the cluster's validators may lend.
-    pub fn borrow_workers(
+    pub(super) fn borrow_workers(
         &mut self,
         lender: Announcement,
         now: Millis,
@@ -419,7 +419,7 @@ impl Hub {
     /// of `relay` that borrowed it; `FromWorker` from a worker `relay` lent this relay, answered
     /// as any peer's frame (only claims and results cross). Refusals are returned, not answered:
     /// the frame's sender is another relay.
-    pub fn handle_forwarded(
+    pub(super) fn on_forwarded(
         &mut self,
         relay: NodeId,
         worker: NodeId,
@@ -460,7 +460,7 @@ impl Hub {
                 "only claims and results cross relays".into(),
             ));
         }
-        self.handle_inbound(conn, inbound, now)
+        self.on_inbound(conn, inbound, now)
     }
 
     fn frame_for_lent(
@@ -661,7 +661,7 @@ impl Hub {
 
     fn drop_borrowed(&mut self, worker: &NodeId, now: Millis) {
         if let Some(&(_, conn)) = self.remote.borrowed.get(worker) {
-            self.handle_disconnect(conn, now);
+            self.on_disconnect(conn, now);
         }
     }
 

@@ -15,7 +15,7 @@
 //!   when its task never comes (`hub/escrows.rs`). Escrows that arrived replicated are not
 //!   watched here, at run time or after a restart, but their owner is remembered: when the
 //!   directory says that relay is gone, one surviving relay takes them over
-//!   ([`Hub::relay_gone`]) and refunds those still open after the escrow grace. Should the owner
+//!   ([`Input::RelayGone`](super::Input::RelayGone)) and refunds those still open after the escrow grace. Should the owner
 //!   come back and refund too, the second refund finds the escrow closed and has no effect, so an
 //!   escrow is settled once either way.
 //!
@@ -108,7 +108,7 @@ impl Hub {
     /// Entries the relay `from` put in the cluster's log, verified by a [`Decoder`] outside the
     /// hub: inserted (module docs), and stored durably first. A store that refuses the write
     /// leaves the ledger without them too, so the caller can offer the same batch again.
-    pub fn merge_replicated(
+    pub(super) fn merge_replicated(
         &mut self,
         from: NodeId,
         entries: Vec<Result<Verified, LedgerError>>,
@@ -155,7 +155,7 @@ impl Hub {
     /// over (the relay decides which: the lowest NodeId alive). Every open escrow written
     /// through `relay` becomes this relay's: refunded after the escrow grace unless its task
     /// turns up here. Returns how many it took.
-    pub fn relay_gone(&mut self, relay: NodeId, now: Millis) -> usize {
+    pub(super) fn relay_gone(&mut self, relay: NodeId, now: Millis) -> usize {
         let taken: Vec<(Account, TaskId)> = self
             .escrow_owners
             .0

@@ -1,5 +1,5 @@
 //! The hub's one timer table: every deadline it keeps, by what it is for. [`Hub::poll_timeout`]
-//! is the table's earliest entry, and [`Hub::handle_timeout`] takes the entries that are due; no
+//! is the table's earliest entry, and [`Input::Timeout`] takes the entries that are due; no
 //! scan of connections, peers or tasks finds them.
 //!
 //! Each timer is set where its deadline is made and cancelled where the thing it watches ends
@@ -7,7 +7,7 @@
 //! exactly the deadlines that are live.
 //!
 //! [`Hub::poll_timeout`]: super::Hub::poll_timeout
-//! [`Hub::handle_timeout`]: super::Hub::handle_timeout
+//! [`Input::Timeout`]: super::Input::Timeout
 
 use std::collections::{BTreeSet, HashMap};
 
