@@ -19,15 +19,15 @@ fn every_canary_agrees_with_its_answer_and_not_with_a_lie() {
     );
     for info in with_canaries {
         for _ in 0..8 {
-            let canary = info.rules.canary(&mut rng).expect("a canary");
-            info.rules.check_payload(&canary.payload).unwrap();
+            let canary = info.payloads().canary(&mut rng).expect("a canary");
+            info.payloads().check_payload(&canary.payload).unwrap();
             assert!(
-                info.rules.agree(&canary.expected, &canary.expected),
+                info.rules().agree(&canary.expected, &canary.expected),
                 "{}",
                 info.name
             );
             for lie in [Lie::Wrong, Lie::DropHit] {
-                let lied = info.rules.lie(&canary.expected, lie).unwrap();
+                let lied = info.payloads().lie(&canary.expected, lie).unwrap();
                 assert!(
                     !results_agree(info.kind, &canary.expected, &lied),
                     "{}",
@@ -42,8 +42,8 @@ fn every_canary_agrees_with_its_answer_and_not_with_a_lie() {
 fn two_canaries_differ() {
     let mut rng = ChaCha20Rng::from_seed([4; 32]);
     for info in REGISTRY.iter().filter(|k| k.canary_rank.is_some()) {
-        let a = info.rules.canary(&mut rng).unwrap();
-        let b = info.rules.canary(&mut rng).unwrap();
+        let a = info.payloads().canary(&mut rng).unwrap();
+        let b = info.payloads().canary(&mut rng).unwrap();
         assert_ne!(a.payload, b.payload, "{}", info.name);
     }
 }
@@ -63,14 +63,15 @@ fn a_search_lie_is_caught_and_a_result_that_does_not_decode_agrees_with_nothing(
         ]],
     }
     .encode();
-    let rules = TaskKind::VECTOR_SEARCH.known().unwrap().rules;
-    assert!(rules.agree(&honest, &honest));
+    let info = TaskKind::VECTOR_SEARCH.known().unwrap();
+    assert!(info.rules().agree(&honest, &honest));
     for lie in [Lie::Wrong, Lie::DropHit] {
-        assert!(!rules.agree(&honest, &rules.lie(&honest, lie).unwrap()));
+        let lied = info.payloads().lie(&honest, lie).unwrap();
+        assert!(!info.rules().agree(&honest, &lied));
     }
     for info in REGISTRY {
         assert!(
-            !info.rules.agree(&[0xff; 3], &[0xfe; 3]),
+            !info.rules().agree(&[0xff; 3], &[0xfe; 3]),
             "{}: garbage agrees",
             info.name
         );

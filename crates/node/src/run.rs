@@ -393,7 +393,7 @@ impl Worker {
 /// A result that still decodes but is wrong: the kind's own fault injection.
 fn lie(kind: TaskKind, result: &[u8], how: Lie) -> Result<Vec<u8>, String> {
     let info = kind.known().map_err(|e| e.to_string())?;
-    info.rules.lie(result, how).map_err(|e| e.to_string())
+    info.payloads().lie(result, how).map_err(|e| e.to_string())
 }
 
 fn cores() -> usize {

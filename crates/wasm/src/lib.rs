@@ -40,14 +40,6 @@ pub(crate) fn secret_key(seed: &[u8]) -> Result<SecretKey, JsError> {
 }
 
 /// A fresh secret key (32-byte seed) from `crypto.getRandomValues`.
-/// The task kinds this release knows, as JSON: `[{name, wire, needs}, …]` in the registry's
-/// order (`needs` is `"kernels"`, `"model"` or `"shard"`). The JS reads its kind lists from
-/// here or from `pkg/src/kinds.generated.js`, written from the same registry.
-#[wasm_bindgen(js_name = taskKinds)]
-pub fn task_kinds() -> String {
-    edgenet_core::kinds::registry_json()
-}
-
 #[wasm_bindgen(js_name = generateSecretKey)]
 pub fn generate_secret_key() -> Vec<u8> {
     SecretKey::generate(&mut edgenet_core::rng::os_rng())

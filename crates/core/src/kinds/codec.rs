@@ -15,8 +15,8 @@ pub enum TaskError {
     /// The data breaks a limit or a shape rule.
     #[error("task data out of bounds: {0}")]
     OutOfBounds(String),
-    /// The task names a model the network does not serve (the text names it and those served).
-    #[error("{0}")]
+    /// The task names a model the network does not serve (`text::MODELS` lists those served).
+    #[error("model {0:?} is not served (EN-143 in docs/errors.md names those that are)")]
     UnknownModel(String),
 }
 

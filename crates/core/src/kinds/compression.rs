@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{TaskError, decode_checked, encode_checked};
 use super::vector_search::limits;
-use super::{KindError, KindInfo, KindRules, Lie, Needs, Price, TaskKind};
+use super::{KindError, KindInfo, KindRules, Needs, PayloadRules, Price, TaskKind};
 
 impl TaskKind {
     /// `compression`.
@@ -18,27 +18,36 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::COMPRESSION,
     name: "compression",
     needs: Needs::Kernels,
-    // The brief: 0.2 credit per MB of vectors (4 bytes a value).
-    price: Price {
-        micro_credits: 200_000,
-        per: 1 << 20,
-        unit: "byte",
-    },
     canary_rank: None,
-    rules: &Rules,
 };
 
-struct Rules;
+/// The kind's rules (both halves), listed by the registry.
+pub struct Rules;
 
 impl KindRules for Rules {
-    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
-        Compression::decode(payload)
-            .map(drop)
-            .map_err(KindError::of)
+    fn kind(&self) -> TaskKind {
+        TaskKind::COMPRESSION
     }
 
     fn agree(&self, a: &[u8], b: &[u8]) -> bool {
         a == b && CompressedVectors::decode(a).is_ok()
+    }
+}
+
+impl PayloadRules for Rules {
+    fn price(&self) -> Price {
+        // The brief: 0.2 credit per MB of vectors (4 bytes a value).
+        Price {
+            micro_credits: 200_000,
+            per: 1 << 20,
+            unit: "byte",
+        }
+    }
+
+    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
+        Compression::decode(payload)
+            .map(drop)
+            .map_err(KindError::of)
     }
 
     fn units(&self, payload: &[u8]) -> Result<u64, KindError> {
@@ -47,7 +56,8 @@ impl KindRules for Rules {
     }
 
     /// Flips a bit of the last code byte: still decodes, but differs.
-    fn lie(&self, result: &[u8], _lie: Lie) -> Result<Vec<u8>, KindError> {
+    #[cfg(feature = "faults")]
+    fn lie(&self, result: &[u8], _lie: super::Lie) -> Result<Vec<u8>, KindError> {
         Ok(super::encryption::flip_last_bit(result))
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{TaskError, decode_checked, encode_checked};
 use super::text::{self, validate_texts};
-use super::{KindError, KindInfo, KindRules, KnownAnswer, Lie, Needs, Price, TaskKind};
+use super::{KindError, KindInfo, KindRules, KnownAnswer, Needs, PayloadRules, Price, TaskKind};
 
 impl TaskKind {
     /// `embedding`.
@@ -17,22 +17,16 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::EMBEDDING,
     name: "embedding",
     needs: Needs::Model,
-    // The brief: 5 credits per 100 texts.
-    price: Price {
-        micro_credits: 5_000_000,
-        per: 100,
-        unit: "text",
-    },
     // The kind whose shortcut (no model at all) pays most: tested first.
     canary_rank: Some(0),
-    rules: &Rules,
 };
 
-struct Rules;
+/// The kind's rules (both halves), listed by the registry.
+pub struct Rules;
 
 impl KindRules for Rules {
-    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
-        Embedding::decode(payload).map(drop).map_err(KindError::of)
+    fn kind(&self) -> TaskKind {
+        TaskKind::EMBEDDING
     }
 
     fn agree(&self, a: &[u8], b: &[u8]) -> bool {
@@ -40,6 +34,21 @@ impl KindRules for Rules {
             (Ok(a), Ok(b)) => embeddings_agree(&a, &b),
             _ => false,
         }
+    }
+}
+
+impl PayloadRules for Rules {
+    fn price(&self) -> Price {
+        // The brief: 5 credits per 100 texts.
+        Price {
+            micro_credits: 5_000_000,
+            per: 100,
+            unit: "text",
+        }
+    }
+
+    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
+        Embedding::decode(payload).map(drop).map_err(KindError::of)
     }
 
     fn units(&self, payload: &[u8]) -> Result<u64, KindError> {
@@ -54,7 +63,8 @@ impl KindRules for Rules {
     }
 
     /// Noise of norm 0.2 on each unit vector, renormalized: cosine ≈ 1/√1.04 ≈ 0.98.
-    fn lie(&self, result: &[u8], _lie: Lie) -> Result<Vec<u8>, KindError> {
+    #[cfg(feature = "faults")]
+    fn lie(&self, result: &[u8], _lie: super::Lie) -> Result<Vec<u8>, KindError> {
         let mut e = Embeddings::decode(result).map_err(KindError::of)?;
         let dim = e.dim as usize;
         let mut state = 0x2545_f491_4f6c_dd1du64;

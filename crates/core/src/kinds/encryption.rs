@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::codec::{TaskError, decode_checked, encode_checked};
-use super::{KindError, KindInfo, KindRules, KnownAnswer, Lie, Needs, Price, TaskKind};
+use super::{KindError, KindInfo, KindRules, KnownAnswer, Needs, PayloadRules, Price, TaskKind};
 
 impl TaskKind {
     /// `encryption`.
@@ -16,28 +16,37 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::ENCRYPTION,
     name: "encryption",
     needs: Needs::Kernels,
-    // The brief: 0.1 credit per MB of plaintext.
-    price: Price {
-        micro_credits: 100_000,
-        per: 1 << 20,
-        unit: "byte",
-    },
     canary_rank: Some(1),
-    rules: &Rules,
 };
 
 /// Plaintext bytes of an encryption canary.
 const CANARY_BYTES: usize = 4096;
 
-struct Rules;
+/// The kind's rules (both halves), listed by the registry.
+pub struct Rules;
 
 impl KindRules for Rules {
-    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
-        Encryption::decode(payload).map(drop).map_err(KindError::of)
+    fn kind(&self) -> TaskKind {
+        TaskKind::ENCRYPTION
     }
 
     fn agree(&self, a: &[u8], b: &[u8]) -> bool {
         a == b
+    }
+}
+
+impl PayloadRules for Rules {
+    fn price(&self) -> Price {
+        // The brief: 0.1 credit per MB of plaintext.
+        Price {
+            micro_credits: 100_000,
+            per: 1 << 20,
+            unit: "byte",
+        }
+    }
+
+    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
+        Encryption::decode(payload).map(drop).map_err(KindError::of)
     }
 
     fn units(&self, payload: &[u8]) -> Result<u64, KindError> {
@@ -63,12 +72,14 @@ impl KindRules for Rules {
     }
 
     /// Flips a bit of the last byte (the tag): same length, different bytes.
-    fn lie(&self, result: &[u8], _lie: Lie) -> Result<Vec<u8>, KindError> {
+    #[cfg(feature = "faults")]
+    fn lie(&self, result: &[u8], _lie: super::Lie) -> Result<Vec<u8>, KindError> {
         Ok(flip_last_bit(result))
     }
 }
 
 /// `bytes` with the lowest bit of the last byte flipped.
+#[cfg(feature = "faults")]
 pub(crate) fn flip_last_bit(bytes: &[u8]) -> Vec<u8> {
     let mut bytes = bytes.to_vec();
     if let Some(b) = bytes.last_mut() {

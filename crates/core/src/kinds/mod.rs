@@ -4,7 +4,7 @@
 //! and result types with their bounded decoders, how two results are compared, its price per
 //! unit, its known-answer canaries and the wrong answers tests inject. The module describes itself
 //! in one [`KindInfo`] constant, and [`REGISTRY`] lists those constants: the only list of kinds in
-//! the project (the wasm modules export it to the JS, `kinds.generated.js` is written from it).
+//! the project (the JS's `kinds.generated.js` is written from it, and a test keeps the two equal).
 //! Executors (the kernels, the embedding model, a node's shard store) run kinds; they implement
 //! [`Executor`] and say which kinds they run, so no crate names a kind it cannot run.
 //!
@@ -27,15 +27,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
 
-/// Every kind this release knows, once. The order is the order of dashboards and metrics.
-pub const REGISTRY: [&KindInfo; 7] = [
-    &vector_search::INFO,
-    &encryption::INFO,
-    &compression::INFO,
-    &embedding::INFO,
-    &semantic_match::INFO,
-    &vector_insert::INFO,
-    &shard_search::INFO,
+/// The registry: each kind's module named once, in the order of dashboards and metrics. It
+/// writes three parallel lists: [`REGISTRY`] (each kind's data: number, name, needs),
+/// and the two halves of its rules, apart so that a page's modules link only what they use (a
+/// GPU or compute module needs names, the protocol module compares results, only native code
+/// checks and prices payloads, draws canaries and injects lies).
+macro_rules! registry {
+    ($($kind:ident),+ $(,)?) => {
+        /// Every kind this release knows, once.
+        pub const REGISTRY: [&KindInfo; [$(stringify!($kind)),+].len()] = [$(&$kind::INFO),+];
+        /// How each kind's results compare, in [`REGISTRY`]'s order.
+        const RESULT_RULES: [&dyn KindRules; REGISTRY.len()] = [$(&$kind::Rules),+];
+        /// What each kind's payloads may be, in [`REGISTRY`]'s order.
+        const PAYLOAD_RULES: [&dyn PayloadRules; REGISTRY.len()] = [$(&$kind::Rules),+];
+    };
+}
+
+registry![
+    vector_search,
+    encryption,
+    compression,
+    embedding,
+    semantic_match,
+    vector_insert,
+    shard_search,
 ];
 
 /// A task's kind as it travels: a number from the kind's module. A number that no module of this
@@ -103,17 +118,13 @@ impl TaskKind {
 
 /// A kind this release does not know (EN-144).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("task kind {0} is not known to this release (known: {known})", known = known_names())]
+#[error("task kind {0} is not known to this release (docs/errors.md, EN-144, lists the kinds)")]
 pub struct UnknownKind(pub u32);
 
 impl ErrorCode for UnknownKind {
     fn code(&self) -> &'static str {
         "EN-144"
     }
-}
-
-fn known_names() -> String {
-    REGISTRY.map(|k| k.name).join(", ")
 }
 
 /// What a kind needs besides the kernels, which decides who may run it.
@@ -166,13 +177,9 @@ pub struct KindInfo {
     pub name: &'static str,
     /// What running it needs.
     pub needs: Needs,
-    /// The default price per unit.
-    pub price: Price,
     /// Canary preference: a worker that lists several kinds with canaries is tested on the one
     /// with the lowest number (the kind whose shortcut pays most). `None`: no canaries.
     pub canary_rank: Option<u8>,
-    /// The kind's rules.
-    pub rules: &'static dyn KindRules,
 }
 
 impl core::fmt::Debug for KindInfo {
@@ -185,9 +192,64 @@ impl core::fmt::Debug for KindInfo {
 }
 
 impl KindInfo {
-    /// The default price of a payload: its units at [`price`](Self::price).
+    /// Where the kind sits in the registry (and so in its rules' lists).
+    fn place(&self) -> Option<usize> {
+        REGISTRY.iter().position(|k| k.kind == self.kind)
+    }
+
+    /// How the kind's results compare.
+    pub fn rules(&self) -> &'static dyn KindRules {
+        let rules = self.place().and_then(|i| RESULT_RULES.get(i).copied());
+        rules.unwrap_or(&NoRules)
+    }
+
+    /// What the kind's payloads may be, and what they cost.
+    pub fn payloads(&self) -> &'static dyn PayloadRules {
+        let rules = self.place().and_then(|i| PAYLOAD_RULES.get(i).copied());
+        rules.unwrap_or(&NoRules)
+    }
+
+    /// The default price of a payload: its units at the kind's [`Price`].
     pub fn price_of(&self, payload: &[u8]) -> Result<u64, KindError> {
-        Ok(self.price.of(self.rules.units(payload)?))
+        let rules = self.payloads();
+        Ok(rules.price().of(rules.units(payload)?))
+    }
+}
+
+/// What a kind outside the registry would get: it agrees with nothing and takes no payload
+/// (unreachable: the registry's macro writes every list from the same names).
+struct NoRules;
+
+impl KindRules for NoRules {
+    fn kind(&self) -> TaskKind {
+        TaskKind(u32::MAX)
+    }
+
+    fn agree(&self, _a: &[u8], _b: &[u8]) -> bool {
+        false
+    }
+}
+
+impl PayloadRules for NoRules {
+    fn price(&self) -> Price {
+        Price {
+            micro_credits: 0,
+            per: 1,
+            unit: "task",
+        }
+    }
+
+    fn check_payload(&self, _payload: &[u8]) -> Result<(), KindError> {
+        Err(KindError::not_run_here(TaskKind(u32::MAX)))
+    }
+
+    fn units(&self, _payload: &[u8]) -> Result<u64, KindError> {
+        Err(KindError::not_run_here(TaskKind(u32::MAX)))
+    }
+
+    #[cfg(feature = "faults")]
+    fn lie(&self, result: &[u8], _lie: Lie) -> Result<Vec<u8>, KindError> {
+        Ok(result.to_vec())
     }
 }
 
@@ -210,13 +272,22 @@ pub enum Lie {
     DropHit,
 }
 
-/// The rules of one kind: what its payloads and results may be and how results compare.
+/// How one kind's results compare: what every peer that verifies needs.
 pub trait KindRules: Sync {
-    /// Decodes and checks an untrusted payload against the kind's limits.
-    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError>;
+    /// The kind these rules are for.
+    fn kind(&self) -> TaskKind;
 
     /// Whether two encoded results agree. A result that does not decode agrees with nothing.
     fn agree(&self, a: &[u8], b: &[u8]) -> bool;
+}
+
+/// What one kind's payloads may be, what they cost, and the known and wrong answers of tests.
+pub trait PayloadRules: Sync {
+    /// The default price per unit (the brief's table).
+    fn price(&self) -> Price;
+
+    /// Decodes and checks an untrusted payload against the kind's limits.
+    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError>;
 
     /// Units of a payload, for its [`Price`].
     fn units(&self, payload: &[u8]) -> Result<u64, KindError>;
@@ -226,15 +297,17 @@ pub trait KindRules: Sync {
         None
     }
 
-    /// Fault injection for tests: `result` changed the way `lie` says, so that it still decodes
-    /// but an honest worker's result does not agree with it.
+    /// Fault injection for tests (feature `faults`, which the native node's `--fault-inject`
+    /// uses): `result` changed the way `lie` says, so that it still decodes but an honest
+    /// worker's result does not agree with it.
+    #[cfg(feature = "faults")]
     fn lie(&self, result: &[u8], lie: Lie) -> Result<Vec<u8>, KindError>;
 }
 
 /// Whether two encoded results of a task of `kind` agree; never for a kind this release does not
 /// know.
 pub fn results_agree(kind: TaskKind, a: &[u8], b: &[u8]) -> bool {
-    kind.info().is_some_and(|k| k.rules.agree(a, b))
+    kind.info().is_some_and(|k| k.rules().agree(a, b))
 }
 
 /// Something that runs task kinds: the kernels, a loaded model, a node's shard store, a sandbox.
@@ -281,24 +354,8 @@ impl ErrorCode for KindError {
     }
 }
 
-/// The registry as JSON for the JS (`pkg/src/kinds.generated.js` and the wasm export):
-/// `[{"name", "wire", "needs"}, …]` in registry order.
-pub fn registry_json() -> String {
-    let rows: Vec<String> = REGISTRY
-        .iter()
-        .map(|k| {
-            format!(
-                "{{\"name\":\"{}\",\"wire\":{},\"needs\":\"{}\"}}",
-                k.name,
-                k.kind.wire(),
-                k.needs.name()
-            )
-        })
-        .collect();
-    format!("[{}]", rows.join(","))
-}
-
 /// Lies about a hit list: a changed first score, or one hit fewer.
+#[cfg(feature = "faults")]
 pub(crate) fn lie_about_hits(hits: &mut [Vec<vector_search::Hit>], lie: Lie) {
     for q in hits.iter_mut() {
         match lie {
@@ -335,13 +392,22 @@ mod tests {
     }
 
     #[test]
+    fn the_rules_follow_the_registry() {
+        for (info, rules) in REGISTRY.iter().zip(RESULT_RULES) {
+            assert_eq!(info.kind, rules.kind(), "{}", info.name);
+            assert_eq!(info.rules().kind(), info.kind);
+        }
+        assert_eq!(PAYLOAD_RULES.len(), REGISTRY.len());
+    }
+
+    #[test]
     fn an_unknown_kind_decodes_and_is_refused_by_name() {
         let bytes = postcard::to_allocvec(&TaskKind::from_wire(4_000)).unwrap();
         let kind: TaskKind = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(kind.name(), "unknown");
         let err = kind.known().unwrap_err();
         assert_eq!(err.code(), "EN-144");
-        assert!(err.to_string().contains("vector_search"));
+        assert!(err.to_string().contains("4000"));
         assert!(!results_agree(kind, b"x", b"x"));
     }
 

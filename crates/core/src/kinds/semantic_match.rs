@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::codec::{TaskError, decode_checked, encode_checked};
 use super::text::{self, validate_texts};
 use super::vector_search::{Hit, hits_agree};
-use super::{KindError, KindInfo, KindRules, Lie, Needs, Price, TaskKind};
+use super::{KindError, KindInfo, KindRules, Needs, PayloadRules, Price, TaskKind};
 
 impl TaskKind {
     /// `semantic_match`.
@@ -19,23 +19,15 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::SEMANTIC_MATCH,
     name: "semantic_match",
     needs: Needs::Model,
-    // The brief: 1 credit per 10 queries (a task is one query).
-    price: Price {
-        micro_credits: 1_000_000,
-        per: 10,
-        unit: "query",
-    },
     canary_rank: None,
-    rules: &Rules,
 };
 
-struct Rules;
+/// The kind's rules (both halves), listed by the registry.
+pub struct Rules;
 
 impl KindRules for Rules {
-    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
-        SemanticMatch::decode(payload)
-            .map(drop)
-            .map_err(KindError::of)
+    fn kind(&self) -> TaskKind {
+        TaskKind::SEMANTIC_MATCH
     }
 
     fn agree(&self, a: &[u8], b: &[u8]) -> bool {
@@ -44,6 +36,23 @@ impl KindRules for Rules {
             _ => false,
         }
     }
+}
+
+impl PayloadRules for Rules {
+    fn price(&self) -> Price {
+        // The brief: 1 credit per 10 queries (a task is one query).
+        Price {
+            micro_credits: 1_000_000,
+            per: 10,
+            unit: "query",
+        }
+    }
+
+    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
+        SemanticMatch::decode(payload)
+            .map(drop)
+            .map_err(KindError::of)
+    }
 
     fn units(&self, payload: &[u8]) -> Result<u64, KindError> {
         SemanticMatch::decode(payload).map_err(KindError::of)?;
@@ -51,7 +60,8 @@ impl KindRules for Rules {
     }
 
     /// Every score lowered by 0.05.
-    fn lie(&self, result: &[u8], _lie: Lie) -> Result<Vec<u8>, KindError> {
+    #[cfg(feature = "faults")]
+    fn lie(&self, result: &[u8], _lie: super::Lie) -> Result<Vec<u8>, KindError> {
         let mut m = Matches::decode(result).map_err(KindError::of)?;
         for hit in &mut m.matches {
             hit.score -= 0.05;

@@ -22,11 +22,7 @@ pub(crate) fn validate_texts<'a>(
     texts: impl ExactSizeIterator<Item = &'a String>,
 ) -> Result<(), TaskError> {
     if !MODELS.contains(&model) {
-        return Err(TaskError::UnknownModel(format!(
-            "model {:?} is not served (served: {})",
-            model.chars().take(64).collect::<String>(),
-            MODELS.join(", ")
-        )));
+        return Err(TaskError::UnknownModel(model.chars().take(64).collect()));
     }
     let count = texts.len();
     if count == 0 || count > MAX_TEXTS {

@@ -2,7 +2,7 @@
 //! payload and answer types are the collection's (`crate::collection`); a shard's index is built
 //! deterministically, so replicas in the same state answer with the same bytes.
 
-use super::{KindError, KindInfo, KindRules, Lie, Needs, Price, TaskKind};
+use super::{KindError, KindInfo, KindRules, Needs, PayloadRules, Price, TaskKind};
 use crate::collection::{INSERT_PRICE_PER_VECTOR, VectorInsert};
 
 impl TaskKind {
@@ -15,29 +15,38 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::VECTOR_INSERT,
     name: "vector_insert",
     needs: Needs::Shard,
-    // Per replica; the brief's 0.5 credit per 100 vectors.
-    price: Price {
-        micro_credits: INSERT_PRICE_PER_VECTOR,
-        per: 1,
-        unit: "vector",
-    },
     canary_rank: None,
-    rules: &Rules,
 };
 
-struct Rules;
+/// The kind's rules (both halves), listed by the registry.
+pub struct Rules;
 
 impl KindRules for Rules {
-    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
-        VectorInsert::decode(payload)
-            .map(drop)
-            .map_err(KindError::of)
+    fn kind(&self) -> TaskKind {
+        TaskKind::VECTOR_INSERT
     }
 
     /// The bytes are compared, not decoded: the submitter decodes the winner, and a page's
     /// protocol module then carries no collection decoder.
     fn agree(&self, a: &[u8], b: &[u8]) -> bool {
         a == b
+    }
+}
+
+impl PayloadRules for Rules {
+    fn price(&self) -> Price {
+        // Per replica; the brief's 0.5 credit per 100 vectors.
+        Price {
+            micro_credits: INSERT_PRICE_PER_VECTOR,
+            per: 1,
+            unit: "vector",
+        }
+    }
+
+    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
+        VectorInsert::decode(payload)
+            .map(drop)
+            .map_err(KindError::of)
     }
 
     fn units(&self, payload: &[u8]) -> Result<u64, KindError> {
@@ -47,7 +56,8 @@ impl KindRules for Rules {
             .len() as u64)
     }
 
-    fn lie(&self, result: &[u8], lie: Lie) -> Result<Vec<u8>, KindError> {
+    #[cfg(feature = "faults")]
+    fn lie(&self, result: &[u8], lie: super::Lie) -> Result<Vec<u8>, KindError> {
         super::shard_search::lie_about_answer(result, lie)
     }
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::codec::{TaskError, decode_checked, encode_checked, from_bytes};
-use super::{KindError, KindInfo, KindRules, Lie, Needs, Price, TaskKind};
+use super::{KindError, KindInfo, KindRules, Needs, PayloadRules, Price, TaskKind};
 
 impl TaskKind {
     /// `vector_search`.
@@ -17,23 +17,15 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::VECTOR_SEARCH,
     name: "vector_search",
     needs: Needs::Kernels,
-    // The brief: 1 credit per 1,000 vectors (queries and database rows sent).
-    price: Price {
-        micro_credits: 1_000_000,
-        per: 1_000,
-        unit: "vector",
-    },
     canary_rank: None,
-    rules: &Rules,
 };
 
-struct Rules;
+/// The kind's rules (both halves), listed by the registry.
+pub struct Rules;
 
 impl KindRules for Rules {
-    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
-        VectorSearch::decode(payload)
-            .map(drop)
-            .map_err(KindError::of)
+    fn kind(&self) -> TaskKind {
+        TaskKind::VECTOR_SEARCH
     }
 
     fn agree(&self, a: &[u8], b: &[u8]) -> bool {
@@ -42,13 +34,31 @@ impl KindRules for Rules {
             _ => false,
         }
     }
+}
+
+impl PayloadRules for Rules {
+    fn price(&self) -> Price {
+        // The brief: 1 credit per 1,000 vectors (queries and database rows sent).
+        Price {
+            micro_credits: 1_000_000,
+            per: 1_000,
+            unit: "vector",
+        }
+    }
+
+    fn check_payload(&self, payload: &[u8]) -> Result<(), KindError> {
+        VectorSearch::decode(payload)
+            .map(drop)
+            .map_err(KindError::of)
+    }
 
     fn units(&self, payload: &[u8]) -> Result<u64, KindError> {
         let t = VectorSearch::decode(payload).map_err(KindError::of)?;
         Ok(((t.queries.len() + t.database.len()) / t.dim as usize) as u64)
     }
 
-    fn lie(&self, result: &[u8], lie: Lie) -> Result<Vec<u8>, KindError> {
+    #[cfg(feature = "faults")]
+    fn lie(&self, result: &[u8], lie: super::Lie) -> Result<Vec<u8>, KindError> {
         let mut knn = KnnResult::decode(result).map_err(KindError::of)?;
         super::lie_about_hits(&mut knn.hits, lie);
         Ok(knn.encode())

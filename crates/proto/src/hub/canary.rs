@@ -78,7 +78,7 @@ impl Hub {
         let mut id = [0u8; 16];
         self.rng.fill_bytes(&mut id);
         let id = TaskId(id);
-        let Some(KnownAnswer { payload, expected }) = info.rules.canary(&mut self.rng) else {
+        let Some(KnownAnswer { payload, expected }) = info.payloads().canary(&mut self.rng) else {
             return;
         };
         let timeout_ms =
