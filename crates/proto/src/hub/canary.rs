@@ -14,27 +14,16 @@
 use edgenet_core::kinds::KnownAnswer;
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{Account, EntryKind, Evidence};
-use edgenet_core::task::{TaskId, TaskKind};
+use edgenet_core::task::TaskId;
 use edgenet_core::{NodeId, SignedExchangeKey, envelope};
 use rand_core::Rng;
 
 use super::Hub;
-use super::tasks::{Origin, Task, TaskStatus};
+use super::origin::{Canary, Origin};
+use super::tasks::TaskStatus;
 use crate::Millis;
 use crate::message::{Capabilities, PeerInfo, RelayMsg, Role, TaskSpec};
 use crate::submit::Submission;
-
-/// What makes a task a canary ([`Origin::Canary`]).
-pub(super) struct Canary {
-    /// The worker it is for.
-    pub(super) worker: NodeId,
-    /// A kind with canaries.
-    kind: TaskKind,
-    /// Its payload (sealed to the worker when it claims).
-    payload: Vec<u8>,
-    /// The right answer.
-    expected: Vec<u8>,
-}
 
 /// What failing a canary costs in reputation (basis points), and the stake slashed.
 const CANARY_PENALTY: u16 = 2_000;
@@ -97,7 +86,7 @@ impl Hub {
             payload,
             expected,
         };
-        let task = Task::new(
+        let task = self.accepted_task(
             spec,
             self.key.node_id(),
             Origin::Canary(Box::new(canary)),

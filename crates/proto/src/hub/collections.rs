@@ -33,7 +33,7 @@ use edgenet_core::task::TaskKind;
 use serde::Serialize;
 
 use super::Hub;
-use super::tasks::{Origin, Task};
+use super::origin::{Origin, ShardTask};
 use super::timers::Timer;
 use crate::Millis;
 use crate::error::{CollectionRefusal, ProtoError};
@@ -705,8 +705,8 @@ impl Hub {
         self.check_escrow(&node, &spec)?;
         self.check_open(&node)?;
         self.metrics.kind_mut(spec.kind).submitted += 1;
-        let origin = Origin::Shard(Box::new(super::tasks::ShardTask { target, holders }));
-        let task = Task::new(spec, node, origin, now);
+        let origin = Origin::Shard(Box::new(ShardTask { target, holders }));
+        let task = self.accepted_task(spec, node, origin, now);
         self.tasks.insert(task, &mut self.timers);
         Ok(())
     }

@@ -5,9 +5,10 @@ use edgenet_core::task::{TaskId, result_signing_message};
 use edgenet_core::{NodeId, Signature};
 
 use super::inbound::{Decoded, Inbound};
+use super::origin::{Audience, Origin};
 use super::peers::Peer;
 use super::records::Resumed;
-use super::tasks::{Origin, Task, TaskStatus, WorkState};
+use super::tasks::{TaskStatus, WorkState};
 use super::{ConnId, Hub, HubEvent, Output};
 use crate::Millis;
 use crate::error::ProtoError;
@@ -252,7 +253,7 @@ impl Hub {
             kind: spec.kind.name(),
             redundancy: spec.redundancy,
         });
-        let mut task = Task::new(spec, node, Origin::Submitter, now);
+        let mut task = self.accepted_task(spec, node, Origin::Submitter, now);
         if let Some(expires) = adopted {
             // Its original deadline: resuming does not buy a task more time.
             task.expires = expires;
@@ -280,9 +281,9 @@ impl Hub {
             return;
         }
         // A shard task runs on its holders only, whatever else they list.
-        let runs = match task.shard() {
-            Some(s) => s.holders.contains(&node),
-            None => self
+        let runs = match task.origin.audience() {
+            Audience::Holders(holders) => holders.contains(&node),
+            Audience::One(_) | Audience::Capable => self
                 .peers
                 .get(&node)
                 .is_some_and(|p| p.runs(task.spec.kind)),

@@ -8,7 +8,7 @@ use edgenet_core::ledger::Account;
 
 use super::Hub;
 use super::conns::ConnState;
-use super::tasks::{Origin, WorkState};
+use super::tasks::WorkState;
 use super::timers::Timer;
 
 /// The early-adopter curve's largest multiplier (`1 + 9·e^0`).
@@ -116,7 +116,7 @@ impl Hub {
                     task.needs_workers()
                 ));
             }
-            if matches!(task.origin, Origin::Submitter) {
+            if task.origin.outlives_relay() {
                 *open_by.entry(task.submitter).or_default() += 1;
             }
         }
@@ -178,7 +178,7 @@ impl Hub {
         let paid: Vec<(Account, edgenet_core::task::TaskId, u64)> = self
             .tasks
             .open()
-            .filter(|(_, t)| t.canary().is_none() && t.spec.max_credits > 0)
+            .filter(|(_, t)| t.origin.asked_by_a_node() && t.spec.max_credits > 0)
             .map(|(id, t)| (Account::of(&t.submitter), *id, t.spec.max_credits))
             .collect();
         let state = self.ledger.state();

@@ -43,12 +43,14 @@ mod invariants;
 mod ledger;
 mod metrics;
 mod offers;
+mod origin;
 mod pages;
 mod peers;
 mod rates;
 mod records;
 mod remote;
 mod replica;
+mod replication;
 mod settle;
 mod tasks;
 mod timers;
@@ -78,6 +80,7 @@ pub use remote::{
     MAX_LENT_PER_WORKER, OFFER_ROUTE_MS,
 };
 pub use replica::Merged;
+pub use replication::{Fixed, OriginKind, ReplicationPolicy};
 pub use tasks::{TaskStatus, WorkState};
 pub use views::{HubStats, PeerSummary, Rewards, TaskSummary, WorkSummary};
 pub use work::BANKED;
@@ -160,6 +163,8 @@ pub struct Hub {
     collections: collections::Collections,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
+    /// How many workers each task runs on (`hub/replication.rs`).
+    replication: Box<dyn ReplicationPolicy>,
     /// For [`Input::Frame`], decoded in place.
     decoder: Decoder,
     /// Proofs of work accepted per account, ever (for the credit invariant).
@@ -190,6 +195,7 @@ impl Hub {
             records: records::Records::default(),
             collections: collections::Collections::default(),
             rng: rand_core::SeedableRng::from_seed([0; 32]),
+            replication: Box::new(Fixed),
             decoder: Decoder::new(Self::ledger_config(&key)),
             #[cfg(any(test, feature = "fuzzing"))]
             proofs_accepted: std::collections::HashMap::new(),
@@ -376,7 +382,7 @@ impl Hub {
         let err = ProtoError::TaskExpired(format!(
             "{} of {} results by the deadline",
             task.in_state(WorkState::Returned).count(),
-            task.spec.redundancy
+            task.workers
         ));
         self.fail_and_tell(id, submitter, &err);
     }
@@ -395,7 +401,7 @@ impl Hub {
         let Some(task) = self
             .tasks
             .get(&id)
-            .filter(|t| t.is_open() && t.canary().is_none() && t.shard().is_none())
+            .filter(|t| t.is_open() && t.origin.offered_to_any())
         else {
             return false;
         };
@@ -403,7 +409,7 @@ impl Hub {
             return false;
         }
         let (kind, submitter) = (task.spec.kind, task.submitter);
-        let need = usize::from(task.spec.redundancy);
+        let need = usize::from(task.workers);
         let capable = self
             .peers
             .iter()
@@ -501,7 +507,7 @@ impl Hub {
             task.status = TaskStatus::Failed;
             task.failure = Some(format!("{}: {err}", err.reported_code()));
             self.stats.tasks_failed += 1;
-            if task.canary().is_none() {
+            if task.origin.asked_by_a_node() {
                 self.metrics.kind_mut(task.spec.kind).failed += 1;
                 let event = HubEvent::TaskFailed {
                     task: id.to_string(),

@@ -6,6 +6,7 @@ use edgenet_core::NodeId;
 use edgenet_core::task::TaskId;
 
 use super::Hub;
+use super::origin::Audience;
 use super::timers::Timer;
 use crate::Millis;
 use crate::message::RelayMsg;
@@ -22,32 +23,31 @@ impl Hub {
         }
         self.timers
             .set(Timer::OfferRound(id), now + self.config.offer_round_ms);
-        // A canary is offered to the one worker it was made for, round after round.
-        if let Some(worker) = task.canary().map(|c| c.worker) {
-            let offer = RelayMsg::Offer {
-                task: id,
-                kind: task.spec.kind,
-                submitter: *self.key.node_id().as_bytes(),
-            };
-            self.send_to(&worker, &offer);
-            return;
-        }
-        // A shard task is offered to the shard's live replicas, each once.
-        if let Some(holders) = task.shard().map(|s| s.holders.clone()) {
-            let offer = RelayMsg::Offer {
-                task: id,
-                kind: task.spec.kind,
-                submitter: *task.submitter.as_bytes(),
-            };
-            let fresh: Vec<NodeId> = holders
-                .into_iter()
-                .filter(|n| !task.has_had(n) && !task.offered.contains(n))
-                .collect();
-            task.offered.extend(fresh.iter().copied());
-            for node in fresh {
-                self.send_to(&node, &offer);
+        let offer = RelayMsg::Offer {
+            task: id,
+            kind: task.spec.kind,
+            submitter: *task.submitter.as_bytes(),
+        };
+        match task.origin.audience() {
+            // A canary is offered to the one worker it was made for, round after round.
+            Audience::One(worker) => {
+                self.send_to(&worker, &offer);
+                return;
             }
-            return;
+            // A shard task is offered to the shard's live replicas, each once.
+            Audience::Holders(holders) => {
+                let fresh: Vec<NodeId> = holders
+                    .iter()
+                    .filter(|n| !task.has_had(n) && !task.offered.contains(n))
+                    .copied()
+                    .collect();
+                task.offered.extend(fresh.iter().copied());
+                for node in fresh {
+                    self.send_to(&node, &offer);
+                }
+                return;
+            }
+            Audience::Capable => {}
         }
         let candidates =
             self.peers
@@ -77,7 +77,7 @@ impl Hub {
             || task.submitter == node
             || task.has_had(&node)
             || !peer.runs(task.spec.kind)
-            || task.shard().is_some()
+            || !matches!(task.origin.audience(), Audience::Capable)
         {
             return;
         }

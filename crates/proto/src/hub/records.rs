@@ -330,11 +330,7 @@ impl Hub {
             return;
         }
         // A shard task lives with its shard's placement at this relay: it is not resumed elsewhere.
-        let Some(task) = self
-            .tasks
-            .get(&id)
-            .filter(|t| t.canary().is_none() && t.shard().is_none())
-        else {
+        let Some(task) = self.tasks.get(&id).filter(|t| t.origin.outlives_relay()) else {
             return;
         };
         let known = Known {

@@ -328,7 +328,7 @@ impl Hub {
             .filter_map(|n| self.peers.get(&n).map(|p| p.info.clone()))
             .collect();
         let mut open: HashMap<NodeKey, u16> = HashMap::new();
-        for (_, task) in self.tasks.open().filter(|(_, t)| t.canary().is_none()) {
+        for (_, task) in self.tasks.open().filter(|(_, t)| t.origin.asked_by_a_node()) {
             let n = open.entry(*task.submitter.as_bytes()).or_insert(0);
             *n = n.saturating_add(1);
         }
@@ -399,7 +399,7 @@ impl Hub {
         let waiting: Vec<TaskId> = self
             .tasks
             .iter()
-            .filter(|(_, t)| t.needs_workers() && t.canary().is_none())
+            .filter(|(_, t)| t.needs_workers() && t.origin.offered_to_any())
             .map(|(&id, _)| id)
             .collect();
         for node in fresh {

@@ -59,7 +59,7 @@ impl Hub {
             return;
         }
         let payer = Account::of(&task.submitter);
-        let share = task.spec.max_credits / u64::from(task.spec.redundancy.max(1));
+        let share = task.spec.max_credits / u64::from(task.workers.max(1));
         let returned = |w: &NodeId| {
             task.work
                 .iter()

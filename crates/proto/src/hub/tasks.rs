@@ -7,7 +7,7 @@ use edgenet_core::NodeId;
 use edgenet_core::task::TaskId;
 use serde::Serialize;
 
-use super::canary::Canary;
+use super::origin::{Canary, Origin, ShardTask};
 use super::peers::Peers;
 use super::timers::{Timer, TimerTable};
 use crate::Millis;
@@ -73,29 +73,14 @@ pub(super) struct Work {
     pub(super) commitment: Option<SignedCommitment>,
 }
 
-/// A task on a collection's shard: where it runs.
-pub(super) struct ShardTask {
-    pub(super) target: crate::message::ShardTarget,
-    /// The shard's live replicas when it was accepted: the only nodes it is offered to.
-    pub(super) holders: Vec<NodeId>,
-}
-
-/// Who asked for a task.
-pub(super) enum Origin {
-    /// A node, through `Submit`.
-    Submitter,
-    /// A node, through `SubmitShard` (`hub/collections.rs`).
-    Shard(Box<ShardTask>),
-    /// The relay itself: a known-answer canary for one worker.
-    Canary(Box<Canary>),
-}
-
 /// A task the hub routes.
 pub(super) struct Task {
     pub(super) spec: TaskSpec,
     /// The submitting node (the relay's own id for a canary).
     pub(super) submitter: NodeId,
     pub(super) origin: Origin,
+    /// Workers it runs on, decided when it was accepted (`hub/replication.rs`).
+    pub(super) workers: u8,
     pub(super) created: Millis,
     pub(super) expires: Millis,
     pub(super) work: Vec<Work>,
@@ -108,13 +93,21 @@ pub(super) struct Task {
 }
 
 impl Task {
-    /// A task just accepted: open, unassigned, expiring after its own timeout.
-    pub(super) fn new(spec: TaskSpec, submitter: NodeId, origin: Origin, now: Millis) -> Self {
+    /// A task just accepted: open, unassigned, expiring after its own timeout, to run on
+    /// `workers` workers.
+    pub(super) fn new(
+        spec: TaskSpec,
+        submitter: NodeId,
+        origin: Origin,
+        workers: u8,
+        now: Millis,
+    ) -> Self {
         let expires = now + Millis::from(spec.timeout_ms);
         Self {
             spec,
             submitter,
             origin,
+            workers,
             created: now,
             expires,
             work: Vec::new(),
@@ -132,18 +125,12 @@ impl Task {
 
     /// The canary this task is, if the relay made it.
     pub(super) fn canary(&self) -> Option<&Canary> {
-        match &self.origin {
-            Origin::Canary(c) => Some(c),
-            Origin::Submitter | Origin::Shard(_) => None,
-        }
+        self.origin.canary()
     }
 
     /// The shard this task runs on, if it is a collection task.
     pub(super) fn shard(&self) -> Option<&ShardTask> {
-        match &self.origin {
-            Origin::Shard(s) => Some(s),
-            Origin::Submitter | Origin::Canary(_) => None,
-        }
+        self.origin.shard()
     }
 
     fn active(&self) -> usize {
@@ -154,7 +141,7 @@ impl Task {
     }
 
     pub(super) fn needs_workers(&self) -> bool {
-        self.is_open() && self.active() < usize::from(self.spec.redundancy)
+        self.is_open() && self.active() < usize::from(self.workers)
     }
 
     pub(super) fn has_had(&self, node: &NodeId) -> bool {
