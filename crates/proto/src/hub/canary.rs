@@ -107,10 +107,12 @@ impl Hub {
 
     /// The open canary made for `node`, if any.
     fn open_canary_of(&self, node: &NodeId) -> Option<TaskId> {
-        self.tasks
-            .open()
-            .find(|(_, t)| t.canary().is_some_and(|c| c.worker == *node))
-            .map(|(id, _)| *id)
+        self.tasks.open_involving(node).into_iter().find(|id| {
+            self.tasks
+                .get(id)
+                .and_then(|t| t.canary())
+                .is_some_and(|c| c.worker == *node)
+        })
     }
 
     /// The canary's worker claimed it: assign it and send the sealed payload (the relay is the
@@ -143,7 +145,8 @@ impl Hub {
             return false;
         };
         let deadline = now + self.config.assignment_timeout_ms;
-        task.assign(node, now, deadline, &mut self.peers, &mut self.timers);
+        self.tasks
+            .assign(id, node, now, deadline, &mut self.peers, &mut self.timers);
         let relay = self.key.node_id();
         let me = PeerInfo {
             node: *relay.as_bytes(),

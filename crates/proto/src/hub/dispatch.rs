@@ -302,14 +302,13 @@ impl Hub {
             return;
         }
         let deadline = now + self.config.assignment_timeout_ms;
-        let Some(task) = self.tasks.get_mut(&id) else {
+        let Some((kind, submitter)) = self.tasks.get(&id).map(|t| (t.spec.kind, t.submitter))
+        else {
             return;
         };
-        task.assign(node, now, deadline, &mut self.peers, &mut self.timers);
-        if let Some(p) = self.peers.get_mut(&node) {
-            p.claimed();
-        }
-        let (kind, submitter) = (task.spec.kind, task.submitter);
+        self.tasks
+            .assign(id, node, now, deadline, &mut self.peers, &mut self.timers);
+        self.peers.claimed(&node);
         let role = self.peers.get(&node).map(|p| p.info.role);
         self.event(HubEvent::TaskAssigned {
             task: id.to_string(),
@@ -387,9 +386,7 @@ impl Hub {
             ));
         }
         let (submitter, canary) = (t.submitter, t.canary().is_some());
-        if let Some(p) = self.peers.get_mut(&node) {
-            p.returned_result();
-        }
+        self.peers.returned_result(&node);
         if canary {
             self.check_canary(task, node, &envelope, &commitment, &signature);
             return Ok(());

@@ -32,10 +32,14 @@ impl Hub {
     ///   all no more than its escrow; no bonus is minted on a payment; a canary mints once, its
     ///   reward times at most the curve's 10×; uptime comes in whole periods' bonuses, times at
     ///   most 10×; and every such mint (a canary, each period) had its own proof of work.
+    /// - The indexes agree with what they index: every open task is listed under each node in
+    ///   it and nothing else is; every peer has one offer entry per kind it runs, at its place.
     pub fn check_invariants(&mut self) -> Result<(), String> {
         self.check_conns()?;
         self.check_work()?;
         self.check_tasks()?;
+        self.tasks.check_index()?;
+        self.peers.check_index()?;
         self.check_timers()?;
         self.check_credits()
     }

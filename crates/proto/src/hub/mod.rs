@@ -34,6 +34,7 @@ mod collections;
 mod config;
 mod conns;
 mod dispatch;
+mod effort;
 mod escrows;
 mod events;
 mod inbound;
@@ -63,6 +64,7 @@ pub use attest::{
 };
 pub use collections::{CollectionView, HolderView, MAX_COLLECTIONS, ShardView};
 pub use config::HubConfig;
+pub use effort::Effort;
 pub use events::{HubEvent, MAX_PENDING_EVENTS};
 pub use inbound::{Decoder, Inbound};
 pub use input::{Handled, Input};
@@ -167,6 +169,8 @@ pub struct Hub {
     replication: Box<dyn ReplicationPolicy>,
     /// For [`Input::Frame`], decoded in place.
     decoder: Decoder,
+    /// Work counted on the network-sized operations (`hub/effort.rs`).
+    effort: Effort,
     /// Proofs of work accepted per account, ever (for the credit invariant).
     #[cfg(any(test, feature = "fuzzing"))]
     proofs_accepted: std::collections::HashMap<edgenet_core::ledger::Account, u64>,
@@ -196,6 +200,7 @@ impl Hub {
             collections: collections::Collections::default(),
             rng: rand_core::SeedableRng::from_seed([0; 32]),
             replication: Box::new(Fixed),
+            effort: Effort::default(),
             decoder: Decoder::new(Self::ledger_config(&key)),
             #[cfg(any(test, feature = "fuzzing"))]
             proofs_accepted: std::collections::HashMap::new(),
@@ -473,7 +478,10 @@ impl Hub {
         for other in self.peers.announce_to(self.config.max_peers_announced) {
             self.send(other, &left);
         }
-        for id in self.tasks.open_ids() {
+        // Only the tasks it is part of: a departure costs what the peer was doing.
+        let involved = self.tasks.open_involving(&node);
+        self.effort.leave_tasks += involved.len() as u64;
+        for id in involved {
             let Some(task) = self.tasks.get_mut(&id) else {
                 continue;
             };

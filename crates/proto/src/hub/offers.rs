@@ -88,9 +88,7 @@ impl Hub {
         };
         let conn = peer.conn;
         task.offered.push(node);
-        if let Some(p) = self.peers.get_mut(&node) {
-            p.offered();
-        }
+        self.peers.offered(&node);
         self.send(conn, &offer);
     }
 }

@@ -5,8 +5,13 @@
 //! Offers go first to peers that have claimed work before and answer offers, then to peers not
 //! tried yet, and last to peers that let [`IGNORED_OFFERS`] offers in a row pass: identities that
 //! advertise a kind and never claim cannot push honest workers out of every round.
+//!
+//! The table is ordered (by node), and it keeps two indexes beside it so that no operation scans
+//! every peer: the offer order per kind ([`OfferKey`]: a round of offers reads the first few
+//! eligible entries) and the welcome order of this relay's own peers (natives, then the longest
+//! online). Everything that changes a key goes through [`Peers`], which moves the entry.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use edgenet_core::NodeId;
 use edgenet_core::task::TaskKind;
@@ -82,18 +87,18 @@ impl Peer {
     }
 
     /// It was offered a task.
-    pub(super) fn offered(&mut self) {
+    fn offered(&mut self) {
         self.unanswered = self.unanswered.saturating_add(1);
     }
 
     /// It claimed a task.
-    pub(super) fn claimed(&mut self) {
+    fn claimed(&mut self) {
         self.claims += 1;
         self.unanswered = 0;
     }
 
     /// It returned a result (a worker busy until now answers offers again).
-    pub(super) fn returned_result(&mut self) {
+    fn returned_result(&mut self) {
         self.results += 1;
         self.unanswered = 0;
     }
@@ -115,10 +120,40 @@ impl Peer {
     }
 }
 
+/// Where a peer stands in the offers of one kind: this relay's own before borrowed ones, then
+/// those that answer offers, then the least loaded, then the longest online (module docs).
+/// (The node is an `Option` so that `None` is a lower bound for a kind's range.)
+type OfferKey = (TaskKind, bool, u8, u32, Millis, Option<NodeId>);
+
+impl Peer {
+    /// Its places in the offer order, one per kind it runs.
+    fn offer_keys(&self, node: NodeId) -> impl Iterator<Item = OfferKey> + '_ {
+        let (remote, rank, jobs, since) =
+            (!self.is_local(), self.offer_rank(), self.jobs, self.since);
+        self.info
+            .capabilities
+            .kernels
+            .iter()
+            .map(move |&kind| (kind, remote, rank, jobs, since, Some(node)))
+    }
+
+    /// Its place in the welcome order, for this relay's own peers.
+    fn age_key(&self, node: NodeId) -> Option<(bool, Millis, NodeId)> {
+        self.is_local()
+            .then_some((self.info.role != Role::Native, self.since, node))
+    }
+}
+
 /// The peer table.
 #[derive(Default)]
 pub(super) struct Peers {
-    map: HashMap<NodeId, Peer>,
+    map: BTreeMap<NodeId, Peer>,
+    /// Every (kind, peer) in offer order.
+    offer_order: BTreeSet<OfferKey>,
+    /// This relay's own peers in welcome order: natives first, then the longest online.
+    by_age: BTreeSet<(bool, Millis, NodeId)>,
+    /// Index entries read while choosing whom to offer (what a test holds flat as the table grows).
+    visited: std::cell::Cell<u64>,
 }
 
 impl Peers {
@@ -126,6 +161,7 @@ impl Peers {
         self.map.get(node)
     }
 
+    /// A peer to change fields that no index orders by (its work account, its unpaid uptime).
     pub(super) fn get_mut(&mut self, node: &NodeId) -> Option<&mut Peer> {
         self.map.get_mut(node)
     }
@@ -140,19 +176,56 @@ impl Peers {
     }
 
     pub(super) fn insert(&mut self, node: NodeId, peer: Peer) {
+        self.remove(&node);
+        self.offer_order.extend(peer.offer_keys(node));
+        self.by_age.extend(peer.age_key(node));
         self.map.insert(node, peer);
     }
 
     pub(super) fn remove(&mut self, node: &NodeId) -> Option<Peer> {
-        self.map.remove(node)
+        let peer = self.map.remove(node)?;
+        for key in peer.offer_keys(*node) {
+            self.offer_order.remove(&key);
+        }
+        if let Some(key) = peer.age_key(*node) {
+            self.by_age.remove(&key);
+        }
+        Some(peer)
+    }
+
+    /// Changes what orders `node`'s offers, moving its index entries.
+    fn reorder(&mut self, node: &NodeId, change: impl FnOnce(&mut Peer)) {
+        let Some(peer) = self.map.get_mut(node) else {
+            return;
+        };
+        for key in peer.offer_keys(*node) {
+            self.offer_order.remove(&key);
+        }
+        change(peer);
+        self.offer_order.extend(peer.offer_keys(*node));
+    }
+
+    /// `node` was offered a task.
+    pub(super) fn offered(&mut self, node: &NodeId) {
+        self.reorder(node, Peer::offered);
+    }
+
+    /// `node` claimed a task.
+    pub(super) fn claimed(&mut self, node: &NodeId) {
+        self.reorder(node, Peer::claimed);
+    }
+
+    /// `node` returned a result.
+    pub(super) fn returned_result(&mut self, node: &NodeId) {
+        self.reorder(node, Peer::returned_result);
     }
 
     /// Peers connected to this relay.
     pub(super) fn local_len(&self) -> usize {
-        self.local().count()
+        self.by_age.len()
     }
 
-    /// Every peer, borrowed ones included.
+    /// Every peer, borrowed ones included, in node order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&NodeId, &Peer)> {
         self.map.iter()
     }
@@ -162,44 +235,34 @@ impl Peers {
         self.map.iter().filter(|(_, p)| p.is_local())
     }
 
-    /// Every peer's id.
-    pub(super) fn ids(&self) -> Vec<NodeId> {
-        self.map.keys().copied().collect()
-    }
-
     /// `node` took an assignment.
     pub(super) fn job_started(&mut self, node: &NodeId) {
-        if let Some(p) = self.map.get_mut(node) {
-            p.jobs += 1;
-        }
+        self.reorder(node, |p| p.jobs += 1);
     }
 
     /// `node`'s assignment ended (returned, lost or retired with its task).
     pub(super) fn job_ended(&mut self, node: &NodeId) {
-        if let Some(p) = self.map.get_mut(node) {
-            p.jobs = p.jobs.saturating_sub(1);
-        }
+        self.reorder(node, |p| p.jobs = p.jobs.saturating_sub(1));
     }
 
     /// What a welcome lists: a bounded sample of peers, natives first, oldest first. The relay
     /// routes tasks itself, so lists only inform, and full lists would cost O(n²) frames as a
     /// network grows.
     pub(super) fn welcome_sample(&self, limit: usize) -> Vec<PeerInfo> {
-        let mut sample: Vec<&Peer> = self.map.values().filter(|p| p.is_local()).collect();
-        sample.sort_by_key(|p| (p.info.role != Role::Native, p.since));
-        sample
-            .into_iter()
+        self.by_age
+            .iter()
             .take(limit)
+            .filter_map(|(.., node)| self.map.get(node))
             .map(|p| p.info.clone())
             .collect()
     }
 
     /// The connections that hear about joins and leaves: at most `limit` of them.
     pub(super) fn announce_to(&self, limit: usize) -> Vec<ConnId> {
-        self.map
-            .values()
-            .filter(|p| p.is_local())
+        self.by_age
+            .iter()
             .take(limit)
+            .filter_map(|(.., node)| self.map.get(node))
             .map(|p| p.conn)
             .collect()
     }
@@ -216,24 +279,51 @@ impl Peers {
         workers.into_iter().map(|(.., n)| n).collect()
     }
 
-    /// Up to `limit` peers that run `kind` and pass `eligible`: this relay's own before borrowed
-    /// ones, then those that answer offers (module docs), then the least loaded, then the
-    /// longest online.
+    /// Up to `limit` peers that run `kind` and pass `eligible`, in offer order ([`OfferKey`]):
+    /// read from the index, so a round costs the entries it passes over, not the table.
     pub(super) fn least_loaded(
         &self,
         kind: TaskKind,
         limit: usize,
         eligible: impl Fn(&NodeId) -> bool,
     ) -> Vec<NodeId> {
-        let mut candidates: Vec<(bool, u8, u32, Millis, NodeId)> = self
+        let mut chosen = Vec::with_capacity(limit);
+        if limit == 0 {
+            return chosen;
+        }
+        let from = (kind, false, 0, 0, 0, None);
+        for &(k, .., node) in self.offer_order.range(from..) {
+            let Some(node) = node.filter(|_| k == kind) else {
+                break;
+            };
+            self.visited.set(self.visited.get() + 1);
+            if eligible(&node) {
+                chosen.push(node);
+                if chosen.len() == limit {
+                    break;
+                }
+            }
+        }
+        chosen
+    }
+
+    /// The offer and welcome indexes hold exactly each peer's keys.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(super) fn check_index(&self) -> Result<(), String> {
+        let offers: BTreeSet<OfferKey> = self
             .map
             .iter()
-            .filter(|(n, p)| p.runs(kind) && eligible(n))
-            .map(|(n, p)| (!p.is_local(), p.offer_rank(), p.jobs, p.since, *n))
+            .flat_map(|(n, p)| p.offer_keys(*n))
             .collect();
-        candidates
-            .sort_unstable_by_key(|&(remote, rank, jobs, since, _)| (remote, rank, jobs, since));
-        candidates.truncate(limit);
-        candidates.into_iter().map(|(.., n)| n).collect()
+        let ages: BTreeSet<_> = self.map.iter().filter_map(|(n, p)| p.age_key(*n)).collect();
+        if offers != self.offer_order || ages != self.by_age {
+            return Err("a peer index differs from the peer table".into());
+        }
+        Ok(())
+    }
+
+    /// Index entries read while choosing whom to offer, since the hub started.
+    pub(super) fn visited(&self) -> u64 {
+        self.visited.get()
     }
 }

@@ -328,7 +328,11 @@ impl Hub {
             .filter_map(|n| self.peers.get(&n).map(|p| p.info.clone()))
             .collect();
         let mut open: HashMap<NodeKey, u16> = HashMap::new();
-        for (_, task) in self.tasks.open().filter(|(_, t)| t.origin.asked_by_a_node()) {
+        for (_, task) in self
+            .tasks
+            .open()
+            .filter(|(_, t)| t.origin.asked_by_a_node())
+        {
             let n = open.entry(*task.submitter.as_bytes()).or_insert(0);
             *n = n.saturating_add(1);
         }

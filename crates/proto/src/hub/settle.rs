@@ -9,6 +9,8 @@
 //! a worker "outvoted" although its commitment equals an agreeing worker's returned the very same
 //! bytes, so the verdict is false about it and it is neither marked down nor slashed.
 
+use std::collections::BTreeMap;
+
 use edgenet_core::NodeId;
 use edgenet_core::ledger::{Account, Entry, EntryKind, Evidence};
 use edgenet_core::task::TaskId;
@@ -139,24 +141,24 @@ impl Hub {
         submitter: &NodeId,
     ) -> Result<(), ProtoError> {
         let entries = self.write_entries(kinds)?;
-        let named: Vec<NodeId> = self.peers.ids();
-        for peer in named {
-            if peer == *submitter {
+        // Each account the entries name hears of its own, whatever the size of the network.
+        let mut named: BTreeMap<Account, Vec<Entry>> = BTreeMap::new();
+        for e in &entries {
+            let account = match &e.body.kind {
+                EntryKind::Payment { to, .. } | EntryKind::Mint { to, .. } => *to,
+                EntryKind::Reputation { subject, .. } | EntryKind::Slash { subject, .. } => {
+                    *subject
+                }
+                _ => continue,
+            };
+            named.entry(account).or_default().push(e.clone());
+        }
+        self.effort.verdict_accounts += named.len() as u64;
+        for (account, theirs) in named {
+            let Ok(peer) = NodeId::from_bytes(&account.0) else {
                 continue;
-            }
-            let account = Account::of(&peer);
-            let theirs: Vec<Entry> = entries
-                .iter()
-                .filter(|e| match &e.body.kind {
-                    EntryKind::Payment { to, .. } | EntryKind::Mint { to, .. } => *to == account,
-                    EntryKind::Reputation { subject, .. } | EntryKind::Slash { subject, .. } => {
-                        *subject == account
-                    }
-                    _ => false,
-                })
-                .cloned()
-                .collect();
-            if !theirs.is_empty() {
+            };
+            if peer != *submitter && self.peers.contains(&peer) {
                 self.send_to(
                     &peer,
                     &RelayMsg::Ledger(edgenet_core::ledger::sync::SyncMessage::Entries(theirs)),

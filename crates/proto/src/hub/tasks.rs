@@ -1,7 +1,7 @@
 //! Tasks and their work: who is assigned, what came back, and the transitions between. A worker's
 //! job count ([`Peers`]) and its assignment timer change only here, with the work's state.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use edgenet_core::NodeId;
 use edgenet_core::task::TaskId;
@@ -248,11 +248,16 @@ impl Task {
     }
 }
 
-/// Open tasks and the finished ones kept for the API.
+/// Open tasks and the finished ones kept for the API, with the open ones indexed by the nodes in
+/// them, so that a node's departure or its submissions cost what it is part of, not every task.
 #[derive(Default)]
 pub(super) struct Tasks {
     map: BTreeMap<TaskId, Task>,
     finished: VecDeque<TaskId>,
+    /// Open tasks.
+    open: BTreeSet<TaskId>,
+    /// Open tasks by each node in them: the submitter, a canary's worker, every worker assigned.
+    by_node: BTreeMap<NodeId, BTreeSet<TaskId>>,
 }
 
 impl Tasks {
@@ -270,12 +275,59 @@ impl Tasks {
 
     /// Adds an accepted task and starts its expiry timer.
     pub(super) fn insert(&mut self, task: Task, timers: &mut TimerTable) {
-        timers.set(Timer::TaskExpiry(task.spec.id), task.expires);
-        self.map.insert(task.spec.id, task);
+        let id = task.spec.id;
+        timers.set(Timer::TaskExpiry(id), task.expires);
+        self.link(task.submitter, id);
+        if let Some(worker) = task.canary().map(|c| c.worker) {
+            self.link(worker, id);
+        }
+        self.open.insert(id);
+        self.map.insert(id, task);
+    }
+
+    /// `worker` takes task `id`, due by `deadline` ([`Task::assign`]).
+    pub(super) fn assign(
+        &mut self,
+        id: TaskId,
+        worker: NodeId,
+        now: Millis,
+        deadline: Millis,
+        peers: &mut Peers,
+        timers: &mut TimerTable,
+    ) {
+        if let Some(task) = self.map.get_mut(&id) {
+            task.assign(worker, now, deadline, peers, timers);
+            self.link(worker, id);
+        }
+    }
+
+    fn link(&mut self, node: NodeId, id: TaskId) {
+        self.by_node.entry(node).or_default().insert(id);
+    }
+
+    /// Takes a task that is ending out of the open index.
+    fn close(&mut self, id: &TaskId) {
+        let Some(task) = self.map.get(id) else {
+            return;
+        };
+        let nodes: BTreeSet<NodeId> = std::iter::once(task.submitter)
+            .chain(task.canary().map(|c| c.worker))
+            .chain(task.work.iter().map(|w| w.worker))
+            .collect();
+        for node in nodes {
+            if let Some(ids) = self.by_node.get_mut(&node) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.by_node.remove(&node);
+                }
+            }
+        }
+        self.open.remove(id);
     }
 
     /// Forgets an open task outright (a withdrawn canary), with its timers.
     pub(super) fn remove(&mut self, id: &TaskId, peers: &mut Peers, timers: &mut TimerTable) {
+        self.close(id);
         if let Some(mut task) = self.map.remove(id) {
             task.end(peers, timers);
         }
@@ -290,6 +342,7 @@ impl Tasks {
         peers: &mut Peers,
         timers: &mut TimerTable,
     ) {
+        self.close(&id);
         if let Some(task) = self.map.get_mut(&id) {
             task.end(peers, timers);
         }
@@ -301,23 +354,62 @@ impl Tasks {
         }
     }
 
+    /// The open tasks `node` is part of (submitter, canary's worker, assigned worker), in id
+    /// order.
+    pub(super) fn open_involving(&self, node: &NodeId) -> Vec<TaskId> {
+        self.by_node
+            .get(node)
+            .map(|ids| ids.iter().copied().filter(|id| self.is_open(id)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The open index lists exactly the open tasks, under exactly the nodes in them.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(super) fn check_index(&self) -> Result<(), String> {
+        let mut want: BTreeMap<NodeId, BTreeSet<TaskId>> = BTreeMap::new();
+        let mut open = BTreeSet::new();
+        for (id, task) in self.map.iter().filter(|(_, t)| t.is_open()) {
+            open.insert(*id);
+            let nodes = std::iter::once(task.submitter)
+                .chain(task.canary().map(|c| c.worker))
+                .chain(task.work.iter().map(|w| w.worker));
+            for node in nodes {
+                want.entry(node).or_default().insert(*id);
+            }
+        }
+        if open != self.open {
+            return Err(format!("open index {:?} != open tasks {open:?}", self.open));
+        }
+        if want != self.by_node {
+            return Err("the index of tasks by node differs from the open tasks".into());
+        }
+        Ok(())
+    }
+
+    fn is_open(&self, id: &TaskId) -> bool {
+        self.map.get(id).is_some_and(Task::is_open)
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = (&TaskId, &Task)> {
         self.map.iter()
     }
 
+    /// Open tasks, in id order (what is open, not the history kept).
     pub(super) fn open(&self) -> impl Iterator<Item = (&TaskId, &Task)> {
-        self.map.iter().filter(|(_, t)| t.is_open())
-    }
-
-    pub(super) fn open_ids(&self) -> Vec<TaskId> {
-        self.open().map(|(&id, _)| id).collect()
+        self.open
+            .iter()
+            .filter_map(|id| self.map.get_key_value(id))
+            .filter(|(_, t)| t.is_open())
     }
 
     /// Open tasks of `submitter`.
     pub(super) fn open_of(&self, submitter: &NodeId) -> usize {
-        self.open()
-            .filter(|(_, t)| t.submitter == *submitter)
-            .count()
+        self.by_node.get(submitter).map_or(0, |ids| {
+            ids.iter()
+                .filter_map(|id| self.map.get(id))
+                .filter(|t| t.is_open() && t.submitter == *submitter)
+                .count()
+        })
     }
 
     #[cfg(any(test, feature = "fuzzing"))]

@@ -2,6 +2,8 @@
 //! reference result a worker answers it with.
 #![allow(dead_code)] // each test file uses its part
 
+pub(crate) mod net;
+
 use edgenet_core::kinds::vector_search::{Hit, KnnResult, SearchMetric, VectorSearch};
 use edgenet_core::task::TaskKind;
 use edgenet_proto::message::Capabilities;
