@@ -12,7 +12,7 @@ use edgenet_core::task::TaskKind;
 use edgenet_proto::Millis;
 use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input, Output};
-use edgenet_proto::message::{Capabilities, RelayMsg, Role};
+use edgenet_proto::message::{Capabilities, Role};
 use edgenet_proto::submit::{Progress, Submission};
 use edgenet_proto::worker::{Action, Worker};
 use rand_chacha::rand_core::SeedableRng;
@@ -111,7 +111,7 @@ impl Network {
             priority: 0,
             timeout_ms: 60_000,
         };
-        let mut sub = Submission::new(spec, search.encode().unwrap_or_default());
+        let sub = Submission::new(spec, search.encode().unwrap_or_default());
         let msg = sub.submit_message();
         if let Some(c) = self.clients.get_mut(&conn) {
             let _ = c.session.send(&msg);
