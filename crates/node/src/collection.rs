@@ -65,7 +65,7 @@ impl Info {
 
 /// The relay's view of a collection (EN-230 if it knows none by that id).
 pub async fn info(relay: &str, id: &CollectionId) -> Result<Info, NodeError> {
-    match crate::earnings::get_json(relay, &format!("/api/collections/{id}")).await {
+    match crate::http::get_json(relay, &format!("/api/collections/{id}")).await {
         Err(NodeError::BadAnswer(text)) if text.starts_with("HTTP 404") => Err(NodeError::Proto(
             edgenet_proto::error::CollectionRefusal::Unknown(id.to_string()).into(),
         )),

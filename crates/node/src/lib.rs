@@ -17,6 +17,7 @@ pub mod collection;
 pub mod connection;
 pub mod earnings;
 pub mod error;
+pub mod http;
 pub mod relays;
 pub mod run;
 pub mod shards;

@@ -62,7 +62,7 @@ impl Relays {
 
     /// Learns a cluster's relays from the directory of the relay at `url`.
     pub async fn fetch(url: &str) -> Result<Vec<String>, crate::error::NodeError> {
-        let listed: Vec<Listed> = crate::earnings::get_json(url, "/api/relays").await?;
+        let listed: Vec<Listed> = crate::http::get_json(url, "/api/relays").await?;
         Ok(listed.into_iter().map(|l| l.url).collect())
     }
 }
