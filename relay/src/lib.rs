@@ -4,19 +4,16 @@
 //! (`pkg/`), answers the JSON HTTP API, and wraps each WebSocket on `/ws` into the protocol's
 //! [`Hub`](edgenet_proto::hub::Hub) through [`hub_driver::HubDriver`].
 
+pub mod api;
 pub mod assets;
 pub mod client_ip;
 pub mod cluster;
-mod collections_api;
 pub mod events;
 pub mod federation;
 pub mod hub_driver;
-pub mod leaderboard;
-pub mod ledger_api;
 mod metrics;
 pub mod models;
 pub mod nats;
-mod openapi;
 pub mod serve;
 pub mod store;
 mod ws;
@@ -24,16 +21,15 @@ mod ws;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::http::Method;
 use axum::routing::get;
 use axum::{Json, Router};
 use edgenet_core::{NodeId, SecretKey};
-use edgenet_proto::hub::{Hub, HubConfig, HubStats, Input, PeerSummary, TaskSummary};
-use serde::Serialize;
+use edgenet_proto::hub::{Hub, HubConfig, Input};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 
+pub use api::relay::Status;
 pub use client_ip::{Cidr, TrustedProxies};
 pub use hub_driver::{HubDriver, SocketLimits};
 
@@ -70,7 +66,7 @@ pub(crate) struct AppState {
     /// The ledger store's commit times, when there is a store.
     pub(crate) commits: Option<store::CommitTimes>,
     /// The contributors' ranking, shared for a few seconds.
-    pub(crate) leaderboard: leaderboard::Cache,
+    pub(crate) leaderboard: api::leaderboard::Cache,
     /// The embedding model's files (`/models/…`).
     pub(crate) models: models::Models,
     /// This relay's cluster membership, when it has one.
@@ -85,23 +81,6 @@ impl axum::extract::FromRef<AppState> for models::Models {
     fn from_ref(state: &AppState) -> Self {
         state.models.clone()
     }
-}
-
-/// `GET /api/status`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Status {
-    /// Always `"edgenet-relay"`.
-    pub service: &'static str,
-    /// The relay's crate version.
-    pub version: &'static str,
-    /// The wire protocol version it speaks.
-    pub protocol_version: u8,
-    /// The relay's NodeId.
-    pub node_id: String,
-    /// Seconds since start.
-    pub uptime_s: u64,
-    /// Hub counters.
-    pub stats: HubStats,
 }
 
 /// Builds the router and starts the hub's timer task (on the current tokio runtime), and the
@@ -161,7 +140,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
     });
     // Every route is registered with its OpenAPI description (`openapi.rs`), so the document at
     // /api/openapi.json cannot leave one out.
-    let (api_routes, api) = openapi::routes().split_for_parts();
+    let (api_routes, api) = api::openapi::routes().split_for_parts();
     let api = std::sync::Arc::new(api);
     let mut router = api_routes.route(
         "/api/openapi.json",
@@ -185,7 +164,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
         node_id,
         proxies: std::sync::Arc::new(config.trusted_proxies),
         commits,
-        leaderboard: leaderboard::Cache::default(),
+        leaderboard: api::leaderboard::Cache::default(),
         models: models::Models::new(config.model_dir),
         federation: match config.federation {
             Some(f) => federation::Federation::start(f, driver.clone()),
@@ -292,38 +271,4 @@ async fn guard(
         HeaderValue::from_static("no-referrer"),
     );
     response
-}
-
-#[utoipa::path(get, path = "/api/status", tag = "relay", responses((status = OK, description = "The relay and its hub counters", body = Status)))]
-async fn status(State(state): State<AppState>) -> Json<Status> {
-    let (stats, now) = state.driver.with_hub(|hub, now| (hub.stats(), now));
-    Json(Status {
-        service: "edgenet-relay",
-        version: env!("CARGO_PKG_VERSION"),
-        protocol_version: edgenet_proto::PROTOCOL_VERSION,
-        node_id: state.node_id.to_string(),
-        uptime_s: now / 1000,
-        stats,
-    })
-}
-
-#[utoipa::path(get, path = "/api/peers", tag = "relay", responses((status = OK, description = "The authenticated peers", body = [PeerSummary])))]
-async fn peers(State(state): State<AppState>) -> Json<Vec<PeerSummary>> {
-    Json(state.driver.with_hub(|hub, now| hub.peers(now)))
-}
-
-#[utoipa::path(get, path = "/api/rewards", tag = "ledger", responses((status = OK, description = "What a worker earns here (micro-credits)", body = edgenet_proto::hub::Rewards)))]
-async fn rewards(State(state): State<AppState>) -> Json<edgenet_proto::hub::Rewards> {
-    Json(state.driver.with_hub(|hub, _| hub.rewards()))
-}
-
-#[utoipa::path(get, path = "/api/tasks", tag = "relay", responses((status = OK, description = "Open and recent tasks", body = [TaskSummary])))]
-async fn tasks(State(state): State<AppState>) -> Json<Vec<TaskSummary>> {
-    Json(state.driver.with_hub(|hub, now| hub.tasks(now)))
-}
-
-#[utoipa::path(get, path = "/api/federation/status", tag = "cluster", responses((status = OK, description = "Federation across operators: its mode, link, members and the aggregates they share", body = federation::FederationStatus)))]
-async fn federation_status(State(state): State<AppState>) -> Json<federation::FederationStatus> {
-    let own = state.federation.own_stats(&state.driver);
-    Json(state.federation.status(own))
 }

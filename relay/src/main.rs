@@ -350,7 +350,7 @@ async fn main() -> ExitCode {
         },
         ledger_store: Some(args.data_dir.join("ledger.redb")),
         trusted_proxies: TrustedProxies::new(args.trusted_proxies),
-        model_dir: args.model_dir.or_else(edgenet_embed::Embedder::default_dir),
+        model_dir: args.model_dir.or_else(edgenet_model_files::default_dir),
         validators,
         cluster,
         federation,

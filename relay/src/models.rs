@@ -69,7 +69,7 @@ fn load(dir: &std::path::Path) -> Result<Vec<Served>, String> {
         std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
     };
     let weights =
-        edgenet_embed::weights::to_f16(&read("model.safetensors")?).map_err(|e| e.to_string())?;
+        edgenet_model_files::to_f16(&read("model.safetensors")?).map_err(|e| e.to_string())?;
     let contents = [read(FILES[0])?, read(FILES[1])?, read(FILES[2])?, weights];
     let served: Vec<Served> = FILES
         .iter()
@@ -107,7 +107,7 @@ pub async fn serve(
     Path((model, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if model != edgenet_embed::MINILM || !FILES.contains(&file.as_str()) {
+    if model != edgenet_model_files::MINILM || !FILES.contains(&file.as_str()) {
         return (StatusCode::NOT_FOUND, "no such model file").into_response();
     }
     let files = match models.files().await {

@@ -26,8 +26,7 @@ pub use config::BertConfig;
 pub use error::EmbedError;
 pub use tokenizer::WordPiece;
 
-/// The model name tasks use for all-MiniLM-L6-v2.
-pub const MINILM: &str = "minilm";
+pub use edgenet_model_files::MINILM;
 
 /// The files of a model, as bytes.
 pub struct ModelFiles<'a> {
@@ -65,24 +64,10 @@ impl Embedder {
         Self::from_files(&ModelBytes::read(dir)?.files())
     }
 
-    /// Where `scripts/setup.sh` puts all-MiniLM-L6-v2: `$EDGENET_MODEL_DIR`, else
-    /// `$XDG_CACHE_HOME/edgenet/models/all-MiniLM-L6-v2` (`~/.cache/…` without it).
+    /// Where `scripts/setup.sh` puts all-MiniLM-L6-v2 (`edgenet_model_files::default_dir`).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn default_dir() -> Option<std::path::PathBuf> {
-        if let Some(dir) = std::env::var_os("EDGENET_MODEL_DIR") {
-            return Some(dir.into());
-        }
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(std::path::PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache"))
-            })?;
-        Some(
-            cache
-                .join("edgenet")
-                .join("models")
-                .join("all-MiniLM-L6-v2"),
-        )
+        edgenet_model_files::default_dir()
     }
 
     /// The token ids of `text` as the encoder sees them (truncated to the model's length).

@@ -1,6 +1,5 @@
 //! Tensors out of a safetensors file, as f32 (f16 and bf16 files are widened on load).
 
-use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::EmbedError;
@@ -73,37 +72,8 @@ impl<'a> Weights<'a> {
     }
 }
 
-/// The same file with every f32 tensor rounded to f16 (round to nearest even; other types kept):
-/// half the bytes for a browser to fetch. Deterministic: the same input gives the same bytes
-/// (safetensors orders tensors by alignment, then name), so the result's SHA-256 can be published.
+/// The same file with every f32 tensor rounded to f16 (`edgenet_model_files::to_f16`, which
+/// the relay uses without the kernels).
 pub fn to_f16(bytes: &[u8]) -> Result<Vec<u8>, EmbedError> {
-    let bad = |e: safetensors::SafeTensorError| EmbedError::Weights(e.to_string());
-    let tensors = SafeTensors::deserialize(bytes).map_err(bad)?;
-    let mut converted: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, view) in tensors.tensors() {
-        let data = match view.dtype() {
-            Dtype::F32 => view
-                .data()
-                .chunks_exact(4)
-                .flat_map(|b| {
-                    half::f16::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes()
-                })
-                .collect(),
-            _ => view.data().to_vec(),
-        };
-        let dtype = if view.dtype() == Dtype::F32 {
-            Dtype::F16
-        } else {
-            view.dtype()
-        };
-        converted.push((name, dtype, view.shape().to_vec(), data));
-    }
-    let views = converted
-        .iter()
-        .map(|(name, dtype, shape, data)| {
-            TensorView::new(*dtype, shape.clone(), data).map(|v| (name.clone(), v))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(bad)?;
-    safetensors::serialize(views, None).map_err(bad)
+    edgenet_model_files::to_f16(bytes).map_err(|e| EmbedError::Weights(e.0))
 }

@@ -9,8 +9,8 @@ use edgenet_core::ErrorCode;
 use edgenet_core::collection::CollectionId;
 use edgenet_proto::hub::CollectionView;
 
+use super::ledger::ApiError;
 use crate::AppState;
-use crate::ledger_api::ApiError;
 
 #[utoipa::path(
     get,

@@ -1,4 +1,4 @@
-//! The relay's OpenAPI 3.1 document (`GET /api/openapi.json`), made from the handlers'
+//! The route table: the relay's OpenAPI 3.1 document (`GET /api/openapi.json`), made from the handlers'
 //! `#[utoipa::path]` attributes at the moment they are routed: [`routes`] is the router and its
 //! description at once, so a route cannot be served without being described. The schemas come
 //! from the response types (core's and proto's behind their `openapi` feature).
@@ -29,13 +29,13 @@ struct ApiDoc;
 /// document itself).
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(crate::status))
-        .routes(routes!(crate::peers))
-        .routes(routes!(crate::tasks))
-        .routes(routes!(crate::rewards))
-        .routes(routes!(crate::ledger_api::account))
-        .routes(routes!(crate::collections_api::collection))
-        .routes(routes!(crate::leaderboard::leaderboard))
+        .routes(routes!(crate::api::relay::status))
+        .routes(routes!(crate::api::relay::peers))
+        .routes(routes!(crate::api::relay::tasks))
+        .routes(routes!(crate::api::relay::rewards))
+        .routes(routes!(crate::api::ledger::account))
+        .routes(routes!(crate::api::collections::collection))
+        .routes(routes!(crate::api::leaderboard::leaderboard))
         .routes(routes!(crate::metrics::metrics))
         .routes(routes!(crate::metrics::healthz))
         .routes(routes!(crate::metrics::readyz))
@@ -44,5 +44,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::models::serve))
         .routes(routes!(crate::cluster::api::relays))
         .routes(routes!(crate::cluster::api::status))
-        .routes(routes!(crate::federation_status))
+        .routes(routes!(crate::api::relay::federation_status))
 }
