@@ -53,9 +53,9 @@ struct Queue {
 
 /// What the hub sends the cluster's other relays, on its way to NATS.
 pub enum ToCluster {
-    /// A task frame for a worker lent or borrowed (`hub/remote.rs`).
+    /// A task frame for a worker lent or borrowed (`hub/cluster/remote.rs`).
     Forward(Box<Forward>),
-    /// An entry of this relay's to be attested (`hub/attest.rs`).
+    /// An entry of this relay's to be attested (`hub/cluster/attest.rs`).
     Attest(Box<edgenet_core::ledger::Entry>),
 }
 

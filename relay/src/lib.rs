@@ -90,7 +90,7 @@ pub fn app(key: SecretKey, config: AppConfig) -> Result<Router, String> {
     let node_id = key.node_id();
     let mut hub_config = config.hub;
     if config.cluster.is_some() {
-        // Tasks outlive this relay through the cluster's task records (`hub/records.rs`).
+        // Tasks outlive this relay through the cluster's task records (`hub/cluster/records.rs`).
         hub_config.task_records = true;
         hub_config.epoch_unix_ms = cluster::directory::unix_ms();
     }

@@ -33,7 +33,7 @@ const REPLICATED: TableDefinition<'_, &[u8; 32], &[u8; 32]> =
     TableDefinition::new("ledger_replicated");
 /// Small counters: [`LOG_POSITION`].
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
-/// This relay's entries signed and waiting for other relays' attestations (`hub/attest.rs`), by
+/// This relay's entries signed and waiting for other relays' attestations (`hub/cluster/attest.rs`), by
 /// hash: reloaded at start, so a restart asks for the same entries again instead of signing
 /// others at their places. A row goes in the same commit as its entry, once attested.
 const AWAITING: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("ledger_awaiting");

@@ -266,7 +266,7 @@ pub fn build_task(
 ///
 /// A connection lost once the task went out does not end it: the task is resumed at the next
 /// relay of `options.relay` (and of the cluster's directory) that answers, where a relay that
-/// knows the task picks it up (`hub/records.rs` in edgenet-proto) or says how it ended. Only
+/// knows the task picks it up (`hub/cluster/records.rs` in edgenet-proto) or says how it ended. Only
 /// when no relay answers before the task's backstop does it fail with EN-218.
 pub async fn submit(
     key: SecretKey,

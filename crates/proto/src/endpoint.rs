@@ -98,7 +98,7 @@ pub enum Event {
         bits: u8,
     },
     /// A collection message for this node, encoded: decode it with `CollectionDown::decode` (an
-    /// owner's answer, a holder's orders and copies: `hub/collections.rs`). Answer with
+    /// owner's answer, a holder's orders and copies: `hub/storage/collections.rs`). Answer with
     /// [`Endpoint::send`].
     Collection(Vec<u8>),
     /// The relay reported an error not tied to a task of ours (it may close the connection).
@@ -132,7 +132,7 @@ struct Open {
 /// A submission carried from a lost connection to the next: its task, its payload (plaintext,
 /// held by this node only), and the time left before its backstop. [`Endpoint::detach`] takes
 /// them from the old endpoint and [`Endpoint::resume`] submits them again through the new one;
-/// a relay of the cluster that knows the task picks it up (`hub/records.rs`). Serializable, for
+/// a relay of the cluster that knows the task picks it up (`hub/cluster/records.rs`). Serializable, for
 /// drivers that keep it outside Rust between the two (the page's coordinator).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Detached {

@@ -96,7 +96,7 @@ pub enum ProtoError {
     /// finished with a verdict.
     #[error("the task already finished: {0}")]
     TaskFinished(String),
-    /// A task submitted again is still open at another relay that is up (`hub/records.rs`).
+    /// A task submitted again is still open at another relay that is up (`hub/cluster/records.rs`).
     #[error("the task lives at another relay: {0}")]
     TaskElsewhere(String),
     /// This node could not write a ledger entry of its own (its chain is frozen, a number

@@ -103,7 +103,7 @@ pub struct ShardTarget {
     pub vectors: u32,
 }
 
-/// A shard a node holds, as it reports it on connecting (`hub/collections.rs`).
+/// A shard a node holds, as it reports it on connecting (`hub/storage/collections.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holding {
     /// The collection, signed by its owner (a relay that never saw it learns it from this).
@@ -561,7 +561,7 @@ fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ProtoError> {
 pub const MAX_COLLECTION_MSG: usize = MAX_ENVELOPE + 1024;
 
 /// What an owner or a shard holder sends the relay, inside [`ClientMsg::Collection`]
-/// (`hub/collections.rs`).
+/// (`hub/storage/collections.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CollectionUp {
     /// Create a collection owned by the sender (answered with [`CollectionDown::Created`]).

@@ -1,4 +1,4 @@
-//! k of n validators (`hub/attest.rs`), three relays in memory with a threshold of 2: an entry
+//! k of n validators (`hub/cluster/attest.rs`), three relays in memory with a threshold of 2: an entry
 //! a relay writes takes effect only once another relay attested it; a relay that attests
 //! nothing cannot stop it while one other does, and every attester refuses what its own replica
 //! does not allow.

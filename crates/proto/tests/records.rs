@@ -1,4 +1,4 @@
-//! Tasks that outlive their relay (`hub/records.rs`), driven in memory: relays of one cluster,
+//! Tasks that outlive their relay (`hub/cluster/records.rs`), driven in memory: relays of one cluster,
 //! the task stream between them (every record, to every relay that is up), and nodes on the
 //! real client path: a submitter's [`Endpoint`] that loses its relay detaches its submission
 //! and resumes it through a new endpoint at another relay.

@@ -1,4 +1,4 @@
-//! Cross-relay work (`hub/remote.rs`), driven in memory: several hubs of one cluster, their
+//! Cross-relay work (`hub/cluster/remote.rs`), driven in memory: several hubs of one cluster, their
 //! clients, and the frames they forward to each other, with no sockets and no NATS.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 

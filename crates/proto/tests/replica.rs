@@ -1,4 +1,4 @@
-//! The hub as one replica of a cluster (`hub/replica.rs`): the validator set of several relays,
+//! The hub as one replica of a cluster (`hub/cluster/replica.rs`): the validator set of several relays,
 //! entries merged from the cluster's log, and escrows settled only by the relay that took them,
 //! or by the one that takes over when that relay is gone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point

@@ -1,4 +1,4 @@
-//! k of n validators over NATS: the adapter for `hub/attest.rs`, which holds the rules. A relay
+//! k of n validators over NATS: the adapter for `hub/cluster/attest.rs`, which holds the rules. A relay
 //! asks on [`ATTEST_SUBJECT`] (the entry, as the ledger encodes it) with its own
 //! `edgenet.relay.<NodeId>.attested` as the reply subject; every other relay checks the entry
 //! against its replica and answers there with its attestation, or not at all. The author applies

@@ -11,14 +11,14 @@
 //!   (`Hub::merge_replicated`). It is also the log a new relay catches up from.
 //! - [`remote_work`]: cross-relay tasks. Each relay announces the workers it lends; a task a
 //!   relay's own peers cannot staff is offered to the others' workers, its frames forwarded
-//!   through their relays (the rules are the hub's, `hub/remote.rs`).
+//!   through their relays (the rules are the hub's, `hub/cluster/remote.rs`).
 //! - [`task_records`]: a JetStream stream of the latest record of each task, so that a task
 //!   outlives its relay: a submitter resuming it at another relay (or at its own, restarted)
-//!   has it picked up there (`hub/records.rs`).
+//!   has it picked up there (`hub/cluster/records.rs`).
 //! - `ordered`: reading a stream in order, in batches, with a watchdog that replaces a consumer
 //!   lost with its server (the ledger log and the task records both read this way).
 //! - [`attest`]: with `--validator-threshold` above 1, the relays attest each other's validator
-//!   entries before they take effect (`hub/attest.rs`).
+//!   entries before they take effect (`hub/cluster/attest.rs`).
 //!
 //! When NATS is away the relay keeps serving its own clients: the outbox grows on disk, the
 //! directory entry lapses, and both resume when the client reconnects (async-nats retries for
@@ -176,7 +176,7 @@ pub struct ClusterStatus {
     /// Attestations: this relay's entries awaiting them and applied once attested, and other
     /// relays' entries it attested or refused.
     pub attestations: AttestationStatus,
-    /// Task records (`hub/records.rs`): what lets a task outlive its relay.
+    /// Task records (`hub/cluster/records.rs`): what lets a task outlive its relay.
     pub task_records: TaskRecordStatus,
 }
 
@@ -196,7 +196,7 @@ pub struct TaskRecordStatus {
     pub resumed: u64,
 }
 
-/// `/api/cluster`'s `attestations` (`hub/attest.rs`).
+/// `/api/cluster`'s `attestations` (`hub/cluster/attest.rs`).
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct AttestationStatus {
     /// This relay's entries waiting for other relays' attestations now.

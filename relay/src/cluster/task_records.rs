@@ -1,4 +1,4 @@
-//! Task records over JetStream: the adapter for `hub/records.rs`, which holds the rules. One
+//! Task records over JetStream: the adapter for `hub/cluster/records.rs`, which holds the rules. One
 //! stream, [`STREAM`], one subject per task (`edgenet.tasks.<task id>`), keeping the latest
 //! record of each task only, for [`RECORD_TTL`]. Every relay publishes its hub's records and
 //! reads everyone's back into its hub: at start the latest of each task still kept, then each new

@@ -1,4 +1,4 @@
-//! What another relay of a cluster can send a hub (`hub/remote.rs`, `hub/attest.rs`):
+//! What another relay of a cluster can send a hub (`hub/cluster/remote.rs`, `hub/cluster/attest.rs`):
 //! announcements, frames for one of its own workers, frames from a worker it borrowed, the local
 //! worker's own frames (which may have to be routed back), entries to attest, and attestations
 //! (made-up bytes, or the other relay's real signature on what the hub last asked for), task

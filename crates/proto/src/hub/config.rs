@@ -45,16 +45,16 @@ pub struct HubConfig {
     /// other things). Why 12 is in docs/ledger.md.
     pub work_bits: u8,
     /// In a cluster with a threshold above 1: whether this relay attests other relays' validator
-    /// entries (`hub/attest.rs`); false refuses every request.
+    /// entries (`hub/cluster/attest.rs`); false refuses every request.
     pub attests: bool,
     /// In a cluster: write a record of each submitted task for the other relays, so that a
-    /// task outlives this relay (`hub/records.rs`), and give this relay's own escrows found
+    /// task outlives this relay (`hub/cluster/records.rs`), and give this relay's own escrows found
     /// open at start-up the escrow grace, in which their submitters may resume their tasks.
     pub task_records: bool,
     /// The Unix time (ms) of this hub's clock's zero: task records carry wall-clock deadlines.
     pub epoch_unix_ms: u64,
     /// Time a shard's holder may be away (a restart) before another node takes its place and
-    /// copies the shard (`hub/collections.rs`).
+    /// copies the shard (`hub/storage/collections.rs`).
     pub handover_grace_ms: Millis,
 }
 

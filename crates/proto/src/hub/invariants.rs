@@ -7,8 +7,8 @@ use edgenet_core::NodeId;
 use edgenet_core::ledger::Account;
 
 use super::Hub;
-use super::conns::ConnState;
-use super::tasks::WorkState;
+use super::routing::conns::ConnState;
+use super::routing::tasks::WorkState;
 use super::timers::Timer;
 
 /// The early-adopter curve's largest multiplier (`1 + 9·e^0`).
@@ -198,7 +198,7 @@ impl Hub {
         for (payer, task, _) in escrows {
             let backing = paid.iter().any(|(p, id, _)| *p == payer && *id == task);
             let watched = self.timers.get(&Timer::StrayEscrow(payer, task)).is_some();
-            // Settled or refunded by an entry still waiting for attestations (`hub/attest.rs`).
+            // Settled or refunded by an entry still waiting for attestations (`hub/cluster/attest.rs`).
             let settling = self.attest.awaiting().any(|e| {
                 use edgenet_core::ledger::EntryKind::{Payment, Refund};
                 match e.body.kind {
@@ -215,7 +215,7 @@ impl Hub {
                 ));
             }
         }
-        // An entry waiting for attestations has no effect anywhere yet (`hub/attest.rs`).
+        // An entry waiting for attestations has no effect anywhere yet (`hub/cluster/attest.rs`).
         if let Some(e) = self.attest.awaiting().find(|e| self.ledger.holds(e)) {
             return Err(format!(
                 "entry {:?} is applied while it awaits attestations",

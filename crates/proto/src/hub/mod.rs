@@ -28,71 +28,54 @@ use std::collections::{BTreeSet, VecDeque};
 use edgenet_core::task::TaskId;
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 
-mod attest;
-mod canary;
-mod collections;
+mod cluster;
 mod config;
-mod conns;
-mod dispatch;
+mod economy;
 mod effort;
-mod escrows;
 mod events;
-mod inbound;
-mod input;
 #[cfg(any(test, feature = "fuzzing"))]
 mod invariants;
-mod ledger;
 mod metrics;
-mod offers;
-mod origin;
-mod pages;
-mod peers;
-mod rates;
-mod records;
-mod remote;
-mod replica;
-mod replication;
-mod settle;
-mod tasks;
+mod routing;
+mod storage;
 mod timers;
 mod views;
-mod work;
 
-pub use attest::{
+pub use cluster::attest::{
     ATTEST_RETRY_MS, AttestStats, MAX_ATTESTED_REMEMBERED, MAX_AWAITING, decode_attested,
     encode_attested,
 };
-pub use collections::{CollectionView, HolderView, MAX_COLLECTIONS, ShardView};
-pub use config::HubConfig;
-pub use effort::Effort;
-pub use events::{HubEvent, MAX_PENDING_EVENTS};
-pub use inbound::{Decoder, Inbound};
-pub use input::{Handled, Input};
-pub use ledger::{EntryStore, MemoryStore};
-pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
-pub use pages::EntryPage;
-pub use peers::IGNORED_OFFERS;
-pub use records::{
+pub use cluster::records::{
     MAX_PARKED, MAX_RECORD_LEN, MAX_TASK_RECORDS, PARK_ROUNDS, RECORD_LINGER_MS, RecordState,
     SignedRecord, TaskRecord,
 };
-pub use remote::{
+pub use cluster::remote::{
     ANNOUNCE_INTERVAL_MS, Announcement, BORROWED_TTL_MS, Direction, Forward, MAX_ANNOUNCED_BUSY,
     MAX_ANNOUNCED_SUBMITTERS, MAX_ANNOUNCED_WORKERS, MAX_ANNOUNCEMENT_LEN, MAX_BORROWED, MAX_LENT,
     MAX_LENT_PER_WORKER, OFFER_ROUTE_MS,
 };
-pub use replica::Merged;
-pub use replication::{Fixed, OriginKind, ReplicationPolicy};
-pub use tasks::{TaskStatus, WorkState};
+pub use cluster::replica::Merged;
+pub use config::HubConfig;
+pub use economy::ledger::{EntryStore, MemoryStore};
+pub use economy::pages::EntryPage;
+pub use economy::work::BANKED;
+pub use effort::Effort;
+pub use events::{HubEvent, MAX_PENDING_EVENTS};
+pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
+pub use routing::inbound::{Decoder, Inbound};
+pub use routing::input::{Handled, Input};
+pub use routing::peers::IGNORED_OFFERS;
+pub use routing::replication::{Fixed, OriginKind, ReplicationPolicy};
+pub use routing::tasks::{TaskStatus, WorkState};
+pub use storage::collections::{CollectionView, HolderView, MAX_COLLECTIONS, ShardView};
 pub use views::{HubStats, PeerSummary, Rewards, TaskSummary, WorkSummary};
-pub use work::BANKED;
 
 use crate::error::ProtoError;
 use crate::message::RelayMsg;
 use crate::{Millis, PROTOCOL_VERSION};
-use conns::{Conn, Conns};
-use peers::Peers;
-use tasks::Tasks;
+use routing::conns::{Conn, Conns};
+use routing::peers::Peers;
+use routing::tasks::Tasks;
 use timers::{Timer, TimerTable};
 
 /// A connection's id, chosen by the relay.
@@ -109,13 +92,13 @@ pub enum Output {
     SendEntries(ConnId, EntryPage),
     /// Close this connection (after sending what was queued before).
     Close(ConnId),
-    /// Send this frame to another relay of the cluster (`hub/remote.rs`).
+    /// Send this frame to another relay of the cluster (`hub/cluster/remote.rs`).
     Forward(Box<Forward>),
-    /// Ask the cluster's other relays to attest this entry of this relay's (`hub/attest.rs`);
+    /// Ask the cluster's other relays to attest this entry of this relay's (`hub/cluster/attest.rs`);
     /// hand their answers to [`Input::Attestation`].
     Attest(Box<edgenet_core::ledger::Entry>),
     /// Keep this record as its task's latest in the cluster's task stream, and hand it to every
-    /// relay's [`Hub::merge_task_record`] (`hub/records.rs`).
+    /// relay's [`Hub::merge_task_record`] (`hub/cluster/records.rs`).
     TaskRecord(Box<TaskRecord>),
 }
 
@@ -139,7 +122,7 @@ pub struct Hub {
     peers: Peers,
     tasks: Tasks,
     timers: TimerTable,
-    rates: rates::Rates,
+    rates: routing::rates::Rates,
     out: VecDeque<Output>,
     stats: HubStats,
     metrics: HubMetrics,
@@ -151,21 +134,21 @@ pub struct Hub {
     /// curve's input: the uptime mints' `seconds`, each period backed by a proof of work).
     network_work_s: u64,
     /// In a cluster: the relay each open escrow learned from the log was written through
-    /// (`hub/replica.rs`), to take over when that relay is gone.
-    escrow_owners: replica::EscrowOwners,
+    /// (`hub/cluster/replica.rs`), to take over when that relay is gone.
+    escrow_owners: cluster::replica::EscrowOwners,
     /// In a cluster: workers borrowed from other relays, and routes for the tasks of the
-    /// relays that borrowed this relay's workers (`hub/remote.rs`).
-    remote: remote::Remote,
+    /// relays that borrowed this relay's workers (`hub/cluster/remote.rs`).
+    remote: cluster::remote::Remote,
     /// With a validator threshold above 1: this relay's entries waiting for attestations, and
-    /// what it attested for others (`hub/attest.rs`).
-    attest: attest::Attestations,
-    /// In a cluster: the latest record of each task the relays were given (`hub/records.rs`).
-    records: records::Records,
-    /// Collections and where their shards live (`hub/collections.rs`).
-    collections: collections::Collections,
+    /// what it attested for others (`hub/cluster/attest.rs`).
+    attest: cluster::attest::Attestations,
+    /// In a cluster: the latest record of each task the relays were given (`hub/cluster/records.rs`).
+    records: cluster::records::Records,
+    /// Collections and where their shards live (`hub/storage/collections.rs`).
+    collections: storage::collections::Collections,
     /// Randomness for canaries ([`Hub::seed_randomness`]).
     rng: rand_chacha::ChaCha20Rng,
-    /// How many workers each task runs on (`hub/replication.rs`).
+    /// How many workers each task runs on (`hub/routing/replication.rs`).
     replication: Box<dyn ReplicationPolicy>,
     /// For [`Input::Frame`], decoded in place.
     decoder: Decoder,
@@ -185,7 +168,7 @@ impl Hub {
             peers: Peers::default(),
             tasks: Tasks::default(),
             timers: TimerTable::default(),
-            rates: rates::Rates::default(),
+            rates: routing::rates::Rates::default(),
             out: VecDeque::new(),
             stats: HubStats::default(),
             metrics: HubMetrics::default(),
@@ -193,11 +176,11 @@ impl Hub {
             ledger: edgenet_core::ledger::Ledger::single_validator(&key),
             store: Box::new(MemoryStore),
             network_work_s: 0,
-            escrow_owners: replica::EscrowOwners::default(),
-            remote: remote::Remote::default(),
-            attest: attest::Attestations::default(),
-            records: records::Records::default(),
-            collections: collections::Collections::default(),
+            escrow_owners: cluster::replica::EscrowOwners::default(),
+            remote: cluster::remote::Remote::default(),
+            attest: cluster::attest::Attestations::default(),
+            records: cluster::records::Records::default(),
+            collections: storage::collections::Collections::default(),
             rng: rand_core::SeedableRng::from_seed([0; 32]),
             replication: Box::new(Fixed),
             effort: Effort::default(),
@@ -313,7 +296,10 @@ impl Hub {
                     }
                 }
                 Timer::OfferRound(id) => {
-                    if self.tasks.get(&id).is_some_and(tasks::Task::needs_workers)
+                    if self
+                        .tasks
+                        .get(&id)
+                        .is_some_and(routing::tasks::Task::needs_workers)
                         && !self.understaffed(id, now)
                     {
                         reoffer.insert(id);

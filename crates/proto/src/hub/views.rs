@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Hub;
-use super::tasks::{TaskStatus, WorkState};
+use super::routing::tasks::{TaskStatus, WorkState};
 use crate::Millis;
 use crate::message::Role;
 
@@ -24,9 +24,9 @@ pub struct HubStats {
     /// Assignments lost to disconnects or deadlines, and offered again.
     pub reassignments: u64,
     /// Tasks another relay (or this one, before a restart) accepted and this relay took over
-    /// when their submitters resumed them here (`hub/records.rs`).
+    /// when their submitters resumed them here (`hub/cluster/records.rs`).
     pub tasks_resumed: u64,
-    /// Shards handed to a new holder after one stayed away (`hub/collections.rs`).
+    /// Shards handed to a new holder after one stayed away (`hub/storage/collections.rs`).
     pub handovers: u64,
     /// Frames received.
     pub frames_in: u64,

@@ -22,9 +22,9 @@
 //! jobs, so that it does not offer a busy worker more than its own tasks would.
 //!
 //! The transport between relays (NATS in the relay) is the adapter's; it carries
-//! [`Output::Forward`] to the named relay and hands what arrives to [`Input::Forwarded`](super::Input::Forwarded).
+//! [`Output::Forward`] to the named relay and hands what arrives to [`Input::Forwarded`](crate::hub::Input::Forwarded).
 //!
-//! [`Output::Forward`]: super::Output::Forward
+//! [`Output::Forward`]: crate::hub::Output::Forward
 
 use std::collections::HashMap;
 
@@ -32,13 +32,13 @@ use edgenet_core::ledger::Account;
 use edgenet_core::task::TaskId;
 use edgenet_core::{NodeId, SecretKey, Signature};
 
-use super::conns::Conn;
-use super::inbound::Decoded;
-use super::peers::Peer;
-use super::timers::Timer;
-use super::{ConnId, Hub, Output};
 use crate::Millis;
 use crate::error::ProtoError;
+use crate::hub::routing::conns::Conn;
+use crate::hub::routing::inbound::Decoded;
+use crate::hub::routing::peers::Peer;
+use crate::hub::timers::Timer;
+use crate::hub::{ConnId, Hub, Output};
 use crate::message::{ClientMsg, NodeKey, PeerInfo, RelayMsg};
 
 /// Workers one announcement lists (the least loaded first).
@@ -66,7 +66,7 @@ pub const ANNOUNCE_INTERVAL_MS: Millis = 1_000;
 /// A lender's workers are dropped when it has not announced for this long (three intervals).
 pub const BORROWED_TTL_MS: Millis = 3 * ANNOUNCE_INTERVAL_MS;
 /// Virtual connections of borrowed workers are numbered from here; relays number sockets from 1.
-pub(super) const REMOTE_CONN_BASE: ConnId = 1 << 62;
+pub(in crate::hub) const REMOTE_CONN_BASE: ConnId = 1 << 62;
 
 /// What an announcement's signature covers, after this domain: the relay's key and the frame.
 const ANNOUNCEMENT_DOMAIN: &[u8] = b"edgenet-announce-workers-v1";
@@ -234,7 +234,7 @@ struct Lent {
 
 /// Both sides' state.
 #[derive(Default)]
-pub(super) struct Remote {
+pub(in crate::hub) struct Remote {
     /// Borrowed workers: the relay each is on, and its virtual connection.
     borrowed: HashMap<NodeId, (NodeId, ConnId)>,
     by_conn: HashMap<ConnId, NodeId>,
@@ -250,7 +250,7 @@ pub(super) struct Remote {
 
 impl Remote {
     /// The relay and worker behind a virtual connection.
-    pub(super) fn borrowed_on(&self, conn: ConnId) -> Option<(NodeId, NodeId)> {
+    pub(in crate::hub) fn borrowed_on(&self, conn: ConnId) -> Option<(NodeId, NodeId)> {
         if conn < REMOTE_CONN_BASE {
             return None;
         }
@@ -262,7 +262,7 @@ impl Remote {
 
     /// Whether a route for `task` through `worker` is kept.
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn routes(&self, task: &TaskId, worker: &[u8; 32]) -> bool {
+    pub(in crate::hub) fn routes(&self, task: &TaskId, worker: &[u8; 32]) -> bool {
         self.lent
             .keys()
             .any(|(t, w)| t == task && w.as_bytes() == worker)
@@ -270,7 +270,7 @@ impl Remote {
 
     /// Routed assignments `worker` holds for other relays.
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn lent_jobs(&self, worker: &NodeId) -> u32 {
+    pub(in crate::hub) fn lent_jobs(&self, worker: &NodeId) -> u32 {
         let held = self
             .lent
             .iter()
@@ -279,15 +279,15 @@ impl Remote {
         u32::try_from(held).unwrap_or(u32::MAX)
     }
 
-    /// A virtual connection is gone (from [`Input::Disconnect`](super::Input::Disconnect)).
-    pub(super) fn forget_borrowed(&mut self, conn: ConnId) {
+    /// A virtual connection is gone (from [`Input::Disconnect`](crate::hub::Input::Disconnect)).
+    pub(in crate::hub) fn forget_borrowed(&mut self, conn: ConnId) {
         if let Some(worker) = self.by_conn.remove(&conn) {
             self.borrowed.remove(&worker);
         }
     }
 
     /// Open tasks `submitter` has at the other relays, as they last announced.
-    pub(super) fn open_elsewhere(&self, submitter: &NodeId) -> usize {
+    pub(in crate::hub) fn open_elsewhere(&self, submitter: &NodeId) -> usize {
         self.open_elsewhere
             .values()
             .filter_map(|open| open.get(submitter.as_bytes()))
@@ -296,8 +296,8 @@ impl Remote {
     }
 
     /// Messages `node` sent in its current rate windows at the other relays, as they last
-    /// announced (`hub/rates.rs`).
-    pub(super) fn messages_elsewhere(&self, node: &NodeId) -> u64 {
+    /// announced (`hub/routing/rates.rs`).
+    pub(in crate::hub) fn messages_elsewhere(&self, node: &NodeId) -> u64 {
         self.busy_elsewhere
             .values()
             .filter_map(|busy| busy.get(node.as_bytes()))
@@ -307,12 +307,12 @@ impl Remote {
 
     /// Whether `relay` announced within [`BORROWED_TTL_MS`]: every relay of a cluster announces
     /// each interval, its list empty or not.
-    pub(super) fn is_alive(&self, relay: &NodeId) -> bool {
+    pub(in crate::hub) fn is_alive(&self, relay: &NodeId) -> bool {
         self.open_elsewhere.contains_key(relay)
     }
 
     /// (borrowed workers, lent routes), for the API.
-    pub(super) fn counts(&self) -> (usize, usize) {
+    pub(in crate::hub) fn counts(&self) -> (usize, usize) {
         (self.borrowed.len(), self.lent.len())
     }
 }
@@ -348,7 +348,7 @@ impl Hub {
     /// relay's own; those it no longer lists are dropped, and their assignments offered again.
     /// Its open tasks count against their submitters' bound here.
     /// Returns how many it lends now; only the cluster's validators may lend.
-    pub(super) fn borrow_workers(
+    pub(in crate::hub) fn borrow_workers(
         &mut self,
         lender: Announcement,
         now: Millis,
@@ -423,7 +423,7 @@ impl Hub {
     /// of `relay` that borrowed it; `FromWorker` from a worker `relay` lent this relay, answered
     /// as any peer's frame (only claims and results cross). Refusals are returned, not answered:
     /// the frame's sender is another relay.
-    pub(super) fn on_forwarded(
+    pub(in crate::hub) fn on_forwarded(
         &mut self,
         relay: NodeId,
         worker: NodeId,
@@ -565,7 +565,12 @@ impl Hub {
 
     /// Forgets a route (its task ended, its time ran out, or its worker left); an assignment it
     /// held no longer counts as the worker's job. With `relay`, only that relay's route.
-    pub(super) fn end_route(&mut self, task: TaskId, worker: &NodeId, relay: Option<NodeId>) {
+    pub(in crate::hub) fn end_route(
+        &mut self,
+        task: TaskId,
+        worker: &NodeId,
+        relay: Option<NodeId>,
+    ) {
         let key = (task, *worker);
         if relay.is_some_and(|r| self.remote.lent.get(&key).is_some_and(|l| l.relay != r)) {
             return;
@@ -585,7 +590,7 @@ impl Hub {
     }
 
     /// Routes of a worker that left this relay.
-    pub(super) fn end_routes_of(&mut self, worker: &NodeId) {
+    pub(in crate::hub) fn end_routes_of(&mut self, worker: &NodeId) {
         let tasks: Vec<TaskId> = self
             .remote
             .lent
@@ -599,7 +604,7 @@ impl Hub {
     }
 
     /// A frame a lent worker sent about another relay's task: it goes there. True if it did.
-    pub(super) fn route_back(&mut self, worker: NodeId, msg: &ClientMsg) -> bool {
+    pub(in crate::hub) fn route_back(&mut self, worker: NodeId, msg: &ClientMsg) -> bool {
         let task = match msg {
             ClientMsg::Claim { task } | ClientMsg::Result { task, .. } => *task,
             _ => return false,
@@ -618,7 +623,12 @@ impl Hub {
     }
 
     /// Sends to a borrowed worker's virtual connection: through its relay.
-    pub(super) fn forward_to_worker(&mut self, relay: NodeId, worker: NodeId, frame: Vec<u8>) {
+    pub(in crate::hub) fn forward_to_worker(
+        &mut self,
+        relay: NodeId,
+        worker: NodeId,
+        frame: Vec<u8>,
+    ) {
         self.forward(relay, worker, Direction::ToWorker, frame);
     }
 
@@ -633,8 +643,8 @@ impl Hub {
 
     /// A relay stopped announcing: the workers it lent are dropped (their assignments offered
     /// again), and the routes kept for its tasks end, freeing the job slots they held (its tasks
-    /// are gone, or taken over by a relay that offers them anew: `hub/records.rs`).
-    pub(super) fn lender_silent(&mut self, relay: NodeId, now: Millis) {
+    /// are gone, or taken over by a relay that offers them anew: `hub/cluster/records.rs`).
+    pub(in crate::hub) fn lender_silent(&mut self, relay: NodeId, now: Millis) {
         self.remote.open_elsewhere.remove(&relay);
         self.remote.busy_elsewhere.remove(&relay);
         let routes: Vec<(TaskId, NodeId)> = self

@@ -5,21 +5,21 @@ use std::collections::HashMap;
 
 use edgenet_core::NodeId;
 
-use super::ConnId;
 use crate::Millis;
 use crate::error::ProtoError;
+use crate::hub::ConnId;
 
 /// Where a connection's handshake stands.
-pub(super) enum ConnState {
-    /// Challenged with `nonce` (its deadline is a [`Timer::Handshake`](super::timers::Timer)).
+pub(in crate::hub) enum ConnState {
+    /// Challenged with `nonce` (its deadline is a [`Timer::Handshake`](crate::hub::timers::Timer)).
     AwaitHello { nonce: [u8; 32] },
     /// Authenticated as `node`.
     Ready { node: NodeId },
 }
 
 /// One connection.
-pub(super) struct Conn {
-    pub(super) state: ConnState,
+pub(in crate::hub) struct Conn {
+    pub(in crate::hub) state: ConnState,
     window_start: Millis,
     window_count: u32,
 }
@@ -29,7 +29,7 @@ const RATE_WINDOW_MS: Millis = 60_000;
 
 impl Conn {
     /// A new connection, challenged with `nonce`.
-    pub(super) fn challenged(nonce: [u8; 32], now: Millis) -> Self {
+    pub(in crate::hub) fn challenged(nonce: [u8; 32], now: Millis) -> Self {
         Self {
             state: ConnState::AwaitHello { nonce },
             window_start: now,
@@ -37,9 +37,9 @@ impl Conn {
         }
     }
 
-    /// The virtual connection of a worker another relay lends (`hub/remote.rs`): authenticated
+    /// The virtual connection of a worker another relay lends (`hub/cluster/remote.rs`): authenticated
     /// by that relay, which did the handshake.
-    pub(super) fn borrowed(node: NodeId, now: Millis) -> Self {
+    pub(in crate::hub) fn borrowed(node: NodeId, now: Millis) -> Self {
         Self {
             state: ConnState::Ready { node },
             window_start: now,
@@ -48,7 +48,11 @@ impl Conn {
     }
 
     /// Counts one message against the window; refuses the one past `limit` per minute.
-    pub(super) fn count_message(&mut self, now: Millis, limit: u32) -> Result<(), ProtoError> {
+    pub(in crate::hub) fn count_message(
+        &mut self,
+        now: Millis,
+        limit: u32,
+    ) -> Result<(), ProtoError> {
         if now.saturating_sub(self.window_start) >= RATE_WINDOW_MS {
             self.window_start = now;
             self.window_count = 0;
@@ -61,7 +65,7 @@ impl Conn {
     }
 
     /// The node, once authenticated.
-    pub(super) fn node(&self) -> Option<NodeId> {
+    pub(in crate::hub) fn node(&self) -> Option<NodeId> {
         match self.state {
             ConnState::Ready { node } => Some(node),
             ConnState::AwaitHello { .. } => None,
@@ -71,43 +75,43 @@ impl Conn {
 
 /// Every open connection.
 #[derive(Default)]
-pub(super) struct Conns {
+pub(in crate::hub) struct Conns {
     map: HashMap<ConnId, Conn>,
 }
 
 impl Conns {
-    pub(super) fn insert(&mut self, id: ConnId, conn: Conn) {
+    pub(in crate::hub) fn insert(&mut self, id: ConnId, conn: Conn) {
         self.map.insert(id, conn);
     }
 
-    pub(super) fn remove(&mut self, id: ConnId) -> Option<Conn> {
+    pub(in crate::hub) fn remove(&mut self, id: ConnId) -> Option<Conn> {
         self.map.remove(&id)
     }
 
-    pub(super) fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+    pub(in crate::hub) fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
         self.map.get_mut(&id)
     }
 
     /// Whether `id` is still waiting for its hello.
-    pub(super) fn awaits_hello(&self, id: ConnId) -> bool {
+    pub(in crate::hub) fn awaits_hello(&self, id: ConnId) -> bool {
         self.map
             .get(&id)
             .is_some_and(|c| matches!(c.state, ConnState::AwaitHello { .. }))
     }
 
     /// The hello arrived and verified: `id` is `node` from now on.
-    pub(super) fn authenticate(&mut self, id: ConnId, node: NodeId) {
+    pub(in crate::hub) fn authenticate(&mut self, id: ConnId, node: NodeId) {
         if let Some(c) = self.map.get_mut(&id) {
             c.state = ConnState::Ready { node };
         }
     }
 
-    pub(super) fn len(&self) -> usize {
+    pub(in crate::hub) fn len(&self) -> usize {
         self.map.len()
     }
 
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&ConnId, &Conn)> {
+    pub(in crate::hub) fn iter(&self) -> impl Iterator<Item = (&ConnId, &Conn)> {
         self.map.iter()
     }
 }

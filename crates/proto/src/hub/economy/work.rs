@@ -15,8 +15,8 @@ use edgenet_core::task::TaskId;
 use edgenet_core::work;
 use rand_core::Rng;
 
-use super::Hub;
 use crate::error::ProtoError;
+use crate::hub::Hub;
 use crate::message::RelayMsg;
 
 /// Proofs a worker may hold unspent.
@@ -24,7 +24,7 @@ pub const BANKED: u8 = 2;
 
 /// One worker's proofs (per connection: a reconnect starts over).
 #[derive(Debug, Default, Clone)]
-pub(super) struct WorkAccount {
+pub(in crate::hub) struct WorkAccount {
     /// The challenge it was sent and has not answered.
     outstanding: Option<[u8; 32]>,
     /// Proofs accepted and not yet spent.
@@ -41,7 +41,7 @@ impl Hub {
     }
 
     /// Sends `node` a fresh challenge if it is a worker with none out and room in its bank.
-    pub(super) fn ask_work(&mut self, node: &NodeId) {
+    pub(in crate::hub) fn ask_work(&mut self, node: &NodeId) {
         if !self.work_required() {
             return;
         }
@@ -62,7 +62,7 @@ impl Hub {
     }
 
     /// A worker's proof: checked once against the challenge it was sent.
-    pub(super) fn on_work_proof(
+    pub(in crate::hub) fn on_work_proof(
         &mut self,
         node: NodeId,
         challenge: [u8; 32],
@@ -96,7 +96,7 @@ impl Hub {
     }
 
     /// Spends one of `node`'s proofs, if this relay asks for them; whether it could.
-    pub(super) fn spend_work(&mut self, node: &NodeId) -> bool {
+    pub(in crate::hub) fn spend_work(&mut self, node: &NodeId) -> bool {
         if !self.work_required() {
             return true;
         }
@@ -112,7 +112,7 @@ impl Hub {
     }
 
     /// Proofs `node` holds unspent (for the uptime bonus: one per period).
-    pub(super) fn banked_work(&self, node: &NodeId) -> u64 {
+    pub(in crate::hub) fn banked_work(&self, node: &NodeId) -> u64 {
         if !self.work_required() {
             return u64::MAX;
         }
@@ -121,7 +121,7 @@ impl Hub {
 
     /// A passed canary's reward, with the early-adopter bonus on it: minted now if `worker` has
     /// a proof in hand, else when its next proof arrives.
-    pub(super) fn pay_canary(&mut self, worker: NodeId, task: TaskId) {
+    pub(in crate::hub) fn pay_canary(&mut self, worker: NodeId, task: TaskId) {
         if !self.spend_work(&worker) {
             if let Some(p) = self.peers.get_mut(&worker) {
                 p.work.canary = Some(task);
@@ -145,12 +145,12 @@ impl Hub {
     /// `amount` and the early-adopter bonus on it (`curve`), at the network's proven work so
     /// far (CPU-seconds: proven online time, an uptime period per proof). The bonus goes only with proven mints: on a payment, a submitter paying its own
     /// second identity would mint itself nine credits for each one it moved.
-    pub(super) fn with_bonus(&self, amount: u64) -> u64 {
+    pub(in crate::hub) fn with_bonus(&self, amount: u64) -> u64 {
         amount.saturating_add(curve::bonus(amount, self.network_work_s))
     }
 
     /// Proven online time in a reloaded ledger (the curve's input after a restart).
-    pub(super) fn proven_seconds(entries: &[Entry]) -> u64 {
+    pub(in crate::hub) fn proven_seconds(entries: &[Entry]) -> u64 {
         entries
             .iter()
             .filter_map(|e| match e.body.kind {

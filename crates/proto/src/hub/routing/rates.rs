@@ -4,19 +4,19 @@
 //! [`Timer::RateWindow`] drops it then, so identities that come and go leave nothing behind.
 //!
 //! In a cluster an identity's messages are counted at the relay it is connected to, and each
-//! relay adds what the others announce of theirs (`hub/remote.rs`): one bound across the
+//! relay adds what the others announce of theirs (`hub/cluster/remote.rs`): one bound across the
 //! cluster, late by at most an announcement interval.
 
 use std::collections::HashMap;
 
 use edgenet_core::NodeId;
 
-use super::timers::{Timer, TimerTable};
 use crate::Millis;
 use crate::error::ProtoError;
+use crate::hub::timers::{Timer, TimerTable};
 
 /// Length of a rate window.
-pub(super) const WINDOW_MS: Millis = 60_000;
+pub(in crate::hub) const WINDOW_MS: Millis = 60_000;
 
 struct Window {
     start: Millis,
@@ -25,14 +25,14 @@ struct Window {
 
 /// Each identity's current window.
 #[derive(Default)]
-pub(super) struct Rates {
+pub(in crate::hub) struct Rates {
     windows: HashMap<NodeId, Window>,
 }
 
 impl Rates {
     /// Counts `msg` against `node`'s window; refuses what goes past `limit` per minute, with
     /// `elsewhere` messages of its counted at the cluster's other relays.
-    pub(super) fn count(
+    pub(in crate::hub) fn count(
         &mut self,
         node: NodeId,
         cost: u64,
@@ -66,7 +66,7 @@ impl Rates {
 
     /// The `n` identities with the most messages in their windows, and how many: what this
     /// relay announces to the others.
-    pub(super) fn busiest(&self, n: usize) -> Vec<(crate::message::NodeKey, u32)> {
+    pub(in crate::hub) fn busiest(&self, n: usize) -> Vec<(crate::message::NodeKey, u32)> {
         let mut all: Vec<(crate::message::NodeKey, u32)> = self
             .windows
             .iter()
@@ -78,17 +78,17 @@ impl Rates {
     }
 
     /// `node`'s window ended: it is dropped (its next message opens a new one).
-    pub(super) fn expire(&mut self, node: &NodeId) {
+    pub(in crate::hub) fn expire(&mut self, node: &NodeId) {
         self.windows.remove(node);
     }
 
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn contains(&self, node: &NodeId) -> bool {
+    pub(in crate::hub) fn contains(&self, node: &NodeId) -> bool {
         self.windows.contains_key(node)
     }
 
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn len(&self) -> usize {
+    pub(in crate::hub) fn len(&self) -> usize {
         self.windows.len()
     }
 }

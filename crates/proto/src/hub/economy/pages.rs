@@ -3,7 +3,7 @@
 //! entries ([`Output::SendEntries`]) and whoever carries the output out encodes them — the relay
 //! in each connection's writer, after the lock around the hub is released.
 //!
-//! [`Output::SendEntries`]: super::Output::SendEntries
+//! [`Output::SendEntries`]: crate::hub::Output::SendEntries
 
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ pub struct EntryPage {
 }
 
 impl EntryPage {
-    pub(super) fn new(entries: Vec<Arc<Entry>>) -> Self {
+    pub(in crate::hub) fn new(entries: Vec<Arc<Entry>>) -> Self {
         // Sizes without encoding: what a byte budget counts before the page is written.
         let encoded_len = entries
             .iter()

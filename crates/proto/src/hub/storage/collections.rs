@@ -32,11 +32,11 @@ use edgenet_core::collection::{
 use edgenet_core::task::TaskKind;
 use serde::Serialize;
 
-use super::Hub;
-use super::origin::{Origin, ShardTask};
-use super::timers::Timer;
 use crate::Millis;
 use crate::error::{CollectionRefusal, ProtoError};
+use crate::hub::Hub;
+use crate::hub::routing::origin::{Origin, ShardTask};
+use crate::hub::timers::Timer;
 use crate::message::{
     CollectionDown, CollectionUp, Holding, NodeKey, RelayMsg, ShardTarget, TaskSpec,
 };
@@ -88,14 +88,14 @@ impl Placed {
 
 /// The hub's collections, and the storage each online node offers.
 #[derive(Default)]
-pub(super) struct Collections {
+pub(in crate::hub) struct Collections {
     map: BTreeMap<CollectionId, Placed>,
     offered: HashMap<NodeId, u64>,
 }
 
 impl Collections {
     /// Bytes `node` offers (0 for a node that sent no storage report).
-    pub(super) fn offered_by(&self, node: &NodeId) -> u64 {
+    pub(in crate::hub) fn offered_by(&self, node: &NodeId) -> u64 {
         self.offered.get(node).copied().unwrap_or(0)
     }
 
@@ -186,7 +186,7 @@ fn metric_name(m: edgenet_core::kinds::vector_search::SearchMetric) -> &'static 
 
 impl Hub {
     /// An owner's or a holder's message.
-    pub(super) fn on_collection_msg(
+    pub(in crate::hub) fn on_collection_msg(
         &mut self,
         node: NodeId,
         bytes: &[u8],
@@ -216,7 +216,7 @@ impl Hub {
     }
 
     /// `node` asks to create a collection; always answered with `CollectionCreated`.
-    pub(super) fn on_create_collection(&mut self, node: NodeId, signed: SignedCollection) {
+    pub(in crate::hub) fn on_create_collection(&mut self, node: NodeId, signed: SignedCollection) {
         let (id, answer) = match self.create_collection(node, signed) {
             Ok(id) => (id, None),
             Err((id, e)) => (id, Some(e)),
@@ -328,7 +328,7 @@ impl Hub {
 
     /// A node offers storage and lists what it holds. A shard of a collection the hub does not
     /// know teaches it the collection (a restarted relay); a holder it knows is online again.
-    pub(super) fn on_storage(&mut self, node: NodeId, offered: u64, holding: Vec<Holding>) {
+    pub(in crate::hub) fn on_storage(&mut self, node: NodeId, offered: u64, holding: Vec<Holding>) {
         self.collections.offered.insert(node, offered);
         for h in holding {
             let Ok((id, spec)) = h.collection.open() else {
@@ -427,7 +427,7 @@ impl Hub {
     }
 
     /// A holder's shard changed.
-    pub(super) fn on_shard_state(
+    pub(in crate::hub) fn on_shard_state(
         &mut self,
         node: NodeId,
         id: CollectionId,
@@ -472,7 +472,7 @@ impl Hub {
     }
 
     /// A shard task ended: a copying holder that waited for it fetches the last batches.
-    pub(super) fn shard_task_ended(&mut self, target: ShardTarget) {
+    pub(in crate::hub) fn shard_task_ended(&mut self, target: ShardTarget) {
         if self.open_insert(target.collection, target.shard) {
             return;
         }
@@ -497,7 +497,7 @@ impl Hub {
     }
 
     /// A copying holder asks its source for batches.
-    pub(super) fn on_fetch(
+    pub(in crate::hub) fn on_fetch(
         &mut self,
         node: NodeId,
         id: CollectionId,
@@ -545,7 +545,7 @@ impl Hub {
     }
 
     /// A source's chunk for a copying holder.
-    pub(super) fn on_chunk(
+    pub(in crate::hub) fn on_chunk(
         &mut self,
         node: NodeId,
         id: CollectionId,
@@ -587,7 +587,7 @@ impl Hub {
     }
 
     /// A task on a shard: checked, then offered to the shard's ready holders online.
-    pub(super) fn on_submit_shard(
+    pub(in crate::hub) fn on_submit_shard(
         &mut self,
         node: NodeId,
         mut spec: TaskSpec,
@@ -712,7 +712,7 @@ impl Hub {
     }
 
     /// A node left: its shards wait `handover_grace_ms` for it before a new holder copies them.
-    pub(super) fn storage_node_left(&mut self, node: &NodeId, now: Millis) {
+    pub(in crate::hub) fn storage_node_left(&mut self, node: &NodeId, now: Millis) {
         if self.collections.offered.remove(node).is_none() {
             return;
         }
@@ -746,7 +746,13 @@ impl Hub {
 
     /// A holder stayed away past the grace: the next node by score takes its place and copies
     /// the shard from a ready replica.
-    pub(super) fn handover(&mut self, id: CollectionId, shard: u16, gone: NodeKey, now: Millis) {
+    pub(in crate::hub) fn handover(
+        &mut self,
+        id: CollectionId,
+        shard: u16,
+        gone: NodeKey,
+        now: Millis,
+    ) {
         let candidates = self.storage_nodes();
         let room: HashMap<NodeId, u64> = candidates
             .iter()
@@ -857,7 +863,12 @@ impl Hub {
 
     /// Whether `node` holds the shard and is away (what a handover timer watches).
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn holder_away(&self, id: &CollectionId, shard: u16, node: &NodeKey) -> bool {
+    pub(in crate::hub) fn holder_away(
+        &self,
+        id: &CollectionId,
+        shard: u16,
+        node: &NodeKey,
+    ) -> bool {
         self.collections
             .map
             .get(id)

@@ -5,15 +5,15 @@
 use edgenet_core::NodeId;
 use edgenet_core::task::TaskId;
 
-use super::Hub;
-use super::origin::Audience;
-use super::timers::Timer;
 use crate::Millis;
+use crate::hub::Hub;
+use crate::hub::routing::origin::Audience;
+use crate::hub::timers::Timer;
 use crate::message::RelayMsg;
 
 impl Hub {
     /// One round of offers: up to `offers_per_round` capable peers not yet asked in this sweep.
-    pub(super) fn offer(&mut self, id: TaskId, now: Millis) {
+    pub(in crate::hub) fn offer(&mut self, id: TaskId, now: Millis) {
         let Some(task) = self.tasks.get_mut(&id) else {
             return;
         };
@@ -66,7 +66,7 @@ impl Hub {
     }
 
     /// Offers the task to one peer, if it can take it.
-    pub(super) fn offer_to(&mut self, id: TaskId, node: NodeId) {
+    pub(in crate::hub) fn offer_to(&mut self, id: TaskId, node: NodeId) {
         let Some(task) = self.tasks.get_mut(&id) else {
             return;
         };

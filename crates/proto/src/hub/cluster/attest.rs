@@ -2,7 +2,7 @@
 //! validator entry (a threshold k > 1), an entry this relay writes (a mint, a payment from an
 //! escrow, a refund, a slash, a reputation) takes effect only once k validators have signed it:
 //! the relay signs it as its author, asks the other relays to attest it ([`Output::Attest`]),
-//! and stores and applies it when enough have ([`Input::Attestation`](super::Input::Attestation)). Until then it is in
+//! and stores and applies it when enough have ([`Input::Attestation`](crate::hub::Input::Attestation)). Until then it is in
 //! no replica, so no credit exists before k relays agreed to it.
 //!
 //! ```text
@@ -22,9 +22,9 @@
 //! after every earlier one. At most [`MAX_AWAITING`] wait: past that a write is refused as one
 //! the store refused (EN-219), and its caller tries again later. Waiting entries are kept in the
 //! store ([`EntryStore::await_attestations`]) before anyone is asked, so a restarted relay asks
-//! for the same entries again ([`Input::AwaitingAttestation`](super::Input::AwaitingAttestation)) and never signs another at their places.
+//! for the same entries again ([`Input::AwaitingAttestation`](crate::hub::Input::AwaitingAttestation)) and never signs another at their places.
 //!
-//! [`EntryStore::await_attestations`]: super::EntryStore::await_attestations
+//! [`EntryStore::await_attestations`]: crate::hub::EntryStore::await_attestations
 
 use std::collections::{HashMap, VecDeque};
 
@@ -34,9 +34,9 @@ use edgenet_core::ledger::{
 };
 use edgenet_core::{NodeId, Signature};
 
-use super::{Hub, HubEvent, Output};
 use crate::Millis;
 use crate::error::ProtoError;
+use crate::hub::{Hub, HubEvent, Output};
 use crate::message::RelayMsg;
 use edgenet_core::ledger::sync::SyncMessage;
 
@@ -52,7 +52,7 @@ const MAX_MULTIPLIER: u64 = 10;
 
 /// The most a mint for `reason` may be under this relay's configuration, the early-adopter
 /// multiplier at its ceiling.
-fn mint_cap(config: &super::HubConfig, reason: &MintReason, state: &LedgerState) -> u64 {
+fn mint_cap(config: &crate::hub::HubConfig, reason: &MintReason, state: &LedgerState) -> u64 {
     match reason {
         MintReason::Canary { .. } => config.canary_reward.saturating_mul(MAX_MULTIPLIER),
         MintReason::Uptime { seconds } => {
@@ -82,7 +82,7 @@ pub fn encode_attested(hash: &EntryHash, attestation: &Attestation) -> Vec<u8> {
     [&hash.0[..], &tail].concat()
 }
 
-/// Reads an attester's answer ([`encode_attested`]) from untrusted bytes; [`Input::Attestation`](super::Input::Attestation)
+/// Reads an attester's answer ([`encode_attested`]) from untrusted bytes; [`Input::Attestation`](crate::hub::Input::Attestation)
 /// checks it.
 pub fn decode_attested(bytes: &[u8]) -> Result<(EntryHash, Attestation), ProtoError> {
     if bytes.len() > 256 {
@@ -117,7 +117,7 @@ pub struct AttestStats {
 
 /// Both sides' state.
 #[derive(Default)]
-pub(super) struct Attestations {
+pub(in crate::hub) struct Attestations {
     awaiting: VecDeque<Entry>,
     /// When the attestations still missing are next asked for.
     retry_at: Option<Millis>,
@@ -128,25 +128,28 @@ pub(super) struct Attestations {
 }
 
 impl Attestations {
-    pub(super) fn retry_at(&self) -> Option<Millis> {
+    pub(in crate::hub) fn retry_at(&self) -> Option<Millis> {
         self.retry_at.filter(|_| !self.awaiting.is_empty())
     }
 
     /// The entries waiting, oldest first (for the credit invariant: none is in the ledger).
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn awaiting(&self) -> impl Iterator<Item = &Entry> {
+    pub(in crate::hub) fn awaiting(&self) -> impl Iterator<Item = &Entry> {
         self.awaiting.iter()
     }
 }
 
 impl Hub {
     /// Whether this relay's validator entries need other relays' attestations.
-    pub(super) fn needs_attestations(&self) -> bool {
+    pub(in crate::hub) fn needs_attestations(&self) -> bool {
         self.ledger.config().threshold() > 1
     }
 
     /// Signs the relay's entries after those already waiting and asks for their attestations.
-    pub(super) fn write_awaiting(&mut self, kinds: Vec<EntryKind>) -> Result<(), ProtoError> {
+    pub(in crate::hub) fn write_awaiting(
+        &mut self,
+        kinds: Vec<EntryKind>,
+    ) -> Result<(), ProtoError> {
         if self.attest.awaiting.len() + kinds.len() > MAX_AWAITING {
             return Err(ProtoError::NotStored(format!(
                 "{} entries wait for attestations (at most {MAX_AWAITING})",
@@ -190,7 +193,7 @@ impl Hub {
     /// After a restart: this relay's entries that were waiting for attestations when it
     /// stopped (its store's), asked for again. Entries the ledger holds by now, and any that
     /// do not continue the relay's chain, are dropped.
-    pub(super) fn resume_awaiting(&mut self, entries: Vec<Entry>) {
+    pub(in crate::hub) fn resume_awaiting(&mut self, entries: Vec<Entry>) {
         let me = Account::of(&self.key.node_id());
         for entry in entries {
             if entry.body.author != me || self.ledger.holds(&entry) {
@@ -209,7 +212,7 @@ impl Hub {
     }
 
     /// Asks again for what the waiting entries lack, every [`ATTEST_RETRY_MS`].
-    pub(super) fn retry_attestations(&mut self, now: Millis) {
+    pub(in crate::hub) fn retry_attestations(&mut self, now: Millis) {
         if self.attest.awaiting.is_empty() {
             self.attest.retry_at = None;
             return;
@@ -230,7 +233,7 @@ impl Hub {
     /// Another relay's entry to attest: checked against this replica (module docs), then
     /// signed. This relay remembers the place in the author's chain, and never attests another
     /// body for it.
-    pub(super) fn attest(&mut self, entry: &Entry) -> Result<Attestation, ProtoError> {
+    pub(in crate::hub) fn attest(&mut self, entry: &Entry) -> Result<Attestation, ProtoError> {
         let refused = self.check_attestable(entry);
         if let Err(e) = refused {
             self.attest.stats.refused += 1;
@@ -314,7 +317,7 @@ impl Hub {
     }
 
     /// Another relay's attestation of an entry this relay wrote. True once it took effect.
-    pub(super) fn on_attestation(
+    pub(in crate::hub) fn on_attestation(
         &mut self,
         hash: EntryHash,
         attestation: Attestation,
@@ -404,7 +407,7 @@ impl Hub {
     }
 
     /// Events and metrics of entries the relay wrote, once they took effect.
-    pub(super) fn note_written(&mut self, entries: &[Entry]) {
+    pub(in crate::hub) fn note_written(&mut self, entries: &[Entry]) {
         for entry in entries {
             self.metrics.entry(&entry.body.kind);
             match entry.body.kind {

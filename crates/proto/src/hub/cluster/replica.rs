@@ -12,14 +12,14 @@
 //!   it was written through. They are stored with [`EntryStore::persist_replicated`], so a relay
 //!   never publishes again what it consumed;
 //! - an escrow belongs to the relay its submitter wrote it through: only that relay refunds it
-//!   when its task never comes (`hub/escrows.rs`). Escrows that arrived replicated are not
+//!   when its task never comes (`hub/economy/escrows.rs`). Escrows that arrived replicated are not
 //!   watched here, at run time or after a restart, but their owner is remembered: when the
 //!   directory says that relay is gone, one surviving relay takes them over
-//!   ([`Input::RelayGone`](super::Input::RelayGone)) and refunds those still open after the escrow grace. Should the owner
+//!   ([`Input::RelayGone`](crate::hub::Input::RelayGone)) and refunds those still open after the escrow grace. Should the owner
 //!   come back and refund too, the second refund finds the escrow closed and has no effect, so an
 //!   escrow is settled once either way.
 //!
-//! [`EntryStore::persist_replicated`]: super::EntryStore::persist_replicated
+//! [`EntryStore::persist_replicated`]: crate::hub::EntryStore::persist_replicated
 
 use std::collections::{HashMap, HashSet};
 
@@ -29,16 +29,16 @@ use edgenet_core::ledger::{
 };
 use edgenet_core::task::TaskId;
 
-use super::timers::Timer;
-use super::{Decoder, EntryStore, Hub};
 use crate::Millis;
 use crate::error::ProtoError;
+use crate::hub::timers::Timer;
+use crate::hub::{Decoder, EntryStore, Hub};
 
 /// Which relay each replicated escrow was written through. Bounded: past twice the open escrows
 /// (plus [`OWNERS_SLACK`]), the closed ones are dropped, and open escrows are bounded by what the
 /// ledger's admission lets exist (each locks at least a micro-credit).
 #[derive(Debug, Default)]
-pub(super) struct EscrowOwners(HashMap<(Account, TaskId), NodeId>);
+pub(in crate::hub) struct EscrowOwners(HashMap<(Account, TaskId), NodeId>);
 
 /// Owners kept beyond twice the open escrows before pruning.
 const OWNERS_SLACK: usize = 64;
@@ -59,7 +59,7 @@ impl Hub {
     /// Makes this relay one of `config`'s validators. Call it on a new hub, before
     /// [`Hub::with_cluster_store`]. Fails when the relay's own key is not in the set. With a
     /// threshold above 1, the relay's validator entries take effect once enough of the others
-    /// attested them (`hub/attest.rs`).
+    /// attested them (`hub/cluster/attest.rs`).
     pub fn with_validators(mut self, config: LedgerConfig) -> Result<Self, String> {
         if !config.is_validator(&Account::of(&self.key.node_id())) {
             return Err(format!(
@@ -108,7 +108,7 @@ impl Hub {
     /// Entries the relay `from` put in the cluster's log, verified by a [`Decoder`] outside the
     /// hub: inserted (module docs), and stored durably first. A store that refuses the write
     /// leaves the ledger without them too, so the caller can offer the same batch again.
-    pub(super) fn merge_replicated(
+    pub(in crate::hub) fn merge_replicated(
         &mut self,
         from: NodeId,
         entries: Vec<Result<Verified, LedgerError>>,
@@ -155,7 +155,7 @@ impl Hub {
     /// over (the relay decides which: the lowest NodeId alive). Every open escrow written
     /// through `relay` becomes this relay's: refunded after the escrow grace unless its task
     /// turns up here. Returns how many it took.
-    pub(super) fn relay_gone(&mut self, relay: NodeId, now: Millis) -> usize {
+    pub(in crate::hub) fn relay_gone(&mut self, relay: NodeId, now: Millis) -> usize {
         let taken: Vec<(Account, TaskId)> = self
             .escrow_owners
             .0

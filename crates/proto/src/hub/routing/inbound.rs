@@ -4,8 +4,8 @@
 //! flood of forged entries costs the flooding connection's task, not everyone's handshakes.
 //! [`Input::Frame`] does both steps in one call (tests, and adapters without a lock).
 //!
-//! [`Input::Inbound`]: super::Input::Inbound
-//! [`Input::Frame`]: super::Input::Frame
+//! [`Input::Inbound`]: crate::hub::Input::Inbound
+//! [`Input::Frame`]: crate::hub::Input::Frame
 
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{LedgerConfig, LedgerError, Verified, Verifier};
@@ -14,10 +14,10 @@ use crate::error::ProtoError;
 use crate::message::ClientMsg;
 
 /// A frame, decoded and with its entries verified ([`Decoder::decode`]).
-pub struct Inbound(pub(super) Result<Decoded, ProtoError>);
+pub struct Inbound(pub(in crate::hub) Result<Decoded, ProtoError>);
 
 /// What a frame turned out to be.
-pub(super) enum Decoded {
+pub(in crate::hub) enum Decoded {
     /// Any message but ledger entries.
     Msg(ClientMsg),
     /// Ledger entries, each verified or refused with its reason.
@@ -26,7 +26,7 @@ pub(super) enum Decoded {
 
 impl Decoded {
     /// What it counts for against its sender's rate: one, or one per item it carries.
-    pub(super) fn cost(&self) -> u64 {
+    pub(in crate::hub) fn cost(&self) -> u64 {
         let items = match self {
             Self::Entries(e) => e.len(),
             Self::Msg(ClientMsg::Ledger(SyncMessage::Heads(h))) => h.len(),
@@ -38,7 +38,7 @@ impl Decoded {
     }
 
     /// The message's name, for errors.
-    pub(super) fn name(&self) -> &'static str {
+    pub(in crate::hub) fn name(&self) -> &'static str {
         match self {
             Self::Msg(m) => m.name(),
             Self::Entries(_) => "Ledger",
@@ -53,14 +53,14 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// A decoder for a network with this validator set ([`super::Hub::decoder`] gives the hub's).
+    /// A decoder for a network with this validator set ([`crate::hub::Hub::decoder`] gives the hub's).
     pub fn new(config: LedgerConfig) -> Self {
         Self {
             verifier: Verifier::new(config),
         }
     }
 
-    /// Verifies ledger entries (a frame's, or a cluster log's: `hub/replica.rs`).
+    /// Verifies ledger entries (a frame's, or a cluster log's: `hub/cluster/replica.rs`).
     pub fn verify_entries(
         &mut self,
         entries: Vec<edgenet_core::ledger::Entry>,

@@ -1,6 +1,6 @@
 //! Canaries: known-answer tasks the relay sends, sealed like any other, to a worker that has
 //! earned nothing yet. Passing one is how a new identity earns its first credits (minted by the
-//! relay, `MintReason::Canary`, once the worker has proved the work it costs: `hub/work.rs`);
+//! relay, `MintReason::Canary`, once the worker has proved the work it costs: `hub/economy/work.rs`);
 //! failing one costs reputation, and stake if it has any (slashed
 //! with the worker's own signed commitment as evidence).
 //!
@@ -18,10 +18,10 @@ use edgenet_core::task::TaskId;
 use edgenet_core::{NodeId, SignedExchangeKey, envelope};
 use rand_core::Rng;
 
-use super::Hub;
-use super::origin::{Canary, Origin};
-use super::tasks::TaskStatus;
 use crate::Millis;
+use crate::hub::Hub;
+use crate::hub::routing::origin::{Canary, Origin};
+use crate::hub::routing::tasks::TaskStatus;
 use crate::message::{Capabilities, PeerInfo, RelayMsg, Role, TaskSpec};
 use crate::submit::Submission;
 
@@ -39,7 +39,7 @@ impl Hub {
     /// Sends `node` a canary if it is a worker that runs a kind with canaries, has earned nothing
     /// yet, and has none open. Of the kinds it lists, the one with the lowest canary rank (the
     /// kind whose shortcut pays most) is tested; its module draws the known answer.
-    pub(super) fn maybe_canary(&mut self, node: NodeId, now: Millis) {
+    pub(in crate::hub) fn maybe_canary(&mut self, node: NodeId, now: Millis) {
         if self.config.canary_reward == 0 {
             return;
         }
@@ -99,7 +99,7 @@ impl Hub {
 
     /// The worker left: its unfinished canary goes too (it was for that worker alone, and nobody
     /// is owed anything for it). It gets a fresh one when it comes back.
-    pub(super) fn withdraw_canaries(&mut self, node: &NodeId) {
+    pub(in crate::hub) fn withdraw_canaries(&mut self, node: &NodeId) {
         while let Some(id) = self.open_canary_of(node) {
             self.tasks.remove(&id, &mut self.peers, &mut self.timers);
         }
@@ -117,7 +117,7 @@ impl Hub {
 
     /// The canary's worker claimed it: assign it and send the sealed payload (the relay is the
     /// submitter). False if the claim is not taken.
-    pub(super) fn assign_canary(&mut self, id: TaskId, node: NodeId, now: Millis) -> bool {
+    pub(in crate::hub) fn assign_canary(&mut self, id: TaskId, node: NodeId, now: Millis) -> bool {
         let Some(task) = self.tasks.get_mut(&id) else {
             return false;
         };
@@ -182,7 +182,7 @@ impl Hub {
     }
 
     /// A canary's result is in: reward it or penalize it, and tell the worker the verdict.
-    pub(super) fn check_canary(
+    pub(in crate::hub) fn check_canary(
         &mut self,
         id: TaskId,
         worker: NodeId,
@@ -265,7 +265,7 @@ impl Hub {
             self.send_to(&worker, &RelayMsg::Ledger(SyncMessage::Entries(written)));
         }
         if passed {
-            // With a proof of work in hand, or when the next one comes (hub/work.rs).
+            // With a proof of work in hand, or when the next one comes (hub/economy/work.rs).
             self.pay_canary(worker, id);
         }
         self.retire(id);

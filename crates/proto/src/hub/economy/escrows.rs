@@ -6,7 +6,7 @@
 //!
 //! Only the relay that took the escrow tracks it; with several validators this becomes one more
 //! attested refund (the rule is the same: no open task of that payer with that id). In a cluster
-//! with task records (`hub/records.rs`) a restarted relay gives its open escrows the grace
+//! with task records (`hub/cluster/records.rs`) a restarted relay gives its open escrows the grace
 //! instead, in which their submitters may resume the tasks, and no relay refunds an escrow whose
 //! task another relay that is up has adopted.
 
@@ -14,13 +14,13 @@ use edgenet_core::NodeId;
 use edgenet_core::ledger::{Account, Entry, EntryKind};
 use edgenet_core::task::TaskId;
 
-use super::Hub;
-use super::timers::Timer;
 use crate::Millis;
+use crate::hub::Hub;
+use crate::hub::timers::Timer;
 
 impl Hub {
     /// Starts the clock on escrows just received, unless their task is already here.
-    pub(super) fn watch_escrows(&mut self, fresh: &[Entry], now: Millis) {
+    pub(in crate::hub) fn watch_escrows(&mut self, fresh: &[Entry], now: Millis) {
         for entry in fresh {
             if let EntryKind::Escrow { task, .. } = entry.body.kind {
                 let payer = entry.body.author;
@@ -33,8 +33,8 @@ impl Hub {
     }
 
     /// Escrows found open at start-up: due at once (module docs), but for `theirs`, which other
-    /// relays of a cluster took (`hub/replica.rs`).
-    pub(super) fn watch_open_escrows(
+    /// relays of a cluster took (`hub/cluster/replica.rs`).
+    pub(in crate::hub) fn watch_open_escrows(
         &mut self,
         theirs: &std::collections::HashSet<(Account, TaskId)>,
     ) {
@@ -57,7 +57,7 @@ impl Hub {
     }
 
     /// The task was submitted: if it is paid, its lifecycle settles or refunds the escrow from here.
-    pub(super) fn escrow_claimed(&mut self, submitter: &NodeId, task: &TaskId) {
+    pub(in crate::hub) fn escrow_claimed(&mut self, submitter: &NodeId, task: &TaskId) {
         if !self.is_task_of(&Account::of(submitter), task) {
             return;
         }
@@ -66,7 +66,12 @@ impl Hub {
     }
 
     /// Refunds an escrow past its grace whose task never came.
-    pub(super) fn refund_stray_escrow(&mut self, payer: Account, task: TaskId, now: Millis) {
+    pub(in crate::hub) fn refund_stray_escrow(
+        &mut self,
+        payer: Account,
+        task: TaskId,
+        now: Millis,
+    ) {
         if self.is_task_of(&payer, &task) || self.ledger.state().escrow(&payer, &task).is_none() {
             return;
         }

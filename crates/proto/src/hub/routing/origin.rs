@@ -9,36 +9,36 @@ use edgenet_core::task::TaskKind;
 use crate::message::ShardTarget;
 
 /// What makes a task a canary: a known-answer task for one worker, which the relay checks.
-pub(super) struct Canary {
+pub(in crate::hub) struct Canary {
     /// The worker it is for.
-    pub(super) worker: NodeId,
+    pub(in crate::hub) worker: NodeId,
     /// A kind with canaries.
-    pub(super) kind: TaskKind,
+    pub(in crate::hub) kind: TaskKind,
     /// Its payload (sealed to the worker when it claims).
-    pub(super) payload: Vec<u8>,
+    pub(in crate::hub) payload: Vec<u8>,
     /// The right answer.
-    pub(super) expected: Vec<u8>,
+    pub(in crate::hub) expected: Vec<u8>,
 }
 
 /// A task on a collection's shard: where it runs.
-pub(super) struct ShardTask {
-    pub(super) target: ShardTarget,
+pub(in crate::hub) struct ShardTask {
+    pub(in crate::hub) target: ShardTarget,
     /// The shard's live replicas when it was accepted: the only nodes it is offered to.
-    pub(super) holders: Vec<NodeId>,
+    pub(in crate::hub) holders: Vec<NodeId>,
 }
 
 /// Who asked for a task.
-pub(super) enum Origin {
+pub(in crate::hub) enum Origin {
     /// A node, through `Submit`.
     Submitter,
-    /// A node, through `SubmitShard` (`hub/collections.rs`).
+    /// A node, through `SubmitShard` (`hub/storage/collections.rs`).
     Shard(Box<ShardTask>),
-    /// The relay itself: a known-answer canary for one worker (`hub/canary.rs`).
+    /// The relay itself: a known-answer canary for one worker (`hub/economy/canary.rs`).
     Canary(Box<Canary>),
 }
 
 /// Who may be offered a task.
-pub(super) enum Audience<'a> {
+pub(in crate::hub) enum Audience<'a> {
     /// Only this worker, round after round (a canary).
     One(NodeId),
     /// Only these nodes, each once (a shard's live replicas).
@@ -49,7 +49,7 @@ pub(super) enum Audience<'a> {
 
 impl Origin {
     /// Who may be offered the task.
-    pub(super) fn audience(&self) -> Audience<'_> {
+    pub(in crate::hub) fn audience(&self) -> Audience<'_> {
         match self {
             Self::Submitter => Audience::Capable,
             Self::Shard(s) => Audience::Holders(&s.holders),
@@ -60,24 +60,24 @@ impl Origin {
     /// Whether any capable peer may be offered it (not a canary's one worker, not a shard's
     /// holders): such a task fails early when too few are online, and borrowed workers are
     /// offered it.
-    pub(super) fn offered_to_any(&self) -> bool {
+    pub(in crate::hub) fn offered_to_any(&self) -> bool {
         matches!(self.audience(), Audience::Capable)
     }
 
     /// Whether a node asked for it: it counts among its submitter's open tasks, in metrics and
     /// events, and its result goes to the submitter (a canary is the relay's own, checked here).
-    pub(super) fn asked_by_a_node(&self) -> bool {
+    pub(in crate::hub) fn asked_by_a_node(&self) -> bool {
         !matches!(self, Self::Canary(_))
     }
 
     /// Whether it may live on past this relay: recorded for the cluster and resumed elsewhere
     /// (a shard task lives with its shard's placement here, a canary with its worker).
-    pub(super) fn outlives_relay(&self) -> bool {
+    pub(in crate::hub) fn outlives_relay(&self) -> bool {
         matches!(self, Self::Submitter)
     }
 
     /// The canary it is, if the relay made it.
-    pub(super) fn canary(&self) -> Option<&Canary> {
+    pub(in crate::hub) fn canary(&self) -> Option<&Canary> {
         match self {
             Self::Canary(c) => Some(c),
             Self::Submitter | Self::Shard(_) => None,
@@ -85,7 +85,7 @@ impl Origin {
     }
 
     /// The shard it runs on, if it is a collection task.
-    pub(super) fn shard(&self) -> Option<&ShardTask> {
+    pub(in crate::hub) fn shard(&self) -> Option<&ShardTask> {
         match self {
             Self::Shard(s) => Some(s),
             Self::Submitter | Self::Canary(_) => None,

@@ -15,9 +15,9 @@ use edgenet_core::NodeId;
 use edgenet_core::ledger::{Account, Entry, EntryKind, Evidence};
 use edgenet_core::task::TaskId;
 
-use super::Hub;
-use super::tasks::{SignedCommitment, TaskStatus, WorkState};
 use crate::error::ProtoError;
+use crate::hub::Hub;
+use crate::hub::routing::tasks::{SignedCommitment, TaskStatus, WorkState};
 use crate::message::{RelayMsg, TaskSpec};
 
 /// Reputation of a worker no validator has rated yet, and what being outvoted costs.
@@ -26,7 +26,7 @@ const OUTVOTED_PENALTY: u16 = 1_000;
 
 impl Hub {
     /// A paid task needs the submitter's open escrow for it, holding at least `max_credits`.
-    pub(super) fn check_escrow(
+    pub(in crate::hub) fn check_escrow(
         &mut self,
         node: &NodeId,
         spec: &TaskSpec,
@@ -53,7 +53,7 @@ impl Hub {
     }
 
     /// The verdict is in: pays the agreeing workers, marks down the outvoted, refunds the rest.
-    pub(super) fn settle(&mut self, id: TaskId) {
+    pub(in crate::hub) fn settle(&mut self, id: TaskId) {
         let Some(task) = self.tasks.get(&id) else {
             return;
         };
@@ -118,7 +118,7 @@ impl Hub {
     }
 
     /// A paid task failed or expired: its escrow goes back to the submitter.
-    pub(super) fn refund(&mut self, id: TaskId) {
+    pub(in crate::hub) fn refund(&mut self, id: TaskId) {
         let Some(task) = self.tasks.get(&id) else {
             return;
         };
@@ -135,7 +135,7 @@ impl Hub {
 
     /// Writes the relay's entries, stores them in one commit, and sends each to the accounts it
     /// names (the submitter gets all of them: they are about its escrow).
-    pub(super) fn write_and_send(
+    pub(in crate::hub) fn write_and_send(
         &mut self,
         kinds: Vec<EntryKind>,
         submitter: &NodeId,

@@ -11,10 +11,10 @@ use edgenet_core::ledger::{
     Account, Entry, EntryKind, Inserted, Ledger, LedgerError, MintReason, Verified,
 };
 
-use super::timers::Timer;
-use super::{EntryPage, Hub};
 use crate::Millis;
 use crate::error::ProtoError;
+use crate::hub::timers::Timer;
+use crate::hub::{EntryPage, Hub};
 use crate::message::{RelayMsg, SYNC_PAGE};
 
 /// Where the relay keeps ledger entries. `persist` returns only once the entries are durable.
@@ -22,14 +22,14 @@ pub trait EntryStore {
     /// Stores new entries durably (all or none).
     fn persist(&mut self, entries: &[Entry]) -> Result<(), String>;
 
-    /// Stores entries that the relay `from` of the cluster accepted (`hub/replica.rs`): durable
+    /// Stores entries that the relay `from` of the cluster accepted (`hub/cluster/replica.rs`): durable
     /// as [`EntryStore::persist`], but not to be published again, and remembered as `from`'s.
     fn persist_replicated(&mut self, from: &NodeId, entries: &[Entry]) -> Result<(), String> {
         let _ = from;
         self.persist(entries)
     }
 
-    /// Keeps the relay's own entries that wait for attestations (`hub/attest.rs`), so that a
+    /// Keeps the relay's own entries that wait for attestations (`hub/cluster/attest.rs`), so that a
     /// restart asks for the same ones again; [`EntryStore::persist`] of an entry forgets it
     /// there. A store that keeps nothing loses them with the process.
     fn await_attestations(&mut self, entries: &[Entry]) -> Result<(), String> {
@@ -67,7 +67,7 @@ impl Hub {
     }
 
     /// Appends an entry the relay itself writes (as validator) and stores it durably; `None`
-    /// when it waits for other relays' attestations first (`hub/attest.rs`).
+    /// when it waits for other relays' attestations first (`hub/cluster/attest.rs`).
     pub fn write_ledger(&mut self, kind: EntryKind) -> Result<Option<Entry>, ProtoError> {
         Ok(self.write_entries(vec![kind])?.pop())
     }
@@ -76,7 +76,7 @@ impl Hub {
     /// announced unless this returns `Ok`. With a validator threshold above 1 they wait for
     /// attestations instead, and this returns none of them: they are stored, applied and sent to
     /// the accounts they name once attested.
-    pub(super) fn write_entries(
+    pub(in crate::hub) fn write_entries(
         &mut self,
         kinds: Vec<EntryKind>,
     ) -> Result<Vec<Entry>, ProtoError> {
@@ -99,7 +99,7 @@ impl Hub {
         Ok(entries)
     }
 
-    pub(super) fn handle_ledger(
+    pub(in crate::hub) fn handle_ledger(
         &mut self,
         node: NodeId,
         sync: SyncMessage,
@@ -153,10 +153,10 @@ impl Hub {
             .count(node, cost, elsewhere, now, limit, &mut self.timers)
     }
 
-    /// Entries from `node`, verified (outside the hub, by a [`super::Decoder`]): admitted as
+    /// Entries from `node`, verified (outside the hub, by a [`crate::hub::Decoder`]): admitted as
     /// `Ledger::admit` rules (only entries with an effect are stored), stored durably, then
     /// acknowledged with how many are held and the first refusal's code.
-    pub(super) fn handle_entries(
+    pub(in crate::hub) fn handle_entries(
         &mut self,
         node: NodeId,
         entries: Vec<Result<Verified, LedgerError>>,
@@ -198,9 +198,9 @@ impl Hub {
 
     /// The uptime bonus: every worker (a peer that offers task kinds) online for a whole period in
     /// one connection gets `uptime_bonus` per period, and the early-adopter bonus on it, minted
-    /// by the relay and sent to it, if it proved the period's work (`hub/work.rs`). Partial
+    /// by the relay and sent to it, if it proved the period's work (`hub/economy/work.rs`). Partial
     /// periods are not paid: a reconnect starts a new one.
-    pub(super) fn pay_uptime(&mut self, node: &[u8; 32], now: Millis) {
+    pub(in crate::hub) fn pay_uptime(&mut self, node: &[u8; 32], now: Millis) {
         let period = self.config.uptime_period_ms;
         let Some(id) = NodeId::from_bytes(node).ok() else {
             return;
@@ -262,7 +262,9 @@ impl Hub {
                         self.forward_to_worker(relay, worker, frame);
                     }
                 }
-                None => self.out.push_back(super::Output::SendEntries(conn, page)),
+                None => self
+                    .out
+                    .push_back(crate::hub::Output::SendEntries(conn, page)),
             }
         }
     }

@@ -11,10 +11,10 @@
 use edgenet_core::NodeId;
 use edgenet_core::ledger::{Attestation, Entry, EntryHash, LedgerError, Verified};
 
-use super::{ConnId, Direction, Hub, Inbound, Merged};
-use super::{SignedRecord, remote::Announcement};
 use crate::Millis;
 use crate::error::ProtoError;
+use crate::hub::{ConnId, Direction, Hub, Inbound, Merged};
+use crate::hub::{SignedRecord, cluster::remote::Announcement};
 
 /// Something that happened, for the hub to act on.
 pub enum Input<'a> {

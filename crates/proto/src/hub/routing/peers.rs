@@ -16,30 +16,30 @@ use std::collections::{BTreeMap, BTreeSet};
 use edgenet_core::NodeId;
 use edgenet_core::task::TaskKind;
 
-use super::ConnId;
 use crate::Millis;
+use crate::hub::ConnId;
 use crate::message::{PeerInfo, Role};
 
 /// One peer.
-pub(super) struct Peer {
-    pub(super) conn: ConnId,
-    pub(super) info: PeerInfo,
-    pub(super) since: Millis,
+pub(in crate::hub) struct Peer {
+    pub(in crate::hub) conn: ConnId,
+    pub(in crate::hub) info: PeerInfo,
+    pub(in crate::hub) since: Millis,
     /// Online time from here on is not yet paid by the uptime bonus.
-    pub(super) unpaid_since: Millis,
-    pub(super) results: u64,
+    pub(in crate::hub) unpaid_since: Millis,
+    pub(in crate::hub) results: u64,
     /// Assignments it holds now (offers go to the least loaded first).
     jobs: u32,
     /// Claims it made on this connection.
     claims: u64,
     /// Offers since its last claim or result.
     unanswered: u32,
-    /// Its proofs of work (`hub/work.rs`).
-    pub(super) work: super::work::WorkAccount,
+    /// Its proofs of work (`hub/economy/work.rs`).
+    pub(in crate::hub) work: crate::hub::economy::work::WorkAccount,
     /// The relay it is connected to, when that is another relay of the cluster that lends it
-    /// (`hub/remote.rs`): such a peer is offered work after this relay's own, and is none of
+    /// (`hub/cluster/remote.rs`): such a peer is offered work after this relay's own, and is none of
     /// this relay's to announce, pay for uptime or test with canaries.
-    pub(super) via: Option<NodeId>,
+    pub(in crate::hub) via: Option<NodeId>,
 }
 
 /// Offers in a row a peer may let pass before it is offered work only after everyone else.
@@ -47,7 +47,7 @@ pub const IGNORED_OFFERS: u32 = 3;
 
 impl Peer {
     /// A peer that just joined on `conn`.
-    pub(super) fn joined(conn: ConnId, info: PeerInfo, now: Millis) -> Self {
+    pub(in crate::hub) fn joined(conn: ConnId, info: PeerInfo, now: Millis) -> Self {
         Self {
             conn,
             info,
@@ -57,13 +57,18 @@ impl Peer {
             jobs: 0,
             claims: 0,
             unanswered: 0,
-            work: super::work::WorkAccount::default(),
+            work: crate::hub::economy::work::WorkAccount::default(),
             via: None,
         }
     }
 
     /// A worker `relay` lends, on the virtual connection `conn`.
-    pub(super) fn borrowed(conn: ConnId, info: PeerInfo, relay: NodeId, now: Millis) -> Self {
+    pub(in crate::hub) fn borrowed(
+        conn: ConnId,
+        info: PeerInfo,
+        relay: NodeId,
+        now: Millis,
+    ) -> Self {
         Self {
             via: Some(relay),
             ..Self::joined(conn, info, now)
@@ -71,7 +76,7 @@ impl Peer {
     }
 
     /// Whether it is connected to this relay (not lent by another).
-    pub(super) fn is_local(&self) -> bool {
+    pub(in crate::hub) fn is_local(&self) -> bool {
         self.via.is_none()
     }
 
@@ -104,18 +109,18 @@ impl Peer {
     }
 
     /// Whether it offers any task kind (a worker, not only a submitter).
-    pub(super) fn is_worker(&self) -> bool {
+    pub(in crate::hub) fn is_worker(&self) -> bool {
         !self.info.capabilities.kernels.is_empty()
     }
 
     /// Whether it runs `kind`.
-    pub(super) fn runs(&self, kind: TaskKind) -> bool {
+    pub(in crate::hub) fn runs(&self, kind: TaskKind) -> bool {
         self.info.capabilities.kernels.contains(&kind)
     }
 
     /// Assignments it holds now.
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn jobs(&self) -> u32 {
+    pub(in crate::hub) fn jobs(&self) -> u32 {
         self.jobs
     }
 }
@@ -146,7 +151,7 @@ impl Peer {
 
 /// The peer table.
 #[derive(Default)]
-pub(super) struct Peers {
+pub(in crate::hub) struct Peers {
     map: BTreeMap<NodeId, Peer>,
     /// Every (kind, peer) in offer order.
     offer_order: BTreeSet<OfferKey>,
@@ -157,32 +162,32 @@ pub(super) struct Peers {
 }
 
 impl Peers {
-    pub(super) fn get(&self, node: &NodeId) -> Option<&Peer> {
+    pub(in crate::hub) fn get(&self, node: &NodeId) -> Option<&Peer> {
         self.map.get(node)
     }
 
     /// A peer to change fields that no index orders by (its work account, its unpaid uptime).
-    pub(super) fn get_mut(&mut self, node: &NodeId) -> Option<&mut Peer> {
+    pub(in crate::hub) fn get_mut(&mut self, node: &NodeId) -> Option<&mut Peer> {
         self.map.get_mut(node)
     }
 
-    pub(super) fn contains(&self, node: &NodeId) -> bool {
+    pub(in crate::hub) fn contains(&self, node: &NodeId) -> bool {
         self.map.contains_key(node)
     }
 
     /// The connection `node` is on.
-    pub(super) fn conn(&self, node: &NodeId) -> Option<ConnId> {
+    pub(in crate::hub) fn conn(&self, node: &NodeId) -> Option<ConnId> {
         self.map.get(node).map(|p| p.conn)
     }
 
-    pub(super) fn insert(&mut self, node: NodeId, peer: Peer) {
+    pub(in crate::hub) fn insert(&mut self, node: NodeId, peer: Peer) {
         self.remove(&node);
         self.offer_order.extend(peer.offer_keys(node));
         self.by_age.extend(peer.age_key(node));
         self.map.insert(node, peer);
     }
 
-    pub(super) fn remove(&mut self, node: &NodeId) -> Option<Peer> {
+    pub(in crate::hub) fn remove(&mut self, node: &NodeId) -> Option<Peer> {
         let peer = self.map.remove(node)?;
         for key in peer.offer_keys(*node) {
             self.offer_order.remove(&key);
@@ -206,49 +211,49 @@ impl Peers {
     }
 
     /// `node` was offered a task.
-    pub(super) fn offered(&mut self, node: &NodeId) {
+    pub(in crate::hub) fn offered(&mut self, node: &NodeId) {
         self.reorder(node, Peer::offered);
     }
 
     /// `node` claimed a task.
-    pub(super) fn claimed(&mut self, node: &NodeId) {
+    pub(in crate::hub) fn claimed(&mut self, node: &NodeId) {
         self.reorder(node, Peer::claimed);
     }
 
     /// `node` returned a result.
-    pub(super) fn returned_result(&mut self, node: &NodeId) {
+    pub(in crate::hub) fn returned_result(&mut self, node: &NodeId) {
         self.reorder(node, Peer::returned_result);
     }
 
     /// Peers connected to this relay.
-    pub(super) fn local_len(&self) -> usize {
+    pub(in crate::hub) fn local_len(&self) -> usize {
         self.by_age.len()
     }
 
     /// Every peer, borrowed ones included, in node order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&NodeId, &Peer)> {
+    pub(in crate::hub) fn iter(&self) -> impl Iterator<Item = (&NodeId, &Peer)> {
         self.map.iter()
     }
 
     /// Peers connected to this relay.
-    pub(super) fn local(&self) -> impl Iterator<Item = (&NodeId, &Peer)> {
+    pub(in crate::hub) fn local(&self) -> impl Iterator<Item = (&NodeId, &Peer)> {
         self.map.iter().filter(|(_, p)| p.is_local())
     }
 
     /// `node` took an assignment.
-    pub(super) fn job_started(&mut self, node: &NodeId) {
+    pub(in crate::hub) fn job_started(&mut self, node: &NodeId) {
         self.reorder(node, |p| p.jobs += 1);
     }
 
     /// `node`'s assignment ended (returned, lost or retired with its task).
-    pub(super) fn job_ended(&mut self, node: &NodeId) {
+    pub(in crate::hub) fn job_ended(&mut self, node: &NodeId) {
         self.reorder(node, |p| p.jobs = p.jobs.saturating_sub(1));
     }
 
     /// What a welcome lists: a bounded sample of peers, natives first, oldest first. The relay
     /// routes tasks itself, so lists only inform, and full lists would cost O(n²) frames as a
     /// network grows.
-    pub(super) fn welcome_sample(&self, limit: usize) -> Vec<PeerInfo> {
+    pub(in crate::hub) fn welcome_sample(&self, limit: usize) -> Vec<PeerInfo> {
         self.by_age
             .iter()
             .take(limit)
@@ -258,7 +263,7 @@ impl Peers {
     }
 
     /// The connections that hear about joins and leaves: at most `limit` of them.
-    pub(super) fn announce_to(&self, limit: usize) -> Vec<ConnId> {
+    pub(in crate::hub) fn announce_to(&self, limit: usize) -> Vec<ConnId> {
         self.by_age
             .iter()
             .take(limit)
@@ -268,7 +273,7 @@ impl Peers {
     }
 
     /// Up to `limit` of this relay's own workers, the least loaded first (what it lends).
-    pub(super) fn least_loaded_workers(&self, limit: usize) -> Vec<NodeId> {
+    pub(in crate::hub) fn least_loaded_workers(&self, limit: usize) -> Vec<NodeId> {
         let mut workers: Vec<(u32, Millis, NodeId)> = self
             .local()
             .filter(|(_, p)| p.is_worker())
@@ -281,7 +286,7 @@ impl Peers {
 
     /// Up to `limit` peers that run `kind` and pass `eligible`, in offer order ([`OfferKey`]):
     /// read from the index, so a round costs the entries it passes over, not the table.
-    pub(super) fn least_loaded(
+    pub(in crate::hub) fn least_loaded(
         &self,
         kind: TaskKind,
         limit: usize,
@@ -309,7 +314,7 @@ impl Peers {
 
     /// The offer and welcome indexes hold exactly each peer's keys.
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn check_index(&self) -> Result<(), String> {
+    pub(in crate::hub) fn check_index(&self) -> Result<(), String> {
         let offers: BTreeSet<OfferKey> = self
             .map
             .iter()
@@ -323,7 +328,7 @@ impl Peers {
     }
 
     /// Index entries read while choosing whom to offer, since the hub started.
-    pub(super) fn visited(&self) -> u64 {
+    pub(in crate::hub) fn visited(&self) -> u64 {
         self.visited.get()
     }
 }

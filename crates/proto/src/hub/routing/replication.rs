@@ -4,10 +4,10 @@
 
 use edgenet_core::NodeId;
 
-use super::Hub;
-use super::origin::Origin;
-use super::tasks::Task;
 use crate::Millis;
+use crate::hub::Hub;
+use crate::hub::routing::origin::Origin;
+use crate::hub::routing::tasks::Task;
 use crate::message::TaskSpec;
 
 /// Decides a task's workers when the hub accepts it.
@@ -28,7 +28,7 @@ pub enum OriginKind {
 }
 
 impl OriginKind {
-    pub(super) fn of(origin: &Origin) -> Self {
+    pub(in crate::hub) fn of(origin: &Origin) -> Self {
         match origin {
             Origin::Submitter => Self::Submitter,
             Origin::Shard(_) => Self::Shard,
@@ -49,7 +49,7 @@ impl ReplicationPolicy for Fixed {
 
 impl Hub {
     /// A task accepted at `now`, its workers decided by the hub's policy.
-    pub(super) fn accepted_task(
+    pub(in crate::hub) fn accepted_task(
         &self,
         spec: TaskSpec,
         submitter: NodeId,

@@ -7,10 +7,10 @@ use edgenet_core::NodeId;
 use edgenet_core::task::TaskId;
 use serde::Serialize;
 
-use super::origin::{Canary, Origin, ShardTask};
-use super::peers::Peers;
-use super::timers::{Timer, TimerTable};
 use crate::Millis;
+use crate::hub::routing::origin::{Canary, Origin, ShardTask};
+use crate::hub::routing::peers::Peers;
+use crate::hub::timers::{Timer, TimerTable};
 use crate::message::TaskSpec;
 
 /// A worker's part in a task.
@@ -60,42 +60,42 @@ named!(WorkState { Assigned => "assigned", Returned => "returned", Lost => "lost
 named!(TaskStatus { Open => "open", Verified => "verified", Failed => "failed" });
 
 /// A result commitment and the worker's signature over it (`result_signing_message`).
-pub(super) type SignedCommitment = ([u8; 32], Vec<u8>);
+pub(in crate::hub) type SignedCommitment = ([u8; 32], Vec<u8>);
 
 /// One worker's part (its deadline is a [`Timer::Assignment`]).
-pub(super) struct Work {
-    pub(super) worker: NodeId,
-    pub(super) state: WorkState,
+pub(in crate::hub) struct Work {
+    pub(in crate::hub) worker: NodeId,
+    pub(in crate::hub) state: WorkState,
     /// When it was assigned, and how long the result took (the work the early-adopter curve counts).
     assigned_at: Millis,
-    pub(super) work_ms: Millis,
+    pub(in crate::hub) work_ms: Millis,
     /// The worker's signed commitment to its result: evidence if the result is outvoted.
-    pub(super) commitment: Option<SignedCommitment>,
+    pub(in crate::hub) commitment: Option<SignedCommitment>,
 }
 
 /// A task the hub routes.
-pub(super) struct Task {
-    pub(super) spec: TaskSpec,
+pub(in crate::hub) struct Task {
+    pub(in crate::hub) spec: TaskSpec,
     /// The submitting node (the relay's own id for a canary).
-    pub(super) submitter: NodeId,
-    pub(super) origin: Origin,
-    /// Workers it runs on, decided when it was accepted (`hub/replication.rs`).
-    pub(super) workers: u8,
-    pub(super) created: Millis,
-    pub(super) expires: Millis,
-    pub(super) work: Vec<Work>,
-    pub(super) status: TaskStatus,
-    pub(super) agreeing: Vec<NodeId>,
-    pub(super) outvoted: Vec<NodeId>,
-    pub(super) failure: Option<String>,
+    pub(in crate::hub) submitter: NodeId,
+    pub(in crate::hub) origin: Origin,
+    /// Workers it runs on, decided when it was accepted (`hub/routing/replication.rs`).
+    pub(in crate::hub) workers: u8,
+    pub(in crate::hub) created: Millis,
+    pub(in crate::hub) expires: Millis,
+    pub(in crate::hub) work: Vec<Work>,
+    pub(in crate::hub) status: TaskStatus,
+    pub(in crate::hub) agreeing: Vec<NodeId>,
+    pub(in crate::hub) outvoted: Vec<NodeId>,
+    pub(in crate::hub) failure: Option<String>,
     /// Peers offered the task in the current sweep.
-    pub(super) offered: Vec<NodeId>,
+    pub(in crate::hub) offered: Vec<NodeId>,
 }
 
 impl Task {
     /// A task just accepted: open, unassigned, expiring after its own timeout, to run on
     /// `workers` workers.
-    pub(super) fn new(
+    pub(in crate::hub) fn new(
         spec: TaskSpec,
         submitter: NodeId,
         origin: Origin,
@@ -119,17 +119,17 @@ impl Task {
         }
     }
 
-    pub(super) fn is_open(&self) -> bool {
+    pub(in crate::hub) fn is_open(&self) -> bool {
         self.status == TaskStatus::Open
     }
 
     /// The canary this task is, if the relay made it.
-    pub(super) fn canary(&self) -> Option<&Canary> {
+    pub(in crate::hub) fn canary(&self) -> Option<&Canary> {
         self.origin.canary()
     }
 
     /// The shard this task runs on, if it is a collection task.
-    pub(super) fn shard(&self) -> Option<&ShardTask> {
+    pub(in crate::hub) fn shard(&self) -> Option<&ShardTask> {
         self.origin.shard()
     }
 
@@ -140,28 +140,28 @@ impl Task {
             .count()
     }
 
-    pub(super) fn needs_workers(&self) -> bool {
+    pub(in crate::hub) fn needs_workers(&self) -> bool {
         self.is_open() && self.active() < usize::from(self.workers)
     }
 
-    pub(super) fn has_had(&self, node: &NodeId) -> bool {
+    pub(in crate::hub) fn has_had(&self, node: &NodeId) -> bool {
         self.work.iter().any(|w| w.worker == *node)
     }
 
-    pub(super) fn in_state(&self, state: WorkState) -> impl Iterator<Item = &Work> {
+    pub(in crate::hub) fn in_state(&self, state: WorkState) -> impl Iterator<Item = &Work> {
         self.work.iter().filter(move |w| w.state == state)
     }
 
     /// The worker whose key is `key`, if it is assigned now (matched by bytes: building a
     /// [`NodeId`] would decompress a curve point, and this is the relay's hottest path).
-    pub(super) fn assigned_worker(&self, key: &[u8; 32]) -> Option<NodeId> {
+    pub(in crate::hub) fn assigned_worker(&self, key: &[u8; 32]) -> Option<NodeId> {
         self.in_state(WorkState::Assigned)
             .find(|w| w.worker.as_bytes() == key)
             .map(|w| w.worker)
     }
 
     /// `worker` takes the task, due by `deadline`.
-    pub(super) fn assign(
+    pub(in crate::hub) fn assign(
         &mut self,
         worker: NodeId,
         now: Millis,
@@ -187,7 +187,7 @@ impl Task {
     }
 
     /// `worker` returned its result with its signed commitment; false if it holds no assignment.
-    pub(super) fn return_work(
+    pub(in crate::hub) fn return_work(
         &mut self,
         worker: &NodeId,
         now: Millis,
@@ -204,7 +204,7 @@ impl Task {
     }
 
     /// `worker`'s assignment is lost (it left or missed its deadline); false if it held none.
-    pub(super) fn lose(
+    pub(in crate::hub) fn lose(
         &mut self,
         worker: &NodeId,
         peers: &mut Peers,
@@ -235,7 +235,7 @@ impl Task {
 
     /// The task ended: assignments still outstanding no longer load their workers, and none of
     /// its timers is needed any more.
-    pub(super) fn end(&mut self, peers: &mut Peers, timers: &mut TimerTable) {
+    pub(in crate::hub) fn end(&mut self, peers: &mut Peers, timers: &mut TimerTable) {
         let assigned: Vec<NodeId> = self
             .in_state(WorkState::Assigned)
             .map(|w| w.worker)
@@ -251,7 +251,7 @@ impl Task {
 /// Open tasks and the finished ones kept for the API, with the open ones indexed by the nodes in
 /// them, so that a node's departure or its submissions cost what it is part of, not every task.
 #[derive(Default)]
-pub(super) struct Tasks {
+pub(in crate::hub) struct Tasks {
     map: BTreeMap<TaskId, Task>,
     finished: VecDeque<TaskId>,
     /// Open tasks.
@@ -261,20 +261,20 @@ pub(super) struct Tasks {
 }
 
 impl Tasks {
-    pub(super) fn get(&self, id: &TaskId) -> Option<&Task> {
+    pub(in crate::hub) fn get(&self, id: &TaskId) -> Option<&Task> {
         self.map.get(id)
     }
 
-    pub(super) fn get_mut(&mut self, id: &TaskId) -> Option<&mut Task> {
+    pub(in crate::hub) fn get_mut(&mut self, id: &TaskId) -> Option<&mut Task> {
         self.map.get_mut(id)
     }
 
-    pub(super) fn contains(&self, id: &TaskId) -> bool {
+    pub(in crate::hub) fn contains(&self, id: &TaskId) -> bool {
         self.map.contains_key(id)
     }
 
     /// Adds an accepted task and starts its expiry timer.
-    pub(super) fn insert(&mut self, task: Task, timers: &mut TimerTable) {
+    pub(in crate::hub) fn insert(&mut self, task: Task, timers: &mut TimerTable) {
         let id = task.spec.id;
         timers.set(Timer::TaskExpiry(id), task.expires);
         self.link(task.submitter, id);
@@ -286,7 +286,7 @@ impl Tasks {
     }
 
     /// `worker` takes task `id`, due by `deadline` ([`Task::assign`]).
-    pub(super) fn assign(
+    pub(in crate::hub) fn assign(
         &mut self,
         id: TaskId,
         worker: NodeId,
@@ -326,7 +326,12 @@ impl Tasks {
     }
 
     /// Forgets an open task outright (a withdrawn canary), with its timers.
-    pub(super) fn remove(&mut self, id: &TaskId, peers: &mut Peers, timers: &mut TimerTable) {
+    pub(in crate::hub) fn remove(
+        &mut self,
+        id: &TaskId,
+        peers: &mut Peers,
+        timers: &mut TimerTable,
+    ) {
         self.close(id);
         if let Some(mut task) = self.map.remove(id) {
             task.end(peers, timers);
@@ -335,7 +340,7 @@ impl Tasks {
 
     /// Ends a task that was verified or failed, and keeps it for the API until `history` newer
     /// ones have finished.
-    pub(super) fn retire(
+    pub(in crate::hub) fn retire(
         &mut self,
         id: TaskId,
         history: usize,
@@ -356,7 +361,7 @@ impl Tasks {
 
     /// The open tasks `node` is part of (submitter, canary's worker, assigned worker), in id
     /// order.
-    pub(super) fn open_involving(&self, node: &NodeId) -> Vec<TaskId> {
+    pub(in crate::hub) fn open_involving(&self, node: &NodeId) -> Vec<TaskId> {
         self.by_node
             .get(node)
             .map(|ids| ids.iter().copied().filter(|id| self.is_open(id)).collect())
@@ -365,7 +370,7 @@ impl Tasks {
 
     /// The open index lists exactly the open tasks, under exactly the nodes in them.
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn check_index(&self) -> Result<(), String> {
+    pub(in crate::hub) fn check_index(&self) -> Result<(), String> {
         let mut want: BTreeMap<NodeId, BTreeSet<TaskId>> = BTreeMap::new();
         let mut open = BTreeSet::new();
         for (id, task) in self.map.iter().filter(|(_, t)| t.is_open()) {
@@ -390,12 +395,12 @@ impl Tasks {
         self.map.get(id).is_some_and(Task::is_open)
     }
 
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&TaskId, &Task)> {
+    pub(in crate::hub) fn iter(&self) -> impl Iterator<Item = (&TaskId, &Task)> {
         self.map.iter()
     }
 
     /// Open tasks, in id order (what is open, not the history kept).
-    pub(super) fn open(&self) -> impl Iterator<Item = (&TaskId, &Task)> {
+    pub(in crate::hub) fn open(&self) -> impl Iterator<Item = (&TaskId, &Task)> {
         self.open
             .iter()
             .filter_map(|id| self.map.get_key_value(id))
@@ -403,7 +408,7 @@ impl Tasks {
     }
 
     /// Open tasks of `submitter`.
-    pub(super) fn open_of(&self, submitter: &NodeId) -> usize {
+    pub(in crate::hub) fn open_of(&self, submitter: &NodeId) -> usize {
         self.by_node.get(submitter).map_or(0, |ids| {
             ids.iter()
                 .filter_map(|id| self.map.get(id))
@@ -413,7 +418,7 @@ impl Tasks {
     }
 
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn finished_len(&self) -> usize {
+    pub(in crate::hub) fn finished_len(&self) -> usize {
         self.finished.len()
     }
 }

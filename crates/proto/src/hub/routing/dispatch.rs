@@ -4,19 +4,19 @@
 use edgenet_core::task::{TaskId, result_signing_message};
 use edgenet_core::{NodeId, Signature};
 
-use super::inbound::{Decoded, Inbound};
-use super::origin::{Audience, Origin};
-use super::peers::Peer;
-use super::records::Resumed;
-use super::tasks::{TaskStatus, WorkState};
-use super::{ConnId, Hub, HubEvent, Output};
 use crate::Millis;
 use crate::error::ProtoError;
 use crate::handshake::verify_hello;
+use crate::hub::cluster::records::Resumed;
+use crate::hub::routing::inbound::{Decoded, Inbound};
+use crate::hub::routing::origin::{Audience, Origin};
+use crate::hub::routing::peers::Peer;
+use crate::hub::routing::tasks::{TaskStatus, WorkState};
+use crate::hub::{ConnId, Hub, HubEvent, Output};
 use crate::message::{ClientMsg, HelloBody, MAX_LIST, NodeKey, RelayMsg, TaskSpec};
 
 impl Hub {
-    pub(super) fn dispatch(
+    pub(in crate::hub) fn dispatch(
         &mut self,
         conn: ConnId,
         inbound: Inbound,
@@ -34,7 +34,7 @@ impl Hub {
             c.count_message(now, limit)?;
         }
         let decoded = inbound.0?;
-        // A worker another relay lends is counted there, where it is connected (`hub/rates.rs`).
+        // A worker another relay lends is counted there, where it is connected (`hub/routing/rates.rs`).
         if let Some(node) = node.filter(|_| self.remote.borrowed_on(conn).is_none()) {
             let elsewhere = self.remote.messages_elsewhere(&node);
             self.rates.count(
@@ -127,7 +127,7 @@ impl Hub {
         signature: &[u8],
         now: Millis,
     ) -> Result<(), ProtoError> {
-        let Some(super::conns::ConnState::AwaitHello { nonce, .. }) =
+        let Some(crate::hub::routing::conns::ConnState::AwaitHello { nonce, .. }) =
             self.conns.get_mut(conn).map(|c| &c.state)
         else {
             return Err(ProtoError::Unexpected("a second Hello".into()));
@@ -141,7 +141,7 @@ impl Hub {
             self.on_disconnect(old, now);
         }
         self.conns.authenticate(conn, node);
-        self.timers.cancel(&super::Timer::Handshake(conn));
+        self.timers.cancel(&crate::hub::Timer::Handshake(conn));
         let info = body.peer;
         let limit = self.config.max_peers_announced.min(MAX_LIST);
         let peers = self.peers.welcome_sample(limit);
@@ -152,7 +152,7 @@ impl Hub {
         }
         self.event(HubEvent::PeerJoined {
             node: node.to_string(),
-            role: super::events::role_name(info.role),
+            role: crate::hub::events::role_name(info.role),
             backends: info.capabilities.backends.clone(),
         });
         let peer = Peer::joined(conn, info, now);
@@ -160,7 +160,8 @@ impl Hub {
         self.peers.insert(node, peer);
         if worker && self.config.pays_uptime() {
             let due = now + self.config.uptime_period_ms;
-            self.timers.set(super::Timer::Uptime(*node.as_bytes()), due);
+            self.timers
+                .set(crate::hub::Timer::Uptime(*node.as_bytes()), due);
         }
         self.ask_work(&node);
         self.maybe_canary(node, now);
@@ -180,24 +181,30 @@ impl Hub {
     /// A refusal is about that task, so it is answered as the task's failure: a node with several
     /// submissions open learns which one was refused.
     /// `may_park`: a resumed task recorded open at a relay that looks alive may wait for that
-    /// relay's next announcement before it is answered (`hub/records.rs`).
-    pub(super) fn on_submit(&mut self, node: NodeId, spec: TaskSpec, now: Millis, may_park: bool) {
+    /// relay's next announcement before it is answered (`hub/cluster/records.rs`).
+    pub(in crate::hub) fn on_submit(
+        &mut self,
+        node: NodeId,
+        spec: TaskSpec,
+        now: Millis,
+        may_park: bool,
+    ) {
         let task = spec.id;
         match self.accept_task(node, spec, now, may_park) {
             Ok(()) => self.escrow_claimed(&node, &task),
-            // A resumed task that failed before carries its own code (`hub/records.rs`).
+            // A resumed task that failed before carries its own code (`hub/cluster/records.rs`).
             Err(err) => self.refuse_task(node, task, &err),
         }
     }
 
     /// Answers a submission the hub will not take with the task's failure.
-    pub(super) fn refuse_task(&mut self, node: NodeId, task: TaskId, err: &ProtoError) {
+    pub(in crate::hub) fn refuse_task(&mut self, node: NodeId, task: TaskId, err: &ProtoError) {
         self.stats.errors += 1;
         self.send_to(&node, &RelayMsg::task_failed(task, err));
     }
 
     /// A submission's timeout is in range.
-    pub(super) fn check_timeout(&self, spec: &TaskSpec) -> Result<(), ProtoError> {
+    pub(in crate::hub) fn check_timeout(&self, spec: &TaskSpec) -> Result<(), ProtoError> {
         if spec.timeout_ms == 0 || spec.timeout_ms > self.config.max_task_timeout_ms {
             return Err(ProtoError::InvalidTask(format!(
                 "timeout {} ms not in 1..={}",
@@ -208,8 +215,8 @@ impl Hub {
     }
 
     /// Its submitter has room among its open tasks (in a cluster, its open tasks at the other
-    /// relays count too: `hub/remote.rs`).
-    pub(super) fn check_open(&self, node: &NodeId) -> Result<(), ProtoError> {
+    /// relays count too: `hub/cluster/remote.rs`).
+    pub(in crate::hub) fn check_open(&self, node: &NodeId) -> Result<(), ProtoError> {
         let open = self.tasks.open_of(node) + self.remote.open_elsewhere(node);
         if open >= self.config.max_open_tasks_per_submitter {
             return Err(ProtoError::InvalidTask(format!(
@@ -314,7 +321,7 @@ impl Hub {
             task: id.to_string(),
             kind: kind.name(),
             worker: node.to_string(),
-            role: role.map_or("unknown", super::events::role_name),
+            role: role.map_or("unknown", crate::hub::events::role_name),
         });
         let (Some(worker), Some(owner)) = (self.peers.get(&node), self.peers.get(&submitter))
         else {

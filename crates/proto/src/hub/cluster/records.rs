@@ -19,11 +19,11 @@
 //!
 //! An adopted task starts its work again (payloads are sealed per worker and died with the old
 //! assignments), with the escrow it already had: the relay it lives on now settles it, as for
-//! any task of its own. A relay that took over escrows of a dead relay (`hub/replica.rs`) does
+//! any task of its own. A relay that took over escrows of a dead relay (`hub/cluster/replica.rs`) does
 //! not refund one whose task a live relay has adopted ([`Hub::adopted_elsewhere`]); the ledger
 //! closes an escrow once, so whoever settles it first settles it alone.
 //!
-//! [`HubConfig::task_records`]: super::HubConfig::task_records
+//! [`HubConfig::task_records`]: crate::hub::HubConfig::task_records
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -31,12 +31,12 @@ use edgenet_core::task::TaskId;
 use edgenet_core::{NodeId, SecretKey, Signature};
 use serde::{Deserialize, Serialize};
 
-use super::Hub;
-use super::remote::BORROWED_TTL_MS;
-use super::tasks::{Task, TaskStatus};
-use super::timers::Timer;
 use crate::Millis;
 use crate::error::ProtoError;
+use crate::hub::Hub;
+use crate::hub::cluster::remote::BORROWED_TTL_MS;
+use crate::hub::routing::tasks::{Task, TaskStatus};
+use crate::hub::timers::Timer;
 use crate::message::{NodeKey, TaskSpec};
 
 /// Most task records a hub keeps; past it, those whose deadline comes first are forgotten.
@@ -117,19 +117,19 @@ impl TaskRecord {
 
 /// A record as a hub keeps it.
 #[derive(Debug, Clone)]
-pub(super) struct Known {
+pub(in crate::hub) struct Known {
     /// The relay that wrote it: the one the task lives on.
-    pub(super) owner: NodeId,
-    pub(super) submitter: NodeId,
-    pub(super) spec: TaskSpec,
+    pub(in crate::hub) owner: NodeId,
+    pub(in crate::hub) submitter: NodeId,
+    pub(in crate::hub) spec: TaskSpec,
     /// The deadline on this hub's clock.
-    pub(super) expires: Millis,
-    pub(super) state: RecordState,
+    pub(in crate::hub) expires: Millis,
+    pub(in crate::hub) state: RecordState,
 }
 
 /// The records a hub knows, at most [`MAX_TASK_RECORDS`].
 #[derive(Default)]
-pub(super) struct Records {
+pub(in crate::hub) struct Records {
     map: HashMap<TaskId, Known>,
     by_expiry: BTreeSet<(Millis, TaskId)>,
     /// Resumes waiting for a [`Timer::Resume`]: their submitter, spec, and rounds waited.
@@ -138,15 +138,15 @@ pub(super) struct Records {
 
 impl Records {
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(super) fn is_parked(&self, task: &TaskId) -> bool {
+    pub(in crate::hub) fn is_parked(&self, task: &TaskId) -> bool {
         self.parked.contains_key(task)
     }
 
-    pub(super) fn get(&self, task: &TaskId) -> Option<&Known> {
+    pub(in crate::hub) fn get(&self, task: &TaskId) -> Option<&Known> {
         self.map.get(task)
     }
 
-    pub(super) fn len(&self) -> usize {
+    pub(in crate::hub) fn len(&self) -> usize {
         self.map.len()
     }
 
@@ -240,7 +240,7 @@ fn encode(key: &SecretKey, body: &RecordBody) -> Result<Vec<u8>, ProtoError> {
 }
 
 /// What a submission's id says before the task is taken as new (module docs).
-pub(super) enum Resumed {
+pub(in crate::hub) enum Resumed {
     /// Nothing known: a new task.
     New,
     /// Recorded open where it can no longer run: taken here, with the record's spec, until the
@@ -287,7 +287,7 @@ fn state_of(task: &Task) -> RecordState {
 impl Hub {
     /// Another relay's record of a task (or this relay's own, read back from the stream),
     /// verified here: kept as the task's latest. Only the cluster's validators write records.
-    pub(super) fn merge_task_record(
+    pub(in crate::hub) fn merge_task_record(
         &mut self,
         record: SignedRecord,
         now: Millis,
@@ -325,7 +325,7 @@ impl Hub {
 
     /// Writes `id`'s record as it stands now (a submitter's task only, in a cluster), keeps it,
     /// and hands it to the relay to publish.
-    pub(super) fn record_task(&mut self, id: TaskId) {
+    pub(in crate::hub) fn record_task(&mut self, id: TaskId) {
         if !self.config.task_records {
             return;
         }
@@ -355,12 +355,12 @@ impl Hub {
         if let Ok(record) = record {
             self.records.insert(known, created);
             self.out
-                .push_back(super::Output::TaskRecord(Box::new(record)));
+                .push_back(crate::hub::Output::TaskRecord(Box::new(record)));
         }
     }
 
     /// What `spec`'s id says, submitted by `node` (module docs).
-    pub(super) fn resumed(&self, node: &NodeId, spec: &TaskSpec, now: Millis) -> Resumed {
+    pub(in crate::hub) fn resumed(&self, node: &NodeId, spec: &TaskSpec, now: Millis) -> Resumed {
         if let Some(task) = self.tasks.get(&spec.id) {
             if task.submitter != *node || task.is_open() {
                 return Resumed::Answer(ProtoError::DuplicateTask(spec.id.to_string()));
@@ -393,7 +393,7 @@ impl Hub {
 
     /// Holds a resume until the owner's announcements would have lapsed; false when
     /// [`MAX_PARKED`] wait already (then it is answered now).
-    pub(super) fn park(&mut self, node: NodeId, spec: TaskSpec, now: Millis) -> bool {
+    pub(in crate::hub) fn park(&mut self, node: NodeId, spec: TaskSpec, now: Millis) -> bool {
         let id = spec.id;
         if self.records.parked.len() >= MAX_PARKED || self.records.parked.contains_key(&id) {
             return false;
@@ -406,7 +406,7 @@ impl Hub {
 
     /// A parked resume's time: answered now, adopted if its relay went silent meanwhile. One
     /// whose submitter left is dropped.
-    pub(super) fn unpark(&mut self, task: TaskId, now: Millis) {
+    pub(in crate::hub) fn unpark(&mut self, task: TaskId, now: Millis) {
         let Some((node, spec, rounds)) = self.records.parked.remove(&task) else {
             return;
         };
@@ -428,7 +428,7 @@ impl Hub {
 
     /// Whether a relay that is up has adopted `task` and holds it open: then its escrow is that
     /// relay's to settle, not this one's to refund.
-    pub(super) fn adopted_elsewhere(&self, task: &TaskId) -> bool {
+    pub(in crate::hub) fn adopted_elsewhere(&self, task: &TaskId) -> bool {
         self.records.get(task).is_some_and(|k| {
             k.state == RecordState::Open
                 && k.owner != self.key.node_id()

@@ -1,0 +1,3 @@
+//! Storage: shared collections, their shards' placement on storage nodes and handover.
+
+pub(in crate::hub) mod collections;
