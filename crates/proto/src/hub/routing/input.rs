@@ -13,8 +13,8 @@ use edgenet_core::ledger::{Attestation, Entry, EntryHash, LedgerError, Verified}
 
 use crate::Millis;
 use crate::error::ProtoError;
+use crate::hub::{Announcement, SignedRecord};
 use crate::hub::{ConnId, Direction, Hub, Inbound, Merged};
-use crate::hub::{SignedRecord, cluster::remote::Announcement};
 
 /// Something that happened, for the hub to act on.
 pub enum Input<'a> {

@@ -2,6 +2,7 @@
 
 pub(in crate::hub) mod conns;
 pub(in crate::hub) mod dispatch;
+pub(in crate::hub) mod endings;
 pub(in crate::hub) mod inbound;
 pub(in crate::hub) mod input;
 pub(in crate::hub) mod offers;

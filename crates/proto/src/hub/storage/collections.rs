@@ -30,44 +30,40 @@ use edgenet_core::collection::{
     CollectionId, CollectionSpec, ShardState, SignedCollection, rendezvous,
 };
 use edgenet_core::task::TaskKind;
-use serde::Serialize;
 
-use crate::Millis;
 use crate::error::{CollectionRefusal, ProtoError};
 use crate::hub::Hub;
-use crate::hub::routing::origin::{Origin, ShardTask};
+use crate::hub::routing::origin::Origin;
 use crate::hub::timers::Timer;
-use crate::message::{
-    CollectionDown, CollectionUp, Holding, NodeKey, RelayMsg, ShardTarget, TaskSpec,
-};
+use crate::message::{CollectionDown, CollectionUp, Holding, ShardTarget};
 
 /// Most collections a relay places.
 pub const MAX_COLLECTIONS: usize = 4096;
 
 /// One node's part in a shard.
 #[derive(Debug, Clone)]
-struct Holder {
-    node: NodeId,
-    state: ShardState,
+pub(super) struct Holder {
+    pub(super) node: NodeId,
+    pub(super) state: ShardState,
     /// Holds the shard's state: runs its tasks.
-    ready: bool,
-    online: bool,
+    pub(super) ready: bool,
+    pub(super) online: bool,
     /// A copying holder's source.
-    source: Option<NodeId>,
+    pub(super) source: Option<NodeId>,
     /// A copying holder that has the shard's state but for inserts in flight.
-    waiting: bool,
+    pub(super) waiting: bool,
 }
 
 /// A collection the hub places.
-struct Placed {
-    signed: SignedCollection,
-    spec: CollectionSpec,
+pub(super) struct Placed {
+    pub(super) signed: SignedCollection,
+    pub(super) spec: CollectionSpec,
     /// Holders of each shard.
-    shards: Vec<Vec<Holder>>,
+    pub(super) shards: Vec<Vec<Holder>>,
 }
 
 impl Placed {
-    fn holder_mut(&mut self, shard: u16, node: &NodeId) -> Option<&mut Holder> {
+    pub(super) fn holder_mut(&mut self, shard: u16, node: &NodeId) -> Option<&mut Holder> {
         self.shards
             .get_mut(usize::from(shard))?
             .iter_mut()
@@ -76,7 +72,7 @@ impl Placed {
 
     /// The shard's state: the furthest state of its ready holders (they agree, or a liar is
     /// found by the searches that compare them).
-    fn shard_state(&self, shard: u16) -> Option<ShardState> {
+    pub(super) fn shard_state(&self, shard: u16) -> Option<ShardState> {
         self.shards
             .get(usize::from(shard))?
             .iter()
@@ -89,8 +85,8 @@ impl Placed {
 /// The hub's collections, and the storage each online node offers.
 #[derive(Default)]
 pub(in crate::hub) struct Collections {
-    map: BTreeMap<CollectionId, Placed>,
-    offered: HashMap<NodeId, u64>,
+    pub(super) map: BTreeMap<CollectionId, Placed>,
+    pub(super) offered: HashMap<NodeId, u64>,
 }
 
 impl Collections {
@@ -100,7 +96,7 @@ impl Collections {
     }
 
     /// Bytes `node` holds, by the states its shards last reported.
-    fn used(&self, node: &NodeId) -> u64 {
+    pub(super) fn used(&self, node: &NodeId) -> u64 {
         self.map
             .values()
             .flat_map(|p| {
@@ -114,73 +110,8 @@ impl Collections {
             .sum()
     }
 
-    fn room(&self, node: &NodeId) -> u64 {
+    pub(super) fn room(&self, node: &NodeId) -> u64 {
         self.offered_by(node).saturating_sub(self.used(node))
-    }
-}
-
-/// What `GET /api/collections/{id}` shows: placement, sizes and replica health, no vectors.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CollectionView {
-    /// The id (hex).
-    pub id: String,
-    /// The owner's node id.
-    pub owner: String,
-    /// Its name.
-    pub name: String,
-    /// Vector dimension.
-    pub dim: u32,
-    /// `dot`, `cosine` or `l2`.
-    pub metric: &'static str,
-    /// Replicas each shard should have.
-    pub replicas: u8,
-    /// Vectors in the collection (each shard's state, summed).
-    pub vectors: u64,
-    /// Each shard.
-    pub shards: Vec<ShardView>,
-}
-
-/// One shard in a [`CollectionView`].
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ShardView {
-    /// Its number.
-    pub shard: u16,
-    /// Vectors in it.
-    pub vectors: u64,
-    /// Insert batches applied.
-    pub batches: u64,
-    /// Ready holders online: how many replicas answer now.
-    pub live_replicas: usize,
-    /// Its holders.
-    pub holders: Vec<HolderView>,
-}
-
-/// One holder in a [`ShardView`].
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct HolderView {
-    /// Its node id.
-    pub node: String,
-    /// Whether it is connected.
-    pub online: bool,
-    /// Whether it holds the shard's state (else it is copying).
-    pub ready: bool,
-    /// Vectors it holds.
-    pub vectors: u64,
-    /// Batches it applied.
-    pub batches: u64,
-    /// Its state's digest (hex).
-    pub digest: String,
-}
-
-fn metric_name(m: edgenet_core::kinds::vector_search::SearchMetric) -> &'static str {
-    use edgenet_core::kinds::vector_search::SearchMetric;
-    match m {
-        SearchMetric::Dot => "dot",
-        SearchMetric::Cosine => "cosine",
-        SearchMetric::L2 => "l2",
     }
 }
 
@@ -231,7 +162,7 @@ impl Hub {
         self.send_to(&node, &msg.to_msg());
     }
 
-    fn create_collection(
+    pub(super) fn create_collection(
         &mut self,
         node: NodeId,
         signed: SignedCollection,
@@ -314,7 +245,7 @@ impl Hub {
     }
 
     /// Online native nodes that offer storage, in a fixed order.
-    fn storage_nodes(&self) -> Vec<NodeId> {
+    pub(super) fn storage_nodes(&self) -> Vec<NodeId> {
         let mut nodes: Vec<NodeId> = self
             .collections
             .offered
@@ -380,7 +311,7 @@ impl Hub {
     }
 
     /// Holders that do not have the shard's state copy it from one that does.
-    fn settle_shard(&mut self, id: CollectionId, shard: u16) {
+    pub(super) fn settle_shard(&mut self, id: CollectionId, shard: u16) {
         let Some(placed) = self.collections.map.get_mut(&id) else {
             return;
         };
@@ -410,7 +341,7 @@ impl Hub {
         }
     }
 
-    fn send_hold(
+    pub(super) fn send_hold(
         &mut self,
         signed: &SignedCollection,
         shard: u16,
@@ -464,7 +395,7 @@ impl Hub {
     }
 
     /// Whether an insert into the shard is open.
-    fn open_insert(&self, id: CollectionId, shard: u16) -> bool {
+    pub(super) fn open_insert(&self, id: CollectionId, shard: u16) -> bool {
         self.tasks.open().any(|(_, t)| {
             matches!(&t.origin, Origin::Shard(s) if s.target.collection == id
                 && s.target.shard == shard && t.spec.kind == TaskKind::VECTOR_INSERT)
@@ -494,390 +425,5 @@ impl Hub {
         for (node, source) in waiting {
             self.send_hold(&signed, target.shard, node, source);
         }
-    }
-
-    /// A copying holder asks its source for batches.
-    pub(in crate::hub) fn on_fetch(
-        &mut self,
-        node: NodeId,
-        id: CollectionId,
-        shard: u16,
-        from_batch: u64,
-    ) -> Result<(), ProtoError> {
-        let placed = self
-            .collections
-            .map
-            .get_mut(&id)
-            .ok_or_else(|| CollectionRefusal::Unknown(id.to_string()))?;
-        let state = placed.shard_state(shard);
-        let sources: Vec<NodeId> = placed
-            .shards
-            .get(usize::from(shard))
-            .into_iter()
-            .flatten()
-            .filter(|h| h.ready && h.online && Some(h.state) == state && h.node != node)
-            .map(|h| h.node)
-            .collect();
-        let holder = placed
-            .holder_mut(shard, &node)
-            .filter(|h| !h.ready)
-            .ok_or_else(|| ProtoError::NotAllowed("a fetch from a node not copying".into()))?;
-        // Its source, or another ready one if that one left.
-        let source = holder
-            .source
-            .filter(|s| sources.contains(s))
-            .or_else(|| sources.first().copied())
-            .ok_or(CollectionRefusal::NoReplica(shard))?;
-        holder.source = Some(source);
-        let to = self
-            .peers
-            .get(&node)
-            .map(|p| p.info.clone())
-            .ok_or_else(|| ProtoError::Unexpected("fetch from a peer not online".into()))?;
-        let fetch = CollectionDown::Fetch {
-            collection: id,
-            shard,
-            from_batch,
-            to,
-        };
-        self.send_to(&source, &fetch.to_msg());
-        Ok(())
-    }
-
-    /// A source's chunk for a copying holder.
-    pub(in crate::hub) fn on_chunk(
-        &mut self,
-        node: NodeId,
-        id: CollectionId,
-        shard: u16,
-        to: NodeKey,
-        envelope: Vec<u8>,
-        more: bool,
-    ) -> Result<(), ProtoError> {
-        let placed = self
-            .collections
-            .map
-            .get(&id)
-            .ok_or_else(|| CollectionRefusal::Unknown(id.to_string()))?;
-        let copying = placed
-            .shards
-            .get(usize::from(shard))
-            .into_iter()
-            .flatten()
-            .find(|h| h.node.as_bytes() == &to && !h.ready && h.source == Some(node));
-        let Some(receiver) = copying.map(|h| h.node) else {
-            return Err(ProtoError::NotAllowed(
-                "a chunk for a node that is not copying from this one".into(),
-            ));
-        };
-        let from = self
-            .peers
-            .get(&node)
-            .map(|p| p.info.clone())
-            .ok_or_else(|| ProtoError::Unexpected("chunk from a peer not online".into()))?;
-        let chunk = CollectionDown::Chunk {
-            collection: id,
-            shard,
-            from,
-            envelope,
-            more,
-        };
-        self.send_to(&receiver, &chunk.to_msg());
-        Ok(())
-    }
-
-    /// A task on a shard: checked, then offered to the shard's ready holders online.
-    pub(in crate::hub) fn on_submit_shard(
-        &mut self,
-        node: NodeId,
-        mut spec: TaskSpec,
-        target: ShardTarget,
-        now: Millis,
-    ) {
-        let task = spec.id;
-        match self.check_shard_task(node, &mut spec, target) {
-            Ok(holders) => {
-                let redundancy = spec.redundancy;
-                let accepted = self.accept_shard_task(node, spec, target, holders, now);
-                match accepted {
-                    Ok(()) => {
-                        self.send_to(&node, &RelayMsg::ShardAccepted { task, redundancy });
-                        self.escrow_claimed(&node, &task);
-                        self.offer(task, now);
-                    }
-                    Err(e) => self.refuse_task(node, task, &e),
-                }
-            }
-            Err(e) => self.refuse_task(node, task, &e),
-        }
-    }
-
-    /// The holders a shard task runs on; sets its redundancy to their number when it asks for 0.
-    fn check_shard_task(
-        &self,
-        node: NodeId,
-        spec: &mut TaskSpec,
-        target: ShardTarget,
-    ) -> Result<Vec<NodeId>, ProtoError> {
-        if !spec.kind.needs_shard() {
-            return Err(ProtoError::InvalidTask(format!(
-                "{} does not run on a shard",
-                spec.kind.name()
-            )));
-        }
-        let placed = self
-            .collections
-            .map
-            .get(&target.collection)
-            .ok_or_else(|| CollectionRefusal::Unknown(target.collection.to_string()))?;
-        let holders = placed
-            .shards
-            .get(usize::from(target.shard))
-            .ok_or_else(|| {
-                CollectionRefusal::Spec(edgenet_core::collection::CollectionError::Invalid(
-                    format!("shard {} of {}", target.shard, placed.spec.shards),
-                ))
-            })?;
-        let insert = spec.kind == TaskKind::VECTOR_INSERT;
-        if insert && placed.spec.owner != *node.as_bytes() {
-            return Err(CollectionRefusal::Spec(
-                edgenet_core::collection::CollectionError::NotOwner,
-            )
-            .into());
-        }
-        if insert && holders.iter().any(|h| h.waiting) {
-            return Err(CollectionRefusal::Busy(target.shard).into());
-        }
-        let live: Vec<NodeId> = holders
-            .iter()
-            .filter(|h| h.ready && h.online && h.node != node)
-            .map(|h| h.node)
-            .collect();
-        if live.is_empty() {
-            return Err(CollectionRefusal::NoReplica(target.shard).into());
-        }
-        if insert {
-            let per = placed.spec.bytes_per_vector();
-            let batch = u64::from(target.vectors).saturating_mul(per);
-            for h in &live {
-                let offered = self.collections.offered_by(h);
-                let needed = self.collections.used(h).saturating_add(batch);
-                if needed > offered {
-                    return Err(CollectionRefusal::StorageFull {
-                        shard: target.shard,
-                        offered,
-                        needed,
-                    }
-                    .into());
-                }
-            }
-        }
-        // An insert goes to every live replica, so none misses it; a search asks them all too,
-        // so that one liar among three is outvoted.
-        let want = if spec.redundancy == 0 {
-            live.len()
-        } else {
-            usize::from(spec.redundancy)
-        };
-        if want > live.len() || (insert && want != live.len()) {
-            return Err(ProtoError::InvalidTask(format!(
-                "redundancy {want}: shard {} has {} live replicas (0 asks for all)",
-                target.shard,
-                live.len()
-            )));
-        }
-        spec.redundancy = u8::try_from(want).unwrap_or(u8::MAX);
-        Ok(live)
-    }
-
-    fn accept_shard_task(
-        &mut self,
-        node: NodeId,
-        spec: TaskSpec,
-        target: ShardTarget,
-        holders: Vec<NodeId>,
-        now: Millis,
-    ) -> Result<(), ProtoError> {
-        self.check_timeout(&spec)?;
-        if self.tasks.contains(&spec.id) {
-            return Err(ProtoError::DuplicateTask(spec.id.to_string()));
-        }
-        self.check_escrow(&node, &spec)?;
-        self.check_open(&node)?;
-        self.metrics.kind_mut(spec.kind).submitted += 1;
-        let origin = Origin::Shard(Box::new(ShardTask { target, holders }));
-        let task = self.accepted_task(spec, node, origin, now);
-        self.tasks.insert(task, &mut self.timers);
-        Ok(())
-    }
-
-    /// A node left: its shards wait `handover_grace_ms` for it before a new holder copies them.
-    pub(in crate::hub) fn storage_node_left(&mut self, node: &NodeId, now: Millis) {
-        if self.collections.offered.remove(node).is_none() {
-            return;
-        }
-        let at = now + self.config.handover_grace_ms;
-        let mut timers = Vec::new();
-        for (id, placed) in &mut self.collections.map {
-            for (shard, holders) in placed.shards.iter_mut().enumerate() {
-                for h in holders.iter_mut().filter(|h| h.node == *node) {
-                    h.online = false;
-                    timers.push(Timer::Handover(*id, shard as u16, *node.as_bytes()));
-                }
-                // Whoever copied from it asks another source.
-                for h in holders.iter_mut().filter(|h| h.source == Some(*node)) {
-                    h.source = None;
-                }
-            }
-        }
-        for t in timers {
-            self.timers.set(t, at);
-        }
-        let ids: Vec<(CollectionId, u16)> = self
-            .collections
-            .map
-            .iter()
-            .flat_map(|(id, p)| (0..p.spec.shards).map(move |s| (*id, s)))
-            .collect();
-        for (id, shard) in ids {
-            self.settle_shard(id, shard);
-        }
-    }
-
-    /// A holder stayed away past the grace: the next node by score takes its place and copies
-    /// the shard from a ready replica.
-    pub(in crate::hub) fn handover(
-        &mut self,
-        id: CollectionId,
-        shard: u16,
-        gone: NodeKey,
-        now: Millis,
-    ) {
-        let candidates = self.storage_nodes();
-        let room: HashMap<NodeId, u64> = candidates
-            .iter()
-            .map(|n| (*n, self.collections.room(n)))
-            .collect();
-        let Some(placed) = self.collections.map.get_mut(&id) else {
-            return;
-        };
-        let Some(holders) = placed.shards.get_mut(usize::from(shard)) else {
-            return;
-        };
-        let Some(at) = holders
-            .iter()
-            .position(|h| h.node.as_bytes() == &gone && !h.online)
-        else {
-            return;
-        };
-        let state = placed
-            .shards
-            .get(usize::from(shard))
-            .and_then(|hs| {
-                hs.iter()
-                    .filter(|h| h.ready)
-                    .map(|h| h.state)
-                    .max_by_key(|s| s.batches)
-            })
-            .unwrap_or_default();
-        let need = state
-            .vectors
-            .saturating_mul(placed.spec.bytes_per_vector())
-            .max(placed.spec.bytes_per_vector());
-        let holders = &mut placed.shards[usize::from(shard)];
-        let source = holders
-            .iter()
-            .find(|h| h.ready && h.online && h.state == state)
-            .map(|h| h.node);
-        let mut ranked: Vec<NodeId> = candidates
-            .into_iter()
-            .filter(|n| {
-                n.as_bytes() != &placed.spec.owner
-                    && !holders.iter().any(|h| h.node == *n)
-                    && room.get(n).copied().unwrap_or(0) >= need
-            })
-            .collect();
-        ranked.sort_by_key(|n| std::cmp::Reverse(rendezvous(&id, shard, n.as_bytes())));
-        let (Some(next), Some(source)) = (ranked.first().copied(), source) else {
-            // No one to take it, or nothing to copy from: look again after another grace.
-            self.timers.set(
-                Timer::Handover(id, shard, gone),
-                now + self.config.handover_grace_ms,
-            );
-            return;
-        };
-        holders[at] = Holder {
-            node: next,
-            state: ShardState::default(),
-            ready: false,
-            online: true,
-            source: Some(source),
-            waiting: false,
-        };
-        self.stats.handovers += 1;
-        let signed = placed.signed.clone();
-        self.send_hold(&signed, shard, next, Some(source));
-    }
-
-    /// A collection's placement and health, for the HTTP API.
-    pub fn collection_view(&self, id: &CollectionId) -> Option<CollectionView> {
-        let placed = self.collections.map.get(id)?;
-        let shards: Vec<ShardView> = placed
-            .shards
-            .iter()
-            .enumerate()
-            .map(|(i, holders)| {
-                let state = placed.shard_state(i as u16).unwrap_or_default();
-                ShardView {
-                    shard: i as u16,
-                    vectors: state.vectors,
-                    batches: state.batches,
-                    live_replicas: holders.iter().filter(|h| h.ready && h.online).count(),
-                    holders: holders
-                        .iter()
-                        .map(|h| HolderView {
-                            node: h.node.to_string(),
-                            online: h.online,
-                            ready: h.ready,
-                            vectors: h.state.vectors,
-                            batches: h.state.batches,
-                            digest: data_encoding::HEXLOWER.encode(&h.state.digest),
-                        })
-                        .collect(),
-                }
-            })
-            .collect();
-        Some(CollectionView {
-            id: id.to_string(),
-            owner: NodeId::from_bytes(&placed.spec.owner)
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            name: placed.spec.name.clone(),
-            dim: placed.spec.dim,
-            metric: metric_name(placed.spec.metric),
-            replicas: placed.spec.replicas,
-            vectors: shards.iter().map(|s| s.vectors).sum(),
-            shards,
-        })
-    }
-
-    /// Whether `node` holds the shard and is away (what a handover timer watches).
-    #[cfg(any(test, feature = "fuzzing"))]
-    pub(in crate::hub) fn holder_away(
-        &self,
-        id: &CollectionId,
-        shard: u16,
-        node: &NodeKey,
-    ) -> bool {
-        self.collections
-            .map
-            .get(id)
-            .and_then(|p| p.shards.get(usize::from(shard)))
-            .is_some_and(|hs| hs.iter().any(|h| h.node.as_bytes() == node && !h.online))
-    }
-
-    /// Collections placed here.
-    pub fn collection_count(&self) -> usize {
-        self.collections.map.len()
     }
 }

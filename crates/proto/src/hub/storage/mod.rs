@@ -1,3 +1,6 @@
 //! Storage: shared collections, their shards' placement on storage nodes and handover.
 
 pub(in crate::hub) mod collections;
+mod handover;
+mod shard_tasks;
+pub(in crate::hub) mod views;
