@@ -38,6 +38,12 @@ use crate::error::ErrorCode;
 use crate::identity::{NodeId, SecretKey, Signature};
 use crate::kinds::vector_search::SearchMetric;
 
+mod batch;
+mod search;
+
+pub use batch::*;
+pub use search::*;
+
 /// Longest collection name.
 pub const MAX_NAME: usize = 64;
 /// Most shards in a collection.
@@ -311,214 +317,7 @@ impl ShardState {
     }
 }
 
-/// A `vector_insert` task: vectors for one shard, sent sealed to each of its holders. Every id
-/// must belong to `shard` ([`shard_of`]) and be new to it, or the whole batch is refused and
-/// nothing changes (EN-405 for an id already there; a batch applied before, resent after a lost
-/// answer, is recognized by its digest and answered with the current state).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VectorInsert {
-    /// The collection.
-    pub collection: CollectionId,
-    /// The shard.
-    pub shard: u16,
-    /// The vectors' ids.
-    pub ids: Vec<u64>,
-    /// Row-major, `ids.len()` rows of the collection's dimension.
-    pub vectors: Vec<f32>,
-}
-
-impl VectorInsert {
-    /// Checks the limits (the dimension is the holder's check, against the spec).
-    pub fn validate(&self) -> Result<(), CollectionError> {
-        let n = self.ids.len();
-        if n == 0 || n > MAX_BATCH_VECTORS || self.vectors.len() > MAX_BATCH_VALUES {
-            return Err(CollectionError::Invalid(format!(
-                "a batch holds 1 to {MAX_BATCH_VECTORS} vectors and at most \
-                 {MAX_BATCH_VALUES} values, got {n} and {}",
-                self.vectors.len()
-            )));
-        }
-        if !self.vectors.len().is_multiple_of(n) {
-            return Err(CollectionError::Invalid(format!(
-                "{} values do not split into {n} vectors",
-                self.vectors.len()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Encodes after validating.
-    pub fn encode(&self) -> Result<Vec<u8>, CollectionError> {
-        encode_valid(self, Self::validate)
-    }
-
-    /// Decodes untrusted bytes and validates.
-    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
-        decode_valid(bytes, "insert", Self::validate)
-    }
-}
-
-/// A [`VectorInsert`] signed by the collection's owner: what an insert task carries and what
-/// holders log and copy to each other, so that no holder can make up vectors for another.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedBatch {
-    /// The encoded [`VectorInsert`].
-    pub insert: Vec<u8>,
-    /// The owner's Ed25519 signature over a tag and `insert`.
-    pub signature: Vec<u8>,
-}
-
-const BATCH_TAG: &[u8] = b"edgenet/collection-batch/v1";
-
-/// Largest encoded batch (its values, ids and framing).
-pub const MAX_BATCH_LEN: usize = MAX_BATCH_VALUES * 4 + MAX_BATCH_VECTORS * 10 + 64;
-
-impl SignedBatch {
-    /// Signs `insert` with the owner's key.
-    pub fn sign(owner: &SecretKey, insert: &VectorInsert) -> Result<Self, CollectionError> {
-        let bytes = insert.encode()?;
-        let signature = owner
-            .sign(&[BATCH_TAG, &bytes].concat())
-            .to_bytes()
-            .to_vec();
-        Ok(Self {
-            insert: bytes,
-            signature,
-        })
-    }
-
-    /// Encodes.
-    pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
-    }
-
-    /// Decodes untrusted bytes (the signature is checked by [`SignedBatch::open`]).
-    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
-        let value: Self = postcard::from_bytes(bytes)
-            .map_err(|e| CollectionError::Invalid(format!("batch does not decode: {e}")))?;
-        if value.insert.len() > MAX_BATCH_LEN || value.signature.len() != 64 {
-            return Err(CollectionError::Invalid(format!(
-                "a batch of {} bytes (max {MAX_BATCH_LEN}) with a {}-byte signature",
-                value.insert.len(),
-                value.signature.len()
-            )));
-        }
-        Ok(value)
-    }
-
-    /// Checks the owner's signature and decodes the insert.
-    pub fn open(&self, owner: &[u8; 32]) -> Result<VectorInsert, CollectionError> {
-        let owner = NodeId::from_bytes(owner).map_err(|_| CollectionError::BadSignature)?;
-        let signature =
-            Signature::from_slice(&self.signature).map_err(|_| CollectionError::BadSignature)?;
-        owner
-            .verify(&[BATCH_TAG, &self.insert].concat(), &signature)
-            .map_err(|_| CollectionError::NotOwner)?;
-        VectorInsert::decode(&self.insert)
-    }
-}
-
-/// A search of one shard (wire kind `shard_search`): the submitter sends one per shard and merges.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShardSearch {
-    /// The collection.
-    pub collection: CollectionId,
-    /// The shard.
-    pub shard: u16,
-    /// Neighbours per query.
-    pub k: u32,
-    /// Candidates kept while searching (0: [`DEFAULT_EF`]).
-    pub ef: u16,
-    /// Row-major queries of the collection's dimension.
-    pub queries: Vec<f32>,
-}
-
-impl ShardSearch {
-    /// Checks the limits.
-    pub fn validate(&self) -> Result<(), CollectionError> {
-        if self.k == 0 || self.k > MAX_K {
-            return Err(CollectionError::Invalid(format!(
-                "k {} not in 1..={MAX_K}",
-                self.k
-            )));
-        }
-        if self.ef > MAX_EF {
-            return Err(CollectionError::Invalid(format!(
-                "ef {} above {MAX_EF}",
-                self.ef
-            )));
-        }
-        if self.queries.is_empty() || self.queries.len() > MAX_BATCH_VALUES {
-            return Err(CollectionError::Invalid(format!(
-                "queries hold 1 to {MAX_BATCH_VALUES} values, got {}",
-                self.queries.len()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Encodes after validating.
-    pub fn encode(&self) -> Result<Vec<u8>, CollectionError> {
-        encode_valid(self, Self::validate)
-    }
-
-    /// Decodes untrusted bytes and validates.
-    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
-        decode_valid(bytes, "search", Self::validate)
-    }
-
-    /// The `ef` to search with.
-    pub fn ef(&self) -> usize {
-        usize::from(if self.ef == 0 { DEFAULT_EF } else { self.ef })
-    }
-}
-
-/// One hit of a collection search: the vector's id and its score (higher is closer).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct IdHit {
-    /// The id given at insert.
-    pub id: u64,
-    /// Its score.
-    pub score: f32,
-}
-
-/// A holder's answer to a [`ShardSearch`], or to a [`VectorInsert`] (with no hits). A request
-/// the shard refuses (a wrong dimension, an id already there) is answered too, with the
-/// refusal's code: every honest replica refuses alike, so the refusal is verified like a result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShardAnswer {
-    /// The shard's state it answered from (after the insert, for an insert).
-    pub state: ShardState,
-    /// Per query, its hits, best first.
-    pub hits: Vec<Vec<IdHit>>,
-    /// Why the request was refused (`EN-nnn` and its text); nothing changed.
-    pub refused: Option<(String, String)>,
-}
-
-impl ShardAnswer {
-    /// Encodes.
-    pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
-    }
-
-    /// Decodes untrusted bytes, bounded.
-    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
-        let value: Self = postcard::from_bytes(bytes)
-            .map_err(|e| CollectionError::Invalid(format!("answer does not decode: {e}")))?;
-        let total: usize = value.hits.iter().map(Vec::len).sum();
-        if value.hits.len() > MAX_BATCH_VALUES || total > MAX_BATCH_VALUES {
-            return Err(CollectionError::Invalid("too many hits".into()));
-        }
-        if let Some((code, message)) = &value.refused
-            && (code.len() > 16 || message.len() > 512)
-        {
-            return Err(CollectionError::Invalid("refusal text too long".into()));
-        }
-        Ok(value)
-    }
-}
-
-fn encode_valid<T: Serialize>(
+pub(super) fn encode_valid<T: Serialize>(
     value: &T,
     validate: impl FnOnce(&T) -> Result<(), CollectionError>,
 ) -> Result<Vec<u8>, CollectionError> {
@@ -526,7 +325,7 @@ fn encode_valid<T: Serialize>(
     postcard::to_allocvec(value).map_err(|e| CollectionError::Invalid(e.to_string()))
 }
 
-fn decode_valid<'a, T: Deserialize<'a>>(
+pub(super) fn decode_valid<'a, T: Deserialize<'a>>(
     bytes: &'a [u8],
     what: &str,
     validate: impl FnOnce(&T) -> Result<(), CollectionError>,
@@ -535,73 +334,6 @@ fn decode_valid<'a, T: Deserialize<'a>>(
         .map_err(|e| CollectionError::Invalid(format!("{what} does not decode: {e}")))?;
     validate(&value)?;
     Ok(value)
-}
-
-/// The best `k` of several shards' hits for one query, closest first; ties by id, so every
-/// submitter merges the same way.
-pub fn merge_top_k<'a>(shards: impl IntoIterator<Item = &'a [IdHit]>, k: usize) -> Vec<IdHit> {
-    let mut all: Vec<IdHit> = shards.into_iter().flatten().copied().collect();
-    all.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
-    all.truncate(k);
-    all
-}
-
-/// An owner's inserts cut into batches: each id to its shard ([`shard_of`]), ids in the order
-/// given within a shard, each batch as large as one payload allows. Checked whole first, so that
-/// a batch is refused by its holders only for what only they know (an id already stored): the
-/// values are whole vectors of `dim` (EN-404), finite (EN-401), and no id comes twice (EN-405).
-pub fn plan_inserts(
-    collection: CollectionId,
-    shards: u16,
-    dim: usize,
-    ids: &[u64],
-    vectors: &[f32],
-) -> Result<Vec<VectorInsert>, CollectionError> {
-    if ids.is_empty() || dim == 0 || vectors.len() != ids.len() * dim {
-        return Err(CollectionError::Refused(
-            "EN-404",
-            format!(
-                "{} ids and {} values: the collection's vectors have {dim} values each",
-                ids.len(),
-                vectors.len()
-            ),
-        ));
-    }
-    if let Some(at) = vectors.iter().position(|x| !x.is_finite()) {
-        return Err(CollectionError::Refused(
-            "EN-401",
-            format!("vector {} holds NaN or infinity", at / dim),
-        ));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for &id in ids {
-        if !seen.insert(id) {
-            return Err(CollectionError::Refused(
-                "EN-405",
-                format!("id {id} is given twice"),
-            ));
-        }
-    }
-    let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); usize::from(shards.max(1))];
-    for (row, &id) in ids.iter().enumerate() {
-        by_shard[usize::from(shard_of(id, shards))].push(row);
-    }
-    let per_batch = (MAX_BATCH_VALUES / dim).clamp(1, MAX_BATCH_VECTORS);
-    let mut batches = Vec::new();
-    for (shard, rows) in by_shard.iter().enumerate() {
-        for chunk in rows.chunks(per_batch) {
-            batches.push(VectorInsert {
-                collection,
-                shard: shard as u16,
-                ids: chunk.iter().map(|&r| ids[r]).collect(),
-                vectors: chunk
-                    .iter()
-                    .flat_map(|&r| vectors[r * dim..(r + 1) * dim].iter().copied())
-                    .collect(),
-            });
-        }
-    }
-    Ok(batches)
 }
 
 /// Errors about collections.

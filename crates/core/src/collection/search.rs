@@ -1,0 +1,114 @@
+//! Searches: one shard's search, a holder's answer, and the merge of several shards' hits.
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+/// A search of one shard (wire kind `shard_search`): the submitter sends one per shard and merges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardSearch {
+    /// The collection.
+    pub collection: CollectionId,
+    /// The shard.
+    pub shard: u16,
+    /// Neighbours per query.
+    pub k: u32,
+    /// Candidates kept while searching (0: [`DEFAULT_EF`]).
+    pub ef: u16,
+    /// Row-major queries of the collection's dimension.
+    pub queries: Vec<f32>,
+}
+
+impl ShardSearch {
+    /// Checks the limits.
+    pub fn validate(&self) -> Result<(), CollectionError> {
+        if self.k == 0 || self.k > MAX_K {
+            return Err(CollectionError::Invalid(format!(
+                "k {} not in 1..={MAX_K}",
+                self.k
+            )));
+        }
+        if self.ef > MAX_EF {
+            return Err(CollectionError::Invalid(format!(
+                "ef {} above {MAX_EF}",
+                self.ef
+            )));
+        }
+        if self.queries.is_empty() || self.queries.len() > MAX_BATCH_VALUES {
+            return Err(CollectionError::Invalid(format!(
+                "queries hold 1 to {MAX_BATCH_VALUES} values, got {}",
+                self.queries.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Encodes after validating.
+    pub fn encode(&self) -> Result<Vec<u8>, CollectionError> {
+        encode_valid(self, Self::validate)
+    }
+
+    /// Decodes untrusted bytes and validates.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
+        decode_valid(bytes, "search", Self::validate)
+    }
+
+    /// The `ef` to search with.
+    pub fn ef(&self) -> usize {
+        usize::from(if self.ef == 0 { DEFAULT_EF } else { self.ef })
+    }
+}
+
+/// One hit of a collection search: the vector's id and its score (higher is closer).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct IdHit {
+    /// The id given at insert.
+    pub id: u64,
+    /// Its score.
+    pub score: f32,
+}
+
+/// A holder's answer to a [`ShardSearch`], or to a [`VectorInsert`] (with no hits). A request
+/// the shard refuses (a wrong dimension, an id already there) is answered too, with the
+/// refusal's code: every honest replica refuses alike, so the refusal is verified like a result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardAnswer {
+    /// The shard's state it answered from (after the insert, for an insert).
+    pub state: ShardState,
+    /// Per query, its hits, best first.
+    pub hits: Vec<Vec<IdHit>>,
+    /// Why the request was refused (`EN-nnn` and its text); nothing changed.
+    pub refused: Option<(String, String)>,
+}
+
+impl ShardAnswer {
+    /// Encodes.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes untrusted bytes, bounded.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
+        let value: Self = postcard::from_bytes(bytes)
+            .map_err(|e| CollectionError::Invalid(format!("answer does not decode: {e}")))?;
+        let total: usize = value.hits.iter().map(Vec::len).sum();
+        if value.hits.len() > MAX_BATCH_VALUES || total > MAX_BATCH_VALUES {
+            return Err(CollectionError::Invalid("too many hits".into()));
+        }
+        if let Some((code, message)) = &value.refused
+            && (code.len() > 16 || message.len() > 512)
+        {
+            return Err(CollectionError::Invalid("refusal text too long".into()));
+        }
+        Ok(value)
+    }
+}
+
+/// The best `k` of several shards' hits for one query, closest first; ties by id, so every
+/// submitter merges the same way.
+pub fn merge_top_k<'a>(shards: impl IntoIterator<Item = &'a [IdHit]>, k: usize) -> Vec<IdHit> {
+    let mut all: Vec<IdHit> = shards.into_iter().flatten().copied().collect();
+    all.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    all.truncate(k);
+    all
+}
