@@ -11,7 +11,13 @@ use edgenet_core::work;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProtoError;
-use crate::frame::Frame;
+
+mod collection;
+mod limits;
+
+use limits::*;
+
+pub use collection::{CollectionDown, CollectionUp, MAX_COLLECTION_MSG};
 
 /// Longest string field (adapter names, error messages).
 pub const MAX_STRING: usize = 256;
@@ -330,52 +336,6 @@ pub enum RelayMsg {
     Collection(Vec<u8>),
 }
 
-fn check_len(what: &str, len: usize, max: usize) -> Result<(), ProtoError> {
-    if len > max {
-        Err(ProtoError::LimitExceeded(format!("{what}: {len} > {max}")))
-    } else {
-        Ok(())
-    }
-}
-
-fn check_exact(what: &str, len: usize, want: usize) -> Result<(), ProtoError> {
-    if len != want {
-        Err(ProtoError::LimitExceeded(format!(
-            "{what}: {len} bytes, want {want}"
-        )))
-    } else {
-        Ok(())
-    }
-}
-
-fn check_result(envelope: &[u8], signature: &[u8]) -> Result<(), ProtoError> {
-    check_len("envelope", envelope.len(), MAX_ENVELOPE)?;
-    check_exact("signature", signature.len(), 64)
-}
-
-fn check_verdict(agreeing: &[NodeKey], outvoted: &[NodeKey]) -> Result<(), ProtoError> {
-    check_len("agreeing", agreeing.len(), 255)?;
-    check_len("outvoted", outvoted.len(), 255)
-}
-
-fn check_caps(c: &Capabilities) -> Result<(), ProtoError> {
-    check_len(
-        "gpu name",
-        c.gpu.as_ref().map_or(0, String::len),
-        MAX_STRING,
-    )?;
-    check_len("kernels", c.kernels.len(), 16)?;
-    check_len("backends", c.backends.len(), 16)?;
-    c.backends
-        .iter()
-        .try_for_each(|b| check_len("backend name", b.len(), 32))
-}
-
-fn check_peer(p: &PeerInfo) -> Result<(), ProtoError> {
-    check_exact("exchange key", p.exchange_key.len(), 128)?;
-    check_caps(&p.capabilities)
-}
-
 impl ClientMsg {
     /// The message's kind, for errors and logs.
     pub fn name(&self) -> &'static str {
@@ -426,24 +386,6 @@ impl ClientMsg {
         }
         Ok(msg)
     }
-}
-
-fn check_signed(c: &SignedCollection) -> Result<(), ProtoError> {
-    check_len(
-        "collection spec",
-        c.spec.len(),
-        edgenet_core::collection::MAX_SPEC_LEN,
-    )?;
-    check_exact("signature", c.signature.len(), 64)
-}
-
-fn check_sync(sync: &SyncMessage) -> Result<(), ProtoError> {
-    // Re-encoding is cheap next to the signature checks the entries will get, and it reuses the
-    // ledger's own limits (item counts, runs per head) in one place. Entries are judged one by
-    // one on insert, so that a bad one is refused in the acknowledgement with its own code.
-    SyncMessage::from_bytes(&sync.to_bytes())
-        .map(|_| ())
-        .map_err(|e| ProtoError::LimitExceeded(e.to_string()))
 }
 
 impl RelayMsg {
@@ -518,193 +460,5 @@ impl RelayMsg {
             code: err.reported_code().to_owned(),
             message,
         }
-    }
-}
-
-/// Cuts `s` to at most `max` bytes on a character boundary.
-pub(crate) fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
-}
-
-fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, ProtoError> {
-    // Serialized straight after the version byte: one buffer, no copy (this is the relay's hot path).
-    let frame = postcard::to_extend(msg, vec![crate::PROTOCOL_VERSION])
-        .map_err(|e| ProtoError::Malformed(e.to_string()))?;
-    if frame.len() > crate::MAX_FRAME_LEN {
-        return Err(ProtoError::Frame(crate::FrameError::TooLarge {
-            len: frame.len(),
-        }));
-    }
-    Ok(frame)
-}
-
-fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ProtoError> {
-    let frame = Frame::decode(bytes)?;
-    let (msg, rest) =
-        postcard::take_from_bytes(frame.body).map_err(|e| ProtoError::Malformed(e.to_string()))?;
-    if !rest.is_empty() {
-        return Err(ProtoError::Malformed(format!(
-            "{} trailing bytes",
-            rest.len()
-        )));
-    }
-    Ok(msg)
-}
-
-/// Largest encoded collection message (a chunk's envelope and its framing).
-pub const MAX_COLLECTION_MSG: usize = MAX_ENVELOPE + 1024;
-
-/// What an owner or a shard holder sends the relay, inside [`ClientMsg::Collection`]
-/// (`hub/storage/collections.rs`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CollectionUp {
-    /// Create a collection owned by the sender (answered with [`CollectionDown::Created`]).
-    Create(SignedCollection),
-    /// A native node offers storage for shards, and lists the shards it already holds.
-    Storage {
-        /// Bytes it offers in all.
-        offered: u64,
-        /// The shards on its disk.
-        holding: Vec<Holding>,
-    },
-    /// A holder's shard changed (an insert applied, a copy caught up).
-    ShardState {
-        /// The collection.
-        collection: CollectionId,
-        /// The shard.
-        shard: u16,
-        /// Its state now.
-        state: ShardState,
-    },
-    /// A new holder asks its source for the shard's insert batches from `from_batch` on.
-    Fetch {
-        /// The collection.
-        collection: CollectionId,
-        /// The shard.
-        shard: u16,
-        /// The first batch it lacks.
-        from_batch: u64,
-    },
-    /// A source's answer to a fetch: batches sealed to the new holder.
-    Chunk {
-        /// The collection.
-        collection: CollectionId,
-        /// The shard.
-        shard: u16,
-        /// The new holder.
-        to: NodeKey,
-        /// The sealed batches.
-        envelope: Vec<u8>,
-        /// Whether the source holds batches past these.
-        more: bool,
-    },
-}
-
-/// What the relay sends an owner or a shard holder, inside [`RelayMsg::Collection`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CollectionDown {
-    /// The answer to [`CollectionUp::Create`]: `code` is `None` when it exists now.
-    Created {
-        /// The collection.
-        collection: CollectionId,
-        /// The refusal's code, if refused.
-        code: Option<String>,
-        /// The refusal's text, or empty.
-        message: String,
-    },
-    /// To a native node: hold this shard; with a `source`, fetch its batches from there.
-    Hold {
-        /// The collection, signed by its owner.
-        collection: SignedCollection,
-        /// The shard.
-        shard: u16,
-        /// The holder to copy from.
-        source: Option<PeerInfo>,
-    },
-    /// To a source: a new holder asks for batches from `from_batch` on; seal them to `to`.
-    Fetch {
-        /// The collection.
-        collection: CollectionId,
-        /// The shard.
-        shard: u16,
-        /// The first batch it lacks.
-        from_batch: u64,
-        /// The new holder.
-        to: PeerInfo,
-    },
-    /// To a new holder: batches from its source.
-    Chunk {
-        /// The collection.
-        collection: CollectionId,
-        /// The shard.
-        shard: u16,
-        /// The source, with the exchange key it sealed with.
-        from: PeerInfo,
-        /// The sealed batches.
-        envelope: Vec<u8>,
-        /// Whether the source holds batches past these.
-        more: bool,
-    },
-}
-
-impl CollectionUp {
-    /// Encodes, as the payload of a [`ClientMsg::Collection`].
-    pub fn to_msg(&self) -> ClientMsg {
-        ClientMsg::Collection(postcard::to_allocvec(self).unwrap_or_default())
-    }
-
-    /// Decodes untrusted bytes and checks every limit.
-    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
-        let msg: Self =
-            postcard::from_bytes(bytes).map_err(|e| ProtoError::Malformed(e.to_string()))?;
-        match &msg {
-            Self::Storage { holding, .. } => {
-                check_len("holdings", holding.len(), MAX_HOLDINGS)?;
-                holding
-                    .iter()
-                    .try_for_each(|h| check_signed(&h.collection))?;
-            }
-            Self::Chunk { envelope, .. } => check_len("envelope", envelope.len(), MAX_ENVELOPE)?,
-            Self::Create(signed) => check_signed(signed)?,
-            Self::ShardState { .. } | Self::Fetch { .. } => {}
-        }
-        Ok(msg)
-    }
-}
-
-impl CollectionDown {
-    /// Encodes, as the payload of a [`RelayMsg::Collection`].
-    pub fn to_msg(&self) -> RelayMsg {
-        RelayMsg::Collection(postcard::to_allocvec(self).unwrap_or_default())
-    }
-
-    /// Decodes untrusted bytes and checks every limit.
-    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
-        let msg: Self =
-            postcard::from_bytes(bytes).map_err(|e| ProtoError::Malformed(e.to_string()))?;
-        match &msg {
-            Self::Hold {
-                collection, source, ..
-            } => {
-                check_signed(collection)?;
-                source.iter().try_for_each(check_peer)?;
-            }
-            Self::Fetch { to, .. } => check_peer(to)?,
-            Self::Chunk { from, envelope, .. } => {
-                check_peer(from)?;
-                check_len("envelope", envelope.len(), MAX_ENVELOPE)?;
-            }
-            Self::Created { code, message, .. } => {
-                check_len("code", code.as_ref().map_or(0, String::len), 16)?;
-                check_len("message", message.len(), MAX_STRING)?;
-            }
-        }
-        Ok(msg)
     }
 }
