@@ -82,6 +82,26 @@ fn fully_replicated(view: &serde_json::Value, replicas: usize) -> bool {
     })
 }
 
+/// The index of a live holder (not in `not`) that holds at least one shard in `view`.
+fn holding(holders: &[Option<Worker>], view: &serde_json::Value, not: &[usize]) -> usize {
+    let held: Vec<String> = view["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["holders"].as_array().unwrap().iter())
+        .map(|h| h["node"].as_str().unwrap().to_owned())
+        .collect();
+    (0..holders.len())
+        .filter(|i| !not.contains(i))
+        .find(|&i| {
+            holders[i].as_ref().is_some_and(|w| {
+                let key = edgenet_keystore::load(&w.key_file, None).unwrap();
+                held.contains(&key.node_id().to_string())
+            })
+        })
+        .expect("a live holder holds a shard")
+}
+
 /// Brute-force top-k ids by cosine.
 fn exact_top(data: &[f32], dim: usize, q: &[f32], k: usize) -> Vec<u64> {
     let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
@@ -158,7 +178,10 @@ fn a_collection_fills_answers_and_survives_its_holders() {
         })
     });
     std::thread::sleep(Duration::from_millis(1500));
-    holders[1].take().unwrap().kill();
+    // A holder that holds a shard: placement follows fresh identities, and a holder left out of
+    // every shard (one run in about 40) would leave nothing to hand over.
+    let first_victim = holding(&holders, &collection_view(&relay, &info.id), &[]);
+    holders[first_victim].take().unwrap().kill();
     let second = inserting
         .join()
         .unwrap()
@@ -216,7 +239,12 @@ fn a_collection_fills_answers_and_survives_its_holders() {
         })
     });
     std::thread::sleep(Duration::from_millis(300));
-    holders[3].take().unwrap().kill();
+    let second_victim = holding(
+        &holders,
+        &collection_view(&relay, &info.id),
+        &[first_victim],
+    );
+    holders[second_victim].take().unwrap().kill();
     for hits in searching.join().unwrap() {
         assert_eq!(hits, before.hits);
     }
