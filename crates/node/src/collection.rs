@@ -471,39 +471,3 @@ fn refused(e: col::CollectionError) -> NodeError {
         message: e.to_string(),
     })
 }
-
-/// The JSON an insert reads: `{ "ids": [...], "vectors": [[...], ...] }`.
-#[derive(Debug, Deserialize)]
-pub struct InsertFile {
-    /// The ids.
-    pub ids: Vec<u64>,
-    /// One vector per id.
-    pub vectors: Vec<Vec<f32>>,
-}
-
-/// The JSON a search reads: `{ "queries": [[...], ...] }` or `{ "query": [...] }`.
-#[derive(Debug, Deserialize)]
-pub struct QueryFile {
-    /// Several queries.
-    #[serde(default)]
-    pub queries: Vec<Vec<f32>>,
-    /// One query.
-    #[serde(default)]
-    pub query: Vec<f32>,
-}
-
-impl QueryFile {
-    /// The queries, row-major.
-    pub fn flat(&self) -> Vec<f32> {
-        let mut all = self.query.clone();
-        all.extend(self.queries.iter().flatten());
-        all
-    }
-}
-
-/// Reads a JSON file.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, NodeError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| NodeError::Input(format!("{}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| NodeError::Input(format!("{}: {e}", path.display())))
-}

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use edgenet_keystore::load_or_create;
+use edgenet_node::error::NodeError;
 
 use super::{Failure, MetricArg, OutputArg, runtime};
 
@@ -84,7 +85,7 @@ pub(crate) enum CollectionCmd {
 }
 
 pub(crate) fn execute(key_file: &std::path::Path, action: CollectionCmd) -> Result<(), Failure> {
-    use edgenet_node::collection::{self, Client, InsertFile, QueryFile, read_json};
+    use edgenet_node::collection::{self, Client};
     let parse_id =
         |s: &str| -> Result<edgenet_core::collection::CollectionId, Failure> { Ok(s.parse()?) };
     let print = |output: OutputArg, value: serde_json::Value, text: String| {
@@ -246,4 +247,42 @@ pub(crate) fn execute(key_file: &std::path::Path, action: CollectionCmd) -> Resu
         }
     }
     Ok(())
+}
+
+/// The JSON an insert reads: `{ "ids": [...], "vectors": [[...], ...] }`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct InsertFile {
+    /// The ids.
+    pub(crate) ids: Vec<u64>,
+    /// One vector per id.
+    pub(crate) vectors: Vec<Vec<f32>>,
+}
+
+/// The JSON a search reads: `{ "queries": [[...], ...] }` or `{ "query": [...] }`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct QueryFile {
+    /// Several queries.
+    #[serde(default)]
+    pub(crate) queries: Vec<Vec<f32>>,
+    /// One query.
+    #[serde(default)]
+    pub(crate) query: Vec<f32>,
+}
+
+impl QueryFile {
+    /// The queries, row-major.
+    pub(crate) fn flat(&self) -> Vec<f32> {
+        let mut all = self.query.clone();
+        all.extend(self.queries.iter().flatten());
+        all
+    }
+}
+
+/// Reads a JSON file.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+) -> Result<T, NodeError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| NodeError::Input(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| NodeError::Input(format!("{}: {e}", path.display())))
 }
