@@ -57,12 +57,12 @@ pub struct Estimate {
     /// Both, in micro-credits a day.
     pub per_day: u64,
     /// The relay's figures it came from.
-    pub rewards: edgenet_proto::hub::Rewards,
+    pub rewards: edgenet_proto::rewards::Rewards,
 }
 
 impl Estimate {
     /// The estimate for `idle_hours` a day from a relay's `rewards`.
-    pub fn new(relay: &str, idle_hours: f64, rewards: edgenet_proto::hub::Rewards) -> Self {
+    pub fn new(relay: &str, idle_hours: f64, rewards: edgenet_proto::rewards::Rewards) -> Self {
         let hours = idle_hours.clamp(0.0, 24.0);
         let multiplier = rewards.multiplier_ppm as f64 / 1e6;
         let uptime_per_day = (rewards.uptime_per_hour as f64 * multiplier * hours) as u64;

@@ -95,6 +95,7 @@ pub mod handshake;
 pub mod hub;
 pub mod message;
 pub mod reconnect;
+pub mod rewards;
 pub mod submit;
 pub mod worker;
 
