@@ -227,7 +227,10 @@ mod sim {
                     let id = TaskId(id);
                     let spec = TaskSpec {
                         id,
-                        kind: kinds()[usize::from(*kind) % kinds().len()],
+                        kind: {
+                            let kinds = kinds();
+                            kinds[usize::from(*kind) % kinds.len()]
+                        },
                         redundancy: *redundancy % 5,
                         max_credits: u64::from(*pay),
                         priority: 0,

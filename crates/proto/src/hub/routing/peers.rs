@@ -131,7 +131,8 @@ impl Peer {
 type OfferKey = (TaskKind, bool, u8, u32, Millis, Option<NodeId>);
 
 impl Peer {
-    /// Its places in the offer order, one per kind it runs.
+    /// Its places in the offer order, one per kind it runs that this release knows (only known
+    /// kinds are ever offered, so a newer peer's kinds take no room in the index).
     fn offer_keys(&self, node: NodeId) -> impl Iterator<Item = OfferKey> + '_ {
         let (remote, rank, jobs, since) =
             (!self.is_local(), self.offer_rank(), self.jobs, self.since);
@@ -139,6 +140,7 @@ impl Peer {
             .capabilities
             .kernels
             .iter()
+            .filter(|kind| kind.info().is_some())
             .map(move |&kind| (kind, remote, rank, jobs, since, Some(node)))
     }
 
