@@ -3,5 +3,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    edgenet_proto::fuzz_targets::hub_actions(data);
+    edgenet_sim::actions::hub_actions(data);
 });

@@ -5,6 +5,7 @@
 
 import { EdgeNetError, toEdgeNetError, fromErrorData } from './errors.js';
 import { validateInit, validateTask, defaultRelay, TASK_KINDS } from './options.js';
+import { SHAPES } from './kinds/index.generated.js';
 import { storedConsent, askConsent, forgetConsent, rememberConsent } from './consent.js';
 import { watchSignals } from './signals.js';
 import { defineWidget } from './widget.js';
@@ -143,29 +144,9 @@ function shapeResult(raw, options) {
   if (raw.collection) return raw;
   const share = Math.floor(options.maxMicroCredits / options.redundancy);
   const v = { ...raw, cost: (share * raw.agreeing.length) / 1_000_000 };
-  if (v.compressed) { const { type: _, ...compressed } = v.compressed; return { ...v, compressed }; }
-  if (v.embedded) {
-    const { embedded: { dim, vectors }, ...rest } = v;
-    const embeddings = [];
-    for (let at = 0; at < vectors.length; at += dim) embeddings.push(vectors.subarray(at, at + dim));
-    return { ...rest, embeddings };
-  }
-  if (v.ranked) {
-    const { ranked: { indices, scores }, ...rest } = v;
-    return { ...rest, matches: Array.from(indices, (index, i) => ({ index, score: scores[i] })) };
-  }
-  if (!v.knn) return v;
-  const { counts, indices, scores } = v.knn;
-  const hits = [];
-  let at = 0;
-  for (const n of counts) {
-    const q = [];
-    for (let i = 0; i < n; i += 1) q.push({ index: indices[at + i], score: scores[at + i] });
-    hits.push(q);
-    at += n;
-  }
-  const { knn, ...rest } = v;
-  return { ...rest, hits };
+  // Each kind's own fields, by its module (kinds/).
+  const shape = SHAPES[raw.type];
+  return shape ? shape(v) : v;
 }
 
 function contributeSettings(cfg, consent) {
@@ -274,8 +255,8 @@ function deniedNode() {
 
 /**
  * Submits a task and resolves with its verified result: `{ id, type, verified, workers, agreeing,
- * outvoted, hits }` for vector_search, `{ …, ciphertext }` for encryption, `{ …, compressed }` for
- * compression.
+ * outvoted }` and the kind's own fields (its module in `kinds/` decodes them; index.d.ts lists
+ * them).
  */
 export function submit(task) {
   let t;

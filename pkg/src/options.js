@@ -3,8 +3,9 @@
 // range is an EdgeNetError naming the field: EN-501 for init, EN-502 for submit. Nothing is
 // silently defaulted except fields that are absent.
 
-import { EdgeNetError } from './errors.js';
+import { checker, isObject, matrix } from './check.js';
 import { KINDS } from './kinds.generated.js';
+import { CHECKS } from './kinds/index.generated.js';
 
 // What a page can contribute: the registry's kinds that run on the kernels or the embedding model
 // (shard kinds run on native holders only).
@@ -16,45 +17,13 @@ const SUBMIT_KINDS = [...TASK_KINDS, 'collection_create', 'vector_insert'];
 // What a page contributes unless it lists tasks: the kinds that need no model.
 const LIGHT_KINDS = KINDS.filter((k) => k.needs === 'kernels').map((k) => k.name);
 
-// The text tasks' limits (core's `task::text`): checked here so a page gets EN-502 before sending.
-const MODELS = ['minilm'];
-const MAX_TEXTS = 256;
-const MAX_TEXT_BYTES = 8192;
-const MAX_TOTAL_BYTES = 256 * 1024;
+// The kinds that need the embedding model (and the memory its Worker holds).
+const TEXT_KINDS = KINDS.filter((k) => k.needs === 'model').map((k) => k.name);
 // Where vector searches may run: 'auto' times the GPU against WASM SIMD (GPU consent needed),
 // 'gpu' uses the GPU whenever it agrees with the CPU, 'cpu' never loads the GPU module.
 export const BACKENDS = ['auto', 'gpu', 'cpu'];
 export const PRIORITIES = { low: 0, normal: 1, high: 2 };
 const MIB = 1024 * 1024;
-
-export const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-export function checker(code) {
-  const fail = (field, want, got) => {
-    const shown = typeof got === 'string' ? JSON.stringify(got) : Array.isArray(got) ? 'an array' : String(got);
-    throw new EdgeNetError(code, `${field} must be ${want}, got ${shown}`);
-  };
-  const onlyKeys = (field, obj, keys) => {
-    if (!isObject(obj)) fail(field, 'an object', obj);
-    for (const k of Object.keys(obj)) if (!keys.includes(k)) fail(`${field}.${k}`, `one of the known options (${keys.join(', ')})`, k);
-  };
-  const num = (field, v, dflt, min, max, { integer = false, minOpen = false } = {}) => {
-    if (v === undefined) return dflt;
-    const ok = typeof v === 'number' && Number.isFinite(v) && (minOpen ? v > min : v >= min) && v <= max && (!integer || Number.isInteger(v));
-    if (!ok) fail(field, `${integer ? 'an integer' : 'a number'} in ${minOpen ? '(' : '['}${min}, ${max}]`, v);
-    return v;
-  };
-  const bool = (field, v, dflt) => {
-    if (v === undefined) return dflt;
-    if (typeof v !== 'boolean') fail(field, 'true or false', v);
-    return v;
-  };
-  const fn = (field, v) => {
-    if (v !== undefined && typeof v !== 'function') fail(field, 'a function', v);
-    return v;
-  };
-  return { fail, onlyKeys, num, bool, fn };
-}
 
 // The relay's WebSocket URL next to the script that loaded us.
 export function defaultRelay(base) {
@@ -114,34 +83,6 @@ export function validateInit(opts, base) {
   };
 }
 
-// Rows as one row-major Float32Array: accepts number[][], a flat Float32Array/number[] with `dim`.
-export function matrix(c, field, v, dim) {
-  if (v instanceof Float32Array || (Array.isArray(v) && (v.length === 0 || typeof v[0] === 'number'))) {
-    if (!dim) c.fail('payload.dim', 'given when vectors are flat arrays', dim);
-    if (v.length % dim !== 0) c.fail(field, `a multiple of dim (${dim}) values long`, v.length);
-    return { data: Float32Array.from(v), dim };
-  }
-  if (!Array.isArray(v)) c.fail(field, 'an array of vectors or a Float32Array', v);
-  const d = dim || v[0].length;
-  const data = new Float32Array(v.length * d);
-  v.forEach((row, i) => {
-    if (!Array.isArray(row) && !(row instanceof Float32Array)) c.fail(`${field}[${i}]`, 'an array of numbers', row);
-    if (row.length !== d) c.fail(`${field}[${i}]`, `${d} numbers long like the others`, row.length);
-    data.set(row, i * d);
-  });
-  return { data, dim: d };
-}
-
-function bytes(c, field, v, length) {
-  let out;
-  if (v instanceof Uint8Array) out = v;
-  else if (typeof v === 'string') out = new TextEncoder().encode(v);
-  else if (Array.isArray(v) && v.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) out = Uint8Array.from(v);
-  else c.fail(field, 'a Uint8Array, an array of bytes or a string', v);
-  if (length !== undefined && out.length !== length) c.fail(field, `${length} bytes`, `${out.length} bytes`);
-  return out;
-}
-
 // A submitted task, checked, in the form the coordinator encodes: {kind, payload, options}.
 export function validateTask(task) {
   const c = checker('EN-502');
@@ -166,84 +107,14 @@ export function validateTask(task) {
     if (!isObject(p)) c.fail('payload', 'an object', p);
     return { kind: task.type, options, onProgress, payload: p };
   }
-  if (task.type === 'vector_search') {
-    c.onlyKeys('payload', p, ['query', 'queries', 'database', 'k', 'metric', 'dim']);
-    if ((p.query === undefined) === (p.queries === undefined)) c.fail('payload', 'given exactly one of query or queries', 'both or neither');
-    const dim = c.num('payload.dim', p.dim, 0, 1, 4096, { integer: true });
-    const queries = p.query !== undefined ? matrix(c, 'payload.query', [p.query], dim) : matrix(c, 'payload.queries', p.queries, dim);
-    const database = matrix(c, 'payload.database', p.database, queries.dim);
-    const metric = p.metric === undefined ? 'dot' : p.metric;
-    if (!['dot', 'cosine', 'l2'].includes(metric)) c.fail('payload.metric', '"dot", "cosine" or "l2"', metric);
-    const k = c.num('payload.k', p.k, 10, 1, 1024, { integer: true });
-    return { kind: task.type, options, onProgress, payload: { metric, dim: queries.dim, k, queries: queries.data, database: database.data } };
-  }
-  if (task.type === 'embedding') {
-    c.onlyKeys('payload', p, ['texts', 'model']);
-    const model = textModel(c, p.model);
-    return { kind: task.type, options, onProgress, payload: { model, texts: texts(c, 'payload.texts', p.texts, MAX_TEXTS) } };
-  }
-  if (task.type === 'semantic_match') {
-    c.onlyKeys('payload', p, ['query', 'candidates', 'model', 'topK']);
-    const model = textModel(c, p.model);
-    const [query] = texts(c, 'payload.query', [p.query], 1);
-    const candidates = texts(c, 'payload.candidates', p.candidates, MAX_TEXTS - 1);
-    const topK = c.num('payload.topK', p.topK, 0, 0, MAX_TEXTS, { integer: true });
-    if (byteLength(query) + candidates.reduce((n, t) => n + byteLength(t), 0) > MAX_TOTAL_BYTES) {
-      c.fail('payload', `at most ${MAX_TOTAL_BYTES} bytes of text in all`, 'more');
-    }
-    return { kind: task.type, options, onProgress, payload: { model, query, candidates, topK } };
-  }
-  if (task.type === 'compression') {
-    c.onlyKeys('payload', p, ['vectors', 'mode', 'dim']);
-    const dim = c.num('payload.dim', p.dim, 0, 1, 4096, { integer: true });
-    const vectors = matrix(c, 'payload.vectors', p.vectors, dim);
-    const mode = p.mode === undefined ? 'int8' : p.mode;
-    if (!['int8', 'binary'].includes(mode)) c.fail('payload.mode', '"int8" or "binary"', mode);
-    return { kind: task.type, options, onProgress, payload: { mode, dim: vectors.dim, vectors: vectors.data } };
-  }
-  c.onlyKeys('payload', p, ['key', 'nonce', 'aad', 'data']);
-  return {
-    kind: task.type,
-    options,
-    onProgress,
-    payload: {
-      key: bytes(c, 'payload.key', p.key, 32),
-      nonce: bytes(c, 'payload.nonce', p.nonce, 12),
-      aad: p.aad === undefined ? new Uint8Array(0) : bytes(c, 'payload.aad', p.aad),
-      data: bytes(c, 'payload.data', p.data),
-    },
-  };
-}
-
-function textModel(c, model) {
-  const m = model === undefined ? MODELS[0] : model;
-  if (!MODELS.includes(m)) c.fail('payload.model', `one of ${MODELS.join(', ')}`, m);
-  return m;
-}
-
-const utf8 = new TextEncoder();
-function byteLength(s) {
-  return utf8.encode(s).length;
-}
-
-// A non-empty array of at most `max` strings within the per-text and total byte limits.
-function texts(c, name, value, max) {
-  if (!Array.isArray(value) || value.length === 0 || value.length > max) c.fail(name, `an array of 1 to ${max} strings`, value);
-  let total = 0;
-  value.forEach((t, i) => {
-    if (typeof t !== 'string') c.fail(`${name}[${i}]`, 'a string', t);
-    const n = byteLength(t);
-    if (n > MAX_TEXT_BYTES) c.fail(`${name}[${i}]`, `at most ${MAX_TEXT_BYTES} bytes of UTF-8`, `${n} bytes`);
-    total += n;
-  });
-  if (total > MAX_TOTAL_BYTES) c.fail(name, `at most ${MAX_TOTAL_BYTES} bytes of text in all`, `${total} bytes`);
-  return value.slice();
+  // Every other kind's payload is checked by its module (kinds/).
+  return { kind: task.type, options, onProgress, payload: CHECKS[task.type](c, p) };
 }
 
 // The Worker that holds the embedding model needs 150 MiB of the memory limit.
 function textMemory(c, tasks, limit) {
-  const text = tasks.includes('embedding') || tasks.includes('semantic_match');
-  if (text && limit < 160 * MIB) c.fail('contribution.memoryLimit', 'at least 167772160 (160 MiB) to run embedding or semantic_match', limit);
+  const text = tasks.some((t) => TEXT_KINDS.includes(t));
+  if (text && limit < 160 * MIB) c.fail('contribution.memoryLimit', `at least 167772160 (160 MiB) to run ${TEXT_KINDS.join(' or ')}`, limit);
   return limit;
 }
 

@@ -5,12 +5,6 @@ use crate::envelope::{self, EnvelopeHeader};
 use crate::exchange::SignedExchangeKey;
 use crate::identity::SecretKey;
 use crate::keyfile;
-use crate::kinds::compression::{CompressedVectors, Compression};
-use crate::kinds::embedding::embeddings_agree;
-use crate::kinds::embedding::{Embedding, Embeddings};
-use crate::kinds::semantic_match::matches_agree;
-use crate::kinds::semantic_match::{Matches, SemanticMatch};
-use crate::kinds::vector_search::{KnnResult, VectorSearch};
 
 /// Opens untrusted bytes as an envelope, and parses them as the other encodings core reads.
 pub fn decode_untrusted(data: &[u8]) {
@@ -19,11 +13,10 @@ pub fn decode_untrusted(data: &[u8]) {
     let _ = EnvelopeHeader::peek(data);
     assert!(envelope::open(&me, &them, b"ctx", data).is_err() || data.len() >= envelope::OVERHEAD);
     let _ = SignedExchangeKey::decode(data);
-    let _ = VectorSearch::decode(data);
-    let _ = KnnResult::decode(data);
-    let _ = Compression::decode(data);
-    let _ = CompressedVectors::decode(data);
-    decode_text_tasks(data);
+    // Each kind's payloads and results, with the invariants its module states.
+    for kind in crate::kinds::REGISTRY {
+        kind.payloads().fuzz(data);
+    }
     decode_collections(data);
     decode_ledger(data);
     if let Ok(text) = core::str::from_utf8(data) {
@@ -62,28 +55,6 @@ fn decode_collections(data: &[u8]) {
     if let Ok(answer) = ShardAnswer::decode(data) {
         let total: usize = answer.hits.iter().map(Vec::len).sum();
         assert!(total <= MAX_BATCH_VALUES);
-    }
-}
-
-/// Text tasks and their results: whatever decodes is within the limits, and a result that
-/// decodes agrees with itself (the quorum never splits identical answers).
-fn decode_text_tasks(data: &[u8]) {
-    use crate::kinds::text;
-    if let Ok(t) = Embedding::decode(data) {
-        assert!(!t.texts.is_empty() && t.texts.len() <= text::MAX_TEXTS);
-        assert!(t.texts.iter().map(String::len).sum::<usize>() <= text::MAX_TOTAL_BYTES);
-    }
-    if let Ok(t) = SemanticMatch::decode(data) {
-        assert!(t.candidates.len() < text::MAX_TEXTS && t.returned() <= t.candidates.len());
-    }
-    if let Ok(e) = Embeddings::decode(data) {
-        assert!(
-            embeddings_agree(&e, &e),
-            "an embedding result disagrees with itself"
-        );
-    }
-    if let Ok(m) = Matches::decode(data) {
-        assert!(matches_agree(&m, &m), "a ranking disagrees with itself");
     }
 }
 

@@ -1,4 +1,4 @@
-//! `edgenet-embed`: sentence embeddings for the `embedding` and `semantic_match` tasks.
+//! `edgenet-embed`: sentence embeddings for the text kinds ([`task::KINDS`]).
 //!
 //! all-MiniLM-L6-v2 (sentence-transformers) as a BERT encoder on the kernels' transformer path
 //! ([`edgenet_kernels::nn`]: packed AVX2 / wasm `simd128` matmuls), with its WordPiece tokenizer

@@ -127,6 +127,28 @@ pub fn compress(task: &Compression) -> Result<CompressedVectors, KernelError> {
     })
 }
 
+/// [`fnv1a`](crate::sample::fnv1a) of the encoded result of [`compression_fixture`] per mode, committed: the native test
+/// (`tests/execute.rs`) and the browser test (`crates/wasm/tests/kernels.rs`) both check them, so
+/// the two platforms produce identical bytes.
+pub const COMPRESSION_FINGERPRINTS: [(Quantization, u64); 2] = [
+    (Quantization::Int8, 0x854d_421c_6874_65f1),
+    (Quantization::Binary, 0xbb16_592f_d237_935d),
+];
+
+/// The `compression` payload whose results' fingerprints are committed in the native and browser
+/// tests: 300 rows of dim 37 (not a multiple of 8 or 64), values of both signs, some exactly 0.
+pub fn compression_fixture(mode: Quantization) -> Compression {
+    let mut vectors = crate::sample::uniform(300 * 37, 0xc0ff_ee11);
+    for v in vectors.iter_mut().step_by(13) {
+        *v = 0.0;
+    }
+    Compression {
+        mode,
+        dim: 37,
+        vectors,
+    }
+}
+
 /// Every task kind the kernels run (what nodes list in their capabilities): the registry's kinds
 /// that need nothing but the kernels.
 pub const KINDS: &[TaskKind] = &[

@@ -1,4 +1,4 @@
-//! Quantized search with rescoring (the brief's `compression` task): vectors are stored as int8
+//! Quantized search with rescoring (the brief's "adaptive quantization"): vectors are stored as int8
 //! codes (4× smaller) or sign bits (32× smaller), an approximate scan over the codes picks
 //! `candidates` rows per query, and those are rescored exactly against the full-precision rows.
 //! With `candidates >= n` the result equals the exact search; with a few times k it recovers

@@ -22,36 +22,6 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// [`fnv1a`] of the encoded result of [`compression_fixture`] per mode, committed: the native test
-/// (`tests/execute.rs`) and the browser test (`crates/wasm/tests/kernels.rs`) both check them, so
-/// the two platforms produce identical bytes.
-pub const COMPRESSION_FINGERPRINTS: [(edgenet_core::kinds::compression::Quantization, u64); 2] = [
-    (
-        edgenet_core::kinds::compression::Quantization::Int8,
-        0x854d_421c_6874_65f1,
-    ),
-    (
-        edgenet_core::kinds::compression::Quantization::Binary,
-        0xbb16_592f_d237_935d,
-    ),
-];
-
-/// The `compression` payload whose results' fingerprints are committed in the native and browser
-/// tests: 300 rows of dim 37 (not a multiple of 8 or 64), values of both signs, some exactly 0.
-pub fn compression_fixture(
-    mode: edgenet_core::kinds::compression::Quantization,
-) -> edgenet_core::kinds::compression::Compression {
-    let mut vectors = uniform(300 * 37, 0xc0ff_ee11);
-    for v in vectors.iter_mut().step_by(13) {
-        *v = 0.0;
-    }
-    edgenet_core::kinds::compression::Compression {
-        mode,
-        dim: 37,
-        vectors,
-    }
-}
-
 /// `n` vectors of `dim` around 20 random centres, each spread along 8 random directions: like
 /// real embeddings, which fill few of their dimensions (uniform noise in every dimension would
 /// make all distances alike, and no index could tell neighbours apart).

@@ -134,8 +134,8 @@ fn compression_quantizes_within_half_a_step_and_is_byte_exact() {
 
 #[test]
 fn compression_bytes_match_the_committed_fingerprints() {
-    for (mode, want) in edgenet_kernels::sample::COMPRESSION_FINGERPRINTS {
-        let task = edgenet_kernels::sample::compression_fixture(mode);
+    for (mode, want) in edgenet_kernels::execute::COMPRESSION_FINGERPRINTS {
+        let task = edgenet_kernels::execute::compression_fixture(mode);
         let got = fnv1a(&execute(TaskKind::COMPRESSION, &task.encode().unwrap()).unwrap());
         assert_eq!(got, want, "{mode:?}: 0x{got:016x}");
     }

@@ -6,7 +6,8 @@
 //! - [`run`]: the worker loop with reconnection and backoff.
 //! - [`shards`]: the collection shards a node holds on disk (`run --data-dir --storage`).
 //! - [`relays`]: the relays it rotates through (given, and learned from a cluster's directory).
-//! - [`submit`]: submitting a `vector_search` and reporting the verified result.
+//! - [`submit`]: submitting a task and waiting for its verified outcome, across relays.
+//! - [`job`]: what `submit` sends, kind by kind, and the report of its verified result.
 //! - [`earnings`]: this node's credits from the relay's ledger (`edgenet-node earnings`).
 //! - [`status`]: the connection state machine's states and the status file.
 //! - [`transport`]: sockets to a relay, plain or TLS (rustls, web roots and `--ca-cert`).
@@ -18,6 +19,7 @@ pub mod connection;
 pub mod earnings;
 pub mod error;
 pub mod http;
+pub mod job;
 pub mod relays;
 pub mod run;
 pub mod shards;

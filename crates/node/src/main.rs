@@ -40,7 +40,8 @@ enum Command {
     Earnings(cli::earnings::Args),
     /// Profile this machine: cores, memory, GPU, kernel backend and a short benchmark.
     Check(cli::check::Args),
-    /// Submit a task (vector_search by default, encryption, compression, embedding or semantic-match) and print the verified result.
+    /// Submit a task (a vector search by default; `--kind` names another) and print the verified
+    /// result.
     Submit(cli::submit::Args),
     /// Shared vector collections: create one (owned by this key file's identity), insert into
     /// it, search it, and show where it lives. Use a key file of its own, not a running

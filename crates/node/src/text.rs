@@ -1,4 +1,4 @@
-//! The encoder a native node runs `embedding` and `semantic_match` on: the CPU's SIMD kernels,
+//! The encoder a native node runs the text kinds on (`edgenet_embed::task::KINDS`): the CPU's SIMD kernels,
 //! or the WGSL encoder on the GPU when it agrees with the CPU and was measured faster at start
 //! (`--text-backend auto`, the default), or because it was asked for (`--text-backend gpu`).
 //!
@@ -88,11 +88,11 @@ pub async fn load(
     match loaded {
         Ok(encoder) => {
             let on = encoder.gpu_adapter().unwrap_or("cpu");
-            tracing::info!(dir = %shown, backend = edgenet_kernels::nn::linear::backend(), text_backend = on, "embedding model loaded: embedding and semantic_match on");
+            tracing::info!(dir = %shown, backend = edgenet_kernels::nn::linear::backend(), text_backend = on, "embedding model loaded: text kinds on");
             Ok(Some(encoder))
         }
         Err(NodeError::Model(e)) if !required => {
-            tracing::info!(code = e.code(), error = %e, "no embedding model: embedding and semantic_match off");
+            tracing::info!(code = e.code(), error = %e, "no embedding model: text kinds off");
             Ok(None)
         }
         Err(e) => Err(e),

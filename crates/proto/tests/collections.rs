@@ -10,22 +10,23 @@ use edgenet_core::collection::{
 };
 use edgenet_core::kinds::vector_search::SearchMetric;
 use edgenet_core::task::{TaskId, TaskKind};
-use edgenet_proto::client::ClientSession;
-use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input, MAX_COLLECTIONS, Output};
+use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input, MAX_COLLECTIONS};
 use edgenet_proto::message::{
-    Capabilities, ClientMsg, CollectionDown, CollectionUp, Holding, MAX_HOLDINGS, RelayMsg, Role,
+    Capabilities, ClientMsg, CollectionDown, CollectionUp, Holding, MAX_HOLDINGS, RelayMsg,
     ShardTarget, TaskSpec,
 };
+use edgenet_sim::{Addr, Network};
 use support::caps;
+use support::peers::SessionPeer;
 
 mod support;
 
+/// One relay and its nodes on the in-memory network.
 struct Net {
-    hub: Hub,
-    sessions: HashMap<ConnId, ClientSession>,
-    inbox: HashMap<ConnId, Vec<RelayMsg>>,
-    now: u64,
+    net: Network<SessionPeer>,
 }
+
+support::wraps_network!(Net, SessionPeer);
 
 impl Net {
     fn new() -> Self {
@@ -34,12 +35,13 @@ impl Net {
             handover_grace_ms: 1_000,
             ..HubConfig::default()
         };
-        Self {
-            hub: Hub::new(SecretKey::from_seed(&[0xee; 32]), config),
-            sessions: HashMap::new(),
-            inbox: HashMap::new(),
-            now: 1_000,
-        }
+        let mut net = Network::new(0);
+        net.add_relay(Hub::new(SecretKey::from_seed(&[0xee; 32]), config));
+        Self { net }
+    }
+
+    fn hub(&mut self) -> &mut Hub {
+        self.net.hub_mut(0)
     }
 
     /// A native node (seed `seed`), offering `storage` bytes when it is not 0.
@@ -50,20 +52,11 @@ impl Net {
         } else {
             vec![]
         };
-        let session = ClientSession::new(
-            SecretKey::from_seed(&[seed; 32]),
-            Role::Native,
-            Capabilities { kernels, ..caps() },
-            Some(self.hub.node_id()),
-        );
-        self.sessions.insert(conn, session);
-        let _ = self.hub.handle(
-            self.now,
-            Input::Connect {
-                conn,
-                nonce: [seed; 32],
-            },
-        );
+        let relay = self.net.hub(0).node_id();
+        let mut peer = SessionPeer::new(key(seed), Capabilities { kernels, ..caps() }, relay);
+        // It holds shards; it runs no tasks here.
+        peer.worker = None;
+        self.net.connect(0, conn, peer, [seed; 32]);
         self.pump();
         if storage > 0 {
             self.send(
@@ -79,65 +72,31 @@ impl Net {
     }
 
     fn send(&mut self, conn: ConnId, msg: &ClientMsg) {
-        self.sessions.get_mut(&conn).unwrap().send(msg).unwrap();
+        self.net.peer_mut(Addr::new(0, conn)).unwrap().send(msg);
         self.pump();
     }
 
     fn leave(&mut self, conn: ConnId) {
-        self.sessions.remove(&conn);
-        let _ = self.hub.handle(self.now, Input::Disconnect(conn));
+        self.net.remove(Addr::new(0, conn));
         self.pump();
     }
 
     fn tick(&mut self, ms: u64) {
-        self.now += ms;
-        let _ = self.hub.handle(self.now, Input::Timeout);
+        self.net.jump(ms);
         self.pump();
     }
 
     fn pump(&mut self) {
-        loop {
-            let mut moved = false;
-            while let Some(out) = self.hub.poll_output() {
-                moved = true;
-                if let Output::Close(_) = out {
-                    continue;
-                }
-                let Some((conn, frames)) = out.into_frames() else {
-                    continue;
-                };
-                let Some(session) = self.sessions.get_mut(&conn) else {
-                    continue;
-                };
-                for f in frames {
-                    session.handle_frame(&f).unwrap();
-                }
-            }
-            for (conn, session) in &mut self.sessions {
-                while let Some(ev) = session.poll_event() {
-                    self.inbox.entry(*conn).or_default().push(ev);
-                }
-                while let Some(frame) = session.poll_outgoing() {
-                    moved = true;
-                    let _ = self.hub.handle(
-                        self.now,
-                        Input::Frame {
-                            conn: *conn,
-                            bytes: &frame,
-                        },
-                    );
-                }
-            }
-            if !moved {
-                break;
-            }
-        }
-        self.hub.check_invariants().unwrap();
+        self.net.settle();
+        self.hub().check_invariants().unwrap();
     }
 
     /// Takes what `conn` was sent.
     fn take(&mut self, conn: ConnId) -> Vec<RelayMsg> {
-        self.inbox.remove(&conn).unwrap_or_default()
+        self.net
+            .peer_mut(Addr::new(0, conn))
+            .map(|p| std::mem::take(&mut p.inbox))
+            .unwrap_or_default()
     }
 }
 
@@ -262,7 +221,7 @@ fn shards_go_to_the_top_scores_and_the_owner_is_told() {
         created(&net.take(owner)).unwrap().1.as_deref(),
         Some("EN-226")
     );
-    let view = net.hub.collection_view(&id).unwrap();
+    let view = net.hub().collection_view(&id).unwrap();
     assert_eq!(view.shards.len(), 4);
     assert!(view.shards.iter().all(|s| s.live_replicas == 3));
 }
@@ -376,7 +335,7 @@ fn a_holder_that_stays_away_is_replaced_by_a_copy() {
     // It leaves for good: past the grace, the spare copies from the survivor.
     net.tick(1_000);
     assert_eq!(holds(&net.take(spare)), vec![(0, true)]);
-    assert_eq!(net.hub.stats().handovers, 1);
+    assert_eq!(net.hub().stats().handovers, 1);
     net.send(
         spare,
         &CollectionUp::Fetch {
@@ -412,7 +371,7 @@ fn a_holder_that_stays_away_is_replaced_by_a_copy() {
     net.send(owner, &chunk);
     assert!(down(&net.take(spare)).is_empty());
     // While it copies it takes no searches; once it has the state, it does.
-    let view = net.hub.collection_view(&id).unwrap();
+    let view = net.hub().collection_view(&id).unwrap();
     assert_eq!(view.shards[0].live_replicas, 1);
     net.send(
         spare,
@@ -423,7 +382,7 @@ fn a_holder_that_stays_away_is_replaced_by_a_copy() {
         }
         .to_msg(),
     );
-    let view = net.hub.collection_view(&id).unwrap();
+    let view = net.hub().collection_view(&id).unwrap();
     assert_eq!(view.shards[0].live_replicas, 2);
 }
 
@@ -440,18 +399,19 @@ fn the_collection_bound_holds_while_others_keep_working() {
         // Straight to the hub: the session's pump checks invariants at every step, which
         // would make this loop quadratic.
         let frame = create_msg(signed).encode().unwrap();
-        let _ = net.hub.handle(
-            net.now,
+        let now = net.now;
+        let _ = net.hub().handle(
+            now,
             Input::Frame {
                 conn: ConnId::from(OWNER),
                 bytes: &frame,
             },
         );
-        while net.hub.poll_output().is_some() {}
+        while net.hub().poll_output().is_some() {}
         net.now += 20;
     }
     net.pump();
-    assert_eq!(net.hub.collection_count(), MAX_COLLECTIONS);
+    assert_eq!(net.hub().collection_count(), MAX_COLLECTIONS);
     let spec = spec_of(OWNER, "one-more", 1, 2);
     let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
     net.send(owner, &create_msg(signed));
@@ -505,7 +465,7 @@ fn a_storage_report_past_the_holdings_bound_is_refused_whole() {
             .any(|m| matches!(m, RelayMsg::Error { code, .. } if code == "EN-204")),
         "{refused:?}"
     );
-    assert_eq!(net.hub.collection_count(), 0, "nothing of it was learned");
+    assert_eq!(net.hub().collection_count(), 0, "nothing of it was learned");
 
     // The reporter is cut off; the owner's own work goes on, and a report at the bound (from a
     // node that reports honestly) is taken whole.
@@ -522,5 +482,5 @@ fn a_storage_report_past_the_holdings_bound_is_refused_whole() {
         !answer.iter().any(|m| matches!(m, RelayMsg::Error { .. })),
         "{answer:?}"
     );
-    assert_eq!(net.hub.collection_count(), 1 + MAX_HOLDINGS);
+    assert_eq!(net.hub().collection_count(), 1 + MAX_HOLDINGS);
 }

@@ -7,9 +7,13 @@ use edgenet_core::kinds::encryption::Encryption;
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::{Endpoint, Event};
-use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input};
+use edgenet_proto::hub::{ConnId, Hub, HubConfig};
 use edgenet_proto::message::{Capabilities, Role, TaskSpec};
+use edgenet_sim::{Addr, Network};
 use rand_chacha::rand_core::SeedableRng;
+use support::peers::{Behaviour, EndpointPeer};
+
+mod support;
 
 type Rng = rand_chacha::ChaCha20Rng;
 
@@ -23,20 +27,12 @@ fn caps() -> Capabilities {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Run {
-    Honest,
-    Liar,
-    /// Runs its tasks honestly but never answers the relay's proof-of-work challenges.
-    Unproven,
+/// One relay and its endpoints on the in-memory network.
+struct Net {
+    net: Network<EndpointPeer>,
 }
 
-struct Net {
-    hub: Hub,
-    peers: BTreeMap<ConnId, (Endpoint, Run, Vec<Event>)>,
-    now: u64,
-    rng: Rng,
-}
+support::wraps_network!(Net, EndpointPeer);
 
 impl Net {
     fn new() -> Self {
@@ -49,15 +45,16 @@ impl Net {
             work_bits: config.work_bits.min(2),
             ..config
         };
-        Self {
-            hub: Hub::new(SecretKey::from_seed(&[0xee; 32]), config),
-            peers: BTreeMap::new(),
-            now: 1_000,
-            rng: Rng::from_seed([9; 32]),
-        }
+        let mut net = Network::with_rng(Rng::from_seed([9; 32]));
+        net.add_relay(Hub::new(SecretKey::from_seed(&[0xee; 32]), config));
+        Self { net }
     }
 
-    fn join(&mut self, seed: u8, run: Run, contributing: bool) -> ConnId {
+    fn hub(&mut self) -> &mut Hub {
+        self.net.hub_mut(0)
+    }
+
+    fn join(&mut self, seed: u8, run: Behaviour, contributing: bool) -> ConnId {
         let conn = ConnId::from(seed);
         let endpoint = Endpoint::new(
             SecretKey::from_seed(&[seed; 32]),
@@ -65,72 +62,30 @@ impl Net {
             caps(),
             2,
             contributing,
-            self.now,
+            self.net.now,
         );
-        self.peers.insert(conn, (endpoint, run, vec![]));
-        let _ = self.hub.handle(
-            self.now,
-            Input::Connect {
-                conn,
-                nonce: [seed; 32],
-            },
-        );
-        self.pump();
+        self.net
+            .connect(0, conn, EndpointPeer::new(endpoint, run), [seed; 32]);
         conn
     }
 
+    /// The endpoint on `conn`, to look at.
+    fn endpoint(&self, conn: ConnId) -> &Endpoint {
+        &self.net.peer(Addr::new(0, conn)).unwrap().endpoint
+    }
+
+    /// The endpoint on `conn`, to act on: what it queues goes out at the next step.
+    fn endpoint_mut(&mut self, conn: ConnId) -> &mut Endpoint {
+        &mut self.net.peer_mut(Addr::new(0, conn)).unwrap().endpoint
+    }
+
     fn tick(&mut self, ms: u64) {
-        self.now += ms;
-        let _ = self.hub.handle(self.now, Input::Timeout);
-        self.pump();
+        self.net.jump(ms);
     }
 
     /// Moves frames both ways until quiet; contributing endpoints run what they are given.
     fn pump(&mut self) {
-        loop {
-            let mut moved = false;
-            while let Some(out) = self.hub.poll_output() {
-                moved = true;
-                if let Some((conn, frames)) = out.into_frames()
-                    && let Some((endpoint, ..)) = self.peers.get_mut(&conn)
-                {
-                    for frame in frames {
-                        endpoint.handle_frame(&frame, &mut self.rng).unwrap();
-                    }
-                }
-            }
-            for (&conn, (endpoint, run, events)) in &mut self.peers {
-                while let Some(event) = endpoint.poll_event() {
-                    if let Event::WorkWanted { challenge, bits } = event
-                        && *run != Run::Unproven
-                    {
-                        let nonce = edgenet_core::work::solve(challenge, bits);
-                        endpoint.prove(challenge, nonce).unwrap();
-                    }
-                    if let Event::Execute { task, payload, .. } = &event {
-                        let mut result = Encryption::decode(payload).unwrap().run();
-                        if *run == Run::Liar {
-                            result[0] ^= 1;
-                        }
-                        endpoint.finish(task, &result, &mut self.rng).unwrap();
-                    }
-                    events.push(event);
-                }
-                while let Some(frame) = endpoint.poll_outgoing() {
-                    moved = true;
-                    let _ = self.hub.handle(
-                        self.now,
-                        Input::Frame {
-                            conn,
-                            bytes: &frame,
-                        },
-                    );
-                }
-            }
-            if !moved {
-                return;
-            }
-        }
+        self.net.settle();
     }
 
     fn submit(&mut self, conn: ConnId, redundancy: u8) -> (TaskId, Encryption) {
@@ -150,35 +105,38 @@ impl Net {
             plaintext: (0..=255u8).collect(),
         };
         let spec = TaskSpec {
-            id: TaskId::random(&mut self.rng),
+            id: TaskId::random(&mut self.net.rng),
             kind: TaskKind::ENCRYPTION,
             redundancy,
             max_credits,
             priority: 1,
             timeout_ms: 60_000,
         };
-        let endpoint = &mut self.peers.get_mut(&conn).unwrap().0;
-        let id = endpoint
-            .submit(spec, job.encode().unwrap(), self.now)
+        let now = self.net.now;
+        let id = self
+            .endpoint_mut(conn)
+            .submit(spec, job.encode().unwrap(), now)
             .unwrap();
         self.pump();
         (id, job)
     }
 
     fn events(&self, conn: ConnId) -> &[Event] {
-        &self.peers[&conn].2
+        &self.net.peer(Addr::new(0, conn)).unwrap().events
     }
 
     fn node(&self, conn: ConnId) -> NodeId {
-        self.peers[&conn].0.node_id()
+        self.endpoint(conn).node_id()
     }
 }
 
 #[test]
 fn submits_and_contributes_over_one_connection() {
     let mut net = Net::new();
-    let page = net.join(1, Run::Honest, false);
-    let workers: Vec<ConnId> = (2..=4).map(|s| net.join(s, Run::Honest, true)).collect();
+    let page = net.join(1, Behaviour::Honest, false);
+    let workers: Vec<ConnId> = (2..=4)
+        .map(|s| net.join(s, Behaviour::Honest, true))
+        .collect();
     assert!(matches!(net.events(page)[0], Event::Connected { .. }));
     let (task, job) = net.submit(page, 3);
     let done = net
@@ -200,16 +158,16 @@ fn submits_and_contributes_over_one_connection() {
                 .contains(&Event::Verdict { task, agreed: true })
         );
     }
-    assert_eq!(net.peers[&page].0.open_submissions(), 0);
+    assert_eq!(net.endpoint(page).open_submissions(), 0);
 }
 
 #[test]
 fn a_liar_is_outvoted_and_told() {
     let mut net = Net::new();
-    let page = net.join(1, Run::Honest, false);
-    net.join(2, Run::Honest, true);
-    net.join(3, Run::Honest, true);
-    let liar = net.join(4, Run::Liar, true);
+    let page = net.join(1, Behaviour::Honest, false);
+    net.join(2, Behaviour::Honest, true);
+    net.join(3, Behaviour::Honest, true);
+    let liar = net.join(4, Behaviour::Liar, true);
     let (task, _) = net.submit(page, 3);
     let outcome = net
         .events(page)
@@ -229,8 +187,8 @@ fn a_liar_is_outvoted_and_told() {
 #[test]
 fn a_paused_endpoint_claims_nothing_until_resumed() {
     let mut net = Net::new();
-    let page = net.join(1, Run::Honest, false);
-    let paused = net.join(2, Run::Honest, false);
+    let page = net.join(1, Behaviour::Honest, false);
+    let paused = net.join(2, Behaviour::Honest, false);
     let (task, _) = net.submit(page, 1);
     net.tick(2_000);
     assert!(
@@ -238,7 +196,7 @@ fn a_paused_endpoint_claims_nothing_until_resumed() {
             .iter()
             .any(|e| matches!(e, Event::Execute { .. }))
     );
-    net.peers.get_mut(&paused).unwrap().0.set_contributing(true);
+    net.endpoint_mut(paused).set_contributing(true);
     net.tick(1_000); // the next round of offers
     assert!(
         net.events(page)
@@ -250,9 +208,9 @@ fn a_paused_endpoint_claims_nothing_until_resumed() {
 #[test]
 fn a_dropped_connection_fails_open_submissions() {
     let mut net = Net::new();
-    let page = net.join(1, Run::Honest, false);
+    let page = net.join(1, Behaviour::Honest, false);
     let (task, _) = net.submit(page, 2); // nobody to run it
-    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
+    let endpoint = &mut net.endpoint_mut(page);
     endpoint.handle_disconnect();
     match endpoint.poll_event() {
         Some(Event::Failed { task: t, error }) => {
@@ -267,10 +225,11 @@ fn a_dropped_connection_fails_open_submissions() {
 #[test]
 fn finishing_an_unknown_job_is_refused() {
     let mut net = Net::new();
-    let page = net.join(1, Run::Honest, true);
-    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
-    let err = endpoint
-        .finish(&TaskId([7; 16]), b"x", &mut net.rng)
+    let page = net.join(1, Behaviour::Honest, true);
+    let (peer, rng) = net.peer_and_rng(Addr::new(0, page)).unwrap();
+    let err = peer
+        .endpoint
+        .finish(&TaskId([7; 16]), b"x", rng)
         .unwrap_err();
     assert_eq!(err.code(), "EN-208");
 }
@@ -279,8 +238,8 @@ fn finishing_an_unknown_job_is_refused() {
 fn a_new_worker_gets_a_canary_once_it_contributes_and_is_credited_or_marked_down() {
     use edgenet_core::ledger::{Account, EntryKind, MintReason};
     let mut net = Net::new();
-    let paused = net.join(1, Run::Honest, false);
-    let liar = net.join(2, Run::Liar, true);
+    let paused = net.join(1, Behaviour::Honest, false);
+    let liar = net.join(2, Behaviour::Liar, true);
     net.tick(2_000);
     // Paused: the canary is offered but never claimed, so nothing runs.
     assert!(
@@ -288,13 +247,13 @@ fn a_new_worker_gets_a_canary_once_it_contributes_and_is_credited_or_marked_down
             .iter()
             .any(|e| matches!(e, Event::Execute { .. }))
     );
-    net.peers.get_mut(&paused).unwrap().0.set_contributing(true);
+    net.endpoint_mut(paused).set_contributing(true);
     net.tick(1_000);
     let honest = Account::of(&net.node(paused));
     // The reward times the early-adopter multiplier (10x at the start), paid with a proof of
     // work the endpoint solved when the relay asked.
     let reward = 1_000_000 + edgenet_core::ledger::curve::bonus(1_000_000, 0);
-    assert_eq!(net.hub.ledger().account(&honest).balance, reward);
+    assert_eq!(net.hub().ledger().account(&honest).balance, reward);
     let credited = net.events(paused).iter().any(|e| match e {
         Event::Ledger { entries } => entries.iter().any(|en| {
             matches!(en.body.kind, EntryKind::Mint { to, amount, reason: MintReason::Canary { .. } } if to == honest && amount == reward)
@@ -304,7 +263,7 @@ fn a_new_worker_gets_a_canary_once_it_contributes_and_is_credited_or_marked_down
     assert!(credited, "the worker was sent its canary credit");
     // The liar's wrong ciphertext: no credit, reputation down, and it is told it was outvoted.
     let liar_account = Account::of(&net.node(liar));
-    let cheat = net.hub.ledger().account(&liar_account);
+    let cheat = net.hub().ledger().account(&liar_account);
     assert_eq!((cheat.balance, cheat.reputation), (0, Some(3_000)));
     assert!(
         net.events(liar)
@@ -312,9 +271,9 @@ fn a_new_worker_gets_a_canary_once_it_contributes_and_is_credited_or_marked_down
             .any(|e| matches!(e, Event::Verdict { agreed: false, .. }))
     );
     // Nothing else is pending: no second canary for either.
-    let verified_before = net.hub.stats().tasks_verified;
+    let verified_before = net.hub().stats().tasks_verified;
     net.tick(5_000);
-    assert_eq!(net.hub.stats().tasks_verified, verified_before);
+    assert_eq!(net.hub().stats().tasks_verified, verified_before);
 }
 
 #[test]
@@ -324,7 +283,7 @@ fn a_canary_is_paid_only_with_a_proof_of_work_and_a_wrong_proof_pays_nothing() {
         work_bits: 2,
         ..HubConfig::default()
     });
-    let farm = net.join(1, Run::Unproven, true);
+    let farm = net.join(1, Behaviour::Unproven, true);
     net.tick(2_000);
     let account = Account::of(&net.node(farm));
     // The canary ran and passed (the worker was told it agreed), but no proof: no credits.
@@ -333,7 +292,7 @@ fn a_canary_is_paid_only_with_a_proof_of_work_and_a_wrong_proof_pays_nothing() {
             .iter()
             .any(|e| matches!(e, Event::Verdict { agreed: true, .. }))
     );
-    assert_eq!(net.hub.ledger().account(&account).balance, 0);
+    assert_eq!(net.hub().ledger().account(&account).balance, 0);
     let asked = net.events(farm).iter().find_map(|e| match e {
         Event::WorkWanted { challenge, bits } => Some((*challenge, *bits)),
         _ => None,
@@ -343,7 +302,7 @@ fn a_canary_is_paid_only_with_a_proof_of_work_and_a_wrong_proof_pays_nothing() {
     let wrong = (0..)
         .find(|n| !edgenet_core::work::verify(&challenge, bits, *n))
         .unwrap();
-    let endpoint = &mut net.peers.get_mut(&farm).unwrap().0;
+    let endpoint = &mut net.endpoint_mut(farm);
     endpoint.prove(challenge, wrong).unwrap();
     net.pump();
     assert!(
@@ -351,17 +310,12 @@ fn a_canary_is_paid_only_with_a_proof_of_work_and_a_wrong_proof_pays_nothing() {
             .iter()
             .any(|e| matches!(e, Event::RelayError { code, .. } if code == "EN-222"))
     );
-    assert_eq!(net.hub.ledger().account(&account).balance, 0);
+    assert_eq!(net.hub().ledger().account(&account).balance, 0);
     // The same challenge again, now rightly: it was spent on the wrong answer.
     let right = edgenet_core::work::solve(challenge, bits);
-    net.peers
-        .get_mut(&farm)
-        .unwrap()
-        .0
-        .prove(challenge, right)
-        .unwrap();
+    net.endpoint_mut(farm).prove(challenge, right).unwrap();
     net.pump();
-    assert_eq!(net.hub.ledger().account(&account).balance, 0);
+    assert_eq!(net.hub().ledger().account(&account).balance, 0);
     // The fresh challenge, proved: the canary's reward (times the early-adopter bonus).
     let fresh = net.events(farm).iter().rev().find_map(|e| match e {
         Event::WorkWanted { challenge, bits } => Some((*challenge, *bits)),
@@ -370,15 +324,10 @@ fn a_canary_is_paid_only_with_a_proof_of_work_and_a_wrong_proof_pays_nothing() {
     let (fresh, bits) = fresh.unwrap();
     assert_ne!(fresh, challenge);
     let nonce = edgenet_core::work::solve(fresh, bits);
-    net.peers
-        .get_mut(&farm)
-        .unwrap()
-        .0
-        .prove(fresh, nonce)
-        .unwrap();
+    net.endpoint_mut(farm).prove(fresh, nonce).unwrap();
     net.pump();
     let reward = 1_000_000 + edgenet_core::ledger::curve::bonus(1_000_000, 0);
-    assert_eq!(net.hub.ledger().account(&account).balance, reward);
+    assert_eq!(net.hub().ledger().account(&account).balance, reward);
 }
 
 // --- paid submissions: the endpoint writes its own escrow -----------------------------------------
@@ -393,7 +342,7 @@ fn no_canaries() -> HubConfig {
 fn mint(net: &mut Net, conn: ConnId, amount: u64) {
     use edgenet_core::ledger::{Account, EntryKind, MintReason};
     let to = Account::of(&net.node(conn));
-    net.hub
+    net.hub()
         .write_ledger(EntryKind::Mint {
             to,
             amount,
@@ -404,7 +353,7 @@ fn mint(net: &mut Net, conn: ConnId, amount: u64) {
 
 fn account(net: &mut Net, conn: ConnId) -> edgenet_core::ledger::AccountState {
     let of = edgenet_core::ledger::Account::of(&net.node(conn));
-    net.hub.ledger().account(&of)
+    net.hub().ledger().account(&of)
 }
 
 /// The entries of `conn`'s own chain it was given to keep (each once, as a store keyed by hash
@@ -428,9 +377,9 @@ fn own_entries(net: &Net, conn: ConnId) -> Vec<edgenet_core::ledger::Entry> {
 fn a_paid_submission_escrows_from_the_page_then_pays_the_workers() {
     use edgenet_core::ledger::EntryKind;
     let mut net = Net::with(no_canaries());
-    let page = net.join(1, Run::Honest, false);
+    let page = net.join(1, Behaviour::Honest, false);
     for s in 2..=4 {
-        net.join(s, Run::Honest, true);
+        net.join(s, Behaviour::Honest, true);
     }
     mint(&mut net, page, 5_000_000);
     let (task, job) = net.submit_paid(page, 3, 3_000_000);
@@ -466,11 +415,12 @@ fn a_paid_submission_escrows_from_the_page_then_pays_the_workers() {
 #[test]
 fn escrows_of_several_paid_submissions_are_written_one_after_another() {
     let mut net = Net::with(no_canaries());
-    let page = net.join(1, Run::Honest, false);
-    net.join(2, Run::Honest, true);
+    let page = net.join(1, Behaviour::Honest, false);
+    net.join(2, Behaviour::Honest, true);
     mint(&mut net, page, 10_000_000);
     // Submitted together, before any answer: the writer must not give two escrows one seq.
-    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
+    let now = net.now;
+    let endpoint = &mut net.endpoint_mut(page);
     let spec = |i: u8| TaskSpec {
         id: TaskId([i; 16]),
         kind: TaskKind::ENCRYPTION,
@@ -488,7 +438,7 @@ fn escrows_of_several_paid_submissions_are_written_one_after_another() {
     .encode()
     .unwrap();
     for i in 1..=4 {
-        endpoint.submit(spec(i), payload.clone(), net.now).unwrap();
+        endpoint.submit(spec(i), payload.clone(), now).unwrap();
     }
     net.pump();
     let done = net
@@ -508,8 +458,8 @@ fn escrows_of_several_paid_submissions_are_written_one_after_another() {
 #[test]
 fn a_paid_submission_beyond_the_balance_fails_with_en220_and_costs_nothing() {
     let mut net = Net::with(no_canaries());
-    let page = net.join(1, Run::Honest, false);
-    net.join(2, Run::Honest, true);
+    let page = net.join(1, Behaviour::Honest, false);
+    net.join(2, Behaviour::Honest, true);
     mint(&mut net, page, 500_000);
     let (task, _) = net.submit_paid(page, 1, 2_000_000);
     let failed = net.events(page).iter().find_map(|e| match e {
@@ -520,7 +470,7 @@ fn a_paid_submission_beyond_the_balance_fails_with_en220_and_costs_nothing() {
     // The relay stores only escrows the balance covers: this one is refused at the escrow.
     assert_eq!(error.reported_code(), "EN-220");
     assert!(error.to_string().contains("2000000"), "{error}");
-    assert_eq!(net.peers[&page].0.open_submissions(), 0);
+    assert_eq!(net.endpoint(page).open_submissions(), 0);
     let account = account(&mut net, page);
     assert_eq!((account.balance, account.escrowed), (500_000, 0));
     // Nothing ran.
@@ -534,8 +484,8 @@ fn a_paid_submission_beyond_the_balance_fails_with_en220_and_costs_nothing() {
 #[test]
 fn a_fresh_endpoint_of_the_same_identity_continues_the_chain_instead_of_forking_it() {
     let mut net = Net::with(no_canaries());
-    let first = net.join(1, Run::Honest, false);
-    net.join(2, Run::Honest, true);
+    let first = net.join(1, Behaviour::Honest, false);
+    net.join(2, Behaviour::Honest, true);
     mint(&mut net, first, 5_000_000);
     net.submit_paid(first, 1, 1_000_000);
     // Another tab (or the same page after a reload, its store lost): a new endpoint with the same
@@ -549,15 +499,12 @@ fn a_fresh_endpoint_of_the_same_identity_continues_the_chain_instead_of_forking_
         false,
         net.now,
     );
-    net.peers.insert(second, (endpoint, Run::Honest, vec![]));
-    let _ = net.hub.handle(
-        net.now,
-        Input::Connect {
-            conn: second,
-            nonce: [101; 32],
-        },
+    net.connect(
+        0,
+        second,
+        EndpointPeer::new(endpoint, Behaviour::Honest),
+        [101; 32],
     );
-    net.pump();
     let (task, _) = net.submit_paid(second, 1, 1_000_000);
     assert!(
         net.events(second)
@@ -581,8 +528,8 @@ fn a_fresh_endpoint_of_the_same_identity_continues_the_chain_instead_of_forking_
 #[test]
 fn a_relay_that_lost_the_chain_is_sent_it_again_with_the_next_escrow() {
     let mut net = Net::with(no_canaries());
-    let page = net.join(1, Run::Honest, false);
-    net.join(2, Run::Honest, true);
+    let page = net.join(1, Behaviour::Honest, false);
+    net.join(2, Behaviour::Honest, true);
     mint(&mut net, page, 5_000_000);
     net.submit_paid(page, 1, 1_000_000);
     let kept = own_entries(&net, page);
@@ -601,16 +548,13 @@ fn a_relay_that_lost_the_chain_is_sent_it_again_with_the_next_escrow() {
         net.now,
     );
     endpoint.know_entries(kept);
-    net.peers.insert(page, (endpoint, Run::Honest, vec![]));
-    let _ = net.hub.handle(
-        net.now,
-        Input::Connect {
-            conn: page,
-            nonce: [1; 32],
-        },
+    net.connect(
+        0,
+        page,
+        EndpointPeer::new(endpoint, Behaviour::Honest),
+        [1; 32],
     );
-    net.pump();
-    net.join(2, Run::Honest, true);
+    net.join(2, Behaviour::Honest, true);
     mint(&mut net, page, 5_000_000);
     // The same generator as the first relay's: skip the first task's id (a second escrow for one
     // task would be refused as a duplicate, EN-182).
@@ -634,9 +578,10 @@ fn a_relay_that_lost_the_chain_is_sent_it_again_with_the_next_escrow() {
 #[test]
 fn a_connection_lost_during_an_escrow_fails_the_submission_once() {
     let mut net = Net::with(no_canaries());
-    let page = net.join(1, Run::Honest, false);
+    let page = net.join(1, Behaviour::Honest, false);
     mint(&mut net, page, 5_000_000);
-    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
+    let now = net.now;
+    let endpoint = &mut net.endpoint_mut(page);
     let spec = TaskSpec {
         id: TaskId([8; 16]),
         kind: TaskKind::ENCRYPTION,
@@ -645,7 +590,7 @@ fn a_connection_lost_during_an_escrow_fails_the_submission_once() {
         priority: 1,
         timeout_ms: 60_000,
     };
-    endpoint.submit(spec, vec![0; 8], net.now).unwrap();
+    endpoint.submit(spec, vec![0; 8], now).unwrap();
     // The Wants is queued, not yet answered.
     endpoint.handle_disconnect();
     let failures: Vec<String> = std::iter::from_fn(|| endpoint.poll_event())
@@ -681,52 +626,9 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
 }
 
 impl Net {
-    /// Moves at most `max` frames (hub → endpoints first, then endpoints → hub); workers run what
-    /// they are given. Returns the frames moved.
+    /// Moves at most `max` packets; workers run what they are given. Returns the packets moved.
     fn pump_limited(&mut self, max: usize) -> usize {
-        let mut moved = 0;
-        while moved < max {
-            let before = moved;
-            if let Some(out) = self.hub.poll_output() {
-                moved += 1;
-                if let Some((conn, frames)) = out.into_frames()
-                    && let Some((endpoint, ..)) = self.peers.get_mut(&conn)
-                {
-                    for frame in frames {
-                        let _ = endpoint.handle_frame(&frame, &mut self.rng);
-                    }
-                }
-            } else {
-                for (&conn, (endpoint, _, events)) in &mut self.peers {
-                    while let Some(event) = endpoint.poll_event() {
-                        if let Event::WorkWanted { challenge, bits } = event {
-                            let nonce = edgenet_core::work::solve(challenge, bits);
-                            endpoint.prove(challenge, nonce).unwrap();
-                        }
-                        if let Event::Execute { task, payload, .. } = &event {
-                            let result = Encryption::decode(payload).unwrap().run();
-                            endpoint.finish(task, &result, &mut self.rng).unwrap();
-                        }
-                        events.push(event);
-                    }
-                    if let Some(frame) = endpoint.poll_outgoing() {
-                        moved += 1;
-                        let _ = self.hub.handle(
-                            self.now,
-                            Input::Frame {
-                                conn,
-                                bytes: &frame,
-                            },
-                        );
-                        break;
-                    }
-                }
-            }
-            if moved == before {
-                break;
-            }
-        }
-        moved
+        self.net.step(max)
     }
 
     /// Drops the page's connection `old` (with whatever was in flight) and opens a new tab of the
@@ -738,8 +640,11 @@ impl Net {
         kept: &mut Vec<edgenet_core::ledger::Entry>,
         keeps_store: bool,
     ) -> ConnId {
-        let (mut endpoint, _, events) = self.peers.remove(&old).unwrap();
-        let _ = self.hub.handle(self.now, Input::Disconnect(old));
+        let EndpointPeer {
+            mut endpoint,
+            events,
+            ..
+        } = self.net.remove(Addr::new(0, old)).unwrap();
         endpoint.handle_disconnect();
         keep(kept, &events);
         *tabs += 1;
@@ -750,22 +655,15 @@ impl Net {
             caps(),
             2,
             false,
-            self.now,
+            self.net.now,
         );
         if keeps_store {
             fresh.know_entries(kept.clone());
         } else {
             kept.clear();
         }
-        self.peers.insert(conn, (fresh, Run::Honest, vec![]));
-        let _ = self.hub.handle(
-            self.now,
-            Input::Connect {
-                conn,
-                nonce: [100 + *tabs; 32],
-            },
-        );
-        self.pump();
+        let peer = EndpointPeer::new(fresh, Behaviour::Honest);
+        self.net.connect(0, conn, peer, [100 + *tabs; 32]);
         conn
     }
 }
@@ -798,8 +696,8 @@ proptest::proptest! {
             escrow_grace_ms: 5_000,
             ..no_canaries()
         });
-        let mut page = net.join(1, Run::Honest, false);
-        net.join(2, Run::Honest, true);
+        let mut page = net.join(1, Behaviour::Honest, false);
+        net.join(2, Behaviour::Honest, true);
         mint(&mut net, page, 20_000_000);
         let mut kept: Vec<edgenet_core::ledger::Entry> = Vec::new();
         let mut tabs = 0u8;
@@ -818,7 +716,7 @@ proptest::proptest! {
                     };
                     let payload = Encryption { key: [1; 32], nonce: [2; 12], aad: vec![], plaintext: vec![task_seed; 32] };
                     let now = net.now;
-                    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
+                    let endpoint = &mut net.endpoint_mut(page);
                     endpoint.submit(spec, payload.encode().unwrap(), now).unwrap();
                     match frames {
                         None => net.pump(),
@@ -844,7 +742,7 @@ proptest::proptest! {
         proptest::prop_assert_eq!(a.escrowed, 0, "credits stuck in an escrow");
         proptest::prop_assert_eq!(a.balance + a.spent, 20_000_000);
         let me = edgenet_core::ledger::Account::of(&net.node(page));
-        let held = net.hub.ledger().chain_from(&me, 0).count() as u64;
+        let held = net.hub().ledger().chain_from(&me, 0).count() as u64;
         proptest::prop_assert_eq!(held, a.chain_len, "no gap, no second entry at a seq");
     }
 }
@@ -852,23 +750,23 @@ proptest::proptest! {
 #[test]
 fn a_canary_leaves_with_its_worker_and_a_returning_worker_gets_a_fresh_one() {
     let mut net = Net::new();
-    let paused = net.join(1, Run::Honest, false);
+    let paused = net.join(1, Behaviour::Honest, false);
     net.tick(1_000);
-    assert_eq!(net.hub.stats().open_tasks, 1, "its canary waits for it");
-    let (mut endpoint, ..) = net.peers.remove(&paused).unwrap();
-    let _ = net.hub.handle(net.now, Input::Disconnect(paused));
+    assert_eq!(net.hub().stats().open_tasks, 1, "its canary waits for it");
+    let mut endpoint = net.remove(Addr::new(0, paused)).unwrap().endpoint;
     endpoint.handle_disconnect();
-    let stats = net.hub.stats();
+    let stats = net.hub().stats();
     assert_eq!(
         (stats.open_tasks, stats.tasks_failed),
         (0, 0),
         "withdrawn, not failed"
     );
-    assert!(net.hub.tasks(net.now).is_empty());
-    net.join(1, Run::Honest, true);
+    let now = net.now;
+    assert!(net.hub().tasks(now).is_empty());
+    net.join(1, Behaviour::Honest, true);
     net.tick(1_000);
     assert_eq!(
-        net.hub.stats().tasks_verified,
+        net.hub().stats().tasks_verified,
         1,
         "a new canary, run and checked"
     );
@@ -901,9 +799,9 @@ fn a_relay_that_never_answers_the_handshake_ends_the_connection_at_the_deadline(
 fn a_submission_the_relay_never_answers_fails_after_its_timeout_and_the_backstop() {
     use edgenet_proto::endpoint::RESULT_BACKSTOP_MS;
     let mut net = Net::new();
-    let page = net.join(1, Run::Honest, false);
+    let page = net.join(1, Behaviour::Honest, false);
     assert_eq!(
-        net.peers[&page].0.poll_timeout(),
+        net.endpoint(page).poll_timeout(),
         None,
         "ready, nothing open"
     );
@@ -916,7 +814,7 @@ fn a_submission_the_relay_never_answers_fails_after_its_timeout_and_the_backstop
         timeout_ms: 2_000,
     };
     let now = net.now;
-    let endpoint = &mut net.peers.get_mut(&page).unwrap().0;
+    let endpoint = &mut net.endpoint_mut(page);
     endpoint.submit(spec, vec![0; 8], now).unwrap();
     // The relay is silent: the submission's frame never leaves.
     while endpoint.poll_outgoing().is_some() {}
@@ -963,8 +861,10 @@ fn only_a_version_mismatch_stops_reconnecting() {
 #[test]
 fn claims_the_relay_did_not_take_are_released_so_workers_keep_taking_work() {
     let mut net = Net::new();
-    let page = net.join(1, Run::Honest, false);
-    let workers: Vec<ConnId> = (2..=4).map(|s| net.join(s, Run::Honest, true)).collect();
+    let page = net.join(1, Behaviour::Honest, false);
+    let workers: Vec<ConnId> = (2..=4)
+        .map(|s| net.join(s, Behaviour::Honest, true))
+        .collect();
     let done = |net: &Net, task: TaskId| {
         net.events(page).iter().find_map(|e| match e {
             Event::Done {
@@ -984,7 +884,7 @@ fn claims_the_relay_did_not_take_are_released_so_workers_keep_taking_work() {
     let outcome = done(&net, task).expect("the task for three workers completes");
     assert_eq!(outcome.agreeing.len(), 3);
     for w in workers {
-        assert_eq!(net.peers[&w].0.jobs(), 0);
+        assert_eq!(net.endpoint(w).jobs(), 0);
     }
 }
 
@@ -993,8 +893,8 @@ fn a_chain_longer_than_a_sync_page_is_read_page_by_page_before_the_next_escrow()
     use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
     use edgenet_proto::message::SYNC_PAGE;
     let mut net = Net::new();
-    net.join(2, Run::Honest, true);
-    net.join(3, Run::Honest, true);
+    net.join(2, Behaviour::Honest, true);
+    net.join(3, Behaviour::Honest, true);
     let key = SecretKey::from_seed(&[1; 32]);
     let me = Account::of(&key.node_id());
     // Credits, and a chain of more than a page already at the relay, written elsewhere.
@@ -1003,19 +903,19 @@ fn a_chain_longer_than_a_sync_page_is_read_page_by_page_before_the_next_escrow()
         amount: 10_000_000,
         reason: MintReason::Uptime { seconds: 1 },
     };
-    net.hub.write_ledger(mint).unwrap();
+    net.hub().write_ledger(mint).unwrap();
     let other = Account::of(&SecretKey::from_seed(&[7; 32]).node_id());
     for _ in 0..SYNC_PAGE + 5 {
         let transfer = EntryKind::Transfer {
             to: other,
             amount: 1,
         };
-        let body = net.hub.ledger().next_body(me, transfer).unwrap();
-        net.hub.ledger().insert(Entry::sign(body, &key)).unwrap();
+        let body = net.hub().ledger().next_body(me, transfer).unwrap();
+        net.hub().ledger().insert(Entry::sign(body, &key)).unwrap();
     }
     // A page of that identity that kept nothing pays for a task: its escrow must come after the
     // whole chain (signing after the first page only would equivocate and freeze the account).
-    let page = net.join(1, Run::Honest, false);
+    let page = net.join(1, Behaviour::Honest, false);
     let (task, _) = net.submit_paid(page, 2, 1_000_000);
     assert!(
         net.events(page)
@@ -1024,7 +924,7 @@ fn a_chain_longer_than_a_sync_page_is_read_page_by_page_before_the_next_escrow()
         "{:?}",
         net.events(page).last()
     );
-    let account = net.hub.ledger().account(&me);
+    let account = net.hub().ledger().account(&me);
     assert_eq!(account.chain_len, SYNC_PAGE as u64 + 6);
     assert!(!account.frozen);
 }

@@ -43,11 +43,6 @@ fn cluster_frames_cases() {
 }
 
 #[test]
-fn hub_actions_cases() {
-    assert!(each_case("hub_actions", edgenet_proto::fuzz_targets::hub_actions) > 0);
-}
-
-#[test]
 fn decode_untrusted_cases() {
     assert!(
         each_case(

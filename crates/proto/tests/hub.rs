@@ -1,50 +1,31 @@
 //! The relay's state machine driven in memory: clients, the hub and a clock, no sockets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
-use edgenet_core::kinds::vector_search::{KnnResult, VectorSearch};
+use edgenet_core::kinds::vector_search::KnnResult;
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
-use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input, Output};
 use edgenet_proto::message::{
     Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec,
 };
 use edgenet_proto::submit::{Progress, Submission};
-use edgenet_proto::worker::{Action, Worker};
+use edgenet_sim::{Addr, Network};
 use rand_chacha::rand_core::SeedableRng;
+use support::peers::{Behaviour, SessionPeer};
 use support::{caps, reference_knn, search};
 
 mod support;
 
 type Rng = rand_chacha::ChaCha20Rng;
 
-/// How a simulated worker answers.
-#[derive(Clone, Copy, PartialEq)]
-enum Behaviour {
-    Honest,
-    Liar,
-    Silent,
-    /// Advertises its kinds and never claims anything.
-    Idle,
-}
-
-struct Node {
-    session: ClientSession,
-    worker: Worker,
-    behaviour: Behaviour,
-    inbox: Vec<RelayMsg>,
-    closed: bool,
-}
-
+/// One relay and its nodes on the in-memory network.
 struct Net {
-    hub: Hub,
-    nodes: HashMap<ConnId, Node>,
-    now: u64,
-    rng: Rng,
-    next: ConnId,
+    net: Network<SessionPeer>,
 }
+
+support::wraps_network!(Net, SessionPeer);
 
 /// Proof of work the test relays ask (real proofs, cheap ones: a few Argon2id digests).
 const TEST_WORK_BITS: u8 = 2;
@@ -55,13 +36,23 @@ impl Net {
             work_bits: config.work_bits.min(TEST_WORK_BITS),
             ..config
         };
-        Self {
-            hub: Hub::new(SecretKey::from_seed(&[0xee; 32]), config),
-            nodes: HashMap::new(),
-            now: 1_000,
-            rng: Rng::from_seed([5; 32]),
-            next: 1,
-        }
+        let mut net = Network::with_rng(Rng::from_seed([5; 32]));
+        net.add_relay(Hub::new(SecretKey::from_seed(&[0xee; 32]), config));
+        Self { net }
+    }
+
+    fn hub(&mut self) -> &mut Hub {
+        self.net.hub_mut(0)
+    }
+
+    /// The hub's view of its tasks now.
+    fn tasks(&self) -> Vec<edgenet_proto::hub::TaskSummary> {
+        self.net.hub(0).tasks(self.net.now)
+    }
+
+    /// The nodes by connection (those that left too: their inboxes stay readable).
+    fn nodes(&self) -> BTreeMap<ConnId, &SessionPeer> {
+        self.net.peers().map(|(a, p)| (a.conn, p)).collect()
     }
 
     fn join(&mut self, seed: u8, behaviour: Behaviour) -> ConnId {
@@ -75,156 +66,30 @@ impl Net {
         behaviour: Behaviour,
         kernels: Vec<TaskKind>,
     ) -> ConnId {
-        let conn = self.next;
-        self.next += 1;
-        let session = ClientSession::new(
-            SecretKey::from_seed(seed),
-            Role::Native,
-            Capabilities {
-                kernels: kernels.clone(),
-                ..caps()
-            },
-            Some(self.hub.node_id()),
-        );
-        self.nodes.insert(
-            conn,
-            Node {
-                session,
-                worker: Worker::new(kernels, 4),
-                behaviour,
-                inbox: vec![],
-                closed: false,
-            },
-        );
-        let _ = self
-            .hub
-            .handle(self.now, Input::Connect { conn, nonce: *seed });
-        self.pump();
+        let conn = self.net.fresh_conn();
+        let relay = self.hub().node_id();
+        let caps = Capabilities { kernels, ..caps() };
+        let peer = SessionPeer::new(SecretKey::from_seed(seed), caps, relay).behaving(behaviour);
+        self.net.connect(0, conn, peer, *seed);
         conn
     }
 
     fn leave(&mut self, conn: ConnId) {
-        self.nodes.get_mut(&conn).unwrap().closed = true;
-        let _ = self.hub.handle(self.now, Input::Disconnect(conn));
-        self.pump();
+        self.net.disconnect(Addr::new(0, conn));
     }
 
     fn tick(&mut self, ms: u64) {
-        self.now += ms;
-        let _ = self.hub.handle(self.now, Input::Timeout);
-        self.pump();
-    }
-
-    /// Jumps the clock to the hub's own next deadline and handles it (quinn's `Pair::drive`);
-    /// false when the hub has nothing scheduled.
-    fn drive(&mut self) -> bool {
-        let Some(at) = self.hub.poll_timeout() else {
-            return false;
-        };
-        self.now = self.now.max(at);
-        let _ = self.hub.handle(self.now, Input::Timeout);
-        self.pump();
-        true
+        self.net.jump(ms);
     }
 
     fn send(&mut self, conn: ConnId, msg: &ClientMsg) {
-        self.nodes
-            .get_mut(&conn)
-            .unwrap()
-            .session
-            .send(msg)
-            .unwrap();
-        self.pump();
-    }
-
-    /// Delivers frames both ways until nothing moves; workers act on what they get.
-    fn pump(&mut self) {
-        loop {
-            let mut moved = false;
-            while let Some(out) = self.hub.poll_output() {
-                moved = true;
-                if let Output::Close(conn) = out {
-                    if let Some(n) = self.nodes.get_mut(&conn) {
-                        n.closed = true;
-                    }
-                    continue;
-                }
-                let Some((conn, frames)) = out.into_frames() else {
-                    continue;
-                };
-                let Some(node) = self.nodes.get_mut(&conn).filter(|n| !n.closed) else {
-                    continue;
-                };
-                for frame in frames {
-                    if let Err(e) = node.session.handle_frame(&frame) {
-                        node.inbox.push(RelayMsg::Error {
-                            code: e.code().into(),
-                            message: e.to_string(),
-                        });
-                    }
-                }
-            }
-            let conns: Vec<ConnId> = self.nodes.keys().copied().collect();
-            for conn in conns {
-                let node = self.nodes.get_mut(&conn).unwrap();
-                if node.closed {
-                    continue;
-                }
-                while let Some(ev) = node.session.poll_event() {
-                    if node.behaviour == Behaviour::Idle {
-                        node.inbox.push(ev);
-                        continue;
-                    }
-                    if let RelayMsg::WorkWanted { challenge, bits } = ev {
-                        let nonce = edgenet_core::work::solve(challenge, bits);
-                        let proof = ClientMsg::WorkProof { challenge, nonce };
-                        node.session.send(&proof).unwrap();
-                    }
-                    let key = node.session.key().clone();
-                    match node.worker.handle(ev.clone(), &key).unwrap() {
-                        Action::Send(m) => node.session.send(&m).unwrap(),
-                        Action::Execute { job, payload } => {
-                            let task = VectorSearch::decode(&payload).unwrap();
-                            let mut result = reference_knn(&task);
-                            match node.behaviour {
-                                Behaviour::Silent | Behaviour::Idle => continue,
-                                Behaviour::Liar => result.hits[0][0].score += 10.0,
-                                Behaviour::Honest => {}
-                            }
-                            let msg = node
-                                .worker
-                                .finish(&mut self.rng, &key, &job, &result.encode())
-                                .unwrap();
-                            node.session.send(&msg).unwrap();
-                        }
-                        Action::None | Action::Verdict { .. } => {}
-                    }
-                    node.inbox.push(ev);
-                }
-                while let Some(frame) = node.session.poll_outgoing() {
-                    moved = true;
-                    let _ = self.hub.handle(
-                        self.now,
-                        Input::Frame {
-                            conn,
-                            bytes: &frame,
-                        },
-                    );
-                }
-            }
-            if !moved {
-                break;
-            }
-        }
+        let peer = self.net.peer_mut(Addr::new(0, conn)).unwrap();
+        peer.session.send(msg).unwrap();
+        self.net.settle();
     }
 
     fn raw(&mut self, conn: ConnId, frame: &[u8]) -> Result<(), edgenet_proto::ProtoError> {
-        let r = self
-            .hub
-            .handle(self.now, Input::Frame { conn, bytes: frame })
-            .map(drop);
-        self.pump();
-        r
+        self.net.inject(Addr::new(0, conn), frame).map(drop)
     }
 }
 
@@ -242,10 +107,10 @@ fn spec(id: u8, redundancy: u8, timeout_ms: u32) -> TaskSpec {
 /// Submits from `conn` and drives the network, deadline by deadline, until the task finishes or
 /// `max_steps` deadlines pass.
 fn run_task(net: &mut Net, conn: ConnId, spec: TaskSpec, max_steps: u32) -> Progress {
-    let key = net.nodes[&conn].session.key().clone();
+    let key = net.nodes()[&conn].session.key().clone();
     let mut sub = Submission::new(spec, search().encode().unwrap());
     // Only what arrives from now on is about this submission (an earlier one may share its id).
-    let mut seen = net.nodes[&conn].inbox.len();
+    let mut seen = net.nodes()[&conn].inbox.len();
     net.send(conn, &sub.submit_message());
     for _ in 0..max_steps {
         if let Some(progress) = answer(net, conn, &mut sub, &key, &mut seen) {
@@ -267,7 +132,7 @@ fn answer(
     seen: &mut usize,
 ) -> Option<Progress> {
     loop {
-        let inbox: Vec<RelayMsg> = net.nodes[&conn].inbox[*seen..].to_vec();
+        let inbox: Vec<RelayMsg> = net.nodes()[&conn].inbox[*seen..].to_vec();
         if inbox.is_empty() {
             return None;
         }
@@ -297,7 +162,7 @@ fn escrow(net: &mut Net, conn: ConnId, seed: u8, task: TaskId, amount: u64) {
 /// Credits for `to`, minted by the relay (as an uptime bonus would be).
 fn mint(net: &mut Net, to: edgenet_core::ledger::Account, amount: u64) {
     use edgenet_core::ledger::{EntryKind, MintReason};
-    net.hub
+    net.hub()
         .write_ledger(EntryKind::Mint {
             to,
             amount,
@@ -311,7 +176,7 @@ fn own_entry(net: &mut Net, conn: ConnId, seed: u8, kind: edgenet_core::ledger::
     use edgenet_core::ledger::sync::SyncMessage;
     use edgenet_core::ledger::{Account, Entry};
     let body = net
-        .hub
+        .hub()
         .ledger()
         .next_body(Account::of(&id(seed)), kind)
         .unwrap();
@@ -329,7 +194,7 @@ fn honest_task_completes(net: &mut Net, submitter: ConnId) {
 /// The ledger acknowledgements `conn` received from its `from`th message on: (held, rejected,
 /// first code).
 fn acks(net: &Net, conn: ConnId, from: usize) -> Vec<(u32, u32, Option<String>)> {
-    net.nodes[&conn].inbox[from..]
+    net.nodes()[&conn].inbox[from..]
         .iter()
         .filter_map(|m| match m {
             RelayMsg::LedgerAck {
@@ -352,24 +217,24 @@ fn handshake_and_discovery() {
     let mut net = Net::new(HubConfig::default());
     let a = net.join(1, Behaviour::Honest);
     let b = net.join(2, Behaviour::Honest);
-    assert!(matches!(&net.nodes[&a].inbox[0], RelayMsg::Welcome { peers } if peers.is_empty()));
+    assert!(matches!(&net.nodes()[&a].inbox[0], RelayMsg::Welcome { peers } if peers.is_empty()));
     assert!(
-        matches!(&net.nodes[&b].inbox[0], RelayMsg::Welcome { peers } if peers.len() == 1 && peers[0].node == *id(1).as_bytes())
+        matches!(&net.nodes()[&b].inbox[0], RelayMsg::Welcome { peers } if peers.len() == 1 && peers[0].node == *id(1).as_bytes())
     );
     assert!(
-        net.nodes[&a]
+        net.nodes()[&a]
             .inbox
             .iter()
             .any(|m| matches!(m, RelayMsg::PeerJoined(p) if p.node == *id(2).as_bytes()))
     );
     net.leave(b);
     assert!(
-        net.nodes[&a]
+        net.nodes()[&a]
             .inbox
             .iter()
             .any(|m| matches!(m, RelayMsg::PeerLeft { node } if *node == *id(2).as_bytes()))
     );
-    assert_eq!(net.hub.stats().peers, 1);
+    assert_eq!(net.hub().stats().peers, 1);
 }
 
 #[test]
@@ -388,17 +253,17 @@ fn three_honest_workers_agree_with_the_reference() {
     );
     assert_eq!(outcome.agreeing.len(), 3);
     assert!(outcome.outvoted.is_empty());
-    let tasks = net.hub.tasks(net.now);
+    let tasks = net.tasks();
     assert_eq!(tasks[0].status, "verified");
     for s in 1..=3 {
         let conn = net
-            .nodes
+            .nodes()
             .iter()
             .find(|(_, n)| n.session.key().node_id() == id(s))
             .map(|(c, _)| *c)
             .unwrap();
         assert!(
-            net.nodes[&conn]
+            net.nodes()[&conn]
                 .inbox
                 .iter()
                 .any(|m| matches!(m, RelayMsg::Verdict { .. })),
@@ -419,7 +284,7 @@ fn offers_go_out_in_bounded_rounds() {
     };
     assert_eq!(outcome.agreeing.len(), 3);
     let offered = net
-        .nodes
+        .nodes()
         .values()
         .filter(|n| n.inbox.iter().any(|m| matches!(m, RelayMsg::Offer { .. })))
         .count();
@@ -445,7 +310,7 @@ fn a_liar_is_outvoted_and_named() {
         KnnResult::decode(&outcome.result).unwrap(),
         reference_knn(&search())
     );
-    assert_eq!(net.hub.tasks(net.now)[0].outvoted, vec![id(2).to_string()]);
+    assert_eq!(net.tasks()[0].outvoted, vec![id(2).to_string()]);
 }
 
 #[test]
@@ -455,12 +320,12 @@ fn a_vanished_worker_is_replaced() {
     let silent = net.join(2, Behaviour::Silent);
     net.join(3, Behaviour::Honest);
     let submitter = net.join(9, Behaviour::Honest);
-    let key = net.nodes[&submitter].session.key().clone();
+    let key = net.nodes()[&submitter].session.key().clone();
     let mut sub = Submission::new(spec(3, 3, 60_000), search().encode().unwrap());
     net.send(submitter, &sub.submit_message());
     let mut seen = 0;
     assert!(answer(&mut net, submitter, &mut sub, &key, &mut seen).is_none());
-    assert_eq!(net.hub.tasks(net.now)[0].work.len(), 3);
+    assert_eq!(net.tasks()[0].work.len(), 3);
     net.leave(silent);
     net.join(4, Behaviour::Honest);
     let done = match answer(&mut net, submitter, &mut sub, &key, &mut seen) {
@@ -470,7 +335,7 @@ fn a_vanished_worker_is_replaced() {
     let outcome = done.expect("finished after reassignment");
     assert!(outcome.agreeing.contains(&id(4)) && !outcome.agreeing.contains(&id(2)));
     // Claim order follows the hub's peer table, so only the outcome is checked, not the order.
-    let work = &net.hub.tasks(net.now)[0].work;
+    let work = &net.tasks()[0].work;
     let lost: Vec<&str> = work
         .iter()
         .filter(|w| w.state == "lost")
@@ -478,7 +343,7 @@ fn a_vanished_worker_is_replaced() {
         .collect();
     assert_eq!(lost, vec![id(2).to_string().as_str()]);
     assert_eq!(work.iter().filter(|w| w.state == "returned").count(), 3);
-    assert_eq!(net.hub.stats().reassignments, 1);
+    assert_eq!(net.hub().stats().reassignments, 1);
 }
 
 #[test]
@@ -501,8 +366,8 @@ fn a_missed_deadline_reassigns_and_an_unfinished_task_expires() {
         matches!(&err, edgenet_proto::ProtoError::Remote { code, .. } if code == "EN-212"),
         "{err:?}"
     );
-    assert!(net.hub.stats().reassignments >= 1);
-    assert_eq!(net.hub.tasks(net.now)[0].status, "failed");
+    assert!(net.hub().stats().reassignments >= 1);
+    assert_eq!(net.tasks()[0].status, "failed");
 }
 
 #[test]
@@ -514,10 +379,10 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     let good = net.join(1, Behaviour::Honest);
 
     let raw = |net: &mut Net, frame: &[u8]| -> String {
-        let conn = 100 + net.next;
-        net.next += 1;
-        let _ = net.hub.handle(
-            net.now,
+        let conn = 100 + net.fresh_conn();
+        let now = net.now;
+        let _ = net.hub().handle(
+            now,
             Input::Connect {
                 conn,
                 nonce: [7; 32],
@@ -558,9 +423,12 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
             capabilities: caps(),
         },
     };
-    let transcript =
-        edgenet_proto::handshake::hello_transcript(&[42; 32], net.hub.node_id().as_bytes(), &body)
-            .unwrap();
+    let transcript = edgenet_proto::handshake::hello_transcript(
+        &[42; 32],
+        net.hub().node_id().as_bytes(),
+        &body,
+    )
+    .unwrap();
     let replayed = ClientMsg::Hello {
         body: body.clone(),
         signature: key.sign(&transcript).to_bytes().to_vec(),
@@ -579,10 +447,11 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     };
     let mut codes = vec![];
     for _ in 0..25 {
+        let now = net.now;
         if let Err(e) = net
-            .hub
+            .hub()
             .handle(
-                net.now,
+                now,
                 Input::Frame {
                     conn: flood,
                     bytes: &claim.encode().unwrap(),
@@ -596,16 +465,17 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     assert_eq!(codes.first(), Some(&"EN-207"));
 
     // Handshake timeout.
-    let _ = net.hub.handle(
-        net.now,
+    let now = net.now;
+    let _ = net.hub().handle(
+        now,
         Input::Connect {
             conn: 999,
             nonce: [8; 32],
         },
     );
-    while net.hub.stats().connections > 1 && net.drive() {}
+    while net.hub().stats().connections > 1 && net.drive() {}
     assert_eq!(
-        net.hub.stats().connections,
+        net.hub().stats().connections,
         1,
         "only the good client is left"
     );
@@ -616,7 +486,7 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
     net.send(s, &ClientMsg::Submit(spec(7, 0, 1000)));
     net.send(s, &ClientMsg::Submit(spec(7, 3, 1000)));
     net.send(s, &ClientMsg::Submit(spec(7, 3, 1000)));
-    let codes: Vec<String> = net.nodes[&s]
+    let codes: Vec<String> = net.nodes()[&s]
         .inbox
         .iter()
         .filter_map(|m| {
@@ -629,7 +499,7 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
         .collect();
     // Refusals are the refused task's failure, so a node knows which submission it was.
     assert_eq!(codes, vec!["EN-211", "EN-210"]);
-    assert!(!net.nodes[&s].closed);
+    assert!(!net.nodes()[&s].closed);
 }
 
 #[test]
@@ -645,7 +515,7 @@ fn a_kind_this_release_does_not_know_is_refused_alone() {
         ..spec(7, 1, 1000)
     };
     net.send(s, &ClientMsg::Submit(unknown));
-    let refused: Vec<(String, String)> = net.nodes[&s]
+    let refused: Vec<(String, String)> = net.nodes()[&s]
         .inbox
         .iter()
         .filter_map(|m| match m {
@@ -656,7 +526,7 @@ fn a_kind_this_release_does_not_know_is_refused_alone() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].0, "EN-144");
     assert!(refused[0].1.contains("4000"), "{}", refused[0].1);
-    assert!(!net.nodes[&s].closed, "the connection stays open");
+    assert!(!net.nodes()[&s].closed, "the connection stays open");
     // The same submitter's known task still runs.
     honest_task_completes(&mut net, s);
 }
@@ -674,26 +544,26 @@ fn workers_online_for_a_period_get_the_uptime_bonus_minted_and_sent() {
     // A worker that never answers the relay's proof-of-work challenges is never paid.
     let idle = net.join(2, Behaviour::Idle);
     assert!(
-        net.nodes[&idle]
+        net.nodes()[&idle]
             .inbox
             .iter()
             .any(|m| matches!(m, RelayMsg::WorkWanted { .. }))
     );
-    assert_eq!(net.hub.poll_timeout(), Some(net.now + 1_000));
+    assert_eq!(net.hub().poll_timeout(), Some(net.now + 1_000));
     net.tick(999);
     let account = Account::of(&id(1));
     assert_eq!(
-        net.hub.ledger().account(&account).balance,
+        net.hub().ledger().account(&account).balance,
         0,
         "not a whole period yet"
     );
     net.tick(1_600); // 2.599 s online: two whole periods, each proved (two proofs banked)
-    let a_state = net.hub.ledger().account(&account);
+    let a_state = net.hub().ledger().account(&account);
     // Times the early-adopter multiplier (10x at the start of the curve).
     let first = 200_000 + curve::bonus(200_000, 0);
     assert_eq!(first, 2_000_000);
     assert_eq!((a_state.balance, a_state.earned), (first, first));
-    let minted: Vec<_> = net.nodes[&a]
+    let minted: Vec<_> = net.nodes()[&a]
         .inbox
         .iter()
         .filter_map(|m| match m {
@@ -715,14 +585,14 @@ fn workers_online_for_a_period_get_the_uptime_bonus_minted_and_sent() {
     net.tick(900);
     // The curve moved on by the two proven seconds.
     let total = first + 100_000 + curve::bonus(100_000, 2);
-    assert_eq!(net.hub.ledger().account(&account).balance, total);
+    assert_eq!(net.hub().ledger().account(&account).balance, total);
     net.tick(500);
     net.leave(a);
     net.leave(idle);
     net.tick(60_000); // past the rate windows the proofs opened, too
-    assert_eq!(net.hub.ledger().account(&account).balance, total);
-    assert_eq!(net.hub.ledger().account(&Account::of(&id(2))).balance, 0);
-    assert_eq!(net.hub.poll_timeout(), None);
+    assert_eq!(net.hub().ledger().account(&account).balance, total);
+    assert_eq!(net.hub().ledger().account(&Account::of(&id(2))).balance, 0);
+    assert_eq!(net.hub().poll_timeout(), None);
 }
 
 #[test]
@@ -742,7 +612,7 @@ fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_lia
     };
     // Without an escrow, a paid task is refused with EN-220 and its balance.
     net.send(submitter, &ClientMsg::Submit(paid.clone()));
-    let refused = net.nodes[&submitter]
+    let refused = net.nodes()[&submitter]
         .inbox
         .iter()
         .rev()
@@ -762,23 +632,23 @@ fn a_paid_task_pays_the_agreeing_workers_refunds_the_rest_and_marks_down_the_lia
     // payment: a submitter paying its own second identity would mint itself 9x); the liar is
     // not paid and loses reputation; the liar's third comes back to the submitter.
     escrow(&mut net, submitter, 9, paid.id, 3_000_000);
-    assert_eq!(net.hub.ledger().account(&payer).escrowed, 3_000_000);
+    assert_eq!(net.hub().ledger().account(&payer).escrowed, 3_000_000);
     let Progress::Done(outcome) = run_task(&mut net, submitter, paid, 5) else {
         panic!()
     };
     assert_eq!(outcome.outvoted, vec![id(2)]);
     for honest in [1, 3] {
-        let a = net.hub.ledger().account(&Account::of(&id(honest)));
+        let a = net.hub().ledger().account(&Account::of(&id(honest)));
         assert_eq!(a.balance, 1_000_000, "worker {honest}");
         assert_eq!(a.earned, a.balance);
     }
-    let liar = net.hub.ledger().account(&Account::of(&id(2)));
+    let liar = net.hub().ledger().account(&Account::of(&id(2)));
     assert_eq!((liar.balance, liar.reputation), (0, Some(4_000)));
-    let p = net.hub.ledger().account(&payer);
+    let p = net.hub().ledger().account(&payer);
     assert_eq!((p.balance, p.escrowed, p.spent), (8_000_000, 0, 2_000_000));
     // Each worker was sent the entries that name it.
     let got = |conn: ConnId| {
-        net.nodes[&conn]
+        net.nodes()[&conn]
             .inbox
             .iter()
             .filter(|m| matches!(m, RelayMsg::Ledger(SyncMessage::Entries(_))))
@@ -797,7 +667,7 @@ fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
     let submitter = net.join(9, Behaviour::Honest);
     net.send(submitter, &ClientMsg::Submit(spec(1, 1, 60_000)));
     assert!(
-        net.nodes[&submitter]
+        net.nodes()[&submitter]
             .inbox
             .iter()
             .any(|m| matches!(m, RelayMsg::TaskFailed { code, .. } if code == "EN-221"))
@@ -813,7 +683,7 @@ fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
     let Progress::Failed(_) = run_task(&mut net, submitter, paid, 10) else {
         panic!()
     };
-    let p = net.hub.ledger().account(&payer);
+    let p = net.hub().ledger().account(&payer);
     assert_eq!((p.balance, p.escrowed, p.spent), (5_000_000, 0, 0));
 }
 
@@ -821,8 +691,8 @@ fn a_failed_paid_task_is_refunded_and_paid_only_refuses_unpaid_tasks() {
 fn refunded(net: &mut Net, conn: ConnId, seed: u8, task: TaskId) -> (u64, u64, bool) {
     use edgenet_core::ledger::sync::SyncMessage;
     use edgenet_core::ledger::{Account, EntryKind};
-    let a = net.hub.ledger().account(&Account::of(&id(seed)));
-    let told = net.nodes[&conn].inbox.iter().any(|m| match m {
+    let a = net.hub().ledger().account(&Account::of(&id(seed)));
+    let told = net.nodes()[&conn].inbox.iter().any(|m| match m {
         RelayMsg::Ledger(SyncMessage::Entries(entries)) => entries
             .iter()
             .any(|e| matches!(e.body.kind, EntryKind::Refund { task: t, .. } if t == task)),
@@ -889,7 +759,7 @@ fn an_escrow_whose_task_never_comes_is_refunded_after_the_grace() {
         (5_000_000, 0, true)
     );
     let refunds = net
-        .hub
+        .hub()
         .ledger()
         .entries()
         .filter(|e| matches!(e.body.kind, EntryKind::Refund { .. }))
@@ -913,7 +783,7 @@ fn escrows_open_when_the_relay_starts_are_refunded_at_its_first_timer() {
     escrow(&mut net, submitter, 9, paid.id, 2_000_000);
     net.send(submitter, &ClientMsg::Submit(paid.clone()));
     // The relay restarts: its tasks are gone, its ledger is reloaded from the store.
-    let kept: Vec<Entry> = net.hub.ledger().entries().cloned().collect();
+    let kept: Vec<Entry> = net.hub().ledger().entries().cloned().collect();
     let mut restarted = Hub::new(SecretKey::from_seed(&[0xee; 32]), HubConfig::default())
         .with_store(Box::new(edgenet_proto::hub::MemoryStore), kept)
         .unwrap();
@@ -961,7 +831,7 @@ fn an_outvoted_worker_with_stake_is_slashed_a_share_with_its_commitment_as_evide
         panic!()
     };
     assert_eq!(outcome.outvoted, vec![id(2)]);
-    let liar = net.hub.ledger().account(&Account::of(&id(2)));
+    let liar = net.hub().ledger().account(&Account::of(&id(2)));
     assert_eq!(
         (liar.stake, liar.reputation),
         (1_000_000, Some(4_000)),
@@ -969,22 +839,26 @@ fn an_outvoted_worker_with_stake_is_slashed_a_share_with_its_commitment_as_evide
     );
     for honest in [1, 3] {
         assert_eq!(
-            net.hub.ledger().account(&Account::of(&id(honest))).stake,
+            net.hub().ledger().account(&Account::of(&id(honest))).stake,
             2_000_000
         );
     }
-    assert_eq!(net.hub.ledger().state().burned, 1_000_000);
+    assert_eq!(net.hub().ledger().state().burned, 1_000_000);
     // The slash carries the liar's own signed commitment (the ledger verified it on insert), and
     // the liar was sent it.
-    let slash = net.hub.ledger().entries().find_map(|e| match &e.body.kind {
-        EntryKind::Slash {
-            evidence: Evidence::Outvoted { task, .. },
-            ..
-        } => Some(*task),
-        _ => None,
-    });
+    let slash = net
+        .hub()
+        .ledger()
+        .entries()
+        .find_map(|e| match &e.body.kind {
+            EntryKind::Slash {
+                evidence: Evidence::Outvoted { task, .. },
+                ..
+            } => Some(*task),
+            _ => None,
+        });
     assert_eq!(slash, Some(paid.id));
-    let told = net.nodes[&2].inbox.iter().any(|m| matches!(m, RelayMsg::Ledger(edgenet_core::ledger::sync::SyncMessage::Entries(es)) if es.iter().any(|e| matches!(e.body.kind, EntryKind::Slash { .. }))));
+    let told = net.nodes()[&2].inbox.iter().any(|m| matches!(m, RelayMsg::Ledger(edgenet_core::ledger::sync::SyncMessage::Entries(es)) if es.iter().any(|e| matches!(e.body.kind, EntryKind::Slash { .. }))));
     assert!(told);
 }
 
@@ -1001,10 +875,10 @@ fn a_verdict_that_outvotes_a_result_equal_to_an_agreeing_one_costs_that_worker_n
     escrow(&mut net, submitter, 9, paid.id, 2_000_000);
     let key = SecretKey::from_seed(&[9; 32]);
     let mut sub = Submission::new(paid.clone(), search().encode().unwrap());
-    let mut seen = net.nodes[&submitter].inbox.len();
+    let mut seen = net.nodes()[&submitter].inbox.len();
     net.send(submitter, &sub.submit_message());
     for _ in 0..5 {
-        let inbox: Vec<RelayMsg> = net.nodes[&submitter].inbox[seen..].to_vec();
+        let inbox: Vec<RelayMsg> = net.nodes()[&submitter].inbox[seen..].to_vec();
         seen += inbox.len();
         for msg in inbox {
             let (_, replies) = sub.handle(&msg, &key, &mut net.rng).unwrap();
@@ -1030,21 +904,21 @@ fn a_verdict_that_outvotes_a_result_equal_to_an_agreeing_one_costs_that_worker_n
             outvoted: vec![*id(3).as_bytes()],
         },
     );
-    let framed = net.hub.ledger().account(&Account::of(&id(3)));
+    let framed = net.hub().ledger().account(&Account::of(&id(3)));
     assert_eq!(
         (framed.stake, framed.reputation),
         (2_000_000, None),
         "no slash, no mark-down"
     );
-    assert_eq!(net.hub.ledger().state().burned, 0);
+    assert_eq!(net.hub().ledger().state().burned, 0);
 }
 
 /// The submitter's messages for `sub` until it would send its verdict; the verdict is returned
 /// unsent (so a test can send another first).
 fn until_verdict(net: &mut Net, conn: ConnId, sub: &mut Submission, seen: &mut usize) -> ClientMsg {
-    let key = net.nodes[&conn].session.key().clone();
+    let key = net.nodes()[&conn].session.key().clone();
     for _ in 0..100 {
-        let inbox: Vec<RelayMsg> = net.nodes[&conn].inbox[*seen..].to_vec();
+        let inbox: Vec<RelayMsg> = net.nodes()[&conn].inbox[*seen..].to_vec();
         *seen += inbox.len();
         if inbox.is_empty() {
             net.drive();
@@ -1063,7 +937,7 @@ fn until_verdict(net: &mut Net, conn: ConnId, sub: &mut Submission, seen: &mut u
 }
 
 fn last_error(net: &Net, conn: ConnId) -> Option<String> {
-    net.nodes[&conn].inbox.iter().rev().find_map(|m| match m {
+    net.nodes()[&conn].inbox.iter().rev().find_map(|m| match m {
         RelayMsg::Error { code, .. } => Some(code.clone()),
         _ => None,
     })
@@ -1083,11 +957,11 @@ fn a_verdict_naming_a_worker_twice_is_refused_and_pays_once_when_honest() {
     };
     escrow(&mut net, submitter, 9, paid.id, 1_000_000);
     let mut sub = Submission::new(paid.clone(), search().encode().unwrap());
-    let mut seen = net.nodes[&submitter].inbox.len();
+    let mut seen = net.nodes()[&submitter].inbox.len();
     net.send(submitter, &sub.submit_message());
     let honest = until_verdict(&mut net, submitter, &mut sub, &mut seen);
     let worker = *id(1).as_bytes();
-    let balance = |net: &mut Net| net.hub.ledger().account(&Account::of(&id(1))).balance;
+    let balance = |net: &mut Net| net.hub().ledger().account(&Account::of(&id(1))).balance;
 
     // The same worker 255 times, and the same worker in both lists: refused, nothing paid.
     for (agreeing, outvoted) in [(vec![worker; 255], vec![]), (vec![worker], vec![worker])] {
@@ -1099,13 +973,13 @@ fn a_verdict_naming_a_worker_twice_is_refused_and_pays_once_when_honest() {
         net.send(submitter, &forged);
         assert_eq!(last_error(&net, submitter).as_deref(), Some("EN-209"));
         assert_eq!(balance(&mut net), 0);
-        assert_eq!(net.hub.ledger().account(&payer).escrowed, 1_000_000);
+        assert_eq!(net.hub().ledger().account(&payer).escrowed, 1_000_000);
     }
 
     // The honest verdict still settles, once.
     net.send(submitter, &honest);
     assert_eq!(balance(&mut net), 1_000_000);
-    assert_eq!(net.hub.ledger().account(&payer).spent, 1_000_000);
+    assert_eq!(net.hub().ledger().account(&payer).spent, 1_000_000);
 }
 
 #[test]
@@ -1116,20 +990,20 @@ fn only_a_peer_offered_the_task_and_running_its_kind_may_claim_it() {
     let intruder = net.join_with(&[50; 32], Behaviour::Idle, vec![]);
     let submitter = net.join(9, Behaviour::Honest);
     let task = spec(8, 2, 60_000);
-    let key = net.nodes[&submitter].session.key().clone();
+    let key = net.nodes()[&submitter].session.key().clone();
     let mut sub = Submission::new(task.clone(), search().encode().unwrap());
     let mut seen = 0;
     net.send(submitter, &sub.submit_message());
     assert!(answer(&mut net, submitter, &mut sub, &key, &mut seen).is_none());
     net.send(intruder, &ClientMsg::Claim { task: task.id });
     let intruder_id = SecretKey::from_seed(&[50; 32]).node_id().to_string();
-    let work = &net.hub.tasks(net.now)[0].work;
+    let work = &net.tasks()[0].work;
     assert!(
         work.iter().all(|w| w.worker != intruder_id),
         "the intruder was assigned"
     );
     assert!(
-        net.nodes[&intruder]
+        net.nodes()[&intruder]
             .inbox
             .iter()
             .any(|m| matches!(m, RelayMsg::TaskFailed { task: t, code, .. } if *t == task.id && code == "EN-209")),
@@ -1166,7 +1040,7 @@ fn identities_that_never_claim_do_not_keep_honest_workers_out_of_the_offers() {
     // its first round of offers, with no round waited for.
     let task = spec(2, 3, 120_000);
     net.send(submitter, &ClientMsg::Submit(task.clone()));
-    let summary = net.hub.tasks(net.now);
+    let summary = net.tasks();
     let next = summary
         .iter()
         .find(|t| t.id == task.id.to_string())
@@ -1248,18 +1122,18 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
     let worker = net.join(1, Behaviour::Honest);
     let submitter = net.join(9, Behaviour::Honest);
     // The relay's own chain grows past a page (one mint per entry).
-    let relay = Account::of(&net.hub.node_id());
+    let relay = Account::of(&net.hub().node_id());
     for _ in 0..SYNC_PAGE + 500 {
         let mint = EntryKind::Mint {
             to: Account::of(&id(2)),
             amount: 1,
             reason: MintReason::Uptime { seconds: 1 },
         };
-        net.hub.write_ledger(mint).unwrap();
+        net.hub().write_ledger(mint).unwrap();
     }
     let asker = net.join(6, Behaviour::Idle);
     let received = |net: &Net| -> usize {
-        net.nodes[&asker]
+        net.nodes()[&asker]
             .inbox
             .iter()
             .map(|m| match m {
@@ -1297,9 +1171,9 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
             amount: 1,
             reason: MintReason::Uptime { seconds: 1 },
         };
-        strict.hub.write_ledger(mint).unwrap();
+        strict.hub().write_ledger(mint).unwrap();
     }
-    let relay = Account::of(&strict.hub.node_id());
+    let relay = Account::of(&strict.hub().node_id());
     let greedy = strict.join(6, Behaviour::Idle);
     let want = ClientMsg::Ledger(SyncMessage::Wants(vec![Want {
         account: relay,
@@ -1318,9 +1192,10 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
     }]))
     .encode()
     .unwrap();
-    net.hub
+    let now = net.now;
+    net.hub()
         .handle(
-            net.now,
+            now,
             Input::Frame {
                 conn: asker,
                 bytes: &again,
@@ -1328,7 +1203,7 @@ fn ledger_sync_replies_are_pages_however_they_are_asked() {
         )
         .map(drop)
         .unwrap();
-    let out: Vec<Output> = std::iter::from_fn(|| net.hub.poll_output()).collect();
+    let out: Vec<Output> = std::iter::from_fn(|| net.hub().poll_output()).collect();
     assert!(
         matches!(&out[0], Output::SendEntries(c, page) if *c == asker && page.len() == SYNC_PAGE),
         "{out:?}"
@@ -1354,7 +1229,7 @@ fn malformed_ledger_entries_are_refused_in_the_acknowledgement_and_the_rest_kept
     let stake = |amount| EntryKind::Stake { amount };
     // A zero amount (EN-177), then an entry whose signature is not 64 bytes (EN-170), and
     // beside them one well-formed entry of another author, which must be kept.
-    let mut body = net.hub.ledger().next_body(account, stake(1)).unwrap();
+    let mut body = net.hub().ledger().next_body(account, stake(1)).unwrap();
     body.kind = stake(0);
     let zero = Entry::sign(body.clone(), &key);
     body.kind = stake(5);
@@ -1362,20 +1237,24 @@ fn malformed_ledger_entries_are_refused_in_the_acknowledgement_and_the_rest_kept
     short.signature.truncate(10);
     mint(&mut net, Account::of(&id(3)), 10);
     let other = net
-        .hub
+        .hub()
         .ledger()
         .next_body(Account::of(&id(3)), stake(1))
         .unwrap();
     let good = Entry::sign(other, &SecretKey::from_seed(&[3; 32]));
-    let before = net.nodes[&submitter].inbox.len();
+    let before = net.nodes()[&submitter].inbox.len();
     let sync = SyncMessage::Entries(vec![zero, short, good.clone()]);
     net.send(submitter, &ClientMsg::Ledger(sync));
     assert_eq!(
         acks(&net, submitter, before),
         vec![(1, 2, Some("EN-177".to_owned()))]
     );
-    assert!(!net.nodes[&submitter].closed, "the connection was closed");
-    let kept = net.hub.ledger().chain_from(&Account::of(&id(3)), 0).count();
+    assert!(!net.nodes()[&submitter].closed, "the connection was closed");
+    let kept = net
+        .hub()
+        .ledger()
+        .chain_from(&Account::of(&id(3)), 0)
+        .count();
     assert_eq!(kept, 1, "the good entry was not kept");
     honest_task_completes(&mut net, submitter);
 }
@@ -1387,7 +1266,7 @@ fn accounts_with_nothing_to_spend_cannot_make_the_relay_store_entries() {
     let mut net = Net::new(HubConfig::default());
     let _worker = net.join(1, Behaviour::Honest);
     let submitter = net.join(9, Behaviour::Honest);
-    let stored = net.hub.ledger().len();
+    let stored = net.hub().ledger().len();
     // 20 zero-balance identities, each with a well-linked chain of 1,000 stakes it cannot pay
     // (signed in a replica of its own, which keeps void entries as the set semantics do).
     for seed in 100..120u8 {
@@ -1401,7 +1280,7 @@ fn accounts_with_nothing_to_spend_cannot_make_the_relay_store_entries() {
         let acks = acks(&net, conn, 0);
         assert_eq!(acks.last(), Some(&(0, 1_000, Some("EN-180".to_owned()))));
     }
-    assert_eq!(net.hub.ledger().len(), stored, "void entries were stored");
+    assert_eq!(net.hub().ledger().len(), stored, "void entries were stored");
     honest_task_completes(&mut net, submitter);
 }
 
@@ -1418,7 +1297,7 @@ fn a_task_that_too_few_capable_peers_could_run_fails_at_the_staffing_bound() {
     let mut failed = None;
     while failed.is_none() && net.now < started + 60_000 {
         net.drive();
-        let inbox = &net.nodes[&submitter].inbox;
+        let inbox = &net.nodes()[&submitter].inbox;
         failed = inbox.iter().find_map(|m| match m {
             RelayMsg::TaskFailed { code, message, .. } => Some((code.clone(), message.clone())),
             _ => None,
@@ -1445,7 +1324,7 @@ fn a_task_that_too_few_capable_peers_could_run_fails_at_the_staffing_bound() {
     net.send(submitter, &sub.submit_message());
     let mut code = None;
     while code.is_none() && net.drive() {
-        code = net.nodes[&submitter].inbox.iter().find_map(|m| match m {
+        code = net.nodes()[&submitter].inbox.iter().find_map(|m| match m {
             RelayMsg::TaskFailed { code, .. } => Some(code.clone()),
             _ => None,
         });
@@ -1477,22 +1356,22 @@ fn a_store_that_refuses_a_write_marks_the_hub_not_ready_until_one_succeeds() {
         ..HubConfig::default()
     };
     let mut net = Net::new(config.clone());
-    net.hub = Hub::new(SecretKey::from_seed(&[0xee; 32]), config)
+    *net.hub() = Hub::new(SecretKey::from_seed(&[0xee; 32]), config)
         .with_store(Box::new(Disk(full.clone())), Vec::new())
         .unwrap();
-    assert!(net.hub.metrics().store_ok, "nothing has failed yet");
+    assert!(net.hub().metrics().store_ok, "nothing has failed yet");
     net.join(1, Behaviour::Honest);
     net.tick(1_500); // a period online: the mint is written, and refused
-    assert!(!net.hub.metrics().store_ok);
+    assert!(!net.hub().metrics().store_ok);
     assert_eq!(
-        net.hub.metrics().micro_credits_minted,
+        net.hub().metrics().micro_credits_minted,
         0,
         "a refused write mints nothing"
     );
     full.store(false, Ordering::Relaxed);
     net.tick(1_000); // the next period's mint reaches the store
-    assert!(net.hub.metrics().store_ok);
-    assert!(net.hub.metrics().micro_credits_minted > 0);
+    assert!(net.hub().metrics().store_ok);
+    assert!(net.hub().metrics().micro_credits_minted > 0);
 }
 
 #[test]
@@ -1510,7 +1389,7 @@ fn events_nobody_drains_are_capped_oldest_first_and_the_hub_keeps_working() {
         net.leave(c);
     }
     let mut kept = Vec::new();
-    while let Some(e) = net.hub.poll_event() {
+    while let Some(e) = net.hub().poll_event() {
         kept.push(e);
     }
     assert_eq!(kept.len(), MAX_PENDING_EVENTS, "at most the cap");
@@ -1521,7 +1400,7 @@ fn events_nobody_drains_are_capped_oldest_first_and_the_hub_keeps_working() {
     // And the hub still serves: a new peer joins and is announced as an event.
     net.join(2, Behaviour::Honest);
     assert!(matches!(
-        net.hub.poll_event(),
+        net.hub().poll_event(),
         Some(HubEvent::PeerJoined { .. })
     ));
 }

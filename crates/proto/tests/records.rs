@@ -4,20 +4,22 @@
 //! and resumes it through a new endpoint at another relay.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
-use edgenet_core::kinds::vector_search::VectorSearch;
 use edgenet_core::ledger::{Account, LedgerConfig};
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 use edgenet_proto::endpoint::{Endpoint, Event};
 use edgenet_proto::hub::{
     Announcement, BORROWED_TTL_MS, ConnId, Hub, HubConfig, Input, MAX_PARKED, MAX_RECORD_LEN,
-    MAX_TASK_RECORDS, Output, PARK_ROUNDS, RecordState, SignedRecord, TaskRecord,
+    MAX_TASK_RECORDS, PARK_ROUNDS, RecordState, SignedRecord, TaskRecord,
 };
 use edgenet_proto::message::{ClientMsg, Role, TaskSpec};
+use edgenet_sim::{Addr, Network, Packet};
 use rand_chacha::rand_core::SeedableRng;
-use support::{caps, reference_knn, search};
+use support::peers::{Behaviour, EndpointPeer};
+use support::{caps, search};
 
 mod support;
 
@@ -31,24 +33,18 @@ fn node_key(seed: u8) -> SecretKey {
     SecretKey::from_seed(&[seed; 32])
 }
 
-/// Relays (some down), the task stream, the nodes and one clock.
+/// Relays (some down), the task stream, the nodes and one clock, on the in-memory network.
 struct Net {
-    relays: Vec<Hub>,
-    up: Vec<bool>,
+    net: Network<EndpointPeer>,
     config: HubConfig,
     validators: LedgerConfig,
-    /// The task stream: the latest record of each task.
-    stream: BTreeMap<TaskId, Vec<u8>>,
     /// Records from these relays never reach the stream (lost on the way).
-    lose_records_of: Vec<usize>,
+    lose_records_of: Rc<RefCell<Vec<usize>>>,
     /// Payloads submitters send are lost (their relay dies before passing them on).
-    lose_payloads: bool,
-    nodes: HashMap<(usize, ConnId), Endpoint>,
-    events: HashMap<(usize, ConnId), Vec<Event>>,
-    now: u64,
-    next: ConnId,
-    rng: Rng,
+    lose_payloads: Rc<Cell<bool>>,
 }
+
+support::wraps_network!(Net, EndpointPeer);
 
 impl Net {
     fn new(n: usize) -> Self {
@@ -64,20 +60,26 @@ impl Net {
             task_records: true,
             ..HubConfig::default()
         };
-        let relays = (0..n).map(|i| Self::hub(i, &config, &validators)).collect();
+        let mut net = Network::with_rng(Rng::from_seed([7; 32]));
+        for i in 0..n {
+            net.add_relay(Self::hub(i, &config, &validators));
+        }
+        let lose_records_of: Rc<RefCell<Vec<usize>>> = Rc::default();
+        let lose_payloads: Rc<Cell<bool>> = Rc::default();
+        let (records, payloads) = (Rc::clone(&lose_records_of), Rc::clone(&lose_payloads));
+        net.set_fault(move |packet| match packet {
+            Packet::Record { from, .. } => records.borrow().contains(from),
+            Packet::ToRelay { frame, .. } => {
+                payloads.get() && matches!(ClientMsg::decode(frame), Ok(ClientMsg::Payload { .. }))
+            }
+            _ => false,
+        });
         Self {
-            relays,
-            up: vec![true; n],
+            net,
             config,
             validators,
-            stream: BTreeMap::new(),
-            lose_records_of: Vec::new(),
-            lose_payloads: false,
-            nodes: HashMap::new(),
-            events: HashMap::new(),
-            now: 1_000,
-            next: 1,
-            rng: Rng::from_seed([7; 32]),
+            lose_records_of,
+            lose_payloads,
         }
     }
 
@@ -87,198 +89,77 @@ impl Net {
             .unwrap()
     }
 
+    /// Relay `i`'s hub.
+    fn relay(&mut self, i: usize) -> &mut Hub {
+        self.net.hub_mut(i)
+    }
+
     /// A node at `relay`: a worker of searches, or a submitter only.
     fn join(&mut self, relay: usize, seed: u8, worker: bool) -> ConnId {
-        let conn = self.next;
-        self.next += 1;
+        let conn = self.net.fresh_conn();
         let mut caps = caps();
         if !worker {
             caps.kernels.clear();
         }
-        let ep = Endpoint::new(node_key(seed), Role::Native, caps, 4, worker, self.now);
-        self.nodes.insert((relay, conn), ep);
-        let _ = self.relays[relay].handle(
-            self.now,
-            Input::Connect {
-                conn,
-                nonce: [seed; 32],
-            },
+        let ep = Endpoint::new(node_key(seed), Role::Native, caps, 4, worker, self.net.now);
+        let addr = self.net.connect(
+            relay,
+            conn,
+            EndpointPeer::new(ep, Behaviour::Honest),
+            [seed; 32],
         );
-        self.pump();
-        assert!(self.nodes[&(relay, conn)].is_ready(), "handshake");
+        assert!(
+            self.net.peer(addr).unwrap().endpoint.is_ready(),
+            "handshake"
+        );
         conn
-    }
-
-    /// `relay` dies: its state is gone, its nodes' connections drop (their endpoints are left
-    /// for the test to detach from).
-    fn kill(&mut self, relay: usize) {
-        self.up[relay] = false;
-        while self.relays[relay].poll_output().is_some() {}
     }
 
     /// `relay` starts again with a fresh hub, reading the task stream from the start.
     fn restart(&mut self, relay: usize) {
-        self.relays[relay] = Self::hub(relay, &self.config, &self.validators);
-        self.up[relay] = true;
-        for bytes in self.stream.values() {
-            let record = SignedRecord::decode(bytes).unwrap();
-            self.relays[relay]
-                .handle(self.now, Input::TaskRecord(record))
-                .map(drop)
-                .unwrap();
-        }
-    }
-
-    /// Every relay that is up announces to every other (the adapter does it each second).
-    fn announce(&mut self) {
-        let all: Vec<(usize, Vec<u8>)> = (0..self.relays.len())
-            .filter(|&r| self.up[r])
-            .map(|r| (r, self.relays[r].announcement().unwrap()))
-            .collect();
-        for (from, bytes) in &all {
-            for to in (0..self.relays.len()).filter(|&t| self.up[t] && t != *from) {
-                let lender = Announcement::decode(bytes).unwrap();
-                self.relays[to]
-                    .handle(self.now, Input::Announcement(lender))
-                    .map(|h| h.count())
-                    .unwrap();
-            }
-        }
-        self.pump();
-    }
-
-    fn pump(&mut self) {
-        loop {
-            let mut moved = false;
-            let mut records = Vec::new();
-            let mut forwarded = Vec::new();
-            for r in (0..self.relays.len()).filter(|&r| self.up[r]) {
-                while let Some(out) = self.relays[r].poll_output() {
-                    moved = true;
-                    match out {
-                        Output::TaskRecord(record) => {
-                            if !self.lose_records_of.contains(&r) {
-                                records.push(*record);
-                            }
-                        }
-                        Output::Forward(f) => forwarded.push((r, *f)),
-                        Output::Close(_) | Output::Attest(_) => {}
-                        out => {
-                            let (conn, frames) = out.into_frames().unwrap();
-                            let Some(ep) = self.nodes.get_mut(&(r, conn)) else {
-                                continue;
-                            };
-                            for frame in frames {
-                                ep.handle_frame(&frame, &mut self.rng).unwrap();
-                            }
-                        }
-                    }
-                }
-            }
-            for (from, f) in forwarded {
-                let to = self
-                    .relays
-                    .iter()
-                    .position(|h| h.node_id() == f.relay)
-                    .unwrap();
-                if self.up[to] {
-                    let from = self.relays[from].node_id();
-                    let _ = self.relays[to].handle(
-                        self.now,
-                        Input::Forwarded {
-                            relay: from,
-                            worker: f.worker,
-                            direction: f.direction,
-                            frame: &f.frame,
-                        },
-                    );
-                }
-            }
-            for TaskRecord { task, bytes } in records {
-                for r in (0..self.relays.len()).filter(|&r| self.up[r]) {
-                    let record = SignedRecord::decode(&bytes).unwrap();
-                    self.relays[r]
-                        .handle(self.now, Input::TaskRecord(record))
-                        .map(drop)
-                        .unwrap();
-                }
-                self.stream.insert(task, bytes);
-            }
-            let keys: Vec<(usize, ConnId)> = self.nodes.keys().copied().collect();
-            for (r, conn) in keys {
-                if !self.up[r] {
-                    continue;
-                }
-                let ep = self.nodes.get_mut(&(r, conn)).unwrap();
-                while let Some(ev) = ep.poll_event() {
-                    if let Event::Execute { task, payload, .. } = &ev {
-                        let search = VectorSearch::decode(payload).unwrap();
-                        let result = reference_knn(&search).encode();
-                        ep.finish(task, &result, &mut self.rng).unwrap();
-                    }
-                    self.events.entry((r, conn)).or_default().push(ev);
-                }
-                while let Some(frame) = ep.poll_outgoing() {
-                    moved = true;
-                    let payload =
-                        matches!(ClientMsg::decode(&frame), Ok(ClientMsg::Payload { .. }));
-                    if self.lose_payloads && payload {
-                        continue;
-                    }
-                    let _ = self.relays[r].handle(
-                        self.now,
-                        Input::Frame {
-                            conn,
-                            bytes: &frame,
-                        },
-                    );
-                }
-            }
-            if !moved {
-                break;
-            }
-        }
+        let hub = Self::hub(relay, &self.config, &self.validators);
+        self.net.restart(relay, hub);
     }
 
     /// Moves the clock by `ms`, announcing each 500 ms, as the relays' timers would.
     fn advance(&mut self, ms: u64) {
-        let end = self.now + ms;
-        while self.now < end {
-            self.now = (self.now + 500).min(end);
-            for r in (0..self.relays.len()).filter(|&r| self.up[r]) {
-                let _ = self.relays[r].handle(self.now, Input::Timeout);
-            }
-            self.announce();
+        let end = self.net.now + ms;
+        while self.net.now < end {
+            let step = (end - self.net.now).min(500);
+            self.net.jump(step);
+            self.net.announce();
         }
     }
 
     fn submit(&mut self, relay: usize, conn: ConnId, spec: TaskSpec) {
         let payload = search().encode().unwrap();
-        let ep = self.nodes.get_mut(&(relay, conn)).unwrap();
-        ep.submit(spec, payload, self.now).unwrap();
-        self.pump();
+        let now = self.net.now;
+        let peer = self.net.peer_mut(Addr::new(relay, conn)).unwrap();
+        peer.endpoint.submit(spec, payload, now).unwrap();
+        self.net.settle();
     }
 
     /// The submitter at (`from`, `conn`) lost its relay: its submissions go to a new
     /// connection at `to`, as the node's and the page's drivers do.
     fn resume_at(&mut self, from: usize, conn: ConnId, to: usize, seed: u8) -> ConnId {
-        let mut old = self.nodes.remove(&(from, conn)).unwrap();
-        let detached = old.detach(self.now);
-        old.handle_disconnect();
-        if self.up[from] {
-            let _ = self.relays[from].handle(self.now, Input::Disconnect(conn));
-        }
+        let now = self.net.now;
+        let old = self.net.peer_mut(Addr::new(from, conn)).unwrap();
+        let detached = old.endpoint.detach(now);
+        old.endpoint.handle_disconnect();
+        self.net.disconnect(Addr::new(from, conn));
         let fresh = self.join(to, seed, false);
-        let ep = self.nodes.get_mut(&(to, fresh)).unwrap();
+        let ep = &mut self.net.peer_mut(Addr::new(to, fresh)).unwrap().endpoint;
         for d in detached {
-            ep.resume(d, self.now).unwrap();
+            ep.resume(d, now).unwrap();
         }
-        self.pump();
+        self.net.settle();
         fresh
     }
 
     fn events(&self, relay: usize, conn: ConnId) -> &[Event] {
-        self.events.get(&(relay, conn)).map_or(&[], Vec::as_slice)
+        self.net
+            .peer(Addr::new(relay, conn))
+            .map_or(&[], |p| p.events.as_slice())
     }
 
     fn done(&self, relay: usize, conn: ConnId) -> Option<&Event> {
@@ -288,8 +169,12 @@ impl Net {
     }
 
     fn check(&mut self) {
-        for r in (0..self.relays.len()).filter(|&r| self.up[r]) {
-            self.relays[r]
+        for r in 0..self.net.relay_count() {
+            if !self.net.is_up(r) {
+                continue;
+            }
+            self.net
+                .hub_mut(r)
                 .check_invariants()
                 .unwrap_or_else(|e| panic!("relay {r}: {e}"));
         }
@@ -328,7 +213,7 @@ fn task_on_a_dying_relay() -> (Net, ConnId) {
             .any(|e| matches!(e, Event::Accepted { .. }))
     );
     assert_eq!(
-        net.relays[1].task_records(),
+        net.relay(1).task_records(),
         1,
         "the record reached the others"
     );
@@ -343,7 +228,7 @@ fn a_task_whose_relay_dies_is_picked_up_where_its_submitter_resumes_it() {
     // The submitter reconnects once relay 0 has gone quiet.
     net.advance(BORROWED_TTL_MS + 500);
     let at_b = net.resume_at(0, submitter, 1, 9);
-    assert_eq!(net.relays[1].stats().tasks_resumed, 1);
+    assert_eq!(net.relay(1).stats().tasks_resumed, 1);
     net.advance(1_000);
     match net.done(1, at_b) {
         Some(Event::Done { outcome, .. }) => {
@@ -369,32 +254,23 @@ fn a_worker_assigned_by_a_relay_that_died_before_its_payload_came_is_freed_for_t
     let mut net = Net::new(3);
     let submitter = net.join(0, 9, false);
     // One job at a time: the assignment relay 0 made holds the worker's only slot.
-    let worker = net.next;
-    net.next += 1;
+    let worker = net.fresh_conn();
     let ep = Endpoint::new(node_key(1), Role::Native, caps(), 1, true, net.now);
-    net.nodes.insert((2, worker), ep);
-    let _ = net.relays[2].handle(
-        net.now,
-        Input::Connect {
-            conn: worker,
-            nonce: [1; 32],
-        },
-    );
-    net.pump();
+    net.connect(2, worker, EndpointPeer::new(ep, Behaviour::Honest), [1; 32]);
     net.announce();
-    net.lose_payloads = true;
+    net.lose_payloads.set(true);
     net.submit(0, submitter, spec(6, 2));
     assert_eq!(
-        net.relays[2].remote_counts().1,
+        net.relay(2).remote_counts().1,
         1,
         "relay 2 routes the assignment"
     );
     net.kill(0);
-    net.lose_payloads = false;
+    net.lose_payloads.set(false);
     net.join(1, 2, true);
     net.advance(BORROWED_TTL_MS + 500);
     assert_eq!(
-        net.relays[2].remote_counts().1,
+        net.relay(2).remote_counts().1,
         0,
         "the dead relay's route ended"
     );
@@ -415,10 +291,10 @@ fn a_resume_while_the_dead_relay_still_looks_alive_waits_until_it_has_gone_quiet
     // At once: relay 0's last announcement still counts at relay 1.
     let at_b = net.resume_at(0, submitter, 1, 9);
     assert!(net.done(1, at_b).is_none(), "parked, not answered");
-    assert_eq!(net.relays[1].stats().tasks_resumed, 0);
+    assert_eq!(net.relay(1).stats().tasks_resumed, 0);
     net.check();
     net.advance(BORROWED_TTL_MS + 1_000);
-    assert_eq!(net.relays[1].stats().tasks_resumed, 1);
+    assert_eq!(net.relay(1).stats().tasks_resumed, 1);
     assert!(matches!(net.done(1, at_b), Some(Event::Done { .. })));
     net.check();
 }
@@ -427,15 +303,16 @@ fn a_resume_while_the_dead_relay_still_looks_alive_waits_until_it_has_gone_quiet
 fn an_announcement_the_dead_relay_sent_before_it_died_arriving_late_does_not_lose_the_task() {
     let (mut net, submitter) = task_on_a_dying_relay();
     // Relay 0's last announcement, still on its way when it died.
-    let late = net.relays[0].announcement();
+    let late = net.relay(0).announcement();
     net.join(1, 2, true);
     net.join(1, 3, true);
     let at_b = net.resume_at(0, submitter, 1, 9);
     net.advance(BORROWED_TTL_MS - 500);
     // It arrives now, after the resume: relay 0 looks alive for another time-to-live.
     let lender = Announcement::decode(&late.unwrap_or_default()).unwrap();
-    net.relays[1]
-        .handle(net.now, Input::Announcement(lender))
+    let now = net.now;
+    net.relay(1)
+        .handle(now, Input::Announcement(lender))
         .map(|h| h.count())
         .unwrap();
     net.advance(1_000);
@@ -444,7 +321,7 @@ fn an_announcement_the_dead_relay_sent_before_it_died_arriving_late_does_not_los
         "no EN-225 for a relay that only looks alive"
     );
     net.advance(u64::from(PARK_ROUNDS) * BORROWED_TTL_MS);
-    assert_eq!(net.relays[1].stats().tasks_resumed, 1);
+    assert_eq!(net.relay(1).stats().tasks_resumed, 1);
     assert!(matches!(net.done(1, at_b), Some(Event::Done { .. })));
     net.check();
 }
@@ -453,11 +330,11 @@ fn an_announcement_the_dead_relay_sent_before_it_died_arriving_late_does_not_los
 fn a_restarted_relay_picks_up_its_own_task() {
     let (mut net, submitter) = task_on_a_dying_relay();
     net.restart(0);
-    assert_eq!(net.relays[0].task_records(), 1, "read back from the stream");
+    assert_eq!(net.relay(0).task_records(), 1, "read back from the stream");
     net.join(0, 2, true);
     net.join(0, 3, true);
     let again = net.resume_at(0, submitter, 0, 9);
-    assert_eq!(net.relays[0].stats().tasks_resumed, 1);
+    assert_eq!(net.relay(0).stats().tasks_resumed, 1);
     net.advance(500);
     assert!(matches!(net.done(0, again), Some(Event::Done { .. })));
     net.check();
@@ -485,7 +362,7 @@ fn a_task_that_failed_tells_its_submitter_why_wherever_it_resumes() {
     let at_a = net.join(0, 9, false);
     net.submit(0, at_a, spec(2, 1));
     assert_eq!(failure_code(net.done(0, at_a)), "EN-209");
-    assert_eq!(net.relays[1].stats().tasks_resumed, 0);
+    assert_eq!(net.relay(1).stats().tasks_resumed, 0);
 }
 
 #[test]
@@ -495,7 +372,7 @@ fn a_task_open_at_a_relay_that_is_up_is_not_taken_from_it() {
     net.announce();
     net.submit(0, submitter, spec(3, 1));
     // Relay 0's record of the failure is lost: relay 1 still has the task open there.
-    net.lose_records_of.push(0);
+    net.lose_records_of.borrow_mut().push(0);
     let at_b = net.resume_at(0, submitter, 1, 9);
     assert!(
         net.done(1, at_b).is_none(),
@@ -506,7 +383,7 @@ fn a_task_open_at_a_relay_that_is_up_is_not_taken_from_it() {
     assert!(net.done(1, at_b).is_none(), "still waiting");
     net.advance(u64::from(PARK_ROUNDS - 1) * BORROWED_TTL_MS);
     assert_eq!(failure_code(net.done(1, at_b)), "EN-225");
-    assert_eq!(net.relays[1].stats().tasks_resumed, 0);
+    assert_eq!(net.relay(1).stats().tasks_resumed, 0);
     net.check();
 }
 
@@ -517,7 +394,7 @@ fn a_task_id_recorded_for_another_submitter_is_refused() {
     let thief = net.join(1, 44, false);
     net.submit(1, thief, spec(1, 2));
     assert_eq!(failure_code(net.done(1, thief)), "EN-210");
-    assert_eq!(net.relays[1].stats().tasks_resumed, 0);
+    assert_eq!(net.relay(1).stats().tasks_resumed, 0);
 }
 
 #[test]
@@ -534,23 +411,24 @@ fn records_are_bounded_and_the_newest_still_resume() {
         let deadline = 100_000 + u64::try_from(i).unwrap();
         let r = TaskRecord::signed(&owner, &s, &submitter, deadline, RecordState::Open).unwrap();
         let signed = SignedRecord::decode(&r.bytes).unwrap();
-        net.relays[1]
-            .handle(net.now, Input::TaskRecord(signed))
+        let now = net.now;
+        net.relay(1)
+            .handle(now, Input::TaskRecord(signed))
             .map(drop)
             .unwrap();
     }
-    assert_eq!(net.relays[1].task_records(), MAX_TASK_RECORDS);
+    assert_eq!(net.relay(1).task_records(), MAX_TASK_RECORDS);
     // The newest is kept and resumes; the first, forgotten, is taken as a new task.
     let at_b = net.join(1, 9, false);
     net.join(1, 2, true);
     let mut newest = spec(0, 1);
     newest.id = TaskId(u128::try_from(total - 1).unwrap().to_le_bytes());
     net.submit(1, at_b, newest);
-    assert_eq!(net.relays[1].stats().tasks_resumed, 1);
+    assert_eq!(net.relay(1).stats().tasks_resumed, 1);
     let mut oldest = spec(0, 1);
     oldest.id = TaskId(0u128.to_le_bytes());
     net.submit(1, at_b, oldest);
-    assert_eq!(net.relays[1].stats().tasks_resumed, 1);
+    assert_eq!(net.relay(1).stats().tasks_resumed, 1);
     net.advance(500);
     let done = net
         .events(1, at_b)
@@ -576,8 +454,9 @@ fn parked_resumes_are_bounded_and_an_honest_one_still_goes_through() {
         s.id = TaskId(u128::try_from(i + 1).unwrap().to_le_bytes());
         let r = TaskRecord::signed(&owner, &s, &submitter, deadline, RecordState::Open).unwrap();
         let signed = SignedRecord::decode(&r.bytes).unwrap();
-        net.relays[1]
-            .handle(net.now, Input::TaskRecord(signed))
+        let now = net.now;
+        net.relay(1)
+            .handle(now, Input::TaskRecord(signed))
             .map(drop)
             .unwrap();
         net.submit(1, at_b, s);
@@ -630,12 +509,14 @@ fn bad_records_are_refused_with_a_code() {
     let stranger = SecretKey::from_seed(&[0x77; 32]);
     let r = TaskRecord::signed(&stranger, &s, &submitter, 1, RecordState::Open).unwrap();
     let signed = SignedRecord::decode(&r.bytes).unwrap();
-    let err = net.relays[1]
-        .handle(net.now, Input::TaskRecord(signed))
+    let now = net.now;
+    let err = net
+        .relay(1)
+        .handle(now, Input::TaskRecord(signed))
         .map(drop)
         .unwrap_err();
     assert_eq!(err.code(), "EN-209");
-    assert_eq!(net.relays[1].task_records(), 0);
+    assert_eq!(net.relay(1).task_records(), 0);
     // Truncated.
     let r = TaskRecord::signed(&relay_key(0), &s, &submitter, 1, RecordState::Open).unwrap();
     assert_eq!(

@@ -2,22 +2,22 @@
 //! clients, and the frames they forward to each other, with no sockets and no NATS.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
-use edgenet_core::kinds::vector_search::{KnnResult, VectorSearch};
+use edgenet_core::kinds::vector_search::KnnResult;
 use edgenet_core::ledger::{Account, LedgerConfig};
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
-use edgenet_proto::client::ClientSession;
 use edgenet_proto::hub::{
     Announcement, BORROWED_TTL_MS, ConnId, Direction, Hub, HubConfig, Input, MAX_ANNOUNCED_BUSY,
     MAX_ANNOUNCED_SUBMITTERS, MAX_ANNOUNCED_WORKERS, MAX_BORROWED, MAX_LENT, MAX_LENT_PER_WORKER,
-    OFFER_ROUTE_MS, Output,
+    OFFER_ROUTE_MS,
 };
 use edgenet_proto::message::{PeerInfo, RelayMsg, Role, TaskSpec};
 use edgenet_proto::submit::{Progress, Submission};
-use edgenet_proto::worker::{Action, Worker};
+use edgenet_sim::{Addr, Network};
 use rand_chacha::rand_core::SeedableRng;
+use support::peers::SessionPeer;
 use support::{caps, reference_knn, search};
 
 mod support;
@@ -32,32 +32,13 @@ fn id(seed: u8) -> NodeId {
     SecretKey::from_seed(&[seed; 32]).node_id()
 }
 
-struct Node {
-    session: ClientSession,
-    worker: Worker,
-    inbox: Vec<RelayMsg>,
-    closed: bool,
-}
-
-/// A frame on its way from one relay to another.
-struct InFlight {
-    to: usize,
-    from: NodeId,
-    worker: NodeId,
-    direction: Direction,
-    frame: Vec<u8>,
-}
-
-/// `n` relays of one cluster (each a validator), their nodes and one clock.
+/// `n` relays of one cluster (each a validator), their nodes and one clock, on the in-memory
+/// network.
 struct Cluster {
-    relays: Vec<Hub>,
-    nodes: HashMap<(usize, ConnId), Node>,
-    now: u64,
-    rng: Rng,
-    next: ConnId,
-    /// Forwarded frames the receiving relay refused: (relay, code).
-    refused: Vec<(usize, String)>,
+    net: Network<SessionPeer>,
 }
+
+support::wraps_network!(Cluster, SessionPeer);
 
 impl Cluster {
     fn new(n: usize) -> Self {
@@ -80,200 +61,54 @@ impl Cluster {
             canary_reward: 0,
             ..base
         };
-        let relays = (0..n)
-            .map(|i| {
-                Hub::new(relay_key(i), hub_config.clone())
-                    .with_validators(config.clone())
-                    .unwrap()
-            })
-            .collect();
-        Self {
-            relays,
-            nodes: HashMap::new(),
-            now: 1_000,
-            rng: Rng::from_seed([5; 32]),
-            next: 1,
-            refused: Vec::new(),
+        let mut net = Network::with_rng(Rng::from_seed([5; 32]));
+        for i in 0..n {
+            let hub = Hub::new(relay_key(i), hub_config.clone())
+                .with_validators(config.clone())
+                .unwrap();
+            net.add_relay(hub);
         }
+        Self { net }
+    }
+
+    /// Relay `i`'s hub.
+    fn relay(&mut self, i: usize) -> &mut Hub {
+        self.net.hub_mut(i)
+    }
+
+    /// The nodes by (relay, connection), those that left too.
+    fn nodes(&self) -> BTreeMap<(usize, ConnId), &SessionPeer> {
+        self.net
+            .peers()
+            .map(|(a, p)| ((a.relay, a.conn), p))
+            .collect()
     }
 
     fn join(&mut self, relay: usize, seed: u8) -> ConnId {
-        let conn = self.next;
-        self.next += 1;
-        let session = ClientSession::new(
-            SecretKey::from_seed(&[seed; 32]),
-            Role::Native,
-            caps(),
-            Some(self.relays[relay].node_id()),
-        );
-        let node = Node {
-            session,
-            worker: Worker::new(vec![TaskKind::VECTOR_SEARCH], 4),
-            inbox: vec![],
-            closed: false,
-        };
-        self.nodes.insert((relay, conn), node);
-        let _ = self.relays[relay].handle(
-            self.now,
-            Input::Connect {
-                conn,
-                nonce: [seed; 32],
-            },
-        );
-        self.pump();
+        let conn = self.net.fresh_conn();
+        let id = self.net.hub(relay).node_id();
+        let peer = SessionPeer::new(SecretKey::from_seed(&[seed; 32]), caps(), id);
+        self.net.connect(relay, conn, peer, [seed; 32]);
         conn
     }
 
     fn leave(&mut self, relay: usize, conn: ConnId) {
-        self.nodes.get_mut(&(relay, conn)).unwrap().closed = true;
-        let _ = self.relays[relay].handle(self.now, Input::Disconnect(conn));
-        self.pump();
+        self.net.disconnect(Addr::new(relay, conn));
     }
 
-    /// Every relay's announcement reaches every other relay (what the NATS adapter does each
-    /// interval), except from the relays in `quiet`.
-    fn announce_except(&mut self, quiet: &[usize]) {
-        let all: Vec<Vec<u8>> = self
-            .relays
-            .iter()
-            .map(|r| r.announcement().unwrap())
-            .collect();
-        for (from, bytes) in all.iter().enumerate() {
-            if quiet.contains(&from) {
-                continue;
-            }
-            for to in 0..self.relays.len() {
-                let lender = Announcement::decode(bytes).unwrap();
-                self.relays[to]
-                    .handle(self.now, Input::Announcement(lender))
-                    .map(|h| h.count())
-                    .unwrap();
-            }
-        }
-        self.pump();
-    }
-
-    fn announce(&mut self) {
-        self.announce_except(&[]);
-    }
-
-    fn relay_index(&self, id: &NodeId) -> usize {
-        self.relays.iter().position(|r| r.node_id() == *id).unwrap()
-    }
-
-    /// Delivers frames (to nodes and between relays) until nothing moves; workers answer
-    /// honestly with the reference result.
     fn pump(&mut self) {
-        loop {
-            let mut moved = false;
-            let mut forwarded = Vec::new();
-            for r in 0..self.relays.len() {
-                let from = self.relays[r].node_id();
-                while let Some(out) = self.relays[r].poll_output() {
-                    moved = true;
-                    match out {
-                        Output::Close(conn) => {
-                            if let Some(n) = self.nodes.get_mut(&(r, conn)) {
-                                n.closed = true;
-                            }
-                        }
-                        Output::Forward(f) => forwarded.push(InFlight {
-                            to: self.relay_index(&f.relay),
-                            from,
-                            worker: f.worker,
-                            direction: f.direction,
-                            frame: f.frame,
-                        }),
-                        out => {
-                            let (conn, frames) = out.into_frames().unwrap();
-                            let Some(node) = self.nodes.get_mut(&(r, conn)).filter(|n| !n.closed)
-                            else {
-                                continue;
-                            };
-                            for frame in frames {
-                                node.session.handle_frame(&frame).unwrap();
-                            }
-                        }
-                    }
-                }
-            }
-            for f in forwarded {
-                let hub = &mut self.relays[f.to];
-                if let Err(e) = hub
-                    .handle(
-                        self.now,
-                        Input::Forwarded {
-                            relay: f.from,
-                            worker: f.worker,
-                            direction: f.direction,
-                            frame: &f.frame,
-                        },
-                    )
-                    .map(drop)
-                {
-                    self.refused.push((f.to, e.code().to_string()));
-                }
-            }
-            let keys: Vec<(usize, ConnId)> = self.nodes.keys().copied().collect();
-            for (r, conn) in keys {
-                let node = self.nodes.get_mut(&(r, conn)).unwrap();
-                if node.closed {
-                    continue;
-                }
-                while let Some(ev) = node.session.poll_event() {
-                    let key = node.session.key().clone();
-                    match node.worker.handle(ev.clone(), &key).unwrap() {
-                        Action::Send(m) => node.session.send(&m).unwrap(),
-                        Action::Execute { job, payload } => {
-                            let task = VectorSearch::decode(&payload).unwrap();
-                            let result = reference_knn(&task).encode();
-                            let msg = node
-                                .worker
-                                .finish(&mut self.rng, &key, &job, &result)
-                                .unwrap();
-                            node.session.send(&msg).unwrap();
-                        }
-                        Action::None | Action::Verdict { .. } => {}
-                    }
-                    node.inbox.push(ev);
-                }
-                while let Some(frame) = node.session.poll_outgoing() {
-                    moved = true;
-                    let _ = self.relays[r].handle(
-                        self.now,
-                        Input::Frame {
-                            conn,
-                            bytes: &frame,
-                        },
-                    );
-                }
-            }
-            if !moved {
-                break;
-            }
-        }
-    }
-
-    /// Jumps the clock to the earliest deadline of any relay and handles it.
-    fn drive(&mut self) -> bool {
-        let Some(at) = self.relays.iter().filter_map(Hub::poll_timeout).min() else {
-            return false;
-        };
-        self.advance(at.saturating_sub(self.now));
-        true
+        self.net.settle();
     }
 
     fn advance(&mut self, ms: u64) {
-        self.now += ms;
-        for r in &mut self.relays {
-            let _ = r.handle(self.now, Input::Timeout);
-        }
-        self.pump();
+        self.net.jump(ms);
     }
 
     fn check(&mut self) {
-        for (i, r) in self.relays.iter_mut().enumerate() {
-            r.check_invariants()
+        for i in 0..self.net.relay_count() {
+            self.net
+                .hub_mut(i)
+                .check_invariants()
                 .unwrap_or_else(|e| panic!("relay {i}: {e}"));
         }
     }
@@ -281,19 +116,19 @@ impl Cluster {
     /// Submits from `conn` at `relay` and drives the cluster (announcing each step, as the
     /// adapter does every second) until the task finishes.
     fn run_task(&mut self, relay: usize, conn: ConnId, spec: TaskSpec) -> Progress {
-        let key = self.nodes[&(relay, conn)].session.key().clone();
+        let key = self.nodes()[&(relay, conn)].session.key().clone();
         let mut sub = Submission::new(spec, search().encode().unwrap());
-        let mut seen = self.nodes[&(relay, conn)].inbox.len();
+        let mut seen = self.nodes()[&(relay, conn)].inbox.len();
         self.send(relay, conn, &sub.submit_message());
         for _ in 0..40 {
             loop {
-                let inbox: Vec<RelayMsg> = self.nodes[&(relay, conn)].inbox[seen..].to_vec();
+                let inbox: Vec<RelayMsg> = self.nodes()[&(relay, conn)].inbox[seen..].to_vec();
                 if inbox.is_empty() {
                     break;
                 }
                 seen += inbox.len();
                 for m in inbox {
-                    let (progress, replies) = sub.handle(&m, &key, &mut self.rng).unwrap();
+                    let (progress, replies) = sub.handle(&m, &key, &mut self.net.rng).unwrap();
                     for r in replies {
                         self.send(relay, conn, &r);
                     }
@@ -311,9 +146,9 @@ impl Cluster {
     }
 
     fn send(&mut self, relay: usize, conn: ConnId, msg: &edgenet_proto::message::ClientMsg) {
-        let node = self.nodes.get_mut(&(relay, conn)).unwrap();
-        node.session.send(msg).unwrap();
-        self.pump();
+        let peer = self.net.peer_mut(Addr::new(relay, conn)).unwrap();
+        peer.session.send(msg).unwrap();
+        self.net.settle();
     }
 }
 
@@ -349,13 +184,13 @@ fn a_task_at_one_relay_is_run_by_workers_of_two_others() {
     c.join(2, 2);
     c.announce();
     assert_eq!(
-        c.relays[0].remote_counts().0,
+        c.relay(0).remote_counts().0,
         2,
         "A borrows B's and C's workers"
     );
     // Borrowed workers are not A's peers to show or count.
-    assert_eq!(c.relays[0].stats().peers, 1);
-    assert_eq!(c.relays[0].peers(c.now).len(), 1);
+    assert_eq!(c.relay(0).stats().peers, 1);
+    assert_eq!(c.hub(0).peers(c.now).len(), 1);
 
     let Progress::Done(outcome) = c.run_task(0, submitter, spec(1, 2)) else {
         panic!("the task failed")
@@ -366,12 +201,12 @@ fn a_task_at_one_relay_is_run_by_workers_of_two_others() {
     );
     assert_eq!(outcome.agreeing.len(), 2);
     let expected: HashSet<String> = [id(1).to_string(), id(2).to_string()].into();
-    assert_eq!(workers_of(&c.relays[0], c.now, 1), expected);
+    assert_eq!(workers_of(c.hub(0), c.now, 1), expected);
     // Each worker got the verdict through its own relay, which ended its route.
     for (relay, seed) in [(1, 1), (2, 2)] {
         let node = c
-            .nodes
-            .iter()
+            .nodes()
+            .into_iter()
             .find(|((r, _), n)| *r == relay && n.session.key().node_id() == id(seed))
             .unwrap()
             .1;
@@ -380,9 +215,9 @@ fn a_task_at_one_relay_is_run_by_workers_of_two_others() {
                 .iter()
                 .any(|m| matches!(m, RelayMsg::Verdict { .. }))
         );
-        assert_eq!(c.relays[relay].remote_counts().1, 0, "routes ended");
+        assert_eq!(c.relay(relay).remote_counts().1, 0, "routes ended");
     }
-    assert!(c.refused.is_empty(), "{:?}", c.refused);
+    assert!(c.refused().is_empty(), "{:?}", c.refused());
     c.check();
 }
 
@@ -396,15 +231,12 @@ fn a_relays_own_workers_are_offered_work_before_borrowed_ones() {
     let Progress::Done(_) = c.run_task(0, submitter, spec(1, 1)) else {
         panic!()
     };
-    assert_eq!(
-        workers_of(&c.relays[0], c.now, 1),
-        [id(1).to_string()].into()
-    );
+    assert_eq!(workers_of(c.hub(0), c.now, 1), [id(1).to_string()].into());
     let Progress::Done(_) = c.run_task(0, submitter, spec(2, 2)) else {
         panic!()
     };
     let both: HashSet<String> = [id(1).to_string(), id(2).to_string()].into();
-    assert_eq!(workers_of(&c.relays[0], c.now, 2), both);
+    assert_eq!(workers_of(c.hub(0), c.now, 2), both);
     c.check();
 }
 
@@ -415,22 +247,19 @@ fn a_lent_worker_that_leaves_or_a_lender_that_goes_quiet_is_dropped() {
     let leaver = c.join(1, 1);
     c.join(2, 2);
     c.announce();
-    assert_eq!(c.relays[0].remote_counts().0, 2);
+    assert_eq!(c.relay(0).remote_counts().0, 2);
     // B's worker leaves: B's next announcement no longer lists it, and A stops offering it.
     c.leave(1, leaver);
     c.announce();
-    assert_eq!(c.relays[0].remote_counts().0, 1);
+    assert_eq!(c.relay(0).remote_counts().0, 1);
     let Progress::Done(_) = c.run_task(0, submitter, spec(1, 1)) else {
         panic!()
     };
-    assert_eq!(
-        workers_of(&c.relays[0], c.now, 1),
-        [id(2).to_string()].into()
-    );
+    assert_eq!(workers_of(c.hub(0), c.now, 1), [id(2).to_string()].into());
     // C goes quiet (it died, or lost NATS): its workers are dropped after the TTL.
     c.announce_except(&[2]);
     c.advance(BORROWED_TTL_MS + 1);
-    assert_eq!(c.relays[0].remote_counts().0, 0);
+    assert_eq!(c.relay(0).remote_counts().0, 0);
     c.check();
 }
 
@@ -450,9 +279,11 @@ fn announcements_are_signed_bounded_and_taken_only_from_the_cluster() {
     // A relay that is not a validator of this cluster lends nothing.
     let stranger = SecretKey::from_seed(&[0x55; 32]);
     let bytes = Announcement::encode(&stranger, vec![worker(1)], &[], &[]).unwrap();
-    let err = c.relays[0]
+    let now = c.now;
+    let err = c
+        .relay(0)
         .handle(
-            c.now,
+            now,
             Input::Announcement(Announcement::decode(&bytes).unwrap()),
         )
         .map(|h| h.count())
@@ -494,22 +325,25 @@ fn announcements_are_signed_bounded_and_taken_only_from_the_cluster() {
             })
             .collect();
         let bytes = Announcement::encode(&relay_key(lender), workers, &[], &[]).unwrap();
-        c.relays[0]
+        let now = c.now;
+        c.relay(0)
             .handle(
-                c.now,
+                now,
                 Input::Announcement(Announcement::decode(&bytes).unwrap()),
             )
             .map(|h| h.count())
             .unwrap();
     }
     const { assert!(6 * MAX_ANNOUNCED_WORKERS > MAX_BORROWED) };
-    assert_eq!(c.relays[0].remote_counts().0, MAX_BORROWED);
+    assert_eq!(c.relay(0).remote_counts().0, MAX_BORROWED);
     // A lender announcing again keeps what it lends: the table is full, not refreshed away.
     let again: Vec<PeerInfo> = (1..=64).map(worker).collect();
     let bytes = Announcement::encode(&relay_key(1), again, &[], &[]).unwrap();
-    let lent = c.relays[0]
+    let now = c.now;
+    let lent = c
+        .relay(0)
         .handle(
-            c.now,
+            now,
             Input::Announcement(Announcement::decode(&bytes).unwrap()),
         )
         .map(|h| h.count())
@@ -525,7 +359,7 @@ fn a_flood_of_offers_for_lent_workers_is_bounded_and_an_honest_task_still_runs()
     let flooded = id(1);
     c.join(1, 1);
     c.join(1, 2);
-    let a = c.relays[0].node_id();
+    let a = c.relay(0).node_id();
     let offer = |task: u32| {
         let mut id = [0u8; 16];
         id[..4].copy_from_slice(&task.to_le_bytes());
@@ -540,9 +374,11 @@ fn a_flood_of_offers_for_lent_workers_is_bounded_and_an_honest_task_still_runs()
     };
     let mut codes = Vec::new();
     for task in 0..100 {
-        let r = c.relays[1]
+        let now = c.now;
+        let r = c
+            .relay(1)
             .handle(
-                c.now,
+                now,
                 Input::Forwarded {
                     relay: a,
                     worker: flooded,
@@ -569,7 +405,7 @@ fn a_flood_of_offers_for_lent_workers_is_bounded_and_an_honest_task_still_runs()
     c.check();
     // Unclaimed offers' routes end on their own.
     c.advance(OFFER_ROUTE_MS + 1);
-    assert_eq!(c.relays[1].remote_counts().1, 0);
+    assert_eq!(c.relay(1).remote_counts().1, 0);
     c.check();
 }
 
@@ -582,7 +418,7 @@ fn the_lenders_route_table_is_bounded_in_all() {
     for &s in &seeds {
         c.join(1, s);
     }
-    let a = c.relays[0].node_id();
+    let a = c.relay(0).node_id();
     let mut refused = 0;
     for (w, &s) in seeds.iter().enumerate() {
         for t in 0..per_worker {
@@ -595,9 +431,10 @@ fn the_lenders_route_table_is_bounded_in_all() {
             }
             .encode()
             .unwrap();
-            if c.relays[1]
+            let now = c.now;
+            if c.relay(1)
                 .handle(
-                    c.now,
+                    now,
                     Input::Forwarded {
                         relay: a,
                         worker: id(s),
@@ -612,13 +449,15 @@ fn the_lenders_route_table_is_bounded_in_all() {
             }
         }
     }
-    assert_eq!(c.relays[1].remote_counts().1, MAX_LENT);
+    assert_eq!(c.relay(1).remote_counts().1, MAX_LENT);
     assert_eq!(refused, workers * per_worker - MAX_LENT);
     // Only task frames go to a lent worker, and only from another relay of the cluster.
     let welcome = RelayMsg::Welcome { peers: vec![] }.encode().unwrap();
-    let err = c.relays[1]
+    let now = c.now;
+    let err = c
+        .relay(1)
         .handle(
-            c.now,
+            now,
             Input::Forwarded {
                 relay: a,
                 worker: id(1),
@@ -630,9 +469,11 @@ fn the_lenders_route_table_is_bounded_in_all() {
         .unwrap_err();
     assert_eq!(err.code(), "EN-209");
     let stranger = SecretKey::from_seed(&[0x55; 32]).node_id();
-    let err = c.relays[1]
+    let now = c.now;
+    let err = c
+        .relay(1)
         .handle(
-            c.now,
+            now,
             Input::Forwarded {
                 relay: stranger,
                 worker: id(1),
@@ -659,10 +500,10 @@ fn a_submitters_open_tasks_count_against_its_bound_at_every_relay() {
     let at_a = c.join(0, 9);
     let at_b = c.join(1, 9);
     let submit = |c: &mut Cluster, relay: usize, conn: ConnId, task: u8| {
-        let before = c.nodes[&(relay, conn)].inbox.len();
+        let before = c.nodes()[&(relay, conn)].inbox.len();
         let sub = Submission::new(spec(task, 1), search().encode().unwrap());
         c.send(relay, conn, &sub.submit_message());
-        c.nodes[&(relay, conn)].inbox[before..]
+        c.nodes()[&(relay, conn)].inbox[before..]
             .iter()
             .find_map(|m| match m {
                 RelayMsg::Accepted { .. } => Some(Ok(())),
@@ -700,7 +541,7 @@ fn an_identity_connected_to_two_relays_has_one_message_rate_across_them() {
             edgenet_core::ledger::sync::SyncMessage::Heads(Vec::new()),
         );
         for i in 0..n {
-            if c.nodes[&(relay, conn)].closed {
+            if c.nodes()[&(relay, conn)].closed {
                 return i;
             }
             c.send(relay, conn, &heads);
@@ -709,15 +550,15 @@ fn an_identity_connected_to_two_relays_has_one_message_rate_across_them() {
     };
     // Two thirds of the minute's messages at A, which B learns from A's announcement.
     assert_eq!(chatty(&mut c, 0, at_a, 40), 40);
-    assert!(!c.nodes[&(0, at_a)].closed);
+    assert!(!c.nodes()[&(0, at_a)].closed);
     c.announce();
     // At B the identity has only the last third left: past it, EN-207 closes its connection
     // (alone, B would have let all 40 through).
     let sent = chatty(&mut c, 1, at_b, 40);
-    assert!(c.nodes[&(1, at_b)].closed, "the cluster-wide rate held");
+    assert!(c.nodes()[&(1, at_b)].closed, "the cluster-wide rate held");
     assert!(sent < 25, "{sent} messages at B");
     // The honest identity at B is not touched.
     assert_eq!(chatty(&mut c, 1, honest, 30), 30);
-    assert!(!c.nodes[&(1, honest)].closed);
+    assert!(!c.nodes()[&(1, honest)].closed);
     c.check();
 }

@@ -3,16 +3,45 @@
 //! (`Hub::effort`), not time, and compared between the two networks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
 
-use edgenet_core::task::TaskKind;
-use edgenet_proto::hub::{Effort, HubConfig};
-use edgenet_proto::submit::Progress;
-use support::net::Network;
-use support::search;
+use edgenet_core::SecretKey;
+use edgenet_core::task::{TaskId, TaskKind};
+use edgenet_proto::hub::{Effort, Hub, HubConfig};
+use edgenet_proto::message::{Capabilities, TaskSpec};
+use edgenet_proto::submit::{Progress, Submission};
+use edgenet_sim::{Addr, Network};
+use rand_chacha::rand_core::Rng;
+use support::peers::SessionPeer;
+use support::{caps, search};
 
 mod support;
 
 /// Workers that stay active; every other peer joins, then only stays connected.
 const ACTIVE: u32 = 8;
+
+/// A client's identity for `i`: distinct seeds for up to 2³² clients.
+fn key_of(i: u32) -> SecretKey {
+    let mut seed = [0x5a; 32];
+    seed[..4].copy_from_slice(&i.to_le_bytes());
+    SecretKey::from_seed(&seed)
+}
+
+/// Client `i` joins running `kernels` (a worker when it lists any) and completes its handshake.
+fn join(net: &mut Network<SessionPeer>, i: u32, kernels: Vec<TaskKind>) -> Addr {
+    let relay = net.hub(0).node_id();
+    let mut peer = SessionPeer::new(key_of(i), Capabilities { kernels, ..caps() }, relay);
+    // A hundred thousand inboxes would only cost memory; none is read here.
+    peer.keeps_inbox = false;
+    peer.solves_work = false;
+    let conn = net.fresh_conn();
+    let mut nonce = [0u8; 32];
+    net.rng.fill_bytes(&mut nonce);
+    net.connect(0, conn, peer, nonce)
+}
+
+/// How `submitter`'s submission ended, if it did.
+fn ended(net: &Network<SessionPeer>, submitter: Addr) -> Option<Progress> {
+    net.peer(submitter).and_then(|p| p.ended.clone())
+}
 
 /// What one task's offer, verdict and one worker's departure cost on a network of `peers`.
 fn costs(peers: u32) -> (Effort, Effort, Effort, u64) {
@@ -25,39 +54,47 @@ fn costs(peers: u32) -> (Effort, Effort, Effort, u64) {
         work_bits: 1,
         ..HubConfig::default()
     };
-    let mut net = Network::new(config, 7);
-    let submitter = net.join(u32::MAX, Vec::new());
+    let mut net = Network::new(7);
+    net.add_relay(Hub::new(SecretKey::from_seed(&[0xee; 32]), config));
+    let submitter = join(&mut net, u32::MAX, Vec::new());
     let mut workers = Vec::new();
     for i in 0..peers {
         net.now += 1;
-        let conn = net.join(i, vec![TaskKind::VECTOR_SEARCH]);
+        let addr = join(&mut net, i, vec![TaskKind::VECTOR_SEARCH]);
         // Offers go to the peers online longest first: the first joined are the active ones.
         if i < ACTIVE {
-            workers.push(conn);
+            workers.push(addr);
         } else {
-            net.mute(conn);
+            net.mute(addr);
         }
     }
-    assert_eq!(net.hub.stats().peers, peers as usize + 1);
+    assert_eq!(net.hub(0).stats().peers, peers as usize + 1);
 
-    let before = net.hub.effort();
-    net.submit(submitter, 1, &search(), 3);
-    let offered = net.hub.effort();
+    let before = net.hub(0).effort();
+    let spec = TaskSpec {
+        id: TaskId([1; 16]),
+        kind: TaskKind::VECTOR_SEARCH,
+        redundancy: 3,
+        max_credits: 0,
+        priority: 0,
+        timeout_ms: 60_000,
+    };
+    let sub = Submission::new(spec, search().encode().unwrap());
+    net.peer_mut(submitter).unwrap().submit(sub);
+    net.settle();
+    let offered = net.hub(0).effort();
     for _ in 0..20 {
-        if net.clients[&submitter].ended.is_some() || !net.drive() {
+        if ended(&net, submitter).is_some() || !net.drive() {
             break;
         }
     }
-    let Some(Progress::Done(outcome)) = net.clients[&submitter].ended.clone() else {
-        panic!(
-            "the task did not finish: {:?}",
-            net.clients[&submitter].ended
-        )
+    let Some(Progress::Done(outcome)) = ended(&net, submitter) else {
+        panic!("the task did not finish: {:?}", ended(&net, submitter))
     };
     assert_eq!(outcome.agreeing.len(), 3);
-    let verdict = net.hub.effort();
-    net.leave(workers[0]);
-    let left = net.hub.effort();
+    let verdict = net.hub(0).effort();
+    net.remove(workers[0]);
+    let left = net.hub(0).effort();
     (
         diff(offered, before),
         diff(verdict, offered),

@@ -4,7 +4,7 @@
 //! the package's pinned SHA-256 (`pkg/src/models.js`).
 //!
 //! - `Model`: all-MiniLM-L6-v2 built from its files' bytes (`edgenet-embed`);
-//! - `TextRun`: an `embedding` or `semantic_match` run one slice of texts at a time.
+//! - `TextRun`: a text kind's task (one of `edgenet_embed::task::KINDS`) run one slice of texts at a time.
 //!
 //! An adapter only: errors are `JsError`s whose message starts with the code.
 #![allow(unsafe_code)] // wasm-bindgen's generated glue
@@ -77,7 +77,7 @@ pub struct TextRun {
 
 #[wasm_bindgen]
 impl TextRun {
-    /// Decodes `payload` for `kind` (`"embedding"` or `"semantic_match"`); throws
+    /// Decodes `payload` for `kind` (a text kind's name); throws
     /// EN-140/141/142/143.
     #[wasm_bindgen(constructor)]
     pub fn new(kind: &str, payload: &[u8]) -> Result<TextRun, JsError> {

@@ -67,7 +67,8 @@ fn execute_task_runs_both_kinds() {
 
 #[wasm_bindgen_test]
 fn compression_gives_the_native_bytes() {
-    use edgenet_kernels::sample::{COMPRESSION_FINGERPRINTS, compression_fixture, fnv1a};
+    use edgenet_kernels::execute::{COMPRESSION_FINGERPRINTS, compression_fixture};
+    use edgenet_kernels::sample::fnv1a;
     for (mode, want) in COMPRESSION_FINGERPRINTS {
         let payload = compression_fixture(mode).encode().unwrap();
         let got = fnv1a(&edgenet_wasm::execute_task("compression", &payload).unwrap());

@@ -4,7 +4,8 @@
 // and acting on the endpoint's events. The other rooms import this one and register what they do
 // on its events with `onSocket`; this room imports none of them, so there is no import circle.
 
-import { Connection, decodeCompressed, decodeEmbeddings, decodeKnnResult, decodeMatches } from '../../wasm/edgenet.js';
+import { Connection } from '../../wasm/edgenet.js';
+import { CODECS } from '../kinds/index.generated.js';
 import { EdgeNetError, errorData } from '../errors.js';
 import { runsText } from '../models.js';
 import { apiUrl, co, counts, pool, post, postStats, queue, relayUrl, report, setState, shardTasks, submits, waiting } from './state.js';
@@ -111,12 +112,8 @@ function onEvent(ev) {
       /** @type {Record<string, any>} */
       let value;
       try {
-        value = { id: ev.task, type: ev.kind, verified: true, workers: ev.agreeing, agreeing: ev.agreeing, outvoted: ev.outvoted };
-        if (ev.kind === 'vector_search') value.knn = decodeKnnResult(ev.result);
-        else if (ev.kind === 'compression') value.compressed = decodeCompressed(ev.result);
-        else if (ev.kind === 'embedding') value.embedded = decodeEmbeddings(ev.result);
-        else if (ev.kind === 'semantic_match') value.ranked = decodeMatches(ev.result);
-        else value.ciphertext = ev.result;
+        const fields = CODECS[ev.kind].decode(ev.result);
+        value = { id: ev.task, type: ev.kind, verified: true, workers: ev.agreeing, agreeing: ev.agreeing, outvoted: ev.outvoted, ...fields };
       } catch (e) {
         post({ type: 'result', req, error: errorData(e) });
         break;

@@ -2,22 +2,14 @@
 // The page's submissions: encoded for the connection, submitted once it is ready (paid ones in
 // this identity's turn at writing its chain), answered with their result or failure.
 
-import { encodeCompression, encodeEmbedding, encodeEncryption, encodeSemanticMatch, encodeVectorSearch, resultBackstopMs } from '../../wasm/edgenet.js';
+import { resultBackstopMs } from '../../wasm/edgenet.js';
 import { EdgeNetError, errorData } from '../errors.js';
 import { submitCollection } from './collections.js';
 import { co, counts, post, submits, turns, waiting } from './state.js';
 import { onSocket, pump } from './socket.js';
+import { CODECS } from '../kinds/index.generated.js';
 
 /** @typedef {import('../messages.js').SubmitOptions} SubmitOptions */
-
-/** @type {Record<string, (p: any) => Uint8Array>} */
-const encoders = {
-  vector_search: (p) => encodeVectorSearch(p.metric, p.dim, p.k, p.queries, p.database),
-  encryption: (p) => encodeEncryption(p.key, p.nonce, p.aad, p.data),
-  compression: (p) => encodeCompression(p.mode, p.dim, p.vectors),
-  embedding: (p) => encodeEmbedding(p.model, p.texts),
-  semantic_match: (p) => encodeSemanticMatch(p.model, p.query, p.candidates, p.topK),
-};
 
 /** @param {{ req: string, kind: string, payload: any, options: SubmitOptions }} m */
 export function submit(m) {
@@ -27,7 +19,7 @@ export function submit(m) {
   /** @type {Uint8Array} */
   let bytes;
   try {
-    bytes = encoders[kind](payload);
+    bytes = CODECS[kind].encode(payload);
   } catch (e) {
     post({ type: 'result', req, error: errorData(e) });
     return;

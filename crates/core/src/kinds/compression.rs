@@ -55,6 +55,16 @@ impl PayloadRules for Rules {
         Ok(t.vectors.len() as u64 * 4)
     }
 
+    fn fuzz(&self, data: &[u8]) {
+        let _ = Compression::decode(data);
+        if CompressedVectors::decode(data).is_ok() {
+            assert!(
+                self.agree(data, data),
+                "a compression result disagrees with itself"
+            );
+        }
+    }
+
     /// Flips a bit of the last code byte: still decodes, but differs.
     #[cfg(feature = "faults")]
     fn lie(&self, result: &[u8], _lie: super::Lie) -> Result<Vec<u8>, KindError> {

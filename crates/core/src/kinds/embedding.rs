@@ -62,6 +62,19 @@ impl PayloadRules for Rules {
         canary::draw(rng)
     }
 
+    fn fuzz(&self, data: &[u8]) {
+        if let Ok(t) = Embedding::decode(data) {
+            assert!(!t.texts.is_empty() && t.texts.len() <= text::MAX_TEXTS);
+            assert!(t.texts.iter().map(String::len).sum::<usize>() <= text::MAX_TOTAL_BYTES);
+        }
+        if let Ok(e) = Embeddings::decode(data) {
+            assert!(
+                embeddings_agree(&e, &e),
+                "an embedding result disagrees with itself"
+            );
+        }
+    }
+
     /// Noise of norm 0.2 on each unit vector, renormalized: cosine ≈ 1/√1.04 ≈ 0.98.
     #[cfg(feature = "faults")]
     fn lie(&self, result: &[u8], _lie: super::Lie) -> Result<Vec<u8>, KindError> {

@@ -292,6 +292,13 @@ pub trait PayloadRules: Sync {
     /// Units of a payload, for its [`Price`].
     fn units(&self, payload: &[u8]) -> Result<u64, KindError>;
 
+    /// Reads untrusted bytes as this kind's payload and result and asserts what must hold of
+    /// whatever decodes (within the limits, a result agrees with itself): the body of the fuzz
+    /// targets, which call it for every kind in the registry. Returns normally on any input.
+    fn fuzz(&self, data: &[u8]) {
+        let _ = self.check_payload(data);
+    }
+
     /// A fresh known-answer task drawn from `rng`, for kinds with canaries.
     fn canary(&self, _rng: &mut dyn rand_core::Rng) -> Option<KnownAnswer> {
         None

@@ -59,6 +59,15 @@ impl PayloadRules for Rules {
         Ok(1)
     }
 
+    fn fuzz(&self, data: &[u8]) {
+        if let Ok(t) = SemanticMatch::decode(data) {
+            assert!(t.candidates.len() < text::MAX_TEXTS && t.returned() <= t.candidates.len());
+        }
+        if let Ok(m) = Matches::decode(data) {
+            assert!(matches_agree(&m, &m), "a ranking disagrees with itself");
+        }
+    }
+
     /// Every score lowered by 0.05.
     #[cfg(feature = "faults")]
     fn lie(&self, result: &[u8], _lie: super::Lie) -> Result<Vec<u8>, KindError> {

@@ -1,4 +1,4 @@
-//! What the text kinds (`embedding`, `semantic_match`) share: the served models and the limits
+//! What the text kinds (those that need a model) share: the served models and the limits
 //! on texts. A text past the model's 256 tokens is truncated by the model, so
 //! [`MAX_TEXT_BYTES`] only bounds what travels; the result of the largest payload (256 vectors
 //! of 384 floats) is 384 KiB.
@@ -7,7 +7,7 @@ use super::codec::TaskError;
 
 /// Models the network serves, by the name tasks use (all-MiniLM-L6-v2).
 pub const MODELS: &[&str] = &["minilm"];
-/// Most texts in one task (an `embedding`'s texts, a `semantic_match`'s query + candidates).
+/// Most texts in one task (every text it carries, a query included).
 pub const MAX_TEXTS: usize = 256;
 /// Longest text, in UTF-8 bytes.
 pub const MAX_TEXT_BYTES: usize = 8192;

@@ -57,6 +57,11 @@ impl PayloadRules for Rules {
         Ok(((t.queries.len() + t.database.len()) / t.dim as usize) as u64)
     }
 
+    fn fuzz(&self, data: &[u8]) {
+        let _ = VectorSearch::decode(data);
+        let _ = KnnResult::decode(data);
+    }
+
     #[cfg(feature = "faults")]
     fn lie(&self, result: &[u8], lie: super::Lie) -> Result<Vec<u8>, KindError> {
         let mut knn = KnnResult::decode(result).map_err(KindError::of)?;

@@ -3,7 +3,7 @@
 //!
 //! Binary codes are bit-identical to the CPU's. int8 codes go through a division, which WGSL
 //! only promises to 2.5 ULP: a value within a rounding error of a half step may land one code
-//! away from the CPU's. That is fine for search, but the network's `compression` task compares
+//! away from the CPU's. That is fine for search, but the network's quantization task compares
 //! results byte for byte, so it runs on the CPU path everywhere (docs/decisions.md).
 
 use super::readback::u32s;

@@ -30,7 +30,7 @@ pub(crate) struct Args {
     #[arg(long, hide = true, value_enum)]
     pub(crate) fault_inject: Option<run::Fault>,
     /// The embedding model's directory (all-MiniLM-L6-v2 as scripts/setup.sh unpacks it).
-    /// With the model the node also runs `embedding` and `semantic_match`. Default:
+    /// With the model the node also runs the text kinds. Default:
     /// ~/.cache/edgenet/models/all-MiniLM-L6-v2, used when it is there.
     #[arg(long, env = "EDGENET_MODEL_DIR")]
     pub(crate) model_dir: Option<PathBuf>,

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::ValueEnum;
 use edgenet_keystore::load_or_create;
+use edgenet_node::job::{Job, JobArgs, SUBMITTED_KINDS};
 use edgenet_node::submit;
 
 use super::{Context, Failure, MetricArg, OutputArg, runtime};
@@ -72,34 +72,29 @@ pub(crate) struct Args {
     /// The model of a text task.
     #[arg(long, default_value = "minilm")]
     pub(crate) model: String,
-    /// The task kind.
-    #[arg(long, value_enum, default_value_t = KindArg::VectorSearch)]
-    pub(crate) kind: KindArg,
+    /// The task kind, by its name (`-` or `_`): one of the kinds `submit` sends.
+    #[arg(long, default_value = "vector_search", value_parser = kind_name)]
+    pub(crate) kind: String,
     /// Random plaintext bytes for `--kind encryption`.
     #[arg(long, default_value_t = 4096)]
     pub(crate) bytes: usize,
-    /// Quantization for `--kind compression` (of `--n` random vectors of `--dim` values).
-    #[arg(long, value_enum, default_value_t = ModeArg::Int8)]
-    pub(crate) mode: ModeArg,
+    /// Quantization mode, `int8` or `binary` (of `--n` random vectors of `--dim` values).
+    #[arg(long, default_value = "int8")]
+    pub(crate) mode: String,
     /// Submit as this node's identity (the key file) instead of a fresh one. A running worker
     /// and a submitter must not share an identity: the relay keeps one connection per node.
     #[arg(long)]
     pub(crate) as_node: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum KindArg {
-    VectorSearch,
-    Encryption,
-    Compression,
-    Embedding,
-    SemanticMatch,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum ModeArg {
-    Int8,
-    Binary,
+/// `--kind`'s check: a name of a kind `submit` sends (clap prints the list on a mistake).
+fn kind_name(name: &str) -> Result<String, String> {
+    let names: Vec<&str> = SUBMITTED_KINDS.iter().map(|k| k.name()).collect();
+    if names.contains(&name.replace('-', "_").as_str()) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!("one of {} expected", names.join(", ")))
+    }
 }
 
 pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
@@ -127,48 +122,28 @@ pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
         as_node,
     } = args;
     let json = json || output == OutputArg::Json;
-    let need_file = || {
-        file.clone().ok_or_else(|| {
-            edgenet_node::error::NodeError::Input(
-                "--kind embedding and semantic-match read their texts from --file".into(),
-            )
-        })
-    };
     // Paying spends this node's credits, so a paid task is submitted as this node.
     let key = if as_node || pay > 0 {
         load_or_create(&cx.key_file)?.0
     } else {
         edgenet_core::SecretKey::generate(&mut edgenet_core::rng::os_rng())
     };
-    let job = match kind {
-        KindArg::Encryption => submit::Job::random_encryption(seed, bytes),
-        KindArg::Compression => {
-            let mode = match mode {
-                ModeArg::Int8 => edgenet_core::kinds::compression::Quantization::Int8,
-                ModeArg::Binary => edgenet_core::kinds::compression::Quantization::Binary,
-            };
-            submit::Job::random_compression(seed, mode, n, dim)
-        }
-        KindArg::Embedding => submit::Job::embedding_of_file(&need_file()?, &model)?,
-        KindArg::SemanticMatch => {
-            let query = query.clone().ok_or_else(|| {
-                edgenet_node::error::NodeError::Input("--kind semantic-match needs --query".into())
-            })?;
-            submit::Job::semantic_match_of_file(&query, &need_file()?, &model, top_k)?
-        }
-        KindArg::VectorSearch => {
-            let vectors = match vectors {
-                Some(path) => submit::Vectors::File(path),
-                None => submit::Vectors::Random {
-                    seed,
-                    n,
-                    queries,
-                    dim,
-                },
-            };
-            submit::Job::Search(submit::build_task(&vectors, metric.into(), k)?)
-        }
-    };
+    let job = Job::from_args(&JobArgs {
+        kind,
+        vectors,
+        seed,
+        n,
+        queries,
+        dim,
+        k,
+        metric: metric.into(),
+        file,
+        query,
+        top_k,
+        model,
+        bytes,
+        mode,
+    })?;
     let options = submit::SubmitOptions {
         relay,
         job,
@@ -178,7 +153,9 @@ pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
     };
     let (outcome, id) = runtime()?.block_on(submit::submit(key, &options))?;
     // A text task is checked here too when this machine has the model.
-    let local_model = matches!(options.job, submit::Job::Embed(_) | submit::Job::Match(_))
+    let local_model = options
+        .job
+        .needs_model()
         .then(edgenet_embed::Embedder::default_dir)
         .flatten()
         .and_then(|dir| edgenet_embed::Embedder::load(&dir).ok());

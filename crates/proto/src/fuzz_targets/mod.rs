@@ -83,7 +83,3 @@ pub fn hub_input(frames: &[&[u8]]) -> Vec<u8> {
 mod cluster_frames;
 #[cfg(feature = "fuzzing")]
 pub use cluster_frames::cluster_frames;
-#[cfg(feature = "fuzzing")]
-mod hub_actions;
-#[cfg(feature = "fuzzing")]
-pub use hub_actions::{HubAction, NODES, hub_actions, run_hub_actions};

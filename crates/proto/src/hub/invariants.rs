@@ -1,5 +1,5 @@
 //! What must hold between any two calls into the hub, checked by tests and the action fuzzer
-//! (`fuzz_targets::hub_actions`) after every step. Each check names what broke.
+//! (`edgenet_sim::actions`) after every step. Each check names what broke.
 
 use std::collections::HashMap;
 

@@ -1,8 +1,31 @@
 //! What the in-memory hub tests share: a worker's capabilities, one small search and the CPU
-//! reference result a worker answers it with.
+//! reference result a worker answers it with, and the peers they put on the in-memory network
+//! (`edgenet_sim`).
 #![allow(dead_code)] // each test file uses its part
 
-pub(crate) mod net;
+pub(crate) mod peers;
+
+/// `$wrapper { net: Network<$peer>, .. }` reads as the network itself: a test's wrapper adds its
+/// own helpers and keeps the network's (`now`, `rng`, `settle`, `drive`, …).
+#[allow(unused_macros)] // not every test file wraps the network
+macro_rules! wraps_network {
+    ($wrapper:ident, $peer:ty) => {
+        impl std::ops::Deref for $wrapper {
+            type Target = edgenet_sim::Network<$peer>;
+            fn deref(&self) -> &Self::Target {
+                &self.net
+            }
+        }
+
+        impl std::ops::DerefMut for $wrapper {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.net
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use wraps_network;
 
 use edgenet_core::kinds::vector_search::{Hit, KnnResult, SearchMetric, VectorSearch};
 use edgenet_core::task::TaskKind;

@@ -1,9 +1,27 @@
 //! The hub under random action lists (the cargo-fuzz target `hub_actions` explores the same
-//! alphabet for longer), and regressions it found, kept as readable action lists. Every run
-//! checks `Hub::check_invariants` after each action.
+//! alphabet for longer), the inputs it kept (`fuzz/regressions/hub_actions/`), and regressions
+//! it found, kept as readable action lists. Every run checks `Hub::check_invariants` after each
+//! action.
 
-use edgenet_proto::fuzz_targets::{HubAction, hub_actions, run_hub_actions};
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+use edgenet_sim::actions::{HubAction, hub_actions, run_hub_actions};
 use proptest::prelude::*;
+
+/// Every input kept in `fuzz/regressions/hub_actions/` (`scripts/fuzz.sh` explains how they get
+/// there) runs clean.
+#[test]
+fn kept_inputs_run_clean() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/hub_actions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        hub_actions(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+        n += 1;
+    }
+    assert!(n > 0, "no kept inputs in {}", dir.display());
+}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
