@@ -22,6 +22,7 @@
 //! ```
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use sha2::{Digest, Sha256};
 
 /// Memory per digest, KiB.
 pub const MEMORY_KIB: u32 = 4096;
@@ -65,6 +66,55 @@ fn zero_bits(digest: &[u8; 32]) -> u32 {
 /// Whether `nonce` proves `bits` of work for `challenge` (one digest: about a millisecond).
 pub fn verify(challenge: &[u8; 32], bits: u8, nonce: u64) -> bool {
     zero_bits(&digest_with(challenge, nonce, &mut memory())) >= u32::from(bits)
+}
+
+/// A relay's key for its own challenges. A challenge is 16 random bytes and a 16-byte tag of
+/// them under this key, so the relay tells a challenge it made from a made-up one with one
+/// SHA-256 before it spends an Argon2id digest checking a proof (`ChallengeKey::made`). The
+/// key is the relay's secret: nobody else can make a challenge that passes.
+#[derive(Clone)]
+pub struct ChallengeKey([u8; 32]);
+
+impl core::fmt::Debug for ChallengeKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ChallengeKey(…)")
+    }
+}
+
+impl ChallengeKey {
+    /// The key a relay derives from its identity's secret seed.
+    pub fn from_secret(seed: &[u8; 32]) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"edgenet/work-challenge-key/v1");
+        h.update(seed);
+        Self(h.finalize().into())
+    }
+
+    /// A challenge from 16 random bytes.
+    pub fn challenge(&self, random: [u8; 16]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out[..16].copy_from_slice(&random);
+        out[16..].copy_from_slice(&self.tag(&random));
+        out
+    }
+
+    /// Whether this key made `challenge`.
+    pub fn made(&self, challenge: &[u8; 32]) -> bool {
+        let (random, tag) = challenge.split_at(16);
+        let want = self.tag(random);
+        // Not secret-dependent timing worth hiding: a tag only says the relay made it.
+        tag == want.as_slice()
+    }
+
+    fn tag(&self, random: &[u8]) -> [u8; 16] {
+        let mut h = Sha256::new();
+        h.update(self.0);
+        h.update(random);
+        let full: [u8; 32] = h.finalize().into();
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&full[..16]);
+        tag
+    }
 }
 
 /// Searches nonces for one challenge, a slice at a time (a browser worker yields between
@@ -120,6 +170,21 @@ pub fn solve(challenge: [u8; 32], bits: u8) -> u64 {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_relay_tells_its_own_challenges_from_others() {
+        let key = ChallengeKey::from_secret(&[1; 32]);
+        let other = ChallengeKey::from_secret(&[2; 32]);
+        let c = key.challenge([9; 16]);
+        assert!(key.made(&c));
+        assert!(!other.made(&c));
+        let mut forged = c;
+        forged[31] ^= 1;
+        assert!(!key.made(&forged));
+        forged = c;
+        forged[0] ^= 1;
+        assert!(!key.made(&forged), "the tag covers the random half");
+    }
 
     #[test]
     fn a_found_nonce_verifies_and_others_mostly_do_not() {

@@ -4,6 +4,7 @@
 //! - [`collection`]: creating, filling and searching shared vector collections (`edgenet-node collection`).
 //! - [`connection`]: one authenticated WebSocket connection to a relay.
 //! - [`run`]: the worker loop with reconnection and backoff.
+//! - [`proof`]: the relay's proofs of work, one cancellable search per connection.
 //! - [`shards`]: the collection shards a node holds on disk (`run --data-dir --storage`).
 //! - [`relays`]: the relays it rotates through (given, and learned from a cluster's directory).
 //! - [`submit`]: submitting a task and waiting for its verified outcome, across relays.
@@ -20,6 +21,7 @@ pub mod earnings;
 pub mod error;
 pub mod http;
 pub mod job;
+pub mod proof;
 pub mod relays;
 pub mod run;
 pub mod shards;

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::connection::{Connection, Profile, capabilities};
 use crate::error::NodeError;
+use crate::proof::{Proof, ProofSolver};
 use crate::shards::ShardStore;
 use crate::status::{State, Tracker};
 use crate::text::{TextBackend, TextEncoder};
@@ -194,8 +195,9 @@ async fn serve(
     {
         return Ended::Lost(e.into());
     }
-    // Proofs of work, solved on blocking threads (the relay asks at most a few at a time).
-    let (work_tx, mut work_rx) = mpsc::channel::<([u8; 32], u64)>(4);
+    // Proofs of work: one search at a time, stopped when this connection ends.
+    let (work_tx, mut work_rx) = mpsc::channel::<Proof>(4);
+    let mut proofs = ProofSolver::new(work_tx);
     loop {
         while let Some(event) = conn.endpoint().poll_event() {
             match event {
@@ -259,11 +261,7 @@ async fn serve(
                 }
                 Event::WorkWanted { challenge, bits } => {
                     tracing::debug!(bits, "proof of work asked");
-                    let tx = work_tx.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let nonce = edgenet_core::work::solve(challenge, bits);
-                        let _ = tx.blocking_send((challenge, nonce));
-                    });
+                    proofs.solve(challenge, bits);
                 }
                 Event::Verdict { task, agreed } => tracing::info!(%task, agreed, "verdict"),
                 Event::RelayError { code, message } => {

@@ -92,6 +92,10 @@ pub enum ProtoError {
     /// prove the work (`edgenet_core::work`). The connection stays open; a new challenge follows.
     #[error("bad proof of work: {0}")]
     BadWork(String),
+    /// The connection sent [`MAX_WRONG_PROOFS`](crate::hub::MAX_WRONG_PROOFS) proofs of work
+    /// that did not prove the work: it is closed.
+    #[error("{0} wrong proofs of work on one connection")]
+    WorkRefused(u8),
     /// A task submitted again (its submitter resuming it on another connection) had already
     /// finished with a verdict.
     #[error("the task already finished: {0}")]
@@ -205,6 +209,7 @@ impl ErrorCode for ProtoError {
             Self::InsufficientCredits(_) => "EN-220",
             Self::PaymentRequired => "EN-221",
             Self::BadWork(_) => "EN-222",
+            Self::WorkRefused(_) => "EN-234",
             Self::NotEnoughWorkers(_) => "EN-223",
             Self::TaskFinished(_) => "EN-224",
             Self::TaskElsewhere(_) => "EN-225",
@@ -250,6 +255,7 @@ impl ProtoError {
                 | Self::HandshakeTimeout
                 | Self::SlowConsumer
                 | Self::TooManyConnections
+                | Self::WorkRefused(_)
         )
     }
 }

@@ -298,7 +298,8 @@ fn a_canary_is_paid_only_with_a_proof_of_work_and_a_wrong_proof_pays_nothing() {
         _ => None,
     });
     let (challenge, bits) = asked.expect("the relay asked for a proof");
-    // A nonce that does not prove the work: refused (EN-222), still nothing, a new challenge.
+    // A nonce that does not prove the work: refused (EN-222), still nothing, and a new challenge
+    // once the wrong proof's wait is over.
     let wrong = (0..)
         .find(|n| !edgenet_core::work::verify(&challenge, bits, *n))
         .unwrap();
@@ -316,6 +317,7 @@ fn a_canary_is_paid_only_with_a_proof_of_work_and_a_wrong_proof_pays_nothing() {
     net.endpoint_mut(farm).prove(challenge, right).unwrap();
     net.pump();
     assert_eq!(net.hub().ledger().account(&account).balance, 0);
+    net.tick(edgenet_proto::hub::WRONG_PROOF_BACKOFF_MS);
     // The fresh challenge, proved: the canary's reward (times the early-adopter bonus).
     let fresh = net.events(farm).iter().rev().find_map(|e| match e {
         Event::WorkWanted { challenge, bits } => Some((*challenge, *bits)),

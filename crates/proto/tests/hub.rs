@@ -1404,3 +1404,117 @@ fn events_nobody_drains_are_capped_oldest_first_and_the_hub_keeps_working() {
         Some(HubEvent::PeerJoined { .. })
     ));
 }
+
+/// The challenges `conn` was sent, oldest first.
+fn challenges(net: &Net, conn: ConnId) -> Vec<[u8; 32]> {
+    net.nodes()[&conn]
+        .inbox
+        .iter()
+        .filter_map(|m| match m {
+            RelayMsg::WorkWanted { challenge, .. } => Some(*challenge),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A nonce that does not prove `bits` of work for `challenge`.
+fn wrong_nonce(challenge: &[u8; 32], bits: u8) -> u64 {
+    (0..)
+        .find(|n| !edgenet_core::work::verify(challenge, bits, *n))
+        .unwrap()
+}
+
+#[test]
+fn wrong_proofs_of_work_cost_their_sender_a_doubling_wait_then_the_connection() {
+    use edgenet_proto::hub::{MAX_WRONG_PROOFS, WRONG_PROOF_BACKOFF_MS};
+    let mut net = Net::new(HubConfig::default());
+    let worker = net.join(1, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let farm = net.join(7, Behaviour::Unproven);
+    let mut wait = WRONG_PROOF_BACKOFF_MS;
+    for wrong in 1..=MAX_WRONG_PROOFS {
+        let asked = challenges(&net, farm);
+        let challenge = *asked.last().expect("the relay asked for a proof");
+        let nonce = wrong_nonce(&challenge, TEST_WORK_BITS);
+        net.send(farm, &ClientMsg::WorkProof { challenge, nonce });
+        if wrong == MAX_WRONG_PROOFS {
+            assert_eq!(last_error(&net, farm).as_deref(), Some("EN-234"));
+            assert!(
+                net.nodes()[&farm].closed,
+                "refused after {wrong} wrong proofs"
+            );
+            break;
+        }
+        assert_eq!(last_error(&net, farm).as_deref(), Some("EN-222"));
+        // No challenge until the wait is over, then one.
+        net.tick(wait - 1);
+        assert_eq!(
+            challenges(&net, farm).len(),
+            asked.len(),
+            "asked again too soon"
+        );
+        net.tick(1);
+        assert_eq!(challenges(&net, farm).len(), asked.len() + 1);
+        wait *= 2;
+    }
+    // The honest worker proved its own work and runs tasks meanwhile.
+    assert!(!net.nodes()[&worker].closed);
+    honest_task_completes(&mut net, submitter);
+}
+
+#[test]
+fn a_proof_costs_a_digest_only_for_a_challenge_this_relay_made_and_only_once() {
+    let mut net = Net::new(HubConfig::default());
+    let farm = net.join(7, Behaviour::Unproven);
+    let challenge = *challenges(&net, farm).last().unwrap();
+    let proof = |challenge: [u8; 32], nonce: u64| {
+        ClientMsg::WorkProof { challenge, nonce }.encode().unwrap()
+    };
+    let mut decoder = net.hub().decoder();
+    for i in 0..50u8 {
+        let _ = decoder.decode(&proof([i; 32], 1));
+    }
+    assert_eq!(
+        decoder.digests(),
+        0,
+        "made-up challenges cost one SHA-256 each, no digest"
+    );
+    let _ = decoder.decode(&proof(challenge, wrong_nonce(&challenge, TEST_WORK_BITS)));
+    let _ = decoder.decode(&proof(challenge, 1));
+    assert_eq!(
+        decoder.digests(),
+        1,
+        "a challenge is checked once per connection"
+    );
+}
+
+#[test]
+fn made_up_proofs_spend_the_senders_message_rate() {
+    use edgenet_proto::hub::WRONG_PROOF_COST;
+    let limit = 40;
+    let mut net = Net::new(HubConfig {
+        max_messages_per_minute: limit,
+        ..HubConfig::default()
+    });
+    let worker = net.join(1, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let farm = net.join(7, Behaviour::Unproven);
+    let mut sent = 0u64;
+    while !net.nodes()[&farm].closed && sent < u64::from(limit) {
+        let made_up = ClientMsg::WorkProof {
+            challenge: [sent as u8; 32],
+            nonce: 1,
+        };
+        net.send(farm, &made_up);
+        sent += 1;
+    }
+    // Each counted as WRONG_PROOF_COST messages: the rate closed the connection after a tenth
+    // of the messages it allows.
+    assert_eq!(last_error(&net, farm).as_deref(), Some("EN-207"));
+    assert!(
+        sent <= u64::from(limit) / WRONG_PROOF_COST + 1,
+        "{sent} sent"
+    );
+    assert!(!net.nodes()[&worker].closed);
+    honest_task_completes(&mut net, submitter);
+}

@@ -361,6 +361,34 @@ impl Worker {
         status["state"].as_str().unwrap_or("").to_owned()
     }
 
+    /// Its process's threads now (from `/proc`).
+    pub fn threads(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Stops it with SIGTERM; how it exited and how long it took (it is killed after 10 s).
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Duration) {
+        let pid = self.child.id().to_string();
+        let asked = Instant::now();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, asked.elapsed());
+            }
+            if asked.elapsed() > Duration::from_secs(10) {
+                self.child.kill().unwrap();
+                return (self.child.wait().unwrap(), asked.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// SIGKILL, mid-whatever.
     pub fn kill(mut self) {
         self.child.kill().unwrap();

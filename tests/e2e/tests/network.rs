@@ -234,3 +234,31 @@ fn nodes_reconnect_after_the_relay_restarts() {
     assert!(report.matches_local == Some(true));
     assert_eq!(report.agreeing.len(), 3);
 }
+
+/// A relay that asks for proofs no node finds in hours (24 bits): each reconnect's new challenge
+/// replaces the search for the old one instead of adding a thread, and SIGTERM stops the node at
+/// once, mid-search.
+#[test]
+fn proof_searches_do_not_pile_up_across_reconnects_and_sigterm_stops_the_node_mid_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut relay = Relay::start(&dir.path().join("relay"), port, &["--work-bits", "24"]);
+    let worker = Worker::start(dir.path(), "w", &relay.ws_url(), &[]);
+    wait_until(WAIT, "the worker joins", || relay.peer_count() == 1);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = worker.threads();
+    for _ in 0..6 {
+        relay = relay.start_again();
+        wait_until(WAIT, "the worker joins again", || relay.peer_count() == 1);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let after = worker.threads();
+    // One search at a time: the pool may keep a spare thread, not one per reconnect.
+    assert!(
+        after <= before + 2,
+        "{before} threads, then {after} after six reconnects"
+    );
+    let (status, took) = worker.terminate();
+    assert!(status.success(), "{status}");
+    assert!(took < Duration::from_secs(2), "SIGTERM took {took:?}");
+}

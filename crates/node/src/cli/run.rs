@@ -83,6 +83,11 @@ pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
         data_dir: data_dir.unwrap_or_else(|| cx.key_file.with_file_name("data")),
         storage,
     };
-    runtime()?.block_on(run::run(key, options))?;
+    let runtime = runtime()?;
+    let ran = runtime.block_on(run::run(key, options));
+    // A job still running on a blocking thread (a kernel mid-task) does not hold up the exit:
+    // its result has nowhere to go. Proof searches have stopped already (`proof.rs`).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(250));
+    ran?;
     Ok(())
 }

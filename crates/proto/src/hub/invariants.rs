@@ -162,6 +162,9 @@ impl Hub {
                     .peers
                     .iter()
                     .any(|(n, p)| n.as_bytes() == node && p.is_worker()),
+                Timer::WorkRetry(node) => {
+                    NodeId::from_bytes(node).is_ok_and(|n| self.backing_off(&n))
+                }
                 // Set at each announcement, however many workers it listed.
                 Timer::StrayEscrow(..) | Timer::Lender(_) => true,
                 Timer::Lent(task, worker) => self.remote.routes(task, worker),

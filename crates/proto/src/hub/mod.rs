@@ -25,6 +25,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use edgenet_core::work::ChallengeKey;
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
 
 mod cluster;
@@ -58,11 +59,11 @@ pub use cluster::replica::Merged;
 pub use config::HubConfig;
 pub use economy::ledger::{EntryStore, MemoryStore};
 pub use economy::pages::EntryPage;
-pub use economy::work::BANKED;
+pub use economy::work::{BANKED, MAX_WRONG_PROOFS, WRONG_PROOF_BACKOFF_MS};
 pub use effort::Effort;
 pub use events::{HubEvent, MAX_PENDING_EVENTS};
 pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
-pub use routing::inbound::{Decoder, Inbound};
+pub use routing::inbound::{Decoder, Inbound, WRONG_PROOF_COST, WorkCheck};
 pub use routing::input::{Handled, Input};
 pub use routing::peers::IGNORED_OFFERS;
 pub use routing::replication::{Fixed, OriginKind, ReplicationPolicy};
@@ -153,6 +154,8 @@ pub struct Hub {
     replication: Box<dyn ReplicationPolicy>,
     /// For [`Input::Frame`], decoded in place.
     decoder: Decoder,
+    /// Makes this relay's proof-of-work challenges, so that its decoders know them.
+    work_key: ChallengeKey,
     /// Work counted on the network-sized operations (`hub/effort.rs`).
     effort: Effort,
     /// Proofs of work accepted per account, ever (for the credit invariant).
@@ -163,7 +166,11 @@ pub struct Hub {
 impl Hub {
     /// A hub for the relay identity `key`.
     pub fn new(key: SecretKey, config: HubConfig) -> Self {
+        let work_key = ChallengeKey::from_secret(&key.to_seed());
         Self {
+            decoder: Decoder::new(Self::ledger_config(&key))
+                .with_work(Self::work_check_for(&key, &config)),
+            work_key,
             config,
             conns: Conns::default(),
             peers: Peers::default(),
@@ -185,7 +192,6 @@ impl Hub {
             rng: rand_core::SeedableRng::from_seed([0; 32]),
             replication: Box::new(Fixed),
             effort: Effort::default(),
-            decoder: Decoder::new(Self::ledger_config(&key)),
             #[cfg(any(test, feature = "fuzzing"))]
             proofs_accepted: std::collections::HashMap::new(),
             key,
@@ -194,7 +200,7 @@ impl Hub {
 
     /// A decoder for this hub's frames, for a connection's own task ([`Input::Inbound`]).
     pub fn decoder(&self) -> Decoder {
-        Decoder::new(self.ledger.config().clone())
+        Decoder::new(self.ledger.config().clone()).with_work(self.work_check())
     }
 
     /// The validator set of a one-relay network: the relay itself.
@@ -312,7 +318,8 @@ impl Hub {
                 | Timer::Lender(_)
                 | Timer::Lent(..)
                 | Timer::Resume(_)
-                | Timer::Handover(..) => {}
+                | Timer::Handover(..)
+                | Timer::WorkRetry(_) => {}
             }
         }
         for id in reoffer {
@@ -340,6 +347,11 @@ impl Hub {
                 }
                 Timer::Resume(task) => self.unpark(task, now),
                 Timer::Handover(id, shard, node) => self.handover(id, shard, node, now),
+                Timer::WorkRetry(node) => {
+                    if let Ok(node) = NodeId::from_bytes(&node) {
+                        self.work_retry(&node);
+                    }
+                }
                 _ => {}
             }
         }

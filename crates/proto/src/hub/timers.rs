@@ -45,6 +45,8 @@ pub(super) enum Timer {
     Resume(TaskId),
     /// A shard's holder that went away is replaced unless it is back by then.
     Handover(edgenet_core::collection::CollectionId, u16, NodeKey),
+    /// A worker that sent a wrong proof of work gets its next challenge.
+    WorkRetry(NodeKey),
 }
 
 /// Deadlines by timer, and timers by deadline.

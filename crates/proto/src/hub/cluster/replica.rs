@@ -70,7 +70,7 @@ impl Hub {
         if !self.ledger.is_empty() {
             return Err("the validator set is chosen before the ledger is loaded".into());
         }
-        self.decoder = Decoder::new(config.clone());
+        self.decoder = Decoder::new(config.clone()).with_work(self.work_check());
         self.ledger = Ledger::new(config);
         Ok(self)
     }

@@ -4,23 +4,38 @@
 //!
 //! A worker has at most one challenge out and at most [`BANKED`] proofs in hand, so it can prove
 //! ahead of a reward but not hoard. A canary passed without a proof in hand is paid when the
-//! next proof arrives; an uptime period without one is not paid. Each challenge is checked once
-//! (one digest, about a millisecond): a wrong answer costs the worker that challenge, and the
-//! relay's own work is bounded by the challenges it hands out.
+//! next proof arrives; an uptime period without one is not paid.
+//!
+//! A proof costs the relay one Argon2id digest (about a millisecond), so a wrong one costs its
+//! sender: the digest is spent outside the hub's lock by the connection's own decoder, and only
+//! for a challenge this relay made (`routing/inbound.rs`); it counts as
+//! [`WRONG_PROOF_COST`](crate::hub::routing::inbound::WRONG_PROOF_COST) messages against the
+//! sender's rate; the next challenge waits [`WRONG_PROOF_BACKOFF_MS`], doubling with each
+//! wrong proof; and the [`MAX_WRONG_PROOFS`]th closes the connection (EN-234). An honest solver
+//! never sends a wrong proof.
 
 use edgenet_core::NodeId;
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason, curve};
 use edgenet_core::task::TaskId;
-use edgenet_core::work;
+use edgenet_core::work::ChallengeKey;
 use rand_core::Rng;
 
+use crate::Millis;
 use crate::error::ProtoError;
 use crate::hub::Hub;
+use crate::hub::routing::inbound::WorkCheck;
+use crate::hub::timers::Timer;
 use crate::message::RelayMsg;
 
 /// Proofs a worker may hold unspent.
 pub const BANKED: u8 = 2;
+
+/// Wrong proofs that close a connection.
+pub const MAX_WRONG_PROOFS: u8 = 3;
+
+/// How long the next challenge waits after a wrong proof (doubling with each one).
+pub const WRONG_PROOF_BACKOFF_MS: Millis = 2_000;
 
 /// One worker's proofs (per connection: a reconnect starts over).
 #[derive(Debug, Default, Clone)]
@@ -31,6 +46,10 @@ pub(in crate::hub) struct WorkAccount {
     banked: u8,
     /// A canary it passed while it had no proof in hand: paid with the next one.
     canary: Option<TaskId>,
+    /// Wrong proofs it sent.
+    wrong: u8,
+    /// Waiting out a wrong proof: no challenge until its timer.
+    backing_off: bool,
 }
 
 impl Hub {
@@ -40,19 +59,37 @@ impl Hub {
         self.config.work_bits > 0 && mints
     }
 
-    /// Sends `node` a fresh challenge if it is a worker with none out and room in its bank.
+    /// What a connection's decoder needs to check this relay's proofs (none when it asks none).
+    pub(in crate::hub) fn work_check(&self) -> Option<WorkCheck> {
+        Self::work_check_for(&self.key, &self.config)
+    }
+
+    pub(in crate::hub) fn work_check_for(
+        key: &edgenet_core::SecretKey,
+        config: &crate::hub::HubConfig,
+    ) -> Option<WorkCheck> {
+        (config.work_bits > 0).then(|| WorkCheck {
+            key: ChallengeKey::from_secret(&key.to_seed()),
+            bits: config.work_bits,
+        })
+    }
+
+    /// Sends `node` a fresh challenge if it is a worker with none out, room in its bank, and no
+    /// wrong proof to wait out.
     pub(in crate::hub) fn ask_work(&mut self, node: &NodeId) {
         if !self.work_required() {
             return;
         }
-        let mut challenge = [0u8; 32];
-        self.rng.fill_bytes(&mut challenge);
+        let mut random = [0u8; 16];
+        self.rng.fill_bytes(&mut random);
+        let challenge = self.work_key.challenge(random);
         let Some(peer) = self.peers.get_mut(node) else {
             return;
         };
         let w = &mut peer.work;
         if !peer.info.capabilities.kernels.is_empty()
             && w.outstanding.is_none()
+            && !w.backing_off
             && w.banked < BANKED
         {
             w.outstanding = Some(challenge);
@@ -61,12 +98,13 @@ impl Hub {
         }
     }
 
-    /// A worker's proof: checked once against the challenge it was sent.
+    /// A worker's proof for `challenge`, which its decoder found to prove the work or not.
     pub(in crate::hub) fn on_work_proof(
         &mut self,
         node: NodeId,
         challenge: [u8; 32],
-        nonce: u64,
+        proves: bool,
+        now: Millis,
     ) -> Result<(), ProtoError> {
         let bits = self.config.work_bits;
         let w = self
@@ -76,10 +114,17 @@ impl Hub {
             .filter(|w| w.outstanding == Some(challenge))
             .ok_or_else(|| ProtoError::BadWork("not the challenge this relay asked for".into()))?;
         w.outstanding = None;
-        if !work::verify(&challenge, bits, nonce) {
-            self.ask_work(&node);
+        if !proves {
+            w.wrong = w.wrong.saturating_add(1);
+            if w.wrong >= MAX_WRONG_PROOFS {
+                return Err(ProtoError::WorkRefused(w.wrong));
+            }
+            w.backing_off = true;
+            let wait = WRONG_PROOF_BACKOFF_MS << (w.wrong - 1);
+            self.timers
+                .set(Timer::WorkRetry(*node.as_bytes()), now.saturating_add(wait));
             return Err(ProtoError::BadWork(format!(
-                "the nonce does not give {bits} zero bits"
+                "the nonce does not give {bits} zero bits; the next challenge comes in {wait} ms"
             )));
         }
         w.banked += 1;
@@ -93,6 +138,20 @@ impl Hub {
         }
         self.ask_work(&node);
         Ok(())
+    }
+
+    /// A wrong proof's wait is over: `node` may have its next challenge.
+    pub(in crate::hub) fn work_retry(&mut self, node: &NodeId) {
+        if let Some(p) = self.peers.get_mut(node) {
+            p.work.backing_off = false;
+        }
+        self.ask_work(node);
+    }
+
+    /// Whether `node` waits out a wrong proof (its retry timer is then set).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(in crate::hub) fn backing_off(&self, node: &NodeId) -> bool {
+        self.peers.get(node).is_some_and(|p| p.work.backing_off)
     }
 
     /// Spends one of `node`'s proofs, if this relay asks for them; whether it could.

@@ -50,7 +50,10 @@ impl Hub {
             (Some(node), Decoded::Entries(entries)) => {
                 return self.handle_entries(node, entries, now);
             }
-            (None, other @ Decoded::Entries(_)) => {
+            (Some(node), Decoded::Proof { challenge, proves }) => {
+                return self.on_work_proof(node, challenge, proves, now);
+            }
+            (None, other @ (Decoded::Entries(_) | Decoded::Proof { .. })) => {
                 return Err(ProtoError::Unexpected(format!(
                     "{} before the handshake; send Hello first",
                     other.name()
@@ -109,9 +112,8 @@ impl Hub {
                     outvoted,
                 },
             ) => self.on_verdict(node, task, agreeing, outvoted, now),
-            (Some(node), ClientMsg::WorkProof { challenge, nonce }) => {
-                self.on_work_proof(node, challenge, nonce)
-            }
+            // Decoded as `Decoded::Proof` above.
+            (_, ClientMsg::WorkProof { .. }) => Ok(()),
             (Some(node), ClientMsg::SubmitShard { spec, target }) => {
                 self.on_submit_shard(node, spec, target, now);
                 Ok(())

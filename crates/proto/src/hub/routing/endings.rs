@@ -117,6 +117,7 @@ impl Hub {
         self.peers.remove(&node);
         self.end_routes_of(&node);
         self.timers.cancel(&Timer::Uptime(*node.as_bytes()));
+        self.timers.cancel(&Timer::WorkRetry(*node.as_bytes()));
         self.withdraw_canaries(&node);
         let left = RelayMsg::PeerLeft {
             node: *node.as_bytes(),

@@ -4,11 +4,18 @@
 //! flood of forged entries costs the flooding connection's task, not everyone's handshakes.
 //! [`Input::Frame`] does both steps in one call (tests, and adapters without a lock).
 //!
+//! A proof of work is checked here too, so its Argon2id digest is spent outside the lock: only
+//! for a challenge this relay made (one SHA-256 says so, [`ChallengeKey::made`]), and once per
+//! challenge on a connection.
+//!
 //! [`Input::Inbound`]: crate::hub::Input::Inbound
 //! [`Input::Frame`]: crate::hub::Input::Frame
 
+use std::collections::VecDeque;
+
 use edgenet_core::ledger::sync::SyncMessage;
 use edgenet_core::ledger::{LedgerConfig, LedgerError, Verified, Verifier};
+use edgenet_core::work::ChallengeKey;
 
 use crate::error::ProtoError;
 use crate::message::ClientMsg;
@@ -22,6 +29,27 @@ pub(in crate::hub) enum Decoded {
     Msg(ClientMsg),
     /// Ledger entries, each verified or refused with its reason.
     Entries(Vec<Result<Verified, LedgerError>>),
+    /// A proof of work, checked: whether it proves the work for a challenge this relay made.
+    Proof {
+        /// The challenge it answers.
+        challenge: [u8; 32],
+        /// Whether its nonce proves the work.
+        proves: bool,
+    },
+}
+
+/// What a wrong proof of work counts for against its sender's message rate: its digest costs
+/// the relay about what ten small messages do.
+pub const WRONG_PROOF_COST: u64 = 10;
+
+/// Challenges a decoder remembers having checked (a relay has one out per connection).
+const CHECKED_MEMORY: usize = 4;
+
+/// How a decoder checks proofs of work: the relay's challenge key and the bits it asks.
+#[derive(Debug, Clone)]
+pub struct WorkCheck {
+    pub(in crate::hub) key: ChallengeKey,
+    pub(in crate::hub) bits: u8,
 }
 
 impl Decoded {
@@ -32,7 +60,8 @@ impl Decoded {
             Self::Msg(ClientMsg::Ledger(SyncMessage::Heads(h))) => h.len(),
             Self::Msg(ClientMsg::Ledger(SyncMessage::Wants(w))) => w.len(),
             Self::Msg(ClientMsg::Ledger(SyncMessage::Entries(e))) => e.len(),
-            Self::Msg(_) => 1,
+            Self::Proof { proves: false, .. } => return WRONG_PROOF_COST,
+            Self::Msg(_) | Self::Proof { .. } => 1,
         };
         u64::try_from(items.max(1)).unwrap_or(u64::MAX)
     }
@@ -42,6 +71,7 @@ impl Decoded {
         match self {
             Self::Msg(m) => m.name(),
             Self::Entries(_) => "Ledger",
+            Self::Proof { .. } => "WorkProof",
         }
     }
 }
@@ -50,14 +80,52 @@ impl Decoded {
 /// validator set and a bounded key cache of its own ([`Verifier`]).
 pub struct Decoder {
     verifier: Verifier,
+    work: Option<WorkCheck>,
+    /// Challenges whose proof this decoder checked, newest last.
+    checked: VecDeque<[u8; 32]>,
+    /// Argon2id digests spent checking proofs.
+    digests: u64,
 }
 
 impl Decoder {
-    /// A decoder for a network with this validator set ([`crate::hub::Hub::decoder`] gives the hub's).
+    /// A decoder for a network with this validator set ([`crate::hub::Hub::decoder`] gives the
+    /// hub's, with its proof-of-work check).
     pub fn new(config: LedgerConfig) -> Self {
         Self {
             verifier: Verifier::new(config),
+            work: None,
+            checked: VecDeque::new(),
+            digests: 0,
         }
+    }
+
+    /// Argon2id digests this decoder spent checking proofs of work.
+    pub fn digests(&self) -> u64 {
+        self.digests
+    }
+
+    /// Checks proofs of work as `work` says (`None`: the relay asks for none; every proof is
+    /// wrong).
+    pub fn with_work(mut self, work: Option<WorkCheck>) -> Self {
+        self.work = work;
+        self
+    }
+
+    /// Whether `nonce` proves the work for `challenge`: a digest is spent only on a challenge
+    /// this relay made and not checked here before.
+    fn check_proof(&mut self, challenge: [u8; 32], nonce: u64) -> bool {
+        let Some(work) = &self.work else {
+            return false;
+        };
+        if !work.key.made(&challenge) || self.checked.contains(&challenge) {
+            return false;
+        }
+        if self.checked.len() == CHECKED_MEMORY {
+            self.checked.pop_front();
+        }
+        self.checked.push_back(challenge);
+        self.digests += 1;
+        edgenet_core::work::verify(&challenge, work.bits, nonce)
     }
 
     /// Verifies ledger entries (a frame's, or a cluster log's: `hub/cluster/replica.rs`).
@@ -74,6 +142,10 @@ impl Decoder {
             ClientMsg::Ledger(SyncMessage::Entries(entries)) => {
                 Decoded::Entries(self.verifier.verify(entries))
             }
+            ClientMsg::WorkProof { challenge, nonce } => Decoded::Proof {
+                challenge,
+                proves: self.check_proof(challenge, nonce),
+            },
             other => Decoded::Msg(other),
         }))
     }
