@@ -5,15 +5,22 @@
 //!
 //! Every subscriber reads from one broadcast ring of [`SUBSCRIBER_QUEUE`] messages. One that
 //! falls that far behind, or whose socket takes longer than [`SEND_TIMEOUT`] to accept a
-//! message, is closed with EN-305: the hub never waits for a dashboard. At most
-//! [`MAX_SUBSCRIBERS`] at once; more are refused with 503 and EN-306.
+//! message, is closed with EN-305: the hub never waits for a dashboard. A socket's buffers can
+//! swallow minutes of events from a subscriber that never reads, so the relay pings each one
+//! every [`PING_EVERY`] and closes one that has answered none for [`READ_WINDOW`] (EN-305 too):
+//! a dashboard's browser answers pings by itself, an idle socket does not, and its place is free
+//! again. At most [`MAX_SUBSCRIBERS`] at once (more: 503, EN-306), and at most
+//! [`MAX_SUBSCRIBERS_PER_IP`] from one address (more: 429, EN-308), so one machine cannot take
+//! every place.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgenet_proto::Millis;
@@ -27,14 +34,22 @@ use crate::AppState;
 pub const SUBSCRIBER_QUEUE: usize = 256;
 /// Subscribers at once.
 pub const MAX_SUBSCRIBERS: usize = 64;
+/// Subscribers at once from one address.
+pub const MAX_SUBSCRIBERS_PER_IP: usize = 8;
 /// Longest one message may wait for a subscriber's socket.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the relay pings a subscriber.
+pub const PING_EVERY: Duration = Duration::from_secs(4);
+/// A subscriber that answered no ping for this long is dropped.
+pub const READ_WINDOW: Duration = Duration::from_secs(10);
 
 /// The broadcast side, held by the hub driver.
 #[derive(Debug, Clone)]
 pub struct Events {
     tx: broadcast::Sender<Arc<str>>,
     subscribers: Arc<AtomicUsize>,
+    /// Subscribers by address (only addresses with any).
+    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -43,6 +58,7 @@ impl Default for Events {
         Self {
             tx: broadcast::channel(SUBSCRIBER_QUEUE).0,
             subscribers: Arc::default(),
+            per_ip: Arc::default(),
             dropped: Arc::default(),
         }
     }
@@ -143,21 +159,23 @@ pub(crate) async fn stats_ticker(state: AppState) {
     tag = "operators",
     responses(
         (status = 101, description = "A WebSocket of JSON events for dashboards (docs/api.md has each type)"),
+        (status = TOO_MANY_REQUESTS, description = "8 subscribers from this address already (EN-308)"),
         (status = SERVICE_UNAVAILABLE, description = "64 subscribers already (EN-306)"),
     )
 )]
-pub(crate) async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub(crate) async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    State(state): State<AppState>,
+) -> Response {
     let events = state.driver.events().clone();
-    // Counted before the upgrade, so a burst of requests cannot pass the limit together.
-    if events.subscribers.fetch_add(1, Ordering::Relaxed) >= MAX_SUBSCRIBERS {
-        events.subscribers.fetch_sub(1, Ordering::Relaxed);
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("EN-306: {MAX_SUBSCRIBERS} /events subscribers already\n"),
-        )
-            .into_response();
-    }
-    let guard = Subscribed(events.clone());
+    // Behind a trusted proxy, the client it forwarded for (client_ip.rs).
+    let ip = state.proxies.client_ip(addr.ip(), &headers);
+    let guard = match Subscribed::take(&events, ip) {
+        Ok(guard) => guard,
+        Err(refusal) => return refusal,
+    };
     ws.max_message_size(4096)
         .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| async move {
@@ -166,20 +184,68 @@ pub(crate) async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>)
         })
 }
 
-/// Gives the subscriber's place back however it ends.
-struct Subscribed(Events);
+/// A subscriber's place, given back however it ends.
+struct Subscribed(Events, IpAddr);
+
+impl Subscribed {
+    /// Takes a place for a subscriber from `ip`, or answers why there is none. Counted before
+    /// the upgrade, so a burst of requests cannot pass the limits together.
+    fn take(events: &Events, ip: IpAddr) -> Result<Self, Response> {
+        if events.subscribers.fetch_add(1, Ordering::Relaxed) >= MAX_SUBSCRIBERS {
+            events.subscribers.fetch_sub(1, Ordering::Relaxed);
+            return Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("EN-306: {MAX_SUBSCRIBERS} /events subscribers already\n"),
+            )
+                .into_response());
+        }
+        let mut per_ip = events.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let from_ip = per_ip.entry(ip).or_default();
+        if *from_ip >= MAX_SUBSCRIBERS_PER_IP {
+            drop(per_ip);
+            events.subscribers.fetch_sub(1, Ordering::Relaxed);
+            return Err((
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("EN-308: {MAX_SUBSCRIBERS_PER_IP} /events subscribers from {ip} already\n"),
+            )
+                .into_response());
+        }
+        *from_ip += 1;
+        Ok(Self(events.clone(), ip))
+    }
+}
 
 impl Drop for Subscribed {
     fn drop(&mut self) {
         self.0.subscribers.fetch_sub(1, Ordering::Relaxed);
+        let mut per_ip = self.0.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = per_ip.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&self.1);
+            }
+        }
     }
 }
 
 async fn serve(socket: axum::extract::ws::WebSocket, events: &Events) {
     let mut rx = events.tx.subscribe();
     let (mut sink, mut stream) = socket.split();
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut answered = tokio::time::Instant::now();
     let too_slow = loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if answered.elapsed() > READ_WINDOW {
+                    break true;
+                }
+                let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Vec::new().into()))).await;
+                match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break false,
+                    Err(_) => break true,
+                }
+            }
             next = rx.recv() => match next {
                 Ok(text) => {
                     let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text.as_ref().into()))).await;
@@ -192,16 +258,19 @@ async fn serve(socket: axum::extract::ws::WebSocket, events: &Events) {
                 Err(broadcast::error::RecvError::Lagged(_)) => break true,
                 Err(broadcast::error::RecvError::Closed) => break false,
             },
-            // The client only closes (anything else it sends is ignored).
+            // The client answers pings, and closes; anything else it sends is ignored.
             incoming = stream.next() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break false,
+                Some(Ok(Message::Pong(_))) => answered = tokio::time::Instant::now(),
                 Some(Ok(_)) => {}
             },
         }
     };
     if too_slow {
         events.dropped.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!("an /events subscriber fell behind and was dropped (EN-305)");
+        tracing::warn!(
+            "an /events subscriber fell behind or stopped reading and was dropped (EN-305)"
+        );
         let close = Message::Close(Some(CloseFrame {
             code: 1008,
             reason: "EN-305".into(),

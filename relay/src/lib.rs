@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod byte_range;
 pub mod client_ip;
 pub mod cluster;
 pub mod events;

@@ -6,6 +6,8 @@
 //!
 //! The names and contents never change for a given model, so they are served as immutable with
 //! a strong ETag (their SHA-256), and with CORS like the rest of the public, read-only surface.
+//! One byte range is answered 206 with that slice (`byte_range.rs`), so a client that resumes a
+//! download, or asks for a header's worth of the weights, gets only what it asked for.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +18,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
+
+use crate::byte_range::Answer;
 
 /// The files a Worker fetches, as the relay serves them.
 pub const FILES: [&str; 4] = [
@@ -99,6 +103,8 @@ fn load(dir: &std::path::Path) -> Result<Vec<Served>, String> {
     ),
     responses(
         (status = OK, description = "The file, immutable (ETag = its SHA-256)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = PARTIAL_CONTENT, description = "The one byte range asked for (`Range: bytes=…`)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = RANGE_NOT_SATISFIABLE, description = "The range starts past the file's end"),
         (status = NOT_FOUND, description = "No such model file, or no model on this relay (EN-410)"),
     )
 )]
@@ -123,12 +129,30 @@ pub async fn serve(
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|tag| tag.as_bytes() == f.etag.as_bytes());
-    let mut response = if fresh {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        Body::from(f.bytes.clone()).into_response()
+    let len = f.bytes.len();
+    let range = headers.get(header::RANGE).and_then(|r| r.to_str().ok());
+    let mut response = match (fresh, crate::byte_range::answer(range, len)) {
+        (true, _) => StatusCode::NOT_MODIFIED.into_response(),
+        (false, Answer::Whole) => Body::from(f.bytes.clone()).into_response(),
+        (false, Answer::Part(part)) => {
+            let content_range = format!("bytes {}-{}/{len}", part.start, part.end - 1);
+            let mut r =
+                (StatusCode::PARTIAL_CONTENT, Body::from(f.bytes.slice(part))).into_response();
+            if let Ok(v) = HeaderValue::from_str(&content_range) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            r
+        }
+        (false, Answer::Unsatisfiable) => {
+            let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            r
+        }
     };
     let h = response.headers_mut();
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::ETAG, f.etag.clone());
     h.insert(
         header::CACHE_CONTROL,

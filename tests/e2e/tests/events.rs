@@ -13,6 +13,48 @@ use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+type Subscriber =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A subscriber connecting from the loopback address `127.0.0.<host>` (every 127/8 address is
+/// this machine's): the relay limits subscribers per address.
+async fn subscribe_from(host: u8, relay: &Relay) -> Subscriber {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, host], 0)))
+        .unwrap();
+    let stream = socket.connect(relay.addr.parse().unwrap()).await.unwrap();
+    let url = format!("ws://{}/events", relay.addr);
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    tokio_tungstenite::client_async(&url, stream)
+        .await
+        .unwrap()
+        .0
+}
+
+/// The refusal of a subscription: its HTTP status and body.
+fn refusal(e: tokio_tungstenite::tungstenite::Error) -> (u16, String) {
+    let tokio_tungstenite::tungstenite::Error::Http(response) = e else {
+        panic!("not refused with an HTTP answer: {e}")
+    };
+    let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
+    (response.status().as_u16(), body)
+}
+
+/// The next `stats` message, within 5 s.
+async fn stats(subscriber: &mut Subscriber) -> String {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), subscriber.next()).await;
+        match message {
+            Ok(Some(Ok(Message::Text(t)))) if t.contains("\"type\":\"stats\"") => {
+                return t.to_string();
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no stats: {other:?}"),
+        }
+    }
+}
+
 fn dropped(relay: &Relay) -> u64 {
     let (_, body) = relay.get_raw("/metrics");
     body.lines()
@@ -33,11 +75,14 @@ fn events_show_a_task_in_order_and_a_reader_that_stops_is_dropped() {
     let collected = seen.clone();
     rt.spawn(async move {
         let (_, mut read) = honest.split();
-        while let Some(Ok(Message::Text(t))) = read.next().await {
-            collected
-                .lock()
-                .unwrap()
-                .push(serde_json::from_str(&t).unwrap());
+        // Reading answers the relay's pings; only the text messages are events.
+        while let Some(Ok(message)) = read.next().await {
+            if let Message::Text(t) = message {
+                collected
+                    .lock()
+                    .unwrap()
+                    .push(serde_json::from_str(&t).unwrap());
+            }
         }
     });
     // The one that never reads, with a receive window of a couple of kilobytes and small
@@ -150,17 +195,14 @@ fn past_sixty_four_subscribers_events_answers_503_and_those_connected_keep_their
     let url = format!("ws://{}/events", relay.addr);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
+        // Eight from each of eight addresses (the most one address may have), 127.0.0.1 last.
         let mut subscribers = Vec::new();
-        for _ in 0..64 {
-            subscribers.push(tokio_tungstenite::connect_async(&url).await.unwrap().0);
+        for i in 0..64u8 {
+            subscribers.push(subscribe_from(8 - i / 8, &relay).await);
         }
         let refused = tokio_tungstenite::connect_async(&url).await.unwrap_err();
-        let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
-            panic!("not refused with an HTTP answer: {refused}")
-        };
-        assert_eq!(response.status(), 503);
-        let body =
-            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
+        let (status, body) = refusal(refused);
+        assert_eq!(status, 503);
         assert!(body.contains("EN-306"), "{body}");
         // The first subscriber still gets the once-a-second stats.
         let first = subscribers.first_mut().unwrap();
@@ -174,4 +216,55 @@ fn past_sixty_four_subscribers_events_answers_503_and_those_connected_keep_their
         tokio::time::sleep(Duration::from_millis(300)).await;
         tokio_tungstenite::connect_async(&url).await.unwrap();
     });
+}
+
+#[test]
+fn subscribers_that_never_read_are_dropped_and_one_address_cannot_take_every_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+    let url = format!("ws://{}/events", relay.addr);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // Eight that never read (a stream nobody polls answers no ping).
+        let mut idle = Vec::new();
+        for _ in 0..8 {
+            idle.push(subscribe_from(1, &relay).await);
+        }
+        // A ninth from that address is refused; another address still gets in.
+        let refused = tokio_tungstenite::connect_async(&url).await.unwrap_err();
+        let (status, body) = refusal(refused);
+        assert_eq!(status, 429);
+        assert!(body.contains("EN-308"), "{body}");
+        let mut other = subscribe_from(2, &relay).await;
+        stats(&mut other).await;
+        drop(other);
+        // Within the read window the idle ones are closed, and the address may subscribe again.
+        let started = tokio::time::Instant::now();
+        let mut again = loop {
+            match tokio_tungstenite::connect_async(&url).await {
+                Ok((s, _)) => break s,
+                Err(e) => {
+                    assert_eq!(refusal(e).0, 429);
+                    assert!(started.elapsed() < Duration::from_secs(20), "never dropped");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
+        stats(&mut again).await;
+        // An idle one, read now, ends: the relay closed it (its close frame, or the socket
+        // gone before the queued pongs could be written).
+        let first = idle.first_mut().unwrap();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), first.next()).await {
+                Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                    assert_eq!(frame.reason.as_str(), "EN-305");
+                    break;
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(None | Some(Err(_))) => break,
+                Err(_) => panic!("an idle subscriber is still open"),
+            }
+        }
+    });
+    assert!(dropped(&relay) >= 8, "{} dropped", dropped(&relay));
 }

@@ -53,6 +53,25 @@ fn the_model_files_hash_to_the_published_sha256_and_revalidate() {
         head.contains("content-length: 454"),
         "f16 weights are about 45 MB: {head}"
     );
+    // One range of the weights: those bytes only, as the whole file has them.
+    let path = format!("/models/minilm/{}", weights.0);
+    let (_, _, whole) = relay.fetch(&path, &[]);
+    let (status, head, part) = relay.fetch(&path, &[("Range", "bytes=100-199")]);
+    assert_eq!(status, 206, "{head}");
+    assert_eq!(part, whole[100..200]);
+    let total = whole.len();
+    assert!(
+        head.contains(&format!("content-range: bytes 100-199/{total}")),
+        "{head}"
+    );
+    let (status, _, tail) = relay.fetch(&path, &[("Range", "bytes=-8")]);
+    assert_eq!((status, tail.as_slice()), (206, &whole[total - 8..]));
+    let (status, head, _) = relay.fetch(&path, &[("Range", &format!("bytes={total}-"))]);
+    assert_eq!(status, 416, "{head}");
+    assert!(
+        head.contains(&format!("content-range: bytes */{total}")),
+        "{head}"
+    );
     for path in [
         "/models/minilm/model.safetensors",
         "/models/minilm/../../etc/passwd",
