@@ -174,7 +174,7 @@ pub(crate) async fn upgrade(
     let ip = state.proxies.client_ip(addr.ip(), &headers);
     let guard = match Subscribed::take(&events, ip) {
         Ok(guard) => guard,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     ws.max_message_size(4096)
         .write_buffer_size(8 * 1024)
@@ -190,14 +190,13 @@ struct Subscribed(Events, IpAddr);
 impl Subscribed {
     /// Takes a place for a subscriber from `ip`, or answers why there is none. Counted before
     /// the upgrade, so a burst of requests cannot pass the limits together.
-    fn take(events: &Events, ip: IpAddr) -> Result<Self, Response> {
+    fn take(events: &Events, ip: IpAddr) -> Result<Self, (StatusCode, String)> {
         if events.subscribers.fetch_add(1, Ordering::Relaxed) >= MAX_SUBSCRIBERS {
             events.subscribers.fetch_sub(1, Ordering::Relaxed);
             return Err((
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("EN-306: {MAX_SUBSCRIBERS} /events subscribers already\n"),
-            )
-                .into_response());
+            ));
         }
         let mut per_ip = events.per_ip.lock().unwrap_or_else(|e| e.into_inner());
         let from_ip = per_ip.entry(ip).or_default();
@@ -207,8 +206,7 @@ impl Subscribed {
             return Err((
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("EN-308: {MAX_SUBSCRIBERS_PER_IP} /events subscribers from {ip} already\n"),
-            )
-                .into_response());
+            ));
         }
         *from_ip += 1;
         Ok(Self(events.clone(), ip))
