@@ -39,6 +39,10 @@ struct Args {
     /// Milliseconds a worker has from assignment to result before the task is reassigned.
     #[arg(long, env = "EDGENET_ASSIGNMENT_TIMEOUT_MS", default_value_t = 30_000)]
     assignment_timeout_ms: u64,
+    /// Milliseconds a submitter has to send a worker it was assigned its payload; then the task
+    /// fails with EN-235, the worker is free, and the submitter's message rate is charged.
+    #[arg(long, env = "EDGENET_PAYLOAD_WAIT_MS", default_value_t = 5_000)]
+    payload_wait_ms: u64,
     /// Online time (ms, in one connection) that earns a worker the uptime bonus.
     #[arg(long, env = "EDGENET_UPTIME_PERIOD_MS", default_value_t = 3_600_000)]
     uptime_period_ms: u64,
@@ -332,6 +336,7 @@ async fn main() -> ExitCode {
         hub: HubConfig {
             handshake_timeout_ms: args.handshake_timeout_ms,
             assignment_timeout_ms: args.assignment_timeout_ms,
+            payload_wait_ms: args.payload_wait_ms,
             max_messages_per_minute: args.max_messages_per_minute,
             uptime_period_ms: args.uptime_period_ms,
             uptime_bonus: args.uptime_bonus,

@@ -96,6 +96,10 @@ pub enum ProtoError {
     /// that did not prove the work: it is closed.
     #[error("{0} wrong proofs of work on one connection")]
     WorkRefused(u8),
+    /// The submitter sent no payload to a worker it was assigned within the payload wait: the
+    /// task failed.
+    #[error("the submitter sent no payload to its worker within {0} ms")]
+    PayloadWithheld(u64),
     /// A task submitted again (its submitter resuming it on another connection) had already
     /// finished with a verdict.
     #[error("the task already finished: {0}")]
@@ -210,6 +214,7 @@ impl ErrorCode for ProtoError {
             Self::PaymentRequired => "EN-221",
             Self::BadWork(_) => "EN-222",
             Self::WorkRefused(_) => "EN-234",
+            Self::PayloadWithheld(_) => "EN-235",
             Self::NotEnoughWorkers(_) => "EN-223",
             Self::TaskFinished(_) => "EN-224",
             Self::TaskElsewhere(_) => "EN-225",

@@ -88,6 +88,12 @@ impl Net {
         self.net.settle();
     }
 
+    /// `conn` submits `sub` and drives it itself as messages arrive.
+    fn submit_driven(&mut self, conn: ConnId, sub: Submission) {
+        self.net.peer_mut(Addr::new(0, conn)).unwrap().submit(sub);
+        self.net.settle();
+    }
+
     fn raw(&mut self, conn: ConnId, frame: &[u8]) -> Result<(), edgenet_proto::ProtoError> {
         self.net.inject(Addr::new(0, conn), frame).map(drop)
     }
@@ -1293,7 +1299,8 @@ fn a_task_that_too_few_capable_peers_could_run_fails_at_the_staffing_bound() {
     // task's own 60 s.
     let sub = Submission::new(spec(5, 3, 60_000), search().encode().unwrap());
     let started = net.now;
-    net.send(submitter, &sub.submit_message());
+    // The submitter's own session drives the submission (it sends each worker its payload).
+    net.submit_driven(submitter, sub);
     let mut failed = None;
     while failed.is_none() && net.now < started + 60_000 {
         net.drive();
@@ -1321,7 +1328,8 @@ fn a_task_that_too_few_capable_peers_could_run_fails_at_the_staffing_bound() {
     let submitter = net.join(9, Behaviour::Honest);
     let sub = Submission::new(spec(6, 3, 30_000), search().encode().unwrap());
     let started = net.now;
-    net.send(submitter, &sub.submit_message());
+    // The submitter's own session drives the submission (it sends each worker its payload).
+    net.submit_driven(submitter, sub);
     let mut code = None;
     while code.is_none() && net.drive() {
         code = net.nodes()[&submitter].inbox.iter().find_map(|m| match m {
@@ -1514,6 +1522,56 @@ fn made_up_proofs_spend_the_senders_message_rate() {
     assert!(
         sent <= u64::from(limit) / WRONG_PROOF_COST + 1,
         "{sent} sent"
+    );
+    assert!(!net.nodes()[&worker].closed);
+    honest_task_completes(&mut net, submitter);
+}
+
+#[test]
+fn a_withheld_payload_frees_the_worker_in_seconds_and_costs_the_submitter() {
+    use edgenet_proto::hub::WITHHELD_PAYLOAD_COST;
+    let limit = 1_000;
+    let config = HubConfig {
+        max_messages_per_minute: limit,
+        ..HubConfig::default()
+    };
+    let wait = config.payload_wait_ms;
+    let mut net = Net::new(config);
+    let worker = net.join(1, Behaviour::Honest);
+    let withholder = net.join(8, Behaviour::Honest);
+    let submitter = net.join(9, Behaviour::Honest);
+    let failure = |net: &Net, task: TaskId| {
+        net.nodes()[&withholder].inbox.iter().find_map(|m| match m {
+            RelayMsg::TaskFailed { task: t, code, .. } if *t == task => Some(code.clone()),
+            _ => None,
+        })
+    };
+    // Submitted, never given a payload (the submit message alone, nothing answers `Assigned`).
+    for id in [7u8, 8] {
+        let sub = Submission::new(spec(id, 1, 60_000), search().encode().unwrap());
+        let started = net.now;
+        net.send(withholder, &sub.submit_message());
+        while failure(&net, TaskId([id; 16])).is_none() && net.drive() {}
+        assert_eq!(failure(&net, TaskId([id; 16])).as_deref(), Some("EN-235"));
+        let waited = net.now - started;
+        assert!(
+            (wait..wait + 1_000).contains(&waited),
+            "failed after {waited} ms"
+        );
+        // The worker was told, and its slot is free.
+        assert!(
+            net.nodes()[&worker].inbox.iter().any(
+                |m| matches!(m, RelayMsg::TaskFailed { task, .. } if *task == TaskId([id; 16]))
+            )
+        );
+    }
+    // Two withheld payloads spent more than the minute's window: the next message closes it.
+    assert!(2 * WITHHELD_PAYLOAD_COST > u64::from(limit));
+    let heads = edgenet_core::ledger::sync::SyncMessage::Heads(Vec::new());
+    net.send(withholder, &ClientMsg::Ledger(heads));
+    assert!(
+        net.nodes()[&withholder].closed,
+        "the withholder is over its rate"
     );
     assert!(!net.nodes()[&worker].closed);
     honest_task_completes(&mut net, submitter);

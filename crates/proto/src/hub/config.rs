@@ -7,8 +7,11 @@ use crate::Millis;
 pub struct HubConfig {
     /// Time to answer the challenge.
     pub handshake_timeout_ms: Millis,
-    /// Time a worker has from assignment to result.
+    /// Time a worker has from assignment to result (from its payload, once that came).
     pub assignment_timeout_ms: Millis,
+    /// Time a submitter has to send its payload to a worker just assigned; then the task fails
+    /// (EN-235), its workers are free again, and the submitter's rate window is charged.
+    pub payload_wait_ms: Millis,
     /// Messages one identity may send per minute.
     pub max_messages_per_minute: u32,
     /// Largest redundancy a task may ask for.
@@ -63,6 +66,7 @@ impl Default for HubConfig {
         Self {
             handshake_timeout_ms: 10_000,
             assignment_timeout_ms: 30_000,
+            payload_wait_ms: 5_000,
             max_messages_per_minute: 6_000,
             max_redundancy: 7,
             max_task_timeout_ms: 600_000,

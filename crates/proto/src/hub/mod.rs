@@ -63,6 +63,7 @@ pub use economy::work::{BANKED, MAX_WRONG_PROOFS, WRONG_PROOF_BACKOFF_MS};
 pub use effort::Effort;
 pub use events::{HubEvent, MAX_PENDING_EVENTS};
 pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
+pub use routing::endings::WITHHELD_PAYLOAD_COST;
 pub use routing::inbound::{Decoder, Inbound, WRONG_PROOF_COST, WorkCheck};
 pub use routing::input::{Handled, Input};
 pub use routing::peers::IGNORED_OFFERS;
@@ -298,7 +299,7 @@ impl Hub {
                 Timer::Handshake(conn) => self.handshake_timed_out(conn),
                 Timer::TaskExpiry(id) => self.expire_task(id),
                 Timer::Assignment(id, worker) => {
-                    if self.assignment_timed_out(id, &worker) {
+                    if self.assignment_timed_out(id, &worker, now) {
                         reoffer.insert(id);
                     }
                 }

@@ -147,6 +147,10 @@ impl Hub {
         let deadline = now + self.config.assignment_timeout_ms;
         self.tasks
             .assign(id, node, now, deadline, &mut self.peers, &mut self.timers);
+        // The relay is the submitter and sends the payload right here.
+        if let Some(task) = self.tasks.get_mut(&id) {
+            task.payload_sent(&node, deadline, &mut self.timers);
+        }
         let relay = self.key.node_id();
         let me = PeerInfo {
             node: *relay.as_bytes(),

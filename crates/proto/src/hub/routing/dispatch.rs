@@ -94,7 +94,7 @@ impl Hub {
                     worker,
                     envelope,
                 },
-            ) => self.on_payload(node, task, &worker, envelope),
+            ) => self.on_payload(node, task, &worker, envelope, now),
             (
                 Some(node),
                 ClientMsg::Result {
@@ -310,7 +310,12 @@ impl Hub {
             self.refuse_claim(node, id, reason);
             return;
         }
-        let deadline = now + self.config.assignment_timeout_ms;
+        // First the submitter's payload must come; the result's time starts with it.
+        let deadline = now
+            + self
+                .config
+                .payload_wait_ms
+                .min(self.config.assignment_timeout_ms);
         let Some((kind, submitter)) = self.tasks.get(&id).map(|t| (t.spec.kind, t.submitter))
         else {
             return;
@@ -349,10 +354,12 @@ impl Hub {
         task: TaskId,
         worker: &NodeKey,
         envelope: Vec<u8>,
+        now: Millis,
     ) -> Result<(), ProtoError> {
+        let deadline = now + self.config.assignment_timeout_ms;
         let t = self
             .tasks
-            .get(&task)
+            .get_mut(&task)
             .ok_or_else(|| ProtoError::UnknownTask(task.to_string()))?;
         if t.submitter != node {
             return Err(ProtoError::NotAllowed(
@@ -362,6 +369,7 @@ impl Hub {
         let worker = t.assigned_worker(worker).ok_or_else(|| {
             ProtoError::NotAllowed("that worker is not assigned to this task".into())
         })?;
+        t.payload_sent(&worker, deadline, &mut self.timers);
         let payload = RelayMsg::Payload {
             task,
             submitter: *node.as_bytes(),

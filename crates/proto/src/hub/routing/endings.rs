@@ -11,6 +11,10 @@ use crate::hub::timers::Timer;
 use crate::hub::{ConnId, Hub, HubEvent, Output, TaskStatus, WorkState, events};
 use crate::message::RelayMsg;
 
+/// What a payload a submitter withheld counts for against its message rate: a tenth of the
+/// default minute's window, so an identity withholds at most about ten a minute.
+pub const WITHHELD_PAYLOAD_COST: u64 = 600;
+
 impl Hub {
     pub(in crate::hub) fn handshake_timed_out(&mut self, conn: ConnId) {
         if self.conns.awaits_hello(conn) {
@@ -79,13 +83,36 @@ impl Hub {
     }
 
     /// A worker missed its deadline: its assignment is lost. True if it was still assigned.
-    pub(in crate::hub) fn assignment_timed_out(&mut self, id: TaskId, worker: &[u8; 32]) -> bool {
+    pub(in crate::hub) fn assignment_timed_out(
+        &mut self,
+        id: TaskId,
+        worker: &[u8; 32],
+        now: Millis,
+    ) -> bool {
         let Some(task) = self.tasks.get_mut(&id).filter(|t| t.is_open()) else {
             return false;
         };
         let Some(node) = task.assigned_worker(worker) else {
             return false;
         };
+        if task.awaits_payload(&node) {
+            // The submitter's fault, not the worker's: the task ends, its workers are free, and
+            // the submitter's window pays for the time it held them.
+            let submitter = task.submitter;
+            let err = ProtoError::PayloadWithheld(self.config.payload_wait_ms);
+            self.fail_and_tell(id, submitter, &err);
+            let elsewhere = self.remote.messages_elsewhere(&submitter);
+            let limit = self.config.max_messages_per_minute;
+            let _ = self.rates.count(
+                submitter,
+                WITHHELD_PAYLOAD_COST,
+                elsewhere,
+                now,
+                limit,
+                &mut self.timers,
+            );
+            return false;
+        }
         let lost = task.lose(&node, &mut self.peers, &mut self.timers);
         if lost {
             self.stats.reassignments += 1;

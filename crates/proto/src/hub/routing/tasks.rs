@@ -71,6 +71,9 @@ pub(in crate::hub) struct Work {
     pub(in crate::hub) work_ms: Millis,
     /// The worker's signed commitment to its result: evidence if the result is outvoted.
     pub(in crate::hub) commitment: Option<SignedCommitment>,
+    /// Whether the submitter sent the worker its payload (until then the assignment's deadline
+    /// is the payload wait).
+    pub(in crate::hub) payload_sent: bool,
 }
 
 /// A task the hub routes.
@@ -175,6 +178,7 @@ impl Task {
             assigned_at: now,
             work_ms: 0,
             commitment: None,
+            payload_sent: false,
         });
         peers.job_started(&worker);
         timers.set(
@@ -184,6 +188,34 @@ impl Task {
         if !self.needs_workers() {
             timers.cancel(&Timer::OfferRound(self.spec.id));
         }
+    }
+
+    /// The submitter sent `worker` its payload: its deadline becomes `deadline`. False if the
+    /// worker holds no assignment, or had its payload already (the deadline stays).
+    pub(in crate::hub) fn payload_sent(
+        &mut self,
+        worker: &NodeId,
+        deadline: Millis,
+        timers: &mut TimerTable,
+    ) -> bool {
+        let id = self.spec.id;
+        let Some(work) = self
+            .work
+            .iter_mut()
+            .find(|w| w.worker == *worker && w.state == WorkState::Assigned && !w.payload_sent)
+        else {
+            return false;
+        };
+        work.payload_sent = true;
+        timers.set(Timer::Assignment(id, *worker.as_bytes()), deadline);
+        true
+    }
+
+    /// Whether `worker`'s assignment still waits for its payload.
+    pub(in crate::hub) fn awaits_payload(&self, worker: &NodeId) -> bool {
+        self.work
+            .iter()
+            .any(|w| w.worker == *worker && w.state == WorkState::Assigned && !w.payload_sent)
     }
 
     /// `worker` returned its result with its signed commitment; false if it holds no assignment.
