@@ -1576,3 +1576,67 @@ fn a_withheld_payload_frees_the_worker_in_seconds_and_costs_the_submitter() {
     assert!(!net.nodes()[&worker].closed);
     honest_task_completes(&mut net, submitter);
 }
+
+#[test]
+fn a_canary_comes_from_a_submitter_like_the_last_real_one_never_the_relay() {
+    use edgenet_core::ledger::Account;
+    let mut net = Net::new(HubConfig::default());
+    net.join(1, Behaviour::Honest);
+    // A real submission: a node with its own look (it offers no kinds while it submits).
+    let page = net.join_with(&[9; 32], Behaviour::Honest, vec![]);
+    honest_task_completes(&mut net, page);
+    let page_caps = Capabilities {
+        kernels: vec![],
+        ..caps()
+    };
+    let relay = *net.hub().node_id().as_bytes();
+    let mut submitters = Vec::new();
+    for seed in [5u8, 6] {
+        let worker = net.join_with(&[seed; 32], Behaviour::Honest, vec![TaskKind::ENCRYPTION]);
+        for _ in 0..10 {
+            net.drive();
+        }
+        let inbox = &net.nodes()[&worker].inbox;
+        let offered = inbox.iter().find_map(|m| match m {
+            RelayMsg::Offer { submitter, .. } => Some(*submitter),
+            _ => None,
+        });
+        let assigned = inbox.iter().find_map(|m| match m {
+            RelayMsg::Assignment { submitter, .. } => Some(submitter.clone()),
+            _ => None,
+        });
+        let (offered, assigned) = (
+            offered.expect("a canary offer"),
+            assigned.expect("assigned"),
+        );
+        assert_ne!(offered, relay, "the relay's own id gives a canary away");
+        assert_eq!(assigned.node, offered);
+        assert_eq!(
+            (assigned.role, assigned.capabilities),
+            (Role::Native, page_caps.clone()),
+            "the last real submitter's look"
+        );
+        // Its result was opened with the masked submitter's key and checked: passed, paid.
+        let me = *id_of(&[seed; 32]).as_bytes();
+        assert!(
+            inbox
+                .iter()
+                .any(|m| matches!(m, RelayMsg::Verdict { agreeing, .. } if agreeing.contains(&me))),
+            "the canary's verdict"
+        );
+        let account = Account::of(&id_of(&[seed; 32]));
+        assert!(
+            net.hub().ledger().account(&account).balance > 0,
+            "the canary was paid"
+        );
+        submitters.push(offered);
+    }
+    assert_ne!(
+        submitters[0], submitters[1],
+        "each canary has a submitter of its own"
+    );
+}
+
+fn id_of(seed: &[u8; 32]) -> NodeId {
+    SecretKey::from_seed(seed).node_id()
+}

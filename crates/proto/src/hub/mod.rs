@@ -157,6 +157,8 @@ pub struct Hub {
     decoder: Decoder,
     /// Makes this relay's proof-of-work challenges, so that its decoders know them.
     work_key: ChallengeKey,
+    /// How the last real submission looked: what the next canary's submitter copies.
+    submitter_look: Option<economy::canary::SubmitterLook>,
     /// Work counted on the network-sized operations (`hub/effort.rs`).
     effort: Effort,
     /// Proofs of work accepted per account, ever (for the credit invariant).
@@ -172,6 +174,7 @@ impl Hub {
             decoder: Decoder::new(Self::ledger_config(&key))
                 .with_work(Self::work_check_for(&key, &config)),
             work_key,
+            submitter_look: None,
             config,
             conns: Conns::default(),
             peers: Peers::default(),

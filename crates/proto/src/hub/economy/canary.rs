@@ -1,5 +1,9 @@
 //! Canaries: known-answer tasks the relay sends, sealed like any other, to a worker that has
-//! earned nothing yet. Passing one is how a new identity earns its first credits (minted by the
+//! earned nothing yet. The worker cannot tell one from a node's task by who submitted it: each
+//! canary has a submitter identity of its own (a fresh key, never the relay's), which seals the
+//! payload and opens the result, with the role, capabilities, timeout and priority of the last
+//! real submission this relay took. What a worker could still observe is in
+//! docs/threat-model.md. Passing one is how a new identity earns its first credits (minted by the
 //! relay, `MintReason::Canary`, once the worker has proved the work it costs: `hub/economy/work.rs`);
 //! failing one costs reputation, and stake if it has any (slashed
 //! with the worker's own signed commitment as evidence).
@@ -70,28 +74,37 @@ impl Hub {
         let Some(KnownAnswer { payload, expected }) = info.payloads().canary(&mut self.rng) else {
             return;
         };
-        let timeout_ms =
-            u32::try_from(self.config.assignment_timeout_ms.saturating_mul(2)).unwrap_or(u32::MAX);
+        let look = self.submitter_look.clone().unwrap_or_default();
+        // Long enough for a worker that claims at once; no longer than tasks may be.
+        let timeout_ms = look.timeout_ms.clamp(
+            u32::try_from(self.config.assignment_timeout_ms).unwrap_or(u32::MAX),
+            self.config.max_task_timeout_ms,
+        );
         let spec = TaskSpec {
             id,
             kind,
             redundancy: 1,
             max_credits: 0,
-            priority: 0,
+            priority: look.priority,
             timeout_ms,
         };
+        let mask = edgenet_core::SecretKey::generate(&mut self.rng);
+        let mask_info = PeerInfo {
+            node: *mask.node_id().as_bytes(),
+            exchange_key: SignedExchangeKey::for_identity(&mask).encode().to_vec(),
+            role: look.role,
+            capabilities: look.capabilities,
+        };
+        let submitter = mask.node_id();
         let canary = Canary {
             worker: node,
             kind,
             payload,
             expected,
+            mask,
+            mask_info,
         };
-        let task = self.accepted_task(
-            spec,
-            self.key.node_id(),
-            Origin::Canary(Box::new(canary)),
-            now,
-        );
+        let task = self.accepted_task(spec, submitter, Origin::Canary(Box::new(canary)), now);
         self.tasks.insert(task, &mut self.timers);
         // Offered like any task: a paused or busy worker simply does not claim it yet.
         self.offer(id, now);
@@ -137,13 +150,14 @@ impl Hub {
         };
         let Ok(sealed) = envelope::seal(
             &mut self.rng,
-            &self.key,
+            &canary.mask,
             &worker_key,
             &id.0,
             &canary.payload,
         ) else {
             return false;
         };
+        let (submitter, mask_node) = (canary.mask_info.clone(), canary.mask.node_id());
         let deadline = now + self.config.assignment_timeout_ms;
         self.tasks
             .assign(id, node, now, deadline, &mut self.peers, &mut self.timers);
@@ -151,26 +165,13 @@ impl Hub {
         if let Some(task) = self.tasks.get_mut(&id) {
             task.payload_sent(&node, deadline, &mut self.timers);
         }
-        let relay = self.key.node_id();
-        let me = PeerInfo {
-            node: *relay.as_bytes(),
-            exchange_key: SignedExchangeKey::for_identity(&self.key).encode().to_vec(),
-            role: Role::Native,
-            capabilities: Capabilities {
-                cores: 0,
-                memory_mib: 0,
-                gpu: None,
-                kernels: Vec::new(),
-                backends: Vec::new(),
-            },
-        };
         let deadline_ms = self.config.assignment_deadline_ms();
         self.send_to(
             &node,
             &RelayMsg::Assignment {
                 task: id,
                 kind,
-                submitter: me,
+                submitter,
                 deadline_ms,
             },
         );
@@ -178,7 +179,7 @@ impl Hub {
             &node,
             &RelayMsg::Payload {
                 task: id,
-                submitter: *relay.as_bytes(),
+                submitter: *mask_node.as_bytes(),
                 envelope: sealed,
             },
         );
@@ -194,11 +195,11 @@ impl Hub {
         commitment: &[u8; 32],
         signature: &[u8],
     ) {
-        let Some((kind, expected)) = self
+        let Some((kind, expected, mask)) = self
             .tasks
             .get(&id)
             .and_then(|t| t.canary())
-            .map(|c| (c.kind, c.expected.clone()))
+            .map(|c| (c.kind, c.expected.clone(), c.mask.clone()))
         else {
             return;
         };
@@ -207,9 +208,7 @@ impl Hub {
             .get(&worker)
             .and_then(|p| SignedExchangeKey::decode(&p.info.exchange_key).ok());
         let passed = worker_key
-            .and_then(|k| {
-                Submission::check_result(&self.key, &k, &id, sealed, commitment, signature)
-            })
+            .and_then(|k| Submission::check_result(&mask, &k, &id, sealed, commitment, signature))
             .is_some_and(|got| edgenet_core::verify::results_agree(kind, &got, &expected));
         let account = Account::of(&worker);
         let mut kinds = Vec::new();
@@ -273,5 +272,47 @@ impl Hub {
             self.pay_canary(worker, id);
         }
         self.retire(id);
+    }
+}
+
+/// How the last real submission looked to its workers: what a canary's submitter copies.
+#[derive(Debug, Clone)]
+pub(in crate::hub) struct SubmitterLook {
+    pub(in crate::hub) role: Role,
+    pub(in crate::hub) capabilities: Capabilities,
+    pub(in crate::hub) timeout_ms: u32,
+    pub(in crate::hub) priority: u8,
+}
+
+impl Default for SubmitterLook {
+    /// Before any real submission: a native node submitting with `edgenet-node submit`'s
+    /// defaults (it offers no kinds while it only submits).
+    fn default() -> Self {
+        Self {
+            role: Role::Native,
+            capabilities: Capabilities {
+                cores: 4,
+                memory_mib: 8_192,
+                gpu: None,
+                kernels: Vec::new(),
+                backends: vec!["cpu".into()],
+            },
+            timeout_ms: 60_000,
+            priority: 0,
+        }
+    }
+}
+
+impl Hub {
+    /// Notes how `node`'s submission `spec` looks, for the next canary to copy.
+    pub(in crate::hub) fn remember_submitter_look(&mut self, node: &NodeId, spec: &TaskSpec) {
+        if let Some(p) = self.peers.get(node) {
+            self.submitter_look = Some(SubmitterLook {
+                role: p.info.role,
+                capabilities: p.info.capabilities.clone(),
+                timeout_ms: spec.timeout_ms,
+                priority: spec.priority,
+            });
+        }
     }
 }

@@ -192,8 +192,12 @@ impl Hub {
         may_park: bool,
     ) {
         let task = spec.id;
+        let look = spec.clone();
         match self.accept_task(node, spec, now, may_park) {
-            Ok(()) => self.escrow_claimed(&node, &task),
+            Ok(()) => {
+                self.remember_submitter_look(&node, &look);
+                self.escrow_claimed(&node, &task);
+            }
             // A resumed task that failed before carries its own code (`hub/cluster/records.rs`).
             Err(err) => self.refuse_task(node, task, &err),
         }

@@ -18,6 +18,11 @@ pub(in crate::hub) struct Canary {
     pub(in crate::hub) payload: Vec<u8>,
     /// The right answer.
     pub(in crate::hub) expected: Vec<u8>,
+    /// The submitter the worker sees: a fresh identity that seals the payload and opens the
+    /// result, looking like the last real submitter (`hub/economy/canary.rs`).
+    pub(in crate::hub) mask: edgenet_core::SecretKey,
+    /// What the worker is told of that submitter.
+    pub(in crate::hub) mask_info: crate::message::PeerInfo,
 }
 
 /// A task on a collection's shard: where it runs.

@@ -79,7 +79,7 @@ pub(in crate::hub) struct Work {
 /// A task the hub routes.
 pub(in crate::hub) struct Task {
     pub(in crate::hub) spec: TaskSpec,
-    /// The submitting node (the relay's own id for a canary).
+    /// The submitting node (for a canary, its masked submitter: `hub/economy/canary.rs`).
     pub(in crate::hub) submitter: NodeId,
     pub(in crate::hub) origin: Origin,
     /// Workers it runs on, decided when it was accepted (`hub/routing/replication.rs`).
