@@ -100,6 +100,10 @@ pub enum ProtoError {
     /// task failed.
     #[error("the submitter sent no payload to its worker within {0} ms")]
     PayloadWithheld(u64),
+    /// A verdict the result commitments contradict was overruled, or a task expired without
+    /// one and was settled by them (exact kinds: `hub/economy/verdicts.rs`).
+    #[error("verdict overruled: {0}")]
+    VerdictOverruled(String),
     /// A task submitted again (its submitter resuming it on another connection) had already
     /// finished with a verdict.
     #[error("the task already finished: {0}")]
@@ -215,6 +219,7 @@ impl ErrorCode for ProtoError {
             Self::BadWork(_) => "EN-222",
             Self::WorkRefused(_) => "EN-234",
             Self::PayloadWithheld(_) => "EN-235",
+            Self::VerdictOverruled(_) => "EN-236",
             Self::NotEnoughWorkers(_) => "EN-223",
             Self::TaskFinished(_) => "EN-224",
             Self::TaskElsewhere(_) => "EN-225",

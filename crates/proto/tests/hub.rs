@@ -1640,3 +1640,98 @@ fn a_canary_comes_from_a_submitter_like_the_last_real_one_never_the_relay() {
 fn id_of(seed: &[u8; 32]) -> NodeId {
     SecretKey::from_seed(seed).node_id()
 }
+
+/// Three honest encryption workers (a kind whose results agree exactly when their bytes do) and
+/// a paying submitter with `credits` escrowed for task 30; returns the network, the submitter
+/// and the task's submission, not yet sent.
+fn exact_paid_task(credits: u64) -> (Net, ConnId, Submission) {
+    use edgenet_core::kinds::encryption::Encryption;
+    use edgenet_core::ledger::Account;
+    let mut net = Net::new(HubConfig {
+        canary_reward: 0,
+        ..HubConfig::default()
+    });
+    for seed in 1..=3 {
+        net.join_with(&[seed; 32], Behaviour::Honest, vec![TaskKind::ENCRYPTION]);
+    }
+    let submitter = net.join(9, Behaviour::Honest);
+    mint(&mut net, Account::of(&id(9)), credits);
+    let spec = TaskSpec {
+        kind: TaskKind::ENCRYPTION,
+        max_credits: credits,
+        ..spec(30, 3, 60_000)
+    };
+    escrow(&mut net, submitter, 9, spec.id, credits);
+    let job = Encryption {
+        key: [1; 32],
+        nonce: [2; 12],
+        aad: vec![],
+        plaintext: vec![7; 100],
+    };
+    let sub = Submission::new(spec, job.encode().unwrap());
+    (net, submitter, sub)
+}
+
+#[test]
+fn a_verdict_the_result_commitments_contradict_is_overruled_and_the_workers_are_paid() {
+    use edgenet_core::ledger::Account;
+    let credits = 3_000_000;
+    let (mut net, submitter, mut sub) = exact_paid_task(credits);
+    let mut seen = net.nodes()[&submitter].inbox.len();
+    net.send(submitter, &sub.submit_message());
+    let ClientMsg::Verdict { task, agreeing, .. } =
+        until_verdict(&mut net, submitter, &mut sub, &mut seen)
+    else {
+        unreachable!()
+    };
+    assert_eq!(agreeing.len(), 3, "the honest verdict: all three agree");
+    // The submitter calls every result wrong, to keep its credits and mark the workers down.
+    net.send(
+        submitter,
+        &ClientMsg::Verdict {
+            task,
+            agreeing: vec![],
+            outvoted: agreeing.clone(),
+        },
+    );
+    assert_eq!(last_error(&net, submitter).as_deref(), Some("EN-236"));
+    for seed in 1..=3u8 {
+        let worker = net.hub().ledger().account(&Account::of(&id(seed)));
+        assert_eq!(
+            (worker.balance, worker.reputation),
+            (credits / 3, None),
+            "worker {seed}: paid its share, not marked down"
+        );
+    }
+    let payer = net.hub().ledger().account(&Account::of(&id(9)));
+    assert_eq!((payer.spent, payer.escrowed), (credits, 0));
+}
+
+#[test]
+fn a_submitter_that_never_gives_its_verdict_pays_for_exact_results_at_the_deadline() {
+    use edgenet_core::ledger::Account;
+    let credits = 3_000_000;
+    let (mut net, submitter, mut sub) = exact_paid_task(credits);
+    let mut seen = net.nodes()[&submitter].inbox.len();
+    net.send(submitter, &sub.submit_message());
+    // Every result in; the verdict is never sent.
+    let _ = until_verdict(&mut net, submitter, &mut sub, &mut seen);
+    let failed = |net: &Net| {
+        net.nodes()[&submitter].inbox.iter().find_map(|m| match m {
+            RelayMsg::TaskFailed { code, .. } => Some(code.clone()),
+            _ => None,
+        })
+    };
+    while failed(&net).is_none() && net.drive() {}
+    assert_eq!(failed(&net).as_deref(), Some("EN-236"));
+    for seed in 1..=3u8 {
+        let worker = net.hub().ledger().account(&Account::of(&id(seed)));
+        assert_eq!(
+            worker.balance,
+            credits / 3,
+            "worker {seed} paid at the deadline"
+        );
+    }
+    let payer = net.hub().ledger().account(&Account::of(&id(9)));
+    assert_eq!((payer.spent, payer.escrowed), (credits, 0));
+}

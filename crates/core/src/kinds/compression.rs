@@ -18,6 +18,7 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::COMPRESSION,
     name: "compression",
     needs: Needs::Kernels,
+    exact: false,
     canary_rank: None,
 };
 

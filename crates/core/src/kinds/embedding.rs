@@ -18,6 +18,7 @@ pub const INFO: KindInfo = KindInfo {
     name: "embedding",
     needs: Needs::Model,
     // The kind whose shortcut (no model at all) pays most: tested first.
+    exact: false,
     canary_rank: Some(0),
 };
 

@@ -16,6 +16,7 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::ENCRYPTION,
     name: "encryption",
     needs: Needs::Kernels,
+    exact: true,
     canary_rank: Some(1),
 };
 

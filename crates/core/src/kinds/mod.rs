@@ -177,6 +177,10 @@ pub struct KindInfo {
     pub name: &'static str,
     /// What running it needs.
     pub needs: Needs,
+    /// Whether two results agree exactly when their bytes are equal. Then equal result
+    /// commitments are agreeing results, and the relay checks verdicts itself
+    /// (`edgenet_proto`'s `hub/economy/verdicts.rs`).
+    pub exact: bool,
     /// Canary preference: a worker that lists several kinds with canaries is tested on the one
     /// with the lowest number (the kind whose shortcut pays most). `None`: no canaries.
     pub canary_rank: Option<u8>,

@@ -19,6 +19,7 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::SEMANTIC_MATCH,
     name: "semantic_match",
     needs: Needs::Model,
+    exact: false,
     canary_rank: None,
 };
 

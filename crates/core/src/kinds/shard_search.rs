@@ -14,6 +14,7 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::SHARD_SEARCH,
     name: "shard_search",
     needs: Needs::Shard,
+    exact: true,
     canary_rank: None,
 };
 

@@ -15,6 +15,7 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::VECTOR_INSERT,
     name: "vector_insert",
     needs: Needs::Shard,
+    exact: true,
     canary_rank: None,
 };
 

@@ -17,6 +17,7 @@ pub const INFO: KindInfo = KindInfo {
     kind: TaskKind::VECTOR_SEARCH,
     name: "vector_search",
     needs: Needs::Kernels,
+    exact: false,
     canary_rank: None,
 };
 

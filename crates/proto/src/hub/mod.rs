@@ -59,6 +59,7 @@ pub use cluster::replica::Merged;
 pub use config::HubConfig;
 pub use economy::ledger::{EntryStore, MemoryStore};
 pub use economy::pages::EntryPage;
+pub use economy::verdicts::DISPUTE_COST;
 pub use economy::work::{BANKED, MAX_WRONG_PROOFS, WRONG_PROOF_BACKOFF_MS};
 pub use effort::Effort;
 pub use events::{HubEvent, MAX_PENDING_EVENTS};
@@ -300,7 +301,7 @@ impl Hub {
         for timer in &due {
             match *timer {
                 Timer::Handshake(conn) => self.handshake_timed_out(conn),
-                Timer::TaskExpiry(id) => self.expire_task(id),
+                Timer::TaskExpiry(id) => self.expire_task(id, now),
                 Timer::Assignment(id, worker) => {
                     if self.assignment_timed_out(id, &worker, now) {
                         reoffer.insert(id);

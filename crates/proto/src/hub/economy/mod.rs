@@ -5,4 +5,5 @@ pub(in crate::hub) mod escrows;
 pub(in crate::hub) mod ledger;
 pub(in crate::hub) mod pages;
 pub(in crate::hub) mod settle;
+pub(in crate::hub) mod verdicts;
 pub(in crate::hub) mod work;

@@ -466,30 +466,11 @@ impl Hub {
                 .collect()
         };
         let (agreed, lost) = (parse(&agreeing)?, parse(&outvoted)?);
-        t.agreeing = agreed;
-        t.outvoted = lost;
-        t.status = TaskStatus::Verified;
-        self.stats.tasks_verified += 1;
-        let (kind, created) = (t.spec.kind, t.created);
-        self.metrics
-            .verdict(kind, created, now, agreeing.len(), outvoted.len());
-        self.event(HubEvent::TaskVerified {
-            task: task.to_string(),
-            kind: kind.name(),
-            agreeing: agreeing.len(),
-            outvoted: outvoted.len(),
-            latency_ms: now.saturating_sub(created),
-        });
-        let verdict = RelayMsg::Verdict {
-            task,
-            agreeing,
-            outvoted,
-        };
-        for worker in returned {
-            self.send_to(&worker, &verdict);
+        let (agreed, lost, overruled) = self.checked_verdict(task, agreed, lost);
+        self.conclude(task, agreed, lost, now);
+        if overruled {
+            return Err(self.overruled(node, now));
         }
-        self.settle(task);
-        self.retire(task);
         Ok(())
     }
 

@@ -24,8 +24,15 @@ impl Hub {
         }
     }
 
-    pub(in crate::hub) fn expire_task(&mut self, id: TaskId) {
+    pub(in crate::hub) fn expire_task(&mut self, id: TaskId, now: Millis) {
         let Some(task) = self.tasks.get(&id).filter(|t| t.is_open()) else {
+            return;
+        };
+        // Results that need nobody's word are paid for, verdict or not (`economy/verdicts.rs`).
+        if task.origin.asked_by_a_node() && self.settle_by_commitments(id, now) {
+            return;
+        }
+        let Some(task) = self.tasks.get(&id) else {
             return;
         };
         let submitter = task.submitter;

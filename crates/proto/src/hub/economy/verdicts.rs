@@ -1,0 +1,152 @@
+//! Verdicts the relay checks itself, and how a verdict concludes a task.
+//!
+//! For a kind whose results agree exactly when their bytes do (`KindInfo::exact`), equal
+//! result commitments are agreeing results, so the relay needs nobody's word: the workers that
+//! returned the commitment a strict majority of the task's workers returned agree, and the
+//! others that returned are outvoted ([`Hub::commitment_verdict`]). A submitter's verdict that
+//! says otherwise is overruled: the commitments' verdict is settled instead (the workers are
+//! paid, nobody honest is marked down), the submitter is told EN-236, and its rate window pays
+//! [`DISPUTE_COST`] messages. A task whose submitter never gives a verdict is settled the same way
+//! when it expires, instead of refunded. For kinds compared with a tolerance (embeddings, k-NN
+//! scores) the relay still acts on the submitter's verdict, checked only where commitments show
+//! it false (`settle.rs`); docs/threat-model.md lists that as open.
+
+use std::collections::BTreeMap;
+
+use edgenet_core::NodeId;
+use edgenet_core::task::TaskId;
+
+use crate::Millis;
+use crate::error::ProtoError;
+use crate::hub::Hub;
+use crate::hub::events::HubEvent;
+use crate::hub::routing::tasks::{TaskStatus, WorkState};
+use crate::message::RelayMsg;
+
+/// What an overruled verdict counts for against its submitter's message rate: a tenth of the
+/// default minute's window.
+pub const DISPUTE_COST: u64 = 600;
+
+impl Hub {
+    /// For a task of an exact kind: the verdict its result commitments give, if a strict
+    /// majority of its workers returned one commitment (agreeing, outvoted).
+    pub(in crate::hub) fn commitment_verdict(
+        &self,
+        id: TaskId,
+    ) -> Option<(Vec<NodeId>, Vec<NodeId>)> {
+        let task = self.tasks.get(&id)?;
+        if !task.spec.kind.info().is_some_and(|k| k.exact) {
+            return None;
+        }
+        let returned: Vec<(NodeId, [u8; 32])> = task
+            .in_state(WorkState::Returned)
+            .filter_map(|w| w.commitment.as_ref().map(|(c, _)| (w.worker, *c)))
+            .collect();
+        let mut counts: BTreeMap<[u8; 32], usize> = BTreeMap::new();
+        for (_, c) in &returned {
+            *counts.entry(*c).or_default() += 1;
+        }
+        let (best, n) = counts.into_iter().max_by_key(|&(c, n)| (n, c))?;
+        if n * 2 <= usize::from(task.workers) {
+            return None;
+        }
+        let (agreeing, outvoted): (Vec<_>, Vec<_>) =
+            returned.into_iter().partition(|(_, c)| *c == best);
+        Some((
+            agreeing.into_iter().map(|(w, _)| w).collect(),
+            outvoted.into_iter().map(|(w, _)| w).collect(),
+        ))
+    }
+
+    /// The submitter's verdict, checked against the commitments where its kind allows: the
+    /// verdict to settle, and whether the submitter's was overruled.
+    pub(in crate::hub) fn checked_verdict(
+        &self,
+        id: TaskId,
+        agreeing: Vec<NodeId>,
+        outvoted: Vec<NodeId>,
+    ) -> (Vec<NodeId>, Vec<NodeId>, bool) {
+        let same =
+            |a: &[NodeId], b: &[NodeId]| a.len() == b.len() && a.iter().all(|x| b.contains(x));
+        match self.commitment_verdict(id) {
+            Some((a, o)) if !same(&a, &agreeing) || !same(&o, &outvoted) => (a, o, true),
+            _ => (agreeing, outvoted, false),
+        }
+    }
+
+    /// The task is verified with this verdict: workers told, metrics and events, the escrow
+    /// settled, the task retired.
+    pub(in crate::hub) fn conclude(
+        &mut self,
+        id: TaskId,
+        agreeing: Vec<NodeId>,
+        outvoted: Vec<NodeId>,
+        now: Millis,
+    ) {
+        let Some(t) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        let returned: Vec<NodeId> = t.in_state(WorkState::Returned).map(|w| w.worker).collect();
+        let verdict = RelayMsg::Verdict {
+            task: id,
+            agreeing: agreeing.iter().map(|w| *w.as_bytes()).collect(),
+            outvoted: outvoted.iter().map(|w| *w.as_bytes()).collect(),
+        };
+        let (agreed, lost) = (agreeing.len(), outvoted.len());
+        t.agreeing = agreeing;
+        t.outvoted = outvoted;
+        t.status = TaskStatus::Verified;
+        let (kind, created) = (t.spec.kind, t.created);
+        self.stats.tasks_verified += 1;
+        self.metrics.verdict(kind, created, now, agreed, lost);
+        self.event(HubEvent::TaskVerified {
+            task: id.to_string(),
+            kind: kind.name(),
+            agreeing: agreed,
+            outvoted: lost,
+            latency_ms: now.saturating_sub(created),
+        });
+        for worker in returned {
+            self.send_to(&worker, &verdict);
+        }
+        self.settle(id);
+        self.retire(id);
+    }
+
+    /// A submitter whose verdict was overruled pays for the dispute in its rate window.
+    pub(in crate::hub) fn overruled(&mut self, submitter: NodeId, now: Millis) -> ProtoError {
+        let elsewhere = self.remote.messages_elsewhere(&submitter);
+        let limit = self.config.max_messages_per_minute;
+        let charged = self.rates.count(
+            submitter,
+            DISPUTE_COST,
+            elsewhere,
+            now,
+            limit,
+            &mut self.timers,
+        );
+        match charged {
+            Err(e) => e,
+            Ok(()) => ProtoError::VerdictOverruled(
+                "the result commitments show otherwise; the task was settled by them".into(),
+            ),
+        }
+    }
+
+    /// An exact kind's task at its deadline with a majority commitment: settled by it (the
+    /// submitter gave no verdict); true if it was.
+    pub(in crate::hub) fn settle_by_commitments(&mut self, id: TaskId, now: Millis) -> bool {
+        let Some((agreeing, outvoted)) = self.commitment_verdict(id) else {
+            return false;
+        };
+        let Some(submitter) = self.tasks.get(&id).map(|t| t.submitter) else {
+            return false;
+        };
+        self.conclude(id, agreeing, outvoted, now);
+        let why = ProtoError::VerdictOverruled(
+            "no verdict by the deadline; the task was settled by its result commitments".into(),
+        );
+        self.send_to(&submitter, &RelayMsg::task_failed(id, &why));
+        true
+    }
+}
