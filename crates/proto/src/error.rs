@@ -95,7 +95,7 @@ pub enum ProtoError {
     /// The connection sent [`MAX_WRONG_PROOFS`](crate::hub::MAX_WRONG_PROOFS) proofs of work
     /// that did not prove the work: it is closed.
     #[error("{0} wrong proofs of work on one connection")]
-    WorkRefused(u8),
+    WorkRefused(u64),
     /// The submitter sent no payload to a worker it was assigned within the payload wait: the
     /// task failed.
     #[error("the submitter sent no payload to its worker within {0} ms")]
