@@ -94,12 +94,12 @@ pub enum ProtoError {
     BadWork(String),
     /// The connection sent [`MAX_WRONG_PROOFS`](crate::hub::MAX_WRONG_PROOFS) proofs of work
     /// that did not prove the work: it is closed.
-    #[error("{0} wrong proofs of work on one connection")]
-    WorkRefused(u64),
-    /// The submitter sent no payload to a worker it was assigned within the payload wait: the
-    /// task failed.
-    #[error("the submitter sent no payload to its worker within {0} ms")]
-    PayloadWithheld(u64),
+    #[error("too many wrong proofs of work")]
+    WorkRefused,
+    /// The submitter sent no payload to a worker it was assigned within the payload wait
+    /// (`HubConfig::payload_wait_ms`): the task failed.
+    #[error("no payload in time")]
+    PayloadWithheld,
     /// A verdict the result commitments contradict was overruled, or a task expired without
     /// one and was settled by them (exact kinds: `hub/economy/verdicts.rs`).
     #[error("verdict overruled: {0}")]
@@ -217,8 +217,8 @@ impl ErrorCode for ProtoError {
             Self::InsufficientCredits(_) => "EN-220",
             Self::PaymentRequired => "EN-221",
             Self::BadWork(_) => "EN-222",
-            Self::WorkRefused(_) => "EN-234",
-            Self::PayloadWithheld(_) => "EN-235",
+            Self::WorkRefused => "EN-234",
+            Self::PayloadWithheld => "EN-235",
             Self::VerdictOverruled(_) => "EN-236",
             Self::NotEnoughWorkers(_) => "EN-223",
             Self::TaskFinished(_) => "EN-224",
@@ -265,7 +265,7 @@ impl ProtoError {
                 | Self::HandshakeTimeout
                 | Self::SlowConsumer
                 | Self::TooManyConnections
-                | Self::WorkRefused(_)
+                | Self::WorkRefused
         )
     }
 }

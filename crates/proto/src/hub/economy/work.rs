@@ -117,7 +117,7 @@ impl Hub {
         if !proves {
             w.wrong = w.wrong.saturating_add(1);
             if w.wrong >= MAX_WRONG_PROOFS {
-                return Err(ProtoError::WorkRefused(u64::from(w.wrong)));
+                return Err(ProtoError::WorkRefused);
             }
             w.backing_off = true;
             let wait = WRONG_PROOF_BACKOFF_MS << (w.wrong - 1);

@@ -106,7 +106,7 @@ impl Hub {
             // The submitter's fault, not the worker's: the task ends, its workers are free, and
             // the submitter's window pays for the time it held them.
             let submitter = task.submitter;
-            let err = ProtoError::PayloadWithheld(self.config.payload_wait_ms);
+            let err = ProtoError::PayloadWithheld;
             self.fail_and_tell(id, submitter, &err);
             let elsewhere = self.remote.messages_elsewhere(&submitter);
             let limit = self.config.max_messages_per_minute;
