@@ -115,17 +115,7 @@ impl Hub {
 
     /// A submitter whose verdict was overruled pays for the dispute in its rate window.
     pub(in crate::hub) fn overruled(&mut self, submitter: NodeId, now: Millis) -> ProtoError {
-        let elsewhere = self.remote.messages_elsewhere(&submitter);
-        let limit = self.config.max_messages_per_minute;
-        let charged = self.rates.count(
-            submitter,
-            DISPUTE_COST,
-            elsewhere,
-            now,
-            limit,
-            &mut self.timers,
-        );
-        match charged {
+        match self.charge(submitter, DISPUTE_COST, now) {
             Err(e) => e,
             Ok(()) => ProtoError::VerdictOverruled(
                 "the result commitments show otherwise; the task was settled by them".into(),

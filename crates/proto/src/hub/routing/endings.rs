@@ -108,16 +108,8 @@ impl Hub {
             let submitter = task.submitter;
             let err = ProtoError::PayloadWithheld;
             self.fail_and_tell(id, submitter, &err);
-            let elsewhere = self.remote.messages_elsewhere(&submitter);
-            let limit = self.config.max_messages_per_minute;
-            let _ = self.rates.count(
-                submitter,
-                WITHHELD_PAYLOAD_COST,
-                elsewhere,
-                now,
-                limit,
-                &mut self.timers,
-            );
+            // Over its window, its next message closes the connection.
+            let _ = self.charge(submitter, WITHHELD_PAYLOAD_COST, now);
             return false;
         }
         let lost = task.lose(&node, &mut self.peers, &mut self.timers);

@@ -92,3 +92,19 @@ impl Rates {
         self.windows.len()
     }
 }
+
+impl crate::hub::Hub {
+    /// Charges `node`'s rate window `cost` messages for something it did besides sending them (a
+    /// payload it withheld, a verdict overruled); the error when that puts it over.
+    pub(in crate::hub) fn charge(
+        &mut self,
+        node: NodeId,
+        cost: u64,
+        now: Millis,
+    ) -> Result<(), ProtoError> {
+        let elsewhere = self.remote.messages_elsewhere(&node);
+        let limit = self.config.max_messages_per_minute;
+        self.rates
+            .count(node, cost, elsewhere, now, limit, &mut self.timers)
+    }
+}
