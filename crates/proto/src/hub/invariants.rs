@@ -40,6 +40,7 @@ impl Hub {
         self.check_tasks()?;
         self.tasks.check_index()?;
         self.peers.check_index()?;
+        self.collections.check_index()?;
         self.check_timers()?;
         self.check_credits()
     }

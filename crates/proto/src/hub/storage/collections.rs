@@ -23,7 +23,7 @@
 //!
 //! [`ClientMsg::Storage`]: crate::message::CollectionUp::Storage
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use edgenet_core::NodeId;
 use edgenet_core::collection::{
@@ -87,6 +87,10 @@ impl Placed {
 pub(in crate::hub) struct Collections {
     pub(super) map: BTreeMap<CollectionId, Placed>,
     pub(super) offered: HashMap<NodeId, u64>,
+    /// The shards each node holds: what a node's room and its departure read, instead of every
+    /// collection. Changed only with the holder lists, through [`Collections::link`] and
+    /// [`Collections::unlink`].
+    by_node: BTreeMap<NodeId, BTreeSet<(CollectionId, u16)>>,
 }
 
 impl Collections {
@@ -97,17 +101,64 @@ impl Collections {
 
     /// Bytes `node` holds, by the states its shards last reported.
     pub(super) fn used(&self, node: &NodeId) -> u64 {
-        self.map
-            .values()
-            .flat_map(|p| {
-                let per = p.spec.bytes_per_vector();
-                p.shards
+        self.held_by(node)
+            .into_iter()
+            .filter_map(|(id, shard)| {
+                let placed = self.map.get(&id)?;
+                let holder = placed
+                    .shards
+                    .get(usize::from(shard))?
                     .iter()
-                    .flatten()
-                    .filter(move |h| h.node == *node)
-                    .map(move |h| h.state.vectors.saturating_mul(per))
+                    .find(|h| h.node == *node)?;
+                Some(
+                    holder
+                        .state
+                        .vectors
+                        .saturating_mul(placed.spec.bytes_per_vector()),
+                )
             })
             .sum()
+    }
+
+    /// The shards `node` holds.
+    pub(super) fn held_by(&self, node: &NodeId) -> Vec<(CollectionId, u16)> {
+        self.by_node
+            .get(node)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// `node` became a holder of `shard` of `id`.
+    pub(super) fn link(&mut self, node: NodeId, id: CollectionId, shard: u16) {
+        self.by_node.entry(node).or_default().insert((id, shard));
+    }
+
+    /// `node` is no longer a holder of `shard` of `id`.
+    pub(super) fn unlink(&mut self, node: &NodeId, id: CollectionId, shard: u16) {
+        if let Some(set) = self.by_node.get_mut(node) {
+            set.remove(&(id, shard));
+            if set.is_empty() {
+                self.by_node.remove(node);
+            }
+        }
+    }
+
+    /// The index of holders equals the holder lists (the hub's invariants).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(in crate::hub) fn check_index(&self) -> Result<(), String> {
+        let mut want: BTreeMap<NodeId, BTreeSet<(CollectionId, u16)>> = BTreeMap::new();
+        for (id, placed) in &self.map {
+            for (shard, holders) in placed.shards.iter().enumerate() {
+                for h in holders {
+                    let shard = u16::try_from(shard).unwrap_or(u16::MAX);
+                    want.entry(h.node).or_default().insert((*id, shard));
+                }
+            }
+        }
+        if want != self.by_node {
+            return Err("the index of shards by holder differs from the holder lists".into());
+        }
+        Ok(())
     }
 
     pub(super) fn room(&self, node: &NodeId) -> u64 {
@@ -233,6 +284,9 @@ impl Hub {
             .flat_map(|(s, hs)| hs.iter().map(move |h| (h.node, s as u16)))
             .collect();
         self.collections.map.insert(id, placed);
+        for (holder, shard) in &holds {
+            self.collections.link(*holder, id, *shard);
+        }
         for (holder, shard) in holds {
             let hold = CollectionDown::Hold {
                 collection: signed.clone(),
@@ -294,14 +348,17 @@ impl Hub {
                 }
                 // A node the hub did not place (it learns the collection now, or the node was
                 // replaced while away): it holds data, so it is a holder while there is room.
-                None if holders.len() < replicas => holders.push(Holder {
-                    node,
-                    state: h.state,
-                    ready: true,
-                    online: true,
-                    source: None,
-                    waiting: false,
-                }),
+                None if holders.len() < replicas => {
+                    holders.push(Holder {
+                        node,
+                        state: h.state,
+                        ready: true,
+                        online: true,
+                        source: None,
+                        waiting: false,
+                    });
+                    self.collections.link(node, id, h.shard);
+                }
                 None => continue,
             }
             self.timers

@@ -111,29 +111,28 @@ impl Hub {
             return;
         }
         let at = now + self.config.handover_grace_ms;
-        let mut timers = Vec::new();
-        for (id, placed) in &mut self.collections.map {
-            for (shard, holders) in placed.shards.iter_mut().enumerate() {
-                for h in holders.iter_mut().filter(|h| h.node == *node) {
-                    h.online = false;
-                    timers.push(Timer::Handover(*id, shard as u16, *node.as_bytes()));
-                }
-                // Whoever copied from it asks another source.
-                for h in holders.iter_mut().filter(|h| h.source == Some(*node)) {
-                    h.source = None;
-                }
+        // Only the shards it holds: a copy's source is a holder of the same shard.
+        let held = self.collections.held_by(node);
+        for &(id, shard) in &held {
+            let Some(holders) = self
+                .collections
+                .map
+                .get_mut(&id)
+                .and_then(|p| p.shards.get_mut(usize::from(shard)))
+            else {
+                continue;
+            };
+            for h in holders.iter_mut().filter(|h| h.node == *node) {
+                h.online = false;
             }
+            // Whoever copied from it asks another source.
+            for h in holders.iter_mut().filter(|h| h.source == Some(*node)) {
+                h.source = None;
+            }
+            self.timers
+                .set(Timer::Handover(id, shard, *node.as_bytes()), at);
         }
-        for t in timers {
-            self.timers.set(t, at);
-        }
-        let ids: Vec<(CollectionId, u16)> = self
-            .collections
-            .map
-            .iter()
-            .flat_map(|(id, p)| (0..p.spec.shards).map(move |s| (*id, s)))
-            .collect();
-        for (id, shard) in ids {
+        for (id, shard) in held {
             self.settle_shard(id, shard);
         }
     }
@@ -200,6 +199,7 @@ impl Hub {
             );
             return;
         };
+        let replaced = holders[at].node;
         holders[at] = Holder {
             node: next,
             state: ShardState::default(),
@@ -208,8 +208,10 @@ impl Hub {
             source: Some(source),
             waiting: false,
         };
-        self.stats.handovers += 1;
         let signed = placed.signed.clone();
+        self.collections.unlink(&replaced, id, shard);
+        self.collections.link(next, id, shard);
+        self.stats.handovers += 1;
         self.send_hold(&signed, shard, next, Some(source));
     }
 
