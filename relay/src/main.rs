@@ -41,7 +41,7 @@ struct Args {
     assignment_timeout_ms: u64,
     /// Milliseconds a submitter has to send a worker it was assigned its payload; then the task
     /// fails with EN-235, the worker is free, and the submitter's message rate is charged.
-    #[arg(long, env = "EDGENET_PAYLOAD_WAIT_MS", default_value_t = 5_000)]
+    #[arg(long, env = "EDGENET_PAYLOAD_WAIT_MS", default_value_t = 10_000)]
     payload_wait_ms: u64,
     /// Online time (ms, in one connection) that earns a worker the uptime bonus.
     #[arg(long, env = "EDGENET_UPTIME_PERIOD_MS", default_value_t = 3_600_000)]

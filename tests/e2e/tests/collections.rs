@@ -138,10 +138,12 @@ fn a_collection_fills_answers_and_survives_its_holders() {
         .unwrap_or(100_000);
     let dim = 32usize;
     let dir = tempfile::tempdir().unwrap();
+    // A debug build seals each megabyte batch for each replica in about a second, many at once:
+    // the payload wait is for submitters that withhold, not for this one.
     let relay = Relay::start(
         &dir.path().join("relay"),
         0,
-        &["--handover-grace-ms", "1500"],
+        &["--handover-grace-ms", "1500", "--payload-wait-ms", "60000"],
     );
     let mut holders: Vec<Option<Worker>> = (0..5)
         .map(|i| Some(holder(dir.path(), &format!("h{i}"), &relay, &[])))

@@ -66,7 +66,7 @@ impl Default for HubConfig {
         Self {
             handshake_timeout_ms: 10_000,
             assignment_timeout_ms: 30_000,
-            payload_wait_ms: 5_000,
+            payload_wait_ms: 10_000,
             max_messages_per_minute: 6_000,
             max_redundancy: 7,
             max_task_timeout_ms: 600_000,
