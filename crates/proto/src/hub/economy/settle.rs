@@ -5,9 +5,11 @@
 //! task fails. All of a settlement's entries are stored in one commit, then sent to the accounts
 //! they name.
 //!
-//! The relay cannot open results, so it acts on the submitter's verdict, checked where it can be:
-//! a worker "outvoted" although its commitment equals an agreeing worker's returned the very same
-//! bytes, so the verdict is false about it and it is neither marked down nor slashed.
+//! The relay cannot open results, so it acts on the verdict it was given, checked where it can
+//! be: for a kind whose results agree exactly when their bytes do, the result commitments decide
+//! (`verdicts.rs`); for the others, a worker "outvoted" although its commitment equals an
+//! agreeing worker's returned the very same bytes, so the verdict is false about it and it is
+//! neither marked down nor slashed.
 
 use std::collections::BTreeMap;
 
