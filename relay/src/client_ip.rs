@@ -8,10 +8,38 @@
 //! that is not itself a trusted proxy is the client. An entry that does not parse ends the walk at
 //! the proxy that wrote the rest, so a client's garbage never shields it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
+
+/// A handler's view of who connected: the socket's address, or behind a trusted proxy the
+/// client it forwarded for ([`TrustedProxies::client_ip`]), with the socket's port.
+pub(crate) struct ClientAddr(pub(crate) SocketAddr);
+
+impl FromRequestParts<crate::AppState> for ClientAddr {
+    type Rejection = (axum::http::StatusCode, &'static str);
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // serve.rs puts the peer's address in every request; without it, no limit per address
+        // could hold, so the request is refused as `ConnectInfo`'s own extractor refuses it.
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+            .ok_or((
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "the connection's address is missing",
+            ))?;
+        let ip = state.proxies.client_ip(peer.ip(), &parts.headers);
+        Ok(Self(SocketAddr::new(ip, peer.port())))
+    }
+}
 
 /// An address block, `10.0.0.0/8`, `::1/128`, or a single address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,13 +14,13 @@
 //! every place.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgenet_proto::Millis;
@@ -29,6 +29,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::AppState;
+use crate::client_ip::ClientAddr;
 
 /// Messages a subscriber may fall behind before it is dropped.
 pub const SUBSCRIBER_QUEUE: usize = 256;
@@ -165,13 +166,11 @@ pub(crate) async fn stats_ticker(state: AppState) {
 )]
 pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: axum::http::HeaderMap,
+    ClientAddr(addr): ClientAddr,
     State(state): State<AppState>,
 ) -> Response {
     let events = state.driver.events().clone();
-    // Behind a trusted proxy, the client it forwarded for (client_ip.rs).
-    let ip = state.proxies.client_ip(addr.ip(), &headers);
+    let ip = addr.ip();
     let guard = match Subscribed::take(&events, ip) {
         Ok(guard) => guard,
         Err(refusal) => return refusal.into_response(),

@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use edgenet_proto::{ProtoError, RelayMsg};
 use futures_util::{SinkExt, StreamExt};
 
 use crate::AppState;
+use crate::client_ip::ClientAddr;
 use crate::hub_driver::{Outgoing, Registered};
 
 /// Frames above this are cut off by the WebSocket layer itself; between the protocol's limit and
@@ -30,12 +31,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 #[utoipa::path(get, path = "/ws", tag = "nodes", responses((status = 101, description = "The node protocol's WebSocket (binary frames; docs/architecture.md)")))]
 pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: axum::http::HeaderMap,
+    ClientAddr(addr): ClientAddr,
     State(state): State<AppState>,
 ) -> Response {
-    // Behind a trusted proxy, the client it forwarded for (client_ip.rs).
-    let addr = SocketAddr::new(state.proxies.client_ip(addr.ip(), &headers), addr.port());
     // Small socket buffers: tungstenite's defaults (128 KiB each way) would dominate the memory of
     // an idle connection, and a relay holds many idle browsers.
     ws.max_message_size(SOCKET_MAX_MESSAGE)
