@@ -39,6 +39,10 @@ pub struct Network<P> {
     links: Links,
     /// Peers a test touched or that received something: their frames go out at the next step.
     dirty: BTreeSet<Addr>,
+    /// Each open peer's next deadline ([`Peer::poll_timeout`]), read again after every call into
+    /// it, so that finding what is due never reads every peer.
+    peer_timers: BTreeSet<(Millis, Addr)>,
+    timer_of: BTreeMap<Addr, Millis>,
     trace: Trace,
     fault: Option<Fault>,
     lost: u64,
@@ -67,6 +71,8 @@ impl<P: Peer> Network<P> {
             sent: 0,
             links: Links::default(),
             dirty: BTreeSet::new(),
+            peer_timers: BTreeSet::new(),
+            timer_of: BTreeMap::new(),
             trace: Trace::default(),
             fault: None,
             lost: 0,
@@ -160,6 +166,7 @@ impl<P: Peer> Network<P> {
         self.closed.remove(&addr);
         self.links.forget(addr);
         self.peers.insert(addr, peer);
+        self.reread_timer(addr);
         let _ = self.input(relay, Input::Connect { conn, nonce });
         self.settle();
         addr
@@ -197,6 +204,7 @@ impl<P: Peer> Network<P> {
     /// The peer at `addr` leaves: its socket closes; the peer stays for the test to look at.
     pub fn disconnect(&mut self, addr: Addr) {
         self.closed.insert(addr);
+        self.reread_timer(addr);
         let _ = self.input(addr.relay, Input::Disconnect(addr.conn));
         self.settle();
     }
@@ -205,7 +213,9 @@ impl<P: Peer> Network<P> {
     /// are dropped (what a test does with the thousands of peers it only needs present).
     pub fn mute(&mut self, addr: Addr) -> Option<P> {
         self.dirty.remove(&addr);
-        self.peers.remove(&addr)
+        let peer = self.peers.remove(&addr);
+        self.reread_timer(addr);
+        peer
     }
 
     /// The peer at `addr` leaves for good: its socket closes, and the peer is handed back.
@@ -278,11 +288,7 @@ impl<P: Peer> Network<P> {
             .iter()
             .filter(|r| r.up)
             .filter_map(|r| r.hub.poll_timeout());
-        let peers = self
-            .peers
-            .iter()
-            .filter(|(a, _)| !self.closed.contains(a))
-            .filter_map(|(_, p)| p.poll_timeout());
+        let peers = self.peer_timers.first().map(|(at, _)| *at);
         packet.into_iter().chain(relays).chain(peers).min()
     }
 
@@ -313,6 +319,7 @@ impl<P: Peer> Network<P> {
     /// Leaps to the earliest thing due and handles it (quinn's `Pair::drive`); false when
     /// nothing is due at all.
     pub fn drive(&mut self) -> bool {
+        self.settle();
         let Some(at) = self.next_due() else {
             return false;
         };
@@ -335,12 +342,10 @@ impl<P: Peer> Network<P> {
             }
         }
         let due: Vec<Addr> = self
-            .peers
+            .peer_timers
             .iter()
-            .filter(|(a, p)| {
-                !self.closed.contains(a) && p.poll_timeout().is_some_and(|t| t <= self.now)
-            })
-            .map(|(a, _)| *a)
+            .take_while(|(at, _)| *at <= self.now)
+            .map(|(_, a)| *a)
             .collect();
         for addr in due {
             let Some(peer) = self.peers.get_mut(&addr) else {
@@ -352,6 +357,21 @@ impl<P: Peer> Network<P> {
             };
             peer.handle_timeout(&mut cx);
             self.dirty.insert(addr);
+            self.reread_timer(addr);
+        }
+    }
+
+    /// Reads `addr`'s deadline again after a call into it (none once it is closed or gone).
+    fn reread_timer(&mut self, addr: Addr) {
+        if let Some(old) = self.timer_of.remove(&addr) {
+            self.peer_timers.remove(&(old, addr));
+        }
+        if self.closed.contains(&addr) {
+            return;
+        }
+        if let Some(at) = self.peers.get(&addr).and_then(Peer::poll_timeout) {
+            self.timer_of.insert(addr, at);
+            self.peer_timers.insert((at, addr));
         }
     }
 
@@ -423,6 +443,7 @@ impl<P: Peer> Network<P> {
                 frames.push(frame);
             }
         }
+        self.reread_timer(addr);
         for frame in frames {
             self.send(Packet::ToRelay { from: addr, frame });
         }
@@ -443,6 +464,7 @@ impl<P: Peer> Network<P> {
                     };
                     peer.receive(&frame, &mut cx);
                     self.dirty.insert(to);
+                    self.reread_timer(to);
                 }
             }
             Packet::ToRelay { from, frame } => {
@@ -467,6 +489,7 @@ impl<P: Peer> Network<P> {
                     };
                     peer.closed(&mut cx);
                 }
+                self.reread_timer(addr);
                 // The relay's socket task ends, and tells the hub, as the relay's does.
                 let _ = self.input(addr.relay, Input::Disconnect(addr.conn));
             }

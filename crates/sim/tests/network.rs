@@ -9,10 +9,14 @@ use edgenet_proto::hub::{ConnId, Hub, HubConfig};
 use edgenet_proto::message::{Capabilities, ClientMsg, RelayMsg, Role, TaskSpec};
 use edgenet_sim::{Addr, Context, Link, Network, Peer};
 
-/// A node that completes its handshake and keeps what it is sent.
+/// A node that completes its handshake and keeps what it is sent, with an alarm of its own.
 struct Client {
     session: ClientSession,
     inbox: Vec<(u64, RelayMsg)>,
+    /// When its timer is set for.
+    alarm: Option<u64>,
+    /// When its timer fired.
+    rang: Vec<u64>,
 }
 
 impl Peer for Client {
@@ -25,6 +29,15 @@ impl Peer for Client {
 
     fn poll_transmit(&mut self, _cx: &mut Context<'_>) -> Option<Vec<u8>> {
         self.session.poll_outgoing()
+    }
+
+    fn poll_timeout(&self) -> Option<u64> {
+        self.alarm
+    }
+
+    fn handle_timeout(&mut self, cx: &mut Context<'_>) {
+        self.rang.push(cx.now);
+        self.alarm = None;
     }
 }
 
@@ -53,6 +66,8 @@ fn join(net: &mut Network<Client>, relay: usize, seed: u8) -> Addr {
     let client = Client {
         session,
         inbox: Vec::new(),
+        alarm: None,
+        rang: Vec::new(),
     };
     net.connect(relay, conn, client, [seed; 32])
 }
@@ -193,4 +208,31 @@ fn jittery_run(seed: u64) -> u64 {
 fn the_same_seed_gives_the_same_trace_and_another_seed_another() {
     assert_eq!(jittery_run(11), jittery_run(11));
     assert_ne!(jittery_run(11), jittery_run(12));
+}
+
+#[test]
+fn a_peers_own_timer_is_due_like_any_deadline() {
+    let mut net = Network::new(4);
+    net.add_relay(relay(0xee, quiet()));
+    let a = join(&mut net, 0, 1);
+    let b = join(&mut net, 0, 2);
+    let start = net.now;
+    net.peer_mut(a).unwrap().alarm = Some(start + 700);
+    net.peer_mut(b).unwrap().alarm = Some(start + 300);
+    // Each at its own time, in order; nothing of the relay's comes first.
+    net.advance(1_000);
+    assert_eq!(net.peer(b).unwrap().rang, [start + 300]);
+    assert_eq!(net.peer(a).unwrap().rang, [start + 700]);
+    // `drive` leaps to a peer's deadline too; a peer that left has none.
+    net.peer_mut(a).unwrap().alarm = Some(net.now + 5_000);
+    net.peer_mut(b).unwrap().alarm = Some(net.now + 50);
+    net.disconnect(b);
+    assert!(net.drive());
+    assert_eq!(net.now, start + 1_000 + 5_000);
+    assert_eq!(net.peer(a).unwrap().rang.len(), 2);
+    assert_eq!(
+        net.peer(b).unwrap().rang.len(),
+        1,
+        "a closed peer's timer never fires"
+    );
 }

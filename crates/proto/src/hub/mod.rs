@@ -173,7 +173,7 @@ impl Hub {
         let work_key = ChallengeKey::from_secret(&key.to_seed());
         Self {
             decoder: Decoder::new(Self::ledger_config(&key))
-                .with_work(Self::work_check_for(&key, &config)),
+                .with_work(Self::work_check_for(&work_key, &config)),
             work_key,
             submitter_look: None,
             config,

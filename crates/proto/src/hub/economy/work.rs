@@ -61,15 +61,16 @@ impl Hub {
 
     /// What a connection's decoder needs to check this relay's proofs (none when it asks none).
     pub(in crate::hub) fn work_check(&self) -> Option<WorkCheck> {
-        Self::work_check_for(&self.key, &self.config)
+        Self::work_check_for(&self.work_key, &self.config)
     }
 
+    /// [`Hub::work_check`] for a hub being made (its key derived once, in `Hub::new`).
     pub(in crate::hub) fn work_check_for(
-        key: &edgenet_core::SecretKey,
+        key: &ChallengeKey,
         config: &crate::hub::HubConfig,
     ) -> Option<WorkCheck> {
         (config.work_bits > 0).then(|| WorkCheck {
-            key: ChallengeKey::from_secret(&key.to_seed()),
+            key: key.clone(),
             bits: config.work_bits,
         })
     }
