@@ -150,3 +150,45 @@ impl Decoder {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_decoder_remembers_the_last_four_challenges_it_checked() {
+        let key = ChallengeKey::from_secret(&[1; 32]);
+        let config = edgenet_core::ledger::Ledger::single_validator(
+            &edgenet_core::SecretKey::from_seed(&[1; 32]),
+        )
+        .config()
+        .clone();
+        let mut decoder = Decoder::new(config).with_work(Some(WorkCheck {
+            key: key.clone(),
+            bits: 1,
+        }));
+        let proof = |i: u8| {
+            let challenge = key.challenge([i; 16]);
+            ClientMsg::WorkProof {
+                challenge,
+                nonce: 0,
+            }
+            .encode()
+            .unwrap()
+        };
+        for i in 0..6 {
+            let _ = decoder.decode(&proof(i));
+        }
+        assert_eq!(decoder.digests(), 6);
+        assert_eq!(decoder.checked.len(), CHECKED_MEMORY);
+        // The newest are remembered: no digest again.
+        let _ = decoder.decode(&proof(5));
+        assert_eq!(decoder.digests(), 6);
+        // The oldest fell out of the memory: checked again (its sender pays the rate for it).
+        let _ = decoder.decode(&proof(0));
+        assert_eq!(decoder.digests(), 7);
+        assert_eq!(decoder.checked.len(), CHECKED_MEMORY);
+    }
+}
