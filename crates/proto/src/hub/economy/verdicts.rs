@@ -123,9 +123,19 @@ impl Hub {
         }
     }
 
-    /// An exact kind's task at its deadline with a majority commitment: settled by it (the
-    /// submitter gave no verdict); true if it was.
-    pub(in crate::hub) fn settle_by_commitments(&mut self, id: TaskId, now: Millis) -> bool {
+    /// A paid task of an exact kind at its deadline with a majority commitment: its escrow pays
+    /// those workers (the submitter gave no verdict). The submitter is told the task expired, as
+    /// it would be otherwise: a submitter still waiting for a slower replica may submit again.
+    /// True if it was settled.
+    pub(in crate::hub) fn settle_by_commitments(
+        &mut self,
+        id: TaskId,
+        expired: &ProtoError,
+        now: Millis,
+    ) -> bool {
+        if self.tasks.get(&id).is_none_or(|t| t.spec.max_credits == 0) {
+            return false;
+        }
         let Some((agreeing, outvoted)) = self.commitment_verdict(id) else {
             return false;
         };
@@ -133,10 +143,7 @@ impl Hub {
             return false;
         };
         self.conclude(id, agreeing, outvoted, now);
-        let why = ProtoError::VerdictOverruled(
-            "no verdict by the deadline; the task was settled by its result commitments".into(),
-        );
-        self.send_to(&submitter, &RelayMsg::task_failed(id, &why));
+        self.send_to(&submitter, &RelayMsg::task_failed(id, expired));
         true
     }
 }

@@ -28,19 +28,16 @@ impl Hub {
         let Some(task) = self.tasks.get(&id).filter(|t| t.is_open()) else {
             return;
         };
-        // Results that need nobody's word are paid for, verdict or not (`economy/verdicts.rs`).
-        if task.origin.asked_by_a_node() && self.settle_by_commitments(id, now) {
-            return;
-        }
-        let Some(task) = self.tasks.get(&id) else {
-            return;
-        };
-        let submitter = task.submitter;
+        let (submitter, by_node) = (task.submitter, task.origin.asked_by_a_node());
         let err = ProtoError::TaskExpired(format!(
             "{} of {} results by the deadline",
             task.in_state(WorkState::Returned).count(),
             task.workers
         ));
+        // Results that need nobody's word are paid for, verdict or not (`economy/verdicts.rs`).
+        if by_node && self.settle_by_commitments(id, &err, now) {
+            return;
+        }
         self.fail_and_tell(id, submitter, &err);
     }
 
