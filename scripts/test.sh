@@ -5,6 +5,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+# One pass over everything: incremental caches would only fill the disk (CI's is small).
+export CARGO_INCREMENTAL=0
 
 "$ROOT/scripts/setup.sh"
 
