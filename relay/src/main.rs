@@ -43,6 +43,13 @@ struct Args {
     /// fails with EN-235, the worker is free, and the submitter's message rate is charged.
     #[arg(long, env = "EDGENET_PAYLOAD_WAIT_MS", default_value_t = 10_000)]
     payload_wait_ms: u64,
+    /// Milliseconds claims on a task are gathered before its workers are drawn from them at
+    /// random (0: the first claims win, which favours the fastest claimers).
+    #[arg(long, env = "EDGENET_CLAIM_WINDOW_MS", default_value_t = 50)]
+    claim_window_ms: u64,
+    /// A worker gets a spot-check canary after one of its results in this many (0: none).
+    #[arg(long, env = "EDGENET_SPOT_CHECK_ONE_IN", default_value_t = 20)]
+    spot_check_one_in: u32,
     /// Online time (ms, in one connection) that earns a worker the uptime bonus.
     #[arg(long, env = "EDGENET_UPTIME_PERIOD_MS", default_value_t = 3_600_000)]
     uptime_period_ms: u64,
@@ -337,6 +344,8 @@ async fn main() -> ExitCode {
             handshake_timeout_ms: args.handshake_timeout_ms,
             assignment_timeout_ms: args.assignment_timeout_ms,
             payload_wait_ms: args.payload_wait_ms,
+            claim_window_ms: args.claim_window_ms,
+            spot_check_one_in: args.spot_check_one_in,
             max_messages_per_minute: args.max_messages_per_minute,
             uptime_period_ms: args.uptime_period_ms,
             uptime_bonus: args.uptime_bonus,

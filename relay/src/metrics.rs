@@ -303,6 +303,11 @@ impl Snapshot {
             [("passed", h.canaries_passed), ("failed", h.canaries_failed)],
         );
         f.counter(
+            "edgenet_spot_checks_total",
+            "Spot-check canaries sent to workers after one of their results.",
+            h.spot_checks,
+        );
+        f.counter(
             "edgenet_reassignments_total",
             "Assignments lost to disconnects or deadlines and offered again.",
             s.reassignments,

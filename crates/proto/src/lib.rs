@@ -26,7 +26,7 @@
 //! let submitter = Endpoint::new(SecretKey::from_seed(&[3; 32]), Role::Browser, caps(vec![]), 0, false, 0);
 //! let mut nodes = [worker, submitter]; // on connections 0 and 1
 //! for conn in 0..2 {
-//!     hub.handle(0, Input::Connect { conn, nonce: [conn as u8; 32] })?; // the relay's fresh nonce
+//!     hub.handle(0, Input::Connect { conn, nonce: [conn as u8; 32], network: None })?; // the relay's fresh nonce
 //! }
 //!
 //! let job = Encryption { key: [4; 32], nonce: [5; 12], aad: vec![], plaintext: b"hello".to_vec() };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use edgenet_core::kinds::vector_search::KnnResult;
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, NodeId, SecretKey};
-use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input, Output};
+use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input, NetGroup, Output, TRUSTED_REPUTATION};
 use edgenet_proto::message::{
     Capabilities, ClientMsg, HelloBody, PeerInfo, RelayMsg, Role, TaskSpec,
 };
@@ -71,6 +71,24 @@ impl Net {
         let caps = Capabilities { kernels, ..caps() };
         let peer = SessionPeer::new(SecretKey::from_seed(seed), caps, relay).behaving(behaviour);
         self.net.connect(0, conn, peer, *seed);
+        conn
+    }
+
+    /// [`Net::join_with`] from the address `ip` (the relay keeps one network's workers apart).
+    fn join_from(
+        &mut self,
+        seed: u8,
+        behaviour: Behaviour,
+        kernels: Vec<TaskKind>,
+        ip: &str,
+    ) -> ConnId {
+        let conn = self.net.fresh_conn();
+        let relay = self.hub().node_id();
+        let caps = Capabilities { kernels, ..caps() };
+        let key = SecretKey::from_seed(&[seed; 32]);
+        let peer = SessionPeer::new(key, caps, relay).behaving(behaviour);
+        let network = NetGroup::of(ip.parse().unwrap());
+        self.net.connect_from(0, conn, peer, [seed; 32], network);
         conn
     }
 
@@ -392,6 +410,7 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
             Input::Connect {
                 conn,
                 nonce: [7; 32],
+                network: None,
             },
         );
         let err = net.raw(conn, frame).unwrap_err();
@@ -477,6 +496,7 @@ fn bad_input_gets_its_code_and_the_hub_keeps_serving() {
         Input::Connect {
             conn: 999,
             nonce: [8; 32],
+            network: None,
         },
     );
     while net.hub().stats().connections > 1 && net.drive() {}
@@ -1735,4 +1755,193 @@ fn a_submitter_that_never_gives_its_verdict_pays_for_exact_results_at_the_deadli
     }
     let payer = net.hub().ledger().account(&Account::of(&id(9)));
     assert_eq!((payer.spent, payer.escrowed), (credits, 0));
+}
+
+/// The workers that agreed on each of `count` redundancy-`redundancy` tasks `submitter` runs
+/// (ids from 100 on).
+fn agreeing_on_tasks(
+    net: &mut Net,
+    submitter: ConnId,
+    count: u8,
+    redundancy: u8,
+) -> Vec<Vec<NodeId>> {
+    (0..count)
+        .map(
+            |i| match run_task(net, submitter, spec(100 + i, redundancy, 60_000), 40) {
+                Progress::Done(outcome) => outcome.agreeing,
+                other => panic!("task {i} ended {other:?}"),
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn offers_go_to_workers_at_random_not_to_the_longest_online() {
+    let mut net = Net::new(HubConfig {
+        canary_reward: 0,
+        ..HubConfig::default()
+    });
+    for seed in 1..=6 {
+        net.join(seed, Behaviour::Honest);
+    }
+    let submitter = net.join_with(&[9; 32], Behaviour::Honest, vec![]);
+    let workers: std::collections::BTreeSet<NodeId> = agreeing_on_tasks(&mut net, submitter, 24, 1)
+        .into_iter()
+        .flatten()
+        .collect();
+    // By age, the first to join took every task.
+    assert!(
+        workers.len() >= 4,
+        "24 tasks went to only {} of 6 workers",
+        workers.len()
+    );
+}
+
+#[test]
+fn claims_in_the_window_are_drawn_at_random_so_the_fastest_claimer_does_not_win_every_task() {
+    for (window, fastest_takes_all) in [(0, true), (50, false)] {
+        let mut net = Net::new(HubConfig {
+            canary_reward: 0,
+            claim_window_ms: window,
+            ..HubConfig::default()
+        });
+        let fast = net.join(1, Behaviour::Honest);
+        for seed in 2..=4 {
+            let slow = net.join(seed, Behaviour::Honest);
+            net.net
+                .set_link(Addr::new(0, slow), edgenet_sim::Link::delay(20));
+        }
+        let submitter = net.join_with(&[9; 32], Behaviour::Honest, vec![]);
+        let fast_id = net.nodes()[&fast].session.key().node_id();
+        let won = agreeing_on_tasks(&mut net, submitter, 12, 1)
+            .iter()
+            .filter(|a| a.contains(&fast_id))
+            .count();
+        if fastest_takes_all {
+            assert_eq!(won, 12, "without a window the nearest claimer wins");
+        } else {
+            assert!(
+                won < 9,
+                "with a {window} ms window the nearest won {won} of 12"
+            );
+        }
+    }
+}
+
+#[test]
+fn liars_that_fail_their_canary_are_offered_work_only_when_no_trusted_worker_can_take_it() {
+    let mut net = Net::new(HubConfig::default());
+    let kinds = vec![TaskKind::VECTOR_SEARCH, TaskKind::ENCRYPTION];
+    // Two colluding liars join first and lie on everything, their canaries included.
+    let liars: Vec<NodeId> = [1u8, 2]
+        .iter()
+        .map(|&seed| {
+            net.join_with(&[seed; 32], Behaviour::Liar, kinds.clone());
+            id(seed)
+        })
+        .collect();
+    for _ in 0..20 {
+        net.drive();
+    }
+    assert_eq!(net.net.hub(0).metrics().canaries_failed, 2);
+    for liar in &liars {
+        let score = net
+            .hub()
+            .ledger()
+            .account(&edgenet_core::ledger::Account::of(liar))
+            .reputation;
+        assert!(score.is_some_and(|s| s < TRUSTED_REPUTATION), "{score:?}");
+    }
+    for seed in 3..=5 {
+        net.join_with(&[seed; 32], Behaviour::Honest, kinds.clone());
+    }
+    let submitter = net.join_with(&[9; 32], Behaviour::Honest, vec![]);
+    for agreeing in agreeing_on_tasks(&mut net, submitter, 10, 3) {
+        assert_eq!(agreeing.len(), 3, "three honest workers agreed");
+        assert!(agreeing.iter().all(|w| !liars.contains(w)));
+    }
+    // With only one trusted worker left, the distrusted still do the work (and are outvoted
+    // or agree as their results decide): a network of them is slow, not stopped.
+    let honest: Vec<ConnId> = net
+        .nodes()
+        .iter()
+        .filter(|(_, p)| p.behaviour == Behaviour::Honest && p.worker.is_some())
+        .map(|(c, _)| *c)
+        .collect();
+    for conn in &honest[1..] {
+        net.leave(*conn);
+    }
+    let Progress::Done(outcome) = run_task(&mut net, submitter, spec(200, 3, 60_000), 40) else {
+        panic!("the task did not end")
+    };
+    assert_eq!(outcome.agreeing.len() + outcome.outvoted.len(), 3);
+}
+
+#[test]
+fn spot_checks_catch_a_worker_that_lies_once_it_has_earned() {
+    for one_in in [0, 1] {
+        let mut net = Net::new(HubConfig {
+            spot_check_one_in: one_in,
+            ..HubConfig::default()
+        });
+        let kinds = vec![TaskKind::VECTOR_SEARCH, TaskKind::ENCRYPTION];
+        // Honest on its first result (its first canary, which it passes), wrong after.
+        net.join_with(&[1; 32], Behaviour::LiesAfter(1), kinds);
+        for _ in 0..20 {
+            net.drive();
+        }
+        assert_eq!(net.net.hub(0).metrics().canaries_passed, 1);
+        let submitter = net.join_with(&[9; 32], Behaviour::Honest, vec![]);
+        // Alone, at redundancy 1, its wrong results go through; the spot check that follows
+        // one of them does not.
+        for i in 0..3 {
+            run_task(&mut net, submitter, spec(50 + i, 1, 60_000), 40);
+        }
+        for _ in 0..20 {
+            net.drive();
+        }
+        let score = net
+            .hub()
+            .ledger()
+            .account(&edgenet_core::ledger::Account::of(&id(1)))
+            .reputation;
+        let metrics = net.net.hub(0).metrics();
+        if one_in == 0 {
+            assert_eq!(metrics.canaries_failed, 0, "no spot checks, nothing caught");
+            assert_eq!(score, None);
+        } else {
+            assert!(metrics.spot_checks >= 1);
+            assert!(metrics.canaries_failed >= 1, "the spot check caught it");
+            assert!(score.is_some_and(|s| s < TRUSTED_REPUTATION), "{score:?}");
+        }
+    }
+}
+
+#[test]
+fn no_two_workers_of_one_task_come_from_one_network() {
+    let mut net = Net::new(HubConfig {
+        canary_reward: 0,
+        ..HubConfig::default()
+    });
+    let kinds = vec![TaskKind::VECTOR_SEARCH];
+    // Two identities of one operator's /24, and one elsewhere.
+    net.join_from(1, Behaviour::Honest, kinds.clone(), "203.0.113.7");
+    net.join_from(2, Behaviour::Honest, kinds.clone(), "203.0.113.99");
+    net.join_from(3, Behaviour::Honest, kinds, "198.51.100.4");
+    let submitter = net.join_with(&[9; 32], Behaviour::Honest, vec![]);
+    for i in 0..8 {
+        let Progress::Done(outcome) = run_task(&mut net, submitter, spec(60 + i, 2, 60_000), 40)
+        else {
+            panic!("task {i} did not finish")
+        };
+        // Two colluders of one network never make a pair (nor a majority of one task).
+        let workers: Vec<NodeId> = outcome
+            .agreeing
+            .iter()
+            .chain(&outcome.outvoted)
+            .copied()
+            .collect();
+        assert!(workers.contains(&id(3)), "task {i}: {workers:?}");
+        assert!(!(workers.contains(&id(1)) && workers.contains(&id(2))));
+    }
 }

@@ -60,9 +60,17 @@ fn costs(peers: u32) -> (Effort, Effort, Effort, u64) {
     let mut workers = Vec::new();
     for i in 0..peers {
         net.now += 1;
-        let addr = join(&mut net, i, vec![TaskKind::VECTOR_SEARCH]);
-        // Offers go to the peers online longest first: the first joined are the active ones.
-        if i < ACTIVE {
+        // The active workers run the measured kind. Every other peer runs another kind, so
+        // it sits in the same offer index without being picked: offers choose at random among
+        // equals, and a silent peer among them would only slow the task down.
+        let active = i < ACTIVE;
+        let kind = if active {
+            TaskKind::VECTOR_SEARCH
+        } else {
+            TaskKind::ENCRYPTION
+        };
+        let addr = join(&mut net, i, vec![kind]);
+        if active {
             workers.push(addr);
         } else {
             net.mute(addr);

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use edgenet_core::task::TaskId;
-use edgenet_proto::hub::{ConnId, Handled, Hub, Input, Output};
+use edgenet_proto::hub::{ConnId, Handled, Hub, Input, NetGroup, Output};
 use edgenet_proto::{Millis, ProtoError};
 use rand_chacha::rand_core::SeedableRng;
 
@@ -161,13 +161,33 @@ impl<P: Peer> Network<P> {
     /// `peer` connects to `relay` as `conn` (the relay challenges it with `nonce`); runs until
     /// nothing more moves, so a peer that answers the challenge is in when this returns.
     pub fn connect(&mut self, relay: usize, conn: ConnId, peer: P, nonce: [u8; 32]) -> Addr {
+        self.connect_from(relay, conn, peer, nonce, None)
+    }
+
+    /// [`Network::connect`] from the address block `network` (the relay keeps workers of one
+    /// block off the same task).
+    pub fn connect_from(
+        &mut self,
+        relay: usize,
+        conn: ConnId,
+        peer: P,
+        nonce: [u8; 32],
+        network: Option<NetGroup>,
+    ) -> Addr {
         let addr = Addr::new(relay, conn);
         self.next_conn = self.next_conn.max(conn + 1);
         self.closed.remove(&addr);
         self.links.forget(addr);
         self.peers.insert(addr, peer);
         self.reread_timer(addr);
-        let _ = self.input(relay, Input::Connect { conn, nonce });
+        let _ = self.input(
+            relay,
+            Input::Connect {
+                conn,
+                nonce,
+                network,
+            },
+        );
         self.settle();
         addr
     }

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
 use edgenet_proto::Millis;
-use edgenet_proto::hub::{ConnId, Decoder, EntryPage, Forward, Hub, Input, Output, TaskRecord};
+use edgenet_proto::hub::{
+    ConnId, Decoder, EntryPage, Forward, Hub, Input, NetGroup, Output, TaskRecord,
+};
 use tokio::sync::mpsc;
 
 /// Limits enforced at the socket layer.
@@ -166,7 +168,15 @@ impl HubDriver {
             bytes: queued.clone(),
         };
         inner.senders.insert(conn, queue);
-        let _ = inner.hub.handle(now, Input::Connect { conn, nonce });
+        let network = NetGroup::of(ip);
+        let _ = inner.hub.handle(
+            now,
+            Input::Connect {
+                conn,
+                nonce,
+                network,
+            },
+        );
         self.flush(&mut inner, now);
         Some(Registered {
             conn,

@@ -151,6 +151,56 @@ fn a_lying_worker_is_outvoted_and_named() {
     }
 }
 
+/// Canaries the relay has seen answered `outcome` ("passed", "failed").
+fn canaries(relay: &Relay, outcome: &str) -> u64 {
+    let (_, body) = relay.get_raw("/metrics");
+    let prefix = format!("edgenet_canaries_total{{outcome=\"{outcome}\"}} ");
+    body.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map_or(0, |v| v.parse().unwrap())
+}
+
+#[test]
+fn colluding_liars_that_joined_first_win_no_task_at_redundancy_3() {
+    for liars in [1usize, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let relay = Relay::start(
+            &dir.path().join("relay"),
+            0,
+            &["--canary-reward", "1000000"],
+        );
+        // They join first and give the same wrong answer (they collude); their canaries look
+        // like any task, so they lie on those too.
+        let liars: Vec<Worker> = (0..liars)
+            .map(|i| {
+                let args = ["--fault-inject", "wrong-result"];
+                Worker::start(dir.path(), &format!("liar{i}"), &relay.ws_url(), &args)
+            })
+            .collect();
+        wait_until(WAIT, "the liars' canaries to fail", || {
+            canaries(&relay, "failed") == liars.len() as u64
+        });
+        let honest: Vec<Worker> = (0..3)
+            .map(|i| Worker::start(dir.path(), &format!("honest{i}"), &relay.ws_url(), &[]))
+            .collect();
+        wait_until(WAIT, "the honest workers' canaries", || {
+            canaries(&relay, "passed") == honest.len() as u64
+        });
+        let liar_ids: Vec<&String> = liars.iter().map(|w| &w.id).collect();
+        for seed in 0..6 {
+            let seed = seed.to_string();
+            let report = submit(dir.path(), &relay.ws_url(), &["--seed", seed.as_str()]);
+            assert!(
+                report.matches_local == Some(true),
+                "{} liars: a wrong result",
+                liars.len()
+            );
+            assert_eq!(report.agreeing.len(), 3);
+            assert!(report.agreeing.iter().all(|w| !liar_ids.contains(&w)));
+        }
+    }
+}
+
 #[test]
 fn a_worker_killed_mid_task_is_replaced() {
     let dir = tempfile::tempdir().unwrap();

@@ -93,6 +93,7 @@ pub fn cluster_frames(data: &[u8]) {
         Input::Connect {
             conn: WORKER_CONN,
             nonce: [2; 32],
+            network: None,
         },
     );
     pump(&mut hub, &mut worker, &mut asked, 0);

@@ -37,6 +37,7 @@ pub fn hub_frames(data: &[u8]) {
         Input::Connect {
             conn: 1,
             nonce: [2; 32],
+            network: None,
         },
     );
     let _ = hub.handle(
@@ -44,6 +45,7 @@ pub fn hub_frames(data: &[u8]) {
         Input::Connect {
             conn: 2,
             nonce: [3; 32],
+            network: None,
         },
     );
     let mut rest = data;

@@ -35,11 +35,19 @@ pub struct HubConfig {
     pub uptime_period_ms: Millis,
     /// Micro-credits the relay mints per period online (0.1 credit per hour by default).
     pub uptime_bonus: u64,
+    /// How long claims on a task are gathered before the workers are drawn from them at random
+    /// (`hub/routing/claims.rs`); 0 takes each claim as it comes. The relay's default is 50 ms
+    /// (`--claim-window-ms`); this library's is 0, so that in-memory tests see a claim taken as
+    /// soon as it arrives unless they test the draw.
+    pub claim_window_ms: Millis,
     /// Refuse tasks that offer no credits (EN-221).
     pub paid_only: bool,
     /// Micro-credits a worker earns for passing a canary (a known-answer task the relay sends a
-    /// new identity); 0 sends none.
+    /// new identity); 0 sends no canaries at all, spot checks included.
     pub canary_reward: u64,
+    /// A worker gets a spot-check canary after one of its results in this many, drawn at random
+    /// (`hub/economy/canary.rs`); 0 sends none.
+    pub spot_check_one_in: u32,
     /// Time an escrow waits for its task; then it is refunded (the submitter went away).
     pub escrow_grace_ms: Millis,
     /// Proof of work each mint per identity costs (a canary's reward, an uptime period's
@@ -75,11 +83,13 @@ impl Default for HubConfig {
             max_peers_announced: 64,
             offers_per_round: 16,
             offer_round_ms: 500,
+            claim_window_ms: 0,
             staffing_timeout_ms: 15_000,
             uptime_period_ms: 3_600_000,
             uptime_bonus: 100_000,
             paid_only: false,
             canary_reward: 1_000_000,
+            spot_check_one_in: 20,
             escrow_grace_ms: 60_000,
             work_bits: 12,
             attests: true,

@@ -155,6 +155,10 @@ impl Hub {
                 Timer::TaskExpiry(id) | Timer::OfferRound(id) => {
                     self.tasks.get(id).is_some_and(|t| t.is_open())
                 }
+                Timer::ClaimDraw(id) => self
+                    .tasks
+                    .get(id)
+                    .is_some_and(|t| t.is_open() && !t.claims.is_empty()),
                 Timer::Assignment(id, worker) => self
                     .tasks
                     .get(id)

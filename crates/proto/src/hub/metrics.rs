@@ -96,6 +96,8 @@ pub struct HubMetrics {
     pub canaries_passed: u64,
     /// Known-answer canaries a worker answered wrong.
     pub canaries_failed: u64,
+    /// Spot-check canaries sent to workers that had earned already.
+    pub spot_checks: u64,
     /// Frames refused, by EN code.
     pub errors: BTreeMap<&'static str, u64>,
     /// Connections dropped because they did not read what was sent to them.
@@ -118,6 +120,7 @@ impl Default for HubMetrics {
             workers_outvoted: 0,
             canaries_passed: 0,
             canaries_failed: 0,
+            spot_checks: 0,
             errors: BTreeMap::new(),
             slow_consumers: 0,
             entries_written: BTreeMap::new(),

@@ -67,7 +67,8 @@ pub use metrics::{Histogram, HubMetrics, KindMetrics, LATENCY_BUCKETS_MS};
 pub use routing::endings::WITHHELD_PAYLOAD_COST;
 pub use routing::inbound::{Decoder, Inbound, WRONG_PROOF_COST, WorkCheck};
 pub use routing::input::{Handled, Input};
-pub use routing::peers::IGNORED_OFFERS;
+pub use routing::net_group::NetGroup;
+pub use routing::peers::{IGNORED_OFFERS, TRUSTED_REPUTATION};
 pub use routing::replication::{Fixed, OriginKind, ReplicationPolicy};
 pub use routing::tasks::{TaskStatus, WorkState};
 pub use storage::collections::MAX_COLLECTIONS;
@@ -221,9 +222,16 @@ impl Hub {
     }
 
     /// A new connection: sends it a challenge built on `nonce` (fresh randomness from the caller).
-    fn on_connect(&mut self, conn: ConnId, now: Millis, nonce: [u8; 32]) {
+    fn on_connect(
+        &mut self,
+        conn: ConnId,
+        now: Millis,
+        nonce: [u8; 32],
+        network: Option<NetGroup>,
+    ) {
         let deadline = now + self.config.handshake_timeout_ms;
-        self.conns.insert(conn, Conn::challenged(nonce, now));
+        self.conns
+            .insert(conn, Conn::challenged(nonce, network, now));
         self.timers.set(Timer::Handshake(conn), deadline);
         let challenge = RelayMsg::Challenge {
             nonce,
@@ -307,6 +315,7 @@ impl Hub {
                         reoffer.insert(id);
                     }
                 }
+                Timer::ClaimDraw(id) => self.draw_claims(id, now),
                 Timer::OfferRound(id) => {
                     if self
                         .tasks

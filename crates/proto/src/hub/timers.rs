@@ -28,6 +28,8 @@ pub(super) enum Timer {
     TaskExpiry(TaskId),
     /// One worker's time from assignment to result.
     Assignment(TaskId, NodeKey),
+    /// The claims on a task that came in its claim window are drawn (`routing/claims.rs`).
+    ClaimDraw(TaskId),
     /// The next round of offers of a task still short of workers.
     OfferRound(TaskId),
     /// A worker's next whole period online (the uptime bonus).

@@ -31,11 +31,23 @@ pub(crate) enum Behaviour {
     Idle,
     /// Runs its tasks honestly, never answers a proof-of-work challenge.
     Unproven,
+    /// Honest for its first `n` results (its first canary among them), wrong after.
+    LiesAfter(u32),
+}
+
+impl Behaviour {
+    /// Whether its next result is wrong, with `done` results returned so far.
+    fn lies(self, done: u32) -> bool {
+        match self {
+            Behaviour::Liar => true,
+            Behaviour::LiesAfter(n) => done >= n,
+            _ => false,
+        }
+    }
 }
 
 /// The right answer to a task the tests hand out, or the liar's.
-fn answer(kind: TaskKind, payload: &[u8], behaviour: Behaviour) -> Option<Vec<u8>> {
-    let liar = behaviour == Behaviour::Liar;
+fn answer(kind: TaskKind, payload: &[u8], liar: bool) -> Option<Vec<u8>> {
     if kind == TaskKind::ENCRYPTION {
         let mut result = Encryption::decode(payload).ok()?.run();
         if liar {
@@ -68,6 +80,8 @@ pub(crate) struct SessionPeer {
     pub(crate) ended: Option<Progress>,
     /// Whether its relay closed the connection.
     pub(crate) closed: bool,
+    /// Results it returned.
+    pub(crate) results: u32,
 }
 
 impl SessionPeer {
@@ -85,6 +99,7 @@ impl SessionPeer {
             submission: None,
             ended: None,
             closed: false,
+            results: 0,
         }
     }
 
@@ -134,10 +149,12 @@ impl SessionPeer {
                     }
                     Ok(Action::Execute { job, payload }) => {
                         let skip = self.behaviour == Behaviour::Silent;
-                        if let Some(result) = answer(job.kind, &payload, self.behaviour)
+                        let lies = self.behaviour.lies(self.results);
+                        if let Some(result) = answer(job.kind, &payload, lies)
                             && !skip
                             && let Ok(msg) = worker.finish(cx.rng, &key, &job, &result)
                         {
+                            self.results += 1;
                             let _ = self.session.send(&msg);
                         }
                     }
@@ -204,7 +221,7 @@ impl EndpointPeer {
                 kind,
                 payload,
             } = &event
-                && let Some(result) = answer(*kind, payload, self.behaviour)
+                && let Some(result) = answer(*kind, payload, self.behaviour.lies(0))
             {
                 let _ = self.endpoint.finish(task, &result, cx.rng);
             }

@@ -95,6 +95,8 @@ impl Player {
             max_open_tasks_per_submitter: 3,
             finished_history: 6,
             offers_per_round: 2,
+            // Claims drawn at the end of a window, as the relay does (spot checks at its rate).
+            claim_window_ms: 50,
             uptime_period_ms: 60_000,
             escrow_grace_ms: 20_000,
             // Real proofs, as cheap as they come (two Argon2id digests on average).

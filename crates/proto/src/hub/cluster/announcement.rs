@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use edgenet_core::ledger::Account;
 use edgenet_core::task::TaskId;
 use edgenet_core::{NodeId, SecretKey, Signature};
+use rand_core::Rng;
 
 use crate::Millis;
 use crate::error::ProtoError;
@@ -208,8 +209,10 @@ impl Hub {
             let conn = REMOTE_CONN_BASE + self.remote.next_conn;
             self.remote.next_conn += 1;
             self.conns.insert(conn, Conn::borrowed(node, now));
-            self.peers
-                .insert(node, Peer::borrowed(conn, info, relay, now));
+            self.peers.insert(
+                node,
+                Peer::borrowed(conn, info, relay, self.rng.next_u64(), now),
+            );
             self.remote.borrowed.insert(node, (relay, conn));
             self.remote.by_conn.insert(conn, node);
             fresh.push(node);

@@ -417,6 +417,12 @@ impl Hub {
                 EntryKind::Payment { amount, .. } => self.event(HubEvent::CreditsPaid {
                     micro_credits: amount,
                 }),
+                // Where the worker stands in the offers (`routing/peers.rs`).
+                EntryKind::Reputation { subject, score } => {
+                    if let Ok(node) = subject.node_id() {
+                        self.peers.reputation(&node, score);
+                    }
+                }
                 _ => {}
             }
         }

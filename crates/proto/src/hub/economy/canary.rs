@@ -1,12 +1,17 @@
 //! Canaries: known-answer tasks the relay sends, sealed like any other, to a worker that has
-//! earned nothing yet. The worker cannot tell one from a node's task by who submitted it: each
+//! earned nothing yet, and as spot checks to every worker: after one result in
+//! `HubConfig::spot_check_one_in`, drawn at random, whatever its age or earnings. A worker that
+//! is honest on canaries and lies elsewhere must tell them apart, and a spot check looks like
+//! the work it just did. The worker cannot tell one from a node's task by who submitted it: each
 //! canary has a submitter identity of its own (a fresh key, never the relay's), which seals the
 //! payload and opens the result, with the role, capabilities, timeout and priority of the last
 //! real submission this relay took. What a worker could still observe is in
 //! docs/threat-model.md. Passing one is how a new identity earns its first credits (minted by the
 //! relay, `MintReason::Canary`, once the worker has proved the work it costs: `hub/economy/work.rs`);
-//! failing one costs reputation, and stake if it has any (slashed
-//! with the worker's own signed commitment as evidence).
+//! a spot check pays nothing (it would mint credits for work nobody asked for). Failing either
+//! costs reputation, which puts the worker behind every trusted one in the offers
+//! (`routing/peers.rs`), and stake if it has any (slashed with the worker's own signed
+//! commitment as evidence).
 //!
 //! Each kind with canaries draws its own known answers (`KindRules::canary` in its module under
 //! `edgenet_core::kinds`): today `encryption` (random bytes, key and nonce, computed exactly) and
@@ -40,14 +45,33 @@ impl Hub {
         self.rng = rand_core::SeedableRng::from_seed(seed);
     }
 
-    /// Sends `node` a canary if it is a worker that runs a kind with canaries, has earned nothing
-    /// yet, and has none open. Of the kinds it lists, the one with the lowest canary rank (the
-    /// kind whose shortcut pays most) is tested; its module draws the known answer.
+    /// Sends `node` its first canary if it is a worker that runs a kind with canaries, has
+    /// earned nothing yet, and has none open; passing it pays the canary reward.
     pub(in crate::hub) fn maybe_canary(&mut self, node: NodeId, now: Millis) {
+        if self.ledger.account(&Account::of(&node)).earned > 0 {
+            return;
+        }
+        self.send_canary(node, true, now);
+    }
+
+    /// `node` just returned a real result: one time in `spot_check_one_in` it gets a canary,
+    /// which pays nothing.
+    pub(in crate::hub) fn maybe_spot_check(&mut self, node: NodeId, now: Millis) {
+        let one_in = u64::from(self.config.spot_check_one_in);
+        if one_in == 0 || !self.rng.next_u64().is_multiple_of(one_in) {
+            return;
+        }
+        self.send_canary(node, false, now);
+    }
+
+    /// Sends `node` a canary unless it has one open. Of the kinds it lists, the one with the
+    /// lowest canary rank (the kind whose shortcut pays most) is tested; its module draws the
+    /// known answer.
+    fn send_canary(&mut self, node: NodeId, pays: bool, now: Millis) {
         if self.config.canary_reward == 0 {
             return;
         }
-        let Some(peer) = self.peers.get(&node) else {
+        let Some(peer) = self.peers.get(&node).filter(|p| p.is_local()) else {
             return;
         };
         let Some(info) = peer
@@ -62,9 +86,6 @@ impl Hub {
             return;
         };
         let kind = info.kind;
-        if self.ledger.account(&Account::of(&node)).earned > 0 {
-            return;
-        }
         if self.open_canary_of(&node).is_some() {
             return;
         }
@@ -103,9 +124,13 @@ impl Hub {
             expected,
             mask,
             mask_info,
+            pays,
         };
         let task = self.accepted_task(spec, submitter, Origin::Canary(Box::new(canary)), now);
         self.tasks.insert(task, &mut self.timers);
+        if !pays {
+            self.metrics.spot_checks += 1;
+        }
         // Offered like any task: a paused or busy worker simply does not claim it yet.
         self.offer(id, now);
     }
@@ -195,11 +220,11 @@ impl Hub {
         commitment: &[u8; 32],
         signature: &[u8],
     ) {
-        let Some((kind, expected, mask)) = self
+        let Some((kind, expected, mask, pays)) = self
             .tasks
             .get(&id)
             .and_then(|t| t.canary())
-            .map(|c| (c.kind, c.expected.clone(), c.mask.clone()))
+            .map(|c| (c.kind, c.expected.clone(), c.mask.clone(), c.pays))
         else {
             return;
         };
@@ -267,7 +292,7 @@ impl Hub {
         if !written.is_empty() {
             self.send_to(&worker, &RelayMsg::Ledger(SyncMessage::Entries(written)));
         }
-        if passed {
+        if passed && pays {
             // With a proof of work in hand, or when the next one comes (hub/economy/work.rs).
             self.pay_canary(worker, id);
         }

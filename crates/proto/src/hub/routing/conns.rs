@@ -8,6 +8,7 @@ use edgenet_core::NodeId;
 use crate::Millis;
 use crate::error::ProtoError;
 use crate::hub::ConnId;
+use crate::hub::routing::net_group::NetGroup;
 
 /// Where a connection's handshake stands.
 pub(in crate::hub) enum ConnState {
@@ -20,6 +21,8 @@ pub(in crate::hub) enum ConnState {
 /// One connection.
 pub(in crate::hub) struct Conn {
     pub(in crate::hub) state: ConnState,
+    /// The address block it comes from, when the relay can tell (`routing/net_group.rs`).
+    pub(in crate::hub) network: Option<NetGroup>,
     window_start: Millis,
     window_count: u32,
 }
@@ -29,9 +32,14 @@ const RATE_WINDOW_MS: Millis = 60_000;
 
 impl Conn {
     /// A new connection, challenged with `nonce`.
-    pub(in crate::hub) fn challenged(nonce: [u8; 32], now: Millis) -> Self {
+    pub(in crate::hub) fn challenged(
+        nonce: [u8; 32],
+        network: Option<NetGroup>,
+        now: Millis,
+    ) -> Self {
         Self {
             state: ConnState::AwaitHello { nonce },
+            network,
             window_start: now,
             window_count: 0,
         }
@@ -42,6 +50,7 @@ impl Conn {
     pub(in crate::hub) fn borrowed(node: NodeId, now: Millis) -> Self {
         Self {
             state: ConnState::Ready { node },
+            network: None,
             window_start: now,
             window_count: 0,
         }
@@ -104,6 +113,11 @@ impl Conns {
         if let Some(c) = self.map.get_mut(&id) {
             c.state = ConnState::Ready { node };
         }
+    }
+
+    /// The address block `id` comes from, if known.
+    pub(in crate::hub) fn network(&self, id: ConnId) -> Option<NetGroup> {
+        self.map.get(&id).and_then(|c| c.network)
     }
 
     pub(in crate::hub) fn len(&self) -> usize {

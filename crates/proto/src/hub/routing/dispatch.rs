@@ -1,15 +1,17 @@
 //! One frame in: the rate window, decoding, the handshake state, then one function per message
 //! kind. A refusal is returned as a [`ProtoError`]; [`Hub::handle`] answers it.
 
+use edgenet_core::ledger::Account;
 use edgenet_core::task::{TaskId, result_signing_message};
 use edgenet_core::{NodeId, Signature};
+use rand_core::Rng;
 
 use crate::Millis;
 use crate::error::ProtoError;
 use crate::handshake::verify_hello;
 use crate::hub::cluster::records::Resumed;
 use crate::hub::routing::inbound::{Decoded, Inbound};
-use crate::hub::routing::origin::{Audience, Origin};
+use crate::hub::routing::origin::Origin;
 use crate::hub::routing::peers::Peer;
 use crate::hub::routing::tasks::{TaskStatus, WorkState};
 use crate::hub::{ConnId, Hub, HubEvent, Output};
@@ -157,9 +159,13 @@ impl Hub {
             role: crate::hub::events::role_name(info.role),
             backends: info.capabilities.backends.clone(),
         });
-        let peer = Peer::joined(conn, info, now);
+        let network = self.conns.network(conn);
+        let peer = Peer::joined(conn, info, network, self.rng.next_u64(), now);
         let worker = peer.is_worker();
         self.peers.insert(node, peer);
+        if let Some(score) = self.ledger.account(&Account::of(&node)).reputation {
+            self.peers.reputation(&node, score);
+        }
         if worker && self.config.pays_uptime() {
             let due = now + self.config.uptime_period_ms;
             self.timers
@@ -282,76 +288,6 @@ impl Hub {
     /// A claim is taken only for a task offered to the claimer in this round of offers, of a kind
     /// it advertises, while the task still needs workers. Stale and surplus claims are normal
     /// (offers go to several peers); the claimer is told, so it frees the slot it kept.
-    fn on_claim(&mut self, node: NodeId, id: TaskId, now: Millis) {
-        let Some(task) = self.tasks.get(&id) else {
-            self.refuse_claim(node, id, "the task is unknown or finished");
-            return;
-        };
-        if task.canary().is_some() {
-            if !self.assign_canary(id, node, now) {
-                self.refuse_claim(node, id, "the task was not offered to this node");
-            }
-            return;
-        }
-        // A shard task runs on its holders only, whatever else they list.
-        let runs = match task.origin.audience() {
-            Audience::Holders(holders) => holders.contains(&node),
-            Audience::One(_) | Audience::Capable => self
-                .peers
-                .get(&node)
-                .is_some_and(|p| p.runs(task.spec.kind)),
-        };
-        let refusal = if !task.needs_workers() {
-            Some("the task has all its workers")
-        } else if !runs || !task.offered.contains(&node) || task.has_had(&node) {
-            Some("the task was not offered to this node")
-        } else if task.submitter == node || !self.peers.contains(&task.submitter) {
-            Some("the task's submitter is not online")
-        } else {
-            None
-        };
-        if let Some(reason) = refusal {
-            self.refuse_claim(node, id, reason);
-            return;
-        }
-        // First the submitter's payload must come; the result's time starts with it.
-        let deadline = now
-            + self
-                .config
-                .payload_wait_ms
-                .min(self.config.assignment_timeout_ms);
-        let Some((kind, submitter)) = self.tasks.get(&id).map(|t| (t.spec.kind, t.submitter))
-        else {
-            return;
-        };
-        self.tasks
-            .assign(id, node, now, deadline, &mut self.peers, &mut self.timers);
-        self.peers.claimed(&node);
-        let role = self.peers.get(&node).map(|p| p.info.role);
-        self.event(HubEvent::TaskAssigned {
-            task: id.to_string(),
-            kind: kind.name(),
-            worker: node.to_string(),
-            role: role.map_or("unknown", crate::hub::events::role_name),
-        });
-        let (Some(worker), Some(owner)) = (self.peers.get(&node), self.peers.get(&submitter))
-        else {
-            return;
-        };
-        let assignment = RelayMsg::Assignment {
-            task: id,
-            kind,
-            submitter: owner.info.clone(),
-            deadline_ms: self.config.assignment_deadline_ms(),
-        };
-        let assigned = RelayMsg::Assigned {
-            task: id,
-            worker: worker.info.clone(),
-        };
-        self.send_to(&node, &assignment);
-        self.send_to(&submitter, &assigned);
-    }
-
     fn on_payload(
         &mut self,
         node: NodeId,
@@ -412,6 +348,7 @@ impl Hub {
             self.check_canary(task, node, &envelope, &commitment, &signature);
             return Ok(());
         }
+        self.maybe_spot_check(node, now);
         let result = RelayMsg::Result {
             task,
             worker: *node.as_bytes(),
@@ -472,14 +409,5 @@ impl Hub {
             return Err(self.overruled(node, now));
         }
         Ok(())
-    }
-
-    /// Tells `node` its claim on `task` was not taken (it frees the job slot it kept for it).
-    fn refuse_claim(&mut self, node: NodeId, task: TaskId, reason: &str) {
-        self.tell_worker(
-            node,
-            task,
-            &ProtoError::NotAllowed(format!("claim not taken: {reason}")),
-        );
     }
 }

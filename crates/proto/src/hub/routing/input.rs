@@ -13,7 +13,7 @@ use edgenet_core::ledger::{Attestation, Entry, EntryHash, LedgerError, Verified}
 
 use crate::Millis;
 use crate::error::ProtoError;
-use crate::hub::{Announcement, SignedRecord};
+use crate::hub::{Announcement, NetGroup, SignedRecord};
 use crate::hub::{ConnId, Direction, Hub, Inbound, Merged};
 
 /// Something that happened, for the hub to act on.
@@ -24,6 +24,9 @@ pub enum Input<'a> {
         conn: ConnId,
         /// The challenge's nonce.
         nonce: [u8; 32],
+        /// The address block it comes from ([`NetGroup::of`] the client's address; `None` where
+        /// the caller has no address).
+        network: Option<NetGroup>,
     },
     /// A frame from a connection, not yet decoded.
     Frame {
@@ -140,7 +143,11 @@ impl Hub {
     /// [`ProtoError::is_fatal`]); the hub's state is consistent either way.
     pub fn handle(&mut self, now: Millis, input: Input<'_>) -> Result<Handled, ProtoError> {
         match input {
-            Input::Connect { conn, nonce } => self.on_connect(conn, now, nonce),
+            Input::Connect {
+                conn,
+                nonce,
+                network,
+            } => self.on_connect(conn, now, nonce, network),
             Input::Frame { conn, bytes } => {
                 let inbound = self.decoder.decode(bytes);
                 self.on_inbound(conn, inbound, now)?;

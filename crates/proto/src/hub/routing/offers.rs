@@ -1,13 +1,19 @@
 //! Offers: a task short of workers is offered in bounded rounds to capable peers, least loaded
-//! first, and again every `offer_round_ms` until enough have claimed it. Offering to everyone
-//! would cost O(peers) frames per task.
+//! first and at random among equals (`routing/peers.rs`), and again every `offer_round_ms` until
+//! enough have claimed it. Offering to everyone would cost O(peers) frames per task. A peer from
+//! the address block of one of the task's workers is neither offered it nor let claim it
+//! (`routing/net_group.rs`).
 
 use edgenet_core::NodeId;
 use edgenet_core::task::TaskId;
+use rand_core::Rng;
 
 use crate::Millis;
 use crate::hub::Hub;
+use crate::hub::routing::net_group::NetGroup;
 use crate::hub::routing::origin::Audience;
+use crate::hub::routing::peers::Peers;
+use crate::hub::routing::tasks::{Task, WorkState};
 use crate::hub::timers::Timer;
 use crate::message::RelayMsg;
 
@@ -49,11 +55,24 @@ impl Hub {
             }
             Audience::Capable => {}
         }
-        let candidates =
-            self.peers
-                .least_loaded(task.spec.kind, self.config.offers_per_round, |n| {
-                    *n != task.submitter && !task.has_had(n) && !task.offered.contains(n)
-                });
+        let taken = worker_networks(task, &self.peers);
+        let peers = &self.peers;
+        let mut candidates =
+            peers.least_loaded(task.spec.kind, self.config.offers_per_round, |n| {
+                *n != task.submitter
+                    && !task.has_had(n)
+                    && !task.offered.contains(n)
+                    && !shares_network(peers, n, &taken)
+            });
+        // Distrusted peers come last in the order; while enough trusted ones are in the round,
+        // they are not asked at all (a quick claim must not win them a task).
+        let trusted = candidates
+            .iter()
+            .filter(|n| peers.get(n).is_some_and(|p| !p.is_distrusted()))
+            .count();
+        if trusted >= task.workers_short() {
+            candidates.retain(|n| peers.get(n).is_some_and(|p| !p.is_distrusted()));
+        }
         if candidates.is_empty() {
             // Everyone capable was asked: the next round starts a new sweep (busy peers may be
             // free by then).
@@ -88,7 +107,24 @@ impl Hub {
         };
         let conn = peer.conn;
         task.offered.push(node);
-        self.peers.offered(&node);
+        self.peers.offered(&node, self.rng.next_u64());
         self.send(conn, &offer);
     }
+}
+
+/// The address blocks of the task's workers (those not lost).
+pub(in crate::hub) fn worker_networks(task: &Task, peers: &Peers) -> Vec<NetGroup> {
+    task.work
+        .iter()
+        .filter(|w| w.state != WorkState::Lost)
+        .filter_map(|w| peers.get(&w.worker).and_then(|p| p.network))
+        .collect()
+}
+
+/// Whether `node` connects from one of the blocks `taken`.
+pub(in crate::hub) fn shares_network(peers: &Peers, node: &NodeId, taken: &[NetGroup]) -> bool {
+    peers
+        .get(node)
+        .and_then(|p| p.network)
+        .is_some_and(|g| taken.contains(&g))
 }

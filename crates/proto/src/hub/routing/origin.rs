@@ -23,6 +23,9 @@ pub(in crate::hub) struct Canary {
     pub(in crate::hub) mask: edgenet_core::SecretKey,
     /// What the worker is told of that submitter.
     pub(in crate::hub) mask_info: crate::message::PeerInfo,
+    /// Whether passing it pays the canary reward (a new worker's first) or nothing (a spot
+    /// check).
+    pub(in crate::hub) pays: bool,
 }
 
 /// A task on a collection's shard: where it runs.

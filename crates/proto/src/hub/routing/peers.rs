@@ -4,7 +4,12 @@
 //!
 //! Offers go first to peers that have claimed work before and answer offers, then to peers not
 //! tried yet, and last to peers that let [`IGNORED_OFFERS`] offers in a row pass: identities that
-//! advertise a kind and never claim cannot push honest workers out of every round.
+//! advertise a kind and never claim cannot push honest workers out of every round. A peer whose
+//! reputation fell below [`TRUSTED_REPUTATION`] (a failed canary, repeated outvotes) is offered
+//! work only when no one else can take it. Among equals the order is random: each peer holds a
+//! lottery ticket, drawn again every time it is offered a task, so neither the longest online
+//! nor the first to join is picked first (liars that join early would otherwise be picked
+//! together, task after task).
 //!
 //! The table is ordered (by node), and it keeps two indexes beside it so that no operation scans
 //! every peer: the offer order per kind ([`OfferKey`]: a round of offers reads the first few
@@ -18,6 +23,7 @@ use edgenet_core::task::TaskKind;
 
 use crate::Millis;
 use crate::hub::ConnId;
+use crate::hub::routing::net_group::NetGroup;
 use crate::message::{PeerInfo, Role};
 
 /// One peer.
@@ -30,10 +36,16 @@ pub(in crate::hub) struct Peer {
     pub(in crate::hub) results: u64,
     /// Assignments it holds now (offers go to the least loaded first).
     jobs: u32,
-    /// Claims it made on this connection.
+    /// Claims it made on this connection (taken or not).
     claims: u64,
     /// Offers since its last claim or result.
     unanswered: u32,
+    /// Its place among equals in the offer order, drawn at random (module docs).
+    ticket: u64,
+    /// Its reputation fell below [`TRUSTED_REPUTATION`].
+    distrusted: bool,
+    /// The address block it connects from (`routing/net_group.rs`).
+    pub(in crate::hub) network: Option<NetGroup>,
     /// Its proofs of work (`hub/economy/work.rs`).
     pub(in crate::hub) work: crate::hub::economy::work::WorkAccount,
     /// The relay it is connected to, when that is another relay of the cluster that lends it
@@ -45,12 +57,25 @@ pub(in crate::hub) struct Peer {
 /// Offers in a row a peer may let pass before it is offered work only after everyone else.
 pub const IGNORED_OFFERS: u32 = 3;
 
+/// Reputation (basis points) below which a peer is offered work only after everyone else: one
+/// failed canary (-2,000 from the starting 5,000) puts it there; one outvote (-1,000) does not.
+pub const TRUSTED_REPUTATION: u16 = 4_000;
+
 impl Peer {
     /// A peer that just joined on `conn`.
-    pub(in crate::hub) fn joined(conn: ConnId, info: PeerInfo, now: Millis) -> Self {
+    pub(in crate::hub) fn joined(
+        conn: ConnId,
+        info: PeerInfo,
+        network: Option<NetGroup>,
+        ticket: u64,
+        now: Millis,
+    ) -> Self {
         Self {
             conn,
             info,
+            ticket,
+            distrusted: false,
+            network,
             since: now,
             unpaid_since: now,
             results: 0,
@@ -67,11 +92,12 @@ impl Peer {
         conn: ConnId,
         info: PeerInfo,
         relay: NodeId,
+        ticket: u64,
         now: Millis,
     ) -> Self {
         Self {
             via: Some(relay),
-            ..Self::joined(conn, info, now)
+            ..Self::joined(conn, info, None, ticket, now)
         }
     }
 
@@ -91,9 +117,10 @@ impl Peer {
         }
     }
 
-    /// It was offered a task.
-    fn offered(&mut self) {
+    /// It was offered a task; `ticket` is its new place among equals.
+    fn offered(&mut self, ticket: u64) {
         self.unanswered = self.unanswered.saturating_add(1);
+        self.ticket = ticket;
     }
 
     /// It claimed a task.
@@ -106,6 +133,11 @@ impl Peer {
     fn returned_result(&mut self) {
         self.results += 1;
         self.unanswered = 0;
+    }
+
+    /// Whether its reputation fell below [`TRUSTED_REPUTATION`].
+    pub(in crate::hub) fn is_distrusted(&self) -> bool {
+        self.distrusted
     }
 
     /// Whether it offers any task kind (a worker, not only a submitter).
@@ -125,23 +157,29 @@ impl Peer {
     }
 }
 
-/// Where a peer stands in the offers of one kind: this relay's own before borrowed ones, then
-/// those that answer offers, then the least loaded, then the longest online (module docs).
-/// (The node is an `Option` so that `None` is a lower bound for a kind's range.)
-type OfferKey = (TaskKind, bool, u8, u32, Millis, Option<NodeId>);
+/// Where a peer stands in the offers of one kind: trusted peers before distrusted ones, this
+/// relay's own before borrowed ones, then those that answer offers, then the least loaded, then
+/// its lottery ticket (module docs). (The node is an `Option` so that `None` is a lower bound for
+/// a kind's range.)
+type OfferKey = (TaskKind, bool, bool, u8, u32, u64, Option<NodeId>);
 
 impl Peer {
     /// Its places in the offer order, one per kind it runs that this release knows (only known
     /// kinds are ever offered, so a newer peer's kinds take no room in the index).
     fn offer_keys(&self, node: NodeId) -> impl Iterator<Item = OfferKey> + '_ {
-        let (remote, rank, jobs, since) =
-            (!self.is_local(), self.offer_rank(), self.jobs, self.since);
+        let (distrusted, remote, rank, jobs, ticket) = (
+            self.distrusted,
+            !self.is_local(),
+            self.offer_rank(),
+            self.jobs,
+            self.ticket,
+        );
         self.info
             .capabilities
             .kernels
             .iter()
             .filter(|kind| kind.info().is_some())
-            .map(move |&kind| (kind, remote, rank, jobs, since, Some(node)))
+            .map(move |&kind| (kind, distrusted, remote, rank, jobs, ticket, Some(node)))
     }
 
     /// Its place in the welcome order, for this relay's own peers.
@@ -212,9 +250,14 @@ impl Peers {
         self.offer_order.extend(peer.offer_keys(*node));
     }
 
-    /// `node` was offered a task.
-    pub(in crate::hub) fn offered(&mut self, node: &NodeId) {
-        self.reorder(node, Peer::offered);
+    /// `node` was offered a task; `ticket` is its new place among equals.
+    pub(in crate::hub) fn offered(&mut self, node: &NodeId, ticket: u64) {
+        self.reorder(node, |p| p.offered(ticket));
+    }
+
+    /// `node`'s reputation is now `score`: below [`TRUSTED_REPUTATION`] it is offered work last.
+    pub(in crate::hub) fn reputation(&mut self, node: &NodeId, score: u16) {
+        self.reorder(node, |p| p.distrusted = score < TRUSTED_REPUTATION);
     }
 
     /// `node` claimed a task.
@@ -298,7 +341,7 @@ impl Peers {
         if limit == 0 {
             return chosen;
         }
-        let from = (kind, false, 0, 0, 0, None);
+        let from = (kind, false, false, 0, 0, 0, None);
         for &(k, .., node) in self.offer_order.range(from..) {
             let Some(node) = node.filter(|_| k == kind) else {
                 break;

@@ -93,6 +93,9 @@ pub(in crate::hub) struct Task {
     pub(in crate::hub) failure: Option<String>,
     /// Peers offered the task in the current sweep.
     pub(in crate::hub) offered: Vec<NodeId>,
+    /// Claims waiting for the draw at the end of the claim window (each from a peer offered
+    /// the task, once: no more than `offered`).
+    pub(in crate::hub) claims: Vec<NodeId>,
 }
 
 impl Task {
@@ -119,6 +122,7 @@ impl Task {
             outvoted: Vec::new(),
             failure: None,
             offered: Vec::new(),
+            claims: Vec::new(),
         }
     }
 
@@ -141,6 +145,11 @@ impl Task {
             .iter()
             .filter(|w| w.state != WorkState::Lost)
             .count()
+    }
+
+    /// Workers it still needs.
+    pub(in crate::hub) fn workers_short(&self) -> usize {
+        usize::from(self.workers).saturating_sub(self.active())
     }
 
     pub(in crate::hub) fn needs_workers(&self) -> bool {
@@ -277,6 +286,8 @@ impl Task {
         }
         timers.cancel(&Timer::TaskExpiry(self.spec.id));
         timers.cancel(&Timer::OfferRound(self.spec.id));
+        timers.cancel(&Timer::ClaimDraw(self.spec.id));
+        self.claims.clear();
     }
 }
 
