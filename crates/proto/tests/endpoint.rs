@@ -248,7 +248,8 @@ fn a_new_worker_gets_a_canary_once_it_contributes_and_is_credited_or_marked_down
             .any(|e| matches!(e, Event::Execute { .. }))
     );
     net.endpoint_mut(paused).set_contributing(true);
-    net.tick(1_000);
+    // An unclaimed canary is offered again every 5 s (`CANARY_ROUNDS` offer rounds).
+    net.tick(5_000);
     let honest = Account::of(&net.node(paused));
     // The reward times the early-adopter multiplier (10x at the start), paid with a proof of
     // work the endpoint solved when the relay asked.

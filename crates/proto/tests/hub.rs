@@ -1079,6 +1079,41 @@ fn identities_that_never_claim_do_not_keep_honest_workers_out_of_the_offers() {
 }
 
 #[test]
+fn two_thousand_idle_identities_do_not_delay_the_first_honest_task() {
+    let mut net = Net::new(HubConfig::default());
+    let kinds = vec![TaskKind::VECTOR_SEARCH, TaskKind::ENCRYPTION];
+    // 2,100 identities join first, advertise the kinds and claim nothing (not their canaries
+    // either); then three honest workers, who claim and pass theirs.
+    for i in 0..2_100u16 {
+        let mut seed = [0xA0; 32];
+        seed[..2].copy_from_slice(&i.to_le_bytes());
+        net.join_with(&seed, Behaviour::Idle, kinds.clone());
+    }
+    for seed in 1..=3 {
+        net.join_with(&[seed; 32], Behaviour::Honest, kinds.clone());
+    }
+    for _ in 0..10 {
+        net.drive();
+    }
+    // Their unclaimed canaries are offered again, but not every round: about one frame per
+    // identity per 5 s.
+    let before = net.hub().stats().frames_out;
+    net.net.advance(10_000);
+    let sent = net.hub().stats().frames_out - before;
+    assert!(sent <= 2 * 2_100 + 100, "{sent} frames in 10 s");
+    let submitter = net.join_with(&[9; 32], Behaviour::Honest, vec![]);
+    // The very first task is fully assigned in its first round of offers.
+    let task = spec(1, 3, 120_000);
+    net.send(submitter, &ClientMsg::Submit(task.clone()));
+    let summary = net.tasks();
+    let first = summary
+        .iter()
+        .find(|t| t.id == task.id.to_string())
+        .unwrap();
+    assert_eq!(first.work.len(), 3, "the honest workers in the first round");
+}
+
+#[test]
 fn the_rate_limit_follows_the_identity_across_connections_and_counts_items() {
     use edgenet_core::ledger::Account;
     use edgenet_core::ledger::sync::{SyncMessage, Want};

@@ -27,7 +27,11 @@ impl Hub {
             return;
         };
         if task.canary().is_some() {
-            if !self.assign_canary(id, node, now) {
+            if self.assign_canary(id, node, now) {
+                // A new worker that claims its first canary answers offers: it goes ahead of
+                // identities that only advertise kinds.
+                self.peers.claimed(&node);
+            } else {
                 self.refuse_claim(node, id, "the task was not offered to this node");
             }
             return;

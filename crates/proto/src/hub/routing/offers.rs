@@ -17,6 +17,9 @@ use crate::hub::routing::tasks::{Task, WorkState};
 use crate::hub::timers::Timer;
 use crate::message::RelayMsg;
 
+/// A canary is offered again every this many offer rounds (5 s by default).
+pub const CANARY_ROUNDS: u64 = 10;
+
 impl Hub {
     /// One round of offers: up to `offers_per_round` capable peers not yet asked in this sweep.
     pub(in crate::hub) fn offer(&mut self, id: TaskId, now: Millis) {
@@ -27,8 +30,14 @@ impl Hub {
             self.timers.cancel(&Timer::OfferRound(id));
             return;
         }
-        self.timers
-            .set(Timer::OfferRound(id), now + self.config.offer_round_ms);
+        // A canary waits for its one worker, which may be paused or busy: asking it twice a
+        // second would cost a relay with thousands of new identities that never claim theirs
+        // thousands of frames a second.
+        let round = match task.origin.audience() {
+            Audience::One(_) => self.config.offer_round_ms * CANARY_ROUNDS,
+            _ => self.config.offer_round_ms,
+        };
+        self.timers.set(Timer::OfferRound(id), now + round);
         let offer = RelayMsg::Offer {
             task: id,
             kind: task.spec.kind,
