@@ -297,6 +297,10 @@ impl Client {
                 ef,
                 queries: queries.to_vec(),
             };
+            // Refused here with the holder's reason rather than by every holder.
+            search
+                .check_size(dim)
+                .map_err(|e| NodeError::Input(format!("{}: {e}", e.code())))?;
             let f = Flight {
                 shard,
                 kind: TaskKind::SHARD_SEARCH,

@@ -132,6 +132,9 @@ pub enum CollectionRefusal {
     /// The relay holds its most collections.
     #[error("the relay holds its {0} collections")]
     TooMany(usize),
+    /// The owner created its most collections at this relay.
+    #[error("the owner has its {0} collections here")]
+    OwnerHasMany(usize),
     /// Fewer storage nodes are online than the collection's replicas.
     #[error("{have} storage nodes online, the collection needs {need} per shard")]
     TooFewHolders {
@@ -180,6 +183,7 @@ impl ErrorCode for CollectionRefusal {
             Self::Spec(e) => e.code(),
             Self::Exists(_) => "EN-226",
             Self::TooMany(_) => "EN-227",
+            Self::OwnerHasMany(_) => "EN-237",
             Self::TooFewHolders { .. } => "EN-228",
             Self::Busy(_) => "EN-229",
             Self::Unknown(_) => "EN-230",

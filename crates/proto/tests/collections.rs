@@ -10,7 +10,10 @@ use edgenet_core::collection::{
 };
 use edgenet_core::kinds::vector_search::SearchMetric;
 use edgenet_core::task::{TaskId, TaskKind};
-use edgenet_proto::hub::{ConnId, Hub, HubConfig, Input, MAX_COLLECTIONS};
+use edgenet_proto::hub::{
+    ConnId, Hub, HubConfig, Input, MAX_COLLECTIONS, MAX_COLLECTIONS_PER_OWNER,
+    MAX_SHARDS_PER_HOLDER,
+};
 use edgenet_proto::message::{
     Capabilities, ClientMsg, CollectionDown, CollectionUp, Holding, MAX_HOLDINGS, RelayMsg,
     ShardTarget, TaskSpec,
@@ -386,37 +389,65 @@ fn a_holder_that_stays_away_is_replaced_by_a_copy() {
     assert_eq!(view.shards[0].live_replicas, 2);
 }
 
+/// `owner` creates `name` straight through the hub: the session's pump checks invariants at
+/// every step, which would make a loop of thousands quadratic.
+fn create_direct(net: &mut Net, owner: u8, name: &str) {
+    let spec = spec_of(owner, name, 1, 2);
+    let signed = SignedCollection::sign(&key(owner), &spec).unwrap();
+    let frame = create_msg(signed).encode().unwrap();
+    let now = net.now;
+    let _ = net.hub().handle(
+        now,
+        Input::Frame {
+            conn: ConnId::from(owner),
+            bytes: &frame,
+        },
+    );
+    while net.hub().poll_output().is_some() {}
+    net.now += 20;
+}
+
 #[test]
-fn the_collection_bound_holds_while_others_keep_working() {
+fn the_collection_bounds_hold_while_others_keep_working() {
     let mut net = Net::new();
-    let owner = net.join(OWNER, 0);
-    for s in 1..=2 {
+    // Enough holders for 4,096 collections × 2 replicas at 256 shards each, and some spare.
+    for s in 1..=40 {
         net.join(s, u64::MAX);
     }
-    for i in 0..MAX_COLLECTIONS {
-        let spec = spec_of(OWNER, &format!("c{i}"), 1, 2);
-        let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
-        // Straight to the hub: the session's pump checks invariants at every step, which
-        // would make this loop quadratic.
-        let frame = create_msg(signed).encode().unwrap();
-        let now = net.now;
-        let _ = net.hub().handle(
-            now,
-            Input::Frame {
-                conn: ConnId::from(OWNER),
-                bytes: &frame,
-            },
-        );
-        while net.hub().poll_output().is_some() {}
-        net.now += 20;
+    // One owner: its 33rd collection is refused (EN-237), the relay's others are not.
+    let owner = net.join(OWNER, 0);
+    for i in 0..MAX_COLLECTIONS_PER_OWNER {
+        create_direct(&mut net, OWNER, &format!("c{i}"));
+    }
+    net.pump();
+    let spec = spec_of(OWNER, "one-more", 1, 2);
+    net.send(
+        owner,
+        &create_msg(SignedCollection::sign(&key(OWNER), &spec).unwrap()),
+    );
+    assert_eq!(
+        created(&net.take(owner)).unwrap().1.as_deref(),
+        Some("EN-237")
+    );
+    // 128 owners fill the relay (4,096); the next owner's first is refused (EN-227).
+    let per = MAX_COLLECTIONS_PER_OWNER;
+    let owners: Vec<u8> = (OWNER + 1..).take(MAX_COLLECTIONS / per - 1).collect();
+    for &o in &owners {
+        net.join(o, 0);
+        for i in 0..per {
+            create_direct(&mut net, o, &format!("c{i}"));
+        }
     }
     net.pump();
     assert_eq!(net.hub().collection_count(), MAX_COLLECTIONS);
-    let spec = spec_of(OWNER, "one-more", 1, 2);
-    let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
-    net.send(owner, &create_msg(signed));
+    let late = net.join(250, 0);
+    let spec = spec_of(250, "late", 1, 2);
+    net.send(
+        late,
+        &create_msg(SignedCollection::sign(&key(250), &spec).unwrap()),
+    );
     assert_eq!(
-        created(&net.take(owner)).unwrap().1.as_deref(),
+        created(&net.take(late)).unwrap().1.as_deref(),
         Some("EN-227")
     );
     // An existing collection still takes inserts.
@@ -427,6 +458,82 @@ fn the_collection_bound_holds_while_others_keep_working() {
             .iter()
             .any(|m| matches!(m, RelayMsg::ShardAccepted { .. }))
     );
+}
+
+#[test]
+fn a_holder_is_placed_at_most_its_bound_of_shards() {
+    let mut net = Net::new();
+    net.join(1, u64::MAX);
+    net.join(2, u64::MAX);
+    let owner = net.join(OWNER, 0);
+    let create = |net: &mut Net, name: &str| {
+        let spec = spec_of(OWNER, name, 64, 2);
+        net.send(
+            owner,
+            &create_msg(SignedCollection::sign(&key(OWNER), &spec).unwrap()),
+        );
+        created(&net.take(owner)).unwrap().1
+    };
+    // 64 shards × 2 replicas on two holders: four collections fill them (256 shards each).
+    for i in 0..MAX_SHARDS_PER_HOLDER / 64 {
+        assert_eq!(create(&mut net, &format!("big{i}")), None);
+    }
+    assert_eq!(create(&mut net, "one-too-many").as_deref(), Some("EN-228"));
+    // A new holder takes the next one.
+    net.join(3, u64::MAX);
+    net.join(4, u64::MAX);
+    assert_eq!(create(&mut net, "elsewhere"), None);
+}
+
+#[test]
+fn a_holder_listing_made_up_collections_never_refuses_an_owner_its_create() {
+    let mut net = Net::new();
+    net.join(1, u64::MAX);
+    net.join(2, u64::MAX);
+    // A fake holder reports shards of collections it signed itself (as their owner), in as
+    // many reports as it takes to fill the relay's pool of learned collections.
+    let fake = net.join(3, 0);
+    let mut n = 0;
+    while n < MAX_COLLECTIONS + 10 {
+        let holding: Vec<Holding> = (n..n + MAX_HOLDINGS)
+            .map(|i| Holding {
+                collection: SignedCollection::sign(&key(3), &spec_of(3, &format!("fake{i}"), 1, 2))
+                    .unwrap(),
+                shard: 0,
+                state: ShardState::default(),
+            })
+            .collect();
+        let report = CollectionUp::Storage {
+            offered: u64::MAX,
+            holding,
+        };
+        let frame = report.to_msg().encode().unwrap();
+        let now = net.now;
+        let _ = net.hub().handle(
+            now,
+            Input::Frame {
+                conn: fake,
+                bytes: &frame,
+            },
+        );
+        while net.hub().poll_output().is_some() {}
+        net.now += 1_000;
+        n += MAX_HOLDINGS;
+    }
+    net.pump();
+    assert_eq!(
+        net.hub().collection_count(),
+        MAX_COLLECTIONS,
+        "the learned pool is full"
+    );
+    // An honest owner still creates its collection.
+    let owner = net.join(OWNER, 0);
+    let spec = spec_of(OWNER, "mine", 1, 2);
+    net.send(
+        owner,
+        &create_msg(SignedCollection::sign(&key(OWNER), &spec).unwrap()),
+    );
+    assert_eq!(created(&net.take(owner)).unwrap().1, None);
 }
 
 #[test]

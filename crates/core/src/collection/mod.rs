@@ -59,8 +59,18 @@ pub const MAX_BATCH_VALUES: usize = 200_000;
 pub const MAX_BATCH_VECTORS: usize = 4096;
 /// Largest `k` of a search.
 pub const MAX_K: u32 = 1024;
-/// Largest `ef` of a search or of construction.
+/// Largest `ef` of a search.
 pub const MAX_EF: u16 = 4096;
+/// Largest `ef_construction`, and largest `m`: what one 4,096-vector batch costs a holder grows
+/// with both (at 64 and 4,096 it was 1.5–7 CPU-s per holder, unpaid; at 48 and 800 a fifth).
+pub const MAX_EF_CONSTRUCTION: u16 = 800;
+/// Largest `m` (see [`MAX_EF_CONSTRUCTION`]).
+pub const MAX_M: u16 = 48;
+/// Most queries in one shard search (4,166 cost a holder 5.4 CPU-s).
+pub const MAX_SEARCH_QUERIES: usize = 1_024;
+/// Most hits one shard search may ask for (queries × k): its answer must fit one frame
+/// (a hit is 12 bytes sealed; k 1,024 over many queries could not be returned).
+pub const MAX_SEARCH_HITS: usize = 32_768;
 /// The `ef` a search uses unless it names one (recall@10 above 0.95 on 100k × 384 clustered
 /// vectors at M 16: docs/BENCHMARKS.md).
 pub const DEFAULT_EF: u16 = 64;
@@ -192,12 +202,12 @@ impl CollectionSpec {
                 self.replicas
             ));
         }
-        if !(2..=64).contains(&self.m) {
-            return bad(format!("m {} not in 2..=64", self.m));
+        if !(2..=MAX_M).contains(&self.m) {
+            return bad(format!("m {} not in 2..={MAX_M}", self.m));
         }
-        if self.ef_construction == 0 || self.ef_construction > MAX_EF {
+        if self.ef_construction == 0 || self.ef_construction > MAX_EF_CONSTRUCTION {
             return bad(format!(
-                "ef_construction {} not in 1..={MAX_EF}",
+                "ef_construction {} not in 1..={MAX_EF_CONSTRUCTION}",
                 self.ef_construction
             ));
         }
@@ -370,6 +380,20 @@ mod tests {
 
     fn owner() -> SecretKey {
         SecretKey::from_seed(&[9; 32])
+    }
+
+    #[test]
+    fn index_parameters_are_bounded_by_what_a_holder_builds_in_time() {
+        let mut spec = CollectionSpec::new(&owner().node_id(), "c", 8, SearchMetric::L2, 2, 2);
+        assert!(spec.validate().is_ok());
+        spec.m = MAX_M;
+        spec.ef_construction = MAX_EF_CONSTRUCTION;
+        assert!(spec.validate().is_ok());
+        spec.m = MAX_M + 1;
+        assert!(spec.validate().is_err());
+        spec.m = 16;
+        spec.ef_construction = MAX_EF_CONSTRUCTION + 1;
+        assert!(spec.validate().is_err());
     }
 
     #[test]

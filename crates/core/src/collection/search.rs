@@ -43,6 +43,28 @@ impl ShardSearch {
         Ok(())
     }
 
+    /// Checks the limits that need the collection's dimension: whole queries, at most
+    /// [`MAX_SEARCH_QUERIES`] of them, and at most [`MAX_SEARCH_HITS`] hits asked for.
+    pub fn check_size(&self, dim: usize) -> Result<usize, CollectionError> {
+        let dim = dim.max(1);
+        let queries = self.queries.len() / dim;
+        if !self.queries.len().is_multiple_of(dim) {
+            return Err(CollectionError::Invalid(format!(
+                "{} query values are not whole vectors of dimension {dim}",
+                self.queries.len()
+            )));
+        }
+        let hits = queries.saturating_mul(self.k as usize);
+        if queries > MAX_SEARCH_QUERIES || hits > MAX_SEARCH_HITS {
+            return Err(CollectionError::Invalid(format!(
+                "{queries} queries × k {} = {hits} hits; at most {MAX_SEARCH_QUERIES} queries \
+                 and {MAX_SEARCH_HITS} hits",
+                self.k
+            )));
+        }
+        Ok(queries)
+    }
+
     /// Encodes after validating.
     pub fn encode(&self) -> Result<Vec<u8>, CollectionError> {
         encode_valid(self, Self::validate)
@@ -111,4 +133,36 @@ pub fn merge_top_k<'a>(shards: impl IntoIterator<Item = &'a [IdHit]>, k: usize) 
     all.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
     all.truncate(k);
     all
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    fn search(k: u32, queries: usize, dim: usize) -> ShardSearch {
+        ShardSearch {
+            collection: CollectionId([1; 16]),
+            shard: 0,
+            k,
+            ef: 0,
+            queries: vec![0.5; queries * dim],
+        }
+    }
+
+    #[test]
+    fn a_search_is_bounded_by_its_queries_and_its_hits() {
+        assert_eq!(
+            search(10, MAX_SEARCH_QUERIES, 8).check_size(8).ok(),
+            Some(MAX_SEARCH_QUERIES)
+        );
+        let too_many = search(1, MAX_SEARCH_QUERIES + 1, 8).check_size(8);
+        assert_eq!(too_many.map_err(|e| e.code()), Err("EN-190"));
+        // k 1,024 is allowed alone, not over 33 queries (33,792 hits).
+        assert!(search(MAX_K, 32, 4).check_size(4).is_ok());
+        assert!(search(MAX_K, 33, 4).check_size(4).is_err());
+        // Values that are not whole vectors.
+        let mut ragged = search(1, 2, 4);
+        ragged.queries.pop();
+        assert!(ragged.check_size(4).is_err());
+    }
 }

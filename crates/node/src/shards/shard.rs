@@ -174,6 +174,11 @@ impl Shard {
             answer.refused = Some(refusal(&err));
             return answer;
         }
+        // Bounded by what a holder answers in time and in one frame.
+        if let Err(e) = search.check_size(dim) {
+            answer.refused = Some(refusal(&e));
+            return answer;
+        }
         for q in search.queries.chunks_exact(dim) {
             match self.index.search(q, search.k as usize, search.ef()) {
                 Ok(hits) => answer.hits.push(

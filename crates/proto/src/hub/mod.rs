@@ -68,10 +68,11 @@ pub use routing::endings::WITHHELD_PAYLOAD_COST;
 pub use routing::inbound::{Decoder, Inbound, WRONG_PROOF_COST, WorkCheck};
 pub use routing::input::{Handled, Input};
 pub use routing::net_group::NetGroup;
+pub use routing::offers::CANARY_ROUNDS;
 pub use routing::peers::{IGNORED_OFFERS, TRUSTED_REPUTATION};
 pub use routing::replication::{Fixed, OriginKind, ReplicationPolicy};
 pub use routing::tasks::{TaskStatus, WorkState};
-pub use storage::collections::MAX_COLLECTIONS;
+pub use storage::collections::{MAX_COLLECTIONS, MAX_COLLECTIONS_PER_OWNER, MAX_SHARDS_PER_HOLDER};
 pub use storage::views::{CollectionView, HolderView, ShardView};
 pub use views::{HubStats, PeerSummary, Rewards, TaskSummary, WorkSummary};
 

@@ -37,8 +37,19 @@ use crate::hub::routing::origin::Origin;
 use crate::hub::timers::Timer;
 use crate::message::{CollectionDown, CollectionUp, Holding, ShardTarget};
 
-/// Most collections a relay places.
+/// Most collections a relay places for owners that create them here, and, apart from those,
+/// most it learns back from holders' storage reports (after a restart): a holder listing
+/// self-signed collections fills only the second pool, and never refuses an owner's create.
 pub const MAX_COLLECTIONS: usize = 4096;
+
+/// Most shards the relay places on one holder: each is an open index and log on the node, and
+/// each hold is answered with a `ShardState` that counts against the holder's message rate
+/// (120 collections of 64 shards × 3 replicas left nodes with 7,550 open files, kicked for
+/// their rate). Placement and handover pass over a holder at the bound.
+pub const MAX_SHARDS_PER_HOLDER: usize = 256;
+
+/// Most collections one owner creates at a relay (EN-237).
+pub const MAX_COLLECTIONS_PER_OWNER: usize = 32;
 
 /// One node's part in a shard.
 #[derive(Debug, Clone)]
@@ -87,6 +98,11 @@ impl Placed {
 pub(in crate::hub) struct Collections {
     pub(super) map: BTreeMap<CollectionId, Placed>,
     pub(super) offered: HashMap<NodeId, u64>,
+    /// Collections owners created here, in all and by owner.
+    created: usize,
+    by_owner: HashMap<[u8; 32], usize>,
+    /// Collections learned from holders' reports.
+    learned: usize,
     /// The shards each node holds: what a node's room and its departure read, instead of every
     /// collection. Changed only with the holder lists, through [`Collections::link`] and
     /// [`Collections::unlink`].
@@ -94,6 +110,19 @@ pub(in crate::hub) struct Collections {
 }
 
 impl Collections {
+    /// Adds a collection its owner created here.
+    fn insert_created(&mut self, id: CollectionId, placed: Placed) {
+        self.created += 1;
+        *self.by_owner.entry(placed.spec.owner).or_default() += 1;
+        self.map.insert(id, placed);
+    }
+
+    /// Adds a collection a holder's report taught the hub.
+    fn insert_learned(&mut self, id: CollectionId, placed: Placed) {
+        self.learned += 1;
+        self.map.insert(id, placed);
+    }
+
     /// Bytes `node` offers (0 for a node that sent no storage report).
     pub(in crate::hub) fn offered_by(&self, node: &NodeId) -> u64 {
         self.offered.get(node).copied().unwrap_or(0)
@@ -128,6 +157,11 @@ impl Collections {
             .unwrap_or_default()
     }
 
+    /// How many shards `node` holds.
+    pub(super) fn shard_count(&self, node: &NodeId) -> usize {
+        self.by_node.get(node).map_or(0, BTreeSet::len)
+    }
+
     /// `node` became a holder of `shard` of `id`.
     pub(super) fn link(&mut self, node: NodeId, id: CollectionId, shard: u16) {
         self.by_node.entry(node).or_default().insert((id, shard));
@@ -157,6 +191,13 @@ impl Collections {
         }
         if want != self.by_node {
             return Err("the index of shards by holder differs from the holder lists".into());
+        }
+        let owned: usize = self.by_owner.values().sum();
+        if self.created + self.learned != self.map.len() || owned != self.created {
+            return Err("the collection counts differ from the table".into());
+        }
+        if self.created > MAX_COLLECTIONS || self.learned > MAX_COLLECTIONS {
+            return Err("a collection pool outgrew its bound".into());
         }
         Ok(())
     }
@@ -235,15 +276,27 @@ impl Hub {
                 Err((id, CollectionRefusal::Exists(id.to_string())))
             };
         }
-        if self.collections.map.len() >= MAX_COLLECTIONS {
+        if self.collections.created >= MAX_COLLECTIONS {
             return Err((id, CollectionRefusal::TooMany(MAX_COLLECTIONS)));
+        }
+        let owned = self.collections.by_owner.get(&spec.owner).copied();
+        if owned.unwrap_or(0) >= MAX_COLLECTIONS_PER_OWNER {
+            return Err((
+                id,
+                CollectionRefusal::OwnerHasMany(MAX_COLLECTIONS_PER_OWNER),
+            ));
         }
         let need = usize::from(spec.replicas);
         let per = spec.bytes_per_vector();
         let candidates: Vec<NodeId> = self
             .storage_nodes()
             .into_iter()
-            .filter(|n| *n != node && self.collections.room(n) >= per)
+            .filter(|n| {
+                *n != node
+                    && self.collections.room(n) >= per
+                    && self.collections.shard_count(n) + usize::from(spec.shards)
+                        <= MAX_SHARDS_PER_HOLDER
+            })
             .collect();
         if candidates.len() < need {
             return Err((
@@ -283,7 +336,7 @@ impl Hub {
             .enumerate()
             .flat_map(|(s, hs)| hs.iter().map(move |h| (h.node, s as u16)))
             .collect();
-        self.collections.map.insert(id, placed);
+        self.collections.insert_created(id, placed);
         for (holder, shard) in &holds {
             self.collections.link(*holder, id, *shard);
         }
@@ -323,11 +376,11 @@ impl Hub {
                 continue;
             }
             if !self.collections.map.contains_key(&id) {
-                if self.collections.map.len() >= MAX_COLLECTIONS {
+                if self.collections.learned >= MAX_COLLECTIONS {
                     continue;
                 }
                 let shards = vec![Vec::new(); usize::from(spec.shards)];
-                self.collections.map.insert(
+                self.collections.insert_learned(
                     id,
                     Placed {
                         signed: h.collection.clone(),

@@ -11,7 +11,7 @@ use crate::error::{CollectionRefusal, ProtoError};
 use crate::hub::Hub;
 use crate::hub::timers::Timer;
 
-use super::collections::Holder;
+use super::collections::{Holder, MAX_SHARDS_PER_HOLDER};
 use crate::message::{CollectionDown, NodeKey};
 
 impl Hub {
@@ -149,6 +149,7 @@ impl Hub {
         let candidates = self.storage_nodes();
         let room: HashMap<NodeId, u64> = candidates
             .iter()
+            .filter(|n| self.collections.shard_count(n) < MAX_SHARDS_PER_HOLDER)
             .map(|n| (*n, self.collections.room(n)))
             .collect();
         let Some(placed) = self.collections.map.get_mut(&id) else {
