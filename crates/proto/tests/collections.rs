@@ -318,7 +318,8 @@ fn a_holder_that_stays_away_is_replaced_by_a_copy() {
         .collect();
     assert_eq!(holding.len(), 2);
     let spare = *conns.iter().find(|c| !holding.contains(c)).unwrap();
-    // The holders applied one batch.
+    // The holders applied one batch the owner inserted.
+    net.send(owner, &shard_task(5, TaskKind::VECTOR_INSERT, id, 0, 10));
     let state = ShardState::default().after(b"batch", 10);
     for &h in &holding {
         net.send(
@@ -376,6 +377,8 @@ fn a_holder_that_stays_away_is_replaced_by_a_copy() {
     // While it copies it takes no searches; once it has the state, it does.
     let view = net.hub().collection_view(&id).unwrap();
     assert_eq!(view.shards[0].live_replicas, 1);
+    // (The insert, whose holders here never answer, ends first.)
+    net.tick(10_000);
     net.send(
         spare,
         &CollectionUp::ShardState {
@@ -458,6 +461,75 @@ fn the_collection_bounds_hold_while_others_keep_working() {
             .iter()
             .any(|m| matches!(m, RelayMsg::ShardAccepted { .. }))
     );
+}
+
+#[test]
+fn a_holder_that_claims_more_batches_than_were_routed_takes_no_shard_over() {
+    let mut net = Net::new();
+    let owner = net.join(OWNER, 0);
+    let conns: Vec<ConnId> = (1..=3).map(|s| net.join(s, 1 << 30)).collect();
+    let spec = spec_of(OWNER, "c", 1, 3);
+    net.send(
+        owner,
+        &create_msg(SignedCollection::sign(&key(OWNER), &spec).unwrap()),
+    );
+    let id = spec.id();
+    for &c in &conns {
+        net.take(c);
+    }
+    // One insert, applied by all three.
+    net.send(owner, &shard_task(5, TaskKind::VECTOR_INSERT, id, 0, 10));
+    let state = ShardState::default().after(b"batch", 10);
+    for &h in &conns {
+        let msg = CollectionUp::ShardState {
+            collection: id,
+            shard: 0,
+            state,
+        };
+        net.send(h, &msg.to_msg());
+    }
+    assert_eq!(
+        net.hub().collection_view(&id).unwrap().shards[0].live_replicas,
+        3
+    );
+    // A liar reports 1,000 batches more than it has (in a storage report and in a state).
+    let mut inflated = state;
+    inflated.batches += 1_000;
+    let liar = conns[0];
+    let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
+    let report = CollectionUp::Storage {
+        offered: 1 << 30,
+        holding: vec![Holding {
+            collection: signed,
+            shard: 0,
+            state: inflated,
+        }],
+    };
+    net.send(liar, &report.to_msg());
+    let view = net.hub().collection_view(&id).unwrap();
+    let liar_id = key(1).node_id().to_string();
+    assert_eq!(
+        view.shards[0].live_replicas, 2,
+        "the honest replicas stay ready"
+    );
+    assert_eq!(view.shards[0].batches, 1);
+    assert!(
+        view.shards[0]
+            .holders
+            .iter()
+            .any(|h| h.node == liar_id && !h.ready),
+        "{:?}",
+        view.shards[0].holders
+    );
+    // The owner's next insert goes to the two honest replicas, not to the liar alone.
+    net.send(owner, &shard_task(6, TaskKind::VECTOR_INSERT, id, 0, 10));
+    let now = net.now;
+    let summary = net.hub().tasks(now);
+    let insert = summary
+        .iter()
+        .find(|t| t.id == TaskId([6; 16]).to_string())
+        .unwrap();
+    assert_eq!(insert.redundancy, 2);
 }
 
 #[test]

@@ -71,6 +71,9 @@ pub(super) struct Placed {
     pub(super) spec: CollectionSpec,
     /// Holders of each shard.
     pub(super) shards: Vec<Vec<Holder>>,
+    /// Inserts this relay routed to each shard: no honest holder has applied more batches
+    /// (`None` for a collection learned back from reports, whose past inserts it never saw).
+    pub(super) routed: Vec<Option<u64>>,
 }
 
 impl Placed {
@@ -81,8 +84,33 @@ impl Placed {
             .find(|h| h.node == *node)
     }
 
+    /// Holders of `shard` that claim more batches than this relay ever routed to it are not
+    /// ready: a claim is not evidence, and a holder that overstates its shard must not become
+    /// its only replica (the others demoted as behind). They copy the shard like any holder
+    /// behind it. Returns whether any was.
+    pub(super) fn demote_overclaims(&mut self, shard: u16) -> bool {
+        let Some(Some(ceiling)) = self.routed.get(usize::from(shard)).copied() else {
+            return false;
+        };
+        let mut any = false;
+        for h in self
+            .shards
+            .get_mut(usize::from(shard))
+            .into_iter()
+            .flatten()
+        {
+            if h.ready && h.state.batches > ceiling {
+                h.ready = false;
+                h.source = None;
+                any = true;
+            }
+        }
+        any
+    }
+
     /// The shard's state: the furthest state of its ready holders (they agree, or a liar is
-    /// found by the searches that compare them).
+    /// found by the searches that compare them; one that claims more than was routed to the
+    /// shard is not ready: [`Placed::demote_overclaims`]).
     pub(super) fn shard_state(&self, shard: u16) -> Option<ShardState> {
         self.shards
             .get(usize::from(shard))?
@@ -327,6 +355,7 @@ impl Hub {
             .collect();
         let placed = Placed {
             signed: signed.clone(),
+            routed: vec![Some(0); usize::from(spec.shards)],
             spec,
             shards,
         };
@@ -384,6 +413,7 @@ impl Hub {
                     id,
                     Placed {
                         signed: h.collection.clone(),
+                        routed: vec![None; usize::from(spec.shards)],
                         spec,
                         shards,
                     },
@@ -425,6 +455,7 @@ impl Hub {
         let Some(placed) = self.collections.map.get_mut(&id) else {
             return;
         };
+        placed.demote_overclaims(shard);
         let Some(state) = placed.shard_state(shard) else {
             return;
         };
@@ -486,6 +517,9 @@ impl Hub {
         };
         holder.state = state;
         if holder.ready {
+            if placed.demote_overclaims(shard) {
+                self.settle_shard(id, shard);
+            }
             return;
         }
         // A copying holder: ready once it has the shard's state and no insert is in flight.

@@ -130,6 +130,15 @@ impl Hub {
         self.check_escrow(&node, &spec)?;
         self.check_open(&node)?;
         self.metrics.kind_mut(spec.kind).submitted += 1;
+        if spec.kind == TaskKind::VECTOR_INSERT
+            && let Some(Some(routed)) = self
+                .collections
+                .map
+                .get_mut(&target.collection)
+                .and_then(|p| p.routed.get_mut(usize::from(target.shard)))
+        {
+            *routed += 1;
+        }
         let origin = Origin::Shard(Box::new(ShardTask { target, holders }));
         let task = self.accepted_task(spec, node, origin, now);
         self.tasks.insert(task, &mut self.timers);
