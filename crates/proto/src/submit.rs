@@ -196,6 +196,37 @@ impl Submission {
         }
     }
 
+    /// `replies` with a verdict that outvotes a worker replaced by the same verdict with its
+    /// evidence: the results this submission opened, in a [`Reveal`](crate::message::Reveal).
+    /// For a kind compared with a tolerance the relay cannot check the verdict otherwise, and
+    /// withholds nobody's pay (`hub/economy/verdicts.rs`); for an exact kind the commitments
+    /// decide either way (the kind is not looked up here: the registry would cost the page's
+    /// protocol module a kilobyte). Results too large for one frame together leave the verdict
+    /// as it is.
+    pub fn with_evidence(&self, replies: Vec<ClientMsg>) -> Vec<ClientMsg> {
+        replies
+            .into_iter()
+            .map(|reply| match &reply {
+                ClientMsg::Verdict { task, outvoted, .. } if !outvoted.is_empty() => {
+                    let reveal = crate::message::Reveal {
+                        task: *task,
+                        results: self
+                            .results
+                            .iter()
+                            .filter_map(|(n, r)| Some((*n.as_bytes(), r.clone()?)))
+                            .collect(),
+                    }
+                    .to_msg();
+                    match &reveal {
+                        ClientMsg::Reveal(b) if b.len() <= crate::message::MAX_ENVELOPE => reveal,
+                        _ => reply,
+                    }
+                }
+                _ => reply,
+            })
+            .collect()
+    }
+
     /// Opens a result and checks its commitment and signature; `None` if anything is off.
     pub(crate) fn check_result(
         key: &SecretKey,

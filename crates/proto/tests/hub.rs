@@ -163,7 +163,8 @@ fn answer(
         *seen += inbox.len();
         for m in inbox {
             let (progress, replies) = sub.handle(&m, key, &mut net.rng).unwrap();
-            for r in replies {
+            // As a native node does: a verdict that outvotes comes with its evidence.
+            for r in sub.with_evidence(replies) {
                 net.send(conn, &r);
             }
             if matches!(progress, Progress::Done(_) | Progress::Failed(_)) {
@@ -1978,5 +1979,104 @@ fn no_two_workers_of_one_task_come_from_one_network() {
             .collect();
         assert!(workers.contains(&id(3)), "task {i}: {workers:?}");
         assert!(!(workers.contains(&id(1)) && workers.contains(&id(2))));
+    }
+}
+
+/// A paid redundancy-3 vector search by `submitter` over workers 1–3 (worker 2 lies), its
+/// results opened but no verdict sent yet: the network, the submission and its verdict.
+fn paid_search_awaiting_verdict(seed: u8) -> (Net, ConnId, Submission, Vec<ClientMsg>) {
+    use edgenet_core::ledger::Account;
+    let mut net = Net::new(HubConfig {
+        canary_reward: 0,
+        ..HubConfig::default()
+    });
+    net.join(1, Behaviour::Honest);
+    net.join(2, Behaviour::Liar);
+    net.join(3, Behaviour::Honest);
+    let submitter = net.join_with(&[seed; 32], Behaviour::Honest, vec![]);
+    mint(&mut net, Account::of(&id(seed)), 10_000_000);
+    let spec = TaskSpec {
+        max_credits: 3_000_000,
+        ..spec(40, 3, 60_000)
+    };
+    escrow(&mut net, submitter, seed, spec.id, 3_000_000);
+    let key = net.nodes()[&submitter].session.key().clone();
+    let mut sub = Submission::new(spec, search().encode().unwrap());
+    let mut seen = net.nodes()[&submitter].inbox.len();
+    net.send(submitter, &sub.submit_message());
+    for _ in 0..20 {
+        let inbox: Vec<RelayMsg> = net.nodes()[&submitter].inbox[seen..].to_vec();
+        seen += inbox.len();
+        if inbox.is_empty() {
+            net.drive();
+        }
+        for m in inbox {
+            let (progress, replies) = sub.handle(&m, &key, &mut net.rng).unwrap();
+            if let Progress::Done(outcome) = progress {
+                assert_eq!(outcome.outvoted, vec![id(2)], "the submitter saw the liar");
+                return (net, submitter, sub, replies);
+            }
+            for r in replies {
+                net.send(submitter, &r);
+            }
+        }
+    }
+    panic!("the results did not come")
+}
+
+#[test]
+fn a_submitter_that_calls_every_result_wrong_pays_the_workers_all_the_same() {
+    use edgenet_core::ledger::Account;
+    let (mut net, submitter, _, _) = paid_search_awaiting_verdict(9);
+    // It calls every worker wrong, with no evidence (a page's verdict, or a cheat's).
+    let all: Vec<[u8; 32]> = (1..=3).map(|s| *id(s).as_bytes()).collect();
+    net.send(
+        submitter,
+        &ClientMsg::Verdict {
+            task: TaskId([40; 16]),
+            agreeing: vec![],
+            outvoted: all,
+        },
+    );
+    for worker in 1..=3 {
+        let a = net.hub().ledger().account(&Account::of(&id(worker)));
+        assert_eq!(a.balance, 1_000_000, "worker {worker} paid");
+        assert_eq!(a.reputation, None, "worker {worker} not marked down");
+    }
+    let p = net.hub().ledger().account(&Account::of(&id(9)));
+    assert_eq!((p.escrowed, p.spent), (0, 3_000_000), "no escrow came back");
+}
+
+#[test]
+fn a_revealed_verdict_is_checked_by_the_relay_and_made_up_results_prove_nothing() {
+    use edgenet_core::ledger::Account;
+    use edgenet_proto::message::Reveal;
+    // The honest submitter reveals: the relay compares the results itself and agrees.
+    let (mut net, submitter, sub, replies) = paid_search_awaiting_verdict(9);
+    for r in sub.with_evidence(replies) {
+        assert!(matches!(r, ClientMsg::Reveal(_)), "{r:?}");
+        net.send(submitter, &r);
+    }
+    assert_eq!(net.tasks()[0].outvoted, vec![id(2).to_string()]);
+    let liar = net.hub().ledger().account(&Account::of(&id(2)));
+    assert_eq!((liar.balance, liar.reputation), (0, Some(4_000)));
+    let p = net.hub().ledger().account(&Account::of(&id(9)));
+    assert_eq!(p.spent, 2_000_000, "the liar's third came back");
+
+    // A cheat reveals results it made up for the honest workers: they match no commitment,
+    // so nothing shows those workers wrong and they are paid.
+    let (mut net, submitter, _, _) = paid_search_awaiting_verdict(8);
+    let junk = Reveal {
+        task: TaskId([40; 16]),
+        results: (1..=3).map(|s| (*id(s).as_bytes(), vec![s; 40])).collect(),
+    };
+    net.send(submitter, &junk.to_msg());
+    for worker in [1, 3] {
+        let a = net.hub().ledger().account(&Account::of(&id(worker)));
+        assert_eq!(
+            (a.balance, a.reputation),
+            (1_000_000, None),
+            "worker {worker}"
+        );
     }
 }

@@ -365,6 +365,8 @@ impl Endpoint {
                 Ok(p) => p,
                 Err(error) => (Progress::Failed(error), vec![]),
             };
+            #[cfg(feature = "reveal")]
+            let replies = open.submission.with_evidence(replies);
             for reply in &replies {
                 self.session.send(reply)?;
             }

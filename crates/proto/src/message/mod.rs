@@ -14,10 +14,12 @@ use crate::error::ProtoError;
 
 mod collection;
 mod limits;
+mod reveal;
 
 use limits::*;
 
 pub use collection::{CollectionDown, CollectionUp, MAX_COLLECTION_MSG};
+pub use reveal::{MAX_REVEALED, Reveal};
 
 /// Longest string field (adapter names, error messages).
 pub const MAX_STRING: usize = 256;
@@ -192,6 +194,11 @@ pub enum ClientMsg {
     /// reports and copies), opaque here so that clients that neither create collections nor hold
     /// shards (pages) carry none of its encoding.
     Collection(Vec<u8>),
+    /// A submitter's verdict on a kind compared with a tolerance, with the evidence: the
+    /// workers' results it opened (a [`Reveal`], encoded; opaque here for the same reason as
+    /// `Collection`). The relay checks each against the worker's signed commitment and compares
+    /// them itself (`hub/economy/verdicts.rs`).
+    Reveal(Vec<u8>),
 }
 
 /// Relay → client.
@@ -350,6 +357,7 @@ impl ClientMsg {
             Self::WorkProof { .. } => "WorkProof",
             Self::SubmitShard { .. } => "SubmitShard",
             Self::Collection(_) => "Collection",
+            Self::Reveal(_) => "Reveal",
         }
     }
 
@@ -373,6 +381,7 @@ impl ClientMsg {
             Self::Collection(bytes) => {
                 check_len("collection message", bytes.len(), MAX_COLLECTION_MSG)?
             }
+            Self::Reveal(bytes) => check_len("reveal", bytes.len(), MAX_ENVELOPE)?,
             Self::Payload { envelope, .. } => check_len("envelope", envelope.len(), MAX_ENVELOPE)?,
             Self::Result {
                 envelope,

@@ -135,6 +135,7 @@ impl SessionPeer {
             if let (Some(sub), None) = (self.submission.as_mut(), self.ended.as_ref())
                 && let Ok((progress, replies)) = sub.handle(&ev, &key, cx.rng)
             {
+                let replies = sub.with_evidence(replies);
                 for r in replies {
                     let _ = self.session.send(&r);
                 }

@@ -5,11 +5,13 @@
 //! task fails. All of a settlement's entries are stored in one commit, then sent to the accounts
 //! they name.
 //!
-//! The relay cannot open results, so it acts on the verdict it was given, checked where it can
-//! be: for a kind whose results agree exactly when their bytes do, the result commitments decide
-//! (`verdicts.rs`); for the others, a worker "outvoted" although its commitment equals an
-//! agreeing worker's returned the very same bytes, so the verdict is false about it and it is
-//! neither marked down nor slashed.
+//! The relay cannot open results, so a verdict withholds pay and moves reputation only when it
+//! rests on evidence the relay checked (`Task::proven`): for a kind whose results agree exactly
+//! when their bytes do, the result commitments; for the others, the results the submitter
+//! revealed, each matching its worker's commitment (`verdicts.rs`). A plain verdict on a
+//! tolerance-compared kind pays every worker that returned a result and marks nobody down. Even
+//! with evidence, a worker "outvoted" although its commitment equals an agreeing worker's
+//! returned the very same bytes, so it is neither marked down nor slashed.
 
 use std::collections::BTreeMap;
 
@@ -70,7 +72,19 @@ impl Hub {
                 .find(|x| x.worker == *w && x.state == WorkState::Returned)
         };
         let work_ms = |w: &NodeId| returned(w).map_or(0, |x| x.work_ms);
-        let agreeing: Vec<(NodeId, u64)> = task.agreeing.iter().map(|w| (*w, work_ms(w))).collect();
+        // A verdict nobody could check (a plain verdict on a tolerance-compared kind) withholds
+        // no pay and marks nobody down: every worker that returned a result is paid.
+        let unproven: Vec<NodeId> = if task.proven {
+            Vec::new()
+        } else {
+            task.outvoted.clone()
+        };
+        let agreeing: Vec<(NodeId, u64)> = task
+            .agreeing
+            .iter()
+            .chain(&unproven)
+            .map(|w| (*w, work_ms(w)))
+            .collect();
         let agreed: Vec<[u8; 32]> = task
             .agreeing
             .iter()
@@ -79,6 +93,7 @@ impl Hub {
         let outvoted: Vec<(NodeId, Option<SignedCommitment>)> = task
             .outvoted
             .iter()
+            .filter(|_| task.proven)
             .map(|w| (*w, returned(w).and_then(|x| x.commitment.clone())))
             .filter(|(_, proof)| !proof.as_ref().is_some_and(|(c, _)| agreed.contains(c)))
             .collect();

@@ -7,9 +7,14 @@
 //! says otherwise is overruled: the commitments' verdict is settled instead (the workers are
 //! paid, nobody honest is marked down), the submitter is told EN-236, and its rate window pays
 //! [`DISPUTE_COST`] messages. A task whose submitter never gives a verdict is settled the same way
-//! when it expires, instead of refunded. For kinds compared with a tolerance (embeddings, k-NN
-//! scores) the relay still acts on the submitter's verdict, checked only where commitments show
-//! it false (`settle.rs`); docs/threat-model.md lists that as open.
+//! when it expires, instead of refunded.
+//!
+//! For kinds compared with a tolerance (embeddings, k-NN scores) equal results differ in their
+//! bytes, so commitments say nothing; the submitter shows its evidence instead: a [`Reveal`]
+//! holds the results it opened, the relay checks each against its worker's signed commitment
+//! and compares them with the kind's own rule ([`Hub::on_reveal`]). A plain verdict on such a
+//! kind is recorded and passed on, but it withholds nobody's pay and marks nobody down
+//! (`settle.rs`): a submitter that calls every result wrong pays the workers all the same.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +26,7 @@ use crate::error::ProtoError;
 use crate::hub::Hub;
 use crate::hub::events::HubEvent;
 use crate::hub::routing::tasks::{TaskStatus, WorkState};
-use crate::message::RelayMsg;
+use crate::message::{RelayMsg, Reveal};
 
 /// What an overruled verdict counts for against its submitter's message rate: a tenth of the
 /// default minute's window.
@@ -72,6 +77,73 @@ impl Hub {
             Some((a, o)) if !same(&a, &agreeing) || !same(&o, &outvoted) => (a, o, true),
             _ => (agreeing, outvoted, false),
         }
+    }
+
+    /// The submitter's verdict with its evidence: the results it opened. Each that matches its
+    /// worker's commitment counts; the relay finds the strict majority among them with the
+    /// kind's comparison. Workers in it agree; those whose revealed results differ are outvoted;
+    /// a worker whose result was not revealed (or not the one it committed to) is counted as
+    /// agreeing, since nothing shows it wrong. Without a strict majority of the task's workers
+    /// nobody is outvoted.
+    pub(in crate::hub) fn on_reveal(
+        &mut self,
+        node: NodeId,
+        bytes: &[u8],
+        now: Millis,
+    ) -> Result<(), ProtoError> {
+        let reveal = Reveal::decode(bytes)?;
+        let id = reveal.task;
+        let task = self
+            .tasks
+            .get(&id)
+            .ok_or_else(|| ProtoError::UnknownTask(id.to_string()))?;
+        if task.submitter != node || task.status != TaskStatus::Open {
+            return Err(ProtoError::NotAllowed(
+                "only the submitter of an open task gives its verdict".into(),
+            ));
+        }
+        let kind = task.spec.kind;
+        let returned: Vec<(NodeId, Option<&[u8]>)> = task
+            .in_state(WorkState::Returned)
+            .map(|w| {
+                let shown = w.commitment.as_ref().and_then(|(c, _)| {
+                    reveal
+                        .results
+                        .iter()
+                        .find(|(k, r)| {
+                            k == w.worker.as_bytes()
+                                && edgenet_core::task::result_commitment(&id, r) == *c
+                        })
+                        .map(|(_, r)| r.as_slice())
+                });
+                (w.worker, shown)
+            })
+            .collect();
+        let agree = |a: &Option<&[u8]>, b: &Option<&[u8]>| match (a, b) {
+            (Some(a), Some(b)) => edgenet_core::kinds::results_agree(kind, a, b),
+            _ => false,
+        };
+        let shown: Vec<Option<&[u8]>> = returned.iter().map(|(_, r)| *r).collect();
+        let winners = edgenet_core::verify::majority(&shown, agree).filter(|m| {
+            m.agreeing.len() * 2 > usize::from(task.workers) && shown[m.agreeing[0]].is_some()
+        });
+        let (mut agreeing, mut outvoted) = (Vec::new(), Vec::new());
+        for (i, (worker, result)) in returned.iter().enumerate() {
+            let lost = winners
+                .as_ref()
+                .is_some_and(|m| result.is_some() && !m.agreeing.contains(&i));
+            if lost {
+                outvoted.push(*worker);
+            } else {
+                agreeing.push(*worker);
+            }
+        }
+        let (agreeing, outvoted) = self.commitment_verdict(id).unwrap_or((agreeing, outvoted));
+        if let Some(t) = self.tasks.get_mut(&id) {
+            t.proven = true;
+        }
+        self.conclude(id, agreeing, outvoted, now);
+        Ok(())
     }
 
     /// The task is verified with this verdict: workers told, metrics and events, the escrow
@@ -142,6 +214,9 @@ impl Hub {
         let Some(submitter) = self.tasks.get(&id).map(|t| t.submitter) else {
             return false;
         };
+        if let Some(t) = self.tasks.get_mut(&id) {
+            t.proven = true;
+        }
         self.conclude(id, agreeing, outvoted, now);
         self.send_to(&submitter, &RelayMsg::task_failed(id, expired));
         true

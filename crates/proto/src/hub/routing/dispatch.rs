@@ -121,6 +121,7 @@ impl Hub {
                 Ok(())
             }
             (Some(node), ClientMsg::Collection(bytes)) => self.on_collection_msg(node, &bytes),
+            (Some(node), ClientMsg::Reveal(bytes)) => self.on_reveal(node, &bytes, now),
         }
     }
 
@@ -404,6 +405,11 @@ impl Hub {
         };
         let (agreed, lost) = (parse(&agreeing)?, parse(&outvoted)?);
         let (agreed, lost, overruled) = self.checked_verdict(task, agreed, lost);
+        // The commitments back it (an exact kind), or it is only the submitter's word.
+        let proven = self.commitment_verdict(task).is_some();
+        if let Some(t) = self.tasks.get_mut(&task) {
+            t.proven = proven;
+        }
         self.conclude(task, agreed, lost, now);
         if overruled {
             return Err(self.overruled(node, now));

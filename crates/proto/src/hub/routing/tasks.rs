@@ -96,6 +96,10 @@ pub(in crate::hub) struct Task {
     /// Claims waiting for the draw at the end of the claim window (each from a peer offered
     /// the task, once: no more than `offered`).
     pub(in crate::hub) claims: Vec<NodeId>,
+    /// Its verdict rests on evidence the relay checked (result commitments for an exact kind,
+    /// revealed results for the others), not on the submitter's word: only then does it
+    /// withhold pay or move reputation (`hub/economy/settle.rs`).
+    pub(in crate::hub) proven: bool,
 }
 
 impl Task {
@@ -123,6 +127,7 @@ impl Task {
             failure: None,
             offered: Vec::new(),
             claims: Vec::new(),
+            proven: false,
         }
     }
 
