@@ -1849,7 +1849,8 @@ fn claims_in_the_window_are_drawn_at_random_so_the_fastest_claimer_does_not_win_
         }
         let submitter = net.join_with(&[9; 32], Behaviour::Honest, vec![]);
         let fast_id = net.nodes()[&fast].session.key().node_id();
-        let won = agreeing_on_tasks(&mut net, submitter, 12, 1)
+        // Two workers a task (the window is for votes): the nearest is one of them, or not.
+        let won = agreeing_on_tasks(&mut net, submitter, 12, 2)
             .iter()
             .filter(|a| a.contains(&fast_id))
             .count();
@@ -1857,7 +1858,7 @@ fn claims_in_the_window_are_drawn_at_random_so_the_fastest_claimer_does_not_win_
             assert_eq!(won, 12, "without a window the nearest claimer wins");
         } else {
             assert!(
-                won < 9,
+                won < 10,
                 "with a {window} ms window the nearest won {won} of 12"
             );
         }

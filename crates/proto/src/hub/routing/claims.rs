@@ -4,8 +4,10 @@
 //! task to the peers nearest the relay, or to the fastest claimers, which is what a group of
 //! colluding workers would make itself. Claims that arrive within `HubConfig::claim_window_ms`
 //! of the first are gathered, and the task's workers are drawn from them at random; the rest are
-//! told the task has all its workers. Canaries (one worker) and shard tasks (the shard's
-//! holders) take their claims as they come.
+//! told the task has all its workers. The window is for tasks of two workers or more, where
+//! colluders must be drawn together to win a vote; a one-worker task takes the first claim (its
+//! offers already went out in random order), so it costs no latency. Canaries (one worker) and
+//! shard tasks (the shard's holders) take their claims as they come.
 
 use edgenet_core::NodeId;
 use edgenet_core::task::TaskId;
@@ -49,7 +51,7 @@ impl Hub {
         let Some(task) = self.tasks.get_mut(&id) else {
             return;
         };
-        if window == 0 || !matches!(task.origin.audience(), Audience::Capable) {
+        if window == 0 || task.workers < 2 || !matches!(task.origin.audience(), Audience::Capable) {
             self.take_claim(id, node, now);
             return;
         }
