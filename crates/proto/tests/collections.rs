@@ -33,10 +33,14 @@ support::wraps_network!(Net, SessionPeer);
 
 impl Net {
     fn new() -> Self {
+        Self::with(HubConfig::default())
+    }
+
+    fn with(config: HubConfig) -> Self {
         let config = HubConfig {
             work_bits: 0,
             handover_grace_ms: 1_000,
-            ..HubConfig::default()
+            ..config
         };
         let mut net = Network::new(0);
         net.add_relay(Hub::new(SecretKey::from_seed(&[0xee; 32]), config));
@@ -92,6 +96,11 @@ impl Net {
     fn pump(&mut self) {
         self.net.settle();
         self.hub().check_invariants().unwrap();
+    }
+
+    /// Whether the relay closed `conn`.
+    fn nodes_closed(&self, conn: ConnId) -> bool {
+        self.net.is_closed(Addr::new(0, conn))
     }
 
     /// Takes what `conn` was sent.
@@ -530,6 +539,60 @@ fn a_holder_that_claims_more_batches_than_were_routed_takes_no_shard_over() {
         .find(|t| t.id == TaskId([6; 16]).to_string())
         .unwrap();
     assert_eq!(insert.redundancy, 2);
+}
+
+#[test]
+fn answers_to_the_relays_holds_are_free_of_the_holders_rate_and_only_those() {
+    let mut net = Net::with(HubConfig {
+        max_messages_per_minute: 40,
+        ..HubConfig::default()
+    });
+    let owner = net.join(OWNER, 0);
+    let holders: Vec<ConnId> = (1..=2).map(|s| net.join(s, u64::MAX)).collect();
+    // 25 collections of 2 shards × 2 replicas: 50 holds for each holder, each answered.
+    for i in 0..25 {
+        let spec = spec_of(OWNER, &format!("c{i}"), 2, 2);
+        net.send(
+            owner,
+            &create_msg(SignedCollection::sign(&key(OWNER), &spec).unwrap()),
+        );
+        assert_eq!(created(&net.take(owner)).unwrap().1, None);
+        for &h in &holders {
+            for shard in 0..2 {
+                let msg = CollectionUp::ShardState {
+                    collection: spec.id(),
+                    shard,
+                    state: ShardState::default(),
+                };
+                net.send(h, &msg.to_msg());
+            }
+        }
+        net.tick(1_000);
+    }
+    for &h in &holders {
+        let got = net.take(h);
+        assert!(
+            !got.iter()
+                .any(|m| matches!(m, RelayMsg::Error { code, .. } if code == "EN-207")),
+            "a holder was refused for answering holds"
+        );
+        assert!(!net.nodes_closed(h));
+    }
+    // Reports nobody asked for count: a holder that sends 50 more is over its rate.
+    let id = spec_of(OWNER, "c0", 2, 2).id();
+    for _ in 0..50 {
+        let msg = CollectionUp::ShardState {
+            collection: id,
+            shard: 0,
+            state: ShardState::default(),
+        };
+        net.send(holders[0], &msg.to_msg());
+    }
+    assert!(
+        net.take(holders[0])
+            .iter()
+            .any(|m| matches!(m, RelayMsg::Error { code, .. } if code == "EN-207"))
+    );
 }
 
 #[test]

@@ -39,14 +39,15 @@ impl Hub {
         // A worker another relay lends is counted there, where it is connected (`hub/routing/rates.rs`).
         if let Some(node) = node.filter(|_| self.remote.borrowed_on(conn).is_none()) {
             let elsewhere = self.remote.messages_elsewhere(&node);
-            self.rates.count(
-                node,
-                decoded.cost(),
-                elsewhere,
-                now,
-                limit,
-                &mut self.timers,
-            )?;
+            // A holder's answer to a hold the relay sent is the relay's cost, not the holder's
+            // (thousands of holds once kicked honest holders off for their rate).
+            let cost = if is_shard_state(&decoded) && self.collections.take_reply(&node) {
+                0
+            } else {
+                decoded.cost()
+            };
+            self.rates
+                .count(node, cost, elsewhere, now, limit, &mut self.timers)?;
         }
         let msg = match (node, decoded) {
             (Some(node), Decoded::Entries(entries)) => {
@@ -416,4 +417,14 @@ impl Hub {
         }
         Ok(())
     }
+}
+
+/// Whether a decoded frame is a holder's `ShardState` (small: decoded again to look).
+fn is_shard_state(decoded: &Decoded) -> bool {
+    matches!(decoded, Decoded::Msg(ClientMsg::Collection(bytes))
+    if bytes.len() <= 128
+        && matches!(
+            crate::message::CollectionUp::decode(bytes),
+            Ok(crate::message::CollectionUp::ShardState { .. })
+        ))
 }

@@ -131,6 +131,9 @@ pub(in crate::hub) struct Collections {
     by_owner: HashMap<[u8; 32], usize>,
     /// Collections learned from holders' reports.
     learned: usize,
+    /// Holds sent to each node and not yet answered: that many `ShardState` replies are free of
+    /// its message rate (the relay asked for them).
+    awaiting: HashMap<NodeId, usize>,
     /// The shards each node holds: what a node's room and its departure read, instead of every
     /// collection. Changed only with the holder lists, through [`Collections::link`] and
     /// [`Collections::unlink`].
@@ -183,6 +186,28 @@ impl Collections {
             .get(node)
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default()
+    }
+
+    /// A hold went to `node`: its reply is owed.
+    fn expect_reply(&mut self, node: NodeId) {
+        let owed = self.awaiting.entry(node).or_default();
+        *owed = (*owed + 1).min(2 * MAX_SHARDS_PER_HOLDER);
+    }
+
+    /// Whether a reply of `node`'s was asked for (and counts it as given).
+    pub(in crate::hub) fn take_reply(&mut self, node: &NodeId) -> bool {
+        match self.awaiting.get_mut(node) {
+            Some(owed) if *owed > 0 => {
+                *owed -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `node` left: nothing is owed any more.
+    pub(super) fn forget_replies(&mut self, node: &NodeId) {
+        self.awaiting.remove(node);
     }
 
     /// How many shards `node` holds.
@@ -370,12 +395,7 @@ impl Hub {
             self.collections.link(*holder, id, *shard);
         }
         for (holder, shard) in holds {
-            let hold = CollectionDown::Hold {
-                collection: signed.clone(),
-                shard,
-                source: None,
-            };
-            self.send_to(&holder, &hold.to_msg());
+            self.send_hold(&signed, shard, holder, None);
         }
         Ok(id)
     }
@@ -495,6 +515,7 @@ impl Hub {
             shard,
             source,
         };
+        self.collections.expect_reply(node);
         self.send_to(&node, &hold.to_msg());
     }
 

@@ -107,6 +107,7 @@ impl Hub {
 
     /// A node left: its shards wait `handover_grace_ms` for it before a new holder copies them.
     pub(in crate::hub) fn storage_node_left(&mut self, node: &NodeId, now: Millis) {
+        self.collections.forget_replies(node);
         if self.collections.offered.remove(node).is_none() {
             return;
         }
