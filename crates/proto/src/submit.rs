@@ -203,28 +203,22 @@ impl Submission {
     /// decide either way (the kind is not looked up here: the registry would cost the page's
     /// protocol module a kilobyte). Results too large for one frame together leave the verdict
     /// as it is.
-    pub fn with_evidence(&self, replies: Vec<ClientMsg>) -> Vec<ClientMsg> {
-        replies
-            .into_iter()
-            .map(|reply| match &reply {
-                ClientMsg::Verdict { task, outvoted, .. } if !outvoted.is_empty() => {
-                    let reveal = crate::message::Reveal {
-                        task: *task,
-                        results: self
-                            .results
-                            .iter()
-                            .filter_map(|(n, r)| Some((*n.as_bytes(), r.clone()?)))
-                            .collect(),
-                    }
-                    .to_msg();
-                    match &reveal {
-                        ClientMsg::Reveal(b) if b.len() <= crate::message::MAX_ENVELOPE => reveal,
-                        _ => reply,
-                    }
+    pub fn with_evidence(&self, mut replies: Vec<ClientMsg>) -> Vec<ClientMsg> {
+        for reply in &mut replies {
+            if let ClientMsg::Verdict { task, outvoted, .. } = reply
+                && !outvoted.is_empty()
+            {
+                let opened = self
+                    .results
+                    .iter()
+                    .filter_map(|(n, r)| Some((n.as_bytes(), r.as_deref()?)));
+                let bytes = crate::message::Reveal::encode_parts(task, opened);
+                if bytes.len() <= crate::message::MAX_ENVELOPE {
+                    *reply = ClientMsg::Reveal(bytes);
                 }
-                _ => reply,
-            })
-            .collect()
+            }
+        }
+        replies
     }
 
     /// Opens a result and checks its commitment and signature; `None` if anything is off.
