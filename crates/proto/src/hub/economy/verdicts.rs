@@ -93,15 +93,7 @@ impl Hub {
     ) -> Result<(), ProtoError> {
         let reveal = Reveal::decode(bytes)?;
         let id = reveal.task;
-        let task = self
-            .tasks
-            .get(&id)
-            .ok_or_else(|| ProtoError::UnknownTask(id.to_string()))?;
-        if task.submitter != node || task.status != TaskStatus::Open {
-            return Err(ProtoError::NotAllowed(
-                "only the submitter of an open task gives its verdict".into(),
-            ));
-        }
+        let task = self.judged_by(node, id)?;
         let kind = task.spec.kind;
         let returned: Vec<(NodeId, Option<&[u8]>)> = task
             .in_state(WorkState::Returned)
@@ -144,6 +136,24 @@ impl Hub {
         }
         self.conclude(id, agreeing, outvoted, now);
         Ok(())
+    }
+
+    /// Task `id`, if `node` may give its verdict: it submitted the task, and the task is open.
+    pub(in crate::hub) fn judged_by(
+        &self,
+        node: NodeId,
+        id: TaskId,
+    ) -> Result<&crate::hub::routing::tasks::Task, ProtoError> {
+        let task = self
+            .tasks
+            .get(&id)
+            .ok_or_else(|| ProtoError::UnknownTask(id.to_string()))?;
+        if task.submitter != node || task.status != TaskStatus::Open {
+            return Err(ProtoError::NotAllowed(
+                "only the submitter of an open task gives its verdict".into(),
+            ));
+        }
+        Ok(task)
     }
 
     /// The task is verified with this verdict: workers told, metrics and events, the escrow

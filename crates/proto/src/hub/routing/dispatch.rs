@@ -13,7 +13,7 @@ use crate::hub::cluster::records::Resumed;
 use crate::hub::routing::inbound::{Decoded, Inbound};
 use crate::hub::routing::origin::Origin;
 use crate::hub::routing::peers::Peer;
-use crate::hub::routing::tasks::{TaskStatus, WorkState};
+use crate::hub::routing::tasks::WorkState;
 use crate::hub::{ConnId, Hub, HubEvent, Output};
 use crate::message::{ClientMsg, HelloBody, MAX_LIST, NodeKey, RelayMsg, TaskSpec};
 
@@ -370,15 +370,7 @@ impl Hub {
         outvoted: Vec<NodeKey>,
         now: Millis,
     ) -> Result<(), ProtoError> {
-        let t = self
-            .tasks
-            .get_mut(&task)
-            .ok_or_else(|| ProtoError::UnknownTask(task.to_string()))?;
-        if t.submitter != node || t.status != TaskStatus::Open {
-            return Err(ProtoError::NotAllowed(
-                "only the submitter of an open task gives its verdict".into(),
-            ));
-        }
+        let t = self.judged_by(node, task)?;
         let returned: Vec<NodeId> = t.in_state(WorkState::Returned).map(|w| w.worker).collect();
         // Each returned worker at most once, in one list: a repeated name would be paid (or
         // marked down) once per repetition.
