@@ -30,6 +30,7 @@ const MAX_KNOWN = 64;
  * @property {Uint8Array} secret this page's identity
  * @property {() => any} conn the relay connection now (proto's endpoint)
  * @property {(start: () => string, options: any, started: (id: string) => void, failed: (e: unknown) => void) => void} enqueue
+ * @property {(id: string) => void} endTurn a paid write's turn at the identity's chain is over
  * @property {Map<string, { resolve: (done: any) => void, reject: (e: Error) => void }>} shardTasks settled by the connection's events
  * @property {Set<(bytes: Uint8Array) => void>} listeners collection messages from the relay
  * @property {(path: string) => string} apiUrl the relay's HTTP API
@@ -45,11 +46,22 @@ function hostOf(lent, options) {
       lent.enqueue(() => lent.conn().submit(kind, payload, { ...opts, collection, shard, vectors }, performance.now()), opts,
         (id) => { lent.counts.submitted += 1; lent.shardTasks.set(id, { resolve, reject }); }, (e) => reject(asError(e)));
     }),
-    /** Sends a creation; resolves with the first collection message `accept` takes. */
-    create: (message, accept) => new Promise((resolve, reject) => {
+    /**
+     * Sends a creation; resolves with the first collection message `accept` takes. With a
+     * `deposit`, the connection escrows it first and sends the creation once the relay holds it;
+     * a deposit refused for want of credits fails the creation, one refused otherwise (already
+     * open: a creation tried again) leaves the relay to judge it.
+     * @param {Uint8Array} message @param {(bytes: Uint8Array) => any} accept
+     * @param {{ task: string, amount: number } | null} deposit
+     */
+    create: (message, accept, deposit) => new Promise((resolve, reject) => {
       const stop = (/** @type {any} */ e, /** @type {any} */ answer) => {
         clearTimeout(timer);
         lent.listeners.delete(listen);
+        if (deposit) {
+          lent.shardTasks.delete(deposit.task);
+          lent.endTurn(deposit.task);
+        }
         if (e) reject(asError(e)); else resolve(answer);
       };
       const timer = setTimeout(() => stop(fail('EN-505', `no answer to the creation within ${options.timeout} ms`)), options.timeout);
@@ -57,8 +69,16 @@ function hostOf(lent, options) {
         const answer = accept(bytes);
         if (answer) stop(null, answer);
       };
+      const refused = (/** @type {Error & { code?: string }} */ e) => {
+        if (e.code === 'EN-180' || e.code === 'EN-220') stop(e, null);
+        else lent.conn().sendCollection(message, undefined, 0);
+      };
       lent.listeners.add(listen);
-      lent.enqueue(() => { lent.conn().sendCollection(message); return ''; }, { ...options, maxMicroCredits: 0 }, () => {}, (e) => stop(e, null));
+      const amount = deposit ? deposit.amount : 0;
+      lent.enqueue(() => { lent.conn().sendCollection(message, deposit?.task, amount); return deposit ? deposit.task : ''; },
+        { ...options, maxMicroCredits: amount },
+        (id) => { if (deposit) lent.shardTasks.set(id, { resolve: () => {}, reject: refused }); },
+        (e) => stop(e, null));
     }),
     /** GET on the relay's HTTP API: its JSON, or null for a 404. @param {string} path */
     api: async (path) => {
@@ -125,16 +145,18 @@ function priced(options, price, total) {
   return { ...options, maxMicroCredits: price };
 }
 
-/** @param {Host} host @param {any} p */
-async function create(host, p) {
+/** A creation; a page that pays escrows its deposit (a relay that prices collections asks for
+ * it: EN-238). @param {Host} host @param {any} p @param {any} options */
+async function create(host, p, options) {
   const made = createCollection(host.secret, p.name, p.dim, p.metric, p.shards, p.replicas);
+  const paid = priced(options, made.depositMicroCredits, made.depositMicroCredits).maxMicroCredits;
   const answer = await host.create(made.message, (bytes) => {
     const a = readCreated(bytes);
     return a && a.collection === made.collection ? a : null;
-  });
+  }, paid ? { task: made.deposit, amount: paid } : null);
   if (answer.code) throw fail(answer.code, answer.message);
   known.delete(made.collection);
-  return { type: 'collection_create', collection: made.collection, verified: false, cost: 0, spec: { ...p } };
+  return { type: 'collection_create', collection: made.collection, verified: false, cost: paid / 1e6, spec: { ...p } };
 }
 
 /** Every shard's batches in order, one batch in flight per shard. @param {Host} host @param {any} p @param {any} options */
@@ -174,7 +196,8 @@ async function search(host, p, options) {
   const report = { type: 'vector_search', collection: s.id, verified: true, cost: 0, retries: 0, hits: /** @type {any[]} */ ([]), shards: /** @type {Record<number, any>} */ ({}) };
   const answers = await Promise.all(Array.from({ length: s.shards }, async (_, shard) => {
     const payload = encodeShardSearch(s.id, shard, p.k, p.ef, p.queries);
-    const done = await onShard(host, ['shard_search', s.id, shard, 0, payload, opts], report);
+    // The relay prices a search by the query vectors it declares.
+    const done = await onShard(host, ['shard_search', s.id, shard, nq, payload, opts], report);
     report.shards[shard] = replicas(done);
     report.cost += paid(opts, done, s.replicas);
     return done.result;

@@ -178,7 +178,7 @@ impl Federation {
         rand_core::Rng::fill_bytes(&mut edgenet_core::rng::os_rng(), &mut id);
         let federation = Self {
             config: Some(config.clone()),
-            id: data_encoding::HEXLOWER.encode(&id),
+            id: edgenet_core::radix::hex(&id),
             shared: Arc::default(),
         };
         let (shared, id) = (federation.shared.clone(), federation.id.clone());

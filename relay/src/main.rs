@@ -75,6 +75,15 @@ struct Args {
     /// Refuse tasks that offer no credits (EN-221).
     #[arg(long, env = "EDGENET_PAID_ONLY")]
     paid_only: bool,
+    /// Let collections be created, filled and searched without credits (a private network, a
+    /// test bed). By default creating one escrows its deposit and every insert and search pays
+    /// its list price (EN-238 otherwise).
+    #[arg(long, env = "EDGENET_FREE_COLLECTIONS")]
+    free_collections: bool,
+    /// Milliseconds a collection's creation deposit keeps its room before it is paid to the
+    /// shards' holders (a week).
+    #[arg(long, env = "EDGENET_STORAGE_TERM_MS", default_value_t = 7 * 24 * 3_600_000)]
+    storage_term_ms: u64,
     /// Milliseconds a client has to answer the challenge (EN-213).
     #[arg(long, env = "EDGENET_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000)]
     handshake_timeout_ms: u64,
@@ -350,6 +359,8 @@ async fn main() -> ExitCode {
             uptime_period_ms: args.uptime_period_ms,
             uptime_bonus: args.uptime_bonus,
             paid_only: args.paid_only,
+            paid_collections: !args.free_collections,
+            storage_term_ms: args.storage_term_ms,
             canary_reward: args.canary_reward,
             escrow_grace_ms: args.escrow_grace_ms,
             handover_grace_ms: args.handover_grace_ms,

@@ -79,7 +79,7 @@ fn load(dir: &std::path::Path) -> Result<Vec<Served>, String> {
         .iter()
         .zip(contents)
         .map(|(&name, bytes)| {
-            let sha = data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes));
+            let sha = edgenet_core::radix::hex(&Sha256::digest(&bytes));
             Served {
                 name,
                 etag: HeaderValue::from_str(&format!("\"{sha}\""))

@@ -2,7 +2,8 @@
 // it), fills it and searches it on three native holders (two shards, two replicas each); the
 // hits are checked against brute force, bad input gets its code with nothing stored lost, a
 // holder killed between searches changes no answer, a page that never uses a collection never
-// downloads the collections module, and a page pays the published prices from its own credits.
+// downloads the collections module, and on a relay that prices collections a page pays the
+// deposit and the published prices from its own credits.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -36,8 +37,9 @@ const data = all.slice(0, N);
 const queries = all.slice(N);
 
 before(async () => {
-  // The uptime bonus gives the paying page (last test) credits to spend.
-  await stack.relay(['--handover-grace-ms', '1500', '--uptime-period-ms', '700', '--uptime-bonus', '250000']);
+  // The uptime bonus gives the paying page (last test) credits to spend. Collections are free
+  // here until that test, which restarts the relay with its prices on.
+  await stack.relay(['--handover-grace-ms', '1500', '--uptime-period-ms', '700', '--uptime-bonus', '250000', '--free-collections']);
   for (const name of ['h1', 'h2', 'h3']) {
     holders.push(await stack.nativeNode(name, { args: ['--storage', '4000000000', '--data-dir', join(stack.dir, name)] }));
   }
@@ -130,7 +132,12 @@ test('a holder killed between searches changes no answer', async () => {
   assert.deepEqual(await search(), before);
 });
 
-test('a paid insert and search escrow the published prices from the page\'s own credits', async () => {
+test('a relay that prices collections takes a deposit and the published prices from the page\'s own credits', async () => {
+  // The relay's default: creating escrows a deposit, inserts and searches pay their prices. A
+  // short storage term pays the deposit out to the holders within the test.
+  stack.relayExtra = [...stack.relayExtra.filter((a) => a !== '--free-collections'), '--storage-term-ms', '4000'];
+  await stack.restartRelay();
+  await waitFor('the two live holders back', async () => (await stack.peers()).filter((p) => p.storage_bytes > 0).length === 2, { timeout: 30_000 });
   const page = await stack.page();
   await page.route('**/paid-test.html', (route) => route.fulfill({
     contentType: 'text/html',
@@ -149,14 +156,21 @@ test('a paid insert and search escrow the published prices from the page\'s own 
   }, { timeout: 30_000 })).nodeId;
   const account = () => stack.api(`/api/ledger/${me}`);
 
-  const made = await submit(page, { type: 'collection_create', payload: { name: 'paid', dim: DIM, shards: 1, replicas: 2 } });
+  const create = { type: 'collection_create', payload: { name: 'paid', dim: DIM, shards: 1, replicas: 2 } };
+  assert.equal((await submit(page, create)).code, 'EN-238', 'a creation that pays nothing');
+  // 1 shard × 2 replicas × 0.07 credit.
+  const made = await submit(page, { ...create, options: { maxCredits: 1 } });
   assert.ok(made.ok, JSON.stringify(made));
+  assert.equal(made.ok.cost, 0.14);
+  assert.equal((await account()).escrowed, 140_000);
   const paid = made.ok.collection;
   const ids = Array.from({ length: 100 }, (_, i) => i);
   // More than maxCredits allows at the published prices: refused before anything is escrowed.
   const over = await submit(page, { type: 'vector_insert', payload: { collection: paid, ids, vectors: data.slice(0, 100) }, options: { maxCredits: 0.5 } });
   assert.equal(over.code, 'EN-502', over.message);
   assert.equal((await account()).spent, 0);
+  const free = await submit(page, { type: 'vector_insert', payload: { collection: paid, ids, vectors: data.slice(0, 100) } });
+  assert.equal(free.code, 'EN-238', 'an insert that pays nothing');
 
   // 100 vectors × 0.005 credit × 2 replicas, then 10 queries × 0.001 × 2 replicas × 1 shard.
   const inserted = await submit(page, { type: 'vector_insert', payload: { collection: paid, ids, vectors: data.slice(0, 100) }, options: { maxCredits: 5 } });
@@ -166,10 +180,11 @@ test('a paid insert and search escrow the published prices from the page\'s own 
   assert.ok(found.ok, JSON.stringify(found));
   assert.equal(found.ok.cost, 0.02);
   found.ok.hits.forEach((h, i) => assert.equal(h[0].id, i));
-  // The relay pays the agreeing holders from the page's escrows as the verdicts arrive.
+  // The relay pays the agreeing holders from the page's escrows as the verdicts arrive, and the
+  // deposit to the two holders at the end of the storage term.
   const after = await waitFor('the payments', async () => {
     const a = await account();
-    return a.spent === 1_020_000 && a.escrowed === 0 ? a : null;
+    return a.spent === 1_020_000 + 140_000 && a.escrowed === 0 ? a : null;
   });
   assert.equal(after.frozen, false);
 });

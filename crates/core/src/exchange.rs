@@ -35,7 +35,7 @@ impl core::fmt::Debug for ExchangePublicKey {
         write!(
             f,
             "ExchangePublicKey({})",
-            data_encoding::HEXLOWER.encode(&self.as_bytes()[..8])
+            crate::radix::hex(&self.as_bytes()[..8])
         )
     }
 }

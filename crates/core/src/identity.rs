@@ -184,10 +184,7 @@ impl Ord for NodeId {
 
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = data_encoding::BASE32_NOPAD
-            .encode(self.as_bytes())
-            .to_ascii_lowercase();
-        f.write_str(&text)
+        f.write_str(&crate::radix::base32(self.as_bytes()))
     }
 }
 
@@ -207,9 +204,9 @@ impl FromStr for NodeId {
                 len: text.chars().count(),
             });
         }
-        let bytes = data_encoding::BASE32_NOPAD
-            .decode(text.to_ascii_uppercase().as_bytes())
-            .map_err(|e| IdentityError::InvalidNodeIdEncoding(e.to_string()))?;
+        let bytes = crate::radix::from_base32(text).ok_or_else(|| {
+            IdentityError::InvalidNodeIdEncoding("not base32 (a-z and 2-7)".into())
+        })?;
         Self::from_slice(&bytes)
     }
 }
@@ -244,11 +241,7 @@ impl Signature {
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes = self.to_bytes();
-        write!(
-            f,
-            "Signature({}…)",
-            data_encoding::HEXLOWER.encode(&bytes[..8])
-        )
+        write!(f, "Signature({}…)", crate::radix::hex(&bytes[..8]))
     }
 }
 

@@ -253,7 +253,7 @@ fn passphrase_key(
 }
 
 fn armor(body: &[u8]) -> String {
-    let b64 = data_encoding::BASE64.encode(body);
+    let b64 = crate::radix::base64(body);
     let mut text = String::with_capacity(b64.len() + 80);
     text.push_str(BEGIN);
     text.push('\n');
@@ -278,7 +278,5 @@ fn dearmor(text: &str) -> Result<Vec<u8>, KeyFileError> {
     if b64.len() > 1024 {
         return Err(KeyFileError::NotAKeyFile("too long to be a key"));
     }
-    data_encoding::BASE64
-        .decode(b64.as_bytes())
-        .map_err(|_| KeyFileError::NotAKeyFile("invalid base64"))
+    crate::radix::from_base64(&b64).ok_or(KeyFileError::NotAKeyFile("invalid base64"))
 }

@@ -31,6 +31,7 @@ pub mod identity;
 pub mod keyfile;
 pub mod kinds;
 pub mod ledger;
+pub mod radix;
 #[cfg(feature = "os-rng")]
 pub mod rng;
 pub mod task;

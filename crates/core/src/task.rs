@@ -36,15 +36,12 @@ impl core::str::FromStr for TaskId {
 
 /// 16 bytes from their 32-character lowercase hex form (task and collection ids).
 pub fn hex16(s: &str) -> Option<[u8; 16]> {
-    data_encoding::HEXLOWER
-        .decode(s.as_bytes())
-        .ok()
-        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+    crate::radix::from_hex(s).and_then(|b| <[u8; 16]>::try_from(b).ok())
 }
 
 impl core::fmt::Display for TaskId {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&data_encoding::HEXLOWER.encode(&self.0))
+        f.write_str(&crate::radix::hex(&self.0))
     }
 }
 

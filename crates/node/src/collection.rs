@@ -19,7 +19,7 @@ use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, SecretKey};
 use edgenet_proto::ProtoError;
 use edgenet_proto::endpoint::Event;
-use edgenet_proto::message::{CollectionDown, CollectionUp, ShardTarget, TaskSpec};
+use edgenet_proto::message::{ClientMsg, CollectionDown, CollectionUp, ShardTarget, TaskSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::connection::{Connection, Profile, local_capabilities};
@@ -149,16 +149,44 @@ impl Client {
     }
 
     /// Creates the collection `spec` (owned by this client's key); creating one that exists
-    /// with the same spec is a no-op.
-    pub async fn create(&mut self, spec: &CollectionSpec) -> Result<CollectionId, NodeError> {
+    /// with the same spec is a no-op. `pay`: escrow its deposit first (`CollectionSpec::deposit`),
+    /// which a relay that prices collections asks for.
+    pub async fn create(
+        &mut self,
+        spec: &CollectionSpec,
+        pay: bool,
+    ) -> Result<CollectionId, NodeError> {
         let signed = SignedCollection::sign(&self.key, spec)
             .map_err(|e| NodeError::Input(format!("{}: {e}", e.code())))?;
-        self.conn
-            .endpoint()
-            .send(&CollectionUp::Create(signed).to_msg())?;
+        let create = CollectionUp::Create(signed).to_msg();
+        let ClientMsg::Collection(bytes) = &create else {
+            return Err(NodeError::BadAnswer(
+                "a creation is a collection message".into(),
+            ));
+        };
         let id = spec.id();
+        let deposit = id.deposit_task();
+        if pay {
+            // The relay sees the creation once it holds the deposit.
+            self.conn
+                .endpoint()
+                .escrow_then(deposit, spec.deposit(), bytes.clone())?;
+        } else {
+            self.conn.endpoint().send(&create)?;
+        }
+        self.conn.flush().await?;
         loop {
             match self.conn.next_event().await? {
+                // The deposit refused: for want of credits, that is the answer; otherwise (one
+                // already open for this collection: a create tried again) the relay judges the
+                // creation itself.
+                Event::Failed { task, error } if task == deposit => match error.reported_code() {
+                    "EN-180" | "EN-220" => return Err(NodeError::Proto(error)),
+                    _ => {
+                        self.conn.endpoint().send(&create)?;
+                        self.conn.flush().await?;
+                    }
+                },
                 Event::Collection(bytes) => {
                     if let Ok(CollectionDown::Created {
                         collection,
@@ -307,7 +335,8 @@ impl Client {
                 payload: search
                     .encode()
                     .map_err(|e| NodeError::Input(format!("{}: {e}", e.code())))?,
-                vectors: 0,
+                // What the relay prices the search by.
+                vectors: u32::try_from(nq).unwrap_or(u32::MAX),
                 max_credits: if pay {
                     nq * col::SEARCH_PRICE_PER_QUERY * u64::from(info.replicas)
                 } else {

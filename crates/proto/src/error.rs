@@ -166,6 +166,10 @@ pub enum CollectionRefusal {
     /// A holder of the task left before it answered; submitting again reaches the others.
     #[error("a holder of shard {0} left before it answered: submit again")]
     HolderLeft(u16),
+    /// The relay prices collections, and this creation's deposit or this shard task's list
+    /// price is not escrowed: what it costs and what was offered.
+    #[error("{0}")]
+    Unpaid(String),
 }
 
 impl From<CollectionRefusal> for ProtoError {
@@ -190,6 +194,7 @@ impl ErrorCode for CollectionRefusal {
             Self::StorageFull { .. } => "EN-231",
             Self::NoReplica(_) => "EN-232",
             Self::HolderLeft(_) => "EN-233",
+            Self::Unpaid(_) => "EN-238",
         }
     }
 }

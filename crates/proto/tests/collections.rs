@@ -726,3 +726,127 @@ fn a_storage_report_past_the_holdings_bound_is_refused_whole() {
     );
     assert_eq!(net.hub().collection_count(), 1 + MAX_HOLDINGS);
 }
+
+/// With prices on: a create without its deposit places nothing (EN-238); with it, the deposit
+/// is held for the storage term (not refunded as a stray escrow), and a shard task below its
+/// list price or declaring no units is refused (EN-238) while one at its price is offered. At
+/// the term's end each ready holder is paid one shard replica's share, the share of a replica
+/// that is not ready goes back to the owner, and no credit is made.
+#[test]
+fn a_collection_pays_its_deposit_to_its_ready_holders_at_the_end_of_its_term() {
+    use edgenet_core::ledger::{Account, EntryKind};
+    let mut net = Net::with(HubConfig {
+        paid_collections: true,
+        storage_term_ms: 100_000,
+        escrow_grace_ms: 10_000,
+        ..HubConfig::default()
+    });
+    let conns: Vec<ConnId> = (1..=2).map(|s| net.join(s, 1 << 30)).collect();
+    let owner = net.join(OWNER, 0);
+    let payer = Account::of(&key(OWNER).node_id());
+    support::mint(net.hub(), payer, 1_000_000);
+    let spec = spec_of(OWNER, "paid", 2, 2);
+    let id = spec.id();
+    let signed = SignedCollection::sign(&key(OWNER), &spec).unwrap();
+    net.send(owner, &create_msg(signed.clone()));
+    assert_eq!(
+        created(&net.take(owner)).unwrap().1.as_deref(),
+        Some("EN-238")
+    );
+    assert!(net.hub().collection_view(&id).is_none());
+    assert!(conns.iter().all(|&c| holds(&net.take(c)).is_empty()));
+
+    let deposit = spec.deposit();
+    assert_eq!(
+        deposit,
+        4 * edgenet_core::collection::DEPOSIT_PER_SHARD_REPLICA
+    );
+    let escrow = EntryKind::Escrow {
+        task: id.deposit_task(),
+        amount: deposit,
+    };
+    let msg = support::own_entry(net.hub(), OWNER, escrow);
+    net.send(owner, &msg);
+    net.send(owner, &create_msg(signed));
+    assert_eq!(created(&net.take(owner)).unwrap().1, None);
+    net.tick(20_000);
+    assert_eq!(
+        net.hub().ledger().account(&payer).escrowed,
+        deposit,
+        "held past the escrow grace"
+    );
+
+    // 3 query vectors on a shard of 2 replicas: 6,000 micro-credits.
+    let priced = |task: u8, vectors: u32, max_credits: u64| match shard_task(
+        task,
+        TaskKind::SHARD_SEARCH,
+        id,
+        0,
+        vectors,
+    ) {
+        ClientMsg::SubmitShard { mut spec, target } => {
+            spec.max_credits = max_credits;
+            ClientMsg::SubmitShard { spec, target }
+        }
+        _ => unreachable!(),
+    };
+    for (task, vectors, offered) in [(1, 3, 5_999), (2, 0, 6_000), (3, 3, 0)] {
+        net.send(owner, &priced(task, vectors, offered));
+        let msgs = net.take(owner);
+        assert_eq!(
+            failed_code(&msgs, TaskId([task; 16])).as_deref(),
+            Some("EN-238"),
+            "{vectors} units for {offered}"
+        );
+    }
+    let paid = EntryKind::Escrow {
+        task: TaskId([4; 16]),
+        amount: 6_000,
+    };
+    let msg = support::own_entry(net.hub(), OWNER, paid);
+    net.send(owner, &msg);
+    net.send(owner, &priced(4, 3, 6_000));
+    assert!(
+        net.take(owner)
+            .iter()
+            .any(|m| matches!(m, RelayMsg::ShardAccepted { task, .. } if *task == TaskId([4; 16])))
+    );
+
+    // Holder 1 overstates shard 1: that replica is not ready at the term's end.
+    let mut inflated = ShardState::default();
+    inflated.batches = 1_000;
+    let claim = CollectionUp::ShardState {
+        collection: id,
+        shard: 1,
+        state: inflated,
+    };
+    net.send(conns[0], &claim.to_msg());
+    let ready = |net: &mut Net, seed: u8| -> usize {
+        let node = key(seed).node_id().to_string();
+        let view = net.hub().collection_view(&id).unwrap();
+        view.shards
+            .iter()
+            .filter(|s| s.holders.iter().any(|h| h.node == node && h.ready))
+            .count()
+    };
+    assert_eq!((ready(&mut net, 1), ready(&mut net, 2)), (1, 2));
+    net.tick(100_000);
+    let share = edgenet_core::collection::DEPOSIT_PER_SHARD_REPLICA;
+    let earned = |net: &mut Net, seed: u8| {
+        net.hub()
+            .ledger()
+            .account(&Account::of(&key(seed).node_id()))
+            .earned
+    };
+    assert_eq!(
+        (earned(&mut net, 1), earned(&mut net, 2)),
+        (share, 2 * share)
+    );
+    let owner_after = net.hub().ledger().account(&payer);
+    assert_eq!(
+        owner_after.escrowed, 0,
+        "the deposit closed, the search refunded"
+    );
+    assert_eq!(owner_after.spent, 3 * share);
+    assert_eq!(owner_after.balance, 1_000_000 - 3 * share);
+}

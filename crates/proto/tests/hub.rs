@@ -186,27 +186,13 @@ fn escrow(net: &mut Net, conn: ConnId, seed: u8, task: TaskId, amount: u64) {
 
 /// Credits for `to`, minted by the relay (as an uptime bonus would be).
 fn mint(net: &mut Net, to: edgenet_core::ledger::Account, amount: u64) {
-    use edgenet_core::ledger::{EntryKind, MintReason};
-    net.hub()
-        .write_ledger(EntryKind::Mint {
-            to,
-            amount,
-            reason: MintReason::Uptime { seconds: 3600 },
-        })
-        .unwrap();
+    support::mint(net.hub(), to, amount);
 }
 
 /// `seed`'s next entry of its own chain, sent to the relay from `conn`.
 fn own_entry(net: &mut Net, conn: ConnId, seed: u8, kind: edgenet_core::ledger::EntryKind) {
-    use edgenet_core::ledger::sync::SyncMessage;
-    use edgenet_core::ledger::{Account, Entry};
-    let body = net
-        .hub()
-        .ledger()
-        .next_body(Account::of(&id(seed)), kind)
-        .unwrap();
-    let entry = Entry::sign(body, &SecretKey::from_seed(&[seed; 32]));
-    net.send(conn, &ClientMsg::Ledger(SyncMessage::Entries(vec![entry])));
+    let msg = support::own_entry(net.hub(), seed, kind);
+    net.send(conn, &msg);
 }
 
 /// An honest task from `submitter` runs to its verdict (what every attack test checks last).

@@ -82,6 +82,9 @@ pub fn create_collection(
     };
     Ok(Obj::new("create")
         .set("collection", spec.id().to_string())
+        // What a relay that prices collections asks to be escrowed first, and under which id.
+        .set("deposit", spec.id().deposit_task().to_string())
+        .set("depositMicroCredits", spec.deposit() as f64)
         .set("message", js_sys::Uint8Array::from(message.as_slice()))
         .into())
 }

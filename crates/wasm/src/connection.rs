@@ -197,12 +197,23 @@ impl Connection {
     }
 
     /// Sends a collection message (the collections module's bytes: a creation); the relay's
-    /// answer comes back as a `collection` event.
+    /// answer comes back as a `collection` event. With `deposit` (a task id) it first escrows
+    /// `amount` micro-credits under it, and the message goes out once the relay holds them; a
+    /// refused escrow comes back as a `failed` event for that task.
     #[wasm_bindgen(js_name = sendCollection)]
-    pub fn send_collection(&mut self, message: Vec<u8>) -> Result<(), JsError> {
-        self.endpoint
-            .send(&ClientMsg::Collection(message))
-            .map_err(js_error)
+    pub fn send_collection(
+        &mut self,
+        message: Vec<u8>,
+        deposit: Option<String>,
+        amount: f64,
+    ) -> Result<(), JsError> {
+        match deposit {
+            None => self.endpoint.send(&ClientMsg::Collection(message)),
+            Some(task) => self
+                .endpoint
+                .escrow_then(task_id(&task)?, amount as u64, message),
+        }
+        .map_err(js_error)
     }
 
     /// Returns a job's result (sealed, committed and signed here).

@@ -37,10 +37,12 @@ onSocket('collectionMessage', onCollectionMessage);
 /**
  * @param {{ req: string, kind: string, payload: any, options: any }} m
  * @param {Function} enqueue the submission queue's `enqueue` (lent to the collections module)
+ * @param {(id: string) => void} endTurn ends a paid write's turn at the chain (a creation's
+ *   deposit ends its turn at the relay's answer, which no task event carries)
  */
-export async function submitCollection({ req, kind, payload, options }, enqueue) {
+export async function submitCollection({ req, kind, payload, options }, enqueue, endTurn) {
   try {
-    const lent = { secret: co.secret, conn: () => co.conn, enqueue, shardTasks, listeners, apiUrl, counts };
+    const lent = { secret: co.secret, conn: () => co.conn, enqueue, endTurn, shardTasks, listeners, apiUrl, counts };
     post({ type: 'result', req, value: await (await load()).run(kind, payload, options, lent) });
   } catch (e) {
     post({ type: 'result', req, error: errorData(e) });

@@ -15,7 +15,7 @@ import { CODECS } from '../kinds/index.generated.js';
 export function submit(m) {
   const { req, kind, payload, options } = m;
   // A collection's tasks (and a search of one) are planned by the collections module.
-  if (kind === 'collection_create' || kind === 'vector_insert' || payload.collection) { submitCollection(m, enqueue); return; }
+  if (kind === 'collection_create' || kind === 'vector_insert' || payload.collection) { submitCollection(m, enqueue, endTurn); return; }
   /** @type {Uint8Array} */
   let bytes;
   try {

@@ -119,7 +119,7 @@ async fn send(js: &jetstream::Context, me: &str, rows: &[(u64, Vec<u8>)]) -> Res
     let mut acks = Vec::with_capacity(rows.len());
     for (_, bytes) in rows {
         let id = Entry::from_bytes(bytes)
-            .map(|e| data_encoding::HEXLOWER.encode(&e.hash().0))
+            .map(|e| edgenet_core::radix::hex(&e.hash().0))
             .map_err(|e| format!("outbox row does not decode: {e}"))?;
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());

@@ -142,7 +142,7 @@ fn network(
     let ids: Vec<u64> = (0..n as u64).collect();
     let line = rt.block_on(async {
         let mut c = Client::connect(&url, key).await.unwrap();
-        let id = c.create(&spec).await.unwrap();
+        let id = c.create(&spec, false).await.unwrap();
         let info = info(&url, &id).await.unwrap();
         let t = Instant::now();
         let inserted = c.insert(&info, &ids, data, false).await.unwrap();

@@ -14,6 +14,9 @@ use edgenet_node::collection::{Client, Info, info};
 const WAIT: Duration = Duration::from_secs(60);
 /// Storage each holder offers: plenty for the tests that are not about running out.
 const PLENTY: &str = "4000000000";
+/// A relay that lets collections be used without credits: for the tests that are not about
+/// what they cost.
+const FREE: &[&str] = &["--free-collections"];
 
 fn holder(dir: &Path, name: &str, relay: &Relay, extra: &[&str]) -> Worker {
     let data = dir.join(name).join("data");
@@ -58,7 +61,7 @@ fn create(
     let url = relay.ws_url();
     rt.block_on(async {
         let mut c = Client::connect(&url, key).await.unwrap();
-        let id = c.create(&spec).await.unwrap();
+        let id = c.create(&spec, false).await.unwrap();
         c.close().await;
         info(&url, &id).await.unwrap()
     })
@@ -143,7 +146,13 @@ fn a_collection_fills_answers_and_survives_its_holders() {
     let relay = Relay::start(
         &dir.path().join("relay"),
         0,
-        &["--handover-grace-ms", "1500", "--payload-wait-ms", "60000"],
+        &[
+            "--handover-grace-ms",
+            "1500",
+            "--payload-wait-ms",
+            "60000",
+            "--free-collections",
+        ],
     );
     let mut holders: Vec<Option<Worker>> = (0..5)
         .map(|i| Some(holder(dir.path(), &format!("h{i}"), &relay, &[])))
@@ -285,7 +294,7 @@ fn rt_block<F: std::future::Future>(f: F) -> F::Output {
 fn a_lying_holder_is_outvoted_and_named() {
     for fault in ["wrong-result", "drop-hit"] {
         let dir = tempfile::tempdir().unwrap();
-        let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+        let relay = Relay::start(&dir.path().join("relay"), 0, FREE);
         let honest: Vec<Worker> = (0..2)
             .map(|i| holder(dir.path(), &format!("h{i}"), &relay, &[]))
             .collect();
@@ -323,7 +332,7 @@ fn a_lying_holder_is_outvoted_and_named() {
 #[test]
 fn the_cli_creates_fills_searches_and_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+    let relay = Relay::start(&dir.path().join("relay"), 0, FREE);
     let url = relay.ws_url();
     let owner = dir.path().join("owner.key");
     let cli = |key: &Path, args: &[&str]| {
@@ -518,7 +527,7 @@ fn the_cli_creates_fills_searches_and_refuses_bad_input() {
 #[test]
 fn an_insert_past_the_offered_storage_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = Relay::start(&dir.path().join("relay"), 0, &[]);
+    let relay = Relay::start(&dir.path().join("relay"), 0, FREE);
     // Room for a few hundred 64-dimension vectors each.
     let data = |i: usize| {
         dir.path()
@@ -560,4 +569,130 @@ fn an_insert_past_the_offered_storage_is_refused() {
     let view = collection_view(&relay, &info.id);
     assert_eq!(view["vectors"], 100, "{view}");
     drop(small);
+}
+
+/// On a relay that prices collections (its default), creating one escrows its deposit, every
+/// insert and search carries its list price, and what is not paid is refused with EN-238. At the
+/// end of the storage term the deposit goes to the holders: the owner spends exactly the
+/// deposit and the list prices, and nothing is left escrowed.
+#[test]
+fn a_collection_costs_its_deposit_and_its_list_prices() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = Relay::start(
+        &dir.path().join("relay"),
+        0,
+        &[
+            "--uptime-period-ms",
+            "300",
+            "--uptime-bonus",
+            "1000000",
+            "--storage-term-ms",
+            "10000",
+        ],
+    );
+    let url = relay.ws_url();
+    let account = |id: &str| relay.get(&format!("/api/ledger/{id}"));
+    // The owner earns its credits as a worker (uptime), then only submits.
+    let earner = Worker::start(dir.path(), "owner", &url, &[]);
+    wait_until(WAIT, "the owner's credits", || {
+        account(&earner.id)["balance"].as_u64().unwrap() >= 2_000_000
+    });
+    let (owner, owner_id) = (earner.key_file.clone(), earner.id.clone());
+    earner.kill();
+    let _holders: Vec<Worker> = (0..3)
+        .map(|i| holder(dir.path(), &format!("h{i}"), &relay, &[]))
+        .collect();
+    wait_until(WAIT, "3 holders", || relay.storage_peer_count() == 3);
+    let cli = |key: &Path, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--relay", &url, "--output", "json"]);
+        node(key, &all)
+    };
+    let refused = |out: std::process::Output, code: &str| {
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{code} expected, it succeeded");
+        assert!(err.contains(code), "{code} expected: {err}");
+    };
+    let create = [
+        "collection",
+        "create",
+        "--name",
+        "paid",
+        "--dim",
+        "4",
+        "--shards",
+        "2",
+    ];
+    refused(cli(&owner, &create), "EN-238");
+    let named = CollectionId::of(&owner_id.parse().unwrap(), "paid");
+    let (status, _) = relay.get_raw(&format!("/api/collections/{named}"));
+    assert_eq!(status, 404, "an unpaid create placed nothing");
+
+    let created = cli(&owner, &[&create[..], &["--pay"]].concat());
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let id = serde_json::from_slice::<serde_json::Value>(&created.stdout).unwrap()["collection"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 2 shards × 3 replicas × 0.07 credit.
+    let deposit = 2 * 3 * edgenet_core::collection::DEPOSIT_PER_SHARD_REPLICA;
+    assert_eq!(account(&owner_id)["escrowed"].as_u64().unwrap(), deposit);
+
+    let file = dir.path().join("v.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({ "ids": [1, 2, 3], "vectors": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] })
+            .to_string(),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let insert = ["collection", "insert", "--collection", &id, "--file", file];
+    refused(cli(&owner, &insert), "EN-238");
+    let out = cli(&owner, &[&insert[..], &["--pay"]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Anyone may search, and pays for it: a fresh identity that does not is refused.
+    let queries = dir.path().join("q.json");
+    std::fs::write(
+        &queries,
+        serde_json::json!({ "queries": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]] }).to_string(),
+    )
+    .unwrap();
+    let queries = queries.to_str().unwrap();
+    let search = [
+        "collection",
+        "search",
+        "--collection",
+        &id,
+        "--query-file",
+        queries,
+        "--k",
+        "1",
+    ];
+    refused(cli(&dir.path().join("stranger.key"), &search), "EN-238");
+    let out = cli(&owner, &[&search[..], &["--pay"]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The term ends: each of the 6 shard replicas is paid its share, nothing stays escrowed.
+    wait_until(WAIT, "the deposit paid out", || {
+        account(&owner_id)["escrowed"].as_u64().unwrap() == 0
+    });
+    // 3 vectors × 0.05 credit × 3 replicas, 3 queries × 0.001 credit × 3 replicas × 2 shards.
+    let prices = 3 * edgenet_core::collection::INSERT_PRICE_PER_VECTOR * 3
+        + 3 * edgenet_core::collection::SEARCH_PRICE_PER_QUERY * 3 * 2;
+    assert_eq!(
+        account(&owner_id)["spent"].as_u64().unwrap(),
+        deposit + prices
+    );
 }

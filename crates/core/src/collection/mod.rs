@@ -82,6 +82,14 @@ pub const INSERT_PRICE_PER_VECTOR: u64 = 5_000;
 /// vectors, in micro-credits, per replica that answers.
 pub const SEARCH_PRICE_PER_QUERY: u64 = 1_000;
 
+/// The brief's storage fee, 0.01 credit per MB per day, in micro-credits.
+pub const STORAGE_PRICE_PER_MB_DAY: u64 = 10_000;
+/// What creating a collection escrows for each shard replica: a week of one MB at
+/// [`STORAGE_PRICE_PER_MB_DAY`] (0.07 credit). The holders that keep the shard earn it at the
+/// end of the term; what the collection stores beyond is paid with each insert, whose price
+/// (0.5 credit per 100 vectors per replica) covers a stored vector's room for months.
+pub const DEPOSIT_PER_SHARD_REPLICA: u64 = 7 * STORAGE_PRICE_PER_MB_DAY;
+
 /// A collection's id: the first 16 bytes of SHA-256 over a tag, the owner and the name, so that
 /// an id names one owner's collection and nobody else can claim it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -101,9 +109,23 @@ impl CollectionId {
     }
 }
 
+impl CollectionId {
+    /// The task id its creation deposit is escrowed under: derived from the collection, so the
+    /// owner, the relay and any validator name the same escrow without telling each other.
+    pub fn deposit_task(&self) -> crate::task::TaskId {
+        let mut h = Sha256::new();
+        h.update(b"edgenet/collection-deposit/v1");
+        h.update(self.0);
+        let digest: [u8; 32] = h.finalize().into();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        crate::task::TaskId(id)
+    }
+}
+
 impl core::fmt::Display for CollectionId {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&data_encoding::HEXLOWER.encode(&self.0))
+        f.write_str(&crate::radix::hex(&self.0))
     }
 }
 
@@ -212,6 +234,11 @@ impl CollectionSpec {
             ));
         }
         Ok(())
+    }
+
+    /// What creating it escrows: [`DEPOSIT_PER_SHARD_REPLICA`] for each of its shard replicas.
+    pub fn deposit(&self) -> u64 {
+        u64::from(self.shards) * u64::from(self.replicas) * DEPOSIT_PER_SHARD_REPLICA
     }
 
     /// Bytes one stored vector takes on a holder (its values, its id, its links at level 0 and

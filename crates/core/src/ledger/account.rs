@@ -28,7 +28,7 @@ impl core::fmt::Display for Account {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match NodeId::from_bytes(&self.0) {
             Ok(id) => write!(f, "{id}"),
-            Err(_) => write!(f, "invalid:{}", data_encoding::HEXLOWER.encode(&self.0)),
+            Err(_) => write!(f, "invalid:{}", crate::radix::hex(&self.0)),
         }
     }
 }

@@ -36,11 +36,7 @@ impl EntryHash {
 
 impl core::fmt::Debug for EntryHash {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "EntryHash({})",
-            data_encoding::HEXLOWER.encode(&self.0[..6])
-        )
+        write!(f, "EntryHash({})", crate::radix::hex(&self.0[..6]))
     }
 }
 

@@ -37,6 +37,10 @@ pub(crate) enum CollectionCmd {
         /// Holders of each shard.
         #[arg(long, default_value_t = 3)]
         replicas: u8,
+        /// Escrow the creation deposit (0.07 credit per shard replica: a week of 1 MB at
+        /// 0.01 credit/MB/day), which a relay that prices collections asks for (EN-238).
+        #[arg(long)]
+        pay: bool,
         #[command(flatten)]
         common: CollectionCommon,
     },
@@ -103,6 +107,7 @@ pub(crate) fn execute(key_file: &std::path::Path, action: CollectionCmd) -> Resu
             metric,
             shards,
             replicas,
+            pay,
             common,
         } => {
             let (key, _) = load_or_create(key_file)?;
@@ -117,7 +122,7 @@ pub(crate) fn execute(key_file: &std::path::Path, action: CollectionCmd) -> Resu
             spec.validate()?;
             let id = rt.block_on(async {
                 let mut client = Client::connect(&common.relay, key).await?;
-                let id = client.create(&spec).await;
+                let id = client.create(&spec, pay).await;
                 client.close().await;
                 id
             })?;

@@ -63,6 +63,9 @@ pub struct Endpoint {
     /// Paid submissions wait here for their escrow entry before the task is submitted.
     chain: ChainWriter,
     escrows: HashMap<WriteId, TaskId>,
+    /// Collection messages (a creation) waiting for their escrow (its deposit). A list: there
+    /// is one at a time, and a map of its own would weigh on the page's module.
+    after_escrow: Vec<(WriteId, Vec<u8>)>,
     events: VecDeque<Event>,
 }
 
@@ -87,6 +90,7 @@ impl Endpoint {
             submissions: HashMap::new(),
             handshake_deadline: now + HANDSHAKE_TIMEOUT_MS,
             escrows: HashMap::new(),
+            after_escrow: Vec::new(),
             events: VecDeque::new(),
         }
     }
@@ -146,6 +150,22 @@ impl Endpoint {
         now: Millis,
     ) -> Result<TaskId, ProtoError> {
         self.submit_submission(Submission::on_shard(spec, target, payload), now)
+    }
+
+    /// Escrows `amount` from this node's account for `task`, then sends the collection message
+    /// `then` (a creation after its deposit, under `CollectionId::deposit_task`): the relay sees
+    /// it only once it holds the escrow. A refused escrow sends nothing and comes back as
+    /// [`Event::Failed`] for `task`.
+    pub fn escrow_then(
+        &mut self,
+        task: TaskId,
+        amount: u64,
+        then: Vec<u8>,
+    ) -> Result<(), ProtoError> {
+        let write = self.chain.write(EntryKind::Escrow { task, amount });
+        self.escrows.insert(write, task);
+        self.after_escrow.push((write, then));
+        self.drain_chain()
     }
 
     /// This node's identity (a holder seals shard copies with it).
@@ -265,8 +285,13 @@ impl Endpoint {
                         self.session.send(&open.submission.submit_message())?;
                         open.submitted = true;
                     }
+                    if let Some(i) = self.after_escrow.iter().position(|(w, _)| *w == id) {
+                        let (_, then) = self.after_escrow.swap_remove(i);
+                        self.session.send(&ClientMsg::Collection(then))?;
+                    }
                 }
                 ChainEvent::Refused { id, error } => {
+                    self.after_escrow.retain(|(w, _)| *w != id);
                     if let Some(task) = self.escrows.remove(&id) {
                         let open = self.submissions.remove(&task);
                         // The relay stores only escrows the balance covers: an overdraft is
@@ -365,7 +390,6 @@ impl Endpoint {
                 Ok(p) => p,
                 Err(error) => (Progress::Failed(error), vec![]),
             };
-            #[cfg(feature = "reveal")]
             let replies = open.submission.with_evidence(replies);
             for reply in &replies {
                 self.session.send(reply)?;
@@ -485,6 +509,7 @@ impl Endpoint {
     pub fn handle_disconnect(&mut self) {
         self.chain.handle_disconnect();
         self.escrows.clear();
+        self.after_escrow.clear();
         for (task, _) in self.submissions.drain() {
             self.events.push_back(Event::Failed {
                 task,

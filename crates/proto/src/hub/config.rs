@@ -67,6 +67,15 @@ pub struct HubConfig {
     /// Time a shard's holder may be away (a restart) before another node takes its place and
     /// copies the shard (`hub/storage/collections.rs`).
     pub handover_grace_ms: Millis,
+    /// Collections cost what they use (`hub/storage/deposits.rs`): creating one escrows its
+    /// deposit, and each insert and search carries its kind's list price for the units it
+    /// declares (EN-238 otherwise). The relay's default is on (`--free-collections` turns it
+    /// off); this library's is off, so that in-memory tests of placement and handover need no
+    /// credits unless they test the prices.
+    pub paid_collections: bool,
+    /// How long a creation deposit keeps a collection's room: at its end the deposit is paid to
+    /// the shards' holders (a week by default).
+    pub storage_term_ms: Millis,
 }
 
 impl Default for HubConfig {
@@ -96,6 +105,8 @@ impl Default for HubConfig {
             task_records: false,
             epoch_unix_ms: 0,
             handover_grace_ms: 10_000,
+            paid_collections: false,
+            storage_term_ms: 7 * 24 * 3_600_000,
         }
     }
 }

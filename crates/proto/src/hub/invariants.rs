@@ -175,6 +175,7 @@ impl Hub {
                 Timer::Lent(task, worker) => self.remote.routes(task, worker),
                 Timer::Resume(task) => self.records.is_parked(task),
                 Timer::Handover(id, shard, node) => self.holder_away(id, *shard, node),
+                Timer::StorageTerm(id) => self.collections.deposit_held(id),
                 Timer::RateWindow(node) => self
                     .rates
                     .contains(&edgenet_core::NodeId::from_bytes(node).map_err(|e| e.to_string())?),
@@ -204,7 +205,9 @@ impl Hub {
         }
         let escrows: Vec<_> = state.escrows().collect();
         for (payer, task, _) in escrows {
-            let backing = paid.iter().any(|(p, id, _)| *p == payer && *id == task);
+            // A collection's deposit is settled at the end of its storage term.
+            let backing = paid.iter().any(|(p, id, _)| *p == payer && *id == task)
+                || self.holds_deposit(&payer, &task);
             let watched = self.timers.get(&Timer::StrayEscrow(payer, task)).is_some();
             // Settled or refunded by an entry still waiting for attestations (`hub/cluster/attest.rs`).
             let settling = self.attest.awaiting().any(|e| {

@@ -334,7 +334,8 @@ impl Hub {
                 | Timer::Lent(..)
                 | Timer::Resume(_)
                 | Timer::Handover(..)
-                | Timer::WorkRetry(_) => {}
+                | Timer::WorkRetry(_)
+                | Timer::StorageTerm(_) => {}
             }
         }
         for id in reoffer {
@@ -362,6 +363,7 @@ impl Hub {
                 }
                 Timer::Resume(task) => self.unpark(task, now),
                 Timer::Handover(id, shard, node) => self.handover(id, shard, node, now),
+                Timer::StorageTerm(id) => self.end_storage_term(id, now),
                 Timer::WorkRetry(node) => {
                     if let Ok(node) = NodeId::from_bytes(&node) {
                         self.work_retry(&node);

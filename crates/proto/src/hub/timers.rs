@@ -49,6 +49,9 @@ pub(super) enum Timer {
     Handover(edgenet_core::collection::CollectionId, u16, NodeKey),
     /// A worker that sent a wrong proof of work gets its next challenge.
     WorkRetry(NodeKey),
+    /// A collection's storage term ends: its deposit is paid to its holders
+    /// (`storage/deposits.rs`).
+    StorageTerm(edgenet_core::collection::CollectionId),
 }
 
 /// Deadlines by timer, and timers by deadline.

@@ -27,9 +27,14 @@ macro_rules! wraps_network {
 #[allow(unused_imports)]
 pub(crate) use wraps_network;
 
+use edgenet_core::SecretKey;
 use edgenet_core::kinds::vector_search::{Hit, KnnResult, SearchMetric, VectorSearch};
+use edgenet_core::ledger::sync::SyncMessage;
+use edgenet_core::ledger::{Account, Entry, EntryKind, MintReason};
 use edgenet_core::task::TaskKind;
+use edgenet_proto::hub::Hub;
 use edgenet_proto::message::Capabilities;
+use edgenet_proto::message::ClientMsg;
 
 /// A native worker of vector searches.
 pub(crate) fn caps() -> Capabilities {
@@ -75,4 +80,25 @@ pub(crate) fn search() -> VectorSearch {
         queries: vec![1.0, 0.0, 0.5],
         database: vec![0.1, 0.2, 0.3, 1.0, 1.0, 1.0, -1.0, 0.0, 2.0, 0.3, 0.3, 0.3],
     }
+}
+
+/// Credits for `to`, minted by the relay (as an uptime bonus would be).
+pub(crate) fn mint(hub: &mut Hub, to: Account, amount: u64) {
+    hub.write_ledger(EntryKind::Mint {
+        to,
+        amount,
+        reason: MintReason::Uptime { seconds: 3600 },
+    })
+    .unwrap();
+}
+
+/// The message that sends node `seed`'s next entry of its own chain (an escrow, a transfer) to
+/// the relay, as the node's chain writer would.
+pub(crate) fn own_entry(hub: &mut Hub, seed: u8, kind: EntryKind) -> ClientMsg {
+    let key = SecretKey::from_seed(&[seed; 32]);
+    let body = hub
+        .ledger()
+        .next_body(Account::of(&key.node_id()), kind)
+        .unwrap();
+    ClientMsg::Ledger(SyncMessage::Entries(vec![Entry::sign(body, &key)]))
 }

@@ -94,11 +94,12 @@ impl Hub {
         }
     }
 
-    /// Whether `task` is an open paid task of `payer` (whose lifecycle settles its escrow). An
+    /// Whether `task` is an open paid task of `payer` (whose lifecycle settles its escrow), or
+    /// the deposit of one of its collections (settled at the end of its storage term). An
     /// escrow for a finished or an unpaid task is stray like one whose task never came.
     fn is_task_of(&self, payer: &Account, task: &TaskId) -> bool {
         self.tasks.get(task).is_some_and(|t| {
             t.is_open() && t.spec.max_credits > 0 && Account::of(&t.submitter) == *payer
-        })
+        }) || self.holds_deposit(payer, task)
     }
 }

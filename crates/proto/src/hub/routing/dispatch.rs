@@ -121,7 +121,7 @@ impl Hub {
                 self.on_submit_shard(node, spec, target, now);
                 Ok(())
             }
-            (Some(node), ClientMsg::Collection(bytes)) => self.on_collection_msg(node, &bytes),
+            (Some(node), ClientMsg::Collection(bytes)) => self.on_collection_msg(node, &bytes, now),
             (Some(node), ClientMsg::Reveal(bytes)) => self.on_reveal(node, &bytes, now),
         }
     }

@@ -138,6 +138,8 @@ pub(in crate::hub) struct Collections {
     /// collection. Changed only with the holder lists, through [`Collections::link`] and
     /// [`Collections::unlink`].
     by_node: BTreeMap<NodeId, BTreeSet<(CollectionId, u16)>>,
+    /// Creation deposits this relay holds, by their escrow's task id (`deposits.rs`).
+    pub(super) deposits: BTreeMap<edgenet_core::task::TaskId, CollectionId>,
 }
 
 impl Collections {
@@ -230,6 +232,12 @@ impl Collections {
         }
     }
 
+    /// Whether the relay holds `id`'s creation deposit (its storage term is running).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(in crate::hub) fn deposit_held(&self, id: &CollectionId) -> bool {
+        self.deposits.get(&id.deposit_task()) == Some(id)
+    }
+
     /// The index of holders equals the holder lists (the hub's invariants).
     #[cfg(any(test, feature = "fuzzing"))]
     pub(in crate::hub) fn check_index(&self) -> Result<(), String> {
@@ -266,9 +274,10 @@ impl Hub {
         &mut self,
         node: NodeId,
         bytes: &[u8],
+        now: crate::Millis,
     ) -> Result<(), ProtoError> {
         match CollectionUp::decode(bytes)? {
-            CollectionUp::Create(signed) => self.on_create_collection(node, signed),
+            CollectionUp::Create(signed) => self.on_create_collection(node, signed, now),
             CollectionUp::Storage { offered, holding } => self.on_storage(node, offered, holding),
             CollectionUp::ShardState {
                 collection,
@@ -292,8 +301,13 @@ impl Hub {
     }
 
     /// `node` asks to create a collection; always answered with `CollectionCreated`.
-    pub(in crate::hub) fn on_create_collection(&mut self, node: NodeId, signed: SignedCollection) {
-        let (id, answer) = match self.create_collection(node, signed) {
+    pub(in crate::hub) fn on_create_collection(
+        &mut self,
+        node: NodeId,
+        signed: SignedCollection,
+        now: crate::Millis,
+    ) {
+        let (id, answer) = match self.create_collection(node, signed, now) {
             Ok(id) => (id, None),
             Err((id, e)) => (id, Some(e)),
         };
@@ -311,6 +325,7 @@ impl Hub {
         &mut self,
         node: NodeId,
         signed: SignedCollection,
+        now: crate::Millis,
     ) -> Result<CollectionId, (CollectionId, CollectionRefusal)> {
         let (id, spec) = signed
             .open()
@@ -339,6 +354,7 @@ impl Hub {
                 CollectionRefusal::OwnerHasMany(MAX_COLLECTIONS_PER_OWNER),
             ));
         }
+        self.check_deposit(&node, id, &spec).map_err(|e| (id, e))?;
         let need = usize::from(spec.replicas);
         let per = spec.bytes_per_vector();
         let candidates: Vec<NodeId> = self
@@ -391,6 +407,7 @@ impl Hub {
             .flat_map(|(s, hs)| hs.iter().map(move |h| (h.node, s as u16)))
             .collect();
         self.collections.insert_created(id, placed);
+        self.deposit_taken(&node, id, now);
         for (holder, shard) in &holds {
             self.collections.link(*holder, id, *shard);
         }

@@ -1,6 +1,7 @@
 //! Storage: shared collections, their shards' placement on storage nodes and handover.
 
 pub(in crate::hub) mod collections;
+mod deposits;
 mod handover;
 mod shard_tasks;
 pub(in crate::hub) mod views;

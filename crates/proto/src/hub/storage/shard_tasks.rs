@@ -111,6 +111,7 @@ impl Hub {
                 live.len()
             )));
         }
+        self.check_shard_price(spec, &target, want)?;
         spec.redundancy = u8::try_from(want).unwrap_or(u8::MAX);
         Ok(live)
     }

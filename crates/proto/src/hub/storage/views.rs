@@ -95,7 +95,7 @@ impl Hub {
                             ready: h.ready,
                             vectors: h.state.vectors,
                             batches: h.state.batches,
-                            digest: data_encoding::HEXLOWER.encode(&h.state.digest),
+                            digest: edgenet_core::radix::hex(&h.state.digest),
                         })
                         .collect(),
                 }
