@@ -850,3 +850,40 @@ fn a_collection_pays_its_deposit_to_its_ready_holders_at_the_end_of_its_term() {
     assert_eq!(owner_after.spent, 3 * share);
     assert_eq!(owner_after.balance, 1_000_000 - 3 * share);
 }
+
+/// An owner that declares fewer vectors than its batch holds (to pay less) gets a shard whose
+/// replicas all hold more than was routed: none is ready, and its next insert is refused. The
+/// understatement buys nothing.
+#[test]
+fn an_insert_that_understates_its_vectors_leaves_its_shard_without_a_ready_replica() {
+    let mut net = Net::new();
+    let owner = net.join(OWNER, 0);
+    let conns: Vec<ConnId> = (1..=2).map(|s| net.join(s, 1 << 30)).collect();
+    let spec = spec_of(OWNER, "c", 1, 2);
+    net.send(
+        owner,
+        &create_msg(SignedCollection::sign(&key(OWNER), &spec).unwrap()),
+    );
+    let id = spec.id();
+    // Declared 1 vector; the holders applied the batch's 100.
+    net.send(owner, &shard_task(5, TaskKind::VECTOR_INSERT, id, 0, 1));
+    let state = ShardState::default().after(b"batch", 100);
+    for &h in &conns {
+        let msg = CollectionUp::ShardState {
+            collection: id,
+            shard: 0,
+            state,
+        };
+        net.send(h, &msg.to_msg());
+    }
+    assert_eq!(
+        net.hub().collection_view(&id).unwrap().shards[0].live_replicas,
+        0
+    );
+    net.take(owner);
+    net.send(owner, &shard_task(6, TaskKind::VECTOR_INSERT, id, 0, 1));
+    assert_eq!(
+        failed_code(&net.take(owner), TaskId([6; 16])).as_deref(),
+        Some("EN-232")
+    );
+}

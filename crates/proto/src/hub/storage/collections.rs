@@ -73,7 +73,18 @@ pub(super) struct Placed {
     pub(super) shards: Vec<Vec<Holder>>,
     /// Inserts this relay routed to each shard: no honest holder has applied more batches
     /// (`None` for a collection learned back from reports, whose past inserts it never saw).
-    pub(super) routed: Vec<Option<u64>>,
+    pub(super) routed: Vec<Option<Routed>>,
+}
+
+/// What this relay routed to a shard: the most an honest holder of it has applied.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Routed {
+    /// Insert batches.
+    pub(super) batches: u64,
+    /// Vectors, as the inserts declared them (and were priced by): a holder that holds more was
+    /// sent batches bigger than declared, and an owner that understates its batches so gets a
+    /// shard with no ready replica, not cheaper inserts.
+    pub(super) vectors: u64,
 }
 
 impl Placed {
@@ -84,7 +95,7 @@ impl Placed {
             .find(|h| h.node == *node)
     }
 
-    /// Holders of `shard` that claim more batches than this relay ever routed to it are not
+    /// Holders of `shard` that claim more batches (or vectors) than this relay ever routed to it are not
     /// ready: a claim is not evidence, and a holder that overstates its shard must not become
     /// its only replica (the others demoted as behind). They copy the shard like any holder
     /// behind it. Returns whether any was.
@@ -99,7 +110,7 @@ impl Placed {
             .into_iter()
             .flatten()
         {
-            if h.ready && h.state.batches > ceiling {
+            if h.ready && (h.state.batches > ceiling.batches || h.state.vectors > ceiling.vectors) {
                 h.ready = false;
                 h.source = None;
                 any = true;
@@ -396,7 +407,7 @@ impl Hub {
             .collect();
         let placed = Placed {
             signed: signed.clone(),
-            routed: vec![Some(0); usize::from(spec.shards)],
+            routed: vec![Some(Routed::default()); usize::from(spec.shards)],
             spec,
             shards,
         };

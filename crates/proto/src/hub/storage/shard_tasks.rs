@@ -138,7 +138,8 @@ impl Hub {
                 .get_mut(&target.collection)
                 .and_then(|p| p.routed.get_mut(usize::from(target.shard)))
         {
-            *routed += 1;
+            routed.batches += 1;
+            routed.vectors += u64::from(target.vectors);
         }
         let origin = Origin::Shard(Box::new(ShardTask { target, holders }));
         let task = self.accepted_task(spec, node, origin, now);
