@@ -162,7 +162,13 @@ async function create(host, p, options) {
 /** Every shard's batches in order, one batch in flight per shard. @param {Host} host @param {any} p @param {any} options */
 async function insert(host, p, options) {
   const s = await shape(host, p.collection);
-  const batches = planInsert(host.secret, s.id, s.shards, s.dim, p.ids, p.vectors);
+  // Each batch is signed to follow the one before it in its shard, the first from the shard's
+  // state now: read fresh (the shape above may be cached), as its holders agree on it.
+  const view = await host.api(`/api/collections/${s.id}`);
+  if (!view) throw fail('EN-230', `the relay knows no collection ${s.id}`);
+  const counts = view.shards.flatMap((/** @type {any} */ v) => [v.vectors, v.batches]);
+  const digests = view.shards.map((/** @type {any} */ v) => v.digest).join('');
+  const batches = planInsert(host.secret, s.id, s.shards, s.dim, p.ids, p.vectors, counts, digests);
   const total = p.ids.length * INSERT_PRICE * s.replicas;
   const report = { type: 'vector_insert', collection: s.id, verified: true, cost: 0, inserted: 0, batches: batches.length, retries: 0, shards: /** @type {Record<number, any>} */ ({}) };
   /** @type {Map<number, any[]>} */

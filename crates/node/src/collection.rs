@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use edgenet_core::collection::{
     self as col, CollectionId, CollectionSpec, IdHit, ShardAnswer, ShardSearch, ShardState,
-    SignedBatch, SignedCollection,
+    SignedCollection,
 };
 use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_core::{ErrorCode, SecretKey};
@@ -122,6 +122,8 @@ pub struct SearchReport {
 pub struct Client {
     conn: Connection,
     key: SecretKey,
+    /// The relay's URL, for its HTTP API.
+    relay: String,
 }
 
 /// One shard task in flight.
@@ -145,7 +147,11 @@ impl Client {
             max_jobs: 0,
         };
         let (conn, _) = Connection::open(relay, key.clone(), profile).await?;
-        Ok(Self { conn, key })
+        Ok(Self {
+            conn,
+            key,
+            relay: relay.to_owned(),
+        })
     }
 
     /// Creates the collection `spec` (owned by this client's key); creating one that exists
@@ -228,9 +234,12 @@ impl Client {
         let planned = col::plan_inserts(collection, shards, info.dim as usize, ids, vectors)
             .map_err(refused)?;
         let batches = planned.len();
+        // Each batch is signed to follow the one before it in its shard, the first from the
+        // shard's state now (`SignedBatch`'s head).
+        let mut states = shard_states(&self::info(&self.relay, &collection).await?)?;
+        let signed = col::sign_batches(&self.key, &planned, &mut states).map_err(refused)?;
         let mut queues: BTreeMap<u16, VecDeque<Flight>> = BTreeMap::new();
-        for insert in planned {
-            let signed = SignedBatch::sign(&self.key, &insert).map_err(refused)?;
+        for (insert, signed) in planned.into_iter().zip(signed) {
             let n = insert.ids.len() as u64;
             queues.entry(insert.shard).or_default().push_back(Flight {
                 shard: insert.shard,
@@ -468,6 +477,20 @@ impl Client {
     pub async fn close(self) {
         self.conn.close().await;
     }
+}
+
+/// Each shard's state as a collection view shows it.
+fn shard_states(info: &Info) -> Result<Vec<ShardState>, NodeError> {
+    info.shards
+        .iter()
+        .map(|s| {
+            let n = |k: &str| s[k].as_u64();
+            n("vectors")
+                .zip(n("batches"))
+                .and_then(|(v, b)| ShardState::from_view(v, b, s["digest"].as_str()?))
+                .ok_or_else(|| NodeError::BadAnswer(format!("a shard's state in {s}")))
+        })
+        .collect()
 }
 
 fn summary(state: ShardState, agreeing: &[String], outvoted: &[String]) -> ShardSummary {

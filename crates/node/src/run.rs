@@ -187,7 +187,10 @@ async fn serve(
     worker: &Arc<Worker>,
     shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Ended {
-    let (done_tx, mut done_rx) = mpsc::channel::<(TaskId, Result<Vec<u8>, String>)>(16);
+    // A finished job, with the shard's new state when it changed one (sent before the result, so
+    // the relay knows the state, and shows it, before the submitter hears the task is done).
+    let (done_tx, mut done_rx) =
+        mpsc::channel::<(TaskId, Result<Vec<u8>, String>, Option<ClientMsg>)>(16);
     // Collection messages made on blocking threads (shard reports, copies).
     let (coll_tx, mut coll_rx) = mpsc::channel::<ClientMsg>(16);
     if let Some(store) = &worker.shards
@@ -212,13 +215,12 @@ async fn serve(
                     }
                     let tx = done_tx.clone();
                     let worker = worker.clone();
-                    let coll = coll_tx.clone();
                     tokio::task::spawn_blocking(move || {
-                        let result = match kind.needs_shard() {
-                            true => worker.execute_on_shard(kind, &payload, &coll),
-                            false => worker.execute(kind, &payload),
+                        let (result, report) = match kind.needs_shard() {
+                            true => worker.execute_on_shard(kind, &payload),
+                            false => (worker.execute(kind, &payload), None),
                         };
-                        let _ = tx.blocking_send((task, result));
+                        let _ = tx.blocking_send((task, result, report));
                     });
                 }
                 // A holder's message. A hold opens an empty shard (or one already open): done
@@ -289,8 +291,13 @@ async fn serve(
                     return Ended::Lost(e.into());
                 }
             }
-            Some((task, result)) = done_rx.recv() => match result {
+            Some((task, result, report)) = done_rx.recv() => match result {
                 Ok(result) => {
+                    if let Some(report) = report
+                        && let Err(e) = conn.endpoint().send(&report)
+                    {
+                        return Ended::Lost(e.into());
+                    }
                     let sealed = conn
                         .endpoint()
                         .finish(&task, &result, &mut edgenet_core::rng::os_rng());
@@ -330,22 +337,28 @@ struct Worker {
 }
 
 impl Worker {
-    /// Runs a collection task on its shard; the shard's new state goes to the relay by `report`.
+    /// Runs a collection task on its shard: its result, and the shard's new state for the relay
+    /// when it changed.
     fn execute_on_shard(
         &self,
         kind: TaskKind,
         payload: &[u8],
-        report: &mpsc::Sender<ClientMsg>,
-    ) -> Result<Vec<u8>, String> {
-        let store = self
-            .shards
-            .as_ref()
-            .ok_or_else(|| format!("EN-193: {} needs shard storage", kind.name()))?;
-        let (result, state) = store.execute(kind, payload)?;
-        if let Some(state) = state {
-            let _ = report.blocking_send(state);
+    ) -> (Result<Vec<u8>, String>, Option<ClientMsg>) {
+        let Some(store) = self.shards.as_ref() else {
+            return (
+                Err(format!("EN-193: {} needs shard storage", kind.name())),
+                None,
+            );
+        };
+        match store.execute(kind, payload) {
+            Ok((result, state)) => (self.shard_answer(kind, result), state),
+            Err(e) => (Err(e), None),
         }
-        // Inserts are answered truthfully: the shard changed, and its state goes to the relay.
+    }
+
+    /// A shard task's answer, as the test-only fault tells. Inserts are answered truthfully:
+    /// the shard changed, and its state goes to the relay.
+    fn shard_answer(&self, kind: TaskKind, result: Vec<u8>) -> Result<Vec<u8>, String> {
         match self.fault {
             Some(Fault::WrongResult) if ShardStore::only_reads(kind) => {
                 lie(kind, &result, Lie::Wrong)

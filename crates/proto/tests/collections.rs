@@ -116,6 +116,11 @@ fn key(seed: u8) -> SecretKey {
     SecretKey::from_seed(&[seed; 32])
 }
 
+/// The owner's signed head for `state` of `shard`: what an honest holder shows with it.
+fn head(id: CollectionId, shard: u16, state: &ShardState) -> Vec<u8> {
+    edgenet_core::collection::sign_head(&key(OWNER), id, shard, state)
+}
+
 fn spec_of(owner: u8, name: &str, shards: u16, replicas: u8) -> CollectionSpec {
     CollectionSpec::new(
         &key(owner).node_id(),
@@ -337,6 +342,7 @@ fn a_holder_that_stays_away_is_replaced_by_a_copy() {
                 collection: id,
                 shard: 0,
                 state,
+                proof: head(id, 0, &state),
             }
             .to_msg(),
         );
@@ -394,6 +400,7 @@ fn a_holder_that_stays_away_is_replaced_by_a_copy() {
             collection: id,
             shard: 0,
             state,
+            proof: head(id, 0, &state),
         }
         .to_msg(),
     );
@@ -472,8 +479,13 @@ fn the_collection_bounds_hold_while_others_keep_working() {
     );
 }
 
+/// A holder's state is what its owner signed: a liar that claims 1,000 batches more than it has
+/// (in a storage report or a state) shows no signed head for that state, so its claim changes
+/// nothing: the honest replicas stay ready, and it is not demoted either (no one's word moves a
+/// replica). A state its owner did sign beyond what the relay routed (the owner's own doing) is
+/// not ready, and copies the shard like any holder behind.
 #[test]
-fn a_holder_that_claims_more_batches_than_were_routed_takes_no_shard_over() {
+fn a_holder_that_claims_a_state_its_owner_never_signed_changes_nothing() {
     let mut net = Net::new();
     let owner = net.join(OWNER, 0);
     let conns: Vec<ConnId> = (1..=3).map(|s| net.join(s, 1 << 30)).collect();
@@ -494,14 +506,12 @@ fn a_holder_that_claims_more_batches_than_were_routed_takes_no_shard_over() {
             collection: id,
             shard: 0,
             state,
+            proof: head(id, 0, &state),
         };
         net.send(h, &msg.to_msg());
     }
-    assert_eq!(
-        net.hub().collection_view(&id).unwrap().shards[0].live_replicas,
-        3
-    );
-    // A liar reports 1,000 batches more than it has (in a storage report and in a state).
+    let live = |net: &mut Net| net.hub().collection_view(&id).unwrap().shards[0].live_replicas;
+    assert_eq!(live(&mut net), 3);
     let mut inflated = state;
     inflated.batches += 1_000;
     let liar = conns[0];
@@ -512,25 +522,45 @@ fn a_holder_that_claims_more_batches_than_were_routed_takes_no_shard_over() {
             collection: signed,
             shard: 0,
             state: inflated,
+            proof: head(id, 0, &state),
         }],
     };
     net.send(liar, &report.to_msg());
-    let view = net.hub().collection_view(&id).unwrap();
-    let liar_id = key(1).node_id().to_string();
-    assert_eq!(
-        view.shards[0].live_replicas, 2,
-        "the honest replicas stay ready"
+    let claim = CollectionUp::ShardState {
+        collection: id,
+        shard: 0,
+        state: inflated,
+        proof: head(id, 0, &state),
+    };
+    net.take(liar);
+    net.send(liar, &claim.to_msg());
+    assert!(
+        net.take(liar)
+            .iter()
+            .any(|m| matches!(m, RelayMsg::Error { code, .. } if code == "EN-196")),
+        "an unproven state is refused with its code"
     );
-    assert_eq!(view.shards[0].batches, 1);
+    let view = net.hub().collection_view(&id).unwrap();
+    assert_eq!(
+        (view.shards[0].live_replicas, view.shards[0].batches),
+        (3, 1)
+    );
     assert!(
         view.shards[0]
             .holders
             .iter()
-            .any(|h| h.node == liar_id && !h.ready),
-        "{:?}",
-        view.shards[0].holders
+            .all(|h| h.ready && h.batches == 1)
     );
-    // The owner's next insert goes to the two honest replicas, not to the liar alone.
+
+    // A head the owner signed for a state no insert routed here brought: not ready.
+    let claim = CollectionUp::ShardState {
+        collection: id,
+        shard: 0,
+        state: inflated,
+        proof: head(id, 0, &inflated),
+    };
+    net.send(liar, &claim.to_msg());
+    assert_eq!(live(&mut net), 2);
     net.send(owner, &shard_task(6, TaskKind::VECTOR_INSERT, id, 0, 10));
     let now = net.now;
     let summary = net.hub().tasks(now);
@@ -538,7 +568,10 @@ fn a_holder_that_claims_more_batches_than_were_routed_takes_no_shard_over() {
         .iter()
         .find(|t| t.id == TaskId([6; 16]).to_string())
         .unwrap();
-    assert_eq!(insert.redundancy, 2);
+    assert_eq!(
+        insert.redundancy, 2,
+        "the next insert goes to the two others"
+    );
 }
 
 #[test]
@@ -563,6 +596,7 @@ fn answers_to_the_relays_holds_are_free_of_the_holders_rate_and_only_those() {
                     collection: spec.id(),
                     shard,
                     state: ShardState::default(),
+                    proof: vec![],
                 };
                 net.send(h, &msg.to_msg());
             }
@@ -585,6 +619,7 @@ fn answers_to_the_relays_holds_are_free_of_the_holders_rate_and_only_those() {
             collection: id,
             shard: 0,
             state: ShardState::default(),
+            proof: vec![],
         };
         net.send(holders[0], &msg.to_msg());
     }
@@ -636,6 +671,7 @@ fn a_holder_listing_made_up_collections_never_refuses_an_owner_its_create() {
                     .unwrap(),
                 shard: 0,
                 state: ShardState::default(),
+                proof: vec![],
             })
             .collect();
         let report = CollectionUp::Storage {
@@ -688,6 +724,7 @@ fn a_storage_report_past_the_holdings_bound_is_refused_whole() {
                 .unwrap(),
                 shard: 0,
                 state: ShardState::default(),
+                proof: vec![],
             })
             .collect()
     };
@@ -819,6 +856,7 @@ fn a_collection_pays_its_deposit_to_its_ready_holders_at_the_end_of_its_term() {
         collection: id,
         shard: 1,
         state: inflated,
+        proof: head(id, 1, &inflated),
     };
     net.send(conns[0], &claim.to_msg());
     let ready = |net: &mut Net, seed: u8| -> usize {
@@ -873,6 +911,7 @@ fn an_insert_that_understates_its_vectors_leaves_its_shard_without_a_ready_repli
             collection: id,
             shard: 0,
             state,
+            proof: head(id, 0, &state),
         };
         net.send(h, &msg.to_msg());
     }

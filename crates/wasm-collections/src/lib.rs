@@ -13,8 +13,7 @@
 #![allow(unsafe_code)] // wasm-bindgen's generated glue
 
 use edgenet_core::collection::{
-    self as col, CollectionId, CollectionSpec, ShardAnswer, ShardSearch, SignedBatch,
-    SignedCollection,
+    self as col, CollectionId, CollectionSpec, ShardAnswer, ShardSearch, SignedCollection,
 };
 use edgenet_core::kinds::vector_search::SearchMetric;
 use edgenet_core::{ErrorCode, SecretKey};
@@ -108,10 +107,14 @@ pub fn read_created(bytes: &[u8]) -> Result<JsValue, JsError> {
 }
 
 /// `ids` (integers in 0..2^53) and their `vectors` (row-major, `dim` values each) as signed
-/// batches, each `{ shard, vectors, payload }` (`vectors` the batch's count). Throws EN-404 (not
-/// whole vectors of `dim`), EN-401 (NaN or infinity), EN-405 (an id twice), EN-502 (an id that
-/// is not such an integer).
+/// batches, each `{ shard, vectors, payload }` (`vectors` the batch's count), each signed to
+/// follow the one before it in its shard and the first to follow the shard's state now: `counts`
+/// holds each shard's vectors and batches (`[v0, b0, v1, b1, …]`) and `digests` their digests'
+/// hex, one after another, as the relay's collection view shows them. Throws EN-404 (not whole
+/// vectors of `dim`), EN-401 (NaN or infinity), EN-405 (an id twice), EN-502 (an id that is not
+/// such an integer, or states that are not one per shard).
 #[wasm_bindgen(js_name = planInsert)]
+#[allow(clippy::too_many_arguments)] // one flat call across the wasm boundary
 pub fn plan_insert(
     secret: &[u8],
     collection: &str,
@@ -119,6 +122,8 @@ pub fn plan_insert(
     dim: u32,
     ids: Vec<f64>,
     vectors: Vec<f32>,
+    counts: Vec<f64>,
+    digests: &str,
 ) -> Result<js_sys::Array, JsError> {
     let key = secret_key(secret)?;
     let collection = collection_id(collection)?;
@@ -135,9 +140,22 @@ pub fn plan_insert(
         .collect::<Result<Vec<u64>, JsError>>()?;
     let planned =
         col::plan_inserts(collection, shards, dim as usize, &ids, &vectors).map_err(js_error)?;
+    let bad_states = || JsError::new("EN-502: the shards' states are not one per shard");
+    if counts.len() != 2 * usize::from(shards) || digests.len() != 64 * usize::from(shards) {
+        return Err(bad_states());
+    }
+    let mut states = counts
+        .chunks(2)
+        .zip(digests.as_bytes().chunks(64))
+        .map(|(n, d)| {
+            let d = core::str::from_utf8(d).ok()?;
+            col::ShardState::from_view(n[0] as u64, n[1] as u64, d)
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(bad_states)?;
+    let signed = col::sign_batches(&key, &planned, &mut states).map_err(js_error)?;
     let out = js_sys::Array::new();
-    for insert in planned {
-        let signed = SignedBatch::sign(&key, &insert).map_err(js_error)?;
+    for (insert, signed) in planned.iter().zip(signed) {
         out.push(
             &Obj::new("batch")
                 .set("shard", insert.shard)

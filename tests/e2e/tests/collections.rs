@@ -291,7 +291,7 @@ fn rt_block<F: std::future::Future>(f: F) -> F::Output {
 /// One holder of three lies about its searches (scores, then a dropped hit): its answers are
 /// outvoted, it is named, and the verified hits are the honest ones.
 #[test]
-fn a_lying_holder_is_outvoted_and_named() {
+fn a_lying_holder_is_outvoted_named_and_replaced() {
     for fault in ["wrong-result", "drop-hit"] {
         let dir = tempfile::tempdir().unwrap();
         let relay = Relay::start(&dir.path().join("relay"), 0, FREE);
@@ -308,9 +308,13 @@ fn a_lying_holder_is_outvoted_and_named() {
         let report = rt.block_on(async {
             let mut c = Client::connect(&url, owner_key(dir.path())).await.unwrap();
             c.insert(&info, &ids, &data, false).await.unwrap();
-            c.search(&info, &data[..16 * 4], 10, 0, false)
+            let report = c
+                .search(&info, &data[..16 * 4], 10, 0, false)
                 .await
-                .unwrap()
+                .unwrap();
+            // Its verdict reaches the relay before the connection ends.
+            c.close().await;
+            report
         });
         let shard = &report.shards[&0];
         assert_eq!(shard.outvoted, vec![liar.id.clone()], "{fault}");
@@ -325,6 +329,31 @@ fn a_lying_holder_is_outvoted_and_named() {
             assert_eq!(hits[0].0, q as u64);
             assert!((hits[0].1 - 1.0).abs() < 1e-4, "{fault}: {hits:?}");
         }
+        // The liar is dropped from the shard, and a node that joins takes its place: it copies
+        // the shard from an honest replica, and the next search has three that agree.
+        let spare = holder(dir.path(), "spare", &relay, &[]);
+        wait_until(WAIT, "the spare holds the liar's replica", || {
+            let view = collection_view(&relay, &info.id);
+            let holders = view["shards"][0]["holders"].as_array().unwrap().clone();
+            let ready = |id: &str| {
+                holders
+                    .iter()
+                    .any(|h| h["node"] == id && h["ready"] == true)
+            };
+            view["shards"][0]["live_replicas"] == 3 && ready(&spare.id) && !ready(&liar.id)
+        });
+        let again = rt.block_on(async {
+            let mut c = Client::connect(&url, owner_key(dir.path())).await.unwrap();
+            let report = c
+                .search(&info, &data[..16 * 4], 10, 0, false)
+                .await
+                .unwrap();
+            c.close().await;
+            report
+        });
+        assert!(again.shards[&0].outvoted.is_empty(), "{fault}");
+        assert!(again.shards[&0].agreeing.contains(&spare.id), "{fault}");
+        assert_eq!(again.hits, report.hits, "{fault}");
     }
 }
 

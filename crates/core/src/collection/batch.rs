@@ -55,32 +55,96 @@ impl VectorInsert {
 }
 
 /// A [`VectorInsert`] signed by the collection's owner: what an insert task carries and what
-/// holders log and copy to each other, so that no holder can make up vectors for another.
+/// holders log and copy to each other, so that no holder can make up vectors for another. With
+/// it comes the shard's *head* after it: the owner's signature over the state the shard has
+/// once this batch follows the state the owner planned it from ([`sign_head`]). A holder applies
+/// a batch only if that head holds for its own state, keeps the last head, and shows it with
+/// every state it reports: a relay believes no state its owner did not sign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedBatch {
     /// The encoded [`VectorInsert`].
     pub insert: Vec<u8>,
     /// The owner's Ed25519 signature over a tag and `insert`.
     pub signature: Vec<u8>,
+    /// The owner's signed head of the shard after this batch.
+    pub head: Vec<u8>,
 }
 
 const BATCH_TAG: &[u8] = b"edgenet/collection-batch/v1";
+const HEAD_TAG: &[u8] = b"edgenet/shard-head/v1";
+
+/// What an owner signs for a shard's state.
+fn head_message(collection: CollectionId, shard: u16, state: &ShardState) -> Vec<u8> {
+    [
+        HEAD_TAG,
+        &collection.0,
+        &shard.to_le_bytes(),
+        &state.vectors.to_le_bytes(),
+        &state.batches.to_le_bytes(),
+        &state.digest,
+    ]
+    .concat()
+}
+
+/// The owner's signed head for `state` of a shard: the proof a holder shows for that state.
+pub fn sign_head(
+    owner: &SecretKey,
+    collection: CollectionId,
+    shard: u16,
+    state: &ShardState,
+) -> Vec<u8> {
+    owner
+        .sign(&head_message(collection, shard, state))
+        .to_bytes()
+        .to_vec()
+}
+
+/// Whether `proof` is `owner`'s signed head for `state` of the shard (an empty shard needs none).
+pub fn head_holds(
+    owner: &[u8; 32],
+    collection: CollectionId,
+    shard: u16,
+    state: &ShardState,
+    proof: &[u8],
+) -> bool {
+    if *state == ShardState::default() {
+        return true;
+    }
+    let (Ok(owner), Ok(signature)) = (NodeId::from_bytes(owner), Signature::from_slice(proof))
+    else {
+        return false;
+    };
+    owner
+        .verify(&head_message(collection, shard, state), &signature)
+        .is_ok()
+}
 
 /// Largest encoded batch (its values, ids and framing).
 pub const MAX_BATCH_LEN: usize = MAX_BATCH_VALUES * 4 + MAX_BATCH_VECTORS * 10 + 64;
 
 impl SignedBatch {
-    /// Signs `insert` with the owner's key.
-    pub fn sign(owner: &SecretKey, insert: &VectorInsert) -> Result<Self, CollectionError> {
+    /// Signs `insert` with the owner's key, to follow the shard's state `before`; returns the
+    /// batch and the shard's state after it (what the next batch of the shard follows).
+    pub fn sign(
+        owner: &SecretKey,
+        insert: &VectorInsert,
+        before: &ShardState,
+    ) -> Result<(Self, ShardState), CollectionError> {
         let bytes = insert.encode()?;
         let signature = owner
             .sign(&[BATCH_TAG, &bytes].concat())
             .to_bytes()
             .to_vec();
-        Ok(Self {
-            insert: bytes,
-            signature,
-        })
+        let after = before.after(&bytes, insert.ids.len() as u64);
+        let head = sign_head(owner, insert.collection, insert.shard, &after);
+        Ok((
+            Self {
+                insert: bytes,
+                signature,
+                head,
+            },
+            after,
+        ))
     }
 
     /// Encodes.
@@ -92,11 +156,16 @@ impl SignedBatch {
     pub fn decode(bytes: &[u8]) -> Result<Self, CollectionError> {
         let value: Self = postcard::from_bytes(bytes)
             .map_err(|e| CollectionError::Invalid(format!("batch does not decode: {e}")))?;
-        if value.insert.len() > MAX_BATCH_LEN || value.signature.len() != 64 {
+        if value.insert.len() > MAX_BATCH_LEN
+            || value.signature.len() != 64
+            || value.head.len() != 64
+        {
             return Err(CollectionError::Invalid(format!(
-                "a batch of {} bytes (max {MAX_BATCH_LEN}) with a {}-byte signature",
+                "a batch of {} bytes (max {MAX_BATCH_LEN}) with a {}-byte signature and a \
+                 {}-byte head",
                 value.insert.len(),
-                value.signature.len()
+                value.signature.len(),
+                value.head.len()
             )));
         }
         Ok(value)
@@ -112,6 +181,43 @@ impl SignedBatch {
             .map_err(|_| CollectionError::NotOwner)?;
         VectorInsert::decode(&self.insert)
     }
+
+    /// The shard's state once this batch (`insert`, opened) follows `before`, if its head says
+    /// the owner signed that state (EN-195 otherwise: it was planned from another state).
+    pub fn follow(
+        &self,
+        owner: &[u8; 32],
+        insert: &VectorInsert,
+        before: &ShardState,
+    ) -> Result<ShardState, CollectionError> {
+        let after = before.after(&self.insert, insert.ids.len() as u64);
+        if head_holds(owner, insert.collection, insert.shard, &after, &self.head) {
+            Ok(after)
+        } else {
+            Err(CollectionError::OtherState(before.batches))
+        }
+    }
+}
+
+/// Signs planned batches in order, each to follow the one before it in its shard and the first
+/// of a shard to follow `states[shard]` (the shard's state now, as its holders agree: the relay's
+/// view shows it); `states` ends as each shard's state after them.
+pub fn sign_batches(
+    owner: &SecretKey,
+    batches: &[VectorInsert],
+    states: &mut [ShardState],
+) -> Result<Vec<SignedBatch>, CollectionError> {
+    batches
+        .iter()
+        .map(|insert| {
+            let state = states.get_mut(usize::from(insert.shard)).ok_or_else(|| {
+                CollectionError::Invalid(format!("no state for shard {}", insert.shard))
+            })?;
+            let (signed, after) = SignedBatch::sign(owner, insert, state)?;
+            *state = after;
+            Ok(signed)
+        })
+        .collect()
 }
 
 /// An owner's inserts cut into batches: each id to its shard ([`shard_of`]), ids in the order

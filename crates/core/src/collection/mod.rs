@@ -340,6 +340,16 @@ pub struct ShardState {
 }
 
 impl ShardState {
+    /// The state a collection view shows (vectors, batches, the digest in hex).
+    pub fn from_view(vectors: u64, batches: u64, digest: &str) -> Option<Self> {
+        let digest = crate::radix::from_hex(digest)?.try_into().ok()?;
+        Some(Self {
+            vectors,
+            batches,
+            digest,
+        })
+    }
+
     /// The state after applying `batch` (the encoded [`VectorInsert`]) of `vectors` vectors.
     pub fn after(&self, batch: &[u8], vectors: u64) -> Self {
         let mut h = Sha256::new();
@@ -388,6 +398,16 @@ pub enum CollectionError {
     /// Vectors refused before any is sent, with the code a holder would give.
     #[error("{1}")]
     Refused(&'static str, String),
+    /// The batch's head was signed for another state of the shard than the holder's: the owner
+    /// planned it from a stale state (another insert came between).
+    #[error(
+        "the batch was signed to follow another state of the shard than its {0} batches: \
+         insert again"
+    )]
+    OtherState(u64),
+    /// A shard state that no head signed by the collection's owner proves.
+    #[error("a shard state of {0} batches without its owner's signed head")]
+    Unproven(u64),
 }
 
 impl ErrorCode for CollectionError {
@@ -397,6 +417,8 @@ impl ErrorCode for CollectionError {
             Self::BadSignature => "EN-191",
             Self::NotOwner => "EN-192",
             Self::Refused(code, _) => code,
+            Self::OtherState(_) => "EN-195",
+            Self::Unproven(_) => "EN-196",
         }
     }
 }

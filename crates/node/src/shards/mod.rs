@@ -142,10 +142,12 @@ impl ShardStore {
             .all()
             .into_iter()
             .filter_map(|(k, s)| {
+                let s = s.read().ok()?;
                 Some(Holding {
                     collection: specs.get(&k.0)?.clone(),
                     shard: k.1,
-                    state: s.read().ok()?.state(),
+                    state: s.state(),
+                    proof: s.proof(),
                 })
             })
             .collect();
@@ -239,6 +241,7 @@ impl ShardStore {
                     collection: insert.collection,
                     shard: insert.shard,
                     state: answer.state,
+                    proof: s.proof(),
                 }
                 .to_msg();
                 Ok((answer.encode(), Some(report)))
@@ -321,7 +324,7 @@ impl ShardStore {
         Ok(next_step(
             collection,
             shard,
-            s.state(),
+            &s,
             more && !batches.is_empty(),
         ))
     }
@@ -333,25 +336,27 @@ impl ShardStore {
         shard: u16,
         copying: bool,
     ) -> Option<ClientMsg> {
-        let state = self.get(&collection, shard)?.read().ok()?.state();
-        Some(next_step(collection, shard, state, copying))
+        let held = self.get(&collection, shard)?;
+        let s = held.read().ok()?;
+        Some(next_step(collection, shard, &s, copying))
     }
 }
 
 /// A copying holder's next message: a fetch from where its shard ends, or (`fetch` false) the
 /// shard's state for the relay.
-fn next_step(collection: CollectionId, shard: u16, state: ShardState, fetch: bool) -> ClientMsg {
+fn next_step(collection: CollectionId, shard: u16, held: &Shard, fetch: bool) -> ClientMsg {
     if fetch {
         CollectionUp::Fetch {
             collection,
             shard,
-            from_batch: state.batches,
+            from_batch: held.state().batches,
         }
     } else {
         CollectionUp::ShardState {
             collection,
             shard,
-            state,
+            state: held.state(),
+            proof: held.proof(),
         }
     }
     .to_msg()

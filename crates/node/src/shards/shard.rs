@@ -32,6 +32,9 @@ pub struct Shard {
     pub(super) spec: CollectionSpec,
     index: Hnsw,
     state: ShardState,
+    /// The owner's signed head for `state` (empty for the empty shard): what proves it to the
+    /// relay.
+    proof: Vec<u8>,
     /// Digests of the batches applied, to answer a batch sent again (its answer was lost).
     applied: HashSet<[u8; 32]>,
     log: BatchLog,
@@ -64,6 +67,7 @@ impl Shard {
             spec,
             index,
             state: ShardState::default(),
+            proof: Vec::new(),
             applied: HashSet::new(),
             log,
         };
@@ -85,6 +89,11 @@ impl Shard {
         self.state
     }
 
+    /// The owner's signed head for its state (empty while the shard is empty).
+    pub fn proof(&self) -> Vec<u8> {
+        self.proof.clone()
+    }
+
     /// Runs an insert task's payload (a [`SignedBatch`]): applied, or refused with nothing changed.
     pub fn insert(&mut self, payload: &[u8]) -> ShardAnswer {
         let refused = self.apply(payload, true).err();
@@ -95,7 +104,8 @@ impl Shard {
         }
     }
 
-    /// Checks a signed batch whole, then logs it (`log`: appends and syncs) and inserts it.
+    /// Checks a signed batch whole (its signature, its vectors, and that its head follows this
+    /// shard's state), then logs it (`log`: appends and syncs) and inserts it.
     pub fn apply(&mut self, record: &[u8], log: bool) -> Result<(), Refusal> {
         let batch = SignedBatch::decode(record).map_err(|e| refusal(&e))?;
         let insert = batch.open(&self.spec.owner).map_err(|e| refusal(&e))?;
@@ -104,6 +114,10 @@ impl Shard {
             return Ok(());
         }
         self.check(&insert)?;
+        // Before anything changes: the owner signed the state this batch leads to from ours.
+        let after = batch
+            .follow(&self.spec.owner, &insert, &self.state)
+            .map_err(|e| refusal(&e))?;
         if log {
             self.log.append(record).map_err(|e| {
                 (
@@ -119,7 +133,8 @@ impl Shard {
                 tracing::error!(error = %e, "a checked insert failed");
             }
         }
-        self.state = self.state.after(&batch.insert, insert.ids.len() as u64);
+        self.state = after;
+        self.proof = batch.head;
         self.applied.insert(digest);
         Ok(())
     }
@@ -210,5 +225,67 @@ impl Shard {
             return Ok((Vec::new(), false));
         }
         self.log.read_from(from, max_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use edgenet_core::SecretKey;
+    use edgenet_core::collection::{head_holds, sign_batches};
+
+    use super::*;
+
+    fn insert(collection: CollectionId, ids: &[u64]) -> VectorInsert {
+        VectorInsert {
+            collection,
+            shard: 0,
+            ids: ids.to_vec(),
+            vectors: ids.iter().flat_map(|&i| [i as f32, 1.0]).collect(),
+        }
+    }
+
+    /// A batch applies only where its owner's head says it follows; the state it reaches is
+    /// proven by that head, and a restart replays the log to the same state and proof.
+    #[test]
+    fn a_batch_applies_only_after_the_state_its_owner_signed_it_to_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        let owner = SecretKey::from_seed(&[4; 32]);
+        let spec = CollectionSpec::new(&owner.node_id(), "c", 2, SearchMetric::L2, 1, 1);
+        let id = spec.id();
+        let path = dir.path().join("shard-0.log");
+        let mut shard = Shard::open(&path, id, spec.clone(), 0).unwrap();
+        let (first, second) = (insert(id, &[1, 2]), insert(id, &[3]));
+        let mut states = vec![ShardState::default()];
+        let signed = sign_batches(&owner, &[first.clone(), second], &mut states).unwrap();
+
+        // The second batch first: it was signed to follow the first, so it is refused whole.
+        let out = shard.insert(&signed[1].encode());
+        assert_eq!(out.refused.unwrap().0, "EN-195");
+        assert_eq!(shard.state(), ShardState::default());
+        // The same vectors signed from another state (a stale plan) are refused too.
+        let stale = ShardState::default().after(b"elsewhere", 1);
+        let (other, _) = SignedBatch::sign(&owner, &first, &stale).unwrap();
+        assert_eq!(shard.insert(&other.encode()).refused.unwrap().0, "EN-195");
+
+        for batch in &signed {
+            assert!(shard.insert(&batch.encode()).refused.is_none());
+        }
+        assert_eq!(shard.state(), states[0]);
+        assert!(head_holds(
+            &spec.owner,
+            id,
+            0,
+            &shard.state(),
+            &shard.proof()
+        ));
+        // A batch sent again is answered with the state, not applied twice.
+        assert!(shard.insert(&signed[0].encode()).refused.is_none());
+        assert_eq!(shard.state(), states[0]);
+
+        let (state, proof) = (shard.state(), shard.proof());
+        drop(shard);
+        let again = Shard::open(&path, id, spec, 0).unwrap();
+        assert_eq!((again.state(), again.proof()), (state, proof));
     }
 }

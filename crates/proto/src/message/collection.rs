@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::*;
 use crate::error::ProtoError;
 
+/// Largest shard head (an Ed25519 signature).
+pub(super) const MAX_HEAD: usize = 64;
+
 /// Largest encoded collection message (a chunk's envelope and its framing).
 pub const MAX_COLLECTION_MSG: usize = MAX_ENVELOPE + 1024;
 
@@ -32,6 +35,9 @@ pub enum CollectionUp {
         shard: u16,
         /// Its state now.
         state: ShardState,
+        /// The owner's signed head for `state` (empty for an empty shard): a relay believes no
+        /// state without it (`edgenet_core::collection::head_holds`).
+        proof: Vec<u8>,
     },
     /// A new holder asks its source for the shard's insert batches from `from_batch` on.
     Fetch {
@@ -117,13 +123,15 @@ impl CollectionUp {
         match &msg {
             Self::Storage { holding, .. } => {
                 check_len("holdings", holding.len(), MAX_HOLDINGS)?;
-                holding
-                    .iter()
-                    .try_for_each(|h| check_signed(&h.collection))?;
+                holding.iter().try_for_each(|h| {
+                    check_signed(&h.collection)?;
+                    check_len("head", h.proof.len(), MAX_HEAD)
+                })?;
             }
+            Self::ShardState { proof, .. } => check_len("head", proof.len(), MAX_HEAD)?,
             Self::Chunk { envelope, .. } => check_len("envelope", envelope.len(), MAX_ENVELOPE)?,
             Self::Create(signed) => check_signed(signed)?,
-            Self::ShardState { .. } | Self::Fetch { .. } => {}
+            Self::Fetch { .. } => {}
         }
         Ok(msg)
     }

@@ -120,6 +120,8 @@ pub struct Holding {
     pub shard: u16,
     /// What the node holds of it.
     pub state: ShardState,
+    /// The owner's signed head for `state` (empty for an empty shard).
+    pub proof: Vec<u8>,
 }
 
 /// Most shards one node reports holding.

@@ -211,17 +211,23 @@ impl Hub {
             self.tell_worker(worker, id, &ended);
         }
         self.record_task(id);
-        let shard = self
-            .tasks
-            .get(&id)
-            .and_then(|t| t.shard().map(|s| s.target));
+        // A shard task's replicas outvoted on evidence (exact results: the commitments decide).
+        let shard = self.tasks.get(&id).and_then(|t| {
+            let outvoted = if t.status == TaskStatus::Verified && t.proven {
+                t.outvoted.clone()
+            } else {
+                Vec::new()
+            };
+            t.shard().map(|s| (s.target, outvoted))
+        });
         self.tasks.retire(
             id,
             self.config.finished_history,
             &mut self.peers,
             &mut self.timers,
         );
-        if let Some(target) = shard {
+        if let Some((target, outvoted)) = shard {
+            self.drop_holders(target, &outvoted);
             self.shard_task_ended(target);
         }
     }

@@ -27,7 +27,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use edgenet_core::NodeId;
 use edgenet_core::collection::{
-    CollectionId, CollectionSpec, ShardState, SignedCollection, rendezvous,
+    CollectionError, CollectionId, CollectionSpec, ShardState, SignedCollection, head_holds,
+    rendezvous,
 };
 use edgenet_core::task::TaskKind;
 
@@ -63,6 +64,9 @@ pub(super) struct Holder {
     pub(super) source: Option<NodeId>,
     /// A copying holder that has the shard's state but for inserts in flight.
     pub(super) waiting: bool,
+    /// Outvoted on evidence and dropped from the shard (`handover.rs`): away for good, until
+    /// another node takes its place.
+    pub(super) dropped: bool,
 }
 
 /// A collection the hub places.
@@ -294,7 +298,8 @@ impl Hub {
                 collection,
                 shard,
                 state,
-            } => self.on_shard_state(node, collection, shard, state),
+                proof,
+            } => return self.on_shard_state(node, collection, shard, state, &proof),
             CollectionUp::Fetch {
                 collection,
                 shard,
@@ -401,6 +406,7 @@ impl Hub {
                         online: true,
                         source: None,
                         waiting: false,
+                        dropped: false,
                     })
                     .collect()
             })
@@ -449,7 +455,8 @@ impl Hub {
             let Ok((id, spec)) = h.collection.open() else {
                 continue;
             };
-            if h.shard >= spec.shards {
+            // A state its owner did not sign teaches the relay nothing (not even the collection).
+            if h.shard >= spec.shards || !head_holds(&spec.owner, id, h.shard, &h.state, &h.proof) {
                 continue;
             }
             if !self.collections.map.contains_key(&id) {
@@ -473,6 +480,8 @@ impl Hub {
             let replicas = usize::from(placed.spec.replicas);
             let holders = &mut placed.shards[usize::from(h.shard)];
             match holders.iter().position(|x| x.node == node) {
+                // Dropped for a lie: its listing does not bring it back.
+                Some(at) if holders[at].dropped => continue,
                 Some(at) => {
                     holders[at].online = true;
                     holders[at].state = h.state;
@@ -487,6 +496,7 @@ impl Hub {
                         online: true,
                         source: None,
                         waiting: false,
+                        dropped: false,
                     });
                     self.collections.link(node, id, h.shard);
                 }
@@ -547,29 +557,34 @@ impl Hub {
         self.send_to(&node, &hold.to_msg());
     }
 
-    /// A holder's shard changed.
+    /// A holder's shard changed. A state without its owner's signed head is refused (EN-196)
+    /// and changes nothing: no holder is believed, or demoted, on its own word.
     pub(in crate::hub) fn on_shard_state(
         &mut self,
         node: NodeId,
         id: CollectionId,
         shard: u16,
         state: ShardState,
-    ) {
+        proof: &[u8],
+    ) -> Result<(), ProtoError> {
         let open_insert = self.open_insert(id, shard);
         let Some(placed) = self.collections.map.get_mut(&id) else {
-            return;
+            return Ok(());
         };
+        if !head_holds(&placed.spec.owner, id, shard, &state, proof) {
+            return Err(CollectionRefusal::Spec(CollectionError::Unproven(state.batches)).into());
+        }
         let target = placed.shard_state(shard);
         let signed = placed.signed.clone();
-        let Some(holder) = placed.holder_mut(shard, &node) else {
-            return;
+        let Some(holder) = placed.holder_mut(shard, &node).filter(|h| !h.dropped) else {
+            return Ok(());
         };
         holder.state = state;
         if holder.ready {
             if placed.demote_overclaims(shard) {
                 self.settle_shard(id, shard);
             }
-            return;
+            return Ok(());
         }
         // A copying holder: ready once it has the shard's state and no insert is in flight.
         let caught_up = target.is_none_or(|t| t == state);
@@ -585,6 +600,7 @@ impl Hub {
             let source = holder.source;
             self.send_hold(&signed, shard, node, source);
         }
+        Ok(())
     }
 
     /// Whether an insert into the shard is open.

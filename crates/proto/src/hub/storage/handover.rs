@@ -12,7 +12,7 @@ use crate::hub::Hub;
 use crate::hub::timers::Timer;
 
 use super::collections::{Holder, MAX_SHARDS_PER_HOLDER};
-use crate::message::{CollectionDown, NodeKey};
+use crate::message::{CollectionDown, NodeKey, ShardTarget};
 
 impl Hub {
     /// A copying holder asks its source for batches.
@@ -209,12 +209,39 @@ impl Hub {
             online: true,
             source: Some(source),
             waiting: false,
+            dropped: false,
         };
         let signed = placed.signed.clone();
         self.collections.unlink(&replaced, id, shard);
         self.collections.link(next, id, shard);
         self.stats.handovers += 1;
         self.send_hold(&signed, shard, next, Some(source));
+    }
+
+    /// Replicas outvoted on a shard task by evidence (exact results: the commitments decide)
+    /// hold something else than the majority under the same signed state: an index or answers
+    /// that lie. Each is dropped from the shard at once (as a holder away past its grace), and
+    /// the next node by score copies the shard from a ready replica in its place; the dropped
+    /// node's own reports do not bring it back.
+    pub(in crate::hub) fn drop_holders(&mut self, target: ShardTarget, outvoted: &[NodeId]) {
+        let (id, shard) = (target.collection, target.shard);
+        for node in outvoted {
+            let Some(holder) = self
+                .collections
+                .map
+                .get_mut(&id)
+                .and_then(|p| p.holder_mut(shard, node))
+            else {
+                continue;
+            };
+            holder.online = false;
+            holder.ready = false;
+            holder.source = None;
+            holder.dropped = true;
+            // Due at once: the hub's clock starts at zero.
+            self.timers
+                .set(Timer::Handover(id, shard, *node.as_bytes()), 0);
+        }
     }
 
     /// Whether `node` holds the shard and is away (what a handover timer watches).

@@ -39,6 +39,8 @@ pub struct ShardView {
     pub vectors: u64,
     /// Insert batches applied.
     pub batches: u64,
+    /// The digest chained over them (hex): what the owner signs its next batch to follow.
+    pub digest: String,
     /// Ready holders online: how many replicas answer now.
     pub live_replicas: usize,
     /// Its holders.
@@ -86,6 +88,7 @@ impl Hub {
                     shard: i as u16,
                     vectors: state.vectors,
                     batches: state.batches,
+                    digest: edgenet_core::radix::hex(&state.digest),
                     live_replicas: holders.iter().filter(|h| h.ready && h.online).count(),
                     holders: holders
                         .iter()
