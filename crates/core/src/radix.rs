@@ -25,7 +25,7 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn from_hex(text: &str) -> Option<Vec<u8>> {
     let digit = |c: u8| HEX.iter().position(|&h| h == c).map(|d| d as u8);
     let text = text.as_bytes();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks(2)
@@ -89,7 +89,7 @@ pub fn from_base32(text: &str) -> Option<Vec<u8>> {
 /// Standard base64 (RFC 4648), padded with `=` to a multiple of four characters.
 pub fn base64(bytes: &[u8]) -> String {
     let mut out = unpack(bytes, 6, BASE64);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     out
@@ -97,7 +97,7 @@ pub fn base64(bytes: &[u8]) -> String {
 
 /// The bytes of padded standard base64.
 pub fn from_base64(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let body = text.trim_end_matches('=');

@@ -850,8 +850,10 @@ fn a_collection_pays_its_deposit_to_its_ready_holders_at_the_end_of_its_term() {
     );
 
     // Holder 1 overstates shard 1: that replica is not ready at the term's end.
-    let mut inflated = ShardState::default();
-    inflated.batches = 1_000;
+    let inflated = ShardState {
+        batches: 1_000,
+        ..ShardState::default()
+    };
     let claim = CollectionUp::ShardState {
         collection: id,
         shard: 1,
