@@ -121,6 +121,19 @@ fn head(id: CollectionId, shard: u16, state: &ShardState) -> Vec<u8> {
     edgenet_core::collection::sign_head(&key(OWNER), id, shard, state)
 }
 
+/// Each of `holders` reports `state` of shard 0 with the owner's head for it, as after an insert.
+fn report_signed(net: &mut Net, holders: &[ConnId], id: CollectionId, state: ShardState) {
+    for &h in holders {
+        let msg = CollectionUp::ShardState {
+            collection: id,
+            shard: 0,
+            state,
+            proof: head(id, 0, &state),
+        };
+        net.send(h, &msg.to_msg());
+    }
+}
+
 fn spec_of(owner: u8, name: &str, shards: u16, replicas: u8) -> CollectionSpec {
     CollectionSpec::new(
         &key(owner).node_id(),
@@ -335,18 +348,7 @@ fn a_holder_that_stays_away_is_replaced_by_a_copy() {
     // The holders applied one batch the owner inserted.
     net.send(owner, &shard_task(5, TaskKind::VECTOR_INSERT, id, 0, 10));
     let state = ShardState::default().after(b"batch", 10);
-    for &h in &holding {
-        net.send(
-            h,
-            &CollectionUp::ShardState {
-                collection: id,
-                shard: 0,
-                state,
-                proof: head(id, 0, &state),
-            }
-            .to_msg(),
-        );
-    }
+    report_signed(&mut net, &holding, id, state);
     // One leaves and comes back within the grace: nothing moves.
     net.leave(holding[0]);
     net.tick(500);
@@ -501,15 +503,7 @@ fn a_holder_that_claims_a_state_its_owner_never_signed_changes_nothing() {
     // One insert, applied by all three.
     net.send(owner, &shard_task(5, TaskKind::VECTOR_INSERT, id, 0, 10));
     let state = ShardState::default().after(b"batch", 10);
-    for &h in &conns {
-        let msg = CollectionUp::ShardState {
-            collection: id,
-            shard: 0,
-            state,
-            proof: head(id, 0, &state),
-        };
-        net.send(h, &msg.to_msg());
-    }
+    report_signed(&mut net, &conns, id, state);
     let live = |net: &mut Net| net.hub().collection_view(&id).unwrap().shards[0].live_replicas;
     assert_eq!(live(&mut net), 3);
     let mut inflated = state;
@@ -908,15 +902,7 @@ fn an_insert_that_understates_its_vectors_leaves_its_shard_without_a_ready_repli
     // Declared 1 vector; the holders applied the batch's 100.
     net.send(owner, &shard_task(5, TaskKind::VECTOR_INSERT, id, 0, 1));
     let state = ShardState::default().after(b"batch", 100);
-    for &h in &conns {
-        let msg = CollectionUp::ShardState {
-            collection: id,
-            shard: 0,
-            state,
-            proof: head(id, 0, &state),
-        };
-        net.send(h, &msg.to_msg());
-    }
+    report_signed(&mut net, &conns, id, state);
     assert_eq!(
         net.hub().collection_view(&id).unwrap().shards[0].live_replicas,
         0
