@@ -29,7 +29,7 @@ pub fn decode_untrusted(data: &[u8]) {
 /// spec or batch that opens was signed by its owner, and an answer agrees with itself.
 fn decode_collections(data: &[u8]) {
     use crate::collection::{
-        MAX_BATCH_VALUES, MAX_BATCH_VECTORS, ShardAnswer, ShardSearch, SignedBatch,
+        MAX_BATCH_VALUES, MAX_BATCH_VECTORS, ShardAnswer, ShardSearch, ShardState, SignedBatch,
         SignedCollection, VectorInsert,
     };
     let owner = SecretKey::from_seed(&[3; 32]).node_id();
@@ -43,6 +43,17 @@ fn decode_collections(data: &[u8]) {
         assert!(
             batch.open(owner.as_bytes()).is_err(),
             "a batch nobody signed opened"
+        );
+    }
+    // A shard state with made-up bytes as its head: only the empty state needs none.
+    if let Ok((collection, shard, state)) =
+        postcard::from_bytes::<(crate::collection::CollectionId, u16, ShardState)>(data)
+    {
+        let proof = data.get(data.len().saturating_sub(64)..).unwrap_or_default();
+        assert_eq!(
+            crate::collection::head_holds(owner.as_bytes(), collection, shard, &state, proof),
+            state == ShardState::default(),
+            "a head nobody signed held"
         );
     }
     if let Ok(insert) = VectorInsert::decode(data) {
