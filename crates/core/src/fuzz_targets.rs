@@ -49,7 +49,9 @@ fn decode_collections(data: &[u8]) {
     if let Ok((collection, shard, state)) =
         postcard::from_bytes::<(crate::collection::CollectionId, u16, ShardState)>(data)
     {
-        let proof = data.get(data.len().saturating_sub(64)..).unwrap_or_default();
+        let proof = data
+            .get(data.len().saturating_sub(64)..)
+            .unwrap_or_default();
         assert_eq!(
             crate::collection::head_holds(owner.as_bytes(), collection, shard, &state, proof),
             state == ShardState::default(),

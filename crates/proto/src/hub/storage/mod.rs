@@ -4,4 +4,5 @@ pub(in crate::hub) mod collections;
 mod deposits;
 mod handover;
 mod shard_tasks;
+mod table;
 pub(in crate::hub) mod views;
