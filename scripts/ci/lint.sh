@@ -9,7 +9,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p edgenet-embed --features gpu --all-targets -- -D warnings
 # The pure crates must also build for the browser. Their dev-dependencies (proptest) do not, so
 # only the libraries are checked there; the wasm crate's tests are wasm-only and checked in full.
-cargo clippy -p edgenet-core -p edgenet-proto -p edgenet-kernels --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p edgenet-core -p edgenet-proto -p edgenet-kernels -p edgenet-sandbox --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgenet-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
 cargo clippy -p edgenet-wasm-gpu --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgenet-wasm-compute -p edgenet-wasm-collections --target wasm32-unknown-unknown -- -D warnings
