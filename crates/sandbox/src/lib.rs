@@ -28,6 +28,8 @@ pub mod fuzz_targets;
 mod limits;
 pub mod meter;
 mod prepare;
+#[cfg(feature = "runner")]
+pub mod runner;
 
 pub use error::SandboxError;
 pub use limits::Limits;
