@@ -1,10 +1,13 @@
 //! One function body rewritten: metered with fuel, its NaNs made canonical, its calls counted.
 //!
 //! **The cost table.** Every instruction of the submitter's costs [`INSTRUCTION_COST`] (1). A
-//! straight-line run of instructions (up to and including the next `block`, `loop`, `if`,
-//! `else`, `end`, branch, `return`, call or `unreachable`) pays the sum of its costs *before* it
-//! runs, so a loop pays its body on every iteration and a trap inside a run has already paid for
-//! all of it. Operations whose work grows with an operand pay for it too, just before they run:
+//! run of instructions (up to and including the next `loop`, `if`, `else`, `end`, branch,
+//! `return` or `unreachable`; a `block` or a call does not end it, since what follows them
+//! always follows) pays the sum of its costs *before* it runs, so a loop pays its body on every
+//! iteration and a trap inside a run has already paid for all of it. Only some runs check that
+//! fuel is left: a function's first and the first of each loop body. No code repeats without passing a check, so a module out of
+//! fuel stops within a bounded stretch of straight-line code, at the same place on every engine;
+//! a call that returns with the fuel below zero ran out all the same (the runner says so). Operations whose work grows with an operand pay for it too, just before they run:
 //! `memory.fill`, `memory.copy` and `memory.init` one per [`BYTES_PER_FUEL`] bytes; `table.fill`,
 //! `table.copy`, `table.init` and `table.grow` one per element; `memory.grow` [`FUEL_PER_PAGE`]
 //! per page. Fuel is an `i64` that counts down; a charge that takes it below zero traps.
@@ -101,6 +104,8 @@ pub(crate) fn rewrite(body: &FunctionBody<'_>, frame: &Frame) -> Result<Function
         scratch,
         run: Vec::new(),
         cost: 0,
+        // The function's first run checks: a recursion pays before it goes deeper.
+        check: true,
     };
     out.enter();
     out.emit(&Instruction::Block(frame.results));
@@ -109,7 +114,13 @@ pub(crate) fn rewrite(body: &FunctionBody<'_>, frame: &Frame) -> Result<Function
     while !reader.eof() {
         let op = reader.read().map_err(invalid)?;
         let boundary = match &op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            // Entering a block, and coming back from a call, always follow the code before:
+            // they stay in its run (a callee checks its fuel on entry).
+            Operator::Block { .. } => {
+                nesting += 1;
+                false
+            }
+            Operator::Loop { .. } | Operator::If { .. } => {
                 nesting += 1;
                 true
             }
@@ -129,8 +140,6 @@ pub(crate) fn rewrite(body: &FunctionBody<'_>, frame: &Frame) -> Result<Function
             | Operator::Br { .. }
             | Operator::BrIf { .. }
             | Operator::BrTable { .. }
-            | Operator::Call { .. }
-            | Operator::CallIndirect { .. }
             | Operator::Unreachable => true,
             Operator::Return => {
                 out.leave_in_run();
@@ -150,7 +159,11 @@ pub(crate) fn rewrite(body: &FunctionBody<'_>, frame: &Frame) -> Result<Function
             out.canonicalize(nan);
         }
         if boundary {
+            // A loop's body checks on every iteration, a function on entry; other runs only
+            // subtract: no code repeats without passing a check.
+            let loops = matches!(out.run.last(), Some(Instruction::Loop(_)));
             out.flush();
+            out.check = loops;
         }
     }
     Ok(out.function)
@@ -164,6 +177,8 @@ struct Body<'f, 'a> {
     scratch: u32,
     run: Vec<Instruction<'a>>,
     cost: i64,
+    /// Whether the current run's charge checks the sign.
+    check: bool,
 }
 
 impl<'a> Body<'_, 'a> {
@@ -186,9 +201,17 @@ impl<'a> Body<'_, 'a> {
     fn flush(&mut self) {
         if self.cost > 0 {
             let cost = self.cost;
-            self.emit_charge(|f| {
-                f.emit(&Instruction::I64Const(cost));
-            });
+            if self.check {
+                self.emit_charge(|f| {
+                    f.emit(&Instruction::I64Const(cost));
+                });
+            } else {
+                let fuel = self.frame.fuel;
+                self.emit(&Instruction::GlobalGet(fuel));
+                self.emit(&Instruction::I64Const(cost));
+                self.emit(&Instruction::I64Sub);
+                self.emit(&Instruction::GlobalSet(fuel));
+            }
         }
         for i in std::mem::take(&mut self.run) {
             self.function.instruction(&i);

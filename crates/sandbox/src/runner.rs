@@ -118,7 +118,8 @@ pub fn run(prepared: &Prepared, input: &[u8], fuel: u64, limits: &Limits) -> Run
         _ => 0,
     };
     let ended = match ended {
-        Err(_) if left < 0 => Ended::Trap(Trap::OutOfFuel),
+        // Out of fuel, trapped at a check or returned before the next one.
+        _ if left < 0 => Ended::Trap(Trap::OutOfFuel),
         Err(_) if depth > i32::try_from(limits.max_depth).unwrap_or(i32::MAX) => {
             Ended::Trap(Trap::StackExhausted)
         }

@@ -63,8 +63,8 @@ fn run(prepared: &Prepared, func: &str, args: &[Val], results: usize, fuel: i64)
         _ => panic!("the depth global is an i32"),
     };
     let ended = match called {
+        _ if left < 0 => Ended::OutOfFuel,
         Ok(()) => Ended::Returned(out.iter().map(bits).collect()),
-        Err(_) if left < 0 => Ended::OutOfFuel,
         Err(_) if depth > Limits::default().max_depth as i32 => Ended::TooDeep,
         Err(e) => Ended::Trapped(e.to_string()),
     };

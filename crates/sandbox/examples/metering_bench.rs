@@ -1,0 +1,86 @@
+//! The metering's overhead, on the reference runner (wasmi): a guest run as it was built, and the
+//! same guest prepared (fuel charged per run, NaNs canonical, calls counted), same input, same
+//! engine, in one process. `scripts/bench.sh wasm` runs it; the ratio goes in docs/BENCHMARKS.md.
+//!   cargo run --release -p edgenet-sandbox --features runner --example metering_bench -- GUEST.wasm
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
+
+use std::time::Instant;
+
+use edgenet_sandbox::runner::{ALLOC, ENTRY, MEMORY};
+use edgenet_sandbox::{FUEL_EXPORT, Limits, prepare};
+use wasmi::{Config, Engine, Linker, Module, Store, Val};
+
+/// Instantiates `bytes` and runs the ABI on `input`: seconds for the call to `run`.
+fn call(engine: &Engine, bytes: &[u8], input: &[u8]) -> (f64, usize) {
+    let module = Module::new(engine, bytes).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = Linker::<()>::new(engine)
+        .instantiate_and_start(&mut store, &module)
+        .unwrap();
+    if let Some(fuel) = instance.get_global(&store, FUEL_EXPORT) {
+        fuel.set(&mut store, Val::I64(i64::MAX)).unwrap();
+    }
+    let memory = instance.get_memory(&store, MEMORY).unwrap();
+    let alloc = instance.get_typed_func::<i32, i32>(&store, ALLOC).unwrap();
+    let run = instance
+        .get_typed_func::<(i32, i32), i64>(&store, ENTRY)
+        .unwrap();
+    let at = alloc.call(&mut store, input.len() as i32).unwrap();
+    memory.write(&mut store, at as usize, input).unwrap();
+    let started = Instant::now();
+    let packed = run.call(&mut store, (at, input.len() as i32)).unwrap();
+    (
+        started.elapsed().as_secs_f64(),
+        (packed as u64 & 0xffff_ffff) as usize,
+    )
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let path = std::env::args().nth(1).expect("a guest's .wasm");
+    let original = std::fs::read(&path).unwrap();
+    let started = Instant::now();
+    let prepared = prepare(&original, &Limits::default()).unwrap();
+    let prepare_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut config = Config::default();
+    config
+        .wasm_simd(true)
+        .wasm_bulk_memory(true)
+        .wasm_reference_types(true);
+    let engine = Engine::new(&config);
+    let words = [
+        "the", "cat", "sat", "on", "a", "mat", "and", "δelta", "x1", "end",
+    ];
+    let text: String = (0..400_000)
+        .map(|i| words[(i * 7 + i / 3) % words.len()])
+        .collect::<Vec<_>>()
+        .join(" ");
+    let input = text.as_bytes();
+    let (mut plain, mut metered) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let (a, out_a) = call(&engine, &original, input);
+        let (b, out_b) = call(&engine, &prepared.bytes, input);
+        assert_eq!(out_a, out_b);
+        plain.push(a);
+        metered.push(b);
+    }
+    let (plain, metered) = (median(plain), median(metered));
+    println!(
+        "guest: {path} ({} bytes, prepared {} bytes in {prepare_ms:.1} ms)",
+        original.len(),
+        prepared.bytes.len()
+    );
+    println!("input: {} bytes of text", input.len());
+    println!("| engine | as built | prepared | ratio (prepared / as built) |");
+    println!("|---|---|---|---|");
+    println!(
+        "| wasmi 2.0 | {:.1} ms | {:.1} ms | {:.2}× |",
+        plain * 1e3,
+        metered * 1e3,
+        metered / plain
+    );
+}
