@@ -10,7 +10,7 @@ cd "$ROOT/fuzz"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode_messages hub_frames hub_actions cluster_frames decode_untrusted tokenize decode_index prepare_wasm)
+[ ${#targets[@]} -gt 0 ] || targets=(decode_messages hub_frames hub_actions cluster_frames decode_untrusted tokenize decode_index prepare_wasm prepare_smith)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 for t in "${targets[@]}"; do
     step "fuzz $t for ${seconds}s"

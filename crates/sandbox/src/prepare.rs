@@ -21,16 +21,17 @@ pub struct Prepared {
     pub hash: [u8; 32],
 }
 
-/// The features a module may use (module docs of the crate).
+/// The features a module may use (module docs of the crate). `MVP` is floats and the types it
+/// names `GC_TYPES` (for `externref`; structs and arrays are `GC`, which stays off).
 fn allowed() -> WasmFeatures {
-    WasmFeatures::MUTABLE_GLOBAL
+    WasmFeatures::MVP
+        | WasmFeatures::MUTABLE_GLOBAL
         | WasmFeatures::SATURATING_FLOAT_TO_INT
         | WasmFeatures::SIGN_EXTENSION
         | WasmFeatures::MULTI_VALUE
         | WasmFeatures::BULK_MEMORY
         | WasmFeatures::REFERENCE_TYPES
         | WasmFeatures::SIMD
-        | WasmFeatures::FLOATS
 }
 
 /// Validates `module` against `limits` and rewrites it (crate docs); refused with an EN-6xx code.

@@ -326,3 +326,14 @@ fn bulk_memory_pays_by_its_size_and_tables_work() {
     let per = edgenet_sandbox::meter::BYTES_PER_FUEL as i32;
     assert_eq!(fill(100 * per) - fill(0), 100);
 }
+
+/// Found by `prepare_smith`: `externref` is a reference type of the allowed set (validation
+/// names it a "GC type", which the MVP's set includes).
+#[test]
+fn reference_types_prepare() {
+    prep(
+        r#"(module (table 1 externref)
+            (func (export "f") (param externref) (result externref)
+              (table.set (i32.const 0) (local.get 0)) (table.get (i32.const 0))))"#,
+    );
+}
