@@ -67,6 +67,20 @@ fn create(
     })
 }
 
+/// `edgenet-node` with `args` against the relay at `url`, its report as JSON.
+fn cli_json(url: &str, key: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = args.to_vec();
+    all.extend(["--relay", url, "--output", "json"]);
+    node(key, &all)
+}
+
+/// The command failed with `code`.
+fn refused(out: std::process::Output, code: &str) {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{code} expected, it succeeded");
+    assert!(err.contains(code), "{code} expected: {err}");
+}
+
 fn collection_view(relay: &Relay, id: &str) -> serde_json::Value {
     relay.get(&format!("/api/collections/{id}"))
 }
@@ -364,16 +378,7 @@ fn the_cli_creates_fills_searches_and_refuses_bad_input() {
     let relay = Relay::start(&dir.path().join("relay"), 0, FREE);
     let url = relay.ws_url();
     let owner = dir.path().join("owner.key");
-    let cli = |key: &Path, args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--relay", &url, "--output", "json"]);
-        node(key, &all)
-    };
-    let refused = |out: std::process::Output, code: &str| {
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!out.status.success(), "{code} expected, it succeeded");
-        assert!(err.contains(code), "{code} expected: {err}");
-    };
+    let cli = |key: &Path, args: &[&str]| cli_json(&url, key, args);
     // Too few storage nodes for three replicas.
     let _one = holder(dir.path(), "h0", &relay, &[]);
     wait_until(WAIT, "1 holder", || relay.storage_peer_count() == 1);
@@ -632,16 +637,7 @@ fn a_collection_costs_its_deposit_and_its_list_prices() {
         .map(|i| holder(dir.path(), &format!("h{i}"), &relay, &[]))
         .collect();
     wait_until(WAIT, "3 holders", || relay.storage_peer_count() == 3);
-    let cli = |key: &Path, args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--relay", &url, "--output", "json"]);
-        node(key, &all)
-    };
-    let refused = |out: std::process::Output, code: &str| {
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!out.status.success(), "{code} expected, it succeeded");
-        assert!(err.contains(code), "{code} expected: {err}");
-    };
+    let cli = |key: &Path, args: &[&str]| cli_json(&url, key, args);
     let create = [
         "collection",
         "create",
