@@ -30,6 +30,8 @@ pub mod meter;
 mod prepare;
 #[cfg(feature = "runner")]
 pub mod runner;
+#[doc(hidden)]
+pub mod vectors;
 
 pub use error::SandboxError;
 pub use limits::Limits;
