@@ -1,6 +1,6 @@
 // Types of the `edgenet` package (dist/edgenet.mjs; window.EdgeNet from dist/edgenet.min.js).
 
-export type TaskType = 'vector_search' | 'encryption' | 'compression' | 'embedding' | 'semantic_match';
+export type TaskType = 'vector_search' | 'encryption' | 'compression' | 'embedding' | 'semantic_match' | 'custom_wasm';
 
 /** An error with a stable code (docs/errors.md): EN-5xx from the package, others from the core. */
 export class EdgeNetError extends Error {
@@ -270,7 +270,30 @@ export type Task =
   | { type: 'encryption'; payload: EncryptionPayload; options?: SubmitOptions }
   | { type: 'compression'; payload: CompressionPayload; options?: SubmitOptions }
   | { type: 'embedding'; payload: EmbeddingPayload; options?: SubmitOptions }
-  | { type: 'semantic_match'; payload: SemanticMatchPayload; options?: SubmitOptions };
+  | { type: 'semantic_match'; payload: SemanticMatchPayload; options?: SubmitOptions }
+  | { type: 'custom_wasm'; payload: CustomWasmPayload; options?: SubmitOptions };
+
+/** The page's own WebAssembly module (docs/custom-wasm.md has its ABI: exports `memory`,
+ * `alloc` and `run`, imports nothing), run in the workers' sandboxes on each input. */
+export interface CustomWasmPayload {
+  /** The module's bytes, at most 512 KiB; with the inputs at most 768 KiB. */
+  module: Uint8Array;
+  /** One input, or up to 1,024 (strings are sent as UTF-8). */
+  input?: Uint8Array | string;
+  inputs?: (Uint8Array | string)[];
+  /** Fuel each run may use (about one per instruction). Default 10^10; at most 10^11 over all
+   * inputs. The task costs 0.01 credit per 10^9 fuel it allows. */
+  fuel?: number;
+  /** Memory each run may reach, 1-256 MiB. Default 256. */
+  memoryMib?: number;
+}
+
+/** One run of a custom_wasm input: its output, or the code of its trap (EN-610 to EN-613). */
+export interface WasmRun {
+  output?: Uint8Array;
+  trap?: string;
+  fuelUsed: number;
+}
 
 export interface VerifiedResult {
   id: string;
@@ -293,6 +316,9 @@ export interface VerifiedResult {
   /** compression: int8 codes (two's complement) with one scale per row, or sign bits as
    * little-endian 64-bit words per row (bit i = value i > 0). */
   compressed?: { mode: 'int8' | 'binary'; dim: number; rows: number; scales: Float32Array; codes: Uint8Array };
+  /** custom_wasm: one run per input, in order, and the fuel they used in all. */
+  runs?: WasmRun[];
+  fuelUsed?: number;
 }
 
 export function init(options: InitOptions): Promise<EdgeNetNode>;

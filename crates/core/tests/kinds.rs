@@ -114,3 +114,82 @@ fn prices_follow_the_brief_per_unit() {
     assert_eq!(info.price_of(&job.encode().unwrap()).unwrap(), 50_000);
     assert_eq!(info.price_of(b"not a payload").unwrap_err().code, "EN-140");
 }
+
+#[test]
+fn a_custom_wasm_task_is_held_to_its_bounds_and_priced_by_the_fuel_it_allows() {
+    use edgenet_core::kinds::custom_wasm::{CustomWasm, WasmEnd, WasmRun, WasmRuns};
+    let task = CustomWasm {
+        module: b"\0asm\x01\0\0\0".to_vec(),
+        inputs: vec![b"a".to_vec(); 10],
+        fuel: 2_000_000_000,
+        memory_mib: 64,
+    };
+    let info = TaskKind::CUSTOM_WASM.info().unwrap();
+    let bytes = task.encode().unwrap();
+    // 2·10⁹ fuel × 10 inputs at 0.01 credit per 10⁹.
+    assert_eq!(info.price_of(&bytes).unwrap(), 200_000);
+    let refused = |t: CustomWasm| t.validate().unwrap_err().to_string();
+    for bad in [
+        CustomWasm {
+            inputs: vec![],
+            ..task.clone()
+        },
+        CustomWasm {
+            inputs: vec![vec![]; CustomWasm::MAX_INPUTS + 1],
+            ..task.clone()
+        },
+        CustomWasm {
+            fuel: 0,
+            ..task.clone()
+        },
+        CustomWasm {
+            fuel: CustomWasm::MAX_TASK_FUEL / 10 + 1,
+            ..task.clone()
+        },
+        CustomWasm {
+            memory_mib: 0,
+            ..task.clone()
+        },
+        CustomWasm {
+            memory_mib: 257,
+            ..task.clone()
+        },
+        CustomWasm {
+            module: vec![0; CustomWasm::MAX_MODULE + 1],
+            ..task.clone()
+        },
+        CustomWasm {
+            inputs: vec![vec![0; 300_000]; 3],
+            ..task.clone()
+        },
+    ] {
+        assert!(refused(bad).contains("out of bounds"));
+    }
+    // Results: equal bytes agree, a lie (one fuel more) does not, an oversized result is
+    // refused.
+    let runs = WasmRuns {
+        runs: vec![
+            WasmRun {
+                end: WasmEnd::Output(b"x".to_vec()),
+                fuel_used: 7,
+            },
+            WasmRun {
+                end: WasmEnd::Trap(611),
+                fuel_used: 2_000_000_000,
+            },
+        ],
+    };
+    let encoded = runs.encode().unwrap();
+    assert!(results_agree(TaskKind::CUSTOM_WASM, &encoded, &encoded));
+    let lied = info.payloads().lie(&encoded, Lie::Wrong).unwrap();
+    assert!(!results_agree(TaskKind::CUSTOM_WASM, &encoded, &lied));
+    assert_eq!(runs.fuel_used(), 2_000_000_007);
+    let huge = WasmRuns {
+        runs: vec![WasmRun {
+            end: WasmEnd::Output(vec![0; WasmRuns::MAX_OUTPUT + 1]),
+            fuel_used: 1,
+        }],
+    };
+    assert!(huge.encode().is_err());
+    assert_eq!(TaskKind::CUSTOM_WASM.wire(), 7, "wire numbers never change");
+}

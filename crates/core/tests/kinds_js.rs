@@ -73,7 +73,7 @@ fn generated() -> String {
          // `EDGENET_WRITE_KINDS=1 cargo test -p edgenet-core --test kinds_js`; do not edit.\n\
          // `needs`: 'kernels' (the compute module runs it), 'model' (the embedding module),\n\
          // 'shard' (native holders of a collection's shard only).\n\n\
-         /** @type {{ReadonlyArray<{{name: string, wire: number, needs: 'kernels' | 'model' | 'shard'}}>}} */\n\
+         /** @type {{ReadonlyArray<{{name: string, wire: number, needs: 'kernels' | 'model' | 'shard' | 'sandbox'}}>}} */\n\
          export const KINDS = Object.freeze([\n{}\n]);\n",
         rows.join("\n")
     )

@@ -29,3 +29,4 @@ pub mod status;
 pub mod submit;
 pub mod text;
 pub mod transport;
+pub mod wasm_job;

@@ -42,7 +42,7 @@ enum Command {
     Check(cli::check::Args),
     /// Submit a task (a vector search by default; `--kind` names another) and print the verified
     /// result.
-    Submit(cli::submit::Args),
+    Submit(Box<cli::submit::Args>),
     /// Shared vector collections: create one (owned by this key file's identity), insert into
     /// it, search it, and show where it lives. Use a key file of its own, not a running
     /// worker's: the relay keeps one connection per identity.
@@ -73,7 +73,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Status => cli::earnings::status(&cx),
         Command::Earnings(args) => cli::earnings::execute(&cx, args),
         Command::Check(args) => cli::check::execute(args),
-        Command::Submit(args) => cli::submit::execute(&cx, args),
+        Command::Submit(args) => cli::submit::execute(&cx, *args),
         Command::Collection { action } => cli::collection::execute(&cx.key_file, action),
         Command::Id(args) => cli::keys::id(&cx, args),
         Command::Export(args) => cli::keys::export(&cx, args),

@@ -21,6 +21,12 @@ use crate::proof::{Proof, ProofSolver};
 use crate::shards::ShardStore;
 use crate::status::{State, Tracker};
 use crate::text::{TextBackend, TextEncoder};
+use edgenet_sandbox::executor::WasmExecutor;
+use edgenet_sandbox::wasmtime_runner::Wasmtime;
+
+/// Longest one custom_wasm run may take here before it is given up (EN-614): the most fuel a
+/// task allows runs in well under this on any machine fit to offer the kind.
+const WASM_WALL_CLOCK: Duration = Duration::from_secs(120);
 use edgenet_proto::message::{ClientMsg, CollectionDown};
 
 /// Deliberate misbehaviour, for tests of the network's defences. Never use it on a real network.
@@ -61,6 +67,8 @@ pub struct RunOptions {
     pub data_dir: PathBuf,
     /// Bytes offered for shards; 0 holds none.
     pub storage: u64,
+    /// Whether the node runs submitters' own modules (`custom_wasm`, in its sandbox).
+    pub custom_wasm: bool,
 }
 
 /// How a connection ended.
@@ -105,6 +113,12 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
         threads,
         fault: options.fault,
         shards,
+        sandbox: match options.custom_wasm {
+            true => Some(WasmExecutor::new(
+                Wasmtime::new(WASM_WALL_CLOCK).map_err(NodeError::Input)?,
+            )),
+            false => None,
+        },
     });
     let mut relays = crate::relays::Relays::new(options.relays.clone());
     let mut status = Tracker::new(
@@ -121,6 +135,9 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
         let mut caps = capabilities(Some(&executor), worker.model.is_some());
         if worker.shards.is_some() {
             caps.kernels.extend(ShardStore::KINDS);
+        }
+        if let Some(sandbox) = &worker.sandbox {
+            caps.kernels.extend(sandbox.kinds());
         }
         let profile = Profile {
             capabilities: caps,
@@ -334,6 +351,8 @@ struct Worker {
     fault: Option<Fault>,
     /// The shards held, when the node offers storage.
     shards: Option<Arc<ShardStore>>,
+    /// The sandbox for submitters' own modules, unless the node was told not to run them.
+    sandbox: Option<WasmExecutor<Wasmtime>>,
 }
 
 impl Worker {
@@ -382,8 +401,9 @@ impl Worker {
             return edgenet_embed::task::execute_static(model.cpu(), kind, payload)
                 .map_err(|e| format!("{}: {e}", e.code()));
         }
-        let executors: [Option<&dyn KindExecutor>; 2] = [
+        let executors: [Option<&dyn KindExecutor>; 3] = [
             text.as_ref().map(|t| t as &dyn KindExecutor),
+            self.sandbox.as_ref().map(|s| s as &dyn KindExecutor),
             Some(&*self.executor as &dyn KindExecutor),
         ];
         let executor = executors

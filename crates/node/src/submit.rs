@@ -1,10 +1,11 @@
 //! `edgenet-node submit`: send a task of any kind ([`Job`]), wait for the verified outcome, and
 //! resume the task at another relay of the cluster should the connection drop.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use edgenet_core::SecretKey;
-use edgenet_core::task::TaskId;
+use edgenet_core::task::{TaskId, TaskKind};
 use edgenet_proto::endpoint::Event;
 use edgenet_proto::message::TaskSpec;
 use edgenet_proto::submit::Outcome;
@@ -42,14 +43,42 @@ pub async fn submit(
     options: &SubmitOptions,
 ) -> Result<(Outcome, TaskId), NodeError> {
     let payload = options.job.payload()?;
-    let spec = TaskSpec {
+    let spec = task_spec(
+        options.job.kind(),
+        options.redundancy,
+        options.pay,
+        options.timeout,
+    );
+    let id = spec.id;
+    let mut done = submit_all(key, &options.relay, vec![(spec, payload)], 1).await?;
+    let outcome = done
+        .pop()
+        .unwrap_or_else(|| Err(NodeError::Input("no task".into())))?;
+    Ok((outcome, id))
+}
+
+/// A fresh task's spec.
+pub fn task_spec(kind: TaskKind, redundancy: u8, pay: u64, timeout: Duration) -> TaskSpec {
+    TaskSpec {
         id: TaskId::random(&mut edgenet_core::rng::os_rng()),
-        kind: options.job.kind(),
-        redundancy: options.redundancy,
-        max_credits: options.pay,
+        kind,
+        redundancy,
+        max_credits: pay,
         priority: 0,
-        timeout_ms: u32::try_from(options.timeout.as_millis()).unwrap_or(u32::MAX),
-    };
+        timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
+    }
+}
+
+/// Submits `tasks` over one connection, at most `window` open at once (a relay bounds the
+/// tasks one submitter has open: 64 by default), and waits for each one's verified outcome or
+/// failure, returned in the order given. A connection that errs before any task is out fails
+/// the whole call; lost afterwards, the open tasks are resumed elsewhere as [`submit`] says.
+pub async fn submit_all(
+    key: SecretKey,
+    relay: &[String],
+    tasks: Vec<(TaskSpec, Vec<u8>)>,
+    window: usize,
+) -> Result<Vec<Result<Outcome, NodeError>>, NodeError> {
     // This connection only submits: offering no task kinds keeps the relay from offering it work,
     // a canary or the uptime bonus meant for workers.
     let profile = Profile {
@@ -59,14 +88,28 @@ pub async fn submit(
         },
         max_jobs: 0,
     };
-    let mut relays = Relays::new(options.relay.clone());
+    let order: Vec<TaskId> = tasks.iter().map(|(spec, _)| spec.id).collect();
+    let longest = tasks
+        .iter()
+        .map(|(spec, _)| Duration::from_millis(u64::from(spec.timeout_ms)))
+        .max()
+        .unwrap_or_default();
+    let mut waiting = tasks.into_iter();
+    let mut outcomes: HashMap<TaskId, Result<Outcome, NodeError>> = HashMap::new();
+    let mut relays = Relays::new(relay.to_vec());
     let (mut conn, _) = Connection::open(relays.current(), key.clone(), profile.clone()).await?;
-    let id = conn.submit(spec, payload).await?;
-    let deadline = tokio::time::Instant::now() + options.timeout + BACKSTOP;
-    tracing::info!(task = %id, redundancy = options.redundancy, "submitted");
-    // The relay fails the task at its timeout; the endpoint's backstop covers a relay that never
-    // answers.
-    let outcome = loop {
+    let mut open = 0usize;
+    let mut deadline = tokio::time::Instant::now() + longest + BACKSTOP;
+    while outcomes.len() < order.len() {
+        while open < window.max(1)
+            && let Some((spec, payload)) = waiting.next()
+        {
+            let redundancy = spec.redundancy;
+            let id = conn.submit(spec, payload).await?;
+            tracing::info!(task = %id, redundancy, "submitted");
+            open += 1;
+            deadline = tokio::time::Instant::now() + longest + BACKSTOP;
+        }
         let event = match conn.next_event().await {
             Ok(event) => event,
             Err(NodeError::ConnectionLost(why)) => {
@@ -75,23 +118,29 @@ pub async fn submit(
                 if detached.is_empty() {
                     return Err(NodeError::ConnectionLost(why));
                 }
-                tracing::warn!(task = %id, error = %why, "relay lost; resuming the task elsewhere");
+                tracing::warn!(error = %why, tasks = detached.len(), "relay lost; resuming the tasks elsewhere");
                 learn_relays(&mut relays).await;
                 conn = resume_elsewhere(&mut relays, &key, &profile, detached, deadline).await?;
                 continue;
             }
             Err(e) => return Err(e),
         };
+        let mut ended = |task: TaskId, result| {
+            if order.contains(&task) && !outcomes.contains_key(&task) {
+                outcomes.insert(task, result);
+                open = open.saturating_sub(1);
+            }
+        };
         match event {
-            Event::Accepted { task } if task == id => tracing::info!(%task, "accepted"),
+            Event::Accepted { task } => tracing::info!(%task, "accepted"),
             Event::Progress {
                 task,
                 assigned,
                 results,
                 needed,
-            } if task == id => tracing::info!(%task, assigned, results, needed, "progress"),
-            Event::Done { task, outcome, .. } if task == id => break outcome,
-            Event::Failed { task, error } if task == id => return Err(NodeError::Proto(error)),
+            } => tracing::info!(%task, assigned, results, needed, "progress"),
+            Event::Done { task, outcome, .. } => ended(task, Ok(outcome)),
+            Event::Failed { task, error } => ended(task, Err(NodeError::Proto(error))),
             Event::RelayError { code, message } => {
                 return Err(NodeError::Proto(edgenet_proto::ProtoError::Remote {
                     code,
@@ -100,9 +149,16 @@ pub async fn submit(
             }
             _ => {}
         }
-    };
+    }
     conn.close().await;
-    Ok((outcome, id))
+    Ok(order
+        .iter()
+        .map(|id| {
+            outcomes
+                .remove(id)
+                .unwrap_or_else(|| Err(NodeError::Input("no outcome".into())))
+        })
+        .collect())
 }
 
 /// The endpoint's backstop past a task's timeout, as a duration.

@@ -23,6 +23,8 @@
 //! below zero is out of fuel (EN-611), depth past the bound is a stack overflow (EN-612).
 
 mod error;
+#[cfg(feature = "runner")]
+pub mod executor;
 #[doc(hidden)]
 pub mod fuzz_targets;
 mod limits;
@@ -32,6 +34,8 @@ mod prepare;
 pub mod runner;
 #[doc(hidden)]
 pub mod vectors;
+#[cfg(feature = "wasmtime")]
+pub mod wasmtime_runner;
 
 pub use error::SandboxError;
 pub use limits::Limits;

@@ -117,6 +117,18 @@ pub fn run(prepared: &Prepared, input: &[u8], fuel: u64, limits: &Limits) -> Run
         Some(Val::I32(v)) => v,
         _ => 0,
     };
+    classify(ended, fuel, left, depth, limits)
+}
+
+/// How a call ended, from what it returned and the globals it left: every runner ends a call
+/// this way, so that they agree on the trap as on the fuel.
+pub(crate) fn classify(
+    ended: Result<Vec<u8>, Trap>,
+    fuel: i64,
+    left: i64,
+    depth: i32,
+    limits: &Limits,
+) -> Run {
     let ended = match ended {
         // Out of fuel, trapped at a check or returned before the next one.
         _ if left < 0 => Ended::Trap(Trap::OutOfFuel),
@@ -132,39 +144,68 @@ pub fn run(prepared: &Prepared, input: &[u8], fuel: u64, limits: &Limits) -> Run
     }
 }
 
+/// Where `run`'s packed answer says the output is (`ptr << 32 | len`), or EN-613 for one larger
+/// than [`MAX_OUTPUT`].
+pub(crate) fn unpack(packed: i64) -> Result<(usize, usize), Trap> {
+    let (ptr, len) = (
+        (packed as u64 >> 32) as usize,
+        (packed as u64 & 0xffff_ffff) as usize,
+    );
+    if len > MAX_OUTPUT {
+        return Err(Trap::Abi(format!(
+            "an output of {len} bytes (at most {MAX_OUTPUT})"
+        )));
+    }
+    Ok((ptr, len))
+}
+
+/// The ABI's failures every runner words alike.
+pub(crate) mod abi {
+    use super::{ALLOC, ENTRY, MEMORY, Trap};
+
+    pub(crate) fn no_memory() -> Trap {
+        Trap::Abi(format!("no memory exported as {MEMORY:?}"))
+    }
+    pub(crate) fn no_alloc() -> Trap {
+        Trap::Abi(format!("no {ALLOC:?}: (i32) -> i32"))
+    }
+    pub(crate) fn no_entry() -> Trap {
+        Trap::Abi(format!("no {ENTRY:?}: (i32, i32) -> i64"))
+    }
+    pub(crate) fn input_too_large() -> Trap {
+        Trap::Abi("input too large".into())
+    }
+    pub(crate) fn bad_alloc() -> Trap {
+        Trap::Abi("alloc gave room outside the memory".into())
+    }
+    pub(crate) fn output_outside() -> Trap {
+        Trap::Abi("the output lies outside the memory".into())
+    }
+}
+
 /// `alloc`, the input written, `run`, the output read.
 fn call(store: &mut Store<()>, instance: &Instance, input: &[u8]) -> Result<Vec<u8>, Trap> {
     let wasm = |e: wasmi::Error| Trap::Wasm(e.to_string());
     let memory: Memory = instance
         .get_memory(&*store, MEMORY)
-        .ok_or_else(|| Trap::Abi(format!("no memory exported as {MEMORY:?}")))?;
+        .ok_or_else(abi::no_memory)?;
     let alloc = instance
         .get_typed_func::<i32, i32>(&*store, ALLOC)
-        .map_err(|_| Trap::Abi(format!("no {ALLOC:?}: (i32) -> i32")))?;
+        .map_err(|_| abi::no_alloc())?;
     let entry = instance
         .get_typed_func::<(i32, i32), i64>(&*store, ENTRY)
-        .map_err(|_| Trap::Abi(format!("no {ENTRY:?}: (i32, i32) -> i64")))?;
-    let len = i32::try_from(input.len()).map_err(|_| Trap::Abi("input too large".into()))?;
+        .map_err(|_| abi::no_entry())?;
+    let len = i32::try_from(input.len()).map_err(|_| abi::input_too_large())?;
     let at = alloc.call(&mut *store, len).map_err(wasm)?;
-    let at = usize::try_from(at).map_err(|_| Trap::Abi("alloc gave a negative address".into()))?;
+    let at = u32::try_from(at).map_err(|_| abi::bad_alloc())? as usize;
     memory
         .write(&mut *store, at, input)
-        .map_err(|_| Trap::Abi("alloc gave room outside the memory".into()))?;
-    let ptr =
-        i32::try_from(at).map_err(|_| Trap::Abi("alloc gave an address past 2 GiB".into()))?;
-    let packed = entry.call(&mut *store, (ptr, len)).map_err(wasm)?;
-    let (ptr, out_len) = (
-        (packed as u64 >> 32) as usize,
-        (packed as u64 & 0xffff_ffff) as usize,
-    );
-    if out_len > MAX_OUTPUT {
-        return Err(Trap::Abi(format!(
-            "an output of {out_len} bytes (at most {MAX_OUTPUT})"
-        )));
-    }
+        .map_err(|_| abi::bad_alloc())?;
+    let packed = entry.call(&mut *store, (at as i32, len)).map_err(wasm)?;
+    let (ptr, out_len) = unpack(packed)?;
     let mut output = vec![0u8; out_len];
     memory
         .read(&*store, ptr, &mut output)
-        .map_err(|_| Trap::Abi("the output lies outside the memory".into()))?;
+        .map_err(|_| abi::output_outside())?;
     Ok(output)
 }

@@ -1,16 +1,28 @@
-//! The reference runner on the WAT guest (`guests/reverse.wat`): the ABI round trip, and every
-//! way a call ends, each the same on every run, with the same fuel.
+//! The reference runner and wasmtime on the WAT guest (`guests/reverse.wat`): the ABI round
+//! trip, and every way a call ends, each the same on every run and on both runners, with the
+//! same fuel.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use edgenet_core::ErrorCode;
+use edgenet_sandbox::executor::Runner;
 use edgenet_sandbox::runner::{Ended, Run, Trap, run};
+use edgenet_sandbox::wasmtime_runner::Wasmtime;
 use edgenet_sandbox::{Limits, Prepared, prepare};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 fn guest() -> Prepared {
     let wat = include_str!("../guests/reverse.wat");
     prepare(&wat::parse_str(wat).unwrap(), &Limits::default()).unwrap()
 }
 
+/// wasmtime, shared by the tests (its epoch thread and compiled modules with it).
+pub fn wasmtime() -> &'static Wasmtime {
+    static RUNNER: OnceLock<Wasmtime> = OnceLock::new();
+    RUNNER.get_or_init(|| Wasmtime::new(Duration::from_secs(60)).unwrap())
+}
+
+/// A call on the reference runner, twice, and on wasmtime: the three end alike.
 fn twice(p: &Prepared, input: &[u8], fuel: u64) -> Run {
     let first = run(p, input, fuel, &Limits::default());
     assert_eq!(
@@ -18,7 +30,24 @@ fn twice(p: &Prepared, input: &[u8], fuel: u64) -> Run {
         run(p, input, fuel, &Limits::default()),
         "a call ends the same each time"
     );
+    let native = wasmtime().run(p, input, fuel, &Limits::default()).unwrap();
+    assert_eq!(
+        (trap_code(&first), first.fuel_used),
+        (trap_code(&native), native.fuel_used),
+        "wasmtime ends the call as the reference runner does"
+    );
+    if let Ended::Output(o) = &first.ended {
+        assert_eq!(native.ended, Ended::Output(o.clone()));
+    }
     first
+}
+
+/// The code a call ended with (what replicas compare), or none for an output.
+fn trap_code(r: &Run) -> Option<&'static str> {
+    match &r.ended {
+        Ended::Trap(t) => Some(t.code()),
+        Ended::Output(_) => None,
+    }
 }
 
 #[test]
@@ -81,5 +110,71 @@ fn a_module_without_the_abi_is_told_apart() {
             _ => "",
         },
         "EN-613"
+    );
+}
+
+/// A guest that answers with `answer`'s four bytes, in the entry-point ABI: `alloc` gives
+/// address 0, `run` writes at 16 and returns where.
+fn abi_guest(answer: &str, limits: &Limits) -> Prepared {
+    let wat = format!(
+        r#"(module (memory (export "memory") 1)
+            (func (export "alloc") (param i32) (result i32) (i32.const 0))
+            (func (export "run") (param $p i32) (param $n i32) (result i64)
+              (i32.store (i32.const 16) {answer})
+              (i64.const 0x0000001000000004)))"#
+    );
+    prepare(&wat::parse_str(wat).unwrap(), limits).unwrap()
+}
+
+#[test]
+fn a_nan_has_the_same_bits_on_both_runners() {
+    // 0/0 (x86 makes 0xffc00000 of it), and a NaN with a payload through a SIMD multiply.
+    for expr in [
+        "(i32.reinterpret_f32 (f32.div (f32.const 0) (f32.convert_i32_u (local.get $n))))",
+        "(i32x4.extract_lane 2 (f32x4.mul (v128.const i32x4 0 0 0x7fa00001 0) (f32x4.splat (f32.const 2))))",
+    ] {
+        let p = abi_guest(expr, &Limits::default());
+        let r = twice(&p, b"", 10_000);
+        assert_eq!(
+            r.ended,
+            Ended::Output(0x7fc0_0000u32.to_le_bytes().to_vec()),
+            "{expr}"
+        );
+    }
+}
+
+#[test]
+fn a_memory_bomb_stops_at_the_memory_limit_on_both_runners() {
+    // Grows a page at a time until refused, then answers with the pages it has.
+    let bomb = "(block $full (loop $more \
+                  (br_if $full (i32.eq (memory.grow (i32.const 1)) (i32.const -1))) \
+                  (br $more))) (memory.size)";
+    for pages in [2u32, 16, 64] {
+        let limits = Limits {
+            max_memory_pages: pages,
+            ..Limits::default()
+        };
+        let p = abi_guest(bomb, &limits);
+        let r = run(&p, b"", 1_000_000, &limits);
+        assert_eq!(r.ended, Ended::Output(pages.to_le_bytes().to_vec()));
+        assert_eq!(wasmtime().run(&p, b"", 1_000_000, &limits).unwrap(), r);
+    }
+}
+
+#[test]
+fn wasmtimes_wall_clock_gives_the_task_up_instead_of_answering() {
+    let quick = Wasmtime::new(Duration::from_millis(200)).unwrap();
+    let p = guest();
+    // Fuel for hours: only the wall clock stops it.
+    let stopped = quick.run(&p, &[0xff], u64::MAX / 2, &Limits::default());
+    let backstop = stopped.unwrap_err();
+    assert_eq!(backstop.code(), "EN-614");
+    // The runner still works after it.
+    assert_eq!(
+        quick
+            .run(&p, b"ab", 1_000_000, &Limits::default())
+            .unwrap()
+            .ended,
+        Ended::Output(b"ba".to_vec())
     );
 }

@@ -9,6 +9,7 @@ import * as encryption from './encryption.js';
 import * as compression from './compression.js';
 import * as embedding from './embedding.js';
 import * as semantic_match from './semantic_match.js';
+import * as custom_wasm from './custom_wasm.js';
 
 /** @type {Record<string, (c: import('../check.js').Checker, payload: any) => any>} */
 export const CHECKS = {
@@ -17,6 +18,7 @@ export const CHECKS = {
   compression: compression.check,
   embedding: embedding.check,
   semantic_match: semantic_match.check,
+  custom_wasm: custom_wasm.check,
 };
 
 /** @type {Record<string, (result: any) => any>} */
@@ -26,6 +28,7 @@ export const SHAPES = {
   compression: compression.shape,
   embedding: embedding.shape,
   semantic_match: semantic_match.shape,
+  custom_wasm: custom_wasm.shape,
 };
 
 /** @type {Record<string, import('./codec.js').Codec>} */
@@ -35,4 +38,5 @@ export const CODECS = {
   compression: compression.codec,
   embedding: embedding.codec,
   semantic_match: semantic_match.codec,
+  custom_wasm: custom_wasm.codec,
 };

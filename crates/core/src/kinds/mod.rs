@@ -15,6 +15,7 @@
 
 pub mod codec;
 pub mod compression;
+pub mod custom_wasm;
 pub mod embedding;
 pub mod encryption;
 pub mod semantic_match;
@@ -51,6 +52,7 @@ registry![
     semantic_match,
     vector_insert,
     shard_search,
+    custom_wasm,
 ];
 
 /// A task's kind as it travels: a number from the kind's module. A number that no module of this
@@ -136,6 +138,9 @@ pub enum Needs {
     Model,
     /// Runs only on a collection's shard, by its holders.
     Shard,
+    /// Runs the submitter's own module in a sandbox (a native node's runner, a page's sandbox
+    /// Worker when the site lists the kind).
+    Sandbox,
 }
 
 impl Needs {
@@ -145,6 +150,7 @@ impl Needs {
             Self::Kernels => "kernels",
             Self::Model => "model",
             Self::Shard => "shard",
+            Self::Sandbox => "sandbox",
         }
     }
 }

@@ -48,6 +48,10 @@ pub(crate) struct Args {
     /// none. A holder keeps each vector twice (index and log): about 8 bytes per dimension.
     #[arg(long, env = "EDGENET_STORAGE", default_value_t = 0)]
     pub(crate) storage: u64,
+    /// Do not run submitters' own WebAssembly modules (`custom_wasm`; they run in a sandbox
+    /// with no imports, metered fuel and capped memory: docs/custom-wasm.md).
+    #[arg(long, env = "EDGENET_NO_CUSTOM_WASM")]
+    pub(crate) no_custom_wasm: bool,
 }
 
 pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
@@ -61,6 +65,7 @@ pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
         text_backend,
         data_dir,
         storage,
+        no_custom_wasm,
     } = args;
     let (key, origin) = load_or_create(&cx.key_file)?;
     if origin == Origin::Created {
@@ -82,6 +87,7 @@ pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
         text_backend,
         data_dir: data_dir.unwrap_or_else(|| cx.key_file.with_file_name("data")),
         storage,
+        custom_wasm: !no_custom_wasm,
     };
     let runtime = runtime()?;
     let ran = runtime.block_on(run::run(key, options));

@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use edgenet_core::kinds::TaskKind;
 use edgenet_keystore::load_or_create;
 use edgenet_node::job::{Job, JobArgs, SUBMITTED_KINDS};
 use edgenet_node::submit;
+use edgenet_node::wasm_job::{Sending, WasmArgs, WasmJob, WasmReport, run_job};
 
 use super::{Context, Failure, MetricArg, OutputArg, runtime};
 
@@ -85,11 +87,33 @@ pub(crate) struct Args {
     /// and a submitter must not share an identity: the relay keeps one connection per node.
     #[arg(long)]
     pub(crate) as_node: bool,
+    /// `--kind custom-wasm`: the WebAssembly module (docs/custom-wasm.md has its ABI).
+    #[arg(long)]
+    pub(crate) module: Option<PathBuf>,
+    /// `--kind custom-wasm`: one input file.
+    #[arg(long, conflicts_with = "inputs")]
+    pub(crate) input: Option<PathBuf>,
+    /// `--kind custom-wasm`: a folder of input files, one run each, in the order of their names.
+    #[arg(long)]
+    pub(crate) inputs: Option<PathBuf>,
+    /// `--kind custom-wasm`: fuel each run may use (about one per instruction).
+    #[arg(long, default_value_t = edgenet_core::kinds::custom_wasm::CustomWasm::DEFAULT_FUEL)]
+    pub(crate) fuel: u64,
+    /// `--kind custom-wasm`: memory each run may reach, in MiB (1-256).
+    #[arg(long = "memory", default_value_t = 256)]
+    pub(crate) memory_mib: u32,
+    /// `--kind custom-wasm`: inputs per task (0: the job spread over 8 tasks).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) batch: usize,
 }
 
 /// `--kind`'s check: a name of a kind `submit` sends (clap prints the list on a mistake).
 fn kind_name(name: &str) -> Result<String, String> {
-    let names: Vec<&str> = SUBMITTED_KINDS.iter().map(|k| k.name()).collect();
+    let names: Vec<&str> = SUBMITTED_KINDS
+        .iter()
+        .chain(&[TaskKind::CUSTOM_WASM])
+        .map(|k| k.name())
+        .collect();
     if names.contains(&name.replace('-', "_").as_str()) {
         Ok(name.to_owned())
     } else {
@@ -120,6 +144,12 @@ pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
         bytes,
         mode,
         as_node,
+        module,
+        input,
+        inputs,
+        fuel,
+        memory_mib,
+        batch,
     } = args;
     let json = json || output == OutputArg::Json;
     // Paying spends this node's credits, so a paid task is submitted as this node.
@@ -128,6 +158,27 @@ pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
     } else {
         edgenet_core::SecretKey::generate(&mut edgenet_core::rng::os_rng())
     };
+    if kind.replace('-', "_") == TaskKind::CUSTOM_WASM.name() {
+        let job = WasmJob::from_args(&WasmArgs {
+            module: module.ok_or_else(|| {
+                edgenet_node::error::NodeError::Input("--kind custom-wasm needs --module".into())
+            })?,
+            input,
+            inputs,
+            fuel,
+            memory_mib,
+            batch,
+        })?;
+        let sending = Sending {
+            relay,
+            redundancy,
+            pay,
+            timeout: Duration::from_secs(timeout_s),
+        };
+        let report = runtime()?.block_on(run_job(key, &job, &sending))?;
+        print_wasm(&report, json);
+        return Ok(());
+    }
     let job = Job::from_args(&JobArgs {
         kind,
         vectors,
@@ -205,4 +256,42 @@ pub(crate) fn execute(cx: &Context, args: Args) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// A custom_wasm job's report: JSON, or a line per run.
+fn print_wasm(report: &WasmReport, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(report).unwrap_or_default());
+        return;
+    }
+    println!(
+        "module {}: {} runs in {} tasks, {}verified by {} workers ({} outvoted)",
+        report.module,
+        report.runs.len(),
+        report.tasks,
+        if report.verified { "" } else { "NOT all " },
+        report.agreeing.len(),
+        report.outvoted.len()
+    );
+    println!(
+        "fuel used {}; cost {} credits; {} runs checked here: {}",
+        report.fuel_used,
+        report.cost,
+        report.spot_checked,
+        match report.matches_local {
+            Some(true) => "all match",
+            Some(false) => "MISMATCH",
+            None => "none",
+        }
+    );
+    for run in &report.runs {
+        let shown = match (&run.output, &run.output_hex, &run.trap, &run.error) {
+            (Some(text), ..) => format!("{text:?}"),
+            (_, Some(hex), ..) => format!("0x{hex}"),
+            (_, _, Some(trap), _) => format!("trap {trap}"),
+            (.., Some(error)) => format!("failed: {error}"),
+            _ => String::new(),
+        };
+        println!("  {}: {shown} ({} fuel)", run.input, run.fuel_used);
+    }
 }

@@ -1,0 +1,157 @@
+//! `custom_wasm` as a kind an executor runs (feature `runner`): a task's module prepared once
+//! (and kept by its hash, a bounded number of them), then run on each input, in order, by a
+//! [`Runner`]; the runs become the kind's result.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use edgenet_core::ErrorCode;
+use edgenet_core::kinds::custom_wasm::{CustomWasm, WasmEnd, WasmRun, WasmRuns};
+use edgenet_core::kinds::{Executor, KindError, TaskKind};
+use sha2::{Digest, Sha256};
+
+use crate::runner::{Ended, Run, Trap};
+use crate::{Limits, Prepared, prepare};
+
+/// Something that runs a prepared module on one input: the reference runner, wasmtime.
+pub trait Runner: Sync + Send {
+    /// Runs `prepared` (prepared under `limits`) on `input` with `fuel`: how the call ended, or
+    /// the runner's own wall-clock backstop, which is no result at all.
+    fn run(
+        &self,
+        prepared: &Prepared,
+        input: &[u8],
+        fuel: u64,
+        limits: &Limits,
+    ) -> Result<Run, Backstop>;
+}
+
+/// A call stopped by the runner's wall clock (EN-614): this machine was too slow, which says
+/// nothing of the module. The task is given up, not answered, and the relay reassigns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the run passed this runner's wall-clock backstop of {0:?}; the task is given up")]
+pub struct Backstop(pub std::time::Duration);
+
+impl ErrorCode for Backstop {
+    fn code(&self) -> &'static str {
+        "EN-614"
+    }
+}
+
+/// The reference runner (wasmi), which has no wall clock: fuel alone ends its calls.
+pub struct Reference;
+
+impl Runner for Reference {
+    fn run(
+        &self,
+        prepared: &Prepared,
+        input: &[u8],
+        fuel: u64,
+        limits: &Limits,
+    ) -> Result<Run, Backstop> {
+        Ok(crate::runner::run(prepared, input, fuel, limits))
+    }
+}
+
+/// Prepared modules kept, newest last: a job's tasks share their module, so each worker prepares
+/// it once per job.
+const CACHED_MODULES: usize = 16;
+
+/// A submitted module by its SHA-256, with the memory limit it is prepared for.
+type ModuleKey = ([u8; 32], u32);
+
+/// Runs `custom_wasm` tasks with a [`Runner`].
+pub struct WasmExecutor<R> {
+    runner: R,
+    /// Prepared modules, most recently used last.
+    prepared: Mutex<VecDeque<(ModuleKey, Prepared)>>,
+}
+
+impl<R: Runner> WasmExecutor<R> {
+    /// An executor running tasks on `runner`.
+    pub fn new(runner: R) -> Self {
+        Self {
+            runner,
+            prepared: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The limits a task's runs are held to: the defaults, with its memory.
+    pub fn limits(task: &CustomWasm) -> Limits {
+        Limits {
+            max_memory_pages: task.memory_mib.saturating_mul(16),
+            ..Limits::default()
+        }
+    }
+
+    /// The task's module prepared, from the cache when a task of the same job was here before.
+    pub fn prepared(&self, task: &CustomWasm) -> Result<Prepared, KindError> {
+        let key: ModuleKey = (Sha256::digest(&task.module).into(), task.memory_mib);
+        let mut cache = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
+            let entry = cache.remove(at).unwrap_or_else(|| unreachable!());
+            let prepared = entry.1.clone();
+            cache.push_back(entry);
+            return Ok(prepared);
+        }
+        drop(cache);
+        let prepared = prepare(&task.module, &Self::limits(task)).map_err(KindError::of)?;
+        let mut cache = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHED_MODULES {
+            cache.pop_front();
+        }
+        cache.push_back((key, prepared.clone()));
+        Ok(prepared)
+    }
+
+    /// Runs every input of `task`, in order.
+    pub fn run_task(&self, task: &CustomWasm) -> Result<WasmRuns, KindError> {
+        let prepared = self.prepared(task)?;
+        let limits = Self::limits(task);
+        let mut output_left = WasmRuns::MAX_OUTPUT;
+        let runs = task
+            .inputs
+            .iter()
+            .map(|input| {
+                let run = self
+                    .runner
+                    .run(&prepared, input, task.fuel, &limits)
+                    .map_err(KindError::of)?;
+                let end = match run.ended {
+                    Ended::Output(o) if o.len() <= output_left => {
+                        output_left -= o.len();
+                        WasmEnd::Output(o)
+                    }
+                    // Past the result's room: the same on every runner, as it depends only on
+                    // the outputs before it.
+                    Ended::Output(_) => WasmEnd::Trap(trap_number(&Trap::Abi(String::new()))),
+                    Ended::Trap(t) => WasmEnd::Trap(trap_number(&t)),
+                };
+                Ok(WasmRun {
+                    end,
+                    fuel_used: run.fuel_used,
+                })
+            })
+            .collect::<Result<_, KindError>>()?;
+        Ok(WasmRuns { runs })
+    }
+}
+
+/// A trap's EN code as the number results carry (`"EN-611"` → 611).
+pub fn trap_number(trap: &Trap) -> u16 {
+    trap.code().trim_start_matches("EN-").parse().unwrap_or(610)
+}
+
+impl<R: Runner> Executor for WasmExecutor<R> {
+    fn kinds(&self) -> Vec<TaskKind> {
+        vec![TaskKind::CUSTOM_WASM]
+    }
+
+    fn run(&self, kind: TaskKind, payload: &[u8]) -> Result<Vec<u8>, KindError> {
+        if kind != TaskKind::CUSTOM_WASM {
+            return Err(KindError::not_run_here(kind));
+        }
+        let task = CustomWasm::decode(payload).map_err(KindError::of)?;
+        self.run_task(&task)?.encode().map_err(KindError::of)
+    }
+}
