@@ -14,8 +14,8 @@
 #   scripts/bench.sh ledger     ledger verify+merge vs bare Ed25519 batch verification; sync bytes
 #   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
 #   scripts/bench.sh work       a proof of work (Argon2id) natively and in wasm, beside encryption
-#   scripts/bench.sh wasm       custom_wasm's metering: a Rust guest as built and prepared, on the
-#                               reference runner (wasmi)
+#   scripts/bench.sh wasm       custom_wasm's metering: a Rust guest as built and prepared, on
+#                               wasmtime and the reference runner (wasmi), beside native
 #   scripts/bench.sh embed      sentence embeddings beside sentence-transformers and onnxruntime (not
 #                               in "all": it needs the reference virtualenv, EDGENET_REF_VENV)
 #   scripts/bench.sh gpu        the wgpu scan against the GPU's own read bandwidth (not in "all":
@@ -39,9 +39,9 @@ if [ "$what" = all ] || [ "$what" = work ]; then
 fi
 
 if [ "$what" = all ] || [ "$what" = wasm ]; then
-    step "custom_wasm: the word_count guest as built and prepared, on wasmi"
+    step "custom_wasm: the word_count guest as built and prepared, on wasmtime and wasmi, beside native"
     cargo build --release -q --target wasm32-unknown-unknown -p edgenet-guest --example word_count
-    cargo run --release -q -p edgenet-sandbox --features runner --example metering_bench -- \
+    cargo run --release -q -p edgenet-sandbox --features wasmtime --example metering_bench -- \
         "$ROOT/target/wasm32-unknown-unknown/release/examples/word_count.wasm"
 fi
 

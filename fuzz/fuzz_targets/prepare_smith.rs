@@ -1,11 +1,13 @@
 //! Valid modules in the allowed feature set (wasm-smith), prepared: each prepares (the rewrite
-//! never refuses or breaks a module it should take), and running every exported function on the
-//! reference engine ends the same way twice, with the same fuel.
+//! never refuses or breaks a module it should take), and running every exported function ends
+//! the same way on the reference engine (wasmi, twice) and on the native nodes' (wasmtime): the
+//! same values, bit for bit, or a trap on both, and the same fuel.
 #![no_main]
 
 use arbitrary::Unstructured;
 use edgenet_sandbox::{FUEL_EXPORT, Limits, prepare};
 use wasmi::{Config, Engine, ExternType, Linker, Module, Store, Val};
+use std::sync::OnceLock;
 
 fn config() -> wasm_smith::Config {
     wasm_smith::Config {
@@ -26,6 +28,8 @@ fn config() -> wasm_smith::Config {
         custom_page_sizes_enabled: false,
         compact_imports_enabled: false,
         export_everything: true,
+        // No externref: the sandbox refuses it (wasmtime without a collector cannot compile it).
+        reference_types_enabled: false,
         ..wasm_smith::Config::default()
     }
 }
@@ -57,11 +61,7 @@ fn run_all(bytes: &[u8]) -> Vec<String> {
         let args: Vec<Val> = ty.params().iter().map(|t| Val::default(*t)).collect();
         let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default(*t)).collect();
         let ended = match f.call(&mut store, &args, &mut results) {
-            Ok(()) => results
-                .iter()
-                .map(|v| format!("{v:?}"))
-                .collect::<Vec<_>>()
-                .join(","),
+            Ok(()) => results.iter().map(wasmi_bits).collect::<Vec<_>>().join(","),
             Err(_) => "trap".into(),
         };
         let left = match fuel.get(&store) {
@@ -73,6 +73,68 @@ fn run_all(bytes: &[u8]) -> Vec<String> {
             export.name(),
             100_000 - left
         ));
+    }
+    out
+}
+
+/// A wasmi value as its type and bits (what both engines' values are compared by).
+fn wasmi_bits(v: &Val) -> String {
+    match v {
+        Val::I32(x) => format!("i32:{x}"),
+        Val::I64(x) => format!("i64:{x}"),
+        Val::F32(x) => format!("f32:{:#x}", x.to_bits()),
+        Val::F64(x) => format!("f64:{:#x}", x.to_bits()),
+        Val::V128(x) => format!("v128:{:#x}", x.as_u128()),
+        other => format!("ref:{}", other.is_null_ref()),
+    }
+}
+
+/// A wasmtime value as [`wasmi_bits`] writes it.
+fn wasmtime_bits(v: &wasmtime::Val) -> String {
+    use wasmtime::Val as W;
+    match v {
+        W::I32(x) => format!("i32:{x}"),
+        W::I64(x) => format!("i64:{x}"),
+        W::F32(x) => format!("f32:{x:#x}"),
+        W::F64(x) => format!("f64:{x:#x}"),
+        W::V128(x) => format!("v128:{:#x}", x.as_u128()),
+        W::FuncRef(f) => format!("ref:{}", f.is_none()),
+        _ => "ref:?".into(),
+    }
+}
+
+/// As [`run_all`], on wasmtime (the sandbox's configuration).
+fn run_all_wasmtime(bytes: &[u8]) -> Vec<String> {
+    static ENGINE: OnceLock<wasmtime::Engine> = OnceLock::new();
+    let engine = ENGINE.get_or_init(|| {
+        let mut c = wasmtime::Config::new();
+        c.wasm_relaxed_simd(false).wasm_multi_memory(false).wasm_memory64(false).wasm_tail_call(false);
+        wasmtime::Engine::new(&c).expect("an engine")
+    });
+    let module = wasmtime::Module::new(engine, bytes).expect("a prepared module compiles");
+    let mut store = wasmtime::Store::new(engine, ());
+    let instance = match wasmtime::Instance::new(&mut store, &module, &[]) {
+        Ok(i) => i,
+        Err(_) => return vec!["instantiation trapped".into()],
+    };
+    let fuel = instance.get_global(&mut store, FUEL_EXPORT).expect("prepared");
+    let mut out = Vec::new();
+    for export in module.exports() {
+        let wasmtime::ExternType::Func(ty) = export.ty() else {
+            continue;
+        };
+        let Some(f) = instance.get_func(&mut store, export.name()) else {
+            continue;
+        };
+        fuel.set(&mut store, wasmtime::Val::I64(100_000)).expect("an i64");
+        let args: Vec<wasmtime::Val> = ty.params().map(|t| wasmtime::Val::default_for_ty(&t).expect("defaultable")).collect();
+        let mut results: Vec<wasmtime::Val> = ty.results().map(|t| wasmtime::Val::default_for_ty(&t).expect("defaultable")).collect();
+        let ended = match f.call(&mut store, &args, &mut results) {
+            Ok(()) => results.iter().map(wasmtime_bits).collect::<Vec<_>>().join(","),
+            Err(_) => "trap".into(),
+        };
+        let left = fuel.get(&mut store).i64().unwrap_or(0);
+        out.push(format!("{}: {ended} ({} fuel)", export.name(), 100_000 - left));
     }
     out
 }
@@ -89,5 +151,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         Err(edgenet_sandbox::SandboxError::Reserved(_)) => return,
         Err(e) => panic!("a valid module in the allowed set was refused: {e}"),
     };
-    assert_eq!(run_all(&prepared.bytes), run_all(&prepared.bytes));
+    let reference = run_all(&prepared.bytes);
+    assert_eq!(reference, run_all(&prepared.bytes));
+    assert_eq!(reference, run_all_wasmtime(&prepared.bytes), "wasmtime differs from wasmi");
 });

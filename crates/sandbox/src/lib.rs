@@ -4,7 +4,8 @@
 //! [`prepare`] takes a module and the task's [`Limits`] and returns new module bytes, or refuses
 //! with a stable code (EN-6xx):
 //! - **validated** against the allowed feature set (the MVP with mutable globals, saturating
-//!   float-to-int, sign extension, multi-value, bulk memory, reference types and 128-bit SIMD; no
+//!   float-to-int, sign extension, multi-value, bulk memory, reference types (`funcref` only) and
+//!   128-bit SIMD; no
 //!   threads, relaxed SIMD, memory64, multiple memories, tail calls, exceptions or GC), with no
 //!   import and no start function, and within the size bounds of [`Limits`];
 //! - **memory capped**: its one memory's maximum is at most the task's memory limit;

@@ -178,3 +178,19 @@ fn wasmtimes_wall_clock_gives_the_task_up_instead_of_answering() {
         Ended::Output(b"ba".to_vec())
     );
 }
+
+#[test]
+fn funcref_tables_run_on_both_runners_and_externref_is_refused() {
+    let abi = r#"(memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) (i32.const 0))"#;
+    let funcref = format!(
+        r#"(module {abi} (table 1 funcref)
+            (func (export "run") (param i32 i32) (result i64)
+              (drop (ref.is_null (table.get 0 (i32.const 0)))) (i64.const 0)))"#
+    );
+    let p = prepare(&wat::parse_str(funcref).unwrap(), &Limits::default()).unwrap();
+    assert_eq!(twice(&p, b"", 1000).ended, Ended::Output(Vec::new()));
+    // wasmtime without a collector cannot compile externref: no runner may be handed it.
+    let externref = format!("(module {abi} (table 1 externref))");
+    let refused = prepare(&wat::parse_str(externref).unwrap(), &Limits::default()).unwrap_err();
+    assert_eq!(refused.code(), "EN-601");
+}
