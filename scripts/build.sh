@@ -13,6 +13,9 @@
 #                              that forces backend 'gpu' and has GPU consent
 #   edgenet-collections.js     the collections client with its glue (edgenet_collections_bg.wasm),
 #                              loaded by the coordinator on a page's first collection task
+#   edgenet-sandbox.js         custom_wasm's preparation with its glue (edgenet_sandbox_bg.wasm),
+#                              loaded by a compute Worker on its first custom_wasm task
+#   edgenet-sandbox-worker.js  the sandbox Worker a custom_wasm module runs in
 # Skips wasm-pack when nothing under crates/ changed since the last build.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -57,12 +60,14 @@ gpu_wasm="$ROOT/pkg/wasm/edgenet_gpu_bg.wasm"
 embed_wasm="$ROOT/pkg/wasm/edgenet_embed_bg.wasm"
 embed_gpu_wasm="$ROOT/pkg/wasm/edgenet_embed_gpu_bg.wasm"
 collections_wasm="$ROOT/pkg/wasm/edgenet_collections_bg.wasm"
+sandbox_wasm="$ROOT/pkg/wasm/edgenet_sandbox_bg.wasm"
 wasm_module crates/wasm edgenet
 wasm_module crates/wasm-compute edgenet_compute
 wasm_module crates/wasm-gpu edgenet_gpu
 wasm_module crates/wasm-embed edgenet_embed wasm-speed
 wasm_module crates/wasm-embed edgenet_embed_gpu wasm-speed --features webgpu
 wasm_module crates/wasm-collections edgenet_collections
+wasm_module crates/wasm-sandbox edgenet_sandbox
 
 step "bundles (esbuild)"
 # Source maps beside each bundle (fetched by devtools only).
@@ -75,9 +80,11 @@ esbuild pkg/src/gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-g
 esbuild pkg/src/embed.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-embed.js
 esbuild pkg/src/embed-gpu.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-embed-gpu.js
 esbuild pkg/src/collections.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-collections.js
+esbuild pkg/src/sandbox.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-sandbox.js
+esbuild pkg/src/sandbox-worker.js "${common[@]}" --format=iife --outfile=pkg/dist/edgenet-sandbox-worker.js
 # The relay dashboard (www/dashboard.html) with uPlot; not part of the npm package.
 esbuild www/src/dashboard.js --bundle --minify --format=esm --target=es2020 --outdir=www/dist --entry-names=dashboard --log-level=warning
-for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$compute_wasm" "$gpu_wasm" "$embed_wasm" "$embed_gpu_wasm" "$collections_wasm"; do
+for f in pkg/dist/*.js pkg/dist/*.mjs "$wasm" "$compute_wasm" "$gpu_wasm" "$embed_wasm" "$embed_gpu_wasm" "$collections_wasm" "$sandbox_wasm"; do
     [ -f "$f" ] || continue
     note "$(basename "$f"): $(wc -c <"$f") bytes, $(gzip -9c "$f" | wc -c) gzip"
 done

@@ -127,7 +127,8 @@
 /**
  * @typedef {{ type: 'init', module: WebAssembly.Module, limit: number, sliceMs: number,
  *     gpu: { script: string, wasm: string, mode: string } | null,
- *     model: { script: string, wasm: string, gpu: { script: string, wasm: string } | null } | null }
+ *     model: { script: string, wasm: string, gpu: { script: string, wasm: string } | null } | null,
+ *     sandbox: { script: string, wasm: string, worker: string } | null }
  *   | { type: 'limit', fraction: number }
  *   | ({ type: 'run' } & Job)
  *   | { type: 'abort', running: string | null }

@@ -13,6 +13,9 @@ export const TEXT_KINDS = KINDS.filter((k) => k.needs === 'model').map((k) => k.
 /** Whether these contribution settings run text tasks (which one compute Worker does, with the model). */
 export const runsText = (contribute) => Boolean(contribute) && contribute.tasks.some((t) => TEXT_KINDS.includes(t));
 
+/** Whether these contribution settings run submitters' own modules (the site lists custom_wasm). */
+export const runsWasm = (contribute) => Boolean(contribute) && contribute.tasks.includes('custom_wasm');
+
 export const MINILM = {
   name: 'minilm',
   files: {

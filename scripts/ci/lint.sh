@@ -12,7 +12,7 @@ cargo clippy -p edgenet-embed --features gpu --all-targets -- -D warnings
 cargo clippy -p edgenet-core -p edgenet-proto -p edgenet-kernels -p edgenet-sandbox --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgenet-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
 cargo clippy -p edgenet-wasm-gpu --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p edgenet-wasm-compute -p edgenet-wasm-collections --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p edgenet-wasm-compute -p edgenet-wasm-collections -p edgenet-wasm-sandbox --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p edgenet-embed -p edgenet-wasm-embed --target wasm32-unknown-unknown -- -D warnings
 
 # The browser package's JS: every file in pkg/src is // @ts-check; tsc checks them against the

@@ -6,11 +6,11 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use edgenet_core::ErrorCode;
-use edgenet_core::kinds::custom_wasm::{CustomWasm, WasmEnd, WasmRun, WasmRuns};
+use edgenet_core::kinds::custom_wasm::{CustomWasm, WasmRuns};
 use edgenet_core::kinds::{Executor, KindError, TaskKind};
 use sha2::{Digest, Sha256};
 
-use crate::runner::{Ended, Run, Trap};
+use crate::abi::{Run, runs_of};
 use crate::{Limits, Prepared, prepare};
 
 /// Something that runs a prepared module on one input: the reference runner, wasmtime.
@@ -78,10 +78,7 @@ impl<R: Runner> WasmExecutor<R> {
 
     /// The limits a task's runs are held to: the defaults, with its memory.
     pub fn limits(task: &CustomWasm) -> Limits {
-        Limits {
-            max_memory_pages: task.memory_mib.saturating_mul(16),
-            ..Limits::default()
-        }
+        Limits::for_task(task.memory_mib)
     }
 
     /// The task's module prepared, from the cache when a task of the same job was here before.
@@ -108,38 +105,14 @@ impl<R: Runner> WasmExecutor<R> {
     pub fn run_task(&self, task: &CustomWasm) -> Result<WasmRuns, KindError> {
         let prepared = self.prepared(task)?;
         let limits = Self::limits(task);
-        let mut output_left = WasmRuns::MAX_OUTPUT;
         let runs = task
             .inputs
             .iter()
-            .map(|input| {
-                let run = self
-                    .runner
-                    .run(&prepared, input, task.fuel, &limits)
-                    .map_err(KindError::of)?;
-                let end = match run.ended {
-                    Ended::Output(o) if o.len() <= output_left => {
-                        output_left -= o.len();
-                        WasmEnd::Output(o)
-                    }
-                    // Past the result's room: the same on every runner, as it depends only on
-                    // the outputs before it.
-                    Ended::Output(_) => WasmEnd::Trap(trap_number(&Trap::Abi(String::new()))),
-                    Ended::Trap(t) => WasmEnd::Trap(trap_number(&t)),
-                };
-                Ok(WasmRun {
-                    end,
-                    fuel_used: run.fuel_used,
-                })
-            })
-            .collect::<Result<_, KindError>>()?;
-        Ok(WasmRuns { runs })
+            .map(|input| self.runner.run(&prepared, input, task.fuel, &limits))
+            .collect::<Result<Vec<Run>, Backstop>>()
+            .map_err(KindError::of)?;
+        Ok(runs_of(runs))
     }
-}
-
-/// A trap's EN code as the number results carry (`"EN-611"` → 611).
-pub fn trap_number(trap: &Trap) -> u16 {
-    trap.code().trim_start_matches("EN-").parse().unwrap_or(610)
 }
 
 impl<R: Runner> Executor for WasmExecutor<R> {

@@ -23,6 +23,7 @@
 //! (`tests/prepare.rs` pins a hash). The runner tells the traps apart by the globals: fuel
 //! below zero is out of fuel (EN-611), depth past the bound is a stack overflow (EN-612).
 
+pub mod abi;
 mod error;
 #[cfg(feature = "runner")]
 pub mod executor;

@@ -32,3 +32,13 @@ impl Default for Limits {
         }
     }
 }
+
+impl Limits {
+    /// The limits a `custom_wasm` task's runs are held to: the defaults, with the task's memory.
+    pub fn for_task(memory_mib: u32) -> Self {
+        Self {
+            max_memory_pages: memory_mib.saturating_mul(16),
+            ..Self::default()
+        }
+    }
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Val};
 
 use crate::executor::{Backstop, Runner};
-use crate::runner::{ALLOC, ENTRY, MEMORY, Run, Trap, abi, classify, unpack};
+use crate::abi::{ALLOC, ENTRY, MEMORY, Run, Trap, classify, fail, unpack};
 use crate::{DEPTH_EXPORT, FUEL_EXPORT, Limits, Prepared};
 
 /// Compiled modules kept.
@@ -101,7 +101,7 @@ impl Runner for Wasmtime {
         let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
         let abi_run = |m: &str| {
             Ok(Run {
-                ended: crate::runner::Ended::Trap(Trap::Abi(m.to_owned())),
+                ended: crate::abi::Ended::Trap(Trap::Abi(m.to_owned())),
                 fuel_used: 0,
             })
         };
@@ -171,24 +171,24 @@ fn call(
 ) -> Result<Vec<u8>, Stop> {
     let memory = instance
         .get_memory(&mut *store, MEMORY)
-        .ok_or_else(|| Stop::Trap(abi::no_memory()))?;
+        .ok_or_else(|| Stop::Trap(fail::no_memory()))?;
     let alloc = instance
         .get_typed_func::<i32, i32>(&mut *store, ALLOC)
-        .map_err(|_| Stop::Trap(abi::no_alloc()))?;
+        .map_err(|_| Stop::Trap(fail::no_alloc()))?;
     let entry = instance
         .get_typed_func::<(i32, i32), i64>(&mut *store, ENTRY)
-        .map_err(|_| Stop::Trap(abi::no_entry()))?;
-    let len = i32::try_from(input.len()).map_err(|_| Stop::Trap(abi::input_too_large()))?;
+        .map_err(|_| Stop::Trap(fail::no_entry()))?;
+    let len = i32::try_from(input.len()).map_err(|_| Stop::Trap(fail::input_too_large()))?;
     let at = alloc.call(&mut *store, len).map_err(stopped)?;
-    let at = u32::try_from(at).map_err(|_| Stop::Trap(abi::bad_alloc()))? as usize;
+    let at = u32::try_from(at).map_err(|_| Stop::Trap(fail::bad_alloc()))? as usize;
     memory
         .write(&mut *store, at, input)
-        .map_err(|_| Stop::Trap(abi::bad_alloc()))?;
+        .map_err(|_| Stop::Trap(fail::bad_alloc()))?;
     let packed = entry.call(&mut *store, (at as i32, len)).map_err(stopped)?;
     let (ptr, out_len) = unpack(packed).map_err(Stop::Trap)?;
     let mut output = vec![0u8; out_len];
     memory
         .read(&*store, ptr, &mut output)
-        .map_err(|_| Stop::Trap(abi::output_outside()))?;
+        .map_err(|_| Stop::Trap(fail::output_outside()))?;
     Ok(output)
 }

@@ -194,3 +194,28 @@ fn funcref_tables_run_on_both_runners_and_externref_is_refused() {
     let refused = prepare(&wat::parse_str(externref).unwrap(), &Limits::default()).unwrap_err();
     assert_eq!(refused.code(), "EN-601");
 }
+
+#[test]
+fn the_static_abi_check_refuses_what_the_engines_typed_lookups_refuse() {
+    use edgenet_sandbox::abi::check_exports;
+    let mem = r#"(memory (export "memory") 1)"#;
+    let alloc = r#"(func (export "alloc") (param i32) (result i32) (i32.const 0))"#;
+    let run_ok = r#"(func (export "run") (param i32 i32) (result i64) (i64.const 0))"#;
+    let cases = [
+        (format!("(module {mem} {alloc} {run_ok})"), true),
+        (format!("(module {alloc} {run_ok})"), false),
+        (format!(r#"(module {mem} (func (export "alloc") (param i64) (result i32) (i32.const 0)) {run_ok})"#), false),
+        (format!(r#"(module {mem} (func (export "alloc") (param i32)) {run_ok})"#), false),
+        (format!(r#"(module {mem} {alloc} (func (export "run") (param i32 i32) (result i32) (i32.const 0)))"#), false),
+        (format!(r#"(module {mem} {alloc} (global (export "run") i32 (i32.const 0)))"#), false),
+        (format!(r#"(module {mem} {alloc})"#), false),
+    ];
+    for (wat, ok) in cases {
+        let p = prepare(&wat::parse_str(&wat).unwrap(), &Limits::default()).unwrap();
+        assert_eq!(check_exports(&p.bytes).is_ok(), ok, "{wat}");
+        let r = twice(&p, b"x", 1000);
+        if !ok {
+            assert_eq!((trap_code(&r), r.fuel_used), (Some("EN-613"), 0), "{wat}");
+        }
+    }
+}

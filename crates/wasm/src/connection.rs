@@ -49,17 +49,21 @@ pub(crate) fn task_kind(name: &str) -> Result<TaskKind, JsError> {
 #[wasm_bindgen]
 impl Connection {
     /// A connection for the identity `secret` with the profile `{workers, memoryMib, maxJobs,
-    /// contributing, textTasks}`: it offers `workers` compute Workers and `memoryMib`, runs up to
-    /// `maxJobs` at once, claims offers only while contributing, and lists the text kinds
-    /// (the registry's kinds that need the model, run by the embedding module) when `textTasks` is set. `now` is the caller's monotonic clock
-    /// in milliseconds (`performance.now()`), as for every call that takes one.
+    /// contributing, textTasks, sandboxTasks}`: it offers `workers` compute Workers and
+    /// `memoryMib`, runs up to `maxJobs` at once, claims offers only while contributing, lists
+    /// the text kinds (the registry's kinds that need the model, run by the embedding module)
+    /// when `textTasks` is set, and `custom_wasm` (run in the compute Workers' sandbox Workers)
+    /// when `sandboxTasks` is. `now` is the caller's monotonic clock in milliseconds
+    /// (`performance.now()`), as for every call that takes one.
     #[wasm_bindgen(constructor)]
     pub fn new(secret: &[u8], profile: JsValue, now: f64) -> Result<Connection, JsError> {
         let max_jobs = number(&profile, "maxJobs")? as usize;
         let contributing = flag(&profile, "contributing");
         let text = flag(&profile, "textTasks");
+        let sandbox = flag(&profile, "sandboxTasks");
         let kernels = kinds_needing(Needs::Kernels)
             .chain(kinds_needing(Needs::Model).filter(|_| text))
+            .chain(kinds_needing(Needs::Sandbox).filter(|_| sandbox))
             .collect();
         let capabilities = Capabilities {
             cores: number(&profile, "workers")? as u16,

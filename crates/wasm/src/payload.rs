@@ -1,6 +1,7 @@
 //! Task payloads and results between the shim's plain JS values and core's encodings.
 
 use edgenet_core::kinds::compression::{CompressedVectors, Compression, Quantization};
+use edgenet_core::kinds::custom_wasm::{CustomWasm, WasmEnd, WasmRuns};
 use edgenet_core::kinds::embedding::{Embedding, Embeddings};
 use edgenet_core::kinds::encryption::Encryption;
 use edgenet_core::kinds::semantic_match::{Matches, SemanticMatch};
@@ -150,5 +151,46 @@ pub fn decode_matches(bytes: &[u8]) -> Result<JsValue, JsError> {
     Ok(Obj::new("matches")
         .set("indices", js_sys::Uint32Array::from(indices.as_slice()))
         .set("scores", js_sys::Float32Array::from(scores.as_slice()))
+        .into())
+}
+
+/// Encodes a `custom_wasm` payload: the module, its inputs, fuel per input and memory in MiB;
+/// throws EN-141 past a bound (docs/custom-wasm.md, "The task").
+#[wasm_bindgen(js_name = encodeCustomWasm)]
+pub fn encode_custom_wasm(
+    module: Vec<u8>,
+    inputs: Vec<js_sys::Uint8Array>,
+    fuel: f64,
+    memory_mib: u32,
+) -> Result<Vec<u8>, JsError> {
+    CustomWasm {
+        module,
+        inputs: inputs.iter().map(js_sys::Uint8Array::to_vec).collect(),
+        fuel: fuel as u64,
+        memory_mib,
+    }
+    .encode()
+    .map_err(js_error)
+}
+
+/// Decodes a `custom_wasm` result: `{runs, fuelUsed}`, each run `{output}` or `{trap: 'EN-61x'}`
+/// with its `fuelUsed`, in input order.
+#[wasm_bindgen(js_name = decodeWasmRuns)]
+pub fn decode_wasm_runs(bytes: &[u8]) -> Result<JsValue, JsError> {
+    let r = WasmRuns::decode(bytes).map_err(js_error)?;
+    let runs = js_sys::Array::new();
+    for run in &r.runs {
+        let o = js_sys::Object::new();
+        let (key, value): (&str, JsValue) = match &run.end {
+            WasmEnd::Output(b) => ("output", js_sys::Uint8Array::from(&b[..]).into()),
+            WasmEnd::Trap(code) => ("trap", format!("EN-{code}").into()),
+        };
+        let _ = js_sys::Reflect::set(&o, &key.into(), &value);
+        let _ = js_sys::Reflect::set(&o, &"fuelUsed".into(), &(run.fuel_used as f64).into());
+        runs.push(&o);
+    }
+    Ok(Obj::new("runs")
+        .set("runs", runs)
+        .set("fuelUsed", r.fuel_used() as f64)
         .into())
 }

@@ -3,7 +3,7 @@
 // idle policy applied to the page's signals), and the jobs waiting for a free one.
 
 import { spawnWorker } from '../spawn.js';
-import { TEXT_KINDS, runsText } from '../models.js';
+import { TEXT_KINDS, runsText, runsWasm } from '../models.js';
 import { co, counts, pool, postStats, queue, report } from './state.js';
 import { onSocket, pump } from './socket.js';
 
@@ -47,7 +47,15 @@ export function startPool(module) {
     // choice for text tasks yet: on a machine without a real GPU the CPU path is faster).
     const gpuText = contribute.gpu === 'gpu' ? { script: cfg.embedGpuUrl, wasm: cfg.embedGpuWasmUrl } : null;
     const model = i === 0 && text ? { script: cfg.embedUrl, wasm: cfg.embedWasmUrl, gpu: gpuText } : null;
-    tell(slot, { type: 'init', module, limit: co.share.fraction, sliceMs: SLICE_MS, gpu, model });
+    // Every Worker runs custom_wasm tasks when the site lists the kind: each in a sandbox Worker
+    // of its own, with the sandbox module (beside the compute module's files) loaded on the first.
+    const beside = (/** @type {string} */ file, /** @type {string} */ url) => new URL(file, url).href;
+    const sandbox = runsWasm(contribute) ? {
+      script: beside('edgenet-sandbox.js', cfg.computeUrl),
+      wasm: beside('edgenet_sandbox_bg.wasm', cfg.computeWasmUrl),
+      worker: beside('edgenet-sandbox-worker.js', cfg.computeUrl),
+    } : null;
+    tell(slot, { type: 'init', module, limit: co.share.fraction, sliceMs: SLICE_MS, gpu, model, sandbox });
     pool.push(slot);
   }
 }

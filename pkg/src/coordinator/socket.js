@@ -7,7 +7,7 @@
 import { Connection } from '../../wasm/edgenet.js';
 import { CODECS } from '../kinds/index.generated.js';
 import { EdgeNetError, errorData } from '../errors.js';
-import { runsText } from '../models.js';
+import { runsText, runsWasm } from '../models.js';
 import { apiUrl, co, counts, pool, post, postStats, queue, relayUrl, report, setState, shardTasks, submits, waiting } from './state.js';
 import { keepEntries, keptEntries } from './store.js';
 import { solveWork } from './work.js';
@@ -173,6 +173,8 @@ export function connect() {
     contributing: false,
     // The text kinds are offered only when the page runs them (one Worker, with the model).
     textTasks: runsText(contribute),
+    // custom_wasm only when the site lists it.
+    sandboxTasks: runsWasm(contribute),
   };
   const fresh = new Connection(secret, profile, performance.now());
   co.conn = fresh;
