@@ -12,6 +12,7 @@ interface Window {
   EdgeNetEmbed: { init: (opts: { module_or_path: any }) => Promise<any>; Model: any; TextRun: any; memoryBytes: () => number };
   /** The collections client, once the coordinator imported it (collections.js). */
   EdgeNetCollections: { init: (opts: { module_or_path: any }) => Promise<any>; run: (kind: string, payload: any, options: any, lent: any) => Promise<any> };
+  EdgeNetSandbox: { init: (opts: { module_or_path: any }) => Promise<any>; prepareTask: (payload: Uint8Array) => any; finishRuns: (fuel: number, memoryMib: number, runs: any[]) => Uint8Array };
 }
 
 interface Navigator {

@@ -54,5 +54,5 @@ self.onmessage = ({ data: m }) => {
   fuelGlobal.value = BigInt(fuel);
   const ended = call(ex, input, maxOutput);
   const depth = ex.edgenet_depth instanceof WebAssembly.Global ? ex.edgenet_depth.value : 0;
-  postMessage({ ...ended, left: Number(fuelGlobal.value), depth }, ended.output ? [ended.output.buffer] : []);
+  postMessage({ ...ended, left: Number(fuelGlobal.value), depth }, { transfer: ended.output ? [ended.output.buffer] : [] });
 };

@@ -121,7 +121,10 @@ fn main() {
             metered / plain
         );
     }
-    println!("| native (the same Rust function) | {:.1} ms | | |", native * 1e3);
+    println!(
+        "| native (the same Rust function) | {:.1} ms | | |",
+        native * 1e3
+    );
     println!(
         "speed of the prepared guest on wasmtime: {:.2}× native, {:.1}× wasmi's",
         native / wt_metered,

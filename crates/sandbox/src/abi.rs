@@ -147,10 +147,7 @@ pub mod fail {
 
 /// A trap's EN code as the number results carry (`"EN-611"` → 611).
 pub fn trap_number(trap: &Trap) -> u16 {
-    trap.code()
-        .trim_start_matches("EN-")
-        .parse()
-        .unwrap_or(610)
+    trap.code().trim_start_matches("EN-").parse().unwrap_or(610)
 }
 
 /// A task's result from its runs, in input order. Outputs together stay within

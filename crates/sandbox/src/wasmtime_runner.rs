@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Val};
 
-use crate::executor::{Backstop, Runner};
 use crate::abi::{ALLOC, ENTRY, MEMORY, Run, Trap, classify, fail, unpack};
+use crate::executor::{Backstop, Runner};
 use crate::{DEPTH_EXPORT, FUEL_EXPORT, Limits, Prepared};
 
 /// Compiled modules kept.

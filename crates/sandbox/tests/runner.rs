@@ -204,10 +204,26 @@ fn the_static_abi_check_refuses_what_the_engines_typed_lookups_refuse() {
     let cases = [
         (format!("(module {mem} {alloc} {run_ok})"), true),
         (format!("(module {alloc} {run_ok})"), false),
-        (format!(r#"(module {mem} (func (export "alloc") (param i64) (result i32) (i32.const 0)) {run_ok})"#), false),
-        (format!(r#"(module {mem} (func (export "alloc") (param i32)) {run_ok})"#), false),
-        (format!(r#"(module {mem} {alloc} (func (export "run") (param i32 i32) (result i32) (i32.const 0)))"#), false),
-        (format!(r#"(module {mem} {alloc} (global (export "run") i32 (i32.const 0)))"#), false),
+        (
+            format!(
+                r#"(module {mem} (func (export "alloc") (param i64) (result i32) (i32.const 0)) {run_ok})"#
+            ),
+            false,
+        ),
+        (
+            format!(r#"(module {mem} (func (export "alloc") (param i32)) {run_ok})"#),
+            false,
+        ),
+        (
+            format!(
+                r#"(module {mem} {alloc} (func (export "run") (param i32 i32) (result i32) (i32.const 0)))"#
+            ),
+            false,
+        ),
+        (
+            format!(r#"(module {mem} {alloc} (global (export "run") i32 (i32.const 0)))"#),
+            false,
+        ),
         (format!(r#"(module {mem} {alloc})"#), false),
     ];
     for (wat, ok) in cases {
@@ -218,4 +234,16 @@ fn the_static_abi_check_refuses_what_the_engines_typed_lookups_refuse() {
             assert_eq!((trap_code(&r), r.fuel_used), (Some("EN-613"), 0), "{wat}");
         }
     }
+}
+
+#[test]
+fn the_nan_guest_answers_canonical_nans_on_both_runners() {
+    let wat = include_str!("../guests/nan.wat");
+    let p = prepare(&wat::parse_str(wat).unwrap(), &Limits::default()).unwrap();
+    let r = twice(&p, b"anything", 10_000);
+    let want: Vec<u8> = [0x7fc0_0000u32, 0x7fc0_0000]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    assert_eq!(r.ended, Ended::Output(want));
 }

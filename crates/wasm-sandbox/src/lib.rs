@@ -45,8 +45,16 @@ pub fn prepare_task(payload: &[u8]) -> Result<JsValue, JsError> {
     for input in &task.inputs {
         inputs.push(&js_sys::Uint8Array::from(&input[..]).into());
     }
-    set(&out, "module", &js_sys::Uint8Array::from(&prepared.bytes[..]).into());
-    set(&out, "hash", &edgenet_core::radix::hex(&prepared.hash).into());
+    set(
+        &out,
+        "module",
+        &js_sys::Uint8Array::from(&prepared.bytes[..]).into(),
+    );
+    set(
+        &out,
+        "hash",
+        &edgenet_core::radix::hex(&prepared.hash).into(),
+    );
     set(&out, "inputs", &inputs.into());
     // At most 10¹¹: exact as a double.
     set(&out, "fuel", &(task.fuel as f64).into());
@@ -76,7 +84,9 @@ pub fn finish_runs(fuel: f64, memory_mib: u32, runs: js_sys::Array) -> Result<Ve
             } else if let Some(m) = abi.as_string() {
                 Err(Trap::Abi(m))
             } else {
-                Err(Trap::Wasm(get(&r, "trapped").as_string().unwrap_or_default()))
+                Err(Trap::Wasm(
+                    get(&r, "trapped").as_string().unwrap_or_default(),
+                ))
             };
             let left = get(&r, "left").as_f64().unwrap_or(0.0) as i64;
             let depth = get(&r, "depth").as_f64().unwrap_or(0.0) as i32;
