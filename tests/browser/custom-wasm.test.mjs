@@ -2,7 +2,7 @@
 // browser's own engine, in a sandbox Worker, and its results agree bit for bit, fuel included,
 // with two native nodes on wasmtime: the Rust guest's outputs, a NaN guest's bits, an endless
 // loop ended by fuel, a recursion ended by the depth bound, a division by zero. And a page submits
-// the kind itself, run by the native nodes.
+// the kind itself, run by the native nodes. A memory bomb stops at the task's limit everywhere.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,7 +19,7 @@ function buildGuests(dir) {
   execFileSync('cargo', ['build', '-q', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'edgenet-guest', '--example', 'word_count'],
     { cwd: ROOT, env: { ...process.env, CARGO_TARGET_DIR: target }, stdio: 'inherit' });
   guests.wordCount = join(target, 'wasm32-unknown-unknown', 'release', 'examples', 'word_count.wasm');
-  for (const name of ['reverse', 'nan']) {
+  for (const name of ['reverse', 'nan', 'bomb']) {
     guests[name] = join(dir, `${name}.wasm`);
     execFileSync('cargo', ['run', '-q', '-p', 'edgenet-sandbox', '--example', 'wat2wasm', '--',
       join(ROOT, 'crates', 'sandbox', 'guests', `${name}.wat`), guests[name]], { cwd: ROOT, stdio: 'inherit' });
@@ -92,6 +92,12 @@ test('traps, fuel and NaN bits are the same in Chromium as on wasmtime', async (
   assert.deepEqual(nan.outvoted, [], JSON.stringify(nan));
   assert.ok(nan.agreeing.includes(pageId));
   assert.equal(nan.runs[0].output_hex, '0000c07f0000c07f', 'canonical NaNs');
+
+  // A memory bomb stops at the task's limit: 2 MiB, 32 pages, everywhere.
+  const bomb = await stack.submit(['--kind', 'custom-wasm', '--module', guests.bomb, '--input', join(dir, '000.in'), '--redundancy', '3', '--memory', '2']);
+  assert.deepEqual(bomb.outvoted, [], JSON.stringify(bomb));
+  assert.ok(bomb.agreeing.includes(pageId));
+  assert.equal(bomb.runs[0].output_hex ?? Buffer.from(bomb.runs[0].output).toString('hex'), '20000000');
 });
 
 test('a page submits custom_wasm and gets every run back in order', async () => {

@@ -125,10 +125,15 @@ pub async fn submit_all(
             }
             Err(e) => return Err(e),
         };
-        let mut ended = |task: TaskId, result| {
+        let total = order.len();
+        let mut ended = |task: TaskId, result: Result<Outcome, NodeError>| {
             if order.contains(&task) && !outcomes.contains_key(&task) {
+                let ok = result.is_ok();
                 outcomes.insert(task, result);
                 open = open.saturating_sub(1);
+                if total > 1 {
+                    tracing::info!(%task, ok, done = outcomes.len(), total, "job progress");
+                }
             }
         };
         match event {

@@ -110,6 +110,12 @@ fn nodes_run_the_rust_guest_a_big_job_comes_back_in_order_and_a_liar_is_outvoted
         job.fuel_used,
         job.runs.iter().map(|r| r.fuel_used).sum::<u64>()
     );
+    // /metrics counts the kind like any other.
+    let (_, metrics) = relay.get_raw("/metrics");
+    assert!(
+        metrics.contains("edgenet_tasks_submitted_total{kind=\"custom_wasm\"} 8"),
+        "{metrics}"
+    );
 
     // A liar joins; at redundancy 4 all four run every task, and the liar is outvoted.
     let liar = Worker::start(
