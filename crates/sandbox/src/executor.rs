@@ -2,15 +2,13 @@
 //! (and kept by its hash, a bounded number of them), then run on each input, in order, by a
 //! [`Runner`]; the runs become the kind's result.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-
 use edgenet_core::ErrorCode;
 use edgenet_core::kinds::custom_wasm::{CustomWasm, WasmRuns};
 use edgenet_core::kinds::{Executor, KindError, TaskKind};
 use sha2::{Digest, Sha256};
 
 use crate::abi::{Run, runs_of};
+use crate::recent::Recent;
 use crate::{Limits, Prepared, prepare};
 
 /// Something that runs a prepared module on one input: the reference runner, wasmtime.
@@ -63,8 +61,8 @@ type ModuleKey = ([u8; 32], u32);
 /// Runs `custom_wasm` tasks with a [`Runner`].
 pub struct WasmExecutor<R> {
     runner: R,
-    /// Prepared modules, most recently used last.
-    prepared: Mutex<VecDeque<(ModuleKey, Prepared)>>,
+    /// Prepared modules.
+    prepared: Recent<ModuleKey, Prepared>,
 }
 
 impl<R: Runner> WasmExecutor<R> {
@@ -72,7 +70,7 @@ impl<R: Runner> WasmExecutor<R> {
     pub fn new(runner: R) -> Self {
         Self {
             runner,
-            prepared: Mutex::new(VecDeque::new()),
+            prepared: Recent::new(CACHED_MODULES),
         }
     }
 
@@ -84,21 +82,9 @@ impl<R: Runner> WasmExecutor<R> {
     /// The task's module prepared, from the cache when a task of the same job was here before.
     pub fn prepared(&self, task: &CustomWasm) -> Result<Prepared, KindError> {
         let key: ModuleKey = (Sha256::digest(&task.module).into(), task.memory_mib);
-        let mut cache = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
-            let entry = cache.remove(at).unwrap_or_else(|| unreachable!());
-            let prepared = entry.1.clone();
-            cache.push_back(entry);
-            return Ok(prepared);
-        }
-        drop(cache);
-        let prepared = prepare(&task.module, &Self::limits(task)).map_err(KindError::of)?;
-        let mut cache = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHED_MODULES {
-            cache.pop_front();
-        }
-        cache.push_back((key, prepared.clone()));
-        Ok(prepared)
+        self.prepared.get_or_make(key, || {
+            prepare(&task.module, &Self::limits(task)).map_err(KindError::of)
+        })
     }
 
     /// Runs every input of `task`, in order.

@@ -33,6 +33,8 @@ mod limits;
 pub mod meter;
 mod prepare;
 #[cfg(feature = "runner")]
+mod recent;
+#[cfg(feature = "runner")]
 pub mod runner;
 #[doc(hidden)]
 pub mod vectors;

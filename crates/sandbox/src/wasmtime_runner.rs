@@ -10,14 +10,14 @@
 //! - **Compiled modules** are kept by the prepared module's hash, [`COMPILED_MODULES`] at most,
 //!   so a job's tasks compile its module once.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Val};
 
 use crate::abi::{ALLOC, ENTRY, MEMORY, Run, Trap, classify, fail, unpack};
 use crate::executor::{Backstop, Runner};
+use crate::recent::Recent;
 use crate::{DEPTH_EXPORT, FUEL_EXPORT, Limits, Prepared};
 
 /// Compiled modules kept.
@@ -28,7 +28,7 @@ const TICK: Duration = Duration::from_millis(50);
 /// wasmtime with its compiled modules.
 pub struct Wasmtime {
     engine: Engine,
-    compiled: Mutex<VecDeque<([u8; 32], Module)>>,
+    compiled: Recent<[u8; 32], Module>,
     wall_clock: Duration,
     /// Stops the ticking thread when the runner goes.
     _ticker: Arc<()>,
@@ -62,7 +62,7 @@ impl Wasmtime {
             .map_err(|e| e.to_string())?;
         Ok(Self {
             engine,
-            compiled: Mutex::new(VecDeque::new()),
+            compiled: Recent::new(COMPILED_MODULES),
             wall_clock,
             _ticker: ticker,
         })
@@ -75,18 +75,9 @@ impl Wasmtime {
 
     /// `prepared` compiled, from the cache when it was compiled before.
     fn compiled(&self, prepared: &Prepared) -> Result<Module, String> {
-        let mut cache = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, module)) = cache.iter().find(|(h, _)| *h == prepared.hash) {
-            return Ok(module.clone());
-        }
-        drop(cache);
-        let module = Module::new(&self.engine, &prepared.bytes).map_err(|e| e.to_string())?;
-        cache = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= COMPILED_MODULES {
-            cache.pop_front();
-        }
-        cache.push_back((prepared.hash, module.clone()));
-        Ok(module)
+        self.compiled.get_or_make(prepared.hash, || {
+            Module::new(&self.engine, &prepared.bytes).map_err(|e| e.to_string())
+        })
     }
 }
 
