@@ -11,7 +11,7 @@
 import initWasm, { TaskRun, Throttle } from '../wasm/edgenet_compute.js';
 import { errorData } from './errors.js';
 import { MINILM, TEXT_KINDS } from './models.js';
-import { spawnWorker } from './spawn.js';
+import { useSandbox, wasmRun } from './compute-wasm.js';
 
 let throttle = null;
 let gpu = null; // the WebGPU module's kernels, once open
@@ -19,10 +19,6 @@ let modelModule = null; // where the embedding module is ({ script, wasm }): thi
 let model = null; // the embedding model, once loaded (on the first text task)
 let gpuModel = null; // the same on WebGPU, when the page forces backend 'gpu' and it opened
 let textModule = null; // the loaded glue: self.EdgeNetEmbed or self.EdgeNetEmbedGpu
-let sandboxUrls = null; // { script, wasm, worker }: this Worker runs custom_wasm tasks
-let sandboxModule = null; // the sandbox module's glue, once loaded (on the first such task)
-let sandbox = null; // the sandbox Worker, started on the first run and again after a backstop
-const compiledModules = new Map(); // a job's prepared module, compiled once, by its hash
 let share = 0; // the share of a core this Worker may use now
 let busyMs = 0;
 const jobs = [];
@@ -151,85 +147,15 @@ async function textSlice(run, units) {
   return run.push(vectors, gpuModel.dim());
 }
 
-// custom_wasm: the sandbox module prepares the task's module (the same bytes as on every
-// runner), the sandbox Worker runs one input at a time on this browser's engine, and the sandbox
-// module ends the runs as every runner does. A run past its wall clock (the share of 10 s this
-// Worker may use, at least 1 s, so a run never takes more than the duty cycle allows of a 10 s
-// window) ends the sandbox Worker and gives the task up (EN-614): it is reassigned.
-const WINDOW_MS = 10_000;
-const MIN_WALL_MS = 1_000;
-const KEEP_COMPILED = 4;
-
-async function loadSandbox() {
-  if (!sandboxModule) {
-    importScripts(sandboxUrls.script);
-    await self.EdgeNetSandbox.init({ module_or_path: sandboxUrls.wasm });
-    sandboxModule = self.EdgeNetSandbox;
-  }
-  return sandboxModule;
-}
-
-async function compiled(task) {
-  let module = compiledModules.get(task.hash);
-  if (!module) {
-    module = await WebAssembly.compile(task.module);
-    if (compiledModules.size >= KEEP_COMPILED) compiledModules.delete(compiledModules.keys().next().value);
-    compiledModules.set(task.hash, module);
-  }
-  return module;
-}
-
-// One input in the sandbox Worker: what it saw, or null when the run passed `wallMs` or the
-// Worker died (then it is ended, and the next run starts a new one).
-function runInSandbox(msg, wallMs) {
-  if (!sandbox) sandbox = spawnWorker(sandboxUrls.worker);
-  const w = sandbox;
-  return new Promise((resolve) => {
-    const end = (answer) => {
-      clearTimeout(timer);
-      if (!answer) {
-        w.terminate();
-        if (sandbox === w) sandbox = null;
-      }
-      resolve(answer);
-    };
-    const timer = setTimeout(() => end(null), wallMs);
-    w.onmessage = ({ data }) => end(data);
-    w.onerror = () => end(null);
-    w.postMessage(msg);
-  });
-}
-
+// custom_wasm, one input a slice (compute-wasm.js runs it in a sandbox Worker).
 async function runWasm(job) {
-  let sb;
-  let task;
-  let module;
+  let run;
   try {
-    if (!sandboxUrls) throw new Error('EN-414: this Worker runs no custom_wasm tasks');
-    sb = await loadSandbox();
-    task = sb.prepareTask(job.payload);
-    if (!task.abi) module = await compiled(task);
+    run = await wasmRun(job.payload, () => share);
   } catch (e) {
     postMessage({ type: 'failed', task: job.task, error: errorData(e) });
     return;
   }
-  const runs = [];
-  const run = {
-    unitsLeft: () => task.inputs.length - runs.length,
-    step: async () => {
-      if (task.abi) runs.push({ abi: task.abi, left: task.fuel, depth: 0 });
-      else {
-        const wallMs = Math.max(MIN_WALL_MS, Math.round(share * WINDOW_MS));
-        const msg = { module, input: task.inputs[runs.length], fuel: task.fuel, maxOutput: task.maxOutput };
-        const seen = await runInSandbox(msg, wallMs);
-        if (!seen) throw new Error(`EN-614: a run passed this page's wall clock of ${wallMs} ms; the task is given up`);
-        runs.push(seen);
-      }
-      return runs.length === task.inputs.length;
-    },
-    result: () => sb.finishRuns(task.fuel, task.memoryMib, runs),
-    free: () => {},
-  };
   await runSlices(job, run, () => run.step(), () => 'wasm');
 }
 
@@ -313,7 +239,7 @@ self.onmessage = async ({ data: m }) => {
       await initWasm({ module_or_path: m.module });
       throttle = new Throttle(m.limit, m.sliceMs);
       share = m.limit;
-      sandboxUrls = m.sandbox || null;
+      useSandbox(m.sandbox || null);
       // The GPU Worker opens and times the GPU before its first task, so no task skews the
       // timing; the other Workers start at once.
       if (m.gpu) await openGpu(m.gpu);
