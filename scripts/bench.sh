@@ -15,7 +15,10 @@
 #   scripts/bench.sh browser    the browser package: sizes, script tag -> first task, idle memory
 #   scripts/bench.sh work       a proof of work (Argon2id) natively and in wasm, beside encryption
 #   scripts/bench.sh wasm       custom_wasm's metering: a Rust guest as built and prepared, on
-#                               wasmtime and the reference runner (wasmi), beside native
+#                               wasmtime and the reference runner (wasmi), beside native; the
+#                               prepared guest in Chromium beside wasmtime
+#   scripts/bench.sh wasm-job   a custom_wasm job of 1,000 inputs through a local relay and three
+#                               nodes, beside one local executor (release builds, minutes)
 #   scripts/bench.sh embed      sentence embeddings beside sentence-transformers and onnxruntime (not
 #                               in "all": it needs the reference virtualenv, EDGENET_REF_VENV)
 #   scripts/bench.sh gpu        the wgpu scan against the GPU's own read bandwidth (not in "all":
@@ -42,7 +45,13 @@ if [ "$what" = all ] || [ "$what" = wasm ]; then
     step "custom_wasm: the word_count guest as built and prepared, on wasmtime and wasmi, beside native"
     cargo build --release -q --target wasm32-unknown-unknown -p edgenet-guest --example word_count
     cargo run --release -q -p edgenet-sandbox --features wasmtime --example metering_bench -- \
-        "$ROOT/target/wasm32-unknown-unknown/release/examples/word_count.wasm"
+        "$ROOT/target/wasm32-unknown-unknown/release/examples/word_count.wasm" "$ROOT/target/bench-wasm-guest"
+    step "custom_wasm: the same prepared guest in Chromium's engine"
+    node "$ROOT/scripts/bench_wasm_browser.mjs" "$ROOT/target/bench-wasm-guest"
+fi
+
+if [ "$what" = wasm-job ]; then
+    "$ROOT/scripts/bench_wasm_job.sh"
 fi
 
 if [ "$what" = embed ]; then

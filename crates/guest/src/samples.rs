@@ -20,3 +20,22 @@ pub fn word_count(input: &[u8]) -> Vec<u8> {
         .collect::<String>()
         .into_bytes()
 }
+
+/// Rounds of [`spin`] per run: about 10 ms of work in wasmtime.
+pub const SPIN_ROUNDS: u32 = 5_000_000;
+
+/// A compute-bound run for throughput benchmarks: an xorshift64* stream seeded from the input's
+/// bytes, [`SPIN_ROUNDS`] steps, folded into 8 bytes.
+pub fn spin(input: &[u8]) -> Vec<u8> {
+    let mut x = input.iter().fold(0x9e37_79b9_7f4a_7c15_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    }) | 1;
+    let mut acc = 0u64;
+    for _ in 0..SPIN_ROUNDS {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        acc = acc.wrapping_add(x.wrapping_mul(0x2545_f491_4f6c_dd1d));
+    }
+    acc.to_le_bytes().to_vec()
+}

@@ -2,7 +2,9 @@
 //! per run, NaNs canonical, calls counted), same input, on wasmtime (the native nodes' runner) and
 //! on wasmi (the reference), beside the guest's function compiled natively (the physical limit),
 //! in one process. `scripts/bench.sh wasm` runs it; the ratios go in docs/BENCHMARKS.md.
-//!   cargo run --release -p edgenet-sandbox --features wasmtime --example metering_bench -- GUEST.wasm
+//!   cargo run --release -p edgenet-sandbox --features wasmtime --example metering_bench -- GUEST.wasm [DIR]
+//! With DIR it also writes the prepared module, the input and the prepared guest's median on
+//! wasmtime there, for `scripts/bench_wasm_browser.mjs` to run the same in Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
 use std::time::Instant;
@@ -130,4 +132,11 @@ fn main() {
         native / wt_metered,
         wasmi_metered / wt_metered
     );
+    if let Some(dir) = std::env::args().nth(2) {
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("prepared.wasm"), &prepared.bytes).unwrap();
+        std::fs::write(dir.join("input.txt"), input).unwrap();
+        std::fs::write(dir.join("wasmtime_ms"), format!("{}", wt_metered * 1e3)).unwrap();
+    }
 }
