@@ -21,13 +21,13 @@ use crate::proof::{Proof, ProofSolver};
 use crate::shards::ShardStore;
 use crate::status::{State, Tracker};
 use crate::text::{TextBackend, TextEncoder};
+use edgenet_proto::message::{ClientMsg, CollectionDown};
 use edgenet_sandbox::executor::WasmExecutor;
 use edgenet_sandbox::wasmtime_runner::Wasmtime;
 
 /// Longest one custom_wasm run may take here before it is given up (EN-614): the most fuel a
 /// task allows runs in well under this on any machine fit to offer the kind.
 const WASM_WALL_CLOCK: Duration = Duration::from_secs(120);
-use edgenet_proto::message::{ClientMsg, CollectionDown};
 
 /// Deliberate misbehaviour, for tests of the network's defences. Never use it on a real network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -113,11 +113,12 @@ pub async fn run(key: SecretKey, options: RunOptions) -> Result<(), NodeError> {
         threads,
         fault: options.fault,
         shards,
-        sandbox: match options.custom_wasm {
-            true => Some(WasmExecutor::new(
+        sandbox: if options.custom_wasm {
+            Some(WasmExecutor::new(
                 Wasmtime::new(WASM_WALL_CLOCK).map_err(NodeError::Input)?,
-            )),
-            false => None,
+            ))
+        } else {
+            None
         },
     });
     let mut relays = crate::relays::Relays::new(options.relays.clone());

@@ -58,6 +58,9 @@ pub struct WasmJob {
     pub memory_mib: u32,
     /// Inputs per task.
     pub batch: usize,
+    /// This machine's own runner: it prepares the module before anything is sent, and runs the
+    /// spot checks (the module prepared once for both).
+    local: WasmExecutor<Reference>,
 }
 
 impl WasmJob {
@@ -98,12 +101,13 @@ impl WasmJob {
             fuel: a.fuel,
             memory_mib: a.memory_mib,
             batch: a.batch,
+            local: WasmExecutor::new(Reference),
         };
         let first = job.task(0..1);
         first
             .validate()
             .map_err(|e| NodeError::Input(format!("{}: {e}", e.code())))?;
-        WasmExecutor::<Reference>::new(Reference)
+        job.local
             .prepared(&first)
             .map_err(|e| NodeError::Input(format!("{}: {}", e.code, e.message)))?;
         Ok(job)
@@ -230,19 +234,23 @@ pub async fn run_job(
     let info = TaskKind::CUSTOM_WASM
         .known()
         .map_err(|e| NodeError::Input(e.to_string()))?;
-    let price = |task: &CustomWasm| -> Result<u64, NodeError> {
-        let bytes = task.encode().map_err(|e| NodeError::Input(e.to_string()))?;
-        let list = info
-            .price_of(&bytes)
-            .map_err(|e| NodeError::Input(e.to_string()))?;
-        Ok(list.saturating_mul(u64::from(sending.redundancy)))
-    };
     let tasks: Vec<CustomWasm> = batches.iter().map(|r| job.task(r.clone())).collect();
-    let prices: Vec<u64> = if sending.pay > 0 {
-        tasks.iter().map(price).collect::<Result<_, _>>()?
-    } else {
-        vec![0; tasks.len()]
-    };
+    let payloads = tasks
+        .iter()
+        .map(|t| t.encode().map_err(|e| NodeError::Input(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The list price of the fuel each task allows (the kind's units), for each worker; nothing
+    // for an unpaid job.
+    let price = info.payloads().price();
+    let prices: Vec<u64> = tasks
+        .iter()
+        .map(|t| match sending.pay {
+            0 => 0,
+            _ => price
+                .of(t.fuel_allowed())
+                .saturating_mul(u64::from(sending.redundancy)),
+        })
+        .collect();
     let total: u64 = prices.iter().sum();
     if sending.pay > 0 && total > sending.pay {
         return Err(NodeError::Input(format!(
@@ -273,12 +281,9 @@ pub async fn run_job(
                     prices[i],
                     sending.timeout,
                 );
-                let payload = tasks[i]
-                    .encode()
-                    .map_err(|e| NodeError::Input(e.to_string()))?;
-                Ok((spec, payload))
+                (spec, payloads[i].clone())
             })
-            .collect::<Result<Vec<_>, NodeError>>()?;
+            .collect();
         let outcomes = submit_all(key.clone(), &sending.relay, specs, WINDOW).await?;
         for (i, outcome) in pending.into_iter().zip(outcomes) {
             results[i] = Some(outcome.and_then(|o| {
@@ -356,7 +361,6 @@ fn report(
         }
     }
     // The spot checks: runs drawn at random, run here as a worker would.
-    let executor = WasmExecutor::new(Reference);
     let mut rng = edgenet_core::rng::os_rng();
     let mut matches = true;
     for _ in 0..SPOT_CHECKS.min(verified_runs.len()) {
@@ -370,7 +374,8 @@ fn report(
             inputs: vec![tasks[t].inputs[k].clone()],
             ..tasks[t].clone()
         };
-        let here = executor
+        let here = job
+            .local
             .run_task(&one)
             .ok()
             .and_then(|r| r.runs.into_iter().next());

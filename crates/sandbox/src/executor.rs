@@ -51,8 +51,8 @@ impl Runner for Reference {
     }
 }
 
-/// Prepared modules kept, newest last: a job's tasks share their module, so each worker prepares
-/// it once per job.
+/// Prepared modules kept: a job's tasks share their module, so each worker prepares it once per
+/// job.
 const CACHED_MODULES: usize = 16;
 
 /// A submitted module by its SHA-256, with the memory limit it is prepared for.
@@ -74,23 +74,18 @@ impl<R: Runner> WasmExecutor<R> {
         }
     }
 
-    /// The limits a task's runs are held to: the defaults, with its memory.
-    pub fn limits(task: &CustomWasm) -> Limits {
-        Limits::for_task(task.memory_mib)
-    }
-
     /// The task's module prepared, from the cache when a task of the same job was here before.
     pub fn prepared(&self, task: &CustomWasm) -> Result<Prepared, KindError> {
         let key: ModuleKey = (Sha256::digest(&task.module).into(), task.memory_mib);
         self.prepared.get_or_make(key, || {
-            prepare(&task.module, &Self::limits(task)).map_err(KindError::of)
+            prepare(&task.module, &Limits::for_task(task.memory_mib)).map_err(KindError::of)
         })
     }
 
     /// Runs every input of `task`, in order.
     pub fn run_task(&self, task: &CustomWasm) -> Result<WasmRuns, KindError> {
         let prepared = self.prepared(task)?;
-        let limits = Self::limits(task);
+        let limits = Limits::for_task(task.memory_mib);
         let runs = task
             .inputs
             .iter()

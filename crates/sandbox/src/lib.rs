@@ -5,9 +5,8 @@
 //! with a stable code (EN-6xx):
 //! - **validated** against the allowed feature set (the MVP with mutable globals, saturating
 //!   float-to-int, sign extension, multi-value, bulk memory, reference types (`funcref` only) and
-//!   128-bit SIMD; no
-//!   threads, relaxed SIMD, memory64, multiple memories, tail calls, exceptions or GC), with no
-//!   import and no start function, and within the size bounds of [`Limits`];
+//!   128-bit SIMD; no threads, relaxed SIMD, memory64, multiple memories, tail calls, exceptions
+//!   or GC), with no import and no start function, and within the size bounds of [`Limits`];
 //! - **memory capped**: its one memory's maximum is at most the task's memory limit;
 //! - **metered**: an `i64` fuel global, exported as [`FUEL_EXPORT`], that the runner sets to the
 //!   task's fuel before a call. Every straight-line run of instructions pays its cost (one per

@@ -68,11 +68,6 @@ impl Wasmtime {
         })
     }
 
-    /// The wall-clock backstop of one call.
-    pub fn wall_clock(&self) -> Duration {
-        self.wall_clock
-    }
-
     /// `prepared` compiled, from the cache when it was compiled before.
     fn compiled(&self, prepared: &Prepared) -> Result<Module, String> {
         self.compiled.get_or_make(prepared.hash, || {

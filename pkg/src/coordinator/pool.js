@@ -32,6 +32,14 @@ export function startPool(module) {
   // The model's Worker takes its share of the memory first; the others divide the rest.
   const rest = contribute.memoryLimit - (text ? MODEL_WORKER_MEMORY : 0);
   const n = Math.max(1, Math.min(contribute.workers, (text ? 1 : 0) + Math.floor(Math.max(0, rest) / WORKER_MEMORY)));
+  // Every Worker runs custom_wasm tasks when the site lists the kind: each in a sandbox Worker
+  // of its own, with the sandbox module (beside the compute module's files) loaded on the first.
+  const beside = (/** @type {string} */ file, /** @type {string} */ url) => new URL(file, url).href;
+  const sandbox = runsWasm(contribute) ? {
+    script: beside('edgenet-sandbox.js', cfg.computeUrl),
+    wasm: beside('edgenet_sandbox_bg.wasm', cfg.computeWasmUrl),
+    worker: beside('edgenet-sandbox-worker.js', cfg.computeUrl),
+  } : null;
   for (let i = 0; i < n; i += 1) {
     const worker = spawnWorker(cfg.computeUrl);
     /** @type {Slot} */
@@ -47,14 +55,6 @@ export function startPool(module) {
     // choice for text tasks yet: on a machine without a real GPU the CPU path is faster).
     const gpuText = contribute.gpu === 'gpu' ? { script: cfg.embedGpuUrl, wasm: cfg.embedGpuWasmUrl } : null;
     const model = i === 0 && text ? { script: cfg.embedUrl, wasm: cfg.embedWasmUrl, gpu: gpuText } : null;
-    // Every Worker runs custom_wasm tasks when the site lists the kind: each in a sandbox Worker
-    // of its own, with the sandbox module (beside the compute module's files) loaded on the first.
-    const beside = (/** @type {string} */ file, /** @type {string} */ url) => new URL(file, url).href;
-    const sandbox = runsWasm(contribute) ? {
-      script: beside('edgenet-sandbox.js', cfg.computeUrl),
-      wasm: beside('edgenet_sandbox_bg.wasm', cfg.computeWasmUrl),
-      worker: beside('edgenet-sandbox-worker.js', cfg.computeUrl),
-    } : null;
     tell(slot, { type: 'init', module, limit: co.share.fraction, sliceMs: SLICE_MS, gpu, model, sandbox });
     pool.push(slot);
   }
